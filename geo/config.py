@@ -1,0 +1,240 @@
+"""Region configuration: read a TOML file once, validate it, return frozen dataclasses."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geo.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FACILITY_TYPES = ("seaport", "airport", "industrial_park")
+REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """How one source layer maps onto the facility schema."""
+
+    file: str
+    layer: str | None = None
+    id_field: str | None = None
+    name_field: str = "name"
+    name_fallback: str | None = None
+    status_field: str | None = None
+    class_field: str | None = None
+    require_field: str | None = None
+    filter_true: str | None = None
+    polygon_layer: str | None = None
+    lon_field: str = "lon"
+    lat_field: str = "lat"
+    source_label: str = ""
+
+
+@dataclass(frozen=True)
+class TypeConfig:
+    """Settings of one facility type (thresholds in minutes)."""
+
+    name: str
+    label_vi: str
+    label_en: str
+    breaks_min: tuple[float, ...]
+    primary_min: float
+    official_count: int | None = None
+    official_source: str = ""
+    exclude_classes: tuple[str, ...] = ()
+    class_map: dict[str, str] = field(default_factory=dict)
+    international_iata: tuple[str, ...] = ()
+    sources: tuple[SourceSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoadsConfig:
+    file: str
+    layer: str | None
+    class_field: str
+    highway_field: str | None
+    maxspeed_field: str | None
+    oneway_field: str | None
+    status_field: str | None
+    open_statuses: tuple[str, ...]
+    snap_tolerance_m: float
+    speed_kmh: dict[str, float]
+    second_file: str | None = None
+    second_layer: str | None = None
+    second_class_field: str | None = None
+    merge_second: bool = False
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    """The whole validated region configuration."""
+
+    name: str
+    label_vi: str
+    label_en: str
+    metric_crs: str
+    bbox: tuple[float, float, float, float]
+    edition: int
+    cell_size_m: float
+    access_speed_kmh: float
+    max_facility_access_km: float
+    province_tolerance_m: float
+    duplicate_distance_m: float
+    min_component_km: float
+    max_unique_share: float
+    min_other_province_share: float
+    speed_factors: tuple[float, ...]
+    threshold_shifts_min: tuple[float, ...]
+    roads: RoadsConfig
+    population: dict[str, Any]
+    provinces: dict[str, str]
+    types: dict[str, TypeConfig]
+    status_map: dict[str, str]
+    groupings: dict[str, Any]
+    path: str = ""
+
+
+def _need(table: dict[str, Any], key: str, where: str, path: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"missing key '{key}' in [{where}]; add it (see data/vietnam.toml)", source=path, field=key)
+    return table[key]
+
+
+def _positive(value: Any, key: str, path: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"'{key}' must be a number, got {value!r}", source=path, field=key) from None
+    if not v > 0:
+        raise ConfigError(f"'{key}' must be > 0, got {v}", source=path, field=key)
+    return v
+
+
+def _type_config(name: str, t: dict[str, Any], path: str) -> TypeConfig:
+    where = f"types.{name}"
+    breaks = tuple(_positive(b, f"{where}.breaks_min", path) for b in _need(t, "breaks_min", where, path))
+    if not breaks:
+        raise ConfigError(f"[{where}] breaks_min is empty; give at least one break in minutes", source=path)
+    breaks = tuple(sorted(set(breaks)))
+    primary = _positive(_need(t, "primary_min", where, path), f"{where}.primary_min", path)
+    if primary not in breaks:
+        raise ConfigError(
+            f"[{where}] primary_min = {primary:g} is not one of breaks_min {list(breaks)}", source=path, field="primary_min"
+        )
+    sources = []
+    for s in t.get("sources", []):
+        try:
+            sources.append(SourceSpec(**s))
+        except TypeError as exc:
+            raise ConfigError(f"[{where}.sources] {exc}", source=path) from None
+    return TypeConfig(
+        name=name,
+        label_vi=t.get("label_vi", name),
+        label_en=t.get("label_en", name),
+        breaks_min=breaks,
+        primary_min=primary,
+        official_count=t.get("official_count"),
+        official_source=t.get("official_source", ""),
+        exclude_classes=tuple(t.get("exclude_classes", ())),
+        class_map=dict(t.get("class_map", {})),
+        international_iata=tuple(t.get("international_iata", ())),
+        sources=tuple(sources),
+    )
+
+
+def load_region_config(path: str | Path | None = None, *, region: str = "vietnam") -> RegionConfig:
+    """Read and validate a region configuration.
+
+    Parameters
+    ----------
+    path
+        TOML file; default ``data/<region>.toml`` of the repository.
+    region
+        Region name used when ``path`` is None.
+
+    Returns
+    -------
+    RegionConfig
+
+    Raises
+    ------
+    ConfigError
+        With the file, the key and what to change.
+    """
+    p = Path(path) if path is not None else REPO_DATA / f"{region}.toml"
+    if not p.is_file():
+        known = sorted(q.stem for q in REPO_DATA.glob("*.toml") if not q.stem.startswith("scenarios"))
+        raise ConfigError(f"no configuration for region '{region}' (known: {', '.join(known)})", source=str(p))
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not valid TOML: {exc}", source=str(p)) from None
+    sp = str(p)
+    reg = _need(raw, "region", "region", sp)
+    roads = _need(raw, "roads", "roads", sp)
+    types_raw = _need(raw, "types", "types", sp)
+    for name in types_raw:
+        if name not in FACILITY_TYPES:
+            raise ConfigError(f"unknown facility type '{name}'; allowed: {', '.join(FACILITY_TYPES)}", source=sp)
+    edition = int(reg.get("edition", 34))
+    if edition not in (34, 63):
+        raise ConfigError(f"edition must be 34 or 63, got {edition}", source=sp, field="edition")
+    bbox = tuple(float(v) for v in _need(reg, "bbox", "region", sp))
+    if len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
+        raise ConfigError("bbox must be [min_lon, min_lat, max_lon, max_lat]", source=sp, field="bbox")
+    flags = raw.get("flags", {})
+    sens = raw.get("sensitivity", {})
+    speed = {str(k): _positive(v, f"roads.speed_kmh.{k}", sp) for k, v in roads.get("speed_kmh", {}).items()}
+    if "default" not in speed:
+        raise ConfigError("[roads.speed_kmh] needs a 'default' speed", source=sp, field="speed_kmh.default")
+    status_map = {str(k): str(v) for k, v in raw.get("status_map", {}).items()}
+    for k, v in status_map.items():
+        if v not in ("operating", "planned"):
+            raise ConfigError(f"status_map['{k}'] = '{v}': allowed values are operating, planned", source=sp)
+    return RegionConfig(
+        name=str(reg.get("name", region)),
+        label_vi=str(reg.get("label_vi", region)),
+        label_en=str(reg.get("label_en", region)),
+        metric_crs=str(_need(reg, "metric_crs", "region", sp)),
+        bbox=bbox,  # type: ignore[arg-type]
+        edition=edition,
+        cell_size_m=_positive(reg.get("cell_size_m", 1000), "cell_size_m", sp),
+        access_speed_kmh=_positive(reg.get("access_speed_kmh", 20), "access_speed_kmh", sp),
+        max_facility_access_km=_positive(reg.get("max_facility_access_km", 10), "max_facility_access_km", sp),
+        province_tolerance_m=_positive(reg.get("province_tolerance_m", 10000), "province_tolerance_m", sp),
+        duplicate_distance_m=_positive(reg.get("duplicate_distance_m", 500), "duplicate_distance_m", sp),
+        min_component_km=float(reg.get("min_component_km", 5.0)),
+        max_unique_share=float(flags.get("max_unique_share", 0.25)),
+        min_other_province_share=float(flags.get("min_other_province_share", 0.5)),
+        speed_factors=tuple(float(v) for v in sens.get("speed_factors", (0.8, 1.2))),
+        threshold_shifts_min=tuple(float(v) for v in sens.get("threshold_shifts_min", (-15, 15))),
+        roads=RoadsConfig(
+            file=str(_need(roads, "file", "roads", sp)),
+            layer=roads.get("layer"),
+            class_field=str(roads.get("class_field", "highway")),
+            highway_field=roads.get("highway_field"),
+            maxspeed_field=roads.get("maxspeed_field"),
+            oneway_field=roads.get("oneway_field"),
+            status_field=roads.get("status_field"),
+            open_statuses=tuple(roads.get("open_statuses", ())),
+            snap_tolerance_m=_positive(roads.get("snap_tolerance_m", 50), "snap_tolerance_m", sp),
+            speed_kmh=speed,
+            second_file=roads.get("second_file"),
+            second_layer=roads.get("second_layer"),
+            second_class_field=roads.get("second_class_field"),
+            merge_second=bool(roads.get("merge_second", False)),
+        ),
+        population=dict(raw.get("population", {})),
+        provinces={str(k): str(v) for k, v in raw.get("provinces", {}).items()},
+        types={n: _type_config(n, t, sp) for n, t in types_raw.items()},
+        status_map=status_map,
+        groupings=dict(raw.get("groupings", {})),
+        path=sp,
+    )
