@@ -1,0 +1,183 @@
+"""Bounded shortest paths from every facility of a type to every demand cell, in one pass.
+
+Travel time from facility i to cell c (seconds) =
+    access(i)            facility -> its snapped point on the nearest road, at the access speed
+  + network(i, c)        along the roads, from i's snapped point to c's snapped point
+  + access(c)            c's snapped point -> cell centre, at the access speed.
+
+Snapped points lie inside edges: each facility becomes a virtual source node joined to both
+ends of its edge (only the forward end on a one-way edge), so the times are exact for the
+snapped positions, not rounded to the nearest node. Cells read the time at both ends of their
+edge. All facilities of a type are solved with ``scipy.sparse.csgraph.dijkstra(..., limit=)``
+in chunks (bounded memory); only (facility, cell, time) triples within the limit are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from analysis.network import Graph, Snap
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Snapped positions with their off-network access time (seconds)."""
+
+    snap: Snap
+    access_s: np.ndarray
+
+    @classmethod
+    def from_snap(cls, snap: Snap, *, access_speed_kmh: float) -> Access:
+        access = np.where(snap.edge >= 0, snap.dist_m / (access_speed_kmh / 3.6), np.inf)
+        return cls(snap=snap, access_s=access)
+
+
+@dataclass(frozen=True)
+class TravelTimes:
+    """Sparse facility x cell travel times within ``limit_s`` (long form, sorted by fac, cell)."""
+
+    fac: np.ndarray
+    cell: np.ndarray
+    time_s: np.ndarray
+    n_fac: int
+    n_cells: int
+    limit_s: float
+
+    def within(self, threshold_s: float) -> sp.csr_matrix:
+        """Boolean (n_fac, n_cells) matrix of the pairs within ``threshold_s``."""
+        m = self.time_s <= threshold_s
+        return sp.csr_matrix(
+            (np.ones(int(m.sum()), dtype=bool), (self.fac[m], self.cell[m])), shape=(self.n_fac, self.n_cells)
+        )
+
+
+def _augmented(graph: Graph, fac: Access) -> sp.csr_matrix:
+    """The graph plus one virtual source node per facility joined to its edge's ends."""
+    n = graph.n_nodes
+    k = fac.snap.edge.size
+    ok = np.flatnonzero(fac.snap.edge >= 0)
+    e = fac.snap.edge[ok]
+    a = fac.snap.along_m[ok]
+    L = graph.edge_len_m[e]
+    s = graph.edge_speed_ms[e]
+    src = n + ok
+    rows = [src]
+    cols = [graph.edge_v[e]]
+    w = [np.maximum((L - a) / s, 1e-9)]
+    two = ~graph.edge_oneway[e]
+    rows.append(src[two])
+    cols.append(graph.edge_u[e][two])
+    w.append(np.maximum(a[two] / s[two], 1e-9))
+    extra = sp.csr_matrix(
+        (np.concatenate(w), (np.concatenate(rows), np.concatenate(cols))), shape=(n + k, n + k)
+    )
+    base = sp.csr_matrix((graph.csr.data, graph.csr.indices, graph.csr.indptr), shape=(n, n))
+    big = sp.bmat([[base, None], [None, sp.csr_matrix((k, k))]], format="csr")
+    return (big + extra).tocsr()
+
+
+def travel_times(
+    graph: Graph,
+    facilities: Access,
+    cells: Access,
+    *,
+    limit_s: float,
+    chunk: int = 32,
+) -> TravelTimes:
+    """Travel times from every facility to every cell within ``limit_s`` seconds.
+
+    Parameters
+    ----------
+    graph
+        The directed road graph (times in seconds).
+    facilities, cells
+        Snapped positions and access times of the facilities and of the demand cells.
+    limit_s
+        The largest break of the type, in seconds; longer pairs are not kept.
+    chunk
+        Facilities solved per dijkstra call (memory: chunk x n_nodes float64).
+
+    Returns
+    -------
+    TravelTimes
+        Facilities or cells with no eligible road get no pairs.
+    """
+    n = graph.n_nodes
+    n_fac = facilities.snap.edge.size
+    n_cells = cells.snap.edge.size
+    aug = _augmented(graph, facilities)
+    cell_ok = np.flatnonzero(cells.snap.edge >= 0)
+    ce = cells.snap.edge[cell_ok]
+    cu, cv = graph.edge_u[ce], graph.edge_v[ce]
+    cs = graph.edge_speed_ms[ce]
+    c_from_u = cells.snap.along_m[cell_ok] / cs
+    c_from_v = np.where(graph.edge_oneway[ce], np.inf, (graph.edge_len_m[ce] - cells.snap.along_m[cell_ok]) / cs)
+    c_access = cells.access_s[cell_ok]
+    fac_ok = np.flatnonzero(facilities.snap.edge >= 0)
+    out_f, out_c, out_t = [], [], []
+    for start in range(0, fac_ok.size, chunk):
+        block = fac_ok[start : start + chunk]
+        dist = dijkstra(aug, directed=True, indices=n + block, limit=limit_s)
+        t = np.minimum(dist[:, cu] + c_from_u, dist[:, cv] + c_from_v)
+        # a cell on the facility's own edge is reached directly along the edge
+        fe = facilities.snap.edge[block]
+        fa = facilities.snap.along_m[block]
+        same_r, same_c = np.nonzero(fe[:, None] == ce[None, :])
+        if same_r.size:
+            d_along = cells.snap.along_m[cell_ok][same_c] - fa[same_r]
+            direct = np.where(
+                d_along >= 0,
+                d_along / cs[same_c],
+                np.where(graph.edge_oneway[ce[same_c]], np.inf, -d_along / cs[same_c]),
+            )
+            t[same_r, same_c] = np.minimum(t[same_r, same_c], direct)
+        t = t + facilities.access_s[block][:, None] + c_access[None, :]
+        r, c = np.nonzero(t <= limit_s)
+        out_f.append(block[r])
+        out_c.append(cell_ok[c])
+        out_t.append(t[r, c])
+    if out_f:
+        f = np.concatenate(out_f).astype(np.int64)
+        c = np.concatenate(out_c).astype(np.int64)
+        tt = np.concatenate(out_t)
+    else:
+        f = c = np.zeros(0, np.int64)
+        tt = np.zeros(0)
+    order = np.lexsort((c, f))
+    log.debug("travel_times: %d facilities, %d cells, %d pairs within %.0f s", n_fac, n_cells, f.size, limit_s)
+    return TravelTimes(fac=f[order], cell=c[order], time_s=tt[order], n_fac=n_fac, n_cells=n_cells, limit_s=limit_s)
+
+
+def nearest_two(tt: TravelTimes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest and second-nearest facility of every cell (index, time); -1 / inf where none.
+
+    Ties in time go to the lower facility index, so the result does not depend on input order
+    once facilities are sorted by id.
+    """
+    f1 = np.full(tt.n_cells, -1, np.int64)
+    f2 = np.full(tt.n_cells, -1, np.int64)
+    t1 = np.full(tt.n_cells, np.inf)
+    t2 = np.full(tt.n_cells, np.inf)
+    if tt.fac.size == 0:
+        return f1, t1, f2, t2
+    order = np.lexsort((tt.fac, tt.time_s, tt.cell))
+    c, f, t = tt.cell[order], tt.fac[order], tt.time_s[order]
+    start = np.ones(c.size, bool)
+    start[1:] = c[1:] != c[:-1]
+    first = np.flatnonzero(start)
+    f1[c[first]] = f[first]
+    t1[c[first]] = t[first]
+    second = first + 1
+    has2 = second < c.size
+    has2[has2] = ~start[second[has2]]
+    s = second[has2]
+    f2[c[s]] = f[s]
+    t2[c[s]] = t[s]
+    return f1, t1, f2, t2

@@ -1,0 +1,96 @@
+"""The result of one run: the flat contract between ``analysis`` and ``maps``.
+
+Every layer is a (Geo)DataFrame in EPSG:4326 with the field names of DESIGN.md, sorted
+deterministically; rasters are numpy arrays on the demand grid in the metric CRS.
+
+Layers (``RunResult.layers``):
+
+facilities (Point)
+    The facility schema (``geo.schema.FACILITY_COLUMNS``) plus, at the type's primary break:
+    ``primary_break_min``, ``road_access`` (network | separate_network | none), ``access_dist_m``,
+    ``coverage``, ``unique_coverage``, ``unique_share``, ``other_province_share``, ``flag`` (bool),
+    ``flag_robustness`` (robust | fragile | ""), ``evidence_vi``, ``evidence_en``,
+    ``removal_penalty_min``, ``removal_lost``, ``best_alternative_id``, ``best_alternative_name``,
+    ``best_alternative_province``, ``best_alternative_extra_min``, ``sharing_key`` (text).
+catchments (MultiPolygon)
+    ``facility_id``, ``name``, ``type``, ``break_min``, ``coverage``, ``unique_coverage``.
+overlaps (LineString between the two facilities)
+    ``facility_a`` < ``facility_b``, ``name_a``, ``name_b``, ``type``, ``break_min``, ``overlap``,
+    ``overlap_share``, ``prov_a``, ``prov_b``.
+province_matrix (no geometry)
+    ``type``, ``break_min``, ``edition``, ``province_a``, ``province_b``, ``name_a``, ``name_b``,
+    ``served_by``, ``duplicated``.
+flags (Point)
+    The flagged facilities: ``facility_id``, ``name``, ``type``, ``prov_code``, ``prov_name``,
+    ``unique_share``, ``other_province_share``, ``removal_penalty_min``, ``removal_lost``,
+    ``flag_robustness``, ``evidence_vi``, ``evidence_en``.
+provinces (MultiPolygon, the run's edition)
+    ``prov_code``, ``prov_name``, ``edition``, ``prov34_code``, ``prov34_name``, ``prov63_codes``
+    (pipe-separated), ``region6_code``, ``population``, and per type T: ``coverage_T``,
+    ``covered_by_others_T``, ``covered_by_others_share_T``.
+rejects (no geometry)
+    ``source``, ``row``, ``field``, ``reason``.
+repairs (no geometry)
+    ``source``, ``row``, ``field``, ``repair``.
+
+Rasters (``RunResult.rasters``): ``coverage_count_<type>`` (int16, nodata -1) and
+``travel_time_<type>`` (float32 minutes, nodata -9999), all on ``RunResult.grid``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+LAYER_ORDER = (
+    "facilities",
+    "flags",
+    "catchments",
+    "overlaps",
+    "province_matrix",
+    "provinces",
+    "rejects",
+    "repairs",
+)
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A north-up raster grid in the metric CRS.
+
+    ``transform`` is the GDAL geotransform-like tuple (x0, cell, 0, y0, 0, -cell) of the
+    upper-left corner; ``shape`` is (rows, cols).
+    """
+
+    crs: str
+    x0: float
+    y0: float
+    cell_size_m: float
+    shape: tuple[int, int]
+
+    @property
+    def affine(self) -> tuple[float, float, float, float, float, float]:
+        """Coefficients (a, b, c, d, e, f) for ``affine.Affine``."""
+        return (self.cell_size_m, 0.0, self.x0, 0.0, -self.cell_size_m, self.y0)
+
+
+@dataclass(frozen=True)
+class RasterLayer:
+    array: np.ndarray
+    nodata: float
+    unit: str
+    description: str
+
+
+@dataclass
+class RunResult:
+    """Everything a writer needs; ``meta`` holds region, edition, types, sources, attribution."""
+
+    layers: dict[str, pd.DataFrame]
+    grid: GridSpec
+    rasters: dict[str, RasterLayer] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
