@@ -39,7 +39,12 @@ def _one_hot(index: np.ndarray, n_cols: int) -> sp.csr_matrix:
 
 
 def coverage_measures(
-    within: sp.csr_matrix, demand: np.ndarray, fac_prov: np.ndarray, n_prov: int
+    within: sp.csr_matrix,
+    demand: np.ndarray,
+    fac_prov: np.ndarray,
+    n_prov: int,
+    *,
+    base: np.ndarray | None = None,
 ) -> Coverage:
     """Coverage, unique coverage and the part of each catchment also served from another province.
 
@@ -53,17 +58,23 @@ def coverage_measures(
         Province index (in the run's edition) of every facility.
     n_prov
         Number of provinces in the edition.
+    base
+        Facilities that exist (operating, with road access); default all. The others (planned)
+        are measured against the base, as a what-if: their ``unique`` is the demand they would
+        newly cover, their ``other_province`` the part already served from another province.
     """
     a = within.astype(np.float64)
+    base = np.ones(a.shape[0], bool) if base is None else np.asarray(base, bool)
+    ab = sp.diags(base.astype(np.float64)) @ a
     coverage = a @ demand
-    count = np.asarray(a.sum(axis=0)).ravel()
-    unique = a @ (demand * (count == 1))
-    prov_cover = (_one_hot(fac_prov, n_prov).T @ a) > 0  # (n_prov, n_cells)
+    count = np.asarray(ab.sum(axis=0)).ravel()
+    unique = np.where(base, a @ (demand * (count == 1)), a @ (demand * (count == 0)))
+    prov_cover = (_one_hot(np.where(base, fac_prov, -1), n_prov).T @ ab) > 0  # (n_prov, n_cells)
     n_cover_prov = np.asarray(prov_cover.sum(axis=0)).ravel()
     other = np.zeros(fac_prov.size)
-    for p in np.unique(fac_prov[fac_prov >= 0]):  # loop over provinces (<= 63), not features
+    for p in np.unique(fac_prov):  # loop over provinces (<= 63), not features
         mine = np.flatnonzero(fac_prov == p)
-        own = np.asarray(prov_cover[p].todense()).ravel()
+        own = np.asarray(prov_cover[p].todense()).ravel() if p >= 0 else np.zeros(n_cover_prov.size)
         w = demand * ((n_cover_prov - own) > 0)
         other[mine] = a[mine] @ w
     return Coverage(coverage=coverage, unique=unique, other_province=other, count_per_cell=count)

@@ -1,0 +1,202 @@
+"""The whole chain for one region: load -> network -> demand -> catchments -> measures -> RunResult.
+
+A plain function from options to a ``RunResult``; the CLI and the batch runner call it, and so can
+a notebook. It reads files only through ``geo`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.catchments import Access, travel_times
+from analysis.demand import DemandGrid, demand_from_polygons
+from analysis.layers import TypeAnalysis, analyse_type, assemble_result
+from analysis.network import Graph, component_report, graph_from_edges, snap_points
+from analysis.results import RunResult
+from geo.config import RegionConfig
+from geo.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Parameters of one run (every one can be overridden by a batch scenario)."""
+
+    data: str | None = None
+    types: tuple[str, ...] | None = None
+    facilities: tuple[str, ...] = ()
+    keep_default_facilities: bool = False
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    roads: str | None = None
+    open_statuses: tuple[str, ...] | None = None
+    merge_second_roads: bool | None = None
+    population: str | None = None
+    edition: int | None = None
+    lang: str = "vi"
+    encoding: str | None = None
+    speed_factor: float = 1.0
+    breaks_min: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    primary_min: dict[str, float] = field(default_factory=dict)
+
+
+def _apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
+    types = dict(config.types)
+    for name, breaks in opts.breaks_min.items():
+        if name not in types:
+            raise ConfigError(f"breaks given for unknown type '{name}'; allowed: {', '.join(types)}")
+        if not breaks or min(breaks) <= 0:
+            raise ConfigError(f"breaks for '{name}' must be positive minutes, got {list(breaks)}")
+        prim = opts.primary_min.get(name, types[name].primary_min)
+        if prim not in breaks:
+            prim = sorted(breaks)[len(breaks) // 2]
+        types[name] = replace(types[name], breaks_min=tuple(sorted(set(breaks))), primary_min=prim)
+    for name, prim in opts.primary_min.items():
+        if name not in types:
+            raise ConfigError(f"primary break given for unknown type '{name}'")
+        if prim <= 0:
+            raise ConfigError(f"the primary threshold of '{name}' must be > 0 minutes, got {prim}")
+        if prim not in types[name].breaks_min:
+            types[name] = replace(types[name], breaks_min=tuple(sorted({*types[name].breaks_min, prim})))
+        types[name] = replace(types[name], primary_min=prim)
+    roads = config.roads
+    if opts.open_statuses is not None:
+        roads = replace(roads, open_statuses=tuple(opts.open_statuses))
+    if opts.merge_second_roads is not None:
+        roads = replace(roads, merge_second=opts.merge_second_roads)
+    if opts.types:
+        unknown = [t for t in opts.types if t not in types]
+        if unknown:
+            raise ConfigError(f"unknown facility type(s) {unknown}; allowed: {', '.join(types)}", field="--types")
+    return replace(
+        config, types=types, roads=roads, edition=opts.edition or config.edition
+    )
+
+
+def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[str, Any]:
+    """Read every input layer through ``geo`` (facilities, provinces, roads, population)."""
+    from geo.facilities import load_region_facilities
+    from geo.population import population_from_config, population_from_raster
+    from geo.provinces import load_provinces
+    from geo.roads import road_network_for_region
+
+    types = opts.types or tuple(config.types)
+    provinces = load_provinces(data_dir, config)
+    fac = load_region_facilities(
+        data_dir,
+        config,
+        types=types,
+        extra_files=opts.facilities,
+        keep_default=opts.keep_default_facilities or not opts.facilities,
+        encoding=opts.encoding,
+        add=opts.add,
+    )
+    network = road_network_for_region(data_dir, config, roads_file=opts.roads)
+    population = population_from_raster(opts.population) if opts.population else population_from_config(data_dir, config)
+    return {"provinces": provinces, "facilities": fac, "network": network, "population": population, "types": types}
+
+
+def build_demand(config: RegionConfig, inputs: dict[str, Any]) -> DemandGrid:
+    """The demand grid from the population layer (polygons or a raster summed onto the grid)."""
+    from analysis.demand import grid_for_bounds
+    from geo.population import raster_to_grid
+
+    p63 = inputs["provinces"].p63
+    pop = inputs["population"]
+    if pop.raster is not None:
+        grid = grid_for_bounds(tuple(p63.to_crs(config.metric_crs).total_bounds), crs=config.metric_crs, cell_size_m=config.cell_size_m)
+        arr = raster_to_grid(pop.raster, crs=grid.crs, x0=grid.x0, y0=grid.y0, cell_size_m=grid.cell_size_m, shape=grid.shape)
+        return demand_from_polygons(p63, None, crs=config.metric_crs, cell_size_m=config.cell_size_m, population_grid=arr, grid=grid)
+    return demand_from_polygons(p63, pop.polygons, crs=config.metric_crs, cell_size_m=config.cell_size_m)
+
+
+def run_region(
+    config: RegionConfig,
+    opts: RunOptions,
+    *,
+    data_dir: Path,
+    data_origin: str = "",
+    progress: Callable[[str], None] | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> RunResult:
+    """Run the whole chain and return the result (nothing is written).
+
+    Parameters
+    ----------
+    config
+        The region configuration (overrides from ``opts`` are applied here).
+    opts
+        Run options.
+    data_dir
+        The resolved data folder.
+    data_origin
+        How the folder was chosen (``--data``, ``INFRA_OVERLAP_DATA`` or ``embedded``).
+    progress
+        Called with the name of each step as it starts.
+    inputs
+        Pre-loaded inputs (batch runs share them between scenarios).
+    """
+    say = progress or (lambda step: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    config = _apply_overrides(config, opts)
+    say("load")
+    inputs = inputs if inputs is not None else load_inputs(config, opts, data_dir)
+    timings["load_s"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    say("network")
+    net = inputs["network"]
+    graph: Graph = graph_from_edges(net.edges, net.node_xy, crs=net.crs, speed_factor=opts.speed_factor)
+    demand = build_demand(config, inputs)
+    cell_access = Access.from_snap(
+        snap_points(graph, demand.xy, min_component_km=config.min_component_km),
+        access_speed_kmh=config.access_speed_kmh * opts.speed_factor,
+    )
+    timings["network_demand_s"] = time.perf_counter() - t
+
+    facilities = inputs["facilities"].facilities
+    if opts.remove:
+        facilities = facilities[~facilities["facility_id"].isin(opts.remove)]
+    analyses: list[TypeAnalysis] = []
+    t = time.perf_counter()
+    for type_name in inputs["types"]:
+        tc = config.types[type_name]
+        fac = facilities[facilities["type"] == type_name].sort_values("facility_id").reset_index(drop=True)
+        say(f"catchments {type_name}")
+        xy = np.column_stack(
+            [fac.to_crs(config.metric_crs).geometry.x.to_numpy(), fac.to_crs(config.metric_crs).geometry.y.to_numpy()]
+        ) if len(fac) else np.zeros((0, 2))
+        snap = snap_points(
+            graph, xy, min_component_km=config.min_component_km, max_dist_m=config.max_facility_access_km * 1000
+        )
+        fac_access = Access.from_snap(snap, access_speed_kmh=config.access_speed_kmh * opts.speed_factor)
+        shifts = config.threshold_shifts_min
+        limit_min = max(
+            max(tc.breaks_min),
+            tc.primary_min * max((*config.speed_factors, 1.0)),
+            tc.primary_min + max((*shifts, 0.0)),
+        )
+        tt = travel_times(graph, fac_access, cell_access, limit_s=limit_min * 60.0)
+        analyses.append(analyse_type(fac, tc, tt, fac_access, demand, inputs["provinces"], config))
+    timings["analysis_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    say("layers")
+    result = assemble_result(analyses, demand, inputs, config, lang=opts.lang)
+    timings["layers_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+    result.meta["network"] = {**component_report(graph), "repair": net.report}
+    result.meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    result.meta["data_dir"] = str(data_dir)
+    result.meta["data_origin"] = data_origin
+    result.meta["options"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in opts.__dict__.items()}
+    return result

@@ -1,0 +1,352 @@
+"""Build the embedded default dataset (``data/vietnam/``) from a local mirror folder.
+
+Run: ``python -m data.build_default --mirror DIR [--out data/vietnam]``.
+
+Only redistributable layers are copied (never ``population_districts_gadm.gpkg`` or anything
+derived from it: the GADM licence forbids redistribution), under the mirror's own file and layer
+names, trimmed to the columns the tool reads. Boundaries are generalised in the metric CRS with
+``shapely.coverage_simplify`` so that neighbours keep shared edges. The build is reproducible:
+the same mirror gives byte-identical files (rows sorted, fixed column order, GDAL's
+``OGR_CURRENT_DATE`` pinned, no timestamps), and it is written to a temporary folder that replaces
+``--out`` only when complete. ``MANIFEST.json`` and ``LICENSES.md`` describe every file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo.config import REPO_DATA, load_region_config
+from geo.datasets import LICENSES, MANIFEST, MIRROR_LAYERS, LayerLicence
+from geo.errors import DataNotFoundError
+from geo.files import sha256_file
+from geo.population import population_from_communes, province_totals
+
+log = logging.getLogger("data.build_default")
+
+SIMPLIFY_TOLERANCE_M = 100.0
+CLEAN_SNAP_M = 1.0
+METRIC_CRS = "EPSG:3405"
+OGR_DATE = "2000-01-01T00:00:00.000Z"
+MAX_TOTAL_BYTES = 20 * 1024 * 1024
+FORBIDDEN = ("population_districts_gadm.gpkg", "population_districts_census2019.csv")
+
+CSV_FILES = (
+    "crosswalk_63_to_34.csv",
+    "population_63_nso2024.csv",
+    "population_34_nso2024.csv",
+    "population_63_census2019.csv",
+)
+PROVINCE_FIELDS = ("prov63_code", "prov63_name", "prov34_code", "prov34_name", "region6_code", "prov_method", "prov_dist_m")
+FACILITY_FIELDS = (
+    ("entity_id", "park_id", "osm_type", "osm_id", "osm_url", "name_vi", "name_en", "official_name")
+    + ("alt_name", "short_name", "aliases", "kind", "name_kind", "status", "status_source", "iata", "icao")
+    + ("unlocode", "operator", "access", "military", "aerodrome_type", "aerodrome_class")
+    + ("commercial_service_candidate", "in_airports_gpkg", "port_kind", "osm_port", "osm_cargo")
+    + ("vnmap_class", "vnmap_class_disagrees", "in_coastal_province63", "area_ha", "geometry_kind")
+    + ("name_group_id", "name_group_size", "is_group_primary", "overlapping_parks", "point_method")
+    + PROVINCE_FIELDS
+    + ("lon", "lat")
+)
+ROAD_FIELDS = ("osm_way_id", "road_class", "highway", "ref", "name", "maxspeed", "oneway", "status")
+COMMUNE_FIELDS = ("commune_code", "name_vi", "name_en", "unit_type", "code_name", "prov34_code", "prov63_code_rep")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer to copy: file, layer name, columns (None = all), sort keys."""
+
+    file: str
+    layer: str
+    columns: tuple[str, ...] | None
+    sort: tuple[str, ...]
+
+
+PLAIN_LAYERS = (
+    Layer("transport_facilities_osm.gpkg", "aerodromes", FACILITY_FIELDS, ("entity_id",)),
+    Layer("transport_facilities_osm.gpkg", "ports", FACILITY_FIELDS, ("entity_id",)),
+    Layer("airports.gpkg", "airports", None, ("iata",)),
+    Layer("seaports.gpkg", "seaports", None, ("wpi_number", "name")),
+    Layer("industrial_parks.gpkg", "parks", FACILITY_FIELDS, ("park_id",)),
+    Layer("industrial_parks.gpkg", "parks_points", FACILITY_FIELDS, ("park_id",)),
+    Layer("roads_trunk_osm.gpkg", "roads", (*ROAD_FIELDS, "part_index"), ("osm_way_id", "part_index")),
+    Layer("roads_national_odv.gpkg", "roads", ("gid", "name_vi", "class_en", "level_en"), ("gid",)),
+)
+DROP_AFTER_SORT = {"roads_trunk_osm.gpkg": ("part_index",), "roads_national_odv.gpkg": ("gid",)}
+
+
+@contextmanager
+def _pinned_gdal_date() -> Iterator[None]:
+    """GDAL stamps GeoPackages with the current time unless OGR_CURRENT_DATE is set."""
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": OGR_DATE})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+
+
+def _licence(file: str) -> LayerLicence:
+    return next(entry for entry in MIRROR_LAYERS if entry.file == file)
+
+
+def _write(frame: gpd.GeoDataFrame, out: Path, file: str, layer: str) -> None:
+    entry = _licence(file)
+    if not entry.redistributable:
+        raise ValueError(f"{file} may not be redistributed")
+    pyogrio.write_dataframe(
+        frame.reset_index(drop=True),
+        out / file,
+        layer=layer,
+        driver="GPKG",
+        promote_to_multi=frame.geom_type.str.startswith("Multi").any() or None,
+        layer_metadata={"licence": entry.licence, "attribution": entry.attribution},
+    )
+
+
+def _read(mirror: Path, spec: Layer) -> gpd.GeoDataFrame:
+    frame = gpd.read_file(mirror / spec.file, layer=spec.layer)
+    columns = list(frame.columns.drop("geometry")) if spec.columns is None else [c for c in spec.columns if c in frame.columns]
+    frame = frame[[*columns, "geometry"]].sort_values(list(spec.sort), kind="mergesort", na_position="last")
+    return frame.drop(columns=list(DROP_AFTER_SORT.get(spec.file, ()))).reset_index(drop=True)
+
+
+def _effect(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    """Boundary displacement (Hausdorff, m) and relative area change of generalised polygons."""
+    moved = shapely.hausdorff_distance(shapely.boundary(before), shapely.boundary(after))
+    area0, area1 = shapely.area(before), shapely.area(after)
+    change = np.abs(area1 / np.where(area0 > 0, area0, 1.0) - 1.0)
+    return {
+        "displacement_max_m": round(float(moved.max()), 1),
+        "displacement_median_m": round(float(np.median(moved)), 1),
+        "displacement_p99_m": round(float(np.quantile(moved, 0.99)), 1),
+        "area_change_max_pct": round(100 * float(change.max()), 3),
+        "area_change_total_pct": round(100 * float(area1.sum() / area0.sum() - 1.0), 4),
+        "vertices_before": int(shapely.get_num_coordinates(before).sum()),
+        "vertices_after": int(shapely.get_num_coordinates(after).sum()),
+    }
+
+
+def build_boundaries(mirror: Path, out: Path) -> dict[str, dict[str, float]]:
+    """Provinces 63 cleaned into a coverage and simplified; 34, regions and key regions dissolved from it.
+
+    Dissolving the simplified 63 provinces (every 2025 merger joined whole provinces) keeps all
+    four layers nested exactly: a point has the same province in every edition and its region.
+    """
+    p63 = gpd.read_file(mirror / "provinces_63.gpkg", layer="provinces_63").sort_values("gso_code").reset_index(drop=True)
+    metric = p63.geometry.to_crs(METRIC_CRS).values
+    clean = shapely.coverage_clean(metric, snapping_distance=CLEAN_SNAP_M)
+    simple = shapely.coverage_simplify(clean, SIMPLIFY_TOLERANCE_M)
+    effects = {"provinces_63": _effect(metric, simple)}
+    simple_by_code = pd.Series(simple, index=p63["gso_code"].to_numpy())
+    _write(p63.set_geometry(gpd.GeoSeries(simple, crs=METRIC_CRS).to_crs(p63.crs).values), out, "provinces_63.gpkg", "provinces_63")
+    groups = {
+        ("provinces_34.gpkg", "provinces_34", "gso_code"): "new34_code",
+        ("regions_6.gpkg", "regions_6", "region6_code"): "region6_code",
+        ("key_economic_regions_4.gpkg", "key_economic_regions_4", "key_econ_region_vi"): "key_econ_region_vi",
+    }
+    for (file, layer, key), member_key in groups.items():
+        target = gpd.read_file(mirror / file, layer=layer).sort_values(key).reset_index(drop=True)
+        members = p63.groupby(member_key)["gso_code"].apply(list)
+        merged = np.array([shapely.coverage_union_all(simple_by_code[members[k]].to_numpy()) for k in target[key]])
+        effects[layer] = _effect(target.geometry.to_crs(METRIC_CRS).values, merged)
+        geometry = gpd.GeoSeries(merged, crs=METRIC_CRS).to_crs(target.crs).values
+        _write(target.set_geometry(geometry), out, file, layer)
+    return effects
+
+
+def build_communes(mirror: Path, out: Path) -> dict[str, float]:
+    """2025 communes simplified as a coverage (no cleaning: the source has gaps and overlaps)."""
+    spec = Layer("communes_2025.gpkg", "communes", COMMUNE_FIELDS, ("commune_code",))
+    communes = _read(mirror, spec)
+    metric = communes.geometry.to_crs(METRIC_CRS).values
+    simple = shapely.make_valid(shapely.coverage_simplify(metric, SIMPLIFY_TOLERANCE_M))
+    effect = _effect(metric, simple)
+    geometry = gpd.GeoSeries(simple, crs=METRIC_CRS).to_crs(communes.crs).values
+    _write(communes.set_geometry(geometry), out, spec.file, spec.layer)
+    return effect
+
+
+def _rows(path: Path) -> dict[str, int] | int:
+    if path.suffix == ".csv":
+        return len(pd.read_csv(path, dtype=str))
+    return {name: int(pyogrio.read_info(path, layer=name)["features"]) for name, _ in pyogrio.list_layers(path)}
+
+
+def check_population(out: Path) -> str:
+    """Build the communes population layer from the output and check every 63-province total."""
+    config = load_region_config()
+    layer = population_from_communes(out, config)
+    totals = province_totals(out, config)
+    sums = layer.polygons.groupby("prov63_code")["population"].sum().reindex(totals.index, fill_value=0.0)
+    worst = float((sums - totals).abs().max())
+    if worst > 1e-6 * max(float(totals.max()), 1.0):
+        raise RuntimeError(f"population rule lost people: worst province differs by {worst}")
+    return f"{layer.description} Total {layer.total:,.0f}; largest province difference {worst:.2g} people."
+
+
+def _licenses_md(manifest: dict[str, dict[str, object]], effects: dict[str, dict[str, float]], population: str) -> str:
+    lines = [
+        "# Embedded default data for Vietnam: sources and licences",
+        "",
+        "Built by `python -m data.build_default --mirror DIR` from the project's data mirror (see its",
+        "PROVENANCE.md for the source ids). Only redistributable layers are included. The district",
+        "population layer (GADM 4.1 geometry, whose licence forbids redistribution) and anything derived",
+        "from it are **not** included; runs on this folder use the commune population rule below.",
+        "",
+        "| file | layers (rows) | source | licence | attribution |",
+        "|---|---|---|---|---|",
+    ]
+    for name, entry in manifest.items():
+        rows = entry["rows"]
+        shown = ", ".join(f"{k} ({v:,})" for k, v in rows.items()) if isinstance(rows, dict) else f"table ({rows:,})"
+        lines.append(f"| {name} | {shown} | {entry['source']} | {entry['licence']} | {entry['attribution']} |")
+    lines += [
+        "",
+        "## Required attribution",
+        "",
+        "- OpenStreetMap layers (transport_facilities_osm.gpkg, industrial_parks.gpkg, roads_trunk_osm.gpkg):",
+        "  **© OpenStreetMap contributors, ODbL 1.0** (https://www.openstreetmap.org/copyright). These files are",
+        "  derived databases under the ODbL: share changes to them under the same licence.",
+        "- Boundaries (provinces_63/34, regions_6, key_economic_regions_4): Open Development Vietnam / Department",
+        "  of Survey and Mapping, **CC BY-SA 4.0**; the generalised versions here are shared under CC BY-SA 4.0.",
+        "- roads_national_odv.gpkg: CTU-SematX/LegoCity open data, **CC BY-SA 4.0**.",
+        "- communes_2025.gpkg: © 2021 Thang Le Quoc, vietnamese-provinces-database, **MIT**, via vnmap",
+        "  (© 2026 Yuki Matsuura, MIT). airports.gpkg: airportsdata © 2020- Mike Borsetti, data © 2014 mwgg, **MIT**.",
+        "- Population tables: National Statistics Office (GSO) of Viet Nam, official statistics (NSO 2024,",
+        "  Population and Housing Census 2019).",
+        "- seaports.gpkg: NGA World Port Index (Pub 150), US government work, **public domain**.",
+        "",
+        "## Generalisation",
+        "",
+        f"Boundaries were transformed to {METRIC_CRS}, made a clean coverage (`shapely.coverage_clean`, snapping",
+        f"{CLEAN_SNAP_M:g} m) and simplified with `shapely.coverage_simplify` at tolerance {SIMPLIFY_TOLERANCE_M:g} m",
+        "(Visvalingam–Whyatt: removes vertices whose triangle is smaller than tolerance², so single spikes can move",
+        "further than the tolerance). Shared edges stay shared. provinces_34, regions_6 and key_economic_regions_4",
+        "are dissolved from the simplified provinces_63, so all four nest exactly. Communes are simplified",
+        "the same way without cleaning (the source is already generalised to 100 m and has gaps and overlaps).",
+        "Measured against the mirror (boundary Hausdorff distance per polygon; area change per polygon):",
+        "",
+        "| layer | displacement median / p99 / max (m) | area change max / total (%) | vertices before → after |",
+        "|---|---|---|---|",
+    ]
+    for layer, e in effects.items():
+        lines.append(
+            f"| {layer} | {e['displacement_median_m']:g} / {e['displacement_p99_m']:g} / {e['displacement_max_m']:g} "
+            f"| {e['area_change_max_pct']:g} / {e['area_change_total_pct']:g} | {e['vertices_before']:,} → {e['vertices_after']:,} |"
+        )
+    lines += [
+        "",
+        "## Population rule (default demand)",
+        "",
+        "Each 63-province's NSO 2024 average population is split into urban and rural by its 2019 census",
+        "urban share (pop2019_urban / pop2019_total); urban people are spread over the province's wards",
+        "(phường) by area, the rest over its communes (xã) and special zones (đặc khu) by area. Communes are",
+        "2025 units tied to a 63-province by `prov63_code_rep`; Trường Sa and Hoàng Sa (sea areas) keep a 1 km²",
+        "stand-in polygon. Within a commune people are spread evenly, so the demand is only as fine as the",
+        "communes: pass `--population` with a WorldPop / GHS-POP GeoTIFF for a finer picture.",
+        "",
+        population,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def build_default(mirror: str | Path, out: str | Path) -> dict[str, dict[str, object]]:
+    """Build the embedded folder ``out`` from ``mirror``; returns the manifest's file entries."""
+    mirror, out = Path(mirror), Path(out)
+    needed = {spec.file for spec in PLAIN_LAYERS} | set(CSV_FILES) | {"provinces_63.gpkg", "communes_2025.gpkg"}
+    missing = sorted(f for f in needed if not (mirror / f).is_file())
+    if missing:
+        raise DataNotFoundError(f"mirror lacks {', '.join(missing)}; run `python cli.py fetch --out DIR`", source=str(mirror))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=out.parent))
+    try:
+        with _pinned_gdal_date():
+            effects = build_boundaries(mirror, tmp)
+            effects["communes"] = build_communes(mirror, tmp)
+            for spec in PLAIN_LAYERS:
+                _write(_read(mirror, spec), tmp, spec.file, spec.layer)
+        for name in CSV_FILES:
+            shutil.copyfile(mirror / name, tmp / name)
+        leaked = [p.name for p in tmp.iterdir() if p.name in FORBIDDEN]
+        if leaked:
+            raise RuntimeError(f"non-redistributable files in the build: {leaked}")
+        manifest = {}
+        for path in sorted(tmp.iterdir()):
+            entry = _licence(path.name)
+            manifest[path.name] = {
+                "sha256": sha256_file(path),
+                "bytes": path.stat().st_size,
+                "rows": _rows(path),
+                **{k: v for k, v in entry.as_dict().items() if k != "file"},
+            }
+        population = check_population(tmp)
+        (tmp / LICENSES).write_text(_licenses_md(manifest, effects, population), encoding="utf-8", newline="\n")
+        document = {
+            "region": "vietnam",
+            "built_by": "python -m data.build_default",
+            "generalisation": {"crs": METRIC_CRS, "tolerance_m": SIMPLIFY_TOLERANCE_M, "effect": effects},
+            "population_rule": population,
+            "files": manifest,
+        }
+        text = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        (tmp / MANIFEST).write_text(text, encoding="utf-8", newline="\n")
+        _replace_dir(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return manifest
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Swap a finished folder into place; the old one is removed only after the rename."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".old-{target.name}-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m data.build_default", description=__doc__.splitlines()[0])
+    parser.add_argument("--mirror", required=True, help="mirror folder (e.g. ../shared/data/vietnam)")
+    parser.add_argument("--out", default=str(REPO_DATA / "vietnam"), help="output folder (default data/vietnam)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        manifest = build_default(args.mirror, args.out)
+    except DataNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir())}
+    for name, size in sizes.items():
+        print(f"{size / 1e6:9.3f} MB  {name}")
+    total = sum(sizes.values())
+    print(f"{total / 1e6:9.3f} MB  total ({len(manifest)} data files)")
+    if total > MAX_TOTAL_BYTES:
+        print(f"error: embedded data is {total / 1e6:.1f} MB, above the 20 MB limit", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

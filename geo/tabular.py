@@ -1,0 +1,459 @@
+"""Read any facility file (CSV, XLSX, GeoJSON, GeoPackage, Shapefile, zip, GeoParquet) into EPSG:4326.
+
+One entry point, :func:`read_table`, returns the rows that carry a usable location plus an
+:class:`~geo.schema.Issues` holding every row left out (with the reason) and every repair made.
+Only unambiguous repairs are made (a byte-order mark, a legacy encoding, decimal commas,
+degree-minute-second strings, a declared CRS); what is ambiguous (swapped or projected
+coordinates, invalid polygons, lines) is rejected. Row numbers are 1-based data rows (header and
+blank lines excluded) for tables, the 1-based feature position for layers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import charset_normalizer
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyogrio.errors
+import shapely
+
+from geo.errors import InputError
+from geo.schema import Issues
+
+log = logging.getLogger(__name__)
+
+LON_NAMES = ("lon", "lng", "long", "longitude", "x", "kinh_do", "kinhdo")
+LAT_NAMES = ("lat", "latitude", "y", "vi_do", "vido")
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".parquet")
+ROW = "source_row"
+_BOM = b"\xef\xbb\xbf"
+_DMS = (
+    r"^\s*(?P<h1>[NSEWnsew])?\s*(?P<d>\d+(?:[.,]\d+)?)\s*(?:°|º|d|\s)\s*"
+    r"(?:(?P<m>\d+(?:[.,]\d+)?)\s*(?:'|′|’|m)?\s*)?"
+    r"(?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:\"|″|”|''|s)?\s*)?(?P<h2>[NSEWnsew])?\s*$"
+)
+
+
+def read_table(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    lon_field: str | None = None,
+    lat_field: str | None = None,
+    layer: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> tuple[gpd.GeoDataFrame, Issues]:
+    """Read a facility file of any supported format into a GeoDataFrame in EPSG:4326.
+
+    Parameters
+    ----------
+    path
+        ``.csv``/``.txt``, ``.xlsx``, ``.geojson``/``.json``, ``.gpkg``, ``.shp``, ``.zip`` holding
+        one shapefile, or ``.parquet`` (GeoParquet, or plain Parquet with lon/lat columns).
+    encoding
+        Text encoding of a CSV; default: detected (UTF-8 with or without BOM, Windows-1258 and
+        other legacy encodings through charset-normalizer).
+    lon_field, lat_field
+        Coordinate columns of a table; default: found by common names (lon, lng, long,
+        longitude, x, kinh_do / lat, latitude, y, vi_do), case-insensitive.
+    layer
+        Layer of a multi-layer file (GeoPackage); default: the only layer.
+    bbox
+        ``(min_lon, min_lat, max_lon, max_lat)`` of the region: locations outside are rejected,
+        and a location whose swap falls inside is rejected as swapped.
+
+    Returns
+    -------
+    (GeoDataFrame, Issues)
+        The kept rows with their original columns (headers stripped), ``source_row`` and a
+        geometry (Point, or Polygon/MultiPolygon for areas) in EPSG:4326; the rejects and repairs.
+
+    Raises
+    ------
+    InputError
+        Unknown extension, missing, empty, header-only or corrupt file, no CRS on a vector file,
+        no coordinate columns in a table.
+    """
+    p = Path(path)
+    src = str(path)
+    issues = Issues()
+    if not p.exists():
+        raise InputError("file not found; check the path", source=src)
+    suffix = p.suffix.lower()
+    if suffix not in TABLE_SUFFIXES + VECTOR_SUFFIXES:
+        raise InputError(
+            f"unknown file type '{suffix}'; give one of {', '.join(TABLE_SUFFIXES + VECTOR_SUFFIXES)}",
+            source=src,
+        )
+    if p.is_file() and p.stat().st_size == 0:
+        raise InputError(
+            "the file is empty; give a file with a header and at least one row", source=src
+        )
+    if suffix in (".csv", ".txt"):
+        frame = _read_csv(p, src, encoding, issues)
+        return _points_from_columns(frame, src, lon_field, lat_field, bbox, issues), issues
+    if suffix == ".xlsx":
+        frame = _read_xlsx(p, src)
+        return _points_from_columns(frame, src, lon_field, lat_field, bbox, issues), issues
+    data = _read_vector(p, src, layer)
+    if not isinstance(data, gpd.GeoDataFrame):
+        return _points_from_columns(data, src, lon_field, lat_field, bbox, issues), issues
+    return _check_layer(data, src, bbox, issues), issues
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _decode(raw: bytes, src: str, encoding: str | None, issues: Issues) -> str:
+    if encoding is not None:
+        try:
+            text = raw.decode(encoding)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise InputError(
+                f"cannot decode with encoding '{encoding}': {exc}", source=src
+            ) from None
+        text = text.removeprefix("\ufeff")
+    elif raw.startswith(_BOM):
+        text = raw[len(_BOM) :].decode("utf-8", errors="strict")
+        issues.repair(src, None, "", "removed the UTF-8 byte-order mark")
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            best = charset_normalizer.from_bytes(raw).best()
+            if best is None:
+                raise InputError(
+                    "cannot detect the text encoding; save the file as UTF-8 or pass the encoding",
+                    source=src,
+                ) from None
+            text = str(best)
+            issues.repair(src, None, "", f"decoded as {best.encoding} (detected; not UTF-8)")
+            log.info("%s: decoded as %s", src, best.encoding)
+    # Windows-1258 writes tones as combining marks: compose them so names compare equal.
+    return unicodedata.normalize("NFC", text)
+
+
+def _read_csv(p: Path, src: str, encoding: str | None, issues: Issues) -> pd.DataFrame:
+    text = _decode(p.read_bytes(), src, encoding, issues)
+    if not text.strip():
+        raise InputError("the file is empty; give a header and at least one row", source=src)
+    sample = "\n".join(line for line in text.splitlines()[:20] if line.strip())
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=True,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"not a readable CSV: {exc}", source=src) from None
+    return _clean_headers(frame, src, issues)
+
+
+def _read_xlsx(p: Path, src: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_excel(p, sheet_name=0, dtype=object, engine="openpyxl")
+    except (ValueError, OSError, zipfile.BadZipFile, KeyError) as exc:
+        raise InputError(f"not a readable XLSX workbook: {exc}", source=src) from None
+    frame = frame.dropna(how="all").reset_index(drop=True)  # blank rows are not rows
+    frame = frame.astype(object).where(frame.notna(), "")
+    return _clean_headers(frame, src, Issues())
+
+
+def _clean_headers(frame: pd.DataFrame, src: str, issues: Issues) -> pd.DataFrame:
+    names = [str(c) for c in frame.columns]
+    stripped = [c.strip().removeprefix("\ufeff") for c in names]
+    if stripped != names:
+        changed = [repr(a) for a, b in zip(names, stripped, strict=True) if a != b]
+        issues.repair(src, None, "", f"stripped spaces from headers {', '.join(changed)}")
+    if len(frame) == 0:
+        raise InputError(
+            f"the file has a header ({', '.join(stripped)}) but no data rows", source=src
+        )
+    out = frame.copy()
+    out.columns = stripped
+    return out
+
+
+def _find_column(
+    columns: list[str], given: str | None, names: tuple[str, ...], what: str, src: str
+) -> str:
+    if given is not None:
+        if given not in columns:
+            raise InputError(
+                f"no column '{given}' for {what}; the columns are: {', '.join(columns)}",
+                source=src,
+                field=given,
+            )
+        return given
+    lowered = {c.casefold(): c for c in columns}
+    for n in names:
+        if n in lowered:
+            return lowered[n]
+    raise InputError(
+        f"no {what} column found (looked for {', '.join(names)}); the columns are: {', '.join(columns)}. "
+        f"Rename the column or pass it explicitly",
+        source=src,
+        field=what,
+    )
+
+
+def parse_coordinates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse coordinate text into decimal degrees.
+
+    Parameters
+    ----------
+    values
+        Numbers or text: ``105.8``, ``105,8`` (decimal comma), ``21°13'17"N`` (degrees, minutes,
+        seconds with an optional hemisphere letter before or after).
+
+    Returns
+    -------
+    (values, how, hemisphere)
+        Float degrees (NaN where unparseable), how each was parsed (``number``,
+        ``decimal_comma``, ``dms``, ``""``), and the hemisphere letter found (upper case or "").
+    """
+    text = values.astype(str).str.strip().where(values.notna(), "")
+    number = pd.to_numeric(text, errors="coerce")
+    how = pd.Series(np.where(number.notna(), "number", ""), index=values.index, dtype=object)
+    comma = text.str.fullmatch(r"[-+]?\d+,\d+")
+    comma_value = pd.to_numeric(
+        text.where(comma).str.replace(",", ".", regex=False), errors="coerce"
+    )
+    number = number.where(number.notna(), comma_value)
+    how = how.where(~(comma & comma_value.notna()), "decimal_comma")
+    parts = text.where(number.isna(), "").str.extract(_DMS)
+    dms = parts["d"].notna()
+    num = {
+        k: pd.to_numeric(parts[k].str.replace(",", ".", regex=False), errors="coerce").fillna(0.0)
+        for k in ("d", "m", "s")
+    }
+    ok = (
+        dms
+        & (num["m"] < 60)
+        & (num["s"] < 60)
+        & (parts["m"].notna() | parts["h1"].notna() | parts["h2"].notna())
+    )
+    hemi = parts["h1"].fillna(parts["h2"]).fillna("").str.upper()
+    dms_value = (num["d"] + num["m"] / 60 + num["s"] / 3600) * np.where(
+        hemi.isin(["S", "W"]), -1.0, 1.0
+    )
+    number = number.where(~ok, dms_value)
+    how = how.where(~ok, "dms")
+    return number.astype(float), how, hemi.where(ok, "")
+
+
+def classify_coordinates(
+    lon: pd.Series, lat: pd.Series, bbox: tuple[float, float, float, float] | None
+) -> pd.Series:
+    """Reason each lon/lat pair is unusable ("" when usable), vectorised.
+
+    Order of checks: projected values (|x| or |y| > 180), swapped (|lat| > 90 with a valid
+    longitude, or outside ``bbox`` while the swap is inside), out of range, 0,0, outside ``bbox``.
+    """
+    reason = pd.Series("", index=lon.index, dtype=object)
+
+    def inside(x: pd.Series, y: pd.Series) -> pd.Series:
+        if bbox is None:
+            return pd.Series(True, index=x.index)
+        return (x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])
+
+    projected = (lon.abs() > 180) | (lat.abs() > 180)
+    swapped = ~projected & (
+        ((lat.abs() > 90) & (lon.abs() <= 90)) | (~inside(lon, lat) & inside(lat, lon))
+    )
+    out_of_range = ~projected & ~swapped & ((lat.abs() > 90) | (lon.abs() > 180))
+    zero = (lon == 0) & (lat == 0)
+    outside = ~inside(lon, lat)
+    box = "" if bbox is None else f" [{bbox[0]:g}, {bbox[1]:g}, {bbox[2]:g}, {bbox[3]:g}]"
+    reason = reason.mask(
+        outside, f"outside the region's bounding box{box} (lon {{lon}}, lat {{lat}})"
+    )
+    reason = reason.mask(zero, "coordinates are 0,0: a missing location written as zeros")
+    reason = reason.mask(out_of_range, "latitude must lie within ±90 and longitude within ±180")
+    reason = reason.mask(
+        swapped, "latitude and longitude look swapped; put longitude in the lon column"
+    )
+    reason = reason.mask(
+        projected,
+        "values look projected (metres, e.g. VN-2000 or UTM), not degrees; convert to EPSG:4326 "
+        "longitude/latitude, or give the file as a layer with its CRS declared",
+    )
+    fmt = reason.str.contains("{lon}", regex=False)
+    if fmt.any():
+        reason.loc[fmt] = [
+            r.replace("{lon}", f"{x:g}").replace("{lat}", f"{y:g}")
+            for r, x, y in zip(reason[fmt], lon[fmt], lat[fmt], strict=True)
+        ]
+    return reason
+
+
+def _points_from_columns(
+    frame: pd.DataFrame,
+    src: str,
+    lon_field: str | None,
+    lat_field: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    issues: Issues,
+) -> gpd.GeoDataFrame:
+    columns = [str(c) for c in frame.columns]
+    lon_col = _find_column(columns, lon_field, LON_NAMES, "longitude", src)
+    lat_col = _find_column(columns, lat_field, LAT_NAMES, "latitude", src)
+    frame = frame.reset_index(drop=True)
+    rows = pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
+    lon, lon_how, lon_hemi = parse_coordinates(frame[lon_col])
+    lat, lat_how, lat_hemi = parse_coordinates(frame[lat_col])
+    reason = pd.Series("", index=frame.index, dtype=object)
+    field = pd.Series("", index=frame.index, dtype=object)
+    for col, val, raw in ((lat_col, lat, frame[lat_col]), (lon_col, lon, frame[lon_col])):
+        blank = raw.isna() | (raw.astype(str).str.strip() == "")
+        bad = val.isna() & (reason == "")
+        reason = reason.mask(bad & blank, f"no {col} value")
+        reason = reason.mask(
+            bad & ~blank, f"cannot read {col} value " + raw.astype(str).str.slice(0, 40).map(repr)
+        )
+        field = field.mask(bad, col)
+    hemi_swap = (reason == "") & (lon_hemi.isin(["N", "S"]) | lat_hemi.isin(["E", "W"]))
+    checked = classify_coordinates(lon, lat, bbox).mask(
+        hemi_swap, "latitude and longitude look swapped (N/S on longitude)"
+    )
+    newly = (reason == "") & (checked != "")
+    reason = reason.mask(newly, checked)
+    field = field.mask(newly, lon_col + "/" + lat_col)
+    for i in np.flatnonzero((reason != "").to_numpy()):
+        issues.reject(src, int(rows.iloc[i]), str(field.iloc[i]), str(reason.iloc[i]))
+    keep = (reason == "").to_numpy()
+    for col, how in ((lon_col, lon_how), (lat_col, lat_how)):
+        for kind, label in (
+            ("decimal_comma", "decimal comma read as a point"),
+            ("dms", "degrees-minutes-seconds converted to decimal degrees"),
+        ):
+            for i in np.flatnonzero(keep & (how == kind).to_numpy()):
+                issues.repair(src, int(rows.iloc[i]), col, f"{label}: {frame[col].iloc[i]!r}")
+    out = frame.loc[keep].copy()
+    out[ROW] = rows[keep].astype("int64")
+    geometry = gpd.points_from_xy(lon[keep], lat[keep], crs="EPSG:4326")
+    return gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def _read_vector(p: Path, src: str, layer: str | None) -> pd.DataFrame:
+    suffix = p.suffix.lower()
+    target = str(p)
+    if suffix == ".parquet":
+        try:
+            return gpd.read_parquet(p)
+        except ValueError:
+            try:
+                return pd.read_parquet(p)  # no geo metadata: a table with lon/lat columns
+            except (OSError, ValueError) as exc:
+                raise InputError(f"not a readable Parquet file: {exc}", source=src) from None
+        except OSError as exc:
+            raise InputError(f"not a readable Parquet file: {exc}", source=src) from None
+    if suffix == ".zip":
+        try:
+            with zipfile.ZipFile(p) as zf:
+                shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+                names = set(zf.namelist())
+        except zipfile.BadZipFile:
+            raise InputError("corrupt or truncated zip archive; re-create it", source=src) from None
+        if len(shps) != 1:
+            raise InputError(
+                f"the zip must hold exactly one shapefile (.shp), found {len(shps)}", source=src
+            )
+        stem = shps[0][:-4]
+        if not any(n.lower() == f"{stem}.prj".lower() for n in names):
+            raise InputError(
+                f"{shps[0]} has no .prj (no coordinate reference system); add the .prj file, "
+                "or convert the layer to EPSG:4326 (e.g. ogr2ogr -t_srs EPSG:4326)",
+                source=src,
+            )
+        target = f"/vsizip/{p}/{shps[0]}"
+    try:
+        layers = pyogrio.list_layers(target)
+        if layer is None and len(layers) > 1:
+            raise InputError(
+                f"the file has several layers ({', '.join(str(n) for n in layers[:, 0])}); name one",
+                source=src,
+            )
+        if layer is not None and layer not in set(layers[:, 0]):
+            raise InputError(
+                f"no layer '{layer}'; the layers are: {', '.join(str(n) for n in layers[:, 0])}",
+                source=src,
+            )
+        data = gpd.read_file(target, layer=layer, engine="pyogrio")
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+    ) as exc:
+        raise InputError(
+            f"cannot read the file (corrupt, truncated or not a supported format): {exc}",
+            source=src,
+        ) from None
+    if len(data) == 0:
+        raise InputError("the layer has no features", source=src)
+    if isinstance(data, gpd.GeoDataFrame) and "geometry" in data and data.crs is None:
+        raise InputError(
+            "the layer has no coordinate reference system; add a .prj / declare the CRS, "
+            "or convert it to EPSG:4326 (e.g. ogr2ogr -t_srs EPSG:4326)",
+            source=src,
+        )
+    return data
+
+
+def _check_layer(
+    data: gpd.GeoDataFrame, src: str, bbox: tuple[float, float, float, float] | None, issues: Issues
+) -> gpd.GeoDataFrame:
+    data = data.reset_index(drop=True).copy()
+    data[ROW] = np.arange(1, len(data) + 1, dtype="int64")
+    if not data.crs.equals("EPSG:4326"):
+        issues.repair(
+            src, None, "geometry", f"reprojected from {data.crs.to_string()} to EPSG:4326"
+        )
+        data = data.to_crs("EPSG:4326")
+    geoms = data.geometry.to_numpy()
+    kind = shapely.get_type_id(geoms)  # -1 None, 0 Point, 1 LineString, 3 Polygon, 6 MultiPolygon
+    reason = np.full(len(data), "", dtype=object)
+    reason[(kind == -1) | shapely.is_empty(geoms)] = "no geometry (null or empty)"
+    lines = np.isin(kind, [1, 2, 5])
+    reason[(reason == "") & lines] = "a line is not a facility location; give a point or a polygon"
+    other = ~np.isin(kind, [-1, 0, 1, 2, 3, 5, 6])
+    reason[(reason == "") & other] = (
+        "unsupported geometry type (give one Point or a Polygon per facility)"
+    )
+    poly = np.isin(kind, [3, 6]) & (reason == "")
+    invalid = poly & ~shapely.is_valid(geoms)
+    if invalid.any():
+        why = shapely.is_valid_reason(geoms[invalid])
+        reason[invalid] = [
+            f"invalid polygon ({w}); repair it in a GIS (e.g. Fix geometries)" for w in why
+        ]
+    usable = reason == ""
+    points = shapely.points(np.full((len(data), 2), np.nan))
+    points[usable] = np.where(
+        kind[usable] == 0, geoms[usable], shapely.point_on_surface(geoms[usable])
+    )
+    lon = pd.Series(shapely.get_x(points), index=data.index)
+    lat = pd.Series(shapely.get_y(points), index=data.index)
+    coord = classify_coordinates(lon, lat, bbox).to_numpy()
+    reason = np.where((reason == "") & (coord != ""), coord, reason)
+    for i in np.flatnonzero(reason != ""):
+        issues.reject(src, int(data[ROW].iloc[i]), "geometry", str(reason[i]))
+    return data.loc[reason == ""].reset_index(drop=True)
