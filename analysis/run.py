@@ -196,6 +196,14 @@ def run_region(
     timings["total_s"] = time.perf_counter() - t0
     result.meta["network"] = {**component_report(graph), "repair": net.report}
     result.meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    from geo.datasets import attribution_lines, data_attribution
+
+    result.meta["attribution"] = attribution_lines(data_dir)
+    result.meta["data_sources"] = [
+        {"layer": d.get("file", ""), "source": d.get("source", ""), "licence": d.get("licence", ""), "attribution": d.get("attribution", "")}
+        for d in data_attribution(data_dir)
+    ]
+    result.meta["data_date"] = config.data_date
     result.meta["data_dir"] = str(data_dir)
     result.meta["data_origin"] = data_origin
     result.meta["options"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in opts.__dict__.items()}

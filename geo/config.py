@@ -98,6 +98,7 @@ class RegionConfig:
     types: dict[str, TypeConfig]
     status_map: dict[str, str]
     groupings: dict[str, Any]
+    data_date: str = ""
     path: str = ""
 
 
@@ -236,5 +237,6 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         types={n: _type_config(n, t, sp) for n, t in types_raw.items()},
         status_map=status_map,
         groupings=dict(raw.get("groupings", {})),
+        data_date=str(reg.get("data_date", "")),
         path=sp,
     )

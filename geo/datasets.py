@@ -50,19 +50,29 @@ class LayerLicence:
         }
 
 
-_ODV_BOUNDARIES = "ODV province boundaries (S1); codes and names vietnamadminunits (S2, MIT), ISO 3166-2 (S3)"
-_ADMIN_ATTR = f"{ODV}. Codes: vietnamadminunits (© github.com/tranngocminhhieu/vietnamadminunits, MIT)."
+_ODV_BOUNDARIES = (
+    "ODV province boundaries (S1); codes and names vietnamadminunits (S2, MIT), ISO 3166-2 (S3)"
+)
+_ADMIN_ATTR = (
+    f"{ODV}. Codes: vietnamadminunits (© github.com/tranngocminhhieu/vietnamadminunits, MIT)."
+)
 
 # Every file of the Vietnam mirror that the tool reads (ids S1..S22 refer to its PROVENANCE.md).
 MIRROR_LAYERS: tuple[LayerLicence, ...] = (
     LayerLicence("provinces_63.gpkg", _ODV_BOUNDARIES, "CC BY-SA 4.0", _ADMIN_ATTR),
     LayerLicence(
         "provinces_34.gpkg",
-        _ODV_BOUNDARIES + "; dissolved on the 2025 crosswalk; cd_* facts from countries-dictionary (S4)",
+        _ODV_BOUNDARIES
+        + "; dissolved on the 2025 crosswalk; cd_* facts from countries-dictionary (S4)",
         "CC BY-SA 4.0",
         _ADMIN_ATTR,
     ),
-    LayerLicence("regions_6.gpkg", _ODV_BOUNDARIES + "; dissolved on the GSO regions", "CC BY-SA 4.0", _ADMIN_ATTR),
+    LayerLicence(
+        "regions_6.gpkg",
+        _ODV_BOUNDARIES + "; dissolved on the GSO regions",
+        "CC BY-SA 4.0",
+        _ADMIN_ATTR,
+    ),
     LayerLicence(
         "key_economic_regions_4.gpkg",
         _ODV_BOUNDARIES + "; dissolved on the key economic regions",
@@ -162,13 +172,19 @@ def required_files(config: RegionConfig) -> tuple[list[str], list[list[str]]]:
     """Files a run needs: (all of these, and one of these groups) for population sources."""
     files = [s.file for t in config.types.values() for s in t.sources]
     files.append(config.roads.file)
-    files += [config.provinces[k] for k in ("file63", "file34", "crosswalk") if k in config.provinces]
+    files += [
+        config.provinces[k] for k in ("file63", "file34", "crosswalk") if k in config.provinces
+    ]
     pop = config.population
     groups = {
         "districts": ["districts_file", "province_totals_file"],
         "communes": ["communes_file", "province_totals_file", "census2019_file"],
     }
-    alternatives = [[pop[k] for k in groups[name] if k in pop] for name in pop.get("sources", []) if name in groups]
+    alternatives = [
+        [pop[k] for k in groups[name] if k in pop]
+        for name in pop.get("sources", [])
+        if name in groups
+    ]
     return list(dict.fromkeys(files)), alternatives
 
 
@@ -217,7 +233,10 @@ def resolve_data_dir(
     config = config or load_region_config(region=region)
     how = "python cli.py fetch --out DIR` to download the region's data, or pass `--data DIR`"
     if not chosen.path.is_dir():
-        raise DataNotFoundError(f"data folder not found (chosen by {chosen.origin}); run `{how}", source=str(chosen.path))
+        raise DataNotFoundError(
+            f"data folder not found (chosen by {chosen.origin}); run `{how}",
+            source=str(chosen.path),
+        )
     missing = _missing(chosen.path, config)
     if missing:
         raise DataNotFoundError(
@@ -240,9 +259,15 @@ def data_attribution(data_dir: str | os.PathLike[str]) -> list[dict[str, str | b
         try:
             files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
         except (ValueError, KeyError) as exc:
-            raise InputError(f"not a valid manifest ({exc}); rebuild with python -m data.build_default", source=str(manifest)) from None
+            raise InputError(
+                f"not a valid manifest ({exc}); rebuild with python -m data.build_default",
+                source=str(manifest),
+            ) from None
         keys = ("file", "source", "licence", "attribution", "redistributable")
-        return [{k: entry[k] for k in keys if k in entry} | {"file": name} for name, entry in sorted(files.items())]
+        return [
+            {k: entry[k] for k in keys if k in entry} | {"file": name}
+            for name, entry in sorted(files.items())
+        ]
     return [layer.as_dict() for layer in MIRROR_LAYERS if (path / layer.file).is_file()]
 
 

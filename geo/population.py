@@ -29,11 +29,10 @@ import pandas as pd
 import rasterio
 import rasterio.errors
 import shapely
-from affine import Affine
 from pyproj import Transformer
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.transform import from_origin
+from rasterio.transform import Affine, from_origin
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 
@@ -89,7 +88,9 @@ def _code(values: pd.Series) -> pd.Series:
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():
-        raise DataNotFoundError("file not found; run `python cli.py fetch --out DIR`", source=str(path))
+        raise DataNotFoundError(
+            "file not found; run `python cli.py fetch --out DIR`", source=str(path)
+        )
     table = pd.read_csv(path, dtype=str, encoding="utf-8")
     missing = [c for c in columns if c not in table.columns]
     if missing:
@@ -119,7 +120,9 @@ def _urban_share(data_dir: Path, config: RegionConfig) -> pd.Series:
     path = data_dir / config.population["census2019_file"]
     census = _read_csv(path, ("gso_code", "pop2019_total", "pop2019_urban"))
     if (census["pop2019_urban"] > census["pop2019_total"]).any():
-        raise InputError("pop2019_urban exceeds pop2019_total", source=str(path), field="pop2019_urban")
+        raise InputError(
+            "pop2019_urban exceeds pop2019_total", source=str(path), field="pop2019_urban"
+        )
     share = census["pop2019_urban"] / census["pop2019_total"].where(census["pop2019_total"] > 0)
     return share.fillna(0.0).rename("urban_share")
 
@@ -178,7 +181,12 @@ def spread_by_area(
     urban = units["is_urban"].astype(bool).to_numpy()
     area = shapely.area(units.geometry.to_crs(metric_crs).values)
     frame = pd.DataFrame({"prov": prov, "urban": urban, "area": area, "one": 1.0})
-    has = frame.groupby(["prov", "urban"]).size().unstack(fill_value=0).reindex(columns=[False, True], fill_value=0)
+    has = (
+        frame.groupby(["prov", "urban"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=[False, True], fill_value=0)
+    )
     share = urban_share.reindex(has.index).fillna(0.0).clip(0.0, 1.0)
     share = share.where(has[True] > 0, 0.0).where(has[False] > 0, 1.0)
     people = totals.reindex(frame["prov"]).to_numpy()
@@ -187,7 +195,9 @@ def spread_by_area(
     keys = [frame["prov"], frame["urban"]]
     pool_area = frame.groupby(keys)["area"].transform("sum").to_numpy()
     pool_count = frame.groupby(keys)["one"].transform("sum").to_numpy()
-    weight = np.where(pool_area > 0, area / np.where(pool_area > 0, pool_area, 1.0), 1.0 / pool_count)
+    weight = np.where(
+        pool_area > 0, area / np.where(pool_area > 0, pool_area, 1.0), 1.0 / pool_count
+    )
     return gpd.GeoDataFrame(
         {"population": pool_people * weight, "prov63_code": prov},
         geometry=units.geometry.values,
@@ -218,7 +228,9 @@ def population_from_districts(data_dir: str | Path, config: RegionConfig) -> Pop
     if not path.is_file():
         raise DataNotFoundError("district population layer not found", source=str(path))
     districts = gpd.read_file(
-        path, layer=config.population.get("districts_layer"), columns=["prov63_code", "pop2019_total"]
+        path,
+        layer=config.population.get("districts_layer"),
+        columns=["prov63_code", "pop2019_total"],
     )
     totals = province_totals(data_dir, config)
     districts["prov63_code"] = _code(districts["prov63_code"])
@@ -228,7 +240,9 @@ def population_from_districts(data_dir: str | Path, config: RegionConfig) -> Pop
     if (by_prov[totals.reindex(districts["prov63_code"]).to_numpy() > 0] <= 0).any():
         raise InputError("a province has districts but no 2019 population", source=str(path))
     target = totals.reindex(districts["prov63_code"]).to_numpy()
-    districts["population"] = np.where(by_prov > 0, target * pop2019 / by_prov.where(by_prov > 0, 1.0), 0.0)
+    districts["population"] = np.where(
+        by_prov > 0, target * pop2019 / by_prov.where(by_prov > 0, 1.0), 0.0
+    )
     median = _median_km2(districts, config.metric_crs)
     return _finish(
         districts,
@@ -264,12 +278,18 @@ def _fill_prov63(communes: gpd.GeoDataFrame, data_dir: Path, config: RegionConfi
 
 def _shrink_sea_zones(communes: gpd.GeoDataFrame, metric_crs: str) -> gpd.GeoSeries:
     """Replace the sea-area special zones by a small disc around their representative point."""
-    sea = communes["code_name"].isin(SEA_SPECIAL_ZONES).to_numpy() if "code_name" in communes else None
+    sea = (
+        communes["code_name"].isin(SEA_SPECIAL_ZONES).to_numpy()
+        if "code_name" in communes
+        else None
+    )
     if sea is None or not sea.any():
         return communes.geometry
     metric = communes.geometry[sea].to_crs(metric_crs)
     radius = np.sqrt(SEA_ZONE_STANDIN_KM2 * 1e6 / np.pi)
-    discs = gpd.GeoSeries(shapely.buffer(shapely.point_on_surface(metric.values), radius), crs=metric_crs)
+    discs = gpd.GeoSeries(
+        shapely.buffer(shapely.point_on_surface(metric.values), radius), crs=metric_crs
+    )
     geometry = communes.geometry.copy()
     geometry[sea] = discs.to_crs(communes.crs).values
     return geometry
@@ -294,7 +314,9 @@ def population_from_communes(data_dir: str | Path, config: RegionConfig) -> Popu
             raise InputError(f"missing column '{column}'", source=str(path), field=column)
     unknown = sorted(set(communes["unit_type"].dropna()) - set(URBAN_UNIT_TYPES + RURAL_UNIT_TYPES))
     if unknown or communes["unit_type"].isna().any():
-        raise InputError(f"unknown unit_type {unknown or [None]}", source=str(path), field="unit_type")
+        raise InputError(
+            f"unknown unit_type {unknown or [None]}", source=str(path), field="unit_type"
+        )
     units = gpd.GeoDataFrame(
         {
             "prov63_code": _fill_prov63(communes, data_dir, config),
@@ -304,7 +326,9 @@ def population_from_communes(data_dir: str | Path, config: RegionConfig) -> Popu
         crs=communes.crs,
     )
     totals = province_totals(data_dir, config)
-    spread = spread_by_area(units, totals, _urban_share(data_dir, config), metric_crs=config.metric_crs)
+    spread = spread_by_area(
+        units, totals, _urban_share(data_dir, config), metric_crs=config.metric_crs
+    )
     n_wards = int(units["is_urban"].sum())
     median = _median_km2(spread, config.metric_crs)
     return _finish(
@@ -318,7 +342,10 @@ def population_from_communes(data_dir: str | Path, config: RegionConfig) -> Popu
 
 POLYGON_SOURCES = {
     "districts": (population_from_districts, ("districts_file", "province_totals_file")),
-    "communes": (population_from_communes, ("communes_file", "province_totals_file", "census2019_file")),
+    "communes": (
+        population_from_communes,
+        ("communes_file", "province_totals_file", "census2019_file"),
+    ),
 }
 
 
@@ -328,7 +355,10 @@ def population_from_config(data_dir: str | Path, config: RegionConfig) -> Popula
     tried = []
     for name in config.population.get("sources", []):
         if name not in POLYGON_SOURCES:
-            raise InputError(f"unknown population source '{name}'; use {', '.join(POLYGON_SOURCES)}", source=config.path)
+            raise InputError(
+                f"unknown population source '{name}'; use {', '.join(POLYGON_SOURCES)}",
+                source=config.path,
+            )
         build, keys = POLYGON_SOURCES[name]
         files = [config.population[k] for k in keys]
         missing = [f for f in files if not (data_dir / f).is_file()]
@@ -365,7 +395,10 @@ def _open(path: Path) -> rasterio.io.DatasetReader:
         ) from None
     if ds.crs is None:
         ds.close()
-        raise InputError("the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4326)", source=str(path))
+        raise InputError(
+            "the raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:4326)",
+            source=str(path),
+        )
     return ds
 
 
@@ -386,7 +419,16 @@ def population_from_raster(path: str | Path) -> PopulationLayer:
     path = Path(path)
     with _open(path) as ds:
         full = Window(0, 0, ds.width, ds.height)
-        total = sum(float(_people(ds.read(1, window=w), ds.nodata).sum()) for w in _row_windows(ds, full))
+        total, negative = 0.0, 0
+        for w in _row_windows(ds, full):
+            values = ds.read(1, window=w)
+            total += float(_people(values, ds.nodata).sum())
+            below = values < 0
+            if ds.nodata is not None:
+                below &= values != ds.nodata
+            negative += int(np.count_nonzero(below))
+        if negative:
+            log.warning("%s: %d cells with negative values counted as 0 people", path, negative)
         cell = f"{abs(ds.res[0]):g} × {abs(ds.res[1]):g} {ds.crs.linear_units or 'units'}"
         crs = ds.crs.to_string()
         width, height = ds.width, ds.height
@@ -436,7 +478,9 @@ def raster_to_grid(
     rows, cols = shape
     grid = np.zeros((rows, cols), dtype="float64")
     with _open(path) as ds:
-        bounds = transform_bounds(crs, ds.crs, x0, y0 - rows * cell_size_m, x0 + cols * cell_size_m, y0)
+        bounds = transform_bounds(
+            crs, ds.crs, x0, y0 - rows * cell_size_m, x0 + cols * cell_size_m, y0
+        )
         window = from_bounds(*bounds, transform=ds.transform).round_offsets().round_lengths()
         window = Window(window.col_off - 2, window.row_off - 2, window.width + 4, window.height + 4)
         window = window.intersection(Window(0, 0, ds.width, ds.height))
@@ -476,9 +520,15 @@ def _bin_cell_centres(
     """Fallback: each source cell's people go to the target cell holding its centre."""
     r, c = np.nonzero(people)
     xs, ys = rasterio.transform.xy(src_transform, r, c, offset="center")
-    x, y = Transformer.from_crs(src_crs, dst_crs, always_xy=True).transform(np.asarray(xs), np.asarray(ys))
+    x, y = Transformer.from_crs(src_crs, dst_crs, always_xy=True).transform(
+        np.asarray(xs), np.asarray(ys)
+    )
     col, row = ~dst_transform * (x, y)
     row, col = np.floor(row).astype(int), np.floor(col).astype(int)
     inside = (row >= 0) & (row < shape[0]) & (col >= 0) & (col < shape[1])
-    flat = np.bincount(row[inside] * shape[1] + col[inside], weights=people[r, c][inside], minlength=shape[0] * shape[1])
+    flat = np.bincount(
+        row[inside] * shape[1] + col[inside],
+        weights=people[r, c][inside],
+        minlength=shape[0] * shape[1],
+    )
     return flat.reshape(shape)

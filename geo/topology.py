@@ -14,11 +14,14 @@ Steps (all vectorised with numpy, shapely 2 and scipy; no Python loop over featu
    a node at the intersection point (both are split). Whether a crossing is at grade or a bridge
    cannot be known from a plain line layer: every crossing becomes a junction (the report says
    so), which can only make the network better connected than it is;
-3. join dangling ends (degree-1 nodes) within ``snap_tolerance_m``: to the nearest existing node,
-   unless a point on another line is closer by more than ``node_preference_m``, in which case a
-   node is inserted into that line. Each join adds a two-way ``connector`` edge whose length is the
-   gap. A dangling end is never joined to its own line within twice the tolerance along the line
-   (that would only short-cut the line's own end);
+3. join open line ends within ``snap_tolerance_m``: dangling ends (degree 1) and ends where two
+   lines merely continue into each other (degree 2; generalisation often moved the junction
+   vertex of a road that ends on another one). Per end, one join to the nearest target in each
+   connected component within reach: an existing node, unless a point on a line is closer by
+   more than ``node_preference_m`` (then a node is inserted there). Continuation ends only join
+   other components. Each join is a two-way ``connector`` edge whose length is the gap. A
+   target already within twice the tolerance over the network (including the end's own line)
+   is never joined: that short-cut would only bridge a line to itself;
 4. degree-2 vertices inside one input line are contracted: an edge runs along its input line from
    node to node, with the merged geometry;
 5. connected components on the undirected graph (scipy.sparse.csgraph), ranked by length.
@@ -134,9 +137,7 @@ def _apply_splits(seg: _Segments, split_seg: np.ndarray, split_xy: np.ndarray) -
     keep = ~np.all(a == b, axis=1)
     pair = pair[keep]
     s = sid[pair]
-    return _Segments(
-        xy[pair], xy[pair + 1], seg.part[s], seg.m0[s] + t[pair] * np.sqrt(len2[s])
-    )
+    return _Segments(xy[pair], xy[pair + 1], seg.part[s], seg.m0[s] + t[pair] * np.sqrt(len2[s]))
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -158,9 +159,7 @@ def _crossing_splits(seg: _Segments, quantum: float) -> tuple[np.ndarray, np.nda
     def same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.all(a == b, axis=1)
 
-    shared = (
-        same(k0[i], k0[j]) | same(k0[i], k1[j]) | same(k1[i], k0[j]) | same(k1[i], k1[j])
-    )
+    shared = same(k0[i], k0[j]) | same(k0[i], k1[j]) | same(k1[i], k0[j]) | same(k1[i], k1[j])
     i, j = i[~shared], j[~shared]
     p, r = seg.p0[i], seg.p1[i] - seg.p0[i]
     q, s = seg.p0[j], seg.p1[j] - seg.p0[j]
@@ -251,7 +250,9 @@ def _network_near(
         f_src, f_node = np.divmod(f_key, n_nodes)
         count = indptr[f_node + 1] - indptr[f_node]
         rep = np.repeat(np.arange(len(f_key)), count)
-        edge = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count) + indptr[f_node][rep]
+        edge = (
+            np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count) + indptr[f_node][rep]
+        )
         c_key = f_src[rep] * n_nodes + cols[edge]
         c_d = f_d[rep] + ww[edge]
         ok = c_d <= limit
@@ -281,8 +282,14 @@ def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarr
 
 
 def _join_gaps(
-    seg: _Segments, u: np.ndarray, v: np.ndarray, node_xy: np.ndarray, *, tol: float,
-    node_preference_m: float, quantum: float,
+    seg: _Segments,
+    u: np.ndarray,
+    v: np.ndarray,
+    node_xy: np.ndarray,
+    *,
+    tol: float,
+    node_preference_m: float,
+    quantum: float,
 ) -> _Gaps:
     """Choose what every open line end joins within ``tol`` (see :func:`repair_topology`)."""
     n_nodes = len(node_xy)
@@ -314,7 +321,9 @@ def _join_gaps(
     net_u = _lookup(near_key, near_d, base + u[sj])
     net_v = _lookup(near_key, near_d, base + v[sj])
     # A target already this close over the network gains nothing from a connector.
-    line_ok = (dl <= tol) & (np.minimum(net_u + t * seg_len[sj], net_v + (1 - t) * seg_len[sj]) >= limit)
+    line_ok = (dl <= tol) & (
+        np.minimum(net_u + t * seg_len[sj], net_v + (1 - t) * seg_len[sj]) >= limit
+    )
     d0 = np.hypot(*(pt - seg.p0[sj]).T)
     d1 = np.hypot(*(pt - seg.p1[sj]).T)
     at_u = d0 <= d1
@@ -355,7 +364,12 @@ def _join_gaps(
     use_line = has_line & ~use_node
     target_node = cand_node[best_node[use_node]]
     line_pick = best_line[use_line]
-    conn_a = np.concatenate([d_xy[group_end[use_node]], d_xy[group_end[use_line]]])
+    # An end lying on a line (closer than the quantum) is joined by cutting the line there.
+    on_line = dl[line_pick] <= quantum
+    touch_seg, touch_xy = sj[line_pick[on_line]], pt[line_pick[on_line]]
+    line_pick = line_pick[~on_line]
+    line_end = group_end[use_line][~on_line]
+    conn_a = np.concatenate([d_xy[group_end[use_node]], d_xy[line_end]])
     conn_b = _quantise(np.concatenate([node_xy[target_node], near[line_pick]]), quantum)
     # Two open ends joining each other give the same connector twice: keep one.
     ka, kb = _keys(conn_a, quantum), _keys(conn_b, quantum)
@@ -366,8 +380,8 @@ def _join_gaps(
     is_node_join = np.arange(len(conn_a)) < len(target_node)
     to_dangling = np.concatenate([deg[target_node] == 1, np.zeros(len(line_pick), bool)])
     return _Gaps(
-        sj[line_pick],
-        _quantise(near[line_pick], quantum),
+        np.concatenate([sj[line_pick], touch_seg]),
+        _quantise(np.concatenate([near[line_pick], touch_xy]), quantum),
         conn_a[first],
         conn_b[first],
         int(np.count_nonzero(is_node_join[first])),
@@ -461,7 +475,9 @@ def repair_topology(
         "quantum_m": float(quantum_m),
         "input_lines": len(lines),
         "input_parts": len(parts),
-        "grade_separation": GRADE_NOTE if split_crossings else "crossings without a vertex kept apart",
+        "grade_separation": GRADE_NOTE
+        if split_crossings
+        else "crossings without a vertex kept apart",
     }
 
     node_xy, inv = _node_ids(np.concatenate([seg.p0, seg.p1]), quantum_m)
@@ -484,14 +500,17 @@ def repair_topology(
     report["collinear_overlaps"] = n_collinear
 
     gaps = _join_gaps(
-        seg, u, v, node_xy, tol=snap_tolerance_m, node_preference_m=node_preference_m,
+        seg,
+        u,
+        v,
+        node_xy,
+        tol=snap_tolerance_m,
+        node_preference_m=node_preference_m,
         quantum=quantum_m,
     )
     seg = _apply_splits(seg, gaps.seg_split, gaps.xy_split)
     n_road = len(seg.part)
-    node_xy, inv = _node_ids(
-        np.concatenate([seg.p0, gaps.conn_a, seg.p1, gaps.conn_b]), quantum_m
-    )
+    node_xy, inv = _node_ids(np.concatenate([seg.p0, gaps.conn_a, seg.p1, gaps.conn_b]), quantum_m)
     n_all = n_road + len(gaps.conn_a)
     su, sv = inv[:n_all], inv[n_all:]
     deg = np.bincount(inv, minlength=len(node_xy))
@@ -502,14 +521,9 @@ def repair_topology(
     node_xy = node_xy[used]
     edges["u"], edges["v"] = compact[: len(edges)], compact[len(edges) :]
 
-    n_comp, label = _components(edges["u"].to_numpy(), edges["v"].to_numpy(), len(node_xy))
-    comp_len = np.bincount(label[edges["u"].to_numpy()], weights=edges["length_m"], minlength=n_comp)
-    first_node = np.full(n_comp, len(node_xy))
-    np.minimum.at(first_node, label, np.arange(len(node_xy)))
-    rank = np.empty(n_comp, dtype=np.int64)
-    rank[np.lexsort((first_node, -comp_len))] = np.arange(n_comp)
-    edges["component"] = rank[label[edges["u"].to_numpy()]]
-    edges = _sorted(edges)
+    edges, comp_report = label_components(
+        edges, len(node_xy), n_components_listed=n_components_listed
+    )
     conn_len = edges.loc[edges["edge_kind"] == "connector", "length_m"]
     report.update(
         {
@@ -518,29 +532,33 @@ def repair_topology(
             "joins_to_line": gaps.to_line,
             "connectors_added": len(conn_len),
             "connector_km": round(float(conn_len.sum()) / 1000.0, 3),
-            "after": _graph_stats(edges["u"].to_numpy(), edges["v"].to_numpy(), len(node_xy)),
         }
     )
-    # Shares are of road length (connectors excluded), comparable with the input layer.
-    road = edges.loc[edges["edge_kind"] == "road"]
-    total = float(road["length_m"].sum())
-    largest = float(road.loc[road["component"] == 0, "length_m"].sum())
-    report["road_km"] = round(total / 1000.0, 3)
-    report["largest_km"] = round(largest / 1000.0, 3)
-    report["largest_share"] = round(largest / total, 6) if total > 0 else 0.0
-    report["components_listed"] = _component_table(edges, lines.crs, n_components_listed)
+    report.update(comp_report)
+    n_comp = report["after"]["components"]
     logger.info(
         "topology: %d -> %d components, %d crossings split, %d connectors (%.1f km), "
         "largest component %.1f%% of length",
-        report["before"]["components"], n_comp, n_cross, len(conn_len),
-        report["connector_km"], 100 * report["largest_share"],
+        report["before"]["components"],
+        n_comp,
+        n_cross,
+        len(conn_len),
+        report["connector_km"],
+        100 * report["largest_share"],
     )
     return RepairedGraph(node_xy, edges, report)
 
 
 def _edges_frame(
-    lines: gpd.GeoDataFrame, seg: _Segments, part_row: np.ndarray, run: np.ndarray,
-    su: np.ndarray, sv: np.ndarray, node_xy: np.ndarray, gaps: _Gaps, connector_speed: float,
+    lines: gpd.GeoDataFrame,
+    seg: _Segments,
+    part_row: np.ndarray,
+    run: np.ndarray,
+    su: np.ndarray,
+    sv: np.ndarray,
+    node_xy: np.ndarray,
+    gaps: _Gaps,
+    connector_speed: float,
 ) -> gpd.GeoDataFrame:
     n_road = len(seg.part)
     n_run = int(run[-1]) + 1
@@ -601,11 +619,67 @@ def _sorted(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     wkb = shapely.to_wkb(np.asarray(edges.geometry.array, dtype=object), hex=True)
     key = edges.assign(_wkb=wkb, _name=edges["name"].fillna("").astype(str))
     key = key.sort_values(
-        ["u", "v", "edge_kind", "road_class", "length_m", "status", "speed_kmh", "oneway", "_name", "_wkb"],
+        [
+            "u",
+            "v",
+            "edge_kind",
+            "road_class",
+            "length_m",
+            "status",
+            "speed_kmh",
+            "oneway",
+            "_name",
+            "_wkb",
+        ],
         kind="mergesort",
     )
     out = edges.loc[key.index].reset_index(drop=True)
     return out[[*EDGE_COLUMNS, "geometry"]]
+
+
+def label_components(
+    edges: gpd.GeoDataFrame, n_nodes: int, *, n_components_listed: int = 20
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Rank connected components (undirected) by length and describe them.
+
+    Parameters
+    ----------
+    edges
+        Edges with ``u``, ``v``, ``length_m``, ``edge_kind`` and geometry in a metric CRS.
+    n_nodes
+        Number of nodes (ids 0..n_nodes-1).
+    n_components_listed
+        How many of the largest components to describe.
+
+    Returns
+    -------
+    (edges, report)
+        A sorted copy of ``edges`` with a ``component`` column (0 = longest, ties by lowest node
+        id) and a report with ``after`` counts, ``road_km``, ``largest_km``, ``largest_share``
+        (road length, connectors excluded) and ``components_listed``.
+    """
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    n_comp, label = _components(u, v, n_nodes)
+    comp_len = np.bincount(label[u], weights=edges["length_m"].to_numpy(), minlength=n_comp)
+    first_node = np.full(n_comp, n_nodes)
+    np.minimum.at(first_node, label, np.arange(n_nodes))
+    rank = np.empty(n_comp, dtype=np.int64)
+    rank[np.lexsort((first_node, -comp_len))] = np.arange(n_comp)
+    edges = edges.copy()
+    edges["component"] = rank[label[u]]
+    edges = _sorted(edges)
+    road = edges.loc[edges["edge_kind"] == "road"]
+    total = float(road["length_m"].sum())
+    largest = float(road.loc[road["component"] == 0, "length_m"].sum())
+    report = {
+        "after": _graph_stats(edges["u"].to_numpy(), edges["v"].to_numpy(), n_nodes),
+        # Shares are of road length (connectors excluded), comparable with the input layer.
+        "road_km": round(total / 1000.0, 3),
+        "largest_km": round(largest / 1000.0, 3),
+        "largest_share": round(largest / total, 6) if total > 0 else 0.0,
+        "components_listed": _component_table(edges, edges.crs, n_components_listed),
+    }
+    return edges, report
 
 
 def _component_table(edges: gpd.GeoDataFrame, crs: Any, n: int) -> list[dict[str, Any]]:
@@ -614,8 +688,12 @@ def _component_table(edges: gpd.GeoDataFrame, crs: Any, n: int) -> list[dict[str
     frame["component"] = edges["component"].to_numpy()
     frame["length_m"] = edges["length_m"].to_numpy()
     g = frame.groupby("component").agg(
-        length_m=("length_m", "sum"), n_edges=("length_m", "size"), minx=("minx", "min"),
-        miny=("miny", "min"), maxx=("maxx", "max"), maxy=("maxy", "max"),
+        length_m=("length_m", "sum"),
+        n_edges=("length_m", "size"),
+        minx=("minx", "min"),
+        miny=("miny", "min"),
+        maxx=("maxx", "max"),
+        maxy=("maxy", "max"),
     )
     g = g.sort_index().head(n)
     to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
@@ -661,8 +739,11 @@ def repair_sensitivity(
     rows = []
     for tol in tolerances_m:  # a handful of full repairs, each vectorised
         rep = repair_topology(
-            lines, snap_tolerance_m=float(tol), split_crossings=split_crossings,
-            node_preference_m=node_preference_m, n_components_listed=1,
+            lines,
+            snap_tolerance_m=float(tol),
+            split_crossings=split_crossings,
+            node_preference_m=node_preference_m,
+            n_components_listed=1,
         ).report
         rows.append(
             {

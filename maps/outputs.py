@@ -25,7 +25,15 @@ from geo.files import sha256_file, write_text_atomic
 
 log = logging.getLogger(__name__)
 
-TABLE_LAYERS = ("facilities", "flags", "overlaps", "province_matrix", "provinces", "rejects", "repairs")
+TABLE_LAYERS = (
+    "facilities",
+    "flags",
+    "overlaps",
+    "province_matrix",
+    "provinces",
+    "rejects",
+    "repairs",
+)
 
 
 def _csv(df: pd.DataFrame, path: Path) -> None:
@@ -93,8 +101,8 @@ def write_outputs(
         step("geopackage")
         write_geopackage(result, tmp / "infra_overlap.gpkg", lang=lang)
         step("rasters")
-        write_rasters(result, tmp / "rasters")
-        write_qgis_project(result, tmp)
+        write_rasters(result, tmp, lang=lang)
+        write_qgis_project(result, tmp, lang=lang)
         step("report")
         write_tables(result, tmp / "tables")
         write_report(result, tmp / "report.html", lang=lang)
@@ -105,7 +113,10 @@ def write_outputs(
         }
         man = dict(manifest or {})
         man["outputs"] = files
-        write_text_atomic(tmp / "manifest.json", json.dumps(man, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n")
+        write_text_atomic(
+            tmp / "manifest.json",
+            json.dumps(man, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n",
+        )
         old = None
         if out.exists():
             old = out.with_name(f".old-{out.name}-{os.getpid()}")

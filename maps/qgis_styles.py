@@ -158,9 +158,8 @@ def vector_style(
             aliases=aliases,
         )
     if layer == "flags":
-        sym = Symbol(
-            "marker", "227,26,28,255", "103,0,13,255", width_mm=0.5, size_mm=6.0, shape="star"
-        )
+        # a red ring: visible whether drawn above or below the facility's own marker
+        sym = Symbol("marker", "227,26,28,70", "227,26,28,255", width_mm=0.9, size_mm=7.5)
         text = "Có thể trùng lặp (cờ đỏ)" if vi else "Possibly redundant (flag)"
         return VectorStyle(
             layer, "point", "singleSymbol", (StyleClass(text, sym),), aliases=aliases
@@ -169,7 +168,7 @@ def vector_style(
         sub = df if only_type is None or "type" not in df else df[df["type"] == only_type]
         breaks = sorted({float(b) for b in sub.get("break_min", pd.Series(dtype=float)).dropna()})
         rgb = type_color(only_type, types) if only_type else "49,130,189"
-        alphas = [150 - 100 * i / max(len(breaks) - 1, 1) for i in range(len(breaks))] or [120]
+        alphas = [100 - 70 * i / max(len(breaks) - 1, 1) for i in range(len(breaks))] or [80]
         classes = []
         for i, b in enumerate(breaks or [0.0]):
             lo = breaks[i - 1] if i else 0.0
@@ -363,7 +362,7 @@ def _labeling_xml(field_name: str, geometry: str) -> ET.Element:
     ET.SubElement(
         st,
         "placement",
-        placement="0" if geometry == "point" else "1",
+        placement="0" if geometry == "point" else "4",  # polygons: horizontal, anywhere inside
         dist="1.2",
         distUnits="MM",
         priority="5" if geometry == "point" else "3",
@@ -472,6 +471,7 @@ def vector_sld(style: VectorStyle) -> str:
     """An SLD 1.1 twin of the style (rules per class; labels are not carried over)."""
     ET.register_namespace("se", SE)
     ET.register_namespace("ogc", OGC)
+    ET.register_namespace("sld", SLD)
     root = ET.Element(f"{{{SLD}}}StyledLayerDescriptor", version="1.1.0")
     nl = ET.SubElement(root, f"{{{SLD}}}NamedLayer")
     ET.SubElement(nl, f"{{{SE}}}Name").text = style.layer

@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast lint bench default-data clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+## Vietnam from the embedded default data (or --data / $$INFRA_OVERLAP_DATA) -> out/vietnam/
+run: $(STAMP)
+	$(PY) cli.py run --region vietnam --overwrite $(ARGS)
+
+## Every test: units, the real chain on the embedded default and on the mirror, browser and QGIS checks
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup -q -rs $(PYTEST_ARGS)
+
+## Units only (no real-data integration, no browser, no QGIS)
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not integration and not browser and not qgis"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+## Rebuild the embedded default from a mirror
+default-data: $(STAMP)
+	$(PY) -m data.build_default --mirror $${INFRA_OVERLAP_DATA:-../shared/data/vietnam} --out data/vietnam
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,219 @@
+"""infra-overlap: which infrastructure investments duplicate each other?
+
+Thin command line: parse, call the library, report. Heavy imports happen inside the commands so
+that ``python cli.py --help`` stays fast. Exit codes: 0 done, 1 user or input error, 2 internal
+error (``-v`` shows its traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+log = logging.getLogger("infra_overlap")
+REPO = Path(__file__).resolve().parent
+
+
+class Ctx:
+    verbose: int = 0
+    quiet: bool = False
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, format="%(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s")
+
+
+def _guard(fn: Callable[..., int | None]) -> Callable[..., None]:
+    """Turn our errors into one clear message and exit code 1; others into exit code 2."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from geo.errors import InfraOverlapError, InputError
+
+        ctx = click.get_current_context().find_object(Ctx) or Ctx()
+        try:
+            code = fn(*args, **kwargs) or 0
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            if ctx.verbose:
+                traceback.print_exc()
+            sys.exit(1)
+        except InfraOverlapError as exc:
+            click.echo(f"error: {exc}", err=True)
+            if ctx.verbose:
+                traceback.print_exc()
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted: previous outputs are left as they were", err=True)
+            sys.exit(130)
+        except Exception as exc:  # an internal error: say so, traceback with -v
+            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+            if ctx.verbose:
+                traceback.print_exc()
+            else:
+                click.echo("run again with -v for the traceback, and report it with the command you ran", err=True)
+            sys.exit(2)
+        sys.exit(code)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    tty = sys.stderr.isatty() and not quiet and not os.environ.get("CI")
+    start = time.perf_counter()
+
+    def say(step: str) -> None:
+        if tty or (not quiet):
+            click.echo(f"[{time.perf_counter() - start:6.1f} s] {step}", err=True)
+
+    return say
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", count=True, help="More detail; shows the traceback of internal errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Find duplicated infrastructure investment: drive-time catchments of seaports, airports and
+    industrial parks, their overlaps between provinces, and redundancy flags with evidence.
+
+    \b
+    Example:
+      python cli.py run                      # Vietnam, embedded default data -> out/vietnam/
+      python cli.py run --data ../shared/data/vietnam --types airport --overwrite
+    """
+    obj = ctx.ensure_object(Ctx)
+    obj.verbose, obj.quiet = verbose, quiet
+    _setup_logging(verbose, quiet)
+
+
+def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by run and check (defined once)."""
+    opts = [
+        click.option("--region", default="vietnam", show_default=True, help="Region configuration data/<region>.toml."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Another region configuration file."),
+        click.option("--data", "data", type=click.Path(file_okay=False), help="Data folder (else $INFRA_OVERLAP_DATA, else the embedded default)."),
+        click.option("--facilities", multiple=True, type=click.Path(dir_okay=False), help="Facility file (CSV, XLSX, GeoJSON, GPKG, SHP/zip, GeoParquet); replaces the defaults. Repeatable."),
+        click.option("--keep-default-facilities", is_flag=True, help="Add --facilities to the region's defaults instead of replacing them."),
+        click.option("--encoding", help="Text encoding of CSV facility files (default: detected)."),
+        click.option("--types", help="Comma-separated facility types, e.g. seaport,airport."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _load_config(region: str, config_path: str | None) -> Any:
+    from geo.config import load_region_config
+
+    return load_region_config(config_path, region=region)
+
+
+@cli.command()
+@data_options
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder [default: out/<region>].")
+@click.option("--roads", type=click.Path(dir_okay=False), help="Road layer (GPKG/SHP/GeoJSON lines, .osm XML or .osm.pbf); replaces the default.")
+@click.option("--population", type=click.Path(dir_okay=False), help="Population raster (WorldPop, GHS-POP GeoTIFF); replaces the default.")
+@click.option("--edition", type=click.Choice(["34", "63"]), help="Province edition [default: from the config, 34].")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Language of the map and report.")
+@click.option("--add", multiple=True, help='A planned facility "name,lon,lat,type" for a what-if. Repeatable.')
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@_guard
+def run(region: str, config_path: str | None, data: str | None, facilities: tuple[str, ...], keep_default_facilities: bool,
+        encoding: str | None, types: str | None, out: str | None, roads: str | None, population: str | None,
+        edition: str | None, lang: str, add: tuple[str, ...], overwrite: bool) -> int:
+    """The whole chain for one region: map.html, infra_overlap.gpkg, report.html, tables/.
+
+    \b
+    Example:
+      python cli.py run --types seaport,airport --lang en --out out/vn_en --overwrite
+    """
+    from analysis.run import RunOptions, run_region
+    from geo.datasets import resolve_data_dir
+    from maps.manifest import build_manifest
+    from maps.outputs import prepare_out_dir, write_outputs
+
+    ctx = click.get_current_context().find_object(Ctx) or Ctx()
+    config = _load_config(region, config_path)
+    out_dir = Path(out) if out else REPO / "out" / config.name
+    prepare_out_dir(out_dir, overwrite=overwrite)
+    dd = resolve_data_dir(data, region=config.name)
+    say = _progress(ctx.quiet)
+    say(f"data: {dd.path} ({dd.origin})")
+    opts = RunOptions(
+        data=str(dd.path), types=tuple(t.strip() for t in types.split(",") if t.strip()) if types else None,
+        facilities=facilities, keep_default_facilities=keep_default_facilities, add=add, roads=roads,
+        population=population, edition=int(edition) if edition else None, lang=lang, encoding=encoding,
+    )
+    t0 = time.perf_counter()
+    result = run_region(config, opts, data_dir=dd.path, data_origin=dd.origin, progress=say)
+    manifest = build_manifest(result, config=config, opts=opts, data_dir=dd.path, data_origin=dd.origin)
+    write_outputs(result, out_dir, overwrite=overwrite, lang=lang, manifest=manifest, say=say)
+    n_rej = len(result.layers["rejects"])
+    fac = result.layers["facilities"]
+    summary = ", ".join(f"{t}: {int((fac['type'] == t).sum())}" for t in result.meta["types"])
+    click.echo(
+        f"done in {time.perf_counter() - t0:.1f} s: {summary}; {int(fac['flag'].sum())} flagged; "
+        f"{n_rej} input rows rejected (tables/rejects.csv). Open {out_dir / 'map.html'}"
+    )
+    return 0
+
+
+@cli.command()
+@data_options
+@click.option("--out", type=click.Path(file_okay=False), default="out/check", show_default=True, help="Where to write rejects.csv, repairs.csv, facilities.csv.")
+@_guard
+def check(region: str, config_path: str | None, data: str | None, facilities: tuple[str, ...], keep_default_facilities: bool,
+          encoding: str | None, types: str | None, out: str) -> int:
+    """Load and validate only: rejected rows with reasons, repairs, the facilities as read.
+
+    \b
+    Example:
+      python cli.py check --facilities my_ports.csv
+    """
+    from geo.datasets import resolve_data_dir
+    from geo.facilities import load_region_facilities
+    from geo.files import write_text_atomic
+
+    config = _load_config(region, config_path)
+    dd = resolve_data_dir(data, region=config.name)
+    load = load_region_facilities(
+        dd.path, config, types=tuple(t.strip() for t in types.split(",")) if types else None,
+        extra_files=facilities, keep_default=keep_default_facilities or not facilities, encoding=encoding,
+    )
+    o = Path(out)
+    rejects, repairs = load.issues.rejects_frame(), load.issues.repairs_frame()
+    write_text_atomic(o / "rejects.csv", rejects.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(o / "repairs.csv", repairs.to_csv(index=False, lineterminator="\n"))
+    fac = load.facilities
+    table = fac.drop(columns=[c for c in ("geometry", "area_wkb") if c in fac.columns]).assign(
+        lon=fac.geometry.x.round(6), lat=fac.geometry.y.round(6)
+    )
+    write_text_atomic(o / "facilities.csv", table.to_csv(index=False, lineterminator="\n"))
+    click.echo(load.counts.to_string(index=False))
+    click.echo(f"{len(fac)} facilities usable, {len(rejects)} rows rejected, {len(repairs)} repairs -> {o}/")
+    for r in rejects.head(10).itertuples():
+        click.echo(f"  rejected: {r.source} row {r.row} [{r.field}]: {r.reason}")
+    return 0 if len(fac) else 1
+
+
+def main() -> None:
+    cli(obj=Ctx())
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["cli", "json"]

@@ -1,0 +1,84 @@
+"""The whole chain on real Vietnam data, checked with facts a person can verify by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import Point
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("chain")]
+
+HOAN_KIEM = Point(105.8522, 21.0285)  # Hà Nội's centre (Hoàn Kiếm lake)
+NSO_2024_TOTAL = 101_343_900
+
+
+def _layers(out: Path) -> dict[str, gpd.GeoDataFrame]:
+    gpkg = out / "infra_overlap.gpkg"
+    return {name: gpd.read_file(gpkg, layer=name) for name, _ in pyogrio.list_layers(gpkg) if name != "layer_styles"}
+
+
+@pytest.fixture(scope="module", params=["default_run", "mirror_run"])
+def run_out(request: pytest.FixtureRequest) -> Path:
+    return request.getfixturevalue(request.param)
+
+
+def test_outputs_exist_and_name_their_sources(run_out: Path):
+    for name in ("map.html", "infra_overlap.gpkg", "infra_overlap.qgz", "report.html", "manifest.json", "tables/rejects.csv",
+                 "tables/facilities.csv", "rasters/coverage_count_airport.tif", "rasters/travel_time_seaport.tif"):
+        assert (run_out / name).is_file(), f"{name} missing from {run_out}"
+    man = json.loads((run_out / "manifest.json").read_text())
+    assert man["demand_source"], "the manifest must name the demand layer"
+    assert any("OpenStreetMap" in a for a in man["attribution"]), "OSM attribution missing from the manifest"
+    report = (run_out / "report.html").read_text()
+    assert "OpenStreetMap" in report and man["demand_source"].split(":")[0] in report
+
+
+def test_population_total_matches_statistics(run_out: Path):
+    prov = _layers(run_out)["provinces"]
+    total = prov["population"].sum()
+    assert abs(total - NSO_2024_TOTAL) / NSO_2024_TOTAL < 0.001, f"grid total {total:,.0f} vs NSO 2024 {NSO_2024_TOTAL:,}"
+    assert len(prov) == 34 and prov["prov_code"].is_unique
+
+
+def test_noi_bai_reaches_hanoi_centre(run_out: Path):
+    lay = _layers(run_out)
+    fac = lay["facilities"]
+    han = fac[(fac["type"] == "airport") & fac["name"].str.contains("Nội Bài")]
+    assert len(han) == 1, f"expected one Nội Bài airport, got {han['name'].tolist()}"
+    assert han["prov34_code"].iloc[0] == "01" and han["road_access"].iloc[0] == "network"
+    cat = lay["catchments"]
+    c60 = cat[(cat["facility_id"] == han["facility_id"].iloc[0]) & (cat["break_min"] == 60)]
+    assert len(c60) == 1 and c60.geometry.iloc[0].contains(HOAN_KIEM), "Hoàn Kiếm must lie within 60 min of Nội Bài"
+
+
+def test_island_airport_is_kept_and_flagged_for_access(run_out: Path):
+    fac = _layers(run_out)["facilities"]
+    con_dao = fac[(fac["type"] == "airport") & fac["name"].str.contains("Côn Đảo|Cỏ Ống", regex=True)]
+    assert len(con_dao) == 1, "Côn Đảo airport (island) must be kept, not dropped"
+    assert con_dao["road_access"].iloc[0] in ("none", "separate_network"), "an island airport cannot reach the mainland roads"
+    assert con_dao["coverage"].iloc[0] < 200_000
+
+
+def test_measures_obey_their_definitions(run_out: Path):
+    fac = _layers(run_out)["facilities"]
+    assert (fac["unique_coverage"] <= fac["coverage"] + 1e-6).all()
+    flagged = fac[fac["flag"].astype(bool)]
+    assert (flagged["unique_share"] < 0.25).all() and (flagged["other_province_share"] >= 0.5).all()
+    assert flagged["evidence_en"].str.len().gt(50).all() and flagged["evidence_vi"].str.len().gt(50).all()
+    assert set(flagged["flag_robustness"]) <= {"robust", "fragile"}
+    none = fac[fac["road_access"] == "none"]
+    assert (none["coverage"] == 0).all(), "facilities without road access are excluded from network measures"
+
+
+def test_every_input_row_is_accounted_for(run_out: Path):
+    counts = pd.read_csv(run_out / "tables" / "facility_counts.csv")
+    c = counts[counts["type"].isin(["seaport", "airport", "industrial_park"])]
+    lhs = c["loaded"] + c["excluded"] + c["rejected"] + c["merged_duplicates"]
+    assert (lhs == c["input_rows"]).all(), f"rows lost:\n{c}"
+    rejects = pd.read_csv(run_out / "tables" / "rejects.csv")
+    assert list(rejects.columns) == ["source", "row", "field", "reason"]
