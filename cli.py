@@ -98,6 +98,28 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     _setup_logging(verbose, quiet)
 
 
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    obj = ctx.find_object(Ctx)
+    if obj is not None and value:
+        obj.verbose = max(obj.verbose, value)
+        _setup_logging(obj.verbose, obj.quiet)
+    return value
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    obj = ctx.find_object(Ctx)
+    if obj is not None and value:
+        obj.quiet = True
+        logging.getLogger().setLevel(logging.WARNING)
+    return value
+
+
+def verbosity_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """-v/-q on every subcommand too (``cli.py run -q`` as well as ``cli.py -q run``)."""
+    f = click.option("-q", "--quiet", "_quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="Only warnings and errors.")(f)
+    return click.option("-v", "--verbose", "_verbose", count=True, expose_value=False, callback=_set_verbose, help="More detail; traceback of internal errors.")(f)
+
+
 def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by run and check (defined once)."""
     opts = [
@@ -111,7 +133,7 @@ def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for o in reversed(opts):
         f = o(f)
-    return f
+    return verbosity_options(f)
 
 
 def _load_config(region: str, config_path: str | None) -> Any:

@@ -56,7 +56,8 @@ def removal_penalty(
     served = (f1 >= 0) & (t1 <= threshold_s)
     keeps = served & (t2 <= threshold_s)
     lost = np.bincount(f1[served & ~keeps], weights=demand[served & ~keeps], minlength=n_fac)
-    extra_s = np.where(keeps, t2 - t1, 0.0)
+    extra_s = np.zeros(t1.size)
+    extra_s[keeps] = t2[keeps] - t1[keeps]
     increase = np.bincount(f1[keeps], weights=(demand * extra_s)[keeps], minlength=n_fac)
     keep_people = coverage - lost
     penalty = np.divide(increase, keep_people, out=np.full(n_fac, np.nan), where=keep_people > 0) / 60.0

@@ -147,7 +147,11 @@ def facility_popup(row: Mapping[str, Any], types: Mapping[str, Any], *, edition:
             "Served by no other",
             f"{people(row.get('unique_coverage'))} ({pct(row.get('unique_share'))})",
         ),
-        _row("Cũng do tỉnh khác phục vụ", "Also served from other provinces", pct(row.get("other_province_share"))),
+        _row(
+            "Cũng do tỉnh khác phục vụ",
+            "Also served from other provinces",
+            pct(row.get("other_province_share")),
+        ),
         _row(
             "Nếu bỏ cơ sở này",
             "If this facility were absent",
@@ -163,7 +167,9 @@ def facility_popup(row: Mapping[str, Any], types: Mapping[str, Any], *, edition:
         extra = minutes(row.get("best_alternative_extra_min"))
         rows.append(_row("Phương án thay thế", "Best alternative", f"{alt} ({alt_prov}), +{extra}"))
     if esc(row.get("sharing_key")):
-        rows.append(_row("Tỷ lệ chia sẻ theo tỉnh", "Sharing key by province", esc(row.get("sharing_key"))))
+        rows.append(
+            _row("Tỷ lệ chia sẻ theo tỉnh", "Sharing key by province", esc(row.get("sharing_key")))
+        )
     access = _lookup(_ACCESS, row.get("road_access"))
     dist = _num(row.get("access_dist_m"))
     if math.isfinite(dist) and dist >= 1000:
@@ -262,7 +268,7 @@ def title_html(meta: Mapping[str, Any], types_present: Sequence[str], *, n_flags
         f"<b>{bi('Bị gắn cờ trùng lặp', 'Flagged as redundant')}:</b> {n_flags}",
     ]
     return (
-        f'<h1>{bi("Trùng lặp đầu tư hạ tầng", "Infrastructure overlap")} – {reg}</h1>'
+        f"<h1>{bi('Trùng lặp đầu tư hạ tầng', 'Infrastructure overlap')} – {reg}</h1>"
         f"<div>{_edition_text(meta.get('edition'))}</div><ul>{''.join(lines)}</ul>"
         f'<div class="io-small">{"<br>".join(info)}</div>'
     )
@@ -277,7 +283,9 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
     rows = []
     for t in types_present:
         c = type_colour(t, types_present)
-        rows.append(f"<div>{_swatch(f'background:{c};border-color:#fff')}{type_label(types, t, plural=True)}</div>")
+        rows.append(
+            f"<div>{_swatch(f'background:{c};border-color:#fff')}{type_label(types, t, plural=True)}</div>"
+        )
     rows.append(
         f"<div>{_swatch('background:#777;border-color:#fff')}{bi('đang hoạt động', 'operating')}"
         f" {_swatch('background:transparent;border:2px dashed #555')}{bi('quy hoạch', 'planned')}</div>"
@@ -307,7 +315,9 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
     lo = 0.0
     cls = []
     for bound, colour in zip(CHORO_BOUNDS, CHORO_COLOURS, strict=True):
-        cls.append(f"<div>{_swatch(f'border-radius:2px;background:{colour}')}{lo * 100:.0f}–{bound * 100:.0f}%</div>")
+        cls.append(
+            f"<div>{_swatch(f'border-radius:2px;background:{colour}')}{lo * 100:.0f}–{bound * 100:.0f}%</div>"
+        )
         lo = bound
     rows.append(f'<div class="io-cols">{"".join(cls)}</div>')
     return f"<details open><summary>{bi('Chú giải', 'Legend')}</summary>{''.join(rows)}</details>"
@@ -352,7 +362,10 @@ def pairs_html(
             if sub.empty:
                 continue
             blocks.append(_pair_table(sub, types, t, primary, top_n))
-    body = "".join(blocks) or f"<p>{bi('Không có cặp tỉnh nào trùng lặp.', 'No duplicated province pairs.')}</p>"
+    body = (
+        "".join(blocks)
+        or f"<p>{bi('Không có cặp tỉnh nào trùng lặp.', 'No duplicated province pairs.')}</p>"
+    )
     hint = bi(
         "Số người mà cơ sở của cả hai tỉnh cùng phục vụ. Bấm vào ô để xem hai tỉnh.",
         "People served by facilities of both provinces. Click a cell to show the two provinces.",
@@ -363,7 +376,9 @@ def pairs_html(
     )
 
 
-def _pair_table(sub: pd.DataFrame, types: Mapping[str, Any], t: str, primary: float, top_n: int) -> str:
+def _pair_table(
+    sub: pd.DataFrame, types: Mapping[str, Any], t: str, primary: float, top_n: int
+) -> str:
     names = {}
     for col, name_col in (("province_a", "name_a"), ("province_b", "name_b")):
         src = sub[name_col] if name_col in sub.columns else sub[col]
@@ -371,7 +386,10 @@ def _pair_table(sub: pd.DataFrame, types: Mapping[str, Any], t: str, primary: fl
     totals = sub.groupby(sub["province_a"].astype(str))["duplicated"].sum()
     totals = totals.sort_index().sort_values(ascending=False, kind="stable")
     keep = list(totals.index[:top_n])
-    vals = {(str(a), str(b)): float(v) for a, b, v in sub[["province_a", "province_b", "duplicated"]].itertuples(index=False)}
+    vals = {
+        (str(a), str(b)): float(v)
+        for a, b, v in sub[["province_a", "province_b", "duplicated"]].itertuples(index=False)
+    }
     vmax = max(vals.values())
     head = "".join(f'<th title="{esc(names.get(c, c))}">{i + 1}</th>' for i, c in enumerate(keep))
     rows = []
@@ -389,9 +407,13 @@ def _pair_table(sub: pd.DataFrame, types: Mapping[str, Any], t: str, primary: fl
                 f'<td class="io-cell" data-a="{esc(a)}" data-b="{esc(b)}" title="{title}" '
                 f'style="background:rgba(189,0,38,{alpha:.2f});color:{colour}">{_short(v)}</td>'
             )
-        rows.append(f'<tr><th class="io-rowh">{i + 1}. {esc(names.get(a, a))}</th>{"".join(cells)}</tr>')
+        rows.append(
+            f'<tr><th class="io-rowh">{i + 1}. {esc(names.get(a, a))}</th>{"".join(cells)}</tr>'
+        )
     more = len(totals) - len(keep)
-    note = f'<p class="io-small">+{more} {bi("tỉnh khác", "more provinces")}</p>' if more > 0 else ""
+    note = (
+        f'<p class="io-small">+{more} {bi("tỉnh khác", "more provinces")}</p>' if more > 0 else ""
+    )
     return (
         f"<h2>{type_label(types, t)} ≤ {minutes(primary)}</h2>"
         f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>{note}"
