@@ -120,3 +120,73 @@ def test_points_beyond_max_distance_get_no_edge():
     graph = graph_from_edges(edges, xy, crs=CRS)
     snap = snap_points(graph, np.array([[3000.0, 3000.0], [90_000.0, 90_000.0]]), max_dist_m=5000)
     assert snap.edge[0] >= 0 and snap.edge[1] == -1
+
+
+@pytest.mark.integration
+def test_travel_times_match_networkx_on_the_real_vietnam_network():
+    """Real roads (embedded default), 3 airports, 1,500 random cells: same pairs, same times."""
+    from pathlib import Path
+
+    from geo.config import load_region_config
+    from geo.roads import road_network_for_region
+
+    cfg = load_region_config()
+    net = road_network_for_region(Path(__file__).resolve().parent.parent / "data" / "vietnam", cfg)
+    edges = net.edges.reset_index(drop=True)
+    rng = np.random.default_rng(7)
+    graph = graph_from_edges(edges, net.node_xy, crs=net.crs)
+    # Nội Bài, Đà Nẵng, Tân Sơn Nhất (EPSG:3405 metres), cells near them
+    fac_xy = np.array([[583_000.0, 2_348_000.0], [839_000.0, 1_774_000.0], [684_000.0, 1_193_000.0]])
+    cell_xy = np.concatenate([f + rng.uniform(-30_000, 30_000, (500, 2)) for f in fac_xy])
+    limit_s = 5400.0
+    fac = Access.from_snap(snap_points(graph, fac_xy, min_component_km=5), access_speed_kmh=20)
+    cells = Access.from_snap(snap_points(graph, cell_xy, min_component_km=5), access_speed_kmh=20)
+    tt = travel_times(graph, fac, cells, limit_s=limit_s)
+    ours = {(int(f), int(c)): float(t) for f, c, t in zip(tt.fac, tt.cell, tt.time_s, strict=True)}
+    # the reference snaps with the same eligibility rule
+    ref = reference_times_snapped(edges, graph, fac, cells, 20, limit_s)
+    diff = ours.keys() ^ ref.keys()
+    ties = {k for k in diff if abs(ours.get(k, ref.get(k, 0)) - limit_s) < 1e-6}
+    assert diff == ties, f"{len(diff)} pairs reached by only one side, e.g. {sorted(diff)[:5]}"
+    worst = max(abs(ours[k] - ref[k]) for k in ours.keys() & ref.keys())
+    assert worst < 1e-6, f"times differ from networkx by up to {worst} s"
+    assert len(ours) > 400, f"only {len(ours)} pairs reached: the sample is not meaningful"
+
+
+def reference_times_snapped(edges, graph, fac, cells, access_kmh, limit_s):
+    """networkx on the real graph: edges split at the given snapped points."""
+    g = nx.DiGraph()
+    on_edge: dict[int, list[tuple[float, object]]] = {}
+    for k in range(fac.snap.edge.size):
+        if fac.snap.edge[k] >= 0:
+            on_edge.setdefault(int(fac.snap.edge[k]), []).append((fac.snap.along_m[k], ("f", k)))
+    for k in range(cells.snap.edge.size):
+        if cells.snap.edge[k] >= 0:
+            on_edge.setdefault(int(cells.snap.edge[k]), []).append((cells.snap.along_m[k], ("c", k)))
+    u, v, L, s, one = graph.edge_u, graph.edge_v, graph.edge_len_m, graph.edge_speed_ms, graph.edge_oneway
+    for e in range(u.size):
+        pts = on_edge.get(e)
+        chain = [(0.0, int(u[e]))] + (sorted(pts, key=lambda p: (p[0], str(p[1]))) if pts else []) + [(L[e], int(v[e]))]
+        for (a0, n0), (a1, n1) in zip(chain[:-1], chain[1:], strict=True):
+            if n0 == n1:
+                continue
+            w = (a1 - a0) / s[e]
+            if pts is None:
+                w = max(w, 1e-3)  # the CSR's clamp on whole edges
+            for a, b in ([(n0, n1)] if one[e] else [(n0, n1), (n1, n0)]):
+                if not g.has_edge(a, b) or g[a][b]["w"] > w:
+                    g.add_edge(a, b, w=w)
+    ref = {}
+    for k in range(fac.snap.edge.size):
+        src = ("f", k)
+        if src not in g:
+            continue
+        dist = nx.single_source_dijkstra_path_length(g, src, cutoff=limit_s, weight="w")
+        for node, t in dist.items():
+            if not (isinstance(node, tuple) and node[0] == "c"):
+                continue
+            c = node[1]
+            total = fac.access_s[k] + t + cells.access_s[c]
+            if total <= limit_s:
+                ref[(k, c)] = total
+    return ref
