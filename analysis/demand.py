@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from rasterio import features, transform as rtransform
+from rasterio import features
+from rasterio import transform as rtransform
 
 from analysis.results import GridSpec
 

@@ -61,7 +61,7 @@ def analyse_type(
     """All measures of one type at every break; flags, removal and sharing at the primary break."""
     d = demand.population
     ed = _editions(provinces, demand)
-    table, cell_prov = ed[config.edition]
+    table, _cell_prov = ed[config.edition]
     n_prov = len(table)
     fac_prov = _prov_index(fac[f"prov{config.edition}_code"], table)
     has_road = access.snap.edge >= 0

@@ -18,6 +18,10 @@ BIND_JS = JsCode(
     if (p.tip) { layer.bindTooltip(p.tip, {sticky: true, className: 'io-tip'}); }
     // on a wide screen, pan popups clear of the side panels (title and legend left, layers right)
     var wide = window.innerWidth >= 1100;
+    if (p.fid && p.pop) { (window.ioPop = window.ioPop || {})[p.fid] = p.pop; }
+    if (p.ref) {  // a flag ring shows the popup of its facility (embedded once)
+        p.pop = function () { return (window.ioPop || {})[p.ref] || ''; };
+    }
     if (p.pop) {
         layer.bindPopup(p.pop, {maxWidth: 380, autoPanPaddingTopLeft: wide ? [345, 10] : [5, 5],
                                 autoPanPaddingBottomRight: wide ? [400, 10] : [5, 5]});
@@ -48,7 +52,7 @@ html .leaflet-container { background: %(sea)s; font-family: "DejaVu Sans", "Libe
 .io-cols { display: grid; grid-template-columns: repeat(3, auto); column-gap: 8px; }
 .sw { display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 0; vertical-align: middle;
   border: 1px solid transparent; border-radius: 50%%; box-sizing: border-box; }
-.io-pairs { max-width: 460px; max-height: 55vh; overflow: auto; }
+.io-pairs { max-width: 480px; max-height: 40vh; overflow: auto; }
 .io-pairs table { border-collapse: collapse; font-size: 11px; }
 .io-pairs th, .io-pairs td { border: 1px solid #ddd; padding: 1px 3px; text-align: right; }
 .io-pairs th.io-rowh { text-align: left; font-weight: normal; white-space: nowrap; }
@@ -56,6 +60,8 @@ html .leaflet-container { background: %(sea)s; font-family: "DejaVu Sans", "Libe
 .io-lang button { font: inherit; border: 1px solid #999; background: #fff; padding: 2px 7px;
   cursor: pointer; }
 .io-lang button.on { background: #333; color: #fff; }
+.io-pop { font-size: 12px; line-height: 1.35; }
+.io-pop > b { font-size: 14px; }
 .io-pop table { border-collapse: collapse; margin-top: 4px; }
 .io-pop td { padding: 1px 4px; vertical-align: top; }
 .io-pop td.k { color: #555; }
@@ -132,7 +138,7 @@ _PANELS_JS = """
                     pane: 'io-highlight'}).addTo(hl);
             });
         });
-        if (hl.getLayers().length) { hl.addTo(map); map.fitBounds(hl.getBounds(), {padding: [30, 30]}); }
+        if (hl.getLayers().length) { hl.addTo(map); map.fitBounds(hl.getBounds(), {padding: [30, 30], animate: false}); }
     });
 })();
 {% endmacro %}

@@ -301,7 +301,7 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
         c = type_colour(t, types_present)
         brks = [_num(b) for b in (types.get(t) or {}).get("breaks_min", [])]
         cells = " ".join(
-            f"{_swatch(f'border-radius:2px;background:{c};opacity:{catchment_opacity(i, len(brks)) * 2:.2f}')}{b:g}"
+            f"{_swatch(f'border-radius:2px;background:{c};opacity:{min(1.0, catchment_opacity(i, len(brks)) * 4):.2f}')}{b:g}"
             for i, b in enumerate(brks)
         )
         rows.append(f"<div>{type_label(types, t)}: {cells} {bi('phút', 'min')}</div>")
@@ -325,7 +325,7 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
 
 def catchment_opacity(rank: int, n: int) -> float:
     """Fill opacity of a catchment: the shortest break darkest, longer ones lighter."""
-    return max(0.06, 0.3 - 0.22 * rank / max(n - 1, 1))
+    return max(0.04, 0.16 - 0.09 * rank / max(n - 1, 1))
 
 
 def _short(x: float) -> str:
@@ -342,7 +342,7 @@ def pairs_html(
     types_present: Sequence[str],
     *,
     edition: Any,
-    top_n: int = 12,
+    top_n: int = 10,
 ) -> str:
     """Province × province ``duplicated`` heat-map tables, one per type at its primary break.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -53,8 +55,8 @@ def reference_times(edges, xy, fac_xy, cell_xy, access_kmh, limit_s):
         on_edge.setdefault(int(cs.edge[k]), []).append((cs.along_m[k], ("c", k)))
     for e, row in enumerate(edges.itertuples()):
         speed = row.speed_kmh / 3.6
-        chain = [(0.0, int(row.u))] + sorted(on_edge.get(e, []), key=lambda p: (p[0], str(p[1]))) + [(row.length_m, int(row.v))]
-        for (a0, n0), (a1, n1) in zip(chain[:-1], chain[1:], strict=True):
+        chain = [(0.0, int(row.u)), *sorted(on_edge.get(e, []), key=lambda p: (p[0], str(p[1]))), (row.length_m, int(row.v))]
+        for (a0, n0), (a1, n1) in itertools.pairwise(chain):
             w = (a1 - a0) / speed
             for s, t in ([(n0, n1)] if row.oneway else [(n0, n1), (n1, n0)]):
                 if s == t:
@@ -167,7 +169,7 @@ def reference_times_snapped(edges, graph, fac, cells, access_kmh, limit_s):
     for e in range(u.size):
         pts = on_edge.get(e)
         chain = [(0.0, int(u[e]))] + (sorted(pts, key=lambda p: (p[0], str(p[1]))) if pts else []) + [(L[e], int(v[e]))]
-        for (a0, n0), (a1, n1) in zip(chain[:-1], chain[1:], strict=True):
+        for (a0, n0), (a1, n1) in itertools.pairwise(chain):
             if n0 == n1:
                 continue
             w = (a1 - a0) / s[e]

@@ -78,7 +78,7 @@ def test_removal_penalty_and_alternative():
 
 def test_flags_and_sharing_keys():
     cov = coverage_measures(within(), D, FAC_PROV, 2)
-    u, o, flag = redundancy_flags(cov.coverage, cov.unique, cov.other_province, max_unique_share=0.25, min_other_province_share=0.4)
+    _u, _o, flag = redundancy_flags(cov.coverage, cov.unique, cov.other_province, max_unique_share=0.25, min_other_province_share=0.4)
     assert flag.tolist() == [False, True, False], "only f1 has unique share < 25% and >= 40% served from elsewhere"
     keys = sharing_keys(within(), D, CELL_PROV, 2)
     f0 = keys[keys["i"] == 0]

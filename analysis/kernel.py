@@ -1,0 +1,351 @@
+"""Bounded travel times from facilities to demand cells: a compiled (numba) drop-in for
+``analysis.catchments.travel_times``.
+
+Same inputs, same ``TravelTimes`` (same pairs, same times, same (fac, cell) order) as the
+scipy version; what changes is where the work goes:
+
+- the scipy version runs ``dijkstra(indices=chunk, limit=)`` on the augmented CSR and then
+  reads every cell's two edge ends from a dense (chunk x n_nodes) distance block, so each
+  facility costs O(n_nodes + n_cells) on top of the nodes it actually reaches;
+- here one bounded Dijkstra per facility touches only the nodes it settles; each settled node
+  hands its time to the cells snapped to its edges through a node -> cell table, and only the
+  touched entries are reset. Cost per facility is proportional to its catchment, so the whole
+  call grows with (facilities x catchment size), not with (facilities x graph size).
+
+Facilities are split into contiguous blocks run on a thread pool (the compiled function
+releases the GIL); blocks are concatenated in order, so the output is already sorted by
+(facility, cell) and does not depend on the number of threads.
+
+If numba is not installed, ``travel_times`` falls back to ``analysis.catchments.travel_times``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from analysis.catchments import Access, TravelTimes
+from analysis.catchments import travel_times as _scipy_travel_times
+from analysis.network import Graph
+
+log = logging.getLogger(__name__)
+
+try:  # numba is optional: without it the scipy kernel is used
+    import numba
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only where numba is absent
+    HAVE_NUMBA = False
+
+
+def _heap_push(hk: np.ndarray, hv: np.ndarray, size: int, key: float, val: int) -> int:
+    i = size
+    hk[i] = key
+    hv[i] = val
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] <= hk[i]:
+            break
+        hk[p], hk[i] = hk[i], hk[p]
+        hv[p], hv[i] = hv[i], hv[p]
+        i = p
+    return size + 1
+
+
+def _heap_pop(hk: np.ndarray, hv: np.ndarray, size: int) -> int:
+    size -= 1
+    hk[0] = hk[size]
+    hv[0] = hv[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        c = left
+        if left + 1 < size and hk[left + 1] < hk[left]:
+            c = left + 1
+        if hk[i] <= hk[c]:
+            break
+        hk[c], hk[i] = hk[i], hk[c]
+        hv[c], hv[i] = hv[i], hv[c]
+        i = c
+    return size
+
+
+def _block(
+    indptr, indices, weights, n_nodes,
+    seed_ptr, seed_node, seed_w, fac_access, fac_index,
+    att_ptr, att_cell, att_off,
+    same_ptr, same_cell, same_t,
+    cell_access, n_cells, limit_s,
+):  # fmt: skip
+    """Bounded Dijkstra from each facility of the block; (fac, cell, time) within limit_s."""
+    dist = np.full(n_nodes, np.inf)
+    done = np.zeros(n_nodes, np.bool_)
+    touched = np.empty(n_nodes, np.int64)
+    best = np.full(n_cells, np.inf)
+    cell_touched = np.empty(n_cells, np.int64)
+    cap = indices.size + seed_node.size + 1
+    hk = np.empty(cap, np.float64)
+    hv = np.empty(cap, np.int64)
+    out_cap = 1 << 16
+    of = np.empty(out_cap, np.int64)
+    oc = np.empty(out_cap, np.int64)
+    ot = np.empty(out_cap, np.float64)
+    n_out = 0
+    for k in range(fac_index.size):
+        fa = fac_access[k]
+        n_t = 0
+        n_c = 0
+        size = 0
+        for s in range(seed_ptr[k], seed_ptr[k + 1]):
+            v = seed_node[s]
+            w = seed_w[s]
+            if w < dist[v]:
+                if dist[v] == np.inf:
+                    touched[n_t] = v
+                    n_t += 1
+                dist[v] = w
+                size = _heap_push(hk, hv, size, w, v)
+        while size > 0:
+            d = hk[0]
+            u = hv[0]
+            size = _heap_pop(hk, hv, size)
+            if done[u] or d > dist[u]:
+                continue
+            if d > limit_s:
+                break
+            done[u] = True
+            for a in range(att_ptr[u], att_ptr[u + 1]):
+                c = att_cell[a]
+                t = d + att_off[a]
+                if t < best[c]:
+                    if best[c] == np.inf:
+                        cell_touched[n_c] = c
+                        n_c += 1
+                    best[c] = t
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                nd = d + weights[e]
+                if nd < dist[v] and nd <= limit_s:
+                    if dist[v] == np.inf:
+                        touched[n_t] = v
+                        n_t += 1
+                    dist[v] = nd
+                    size = _heap_push(hk, hv, size, nd, v)
+        for a in range(same_ptr[k], same_ptr[k + 1]):
+            c = same_cell[a]
+            t = same_t[a]
+            if t < best[c]:
+                if best[c] == np.inf:
+                    cell_touched[n_c] = c
+                    n_c += 1
+                best[c] = t
+        cs = np.sort(cell_touched[:n_c])
+        if n_out + n_c > out_cap:
+            while n_out + n_c > out_cap:
+                out_cap *= 2
+            of2 = np.empty(out_cap, np.int64)
+            oc2 = np.empty(out_cap, np.int64)
+            ot2 = np.empty(out_cap, np.float64)
+            of2[:n_out] = of[:n_out]
+            oc2[:n_out] = oc[:n_out]
+            ot2[:n_out] = ot[:n_out]
+            of, oc, ot = of2, oc2, ot2
+        for j in range(n_c):
+            c = cs[j]
+            t = best[c] + fa + cell_access[c]
+            best[c] = np.inf
+            if t <= limit_s:
+                of[n_out] = fac_index[k]
+                oc[n_out] = c
+                ot[n_out] = t
+                n_out += 1
+        for j in range(n_t):
+            v = touched[j]
+            dist[v] = np.inf
+            done[v] = False
+    return of[:n_out], oc[:n_out], ot[:n_out]
+
+
+if HAVE_NUMBA:
+    _heap_push = numba.njit(cache=True, nogil=True)(_heap_push)
+    _heap_pop = numba.njit(cache=True, nogil=True)(_heap_pop)
+    _block = numba.njit(cache=True, nogil=True)(_block)
+
+
+def _csr_by(key: np.ndarray, n: int, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Group rows by ``key`` (0..n-1): (indptr, *cols sorted by key, stable)."""
+    order = np.argsort(key, kind="stable")
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(key, minlength=n), out=ptr[1:])
+    return (ptr, *(c[order] for c in cols))
+
+
+def travel_times(
+    graph: Graph,
+    facilities: Access,
+    cells: Access,
+    *,
+    limit_s: float,
+    threads: int | None = None,
+) -> TravelTimes:
+    """Travel times from every facility to every cell within ``limit_s`` seconds.
+
+    The same contract as :func:`analysis.catchments.travel_times` (see there for how a
+    facility and a cell meet the network); the result is identical.
+
+    Parameters
+    ----------
+    graph
+        The directed road graph (times in seconds).
+    facilities, cells
+        Snapped positions and access times of the facilities and of the demand cells.
+    limit_s
+        The largest break of the type, in seconds; longer pairs are not kept.
+    threads
+        Worker threads (default: the CPUs this process may use).
+
+    Returns
+    -------
+    TravelTimes
+        Sorted by (facility, cell). Facilities or cells with no eligible road get no pairs.
+    """
+    if not HAVE_NUMBA:
+        return _scipy_travel_times(graph, facilities, cells, limit_s=limit_s)
+    n = graph.n_nodes
+    n_fac = facilities.snap.edge.size
+    n_cells = cells.snap.edge.size
+    csr = graph.csr
+    indptr = csr.indptr.astype(np.int64)
+    indices = csr.indices.astype(np.int64)
+    weights = csr.data.astype(np.float64)
+
+    # cells: offsets from each end of their edge (the access time is added last, as in scipy)
+    cell_ok = np.flatnonzero(cells.snap.edge >= 0)
+    ce = cells.snap.edge[cell_ok]
+    cs = graph.edge_speed_ms[ce]
+    along = cells.snap.along_m[cell_ok]
+    c_from_u = along / cs
+    c_from_v = np.where(graph.edge_oneway[ce], np.inf, (graph.edge_len_m[ce] - along) / cs)
+    node = np.concatenate([graph.edge_u[ce], graph.edge_v[ce]])
+    cell = np.concatenate([cell_ok, cell_ok])
+    off = np.concatenate([c_from_u, c_from_v])
+    fin = np.isfinite(off)
+    att_ptr, att_cell, att_off = _csr_by(node[fin], n, cell[fin], off[fin])
+    cell_access = np.where(cells.snap.edge >= 0, cells.access_s, np.inf).astype(np.float64)
+
+    # facilities: the virtual source's two arcs (as ``catchments._augmented``)
+    fac_ok = np.flatnonzero(facilities.snap.edge >= 0)
+    fe = facilities.snap.edge[fac_ok]
+    fa = facilities.snap.along_m[fac_ok]
+    L = graph.edge_len_m[fe]
+    s = graph.edge_speed_ms[fe]
+    two = ~graph.edge_oneway[fe]
+    k_idx = np.arange(fac_ok.size)
+    seed_k = np.concatenate([k_idx, k_idx[two]])
+    seed_node = np.concatenate([graph.edge_v[fe], graph.edge_u[fe][two]]).astype(np.int64)
+    seed_w = np.concatenate([np.maximum((L - fa) / s, 1e-9), np.maximum(fa[two] / s[two], 1e-9)])
+    seed_ptr, seed_node, seed_w = _csr_by(seed_k, fac_ok.size, seed_node, seed_w)
+
+    # cells on the facility's own edge are reached directly along it
+    e_order = np.argsort(ce, kind="stable")
+    ce_sorted = ce[e_order]
+    lo = np.searchsorted(ce_sorted, fe, side="left")
+    hi = np.searchsorted(ce_sorted, fe, side="right")
+    cnt = hi - lo
+    sk = np.repeat(k_idx, cnt)
+    pos = e_order[np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+    d_along = along[pos] - fa[sk]
+    direct = np.where(
+        d_along >= 0,
+        d_along / cs[pos],
+        np.where(graph.edge_oneway[ce[pos]], np.inf, -d_along / cs[pos]),
+    )
+    same_ptr, same_cell, same_t = _csr_by(sk, fac_ok.size, cell_ok[pos], direct)
+    fac_access = facilities.access_s[fac_ok].astype(np.float64)
+
+    # contiguous blocks keep the output sorted by facility; more blocks than threads balance load
+    threads = threads or len(os.sched_getaffinity(0))
+    n_blocks = min(fac_ok.size, max(1, threads * 8))
+    bounds = np.linspace(0, fac_ok.size, n_blocks + 1).astype(np.int64)
+
+    def run(b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, z = bounds[b], bounds[b + 1]
+        sp_ = seed_ptr[a : z + 1]
+        sm_ = same_ptr[a : z + 1]
+        return _block(
+            indptr, indices, weights, n,
+            sp_ - sp_[0], seed_node[sp_[0] : sp_[-1]], seed_w[sp_[0] : sp_[-1]],
+            fac_access[a:z], fac_ok[a:z].astype(np.int64),
+            att_ptr, att_cell, att_off,
+            sm_ - sm_[0], same_cell[sm_[0] : sm_[-1]], same_t[sm_[0] : sm_[-1]],
+            cell_access, n_cells, float(limit_s),
+        )  # fmt: skip
+
+    if fac_ok.size == 0:
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    elif threads == 1:
+        parts = [run(b) for b in range(n_blocks)]
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            parts = list(pool.map(run, range(n_blocks)))
+    if parts:
+        f = np.concatenate([p[0] for p in parts])
+        c = np.concatenate([p[1] for p in parts])
+        tt = np.concatenate([p[2] for p in parts])
+    else:
+        f = c = np.zeros(0, np.int64)
+        tt = np.zeros(0)
+    log.debug("kernel.travel_times: %d facilities, %d cells, %d pairs within %.0f s", n_fac, n_cells, f.size, limit_s)
+    return TravelTimes(fac=f, cell=c, time_s=tt, n_fac=n_fac, n_cells=n_cells, limit_s=limit_s)
+
+
+def reachable_nodes(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    sources: np.ndarray,
+    *,
+    limit_s: float,
+    threads: int | None = None,
+) -> list[np.ndarray]:
+    """Nodes within ``limit_s`` of each source on a plain CSR graph (one array per source).
+
+    The node-level form of the same kernel (every node is its own "cell" at offset 0), for
+    benchmarks against other graph libraries.
+    """
+    n = indptr.size - 1
+    k = np.asarray(sources, np.int64)
+    indptr = np.asarray(indptr, np.int64)
+    indices = np.asarray(indices, np.int64)
+    weights = np.asarray(weights, np.float64)
+    att_ptr = np.arange(n + 1, dtype=np.int64)
+    att_cell = np.arange(n, dtype=np.int64)
+    att_off = np.zeros(n)
+    zero_ptr = np.zeros(k.size + 1, np.int64)
+    threads = threads or len(os.sched_getaffinity(0))
+    n_blocks = min(k.size, max(1, threads * 8))
+    bounds = np.linspace(0, k.size, n_blocks + 1).astype(np.int64)
+
+    def run(b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, z = bounds[b], bounds[b + 1]
+        return _block(
+            indptr, indices, weights, n,
+            np.arange(z - a + 1, dtype=np.int64), k[a:z], np.zeros(z - a),
+            np.zeros(z - a), np.arange(a, z, dtype=np.int64),
+            att_ptr, att_cell, att_off,
+            zero_ptr[: z - a + 1], np.zeros(0, np.int64), np.zeros(0),
+            np.zeros(n), n, float(limit_s),
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        parts = list(pool.map(run, range(n_blocks)))
+    f = np.concatenate([p[0] for p in parts])
+    c = np.concatenate([p[1] for p in parts])
+    split = np.searchsorted(f, np.arange(1, k.size))
+    return np.split(c, split)
+
