@@ -90,3 +90,27 @@ def test_every_input_row_is_accounted_for(run_out: Path):
     assert (lhs == c["input_rows"]).all(), f"rows lost:\n{c}"
     rejects = pd.read_csv(run_out / "tables" / "rejects.csv")
     assert list(rejects.columns) == ["source", "row", "field", "reason"]
+
+
+@pytest.mark.browser
+def test_national_map_passes_the_browser_check_offline(run_out: Path, tmp_path: Path):
+    """Issue 7: the real map in headless Chromium, network cut, every popup opened: no request,
+    no JS error, no dialog (no script from data runs), layers drawn, under 15 MB."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists():
+        pytest.skip("Chromium not installed (sh ../shared/tools/install.sh)")
+    tool = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check_html.py"
+    if not tool.exists():
+        pytest.skip(f"{tool} not found")
+    page = run_out / "map.html"
+    assert page.stat().st_size < 15 * 2**20, f"map.html is {page.stat().st_size / 2**20:.1f} MB"
+    r = subprocess.run(
+        [sys.executable, str(tool), str(page), "--json", "-", "--open-popups", "--png", str(tmp_path / "map.png"), "--timeout", "240"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    report = json.loads(r.stdout)
+    assert report["page"]["vector_paths"] > 300, "the national map should draw hundreds of features"
