@@ -31,5 +31,11 @@ lint: $(STAMP)
 default-data: $(STAMP)
 	$(PY) -m data.build_default --mirror $${INFRA_OVERLAP_DATA:-../shared/data/vietnam} --out data/vietnam
 
+## Performance benchmark (issue 10): kernel vs networkx / osmnx / scipy, scaling, national chain
+## (JSON lines and report.md in $$BENCH_DIR, default /tmp/infra_overlap_bench)
+bench: $(STAMP)
+	$(PY) -c "import numba" 2>/dev/null || $(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) bench/run_bench.py $(ARGS)
+
 clean:
 	rm -rf out .pytest_cache

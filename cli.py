@@ -192,6 +192,64 @@ def run(region: str, config_path: str | None, data: str | None, facilities: tupl
     return 0
 
 
+def _bbox(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
+    if not value:
+        return None
+    try:
+        box = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter("give four numbers: min_lon,min_lat,max_lon,max_lat") from None
+    if len(box) != 4 or not (box[0] < box[2] and box[1] < box[3]):
+        raise click.BadParameter("give four numbers: min_lon,min_lat,max_lon,max_lat")
+    return box
+
+
+@cli.command()
+@click.option("--region", default="vietnam", show_default=True, help="Region configuration data/<region>.toml.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Another region configuration file.")
+@click.option("--out", type=click.Path(file_okay=False), help="Mirror folder to build [default: out/fetch/<region>].")
+@click.option("--bbox", callback=_bbox, help="Only this area: min_lon,min_lat,max_lon,max_lat.")
+@click.option("--tertiary", is_flag=True, help="Also tertiary roads (default: motorway to secondary).")
+@click.option("--overpass-url", help="Overpass API base URL [default: osmnx's, overpass-api.de/api].")
+@click.option("--population-url", help="Population GeoTIFF (people per cell) [default: WorldPop 2020 1 km for Vietnam].")
+@click.option("--population-sha256", help="Expected SHA-256 of the population GeoTIFF (verified when given).")
+@click.option("--base", type=click.Path(file_okay=False, exists=True), help="Folder to copy boundaries and statistics from [default: the embedded data/<region>].")
+@click.option("--cache", type=click.Path(file_okay=False), help="osmnx and download cache [default: data/cache].")
+@click.option("--skip", multiple=True, type=click.Choice(["facilities", "roads", "population"]), help="Part not to fetch. Repeatable.")
+@verbosity_options
+@_guard
+def fetch(region: str, config_path: str | None, out: str | None, bbox: tuple[float, float, float, float] | None,
+          tertiary: bool, overpass_url: str | None, population_url: str | None, population_sha256: str | None,
+          base: str | None, cache: str | None, skip: tuple[str, ...]) -> int:
+    """Download the region's public sources (OpenStreetMap, WorldPop) into a folder `run --data` reads.
+
+    \b
+    Example:
+      python cli.py fetch --out ../mirror_fresh
+      python cli.py fetch --bbox 108.1,15.9,108.3,16.1 --out /tmp/danang --skip population
+    """
+    from geo.config import REPO_DATA
+    from geo.fetch import FetchOptions, fetch_region
+    from geo.fetch_population import WORLDPOP_VNM_URL
+
+    ctx = click.get_current_context().find_object(Ctx) or Ctx()
+    config = _load_config(region, config_path)
+    out_dir = Path(out) if out else REPO / "out" / "fetch" / config.name
+    cache_dir = Path(cache) if cache else REPO_DATA / "cache"
+    default_pop = WORLDPOP_VNM_URL if config.name == "vietnam" else None
+    opts = FetchOptions(
+        bbox=bbox, overpass_url=overpass_url, include_tertiary=tertiary, cache_folder=cache_dir / "osmnx",
+        download_dir=cache_dir / "downloads", population_url=population_url or default_pop,
+        population_sha256=population_sha256, base_dir=Path(base) if base else None, skip=skip,
+    )
+    prov = fetch_region(config, out_dir, options=opts, progress=_progress(ctx.quiet))
+    for name, layer in prov["layers"].items():
+        if "counts" in layer or "grid" in layer:
+            click.echo(f"  {name}: {layer.get('counts') or layer.get('grid')}")
+    click.echo(f"mirror written to {out_dir} ({len(prov['layers'])} files, PROVENANCE.json); use: python cli.py run --data {out_dir}")
+    return 0
+
+
 @cli.command()
 @data_options
 @click.option("--out", type=click.Path(file_okay=False), default="out/check", show_default=True, help="Where to write rejects.csv, repairs.csv, facilities.csv.")
@@ -227,7 +285,68 @@ def check(region: str, config_path: str | None, data: str | None, facilities: tu
     click.echo(f"{len(fac)} facilities usable, {len(rejects)} rows rejected, {len(repairs)} repairs -> {o}/")
     for r in rejects.head(10).itertuples():
         click.echo(f"  rejected: {r.source} row {r.row} [{r.field}]: {r.reason}")
+    if not facilities and len(fac):
+        _check_region_quality(dd.path, config, load, o)
     return 0 if len(fac) else 1
+
+
+def _check_region_quality(data_dir: Path, config: Any, load: Any, o: Path) -> None:
+    """Without --facilities, `check` also measures the whole region's data (geo.quality)."""
+    from geo.files import write_text_atomic
+    from geo.quality import region_quality
+    from maps.quality_report import quality_section_html
+
+    q = region_quality(data_dir, config, load=load)
+    for name, table in q.tables.items():
+        write_text_atomic(o / "quality" / f"{name}.csv", table.to_csv(index=False, lineterminator="\n"))
+    fragment = quality_section_html(q.tables, q.findings, outline=q.outline, flags=q.flags)
+    write_text_atomic(o / "quality" / "quality.html", fragment + "\n")
+    click.echo("data quality:")
+    for line in q.findings:
+        click.echo(f"  - {line}")
+    click.echo(f"tables and an HTML section -> {o / 'quality'}/")
+
+
+@cli.command()
+@click.argument("scenarios", type=click.Path(dir_okay=False))
+@click.option("--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786 [default: a local cluster].")
+@click.option("--out", type=click.Path(file_okay=False), help="Batch folder [default: out/batch/<file name>]; finished scenarios in it are skipped.")
+@click.option("--workers", type=click.IntRange(min=1), help="Workers of the local cluster [default: CPU count].")
+@verbosity_options
+@_guard
+def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int | None) -> int:
+    """Many scenarios on Dask, one comparative report (report.html, report.xlsx, tables/).
+
+    Each scenario's outputs go to OUT/scenarios/<name>-<hash>/; a re-run skips finished ones.
+    Exit code 1 when a scenario failed (the others still run and are reported).
+
+    \b
+    Example:
+      python cli.py batch data/scenarios_vietnam.toml --out out/batch_vn
+      python cli.py batch my.toml --scheduler tcp://10.0.0.5:8786
+    """
+    from analysis.batch import dask_client, read_scenarios, run_batch
+    from maps.batch_report import write_batch_report, write_scenario_outputs
+
+    ctx = click.get_current_context().find_object(Ctx) or Ctx()
+    spec = read_scenarios(scenarios)
+    out_dir = Path(out) if out else REPO / "out" / "batch" / Path(scenarios).stem
+    say = _progress(ctx.quiet)
+    if scheduler and workers:
+        log.warning("--workers is ignored with --scheduler (the cluster has its own workers)")
+    say(f"{len(spec.scenarios)} scenarios from {scenarios} on {scheduler or 'a local Dask cluster'} -> {out_dir}")
+    bar = sys.stderr.isatty() and not ctx.quiet and not os.environ.get("CI")
+    with dask_client(scheduler, n_workers=workers) as client:
+        run = run_batch(spec, client=client, out_dir=out_dir, writer=write_scenario_outputs, progress_bar=bar)
+    files = write_batch_report(run, out_dir)
+    n = {s: sum(o["status"] == s for o in run.outcomes) for s in ("done", "skipped", "failed")}
+    click.echo(
+        f"batch finished in {run.wall_s:.1f} s: {n['done']} run, {n['skipped']} skipped (finished earlier), "
+        f"{n['failed']} failed. Open {files['html']} (also report.xlsx, tables/)"
+    )
+    for o in run.failed:
+        click.echo(f"  failed: {o['name']}: {o['error']}", err=True)
+    return 1 if run.failed else 0
 
 
 def main() -> None:

@@ -26,6 +26,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
+
+from analysis.catchments import TravelTimes
+from geo.config import TypeConfig
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +195,17 @@ def minimal_cover(
     red = reduce_coverage(within, demand, candidates=mask)
     n_cand = int(mask.sum())
     if red.weight.size == 0:
-        return CoverResult(np.zeros(0, np.int64), 0, n_cand, 0.0, True, "nothing to cover", 0.0, time.perf_counter() - t0, 0)
+        return CoverResult(
+            np.zeros(0, np.int64),
+            0,
+            n_cand,
+            0.0,
+            True,
+            "nothing to cover",
+            0.0,
+            time.perf_counter() - t0,
+            0,
+        )
     cols = np.flatnonzero(mask)
     a = red.rows[:, cols]
     cov = np.asarray(a.T.astype(np.float64) @ red.weight).ravel()
@@ -227,7 +241,9 @@ def minimal_cover(
 def _greedy(a: sp.csc_matrix, w: np.ndarray, p: int, start: np.ndarray) -> np.ndarray:
     """Greedy maximal covering from ``start`` up to p facilities (a loop over p, not cells)."""
     chosen = list(start)
-    covered = np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0 if chosen else np.zeros(a.shape[0], bool)
+    covered = (
+        np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0 if chosen else np.zeros(a.shape[0], bool)
+    )
     while len(chosen) < p:
         gain = a.T @ (w * ~covered)
         gain[chosen] = -1.0
@@ -239,6 +255,57 @@ def _greedy(a: sp.csc_matrix, w: np.ndarray, p: int, start: np.ndarray) -> np.nd
     return np.array(sorted(chosen), np.int64)
 
 
+def _component_curve(
+    a: sp.csc_matrix, w: np.ndarray, *, exact_max_p: int, time_limit_s: float
+) -> list[tuple[float, np.ndarray, bool]]:
+    """Maximal covering of one connected component for p = 1 .. full coverage.
+
+    Returns (covered, chosen local indices, optimal) per p. Rows reached by a single facility
+    are folded into that facility's weight; the rest get a continuous y_r <= sum over S_r of x.
+    """
+    n = a.shape[1]
+    total = float(w.sum())
+    deg = np.asarray(a.sum(axis=1)).ravel()
+    single = deg == 1
+    u = np.asarray(a[single].T @ w[single]).ravel()
+    multi = np.flatnonzero(~single)
+    am, wm = a[multi], w[multi]
+    k = multi.size
+    c = -np.concatenate([u, wm])  # variables: x (n) then y (k)
+    link = sp.hstack([-am, sp.identity(k, format="csr")], format="csr")  # y - A x <= 0
+    budget = sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(k)])[None, :])
+    integrality = np.concatenate([np.ones(n), np.zeros(k)])
+    out: list[tuple[float, np.ndarray, bool]] = []
+    best = np.zeros(0, np.int64)
+    for p in range(1, n + 1):
+        optimal = False
+        if p <= exact_max_p:
+            res = milp(
+                c,
+                integrality=integrality,
+                bounds=Bounds(0, 1),
+                constraints=[
+                    LinearConstraint(link, -np.inf, 0.0),
+                    LinearConstraint(budget, -np.inf, p),
+                ],
+                options={**_MIP_OPTIONS, "time_limit": float(time_limit_s)},
+            )
+            optimal = res.status == 0
+            sol = np.flatnonzero(res.x[:n] > 0.5) if res.x is not None else np.zeros(0, np.int64)
+            if not optimal:
+                greedy = _greedy(a, w, p, best)
+                if _covered(a, w, greedy) > _covered(a, w, sol):
+                    sol = greedy
+        else:
+            sol = _greedy(a, w, p, best)
+        best = sol
+        covered = _covered(a, w, sol)
+        out.append((covered, sol, bool(optimal)))
+        if covered >= total * (1 - 1e-12):
+            break
+    return out
+
+
 def coverage_curve(
     within: sp.spmatrix,
     demand: np.ndarray,
@@ -246,7 +313,7 @@ def coverage_curve(
     candidates: np.ndarray | None = None,
     p_max: int | None = None,
     exact_max_p: int | None = None,
-    time_limit_s: float = 10.0,
+    time_limit_s: float = 20.0,
 ) -> pd.DataFrame:
     """Most people reachable with p facilities, p = 1 .. until all reachable people are reached.
 
@@ -260,83 +327,94 @@ def coverage_curve(
         Facilities that may be chosen (mask or indices); default all.
     p_max
         Largest p (default: the number of candidates). The curve stops earlier at the first p
-        that reaches 100 % of the all-candidate coverage: every larger p reaches the same.
+        that reaches 100 % of the all-candidate coverage (p = minimal cover size): every larger
+        p reaches the same.
     exact_max_p
-        Solve exactly up to this p (default all); beyond it the greedy continuation of the
-        last exact set is used and stated with ``optimal=False``.
+        Within each connected component, solve exactly up to this p (default all); beyond it
+        the greedy continuation of the last exact set is used and stated with ``optimal=False``.
     time_limit_s
-        HiGHS time limit per p; a solve that hits it reports ``optimal=False`` and keeps the
+        HiGHS time limit per solve; a solve that hits it reports ``optimal=False`` and keeps the
         better of its incumbent and the greedy set.
 
     Returns
     -------
     pandas.DataFrame
         ``p``, ``covered`` (people), ``share`` (of the all-candidate coverage), ``chosen``
-        (facility indices, pipe-joined, ascending), ``optimal`` (bool), ``solve_s``.
+        (facility indices into ``within``, pipe-joined, ascending), ``optimal`` (bool).
 
     Notes
     -----
-    Maximal covering on the reduced rows: maximise sum_r w_r y_r + sum_j u_j x_j subject to
-    y_r <= sum over S_r of x, sum_j x_j <= p, x binary, 0 <= y <= 1, where rows reached by a
-    single facility j are folded into u_j (y_r = x_j there).
+    Facilities that share no cell form independent components (industrial parks: ~45 clusters).
+    Each component's curve is solved exactly (maximal covering, one MILP per p on its reduced
+    rows); the national curve is their exact max-plus combination,
+    F(p) = max over p_1 + ... + p_K = p of sum_k f_k(p_k), by dynamic programming over components.
     """
     mask = _mask(candidates, within.shape[0])
     red = reduce_coverage(within, demand, candidates=mask)
     cols = np.flatnonzero(mask)
     total = float(red.weight.sum())
-    n = cols.size
-    p_max = n if p_max is None else min(int(p_max), n)
-    exact_max_p = p_max if exact_max_p is None else int(exact_max_p)
-    out: list[dict[str, object]] = []
-    if total <= 0 or n == 0:
-        return pd.DataFrame(out, columns=["p", "covered", "share", "chosen", "optimal", "solve_s"])
+    columns = ["p", "covered", "share", "chosen", "optimal"]
+    if total <= 0 or cols.size == 0:
+        return pd.DataFrame([], columns=columns)
     a = red.rows[:, cols].tocsc().astype(np.float64)
-    deg = np.asarray(a.sum(axis=1)).ravel()
-    single = deg == 1
-    u = np.asarray(a[single].T @ red.weight[single]).ravel()
-    multi = np.flatnonzero(~single)
-    am, wm = a[multi], red.weight[multi]
-    k = multi.size
-    # variables: x (n) then y (k)
-    c = -np.concatenate([u, wm])
-    link = sp.hstack([-am, sp.identity(k, format="csr")], format="csr")  # y - A x <= 0
-    budget = sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(k)])[None, :])
-    integrality = np.concatenate([np.ones(n), np.zeros(k)])
-    best = np.zeros(0, np.int64)
-    for p in range(1, p_max + 1):
-        t0 = time.perf_counter()
-        optimal = False
-        if p <= exact_max_p:
-            res = milp(
-                c,
-                integrality=integrality,
-                bounds=Bounds(0, 1),
-                constraints=[LinearConstraint(link, -np.inf, 0.0), LinearConstraint(budget, -np.inf, p)],
-                options={**_MIP_OPTIONS, "time_limit": float(time_limit_s)},
+    n_comp, label = connected_components(a.T @ a, directed=False)
+    exact_max_p = cols.size if exact_max_p is None else int(exact_max_p)
+    curves, members = [], []
+    for k in range(n_comp):  # a loop over components (clusters of facilities)
+        fk = np.flatnonzero(label == k)
+        rk = np.flatnonzero(np.asarray(a[:, fk].sum(axis=1)).ravel() > 0)
+        if rk.size == 0:
+            continue
+        curves.append(
+            _component_curve(
+                a[rk][:, fk].tocsc(),
+                red.weight[rk],
+                exact_max_p=exact_max_p,
+                time_limit_s=time_limit_s,
             )
-            optimal = res.status == 0
-            sol = np.flatnonzero(res.x[:n] > 0.5) if res.x is not None else np.zeros(0, np.int64)
-            if not optimal:
-                greedy = _greedy(a, red.weight, p, best)
-                if _covered(a, red.weight, greedy) > _covered(a, red.weight, sol):
-                    sol = greedy
-        else:
-            sol = _greedy(a, red.weight, p, best)
-        best = sol
-        covered = _covered(a, red.weight, sol)
-        out.append(
+        )
+        members.append(fk)
+    # max-plus combination: value[p] with back-pointers q_k(p) per component
+    p_full = sum(len(cv) for cv in curves)
+    p_max = p_full if p_max is None else min(int(p_max), p_full)
+    value = np.full(p_max + 1, -np.inf)
+    value[0] = 0.0
+    picks = []
+    for cv in curves:
+        g = np.concatenate([[0.0], [x[0] for x in cv]])
+        q = np.arange(g.size)
+        p = np.arange(p_max + 1)
+        cand = np.where(
+            q[None, :] <= p[:, None],
+            value[np.maximum(p[:, None] - q[None, :], 0)] + g[None, :],
+            -np.inf,
+        )
+        pick = np.argmax(cand, axis=1)
+        value = cand[p, pick]
+        picks.append(pick)
+    rows = []
+    for p in range(1, p_max + 1):  # a loop over p
+        chosen, opt, rest = [], True, p
+        for k in range(len(curves) - 1, -1, -1):
+            q = int(picks[k][rest])
+            rest -= q
+            if q:
+                _, sol, ok = curves[k][q - 1]
+                chosen.append(cols[members[k][sol]])
+                opt &= ok
+        sel = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
+        rows.append(
             {
                 "p": p,
-                "covered": covered,
-                "share": covered / total,
-                "chosen": "|".join(str(int(cols[j])) for j in sol),
-                "optimal": bool(optimal),
-                "solve_s": time.perf_counter() - t0,
+                "covered": float(value[p]),
+                "share": float(value[p]) / total,
+                "chosen": "|".join(map(str, sel.tolist())),
+                "optimal": bool(opt),
             }
         )
-        if covered >= total * (1 - 1e-12):
+        if value[p] >= total * (1 - 1e-12):
             break
-    return pd.DataFrame(out)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _covered(a: sp.csc_matrix, w: np.ndarray, chosen: np.ndarray) -> float:
@@ -344,3 +422,184 @@ def _covered(a: sp.csc_matrix, w: np.ndarray, chosen: np.ndarray) -> float:
         return 0.0
     hit = np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0
     return float(w[hit].sum())
+
+
+def _pct(share: float) -> str:
+    """Whole percent, rounded down below 100 % so that 99.6 % never reads as everyone."""
+    if share >= 1 - 1e-12:
+        return "100%"
+    return f"{min(int(np.floor(100 * share)), 99)}%"
+
+
+def cover_sentence(
+    *,
+    p: int,
+    n: int,
+    share: float,
+    label_vi: str,
+    label_en: str,
+    threshold_min: float,
+    region_vi: str = "",
+    region_en: str = "",
+) -> tuple[str, str]:
+    """A curve point in words, Vietnamese and English.
+
+    Parameters
+    ----------
+    p, n
+        Facilities chosen and facilities in total.
+    share
+        Coverage of the p as a share of the coverage of all n (0..1); shown in whole percent,
+        rounded down below 100 %.
+    label_vi, label_en
+        The type's labels (``TypeConfig.label_vi`` / ``label_en``), e.g. "Cảng biển", "Seaport".
+    threshold_min
+        The break, minutes by road.
+    region_vi, region_en
+        Where, e.g. "Việt Nam" / "Viet Nam"; omitted when empty.
+
+    Returns
+    -------
+    tuple of str
+        (vi, en), e.g. "7 of the 19 seaports of Viet Nam reach 98% of the people that all 19
+        reach within 120 min by road."
+    """
+    t = f"{threshold_min:g}"
+    en_type = label_en.lower() + "s"
+    vi_type = label_vi[:1].lower() + label_vi[1:]
+    of_en = f" of {region_en}" if region_en else ""
+    of_vi = f" của {region_vi}" if region_vi else ""
+    pct = _pct(share)
+    if pct == "100%":
+        en = f"{p} of the {n} {en_type}{of_en} keep within {t} min by road everyone that all {n} reach."
+        vi = f"{p} trong số {n} {vi_type}{of_vi} vẫn giữ được mọi người mà cả {n} {vi_type} tiếp cận trong {t} phút đường bộ."
+    else:
+        en = f"{p} of the {n} {en_type}{of_en} reach {pct} of the people that all {n} reach within {t} min by road."
+        vi = f"{p} trong số {n} {vi_type}{of_vi} tiếp cận {pct} số người mà cả {n} {vi_type} tiếp cận trong {t} phút đường bộ."
+    return vi, en
+
+
+def covering_tables(
+    tt: TravelTimes,
+    demand: np.ndarray,
+    fac: pd.DataFrame,
+    tc: TypeConfig,
+    *,
+    base: np.ndarray,
+    breaks_min: tuple[float, ...] | None = None,
+    region_vi: str = "",
+    region_en: str = "",
+    shares: tuple[float, ...] = (0.9, 0.95, 0.99),
+    time_limit_s: float = 60.0,
+) -> dict[str, pd.DataFrame]:
+    """Minimal cover and coverage curve of one type, as output tables.
+
+    Parameters
+    ----------
+    tt
+        Travel times of the type (facility x cell).
+    demand
+        People per cell.
+    fac
+        The type's facilities, row i = facility i of ``tt`` (``facility_id`` column).
+    tc
+        The type's configuration (labels, breaks, primary break).
+    base
+        Facilities that exist (operating with road access): the only candidates, and the only
+        ones whose reach must be kept. Planned facilities are never in the cover.
+    breaks_min
+        Breaks to solve (default: the primary break only).
+    region_vi, region_en
+        Region name for the sentences.
+    shares
+        Curve shares to report the first p of (``p_90``, ``p_95``, ``p_99``).
+    time_limit_s
+        HiGHS limit per solve.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``covering`` (one row per break), ``coverage_curve`` (one row per break and p) and
+        ``cover_members`` (one row per break and facility: ``in_minimal_cover``).
+    """
+    ids = fac["facility_id"].astype(str).to_numpy()
+    base = np.asarray(base, bool)
+    n = int(base.sum())
+    summary, curves, members = [], [], []
+    for b in breaks_min or (tc.primary_min,):  # a loop over breaks
+        within = tt.within(b * 60.0)
+        t0 = time.perf_counter()
+        cover = minimal_cover(within, demand, candidates=base, time_limit_s=time_limit_s)
+        t1 = time.perf_counter()
+        curve = coverage_curve(within, demand, candidates=base, time_limit_s=time_limit_s)
+        t2 = time.perf_counter()
+        log.info(
+            "%s %g min: minimal cover %d of %d (%.2f s), curve %d points (%.2f s)",
+            tc.name,
+            b,
+            cover.n_chosen,
+            n,
+            t1 - t0,
+            len(curve),
+            t2 - t1,
+        )
+        row: dict[str, object] = {
+            "type": tc.name,
+            "break_min": b,
+            "n_facilities": n,
+            "covered_people": cover.covered_people,
+            "min_cover_size": cover.n_chosen,
+            "min_cover_ids": "|".join(ids[cover.chosen]),
+            "optimal": cover.optimal and bool(curve["optimal"].all()),
+            "mip_gap": cover.mip_gap,
+            "cover_solve_s": t1 - t0,
+            "curve_solve_s": t2 - t1,
+        }
+        for s in shares:
+            hit = curve.loc[curve["share"] >= s - 1e-12, "p"]
+            row[f"p_{round(100 * s)}"] = int(hit.min()) if len(hit) else cover.n_chosen
+        vi, en = cover_sentence(
+            p=cover.n_chosen,
+            n=n,
+            share=1.0,
+            label_vi=tc.label_vi,
+            label_en=tc.label_en,
+            threshold_min=b,
+            region_vi=region_vi,
+            region_en=region_en,
+        )
+        row["cover_sentence_vi"], row["cover_sentence_en"] = vi, en
+        knee = curve[curve["share"] >= 0.95 - 1e-12].head(1)
+        if len(knee) and int(knee["p"].iloc[0]) < cover.n_chosen:
+            vi, en = cover_sentence(
+                p=int(knee["p"].iloc[0]),
+                n=n,
+                share=float(knee["share"].iloc[0]),
+                label_vi=tc.label_vi,
+                label_en=tc.label_en,
+                threshold_min=b,
+                region_vi=region_vi,
+                region_en=region_en,
+            )
+        row["curve_sentence_vi"], row["curve_sentence_en"] = vi, en
+        summary.append(row)
+        chosen_ids = [
+            "|".join(ids[np.array(c.split("|"), dtype=np.int64)]) if c else ""
+            for c in curve["chosen"]
+        ]
+        curves.append(
+            curve.drop(columns="chosen").assign(type=tc.name, break_min=b, facility_ids=chosen_ids)
+        )
+        inside = np.zeros(len(ids), bool)
+        inside[cover.chosen] = True
+        members.append(
+            pd.DataFrame(
+                {"type": tc.name, "break_min": b, "facility_id": ids, "in_minimal_cover": inside}
+            )
+        )
+    cols = ["type", "break_min", "p", "covered", "share", "facility_ids", "optimal"]
+    return {
+        "covering": pd.DataFrame(summary),
+        "coverage_curve": pd.concat(curves, ignore_index=True)[cols],
+        "cover_members": pd.concat(members, ignore_index=True),
+    }

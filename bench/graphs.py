@@ -143,11 +143,13 @@ def tile_over_cells(base: Base, cells_xy: np.ndarray, *, target_arcs: int, crs: 
     lo = cells_xy.min(0)
 
     def tiles(s: float) -> np.ndarray:
-        return np.unique(np.floor((cells_xy - lo) / s).astype(np.int64), axis=0)
+        ij = np.floor((cells_xy - lo) / s).astype(np.int64)
+        key = np.unique(ij[:, 0] * 1_000_000 + ij[:, 1])
+        return np.column_stack([key // 1_000_000, key % 1_000_000])
 
     a, b = 2_000.0, 400_000.0  # tile side in metres: more tiles when smaller
     want = target_arcs / base.arcs
-    for _ in range(40):
+    for _ in range(25):
         mid = (a + b) / 2
         if tiles(mid).shape[0] > want:
             a = mid

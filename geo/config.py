@@ -108,26 +108,78 @@ def _need(table: dict[str, Any], key: str, where: str, path: str) -> Any:
     return table[key]
 
 
-def _positive(value: Any, key: str, path: str) -> float:
+def _table(table: dict[str, Any], key: str, where: str, path: str) -> dict[str, Any]:
+    value = _need(table, key, where, path)
+    if not isinstance(value, dict):
+        raise ConfigError(f"'{key}' must be a table [{key}], got {value!r}", source=path, field=key)
+    return value
+
+
+def _number(value: Any, key: str, path: str) -> float:
+    if isinstance(value, bool):  # float(True) would pass silently
+        value = str(value).lower()
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"'{key}' must be a number, got {value!r}", source=path, field=key) from None
-    if not v > 0:
-        raise ConfigError(f"'{key}' must be > 0, got {v}", source=path, field=key)
+        raise ConfigError(f"must be a number, got {value!r}", source=path, field=key) from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ConfigError(f"must be a finite number, got {value!r}", source=path, field=key)
     return v
+
+
+def _positive(value: Any, key: str, path: str) -> float:
+    v = _number(value, key, path)
+    if not v > 0:
+        raise ConfigError(f"must be > 0, got {v:g}", source=path, field=key)
+    return v
+
+
+def _numbers(value: Any, key: str, path: str) -> tuple[float, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"must be a list of numbers, e.g. [60, 90], got {value!r}", source=path, field=key)
+    return tuple(_number(v, key, path) for v in value)
+
+
+def _metric_crs(value: Any, path: str) -> str:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError:
+        raise ConfigError(
+            f"unknown CRS {value!r}; give a projected CRS in metres, e.g. 'EPSG:3405'",
+            source=path,
+            field="metric_crs",
+        ) from None
+    if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
+        raise ConfigError(
+            f"{value!r} is not a projected CRS in metres: distances would be wrong; give a "
+            "projected CRS in metres, e.g. 'EPSG:3405' (VN-2000 / UTM 48N)",
+            source=path,
+            field="metric_crs",
+        )
+    return str(value)
 
 
 def _type_config(name: str, t: dict[str, Any], path: str) -> TypeConfig:
     where = f"types.{name}"
-    breaks = tuple(_positive(b, f"{where}.breaks_min", path) for b in _need(t, "breaks_min", where, path))
+    if not isinstance(t, dict):
+        raise ConfigError(f"[{where}] must be a table, got {t!r}", source=path, field=where)
+    breaks = tuple(
+        _positive(b, f"{where}.breaks_min", path)
+        for b in _numbers(_need(t, "breaks_min", where, path), f"{where}.breaks_min", path)
+    )
     if not breaks:
         raise ConfigError(f"[{where}] breaks_min is empty; give at least one break in minutes", source=path)
     breaks = tuple(sorted(set(breaks)))
     primary = _positive(_need(t, "primary_min", where, path), f"{where}.primary_min", path)
     if primary not in breaks:
         raise ConfigError(
-            f"[{where}] primary_min = {primary:g} is not one of breaks_min {list(breaks)}", source=path, field="primary_min"
+            f"primary_min = {primary:g} is not one of breaks_min [{', '.join(f'{b:g}' for b in breaks)}]; "
+            "make it one of them or add it to breaks_min",
+            source=path,
+            field=f"{where}.primary_min",
         )
     sources = []
     for s in t.get("sources", []):
@@ -170,6 +222,8 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         With the file, the key and what to change.
     """
     p = Path(path) if path is not None else REPO_DATA / f"{region}.toml"
+    if path is not None and not p.is_file():
+        raise ConfigError("configuration file not found; check the path given to --config", source=str(p))
     if not p.is_file():
         known = sorted(q.stem for q in REPO_DATA.glob("*.toml") if not q.stem.startswith("scenarios"))
         raise ConfigError(f"no configuration for region '{region}' (known: {', '.join(known)})", source=str(p))
@@ -178,20 +232,29 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", source=str(p)) from None
     sp = str(p)
-    reg = _need(raw, "region", "region", sp)
-    roads = _need(raw, "roads", "roads", sp)
-    types_raw = _need(raw, "types", "types", sp)
+    reg = _table(raw, "region", "region", sp)
+    roads = _table(raw, "roads", "roads", sp)
+    types_raw = _table(raw, "types", "types", sp)
+    if not types_raw:
+        raise ConfigError("[types] is empty; configure at least one facility type", source=sp, field="types")
     for name in types_raw:
         if name not in FACILITY_TYPES:
-            raise ConfigError(f"unknown facility type '{name}'; allowed: {', '.join(FACILITY_TYPES)}", source=sp)
-    edition = int(reg.get("edition", 34))
-    if edition not in (34, 63):
-        raise ConfigError(f"edition must be 34 or 63, got {edition}", source=sp, field="edition")
-    bbox = tuple(float(v) for v in _need(reg, "bbox", "region", sp))
+            raise ConfigError(
+                f"unknown facility type '{name}'; allowed: {', '.join(FACILITY_TYPES)}",
+                source=sp,
+                field=f"types.{name}",
+            )
+    edition = reg.get("edition", 34)
+    if edition not in (34, 63) or isinstance(edition, bool):
+        raise ConfigError(f"edition must be 34 or 63, got {edition!r}", source=sp, field="edition")
+    bbox = _numbers(_need(reg, "bbox", "region", sp), "bbox", sp)
     if len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
         raise ConfigError("bbox must be [min_lon, min_lat, max_lon, max_lat]", source=sp, field="bbox")
     flags = raw.get("flags", {})
     sens = raw.get("sensitivity", {})
+    for key, value in (("flags", flags), ("sensitivity", sens), ("roads.speed_kmh", roads.get("speed_kmh", {}))):
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{key}] must be a table, got {value!r}", source=sp, field=key)
     speed = {str(k): _positive(v, f"roads.speed_kmh.{k}", sp) for k, v in roads.get("speed_kmh", {}).items()}
     if "default" not in speed:
         raise ConfigError("[roads.speed_kmh] needs a 'default' speed", source=sp, field="speed_kmh.default")
@@ -203,7 +266,7 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         name=str(reg.get("name", region)),
         label_vi=str(reg.get("label_vi", region)),
         label_en=str(reg.get("label_en", region)),
-        metric_crs=str(_need(reg, "metric_crs", "region", sp)),
+        metric_crs=_metric_crs(_need(reg, "metric_crs", "region", sp), sp),
         bbox=bbox,  # type: ignore[arg-type]
         edition=edition,
         cell_size_m=_positive(reg.get("cell_size_m", 1000), "cell_size_m", sp),
@@ -211,11 +274,11 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         max_facility_access_km=_positive(reg.get("max_facility_access_km", 10), "max_facility_access_km", sp),
         province_tolerance_m=_positive(reg.get("province_tolerance_m", 10000), "province_tolerance_m", sp),
         duplicate_distance_m=_positive(reg.get("duplicate_distance_m", 500), "duplicate_distance_m", sp),
-        min_component_km=float(reg.get("min_component_km", 5.0)),
-        max_unique_share=float(flags.get("max_unique_share", 0.25)),
-        min_other_province_share=float(flags.get("min_other_province_share", 0.5)),
-        speed_factors=tuple(float(v) for v in sens.get("speed_factors", (0.8, 1.2))),
-        threshold_shifts_min=tuple(float(v) for v in sens.get("threshold_shifts_min", (-15, 15))),
+        min_component_km=_number(reg.get("min_component_km", 5.0), "min_component_km", sp),
+        max_unique_share=_number(flags.get("max_unique_share", 0.25), "flags.max_unique_share", sp),
+        min_other_province_share=_number(flags.get("min_other_province_share", 0.5), "flags.min_other_province_share", sp),
+        speed_factors=tuple(_positive(v, "sensitivity.speed_factors", sp) for v in _numbers(sens.get("speed_factors", [0.8, 1.2]), "sensitivity.speed_factors", sp)),
+        threshold_shifts_min=_numbers(sens.get("threshold_shifts_min", [-15, 15]), "sensitivity.threshold_shifts_min", sp),
         roads=RoadsConfig(
             file=str(_need(roads, "file", "roads", sp)),
             layer=roads.get("layer"),

@@ -36,6 +36,10 @@ SEAPORTS_REFERENCE = ("seaports.gpkg", "seaports")
 WPI_MAX_DISTANCE_M = 5000.0
 ASSUMED_STATUSES = ("unknown", "")
 EXCLUDED_COLUMNS = ("source", "row", "type", "reason")
+# The most facilities of one type a `run` accepts. Catchment pairs grow with facilities x cells
+# reached and overlaps with pairs of facilities: 2,700 clustered parks took 3 min and 1.5 GB
+# (2 cores), so 5,000 stays within a laptop's memory; `check` has no limit (50,000 rows: 9 s, 340 MB).
+RUN_MAX_FACILITIES_PER_TYPE = 5000
 MERGED_COLUMNS = ("type", "kept_id", "merged_id", "merged_name", "reason", "distance_m")
 
 
@@ -66,6 +70,40 @@ class FacilityLoad:
     excluded: pd.DataFrame
     merged: pd.DataFrame
     counts: pd.DataFrame
+
+    def require_usable(self, *, max_per_type: int | None = RUN_MAX_FACILITIES_PER_TYPE) -> None:
+        """Refuse a load that a run cannot use: no facility at all, or too many of one type.
+
+        A type with no usable facility is not an error as long as another type has some (a
+        warning names it when loading).
+
+        Raises
+        ------
+        InputError
+            Naming the number of rejected rows (and where they are listed) or the limit.
+        """
+        if len(self.facilities) == 0:
+            raise InputError(
+                f"no usable facility of the selected type(s) {', '.join(self.counts_types())}: "
+                f"{len(self.issues.rejects)} row(s) rejected, {len(self.excluded)} excluded; "
+                "see the reasons with `python cli.py check` (rejects.csv) and fix the rows or --types",
+                field="facilities",
+            )
+        if max_per_type is not None:
+            per_type = self.facilities["type"].value_counts()
+            over = per_type[per_type > max_per_type]
+            if len(over):
+                said = ", ".join(f"{t}: {n:,}" for t, n in over.items())
+                raise InputError(
+                    f"too many facilities for one run ({said}; the limit is {max_per_type:,} per "
+                    "type, to keep memory bounded); split the file by region or province, or "
+                    "use `check`, which has no limit",
+                    field="facilities",
+                )
+
+    def counts_types(self) -> list[str]:
+        """The facility types of this load (without the ``user_input`` row)."""
+        return [str(t) for t in self.counts["type"] if t != "user_input"]
 
 
 def normalise_name(name: object) -> str:
@@ -637,6 +675,18 @@ def load_region_facilities(
             "rejected": user_rejected,
         }
     log.info("facilities loaded: %s", dict(zip(counts["type"], counts["loaded"], strict=True)))
+    for row in counts.loc[counts["type"].isin(wanted) & (counts["loaded"] == 0)].itertuples():
+        user_note = f"; {user_rejected} row(s) of your files rejected" if user else ""
+        log.warning(
+            "warning: no usable %s facility (%d row(s) of that type read, %d rejected, %d excluded%s; "
+            "see rejects.csv): %s has no catchment, overlap or flag in this run",
+            row.type,
+            row.input_rows,
+            row.rejected,
+            row.excluded,
+            user_note,
+            row.type,
+        )
     return FacilityLoad(facilities=fac, issues=issues, excluded=excl, merged=merged, counts=counts)
 
 

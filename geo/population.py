@@ -386,6 +386,13 @@ def _people(values: np.ndarray, nodata: float | None) -> np.ndarray:
 
 
 def _open(path: Path) -> rasterio.io.DatasetReader:
+    if not path.is_file():
+        raise DataNotFoundError("population raster not found; check the path given to --population", source=str(path))
+    if path.stat().st_size == 0:
+        raise InputError(
+            "the population raster is an empty file (0 bytes); copy or download it again",
+            source=str(path),
+        )
     try:
         ds = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
@@ -429,6 +436,12 @@ def population_from_raster(path: str | Path) -> PopulationLayer:
             negative += int(np.count_nonzero(below))
         if negative:
             log.warning("%s: %d cells with negative values counted as 0 people", path, negative)
+        if not total > 0:
+            raise InputError(
+                f"the raster holds no people (all {ds.width * ds.height:,} cells are nodata, zero "
+                "or negative); give a raster of people per cell (WorldPop, GHS-POP)",
+                source=str(path),
+            )
         cell = f"{abs(ds.res[0]):g} × {abs(ds.res[1]):g} {ds.crs.linear_units or 'units'}"
         crs = ds.crs.to_string()
         width, height = ds.width, ds.height
@@ -483,7 +496,13 @@ def raster_to_grid(
         )
         window = from_bounds(*bounds, transform=ds.transform).round_offsets().round_lengths()
         window = Window(window.col_off - 2, window.row_off - 2, window.width + 4, window.height + 4)
-        window = window.intersection(Window(0, 0, ds.width, ds.height))
+        try:
+            window = window.intersection(Window(0, 0, ds.width, ds.height))
+        except rasterio.errors.WindowError:
+            raise InputError(
+                "the raster does not overlap the region; give a population raster of the region",
+                source=str(path),
+            ) from None
         for w in _row_windows(ds, window):
             people = _people(ds.read(1, window=w), ds.nodata)
             if not people.any():
@@ -506,6 +525,12 @@ def raster_to_grid(
                 grid += part
             else:  # pragma: no cover - rasterio < 1.3
                 grid += _bin_cell_centres(people, src_transform, ds.crs, crs, dst_transform, shape)
+    if not grid.sum() > 0:
+        raise InputError(
+            "no people of the raster fall within the region's demand grid (does the raster cover "
+            "the region?); give a population raster of the region",
+            source=str(path),
+        )
     return grid
 
 

@@ -216,8 +216,9 @@ def _clean_layer(
     gdf, src = layer.gdf, layer.source or "road layer"
     if gdf.crs is None:
         raise InputError(
-            "the road layer has no CRS: add a .prj file (or the GeoPackage's SRS) or pass the "
-            "CRS, e.g. gdf.set_crs('EPSG:4326')",
+            "the road layer has no CRS (a shapefile without its .prj?): put the .prj file "
+            "beside the .shp, or export the layer again with its CRS (e.g. "
+            "ogr2ogr -a_srs EPSG:4326 fixed.gpkg roads.shp); in Python, gdf.set_crs(...)",
             source=src,
         )
     for fld in (
@@ -265,7 +266,13 @@ def _clean_layer(
         keep &= ~closed
     sub = gdf.loc[keep]
     if len(sub) == 0:
-        raise NetworkError(f"{src}: no road line is left after skipping and filtering")
+        why = {str(k): int(c) for k, c in zip(*np.unique(reason[reason != ""], return_counts=True), strict=True)}
+        why.update({f"status '{k}' not open": c for k, c in report.get("dropped_by_status", {}).items()})
+        said = ", ".join(f"{c} {k}" for k, c in why.items())
+        raise NetworkError(
+            f"{src}: no road line is left of {len(gdf)} feature(s) ({said}); give a layer of "
+            "LineString roads (with open statuses, see [roads] open_statuses of the config)"
+        )
 
     def col(name: str | None) -> np.ndarray | None:
         return sub[name].to_numpy(dtype=object) if name is not None else None

@@ -113,10 +113,11 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
                 "robust": int((f["flag_robustness"] == "robust").sum()),
             }
         )
+    label = {t: (tm["label_vi"] if lang == "vi" else tm["label_en"]) for t, tm in meta["types"].items()}
     flags = [
         {
             "name": r.name,
-            "type": r.type,
+            "type": label.get(r.type, r.type),
             "prov": r.prov_name,
             "unique": _pct(r.unique_share),
             "other": _pct(r.other_province_share),
@@ -134,7 +135,7 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     ov = ov[ov["break_min"] == ov["type"].map(prim)]
     top_ov = [
         {
-            "type": r.type,
+            "type": label.get(r.type, r.type),
             "a": r.name_a,
             "b": r.name_b,
             "pa": r.prov_a,
@@ -153,7 +154,7 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         & (pm["province_a"] < pm["province_b"])
     ]
     pairs = [
-        {"type": r.type, "a": r.name_a, "b": r.name_b, "dup": _people(r.duplicated, lang)}
+        {"type": label.get(r.type, r.type), "a": r.name_a, "b": r.name_b, "dup": _people(r.duplicated, lang)}
         for r in pm.sort_values(["duplicated", "province_a"], ascending=[False, True])
         .head(15)
         .itertuples()

@@ -1,0 +1,69 @@
+"""The compiled kernel (analysis.kernel) against networkx and against the scipy kernel."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+pytest.importorskip("numba")
+
+from analysis import kernel  # noqa: E402
+from analysis.catchments import Access  # noqa: E402
+from analysis.catchments import travel_times as scipy_travel_times  # noqa: E402
+from analysis.network import graph_from_edges, snap_points  # noqa: E402
+
+
+def _random_graph(seed: int, n: int = 300):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 20_000, size=(n, 2))
+    # connect each node to its 3 nearest neighbours, some one-way
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    nb = np.argsort(d, axis=1)[:, 1:4]
+    u = np.repeat(np.arange(n), 3)
+    v = nb.ravel()
+    keep = u < v
+    u, v = u[keep], v[keep]
+    length = d[u, v] * rng.uniform(1.0, 1.3, u.size)
+    edges = gpd.GeoDataFrame(
+        pd.DataFrame({
+            "u": u, "v": v, "length_m": length, "speed_kmh": rng.choice([20.0, 40.0, 60.0], u.size),
+            "oneway": rng.random(u.size) < 0.3,
+        }),
+        geometry=shapely.linestrings(np.stack([xy[u], xy[v]], axis=1)),
+        crs="EPSG:3405",
+    )
+    return graph_from_edges(edges, xy, crs="EPSG:3405"), xy, rng
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_node_kernel_matches_networkx(seed: int) -> None:
+    graph, _, rng = _random_graph(seed)
+    csr = graph.csr
+    G = nx.DiGraph()
+    coo = csr.tocoo()
+    G.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist()))
+    sources = rng.choice(graph.n_nodes, 25, replace=False)
+    limit = 900.0
+    got = kernel.reachable_nodes(csr.indptr, csr.indices, csr.data, sources, limit_s=limit)
+    for s, nodes in zip(sources, got):
+        want = nx.single_source_dijkstra_path_length(G, int(s), cutoff=limit) if int(s) in G else {int(s): 0}
+        assert sorted(want) == sorted(nodes.tolist()), f"reachable set from node {s} differs from networkx"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_travel_times_identical_to_scipy_kernel(seed: int, threads: int) -> None:
+    graph, _, rng = _random_graph(seed)
+    cells_xy = rng.uniform(0, 20_000, size=(2_000, 2))
+    fac_xy = rng.uniform(0, 20_000, size=(40, 2))
+    cells = Access.from_snap(snap_points(graph, cells_xy), access_speed_kmh=20.0)
+    fac = Access.from_snap(snap_points(graph, fac_xy, max_dist_m=2_000.0), access_speed_kmh=20.0)
+    want = scipy_travel_times(graph, fac, cells, limit_s=1_500.0)
+    got = kernel.travel_times(graph, fac, cells, limit_s=1_500.0, threads=threads)
+    assert want.fac.size > 0, "fixture reaches nothing: the comparison would be empty"
+    assert np.array_equal(got.fac, want.fac) and np.array_equal(got.cell, want.cell), "different (facility, cell) pairs"
+    np.testing.assert_allclose(got.time_s, want.time_s, rtol=0, atol=1e-9, err_msg="different travel times")
