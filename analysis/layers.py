@@ -11,7 +11,9 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
+from analysis.aggregate import aggregate_measures, group_membership
 from analysis.catchments import Access, TravelTimes, nearest_two
+from analysis.covering import covering_tables
 from analysis.demand import DemandGrid
 from analysis.overlap import coverage_measures, pairwise_overlaps, province_matrices
 from analysis.polygons import catchment_polygons
@@ -34,6 +36,9 @@ class TypeAnalysis:
     count_raster: np.ndarray
     time_raster: np.ndarray
     covered_by_others: np.ndarray
+    covering: dict[str, pd.DataFrame]
+    group_measures: pd.DataFrame
+    group_pairs: pd.DataFrame
 
 
 def _prov_index(codes: pd.Series, table: pd.DataFrame) -> np.ndarray:
@@ -116,6 +121,14 @@ def analyse_type(
             cv.coverage, cv.unique, cv.other_province,
             max_unique_share=config.max_unique_share, min_other_province_share=config.min_other_province_share,
         )[2]
+    cover = covering_tables(tt, d, fac, tc, base=base, region_vi=config.label_vi, region_en=config.label_en)
+    groups, membership = group_membership(
+        provinces.p63, p34=provinces.p34, regions6=provinces.regions6, groupings=config.groupings
+    )
+    gm, gp = aggregate_measures(
+        within, d, cell_prov63=demand.prov63, fac_prov63=_prov_index(fac["prov63_code"], provinces.p63),
+        status=fac["status"].to_numpy(), base=base, flag=flag, groups=groups, membership=membership,
+    )
     keep = np.isin(tt.fac, np.flatnonzero(base))
     tt_base = TravelTimes(tt.fac[keep], tt.cell[keep], tt.time_s[keep], tt.n_fac, tt.n_cells, tt.limit_s)
     f1, t1, f2, t2 = nearest_two(tt_base)
@@ -157,6 +170,7 @@ def analyse_type(
         tc=tc, fac=fac, measures=measures, catchments=rows_catch,
         overlaps=pd.concat(overlaps, ignore_index=True), matrix=pd.concat(matrices, ignore_index=True),
         sharing=sharing_df, count_raster=count_raster, time_raster=time_raster, covered_by_others=cbo,
+        covering=cover, group_measures=gm.assign(type=tc.name, break_min=T), group_pairs=gp.assign(type=tc.name, break_min=T),
     )
 
 
@@ -204,6 +218,9 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
         )
         ev_vi.append(vi)
         ev_en.append(en)
+    mem = ta.covering["cover_members"]
+    mem = mem[mem["break_min"] == ta.tc.primary_min].set_index("facility_id")["in_minimal_cover"]
+    out["in_minimal_cover"] = out["facility_id"].map(mem).fillna(False).astype(bool).to_numpy()
     out["evidence_vi"] = ev_vi
     out["evidence_en"] = ev_en
     return out
@@ -215,6 +232,7 @@ def assemble_result(
     """Build the layers of DESIGN.md from the per-type analyses (EPSG:4326, sorted)."""
     ed = config.edition
     fac_layers, catch, ovs, mats, shares = [], [], [], [], []
+    cov_tabs: dict[str, list[pd.DataFrame]] = {"covering": [], "coverage_curve": [], "group_measures": [], "group_pairs": []}
     rasters: dict[str, RasterLayer] = {}
     provinces = inputs["provinces"]
     table, cell_prov = _editions(provinces, demand)[ed]
@@ -240,6 +258,10 @@ def assemble_result(
              "overlap_share": ov["overlap_share"].to_numpy(), "prov_a": pc[ov["i"]], "prov_b": pc[ov["j"]]},
             geometry=shapely.shortest_line(pts[ov["i"]], pts[ov["j"]]) if len(ov) else [], crs="EPSG:4326"))
         mats.append(ta.matrix)
+        cov_tabs["covering"].append(ta.covering["covering"])
+        cov_tabs["coverage_curve"].append(ta.covering["coverage_curve"])
+        cov_tabs["group_measures"].append(ta.group_measures)
+        cov_tabs["group_pairs"].append(ta.group_pairs)
         sh = ta.sharing.assign(facility_id=ids[ta.sharing["i"]], type=ta.tc.name)
         shares.append(sh[["facility_id", "type", "edition", "prov_code", "prov_name", "people", "share"]])
         any_cov = np.asarray(ta.count_raster[demand.row, demand.col] > 0)
@@ -271,6 +293,7 @@ def assemble_result(
         "facility_counts": load.counts,
         "excluded": load.excluded,
         "merged_duplicates": load.merged,
+        **{k: pd.concat(v, ignore_index=True) for k, v in cov_tabs.items() if v},
     }
     pop_layer = inputs["population"]
     meta = {
@@ -282,6 +305,7 @@ def assemble_result(
         "demand_source": f"{pop_layer.source}: {pop_layer.description}",
         "demand_total": float(demand.population.sum()),
         "cells": demand.n_cells,
+        "covering": {ta.tc.name: ta.covering["covering"].to_dict("records") for ta in analyses},
         "cell_size_m": demand.grid.cell_size_m,
         "flag_rule": {"max_unique_share": config.max_unique_share, "min_other_province_share": config.min_other_province_share},
         "sensitivity": {"speed_factors": list(config.speed_factors), "threshold_shifts_min": list(config.threshold_shifts_min)},

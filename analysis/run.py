@@ -118,6 +118,26 @@ def build_demand(config: RegionConfig, inputs: dict[str, Any]) -> DemandGrid:
     return demand_from_polygons(p63, pop.polygons, crs=config.metric_crs, cell_size_m=config.cell_size_m)
 
 
+def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
+    """Add ``doubtful`` and ``doubt_score``, and extend ``data_note`` (geo.quality's rules)."""
+    from geo.quality import facility_data_flags, suspected_duplicates
+
+    if len(fac) == 0:
+        return fac.assign(doubtful=False, doubt_score=0)
+    dup = suspected_duplicates(fac, metric_crs=config.metric_crs, near_m=2 * config.duplicate_distance_m)
+    flags = facility_data_flags(fac, duplicates=dup).set_index("facility_id")
+    out = fac.copy()
+    ids = out["facility_id"]
+    out["doubtful"] = ids.map(flags["doubtful"]).fillna(False).astype(bool).to_numpy()
+    out["doubt_score"] = ids.map(flags["doubt_score"]).fillna(0).astype(int).to_numpy()
+    old = out["data_note"].fillna("").astype(str)
+    new = ids.map(flags["data_note"]).fillna("").astype(str)
+    out["data_note"] = [
+        "; ".join(dict.fromkeys(p for p in (a, b) if p)) for a, b in zip(old, new, strict=True)
+    ]
+    return out
+
+
 def run_region(
     config: RegionConfig,
     opts: RunOptions,
@@ -163,7 +183,7 @@ def run_region(
     )
     timings["network_demand_s"] = time.perf_counter() - t
 
-    facilities = inputs["facilities"].facilities
+    facilities = _with_data_flags(inputs["facilities"].facilities, net, config)
     if opts.remove:
         facilities = facilities[~facilities["facility_id"].isin(opts.remove)]
     analyses: list[TypeAnalysis] = []

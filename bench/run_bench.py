@@ -80,15 +80,15 @@ def _node_access(graph, nodes: np.ndarray, *, as_source: bool):
 
 
 def _per_facility(fn, facilities: np.ndarray) -> tuple[float, int, list]:
-    """Time a per-facility method on a prefix that fits the budget; (seconds for all, k run, results)."""
+    """Time a per-facility method on the prefix that fits the budget; (seconds for all, k run, results)."""
+    res = []
     t0 = time.perf_counter()
-    res = [fn(int(facilities[0]))]
-    per = time.perf_counter() - t0
-    k = int(min(facilities.size, max(1, PREFIX_BUDGET_S / max(per, 1e-9))))
-    t0 = time.perf_counter()
-    res = [fn(int(f)) for f in facilities[:k]]
+    for f in facilities:
+        res.append(fn(int(f)))
+        if time.perf_counter() - t0 > PREFIX_BUDGET_S:
+            break
     dt = time.perf_counter() - t0
-    return dt / k * facilities.size, k, res
+    return dt / len(res) * facilities.size, len(res), res
 
 
 def kernel_section(out: Path, name: str, graph, k: int, cutoff_min: float, *, slow_peers: bool = True) -> None:

@@ -676,10 +676,14 @@ def load_region_facilities(
         }
     log.info("facilities loaded: %s", dict(zip(counts["type"], counts["loaded"], strict=True)))
     for row in counts.loc[counts["type"].isin(wanted) & (counts["loaded"] == 0)].itertuples():
+        # Named when asked for (--types) or when its rows were all lost; a type simply absent
+        # from the users' files is not worth a warning.
+        if not types and row.input_rows == 0:
+            continue
         user_note = f"; {user_rejected} row(s) of your files rejected" if user else ""
         log.warning(
-            "warning: no usable %s facility (%d row(s) of that type read, %d rejected, %d excluded%s; "
-            "see rejects.csv): %s has no catchment, overlap or flag in this run",
+            "warning: no usable %s facility (%d row(s) of that type read, %d rejected, "
+            "%d excluded%s; see rejects.csv): %s has no catchment, overlap or flag in this run",
             row.type,
             row.input_rows,
             row.rejected,

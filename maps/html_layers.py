@@ -253,6 +253,7 @@ def add_points(
         props = []
         for r in records(part):
             planned = str(r.get("status")) == "planned"
+            doubtful = bool(r.get("doubtful", False))
             props.append(
                 {
                     "tip": hp.facility_tooltip(r, types),
@@ -260,8 +261,8 @@ def add_points(
                     "fid": str(r.get("facility_id")),
                     "style": {
                         "fill": True,
-                        "color": colour if planned else "#ffffff",
-                        "weight": 2.5 if planned else 1.5,
+                        "color": colour if planned else ("#222222" if doubtful else "#ffffff"),
+                        "weight": 2.5 if planned or doubtful else 1.5,
                         "fillColor": colour,
                         "fillOpacity": 0.0 if planned else 0.95,
                         "dashArray": "3 3" if planned else None,

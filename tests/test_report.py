@@ -1,0 +1,49 @@
+"""report.html: numbers and evidence shown, names from data shown as text, offline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maps.report import write_report
+from tests.fake_result import HOSTILE_NAME, make_fake_result
+
+
+def _result():
+    r = make_fake_result()
+    r.meta.update(
+        cells=2400, cell_size_m=1000, demand_total=12e6,
+        flag_rule={"max_unique_share": 0.25, "min_other_province_share": 0.5},
+        sensitivity={"speed_factors": [0.8, 1.2], "threshold_shifts_min": [-15, 15]},
+        network={"nodes": 10, "edges": 12, "components": 1, "length_km": 30.0, "largest_share_of_length": 1.0},
+    )
+    return r
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_report_escapes_names_and_quotes_evidence(tmp_path: Path, lang: str):
+    path = tmp_path / "report.html"
+    write_report(_result(), path, lang=lang)
+    html = path.read_text()
+    assert "<img src=x" not in html, "a facility name was inserted as HTML"
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert ("83% of the people" in html) if lang == "en" else ("83% dân số" in html)
+    assert "latitude and longitude look swapped" in html, "rejected rows must be listed"
+    assert "© OpenStreetMap contributors" in html
+
+
+@pytest.mark.browser
+def test_report_opens_offline_without_errors(tmp_path: Path):
+    tool = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check_html.py"
+    if not tool.exists() or shutil.which("chromium") is None:
+        pytest.skip("check_html.py or Chromium not available (sh ../shared/tools/install.sh)")
+    path = tmp_path / "report.html"
+    write_report(_result(), path, lang="vi")
+    r = subprocess.run([sys.executable, str(tool), str(path), "--no-map", "--json", "-", "--no-png"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout)["dialogs"] == [], f"script from data ran: {HOSTILE_NAME}"
