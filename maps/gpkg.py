@@ -25,6 +25,10 @@ import pandas as pd
 import pyogrio
 
 from analysis.results import LAYER_ORDER, RunResult
+
+# Attribute tables written after the layers (issue 6): minimal cover, coverage curve, benefit-sharing
+# keys, measures per group of provinces, and the facility counts against official totals.
+GPKG_TABLES = ("covering", "coverage_curve", "sharing_keys", "group_measures", "group_pairs", "facility_counts")
 from geo.files import atomic_path
 from maps.qgis_styles import field_text, layer_types, vector_qml, vector_sld, vector_style
 
@@ -299,13 +303,18 @@ def write_geopackage(result: RunResult, path: str | Path, *, lang: str = "vi") -
     stamp = fixed_timestamp(result.meta)
     order = [n for n in LAYER_ORDER if n in result.layers]
     order += sorted(set(result.layers) - set(LAYER_ORDER))
+    frames = dict(result.layers)
+    for name in GPKG_TABLES:  # attribute tables beside the layers (covering, sharing keys, ...)
+        if name in result.tables and name not in frames and len(result.tables[name].columns):
+            frames[name] = result.tables[name]
+            order.append(name)
     counts: dict[str, int] = {}
     with atomic_path(path) as tmp:
         with _gdal_config({"OGR_CURRENT_DATE": stamp}):
             for i, name in enumerate(order):
                 dataset_md = _metadata(result, lang) if i == 0 else None
                 counts[name] = _write_layer(
-                    result.layers[name], tmp, name, lang=lang, dataset_md=dataset_md
+                    frames[name], tmp, name, lang=lang, dataset_md=dataset_md
                 )
         con = sqlite3.connect(tmp)
         try:
