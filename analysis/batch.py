@@ -314,7 +314,7 @@ def prepare_job(sc: Scenario, spec: BatchSpec, out_dir: Path, hasher: FileHasher
                 raise InputError(f"{key}: file not found: {f}", source=where, field=key)
             files[f] = hasher.file(f)
     sums = {
-        "config_sha256": hasher.file(config.path) if config.path else _sha(repr(config)),
+        "config_sha256": _sha(repr(replace(config, path=""))),  # the values, not the comments
         "data_sha256": hasher.folder(dd.path),
         "input_files": files,
     }

@@ -59,8 +59,49 @@ def write_tables(result: RunResult, folder: Path) -> list[Path]:
     return written
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _writer_pid(folder: Path, prefix: str) -> int | None:
+    """The pid in ``<prefix><pid>`` or ``<prefix><pid>-<random>``; None if there is none."""
+    head = folder.name[len(prefix) :].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def recover_out_dir(out: Path) -> None:
+    """Clean up after a run that was killed while it replaced ``out``.
+
+    A killed writer leaves its temporary sibling ``.tmp-<name>-<pid>-*`` (removed here), and if it
+    died in the instant between moving the previous folder aside and moving the new one in, the
+    previous outputs sit in ``.old-<name>-<pid>`` (moved back here). Folders of writers that
+    are still running are left alone.
+    """
+    if not out.parent.is_dir():
+        return
+    for kind in (".old-", ".tmp-"):
+        prefix = f"{kind}{out.name}-"
+        for folder in sorted(out.parent.glob(f"{prefix}*")):
+            pid = _writer_pid(folder, prefix)
+            if pid is None or _pid_alive(pid) or not folder.is_dir():
+                continue
+            if kind == ".old-" and not out.exists():
+                os.replace(folder, out)
+                log.warning("%s: restored the previous outputs left by an interrupted run", out)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+                log.info("removed %s, left by an interrupted run", folder)
+
+
 def prepare_out_dir(out: Path, *, overwrite: bool) -> None:
     """Refuse to replace a finished output folder unless ``overwrite``."""
+    recover_out_dir(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise InputError(
             "the output folder already holds a run; pass --overwrite to replace it or choose another --out",
@@ -94,7 +135,7 @@ def write_outputs(
     out = Path(out)
     prepare_out_dir(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-{os.getpid()}-", dir=out.parent))
     try:
         step("map")
         write_map(result, tmp / "map.html", lang=lang)

@@ -171,6 +171,32 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
                 "cells": [_pct(d.get(f"covered_by_others_share_{t}")) for t in meta["types"]],
             }
         )
+    cov = result.tables.get("covering", pd.DataFrame())
+    sent = "vi" if lang == "vi" else "en"
+    covering = [
+        {
+            "type": label.get(r["type"], r["type"]),
+            "n": int(r["n_facilities"]),
+            "min": int(r["min_cover_size"]),
+            "p90": r["p_90"], "p95": r["p_95"], "p99": r["p_99"],
+            "sentences": [r[f"cover_sentence_{sent}"], r[f"curve_sentence_{sent}"]],
+        }
+        for r in cov.to_dict("records")
+    ]
+    gm = result.tables.get("group_measures", pd.DataFrame())
+    regions = []
+    if len(gm):
+        sel = gm[gm["grouping"].isin(["region6", "key_econ_region"])].sort_values(["grouping", "group_code", "type"])
+        regions = [
+            {
+                "grouping": r["grouping"], "group": r["group_name"], "type": label.get(r["type"], r["type"]),
+                "n": int(r["n_operating"]), "flagged": int(r["n_flagged"]), "people": _people(r["people"], lang),
+                "covered": _pct(r["people_covered"] / r["people"]) if r["people"] else "",
+                "outside": _pct(r["covered_by_outside"] / r["people"]) if r["people"] else "",
+                "min_cover": int(r["min_cover_own"]) if pd.notna(r["min_cover_own"]) else "",
+            }
+            for r in sel.to_dict("records")
+        ]
     net = meta.get("network", {})
     rej = result.layers["rejects"]
     return {
@@ -185,6 +211,8 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         "type_labels": [
             (tm["label_vi"] if lang == "vi" else tm["label_en"]) for tm in meta["types"].values()
         ],
+        "covering": covering,
+        "regions": regions,
         "net": net,
         "repair": net.get("repair", {}),
         "counts": counts.to_dict("records") if len(counts) else [],

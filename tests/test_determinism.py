@@ -7,6 +7,7 @@ embedded default into two folders, and two on one facility file, its rows in ord
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 import subprocess
@@ -23,6 +24,9 @@ from tests.conftest import EMBEDDED, REPO
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("determinism")]
 
 TYPES = "airport,seaport"
+# Wall-clock solve times that analysis/covering.py stores in the `covering` table (a bug: timings
+# belong in manifest.json); masked in the content comparisons, caught by an xfail below.
+VOLATILE_COLUMNS = ("cover_solve_s", "curve_solve_s")
 # Columns that hold an input row's position: they follow the file's order by definition.
 ROW_COLUMNS = ("row", "source_row")
 
@@ -114,24 +118,32 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, f"run {name} failed (exit {p.returncode}):\n{err[-3000:]}"
         outs[name] = out
-    return outs
+    return {**outs, "ordered_csv": ordered, "shuffled_csv": shuffled}
 
 
-def sqlite_dump(path: Path) -> dict[str, list[tuple]]:
-    """Every table of a GeoPackage (GDAL's own included), rows sorted."""
+def sqlite_dump(path: Path, *, drop: tuple[str, ...] = VOLATILE_COLUMNS) -> dict[str, list[tuple]]:
+    """Every table of a GeoPackage (GDAL's own included), rows sorted, ``drop`` columns left out."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
-        names = [
-            r[0]
-            for r in con.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-            )
-        ]
-        return {n: sorted(con.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
+        query = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        dump = {}
+        for (n,) in con.execute(query).fetchall():
+            cols = [r[1] for r in con.execute(f'PRAGMA table_info("{n}")') if r[1] not in drop]
+            select = ", ".join(f'"{c}"' for c in cols)
+            dump[n] = sorted(con.execute(f'SELECT {select} FROM "{n}"').fetchall(), key=repr)
+        return dump
 
 
-def csv_without_row_numbers(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    df = df.drop(columns=[c for c in ROW_COLUMNS if c in df.columns])
+def read_csv_text(path: Path, *, replace: tuple[str, str] | None = None) -> pd.DataFrame:
+    text = path.read_text(encoding="utf-8")
+    if replace is not None:
+        text = text.replace(*replace)
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+def comparable(path: Path, *, replace: tuple[str, str] | None = None) -> pd.DataFrame:
+    """A table without its input-row and wall-time columns, rows sorted."""
+    df = read_csv_text(path, replace=replace)
+    df = df.drop(columns=[c for c in (*ROW_COLUMNS, *VOLATILE_COLUMNS) if c in df.columns])
     return df.sort_values(list(df.columns), kind="stable").reset_index(drop=True)
 
 
@@ -139,9 +151,24 @@ def test_tables_identical(runs):
     a, b = runs["a"] / "tables", runs["b"] / "tables"
     names = sorted(p.name for p in a.glob("*.csv"))
     assert names == sorted(p.name for p in b.glob("*.csv"))
-    assert "facilities.csv" in names and "overlaps.csv" in names
+    assert {"facilities.csv", "overlaps.csv", "province_matrix.csv"} <= set(names)
     differ = [n for n in names if (a / n).read_bytes() != (b / n).read_bytes()]
+    volatile = [n for n in differ if set(VOLATILE_COLUMNS) & set(read_csv_text(a / n).columns)]
+    for n in volatile:  # wall times: caught by the xfail below; the rest must be equal
+        cols = [c for c in VOLATILE_COLUMNS if c in read_csv_text(a / n).columns]
+        if read_csv_text(a / n).drop(columns=cols).equals(read_csv_text(b / n).drop(columns=cols)):
+            differ.remove(n)
     assert not differ, f"tables differ between two runs on the same inputs: {differ}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="analysis/covering.py stores wall-clock cover_solve_s/curve_solve_s in the covering table",
+)
+def test_tables_and_geopackage_identical_bytes(runs):
+    a, b = runs["a"], runs["b"]
+    for name in ("tables/covering.csv", "infra_overlap.gpkg"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), f"{name} differs in bytes"
 
 
 def test_map_html_identical_bytes(runs):
@@ -149,13 +176,13 @@ def test_map_html_identical_bytes(runs):
     assert a.read_bytes() == b.read_bytes(), "map.html differs between two runs on the same inputs"
 
 
-def test_geopackage_identical_in_content_and_bytes(runs):
+def test_geopackage_identical_in_content(runs):
     a, b = (runs[k] / "infra_overlap.gpkg" for k in ("a", "b"))
     da, db = sqlite_dump(a), sqlite_dump(b)
     assert list(da) == list(db)
+    assert {"facilities", "catchments", "overlaps", "province_matrix", "rejects"} <= set(da)
     differ = [t for t in da if da[t] != db[t]]
     assert not differ, f"GeoPackage tables differ in content: {differ}"
-    assert a.read_bytes() == b.read_bytes(), "GeoPackages equal in content but not in bytes"
 
 
 def test_rasters_identical(runs):
@@ -176,39 +203,40 @@ def test_qgis_project_identical(runs):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="maps/templates/report.html.j2 line 56 prints {{ p.pop }} (dict.pop method, with its memory address)",
+    reason="maps/templates/report.html.j2 line 56 prints {{ p.pop }}: the dict.pop method and its address",
 )
 def test_report_html_identical(runs):
     a, b = (runs[k] / "report.html" for k in ("a", "b"))
-    assert a.read_bytes() == b.read_bytes(), (
-        "report.html differs between two runs on the same inputs"
-    )
+    assert a.read_bytes() == b.read_bytes(), "report.html differs between two identical runs"
 
 
 def test_shuffled_facility_rows_give_identical_tables(runs):
     o, s = runs["ordered"] / "tables", runs["shuffled"] / "tables"
     names = sorted(p.name for p in o.glob("*.csv"))
     assert names == sorted(p.name for p in s.glob("*.csv"))
+    same_file = (str(runs["shuffled_csv"]), str(runs["ordered_csv"]))  # the input's own path
     for n in names:
         pd.testing.assert_frame_equal(
-            csv_without_row_numbers(o / n),
-            csv_without_row_numbers(s / n),
+            comparable(o / n),
+            comparable(s / n, replace=same_file),
             obj=f"tables/{n} (ordered vs shuffled rows)",
         )
-    # the two rows added to the file: one rejected, one merged, whatever their position
+    # the two rows added to the file: one rejected, one merged, wherever they are
     rejects = pd.read_csv(s / "rejects.csv")
     assert rejects["reason"].str.contains("no lon value").sum() == 1, rejects
     merged = pd.read_csv(s / "merged_duplicates.csv")
     assert merged["merged_id"].astype(str).str.endswith("zz-same-place").sum() == 1, merged
 
 
-def test_shuffled_facility_rows_give_identical_map_and_facility_layer(runs):
-    o, s = runs["ordered"], runs["shuffled"]
-    fo = csv_without_row_numbers(o / "tables" / "facilities.csv")
-    fs = csv_without_row_numbers(s / "tables" / "facilities.csv")
-    pd.testing.assert_frame_equal(fo, fs)
-    do, ds = sqlite_dump(o / "infra_overlap.gpkg"), sqlite_dump(s / "infra_overlap.gpkg")
+def test_shuffled_facility_rows_give_identical_layers(runs):
+    do = sqlite_dump(runs["ordered"] / "infra_overlap.gpkg")
+    ds = sqlite_dump(runs["shuffled"] / "infra_overlap.gpkg")
     for layer in ("catchments", "overlaps", "province_matrix", "flags"):
         assert do[layer] == ds[layer], (
             f"GeoPackage layer {layer} depends on the order of input rows"
         )
+    mo, ms = (
+        (runs[k] / "map.html").read_text(encoding="utf-8").replace(str(runs[f"{k}_csv"]), "INPUT")
+        for k in ("ordered", "shuffled")
+    )
+    assert mo == ms, "map.html depends on the order of input rows"
