@@ -421,18 +421,33 @@ def facilities_from_user_file(
         parts.append(part)
     out = pd.concat(parts, ignore_index=True) if parts else _empty()
     out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
-    # Duplicate ids: the first row keeps the id, later rows are rejected (ids must be unique).
-    out = out.sort_values("source_row", kind="stable")
+    # Duplicate ids: one row keeps the id, the others are rejected (ids must be unique). The row
+    # that keeps it is chosen by its content (type, name, place, status), not by its position,
+    # so that the result does not depend on the order of the rows; among identical rows, the first.
+    content = (
+        out["type"].astype(str)
+        + "|"
+        + out["name"].astype(str)
+        + "|"
+        + pd.Series(shapely.to_wkb(out.geometry.array, hex=True), index=out.index).astype(str)
+        + "|"
+        + out["status"].astype(str)
+    )
+    out = out.assign(_content=content).sort_values(
+        ["facility_id", "_content", "source_row"], kind="stable"
+    )
     dup = out["facility_id"].duplicated(keep="first")
-    first = out.drop_duplicates("facility_id").set_index("facility_id")["source_row"]
-    for r, fid in zip(out.loc[dup, "source_row"], out.loc[dup, "facility_id"], strict=True):
+    kept = out.loc[~dup].set_index("facility_id")["source_row"]
+    rejected = out.loc[dup].sort_values("source_row", kind="stable")
+    for r, fid in zip(rejected["source_row"], rejected["facility_id"], strict=True):
         issues.reject(
             src,
             int(r),
             "facility_id",
-            f"duplicate facility_id {fid!r} (first used on row {first[fid]})",
+            f"duplicate facility_id {fid!r} (kept for row {kept[fid]}); give each facility "
+            "its own id",
         )
-    out = out.loc[~dup]
+    out = out.loc[~dup].drop(columns="_content")
     if provinces is not None:
         out = _tag(out, provinces, config, issues)
     return _sorted(out), issues

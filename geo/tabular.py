@@ -327,6 +327,11 @@ def _points_from_columns(
             bad & ~blank, f"cannot read {col} value " + raw.astype(str).str.slice(0, 40).map(repr)
         )
         field = field.mask(bad, col)
+    no_point = lon.isna() & lat.isna()
+    no_point &= frame[lon_col].isna() | (frame[lon_col].astype(str).str.strip() == "")
+    no_point &= frame[lat_col].isna() | (frame[lat_col].astype(str).str.strip() == "")
+    reason = reason.mask(no_point, f"no {lon_col} and no {lat_col} value (empty coordinates)")
+    field = field.mask(no_point, f"{lon_col}/{lat_col}")
     hemi_swap = (reason == "") & (lon_hemi.isin(["N", "S"]) | lat_hemi.isin(["E", "W"]))
     checked = classify_coordinates(lon, lat, bbox).mask(
         hemi_swap, "latitude and longitude look swapped (N/S on longitude)"

@@ -223,7 +223,7 @@ def test_shuffled_facility_rows_give_identical_tables(runs):
         )
     # the two rows added to the file: one rejected, one merged, wherever they are
     rejects = pd.read_csv(s / "rejects.csv")
-    assert rejects["reason"].str.contains("no lon value").sum() == 1, rejects
+    assert rejects["reason"].str.contains("empty coordinates").sum() == 1, rejects
     merged = pd.read_csv(s / "merged_duplicates.csv")
     assert merged["merged_id"].astype(str).str.endswith("zz-same-place").sum() == 1, merged
 
