@@ -176,11 +176,16 @@ def run_region(
     say("network")
     net = inputs["network"]
     graph: Graph = graph_from_edges(net.edges, net.node_xy, crs=net.crs, speed_factor=opts.speed_factor)
-    demand = build_demand(config, inputs)
-    cell_access = Access.from_snap(
-        snap_points(graph, demand.xy, min_component_km=config.min_component_km),
-        access_speed_kmh=config.access_speed_kmh * opts.speed_factor,
-    )
+    # The demand grid and the cells' snap depend only on the population layer and the road
+    # geometry, not on speeds or facilities: batch scenarios sharing the inputs reuse them.
+    pop = inputs["population"]
+    key = (pop.source, pop.description, round(float(pop.total), 3), len(net.edges), config.cell_size_m, config.min_component_km)
+    cache = inputs.setdefault("_demand_cache", {})
+    if key not in cache:
+        demand = build_demand(config, inputs)
+        cache[key] = (demand, snap_points(graph, demand.xy, min_component_km=config.min_component_km))
+    demand, cell_snap = cache[key]
+    cell_access = Access.from_snap(cell_snap, access_speed_kmh=config.access_speed_kmh * opts.speed_factor)
     timings["network_demand_s"] = time.perf_counter() - t
 
     facilities = _with_data_flags(inputs["facilities"].facilities, net, config)
