@@ -350,7 +350,15 @@ def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int |
 
 
 def main() -> None:
-    cli(obj=Ctx())
+    """Entry point: click's own usage errors are user errors too (exit 1, not 2)."""
+    try:
+        cli.main(obj=Ctx(), standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

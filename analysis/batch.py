@@ -424,6 +424,7 @@ def run_scenario(
             keep_default=keep,
             add=o.add,
         )
+        fac.require_usable()
         missing = sorted(set(o.remove) - set(fac.facilities["facility_id"]))
         if missing:
             msg = f"facility_id(s) {missing} not loaded (ids are in tables/facilities.csv of a run)"

@@ -99,8 +99,9 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         encoding=opts.encoding,
         add=opts.add,
     )
-    network = road_network_for_region(data_dir, config, roads_file=opts.roads)
+    fac.require_usable()  # an empty facility set or too many facilities: say so before the network build
     population = population_from_raster(opts.population) if opts.population else population_from_config(data_dir, config)
+    network = road_network_for_region(data_dir, config, roads_file=opts.roads)
     return {"provinces": provinces, "facilities": fac, "network": network, "population": population, "types": types}
 
 

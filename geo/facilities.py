@@ -587,11 +587,17 @@ def load_region_facilities(
         users' files or ``add`` were given, a row ``user_input`` for their rejected rows.
     """
     d = Path(data_dir)
-    wanted = tuple(types) if types else tuple(config.types)
+    if types is not None and len(types) and not any(str(t).strip() for t in types):
+        raise InputError(
+            f"no facility type given; e.g. --types {','.join(config.types)}", field="--types"
+        )
+    wanted = (
+        tuple(str(t).strip() for t in types if str(t).strip()) if types else tuple(config.types)
+    )
     for t in wanted:
         if t not in config.types:
             raise InputError(
-                f"unknown facility type '{t}'; allowed: {', '.join(config.types)}", field="types"
+                f"unknown facility type '{t}'; allowed: {', '.join(config.types)}", field="--types"
             )
     issues = Issues()
     excluded: list[dict[str, object]] = []

@@ -96,13 +96,25 @@ def _code(values: pd.Series) -> pd.Series:
     return text.where(values.notna() & (text != ""), None).str.zfill(2)
 
 
-def _read_layer(data_dir: Path, file: str, layer: str | None) -> gpd.GeoDataFrame:
+def _read_layer(
+    data_dir: Path, file: str, layer: str | None, *, required: tuple[str, ...] = ()
+) -> gpd.GeoDataFrame:
     path = data_dir / file
     if not path.is_file():
         raise DataNotFoundError("province layer missing from the data folder", source=str(path))
-    gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several types for corrupt files
+        raise InputError(f"cannot read the province layer ({exc}); copy it again or rebuild the data folder", source=str(path)) from None
     if gdf.crs is None:
         raise InputError("province layer has no CRS; declare EPSG:4326", source=str(path))
+    missing = [c for c in required if c not in gdf.columns]
+    if missing:
+        raise InputError(
+            f"province layer lacks the column(s) {', '.join(missing)} (found: {', '.join(map(str, gdf.columns))}); "
+            "use the layer of the data folder or rebuild it with python -m data.build_default",
+            source=str(path),
+        )
     return gdf.to_crs("EPSG:4326")
 
 
@@ -173,7 +185,7 @@ def load_provinces(data_dir: str | Path, config: RegionConfig) -> Provinces:
         }
     ).sort_values("prov63_code", ignore_index=True)
 
-    g63 = _read_layer(d, names["file63"], names.get("layer63"))
+    g63 = _read_layer(d, names["file63"], names.get("layer63"), required=("gso_code", "name_vi"))
     p63 = gpd.GeoDataFrame(
         {
             "prov_code": _code(g63["gso_code"]),
@@ -195,7 +207,7 @@ def load_provinces(data_dir: str | Path, config: RegionConfig) -> Provinces:
     if missing:
         log.warning("provinces %s are not in the crosswalk: no 34-province tag", missing)
 
-    g34 = _read_layer(d, names["file34"], names.get("layer34"))
+    g34 = _read_layer(d, names["file34"], names.get("layer34"), required=("gso_code", "name_vi"))
     members = crosswalk.groupby("prov34_code")
     p34 = gpd.GeoDataFrame(
         {"prov_code": _code(g34["gso_code"]), "prov_name": g34["name_vi"]},

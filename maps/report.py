@@ -167,7 +167,7 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         prov_rows.append(
             {
                 "name": r.prov_name,
-                "pop": _people(r.population, lang),
+                "population": _people(r.population, lang),
                 "cells": [_pct(d.get(f"covered_by_others_share_{t}")) for t in meta["types"]],
             }
         )
