@@ -365,7 +365,7 @@ def write_batch_report(run: BatchRun, out_dir: str | Path) -> dict[str, Path]:
     for name, df in tables.items():
         p = out / "tables" / f"{name}.csv"
         p.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(p, df.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+        write_text_atomic(p, df.to_csv(index=False, lineterminator="\n"))
         written[name] = p
     write_xlsx(tables, out / "report.xlsx")
     diff = tables["matrix_diff"]

@@ -41,7 +41,7 @@ def _csv(df: pd.DataFrame, path: Path) -> None:
     if "geometry" in df.columns and len(df) and df.geometry.geom_type.eq("Point").all():
         frame["lon"] = df.geometry.x.round(6)
         frame["lat"] = df.geometry.y.round(6)
-    write_text_atomic(path, frame.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+    write_text_atomic(path, frame.to_csv(index=False, lineterminator="\n"))
 
 
 def write_tables(result: RunResult, folder: Path) -> list[Path]:

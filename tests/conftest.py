@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +26,39 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 900) -
     )
 
 
+def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, make) -> Path:
+    """Run ``make(folder)`` once per test session, even when pytest-xdist spreads the tests over
+    several workers (its xdist_group does not keep them together under pytest 9): the first
+    worker makes it under a file lock in the workers' shared temporary folder."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    base = root / f"once_{name}"
+    with open(root / f"once_{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = base / "done.json"
+        if done.exists():
+            info = json.loads(done.read_text())
+            if info.get("error"):
+                pytest.fail(f"{name} failed in another worker: {info['error']}")
+            return Path(info["path"])
+        if base.exists():
+            shutil.rmtree(base)
+        base.mkdir()
+        try:
+            path = make(base)
+        except BaseException as exc:
+            done.write_text(json.dumps({"error": str(exc)[-2000:]}))
+            raise
+        done.write_text(json.dumps({"path": str(path)}))
+        return path
+
+
 def _chain(tmp_path_factory: pytest.TempPathFactory, name: str, data: Path | None) -> Path:
-    out = tmp_path_factory.mktemp(name) / "out"
+    return once_per_session(tmp_path_factory, name, lambda base: _run_chain(base / "out", name, data))
+
+
+def _run_chain(out: Path, name: str, data: Path | None) -> Path:
     args = ["run", "--out", str(out), "--lang", "vi"]
     env = {}
     if data is not None:
