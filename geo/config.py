@@ -52,6 +52,10 @@ class TypeConfig:
     class_map: dict[str, str] = field(default_factory=dict)
     international_iata: tuple[str, ...] = ()
     sources: tuple[SourceSpec, ...] = ()
+    # Facilities located outside these 63-edition provinces get class ``outside_class`` (e.g.
+    # inland river ports are not seaports); empty = no such rule.
+    class_provinces63: tuple[str, ...] = ()
+    outside_class: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,8 @@ def _type_config(name: str, t: dict[str, Any], path: str) -> TypeConfig:
         class_map=dict(t.get("class_map", {})),
         international_iata=tuple(t.get("international_iata", ())),
         sources=tuple(sources),
+        class_provinces63=tuple(str(c).zfill(2) for c in t.get("class_provinces63", ())),
+        outside_class=str(t.get("outside_class", "")),
     )
 
 

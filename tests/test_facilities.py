@@ -155,7 +155,11 @@ def test_mirror_counts(mirror_load):
     air, sea, park = counts.loc["airport"], counts.loc["seaport"], counts.loc["industrial_park"]
     assert air["loaded"] == 25 and air["excluded"] == 16 and air["rejected"] == 1, air
     assert park["loaded"] + park["merged_duplicates"] == 279, "one point per primary name group"
-    assert 55 <= sea["loaded"] <= 63, sea
+    # 80 OSM ports: 15 fishing, 1 dry port, 13 inland river ports (Hà Nội, Bắc Ninh, Phú Thọ)
+    # are not seaports; one duplicate merged -> 50
+    assert sea["loaded"] == 50 and sea["rejected"] == 29, sea
+    reasons = mirror_load.issues.rejects_frame()["reason"]
+    assert (reasons == "class river is not a seaport by default").sum() == 13
     for t, c in counts.iterrows():
         assert (
             c["loaded"] + c["excluded"] + c["rejected"] + c["merged_duplicates"] == c["input_rows"]
