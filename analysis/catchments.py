@@ -75,12 +75,17 @@ def _augmented(graph: Graph, fac: Access) -> sp.csr_matrix:
     rows.append(src[two])
     cols.append(graph.edge_u[e][two])
     w.append(np.maximum(a[two] / s[two], 1e-9))
-    extra = sp.csr_matrix(
-        (np.concatenate(w), (np.concatenate(rows), np.concatenate(cols))), shape=(n + k, n + k)
-    )
-    base = sp.csr_matrix((graph.csr.data, graph.csr.indices, graph.csr.indptr), shape=(n, n))
-    big = sp.bmat([[base, None], [None, sp.csr_matrix((k, k))]], format="csr")
-    return (big + extra).tocsr()
+    base = graph.csr.tocoo()
+    # all arcs together, the minimum kept where two coincide: a facility on a loop edge (u == v)
+    # has two virtual arcs to the same node, which a sparse sum would add up
+    r = np.concatenate([base.row, *rows])
+    c = np.concatenate([base.col, *cols])
+    t = np.concatenate([base.data, *w])
+    order = np.lexsort((t, c, r))
+    r, c, t = r[order], c[order], t[order]
+    first = np.ones(r.size, bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    return sp.csr_matrix((t[first], (r[first], c[first])), shape=(n + k, n + k))
 
 
 def travel_times(

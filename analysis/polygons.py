@@ -49,7 +49,8 @@ def catchment_polygons(
             mask = np.zeros(shape, dtype=np.uint8)
             mask[r[m] - r0, c[m] - c0] = 1
             polys = [shapely.geometry.shape(geom) for geom, _ in features.shapes(mask, mask=mask.astype(bool), transform=aff)]
-            geom = shapely.union_all(polys)
+            # the parts of features.shapes are disjoint regions already: no union needed
+            geom = shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
             if tol > 0:
                 geom = shapely.simplify(geom, tol, preserve_topology=True)
             if geom.geom_type == "Polygon":

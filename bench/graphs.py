@@ -86,7 +86,7 @@ def tile(base: Base, ij: np.ndarray, *, tile_m: float, origin: tuple[float, floa
     ext = float((base.xy.max(0) - lo).max())
     scale = tile_m / (ext * 1.02)
     local = (base.xy - lo) * scale
-    n, m, t = base.xy.shape[0], base.u.size, ij.shape[0]
+    n, _m, t = base.xy.shape[0], base.u.size, ij.shape[0]
     off = np.arange(t) * n
     xy = (local[None, :, :] + (np.asarray(origin) + ij * tile_m)[:, None, :]).reshape(-1, 2)
     u = (base.u[None, :] + off[:, None]).ravel()

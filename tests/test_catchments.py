@@ -9,6 +9,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 
 from analysis.catchments import Access, nearest_two, travel_times
 from analysis.network import graph_from_edges, snap_points
@@ -192,3 +193,25 @@ def reference_times_snapped(edges, graph, fac, cells, access_kmh, limit_s):
             if total <= limit_s:
                 ref[(k, c)] = total
     return ref
+
+
+def test_facility_on_a_loop_edge_takes_the_shorter_way_round():
+    """A loop edge (u == v): the two virtual arcs reach the same node; the shorter one counts."""
+    # loop of 1000 m from node 0 back to node 0, then 0 -> 1 (100 m); speed 36 km/h = 10 m/s
+    loop = shapely.LineString([(0, 0), (500, 0), (500, 500), (0, 0)])
+    scale = 1000.0 / loop.length
+    loop = shapely.affinity.scale(loop, scale, scale, origin=(0, 0))
+    edges = gpd.GeoDataFrame(
+        {"u": [0, 0], "v": [0, 1], "length_m": [1000.0, 100.0], "speed_kmh": [36.0, 36.0], "oneway": [False, False]},
+        geometry=[loop, shapely.LineString([(0, 0), (0, -100)])],
+        crs=CRS,
+    )
+    xy = np.array([[0.0, 0.0], [0.0, -100.0]])
+    graph = graph_from_edges(edges, xy, crs=CRS)
+    fac = Access.from_snap(snap_points(graph, np.array([[500.0 * scale, 0.0]])), access_speed_kmh=20)
+    cells = Access.from_snap(snap_points(graph, np.array([[0.0, -100.0]])), access_speed_kmh=20)
+    tt = travel_times(graph, fac, cells, limit_s=1000)
+    along = fac.snap.along_m[0]
+    expected = min(along, 1000 - along) / 10 + 100 / 10 + fac.access_s[0] + cells.access_s[0]
+    assert fac.snap.edge[0] == 0, "the facility must snap onto the loop"
+    assert tt.time_s.size == 1 and abs(tt.time_s[0] - expected) < 1e-6, f"{tt.time_s} vs {expected}"
