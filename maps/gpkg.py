@@ -25,14 +25,13 @@ import pandas as pd
 import pyogrio
 
 from analysis.results import LAYER_ORDER, RunResult
-
-# Attribute tables written after the layers (issue 6): minimal cover, coverage curve, benefit-sharing
-# keys, measures per group of provinces, and the facility counts against official totals.
-GPKG_TABLES = ("covering", "coverage_curve", "sharing_keys", "group_measures", "group_pairs", "facility_counts")
 from geo.files import atomic_path
 from maps.qgis_styles import field_text, layer_types, vector_qml, vector_sld, vector_style
 
 log = logging.getLogger(__name__)
+# Attribute tables written after the layers (issue 6): minimal cover, coverage curve, benefit-sharing
+# keys, measures per group of provinces, and the facility counts against official totals.
+GPKG_TABLES = ("covering", "coverage_curve", "sharing_keys", "group_measures", "group_pairs", "facility_counts")
 
 GEOMETRY_TYPES = {
     "facilities": "Point",
