@@ -301,9 +301,16 @@ def _check_region_quality(data_dir: Path, config: Any, load: Any, o: Path) -> No
         write_text_atomic(o / "quality" / f"{name}.csv", table.to_csv(index=False, lineterminator="\n"))
     fragment = quality_section_html(q.tables, q.findings, outline=q.outline, flags=q.flags)
     write_text_atomic(o / "quality" / "quality.html", fragment + "\n")
+    from geo.quality import tolerance_sensitivity
+
+    sens = tolerance_sensitivity(data_dir, config, load.facilities)
+    write_text_atomic(o / "quality" / "road_tolerance.csv", sens.to_csv(index=False, lineterminator="\n"))
     click.echo("data quality:")
     for line in q.findings:
         click.echo(f"  - {line}")
+    click.echo("road repair by snap tolerance (components, largest share, km joined, facilities off the main network):")
+    for r in sens.itertuples():
+        click.echo(f"  {r.tolerance_m:>6g} m: {r.components} components, {100 * r.largest_share:.1f} %, {r.km_joined} km joined, {r.facilities_stranded} facilities stranded")
     click.echo(f"tables and an HTML section -> {o / 'quality'}/")
 
 

@@ -211,5 +211,6 @@ def test_check_on_the_real_mirror(tmp_path) -> None:
     length = pd.read_csv(tmp_path / "quality" / "road_length.csv").set_index("road_class")
     assert length.loc["national_highway", "ratio"] == pytest.approx(1.0, abs=0.01)
     flags = pd.read_csv(tmp_path / "quality" / "facility_flags.csv")
-    assert len(flags) == 366 and flags["doubtful"].any()
+    # 50 seaports (13 inland river ports excluded) + 25 airports + 278 parks
+    assert len(flags) == 353 and flags["doubtful"].any()
     assert "<svg" in (tmp_path / "quality" / "quality.html").read_text(encoding="utf-8")
