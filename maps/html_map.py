@@ -130,6 +130,14 @@ def build_map(
         hl.drawable(layers.get("catchments")), tolerance_m=catch_tol, metric_crs=metric_crs
     )
     hl.add_catchments(m, catch, present, types)
+    hl.add_served_by_several(
+        m,
+        hl.served_by_several(
+            result, present, simplify_m=getattr(result.grid, "cell_size_m", 1000.0) / 2
+        ),
+        present,
+        types,
+    )
     n_overlaps = hl.add_overlaps(
         m,
         hl.drawable(layers.get("overlaps")),
