@@ -179,7 +179,18 @@ def run(region: str, config_path: str | None, data: str | None, facilities: tupl
         population=population, edition=int(edition) if edition else None, lang=lang, encoding=encoding,
     )
     t0 = time.perf_counter()
-    result = run_region(config, opts, data_dir=dd.path, data_origin=dd.origin, progress=say)
+    from analysis.run import apply_overrides, load_inputs
+    from geo.quality import region_quality
+    from maps.quality_report import quality_section_html
+
+    cfg = apply_overrides(config, opts)
+    say("load")
+    inputs = load_inputs(cfg, opts, dd.path)
+    result = run_region(config, opts, data_dir=dd.path, data_origin=dd.origin, progress=say, inputs=inputs)
+    say("data quality")
+    q = region_quality(dd.path, cfg, load=inputs["facilities"], network=inputs["network"])
+    result.meta["quality_html"] = quality_section_html(q.tables, q.findings, outline=q.outline, flags=q.flags)
+    result.meta["quality_findings"] = list(q.findings)
     manifest = build_manifest(result, config=config, opts=opts, data_dir=dd.path, data_origin=dd.origin)
     write_outputs(result, out_dir, overwrite=overwrite, lang=lang, manifest=manifest, say=say)
     n_rej = len(result.layers["rejects"])

@@ -48,7 +48,7 @@ class RunOptions:
     primary_min: dict[str, float] = field(default_factory=dict)
 
 
-def _apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
+def apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
     types = dict(config.types)
     for name, breaks in opts.breaks_min.items():
         if name not in types:
@@ -168,7 +168,7 @@ def run_region(
     say = progress or (lambda step: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    config = _apply_overrides(config, opts)
+    config = apply_overrides(config, opts)
     say("load")
     inputs = inputs if inputs is not None else load_inputs(config, opts, data_dir)
     timings["load_s"] = time.perf_counter() - t0
@@ -220,7 +220,13 @@ def run_region(
     result = assemble_result(analyses, demand, inputs, config, lang=opts.lang)
     timings["layers_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
-    result.meta["network"] = {**component_report(graph), "repair": net.report}
+    off_main = cell_snap.component != 0  # nearest eligible road is not on the largest component
+    result.meta["network"] = {
+        **component_report(graph),
+        "people_off_main_network": round(float(demand.population[off_main].sum()), 1),
+        "people_off_main_network_share": round(float(demand.population[off_main].sum() / max(demand.population.sum(), 1)), 4),
+        "repair": net.report,
+    }
     result.meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
     from geo.datasets import attribution_lines, data_attribution
 

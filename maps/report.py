@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 
@@ -211,6 +212,7 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         "type_labels": [
             (tm["label_vi"] if lang == "vi" else tm["label_en"]) for tm in meta["types"].values()
         ],
+        "quality_html": markupsafe.Markup(meta.get("quality_html", "")),  # escaped by maps.quality_report
         "covering": covering,
         "regions": regions,
         "net": net,

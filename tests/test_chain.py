@@ -114,3 +114,26 @@ def test_national_map_passes_the_browser_check_offline(run_out: Path, tmp_path: 
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads(r.stdout)
     assert report["page"]["vector_paths"] > 300, "the national map should draw hundreds of features"
+
+
+@pytest.mark.qgis
+def test_geopackage_and_project_of_the_run_open_styled_in_qgis(run_out: Path, tmp_path: Path):
+    """Issue 8: every layer of the real run loads in QGIS, valid, with its default style; the
+    project resolves all its layers after the folder is moved."""
+    import shutil
+    import subprocess
+    import sys
+
+    tool = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check_qgis.py"
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import qgis.core"], capture_output=True)
+    if not tool.exists() or probe.returncode != 0:
+        pytest.skip("QGIS or check_qgis.py not available (sh ../shared/tools/install.sh)")
+    moved = tmp_path / "moved"
+    shutil.copytree(run_out, moved)  # relative paths: the folder can be moved
+    r = subprocess.run(
+        [sys.executable, str(tool), str(moved / "infra_overlap.gpkg"), "-q", "--timeout", "300",
+         "--project", str(moved / "infra_overlap.qgz"), "--png-dir", str(tmp_path / "png")],
+        capture_output=True, text=True, timeout=360,
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "5/5 spatial layers styled" in r.stdout, r.stdout
