@@ -179,6 +179,7 @@ def required_files(config: RegionConfig) -> tuple[list[str], list[list[str]]]:
     groups = {
         "districts": ["districts_file", "province_totals_file"],
         "communes": ["communes_file", "province_totals_file", "census2019_file"],
+        "grid": ["grid_file"],
     }
     alternatives = [
         [pop[k] for k in groups[name] if k in pop]

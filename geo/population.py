@@ -354,11 +354,17 @@ def population_from_config(data_dir: str | Path, config: RegionConfig) -> Popula
     data_dir = Path(data_dir)
     tried = []
     for name in config.population.get("sources", []):
-        if name not in POLYGON_SOURCES:
+        if name not in POLYGON_SOURCES and name != "grid":
             raise InputError(
-                f"unknown population source '{name}'; use {', '.join(POLYGON_SOURCES)}",
+                f"unknown population source '{name}'; use grid, {', '.join(POLYGON_SOURCES)}",
                 source=config.path,
             )
+        if name == "grid":  # a people-per-cell GeoTIFF in the folder (e.g. made by `fetch`)
+            grid_file = config.population.get("grid_file", "population_grid.tif")
+            if (data_dir / grid_file).is_file():
+                return population_from_raster(data_dir / grid_file)
+            tried.append(f"grid (missing {grid_file})")
+            continue
         build, keys = POLYGON_SOURCES[name]
         files = [config.population[k] for k in keys]
         missing = [f for f in files if not (data_dir / f).is_file()]
