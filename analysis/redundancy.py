@@ -143,28 +143,32 @@ def evidence_sentences(
     overlap most; ``alt``: (name, province, extra minutes) of the best alternative.
     """
     t = f"{threshold_min:g}"
+    article = "an" if type_en[:1].lower() in "aeiou" else "a"
+    alone_en = "Nobody is served by it alone" if unique <= 0 else ""
+    alone_vi = "Không ai chỉ được nó phục vụ" if unique <= 0 else ""
     pct_o = f"{100 * other_share:.0f}%"
     pct_u = f"{100 * unique / coverage:.0f}%" if coverage > 0 else "0%"
     p_en = "; ".join(f"{n} ({p}, {fmt_people(o)} people in common)" for n, p, o in partners[:3])
     p_vi = "; ".join(f"{n} ({p}, {fmt_people(o, 'vi')} người chung)" for n, p, o in partners[:3])
     en = (
         f"{name} ({prov_name}) reaches {fmt_people(coverage)} people within {t} min by road; "
-        f"{pct_o} of them are also within {t} min of a {type_en.lower()} in another province"
+        f"{pct_o} of them are also within {t} min of {article} {type_en.lower()} in another province"
         + (f": {p_en}" if p_en else "")
-        + f". Only {fmt_people(unique)} people ({pct_u}) are served by no other {type_en.lower()}. "
+        + (f". {alone_en}. " if alone_en else f". Only {fmt_people(unique)} people ({pct_u}) are served by no other {type_en.lower()}. ")
     )
     vi = (
         f"{name} ({prov_name}) phục vụ {fmt_people(coverage, 'vi')} người trong {t} phút đường bộ; "
         f"{pct_o} trong số đó cũng nằm trong {t} phút của một {type_vi.lower()} ở tỉnh khác"
         + (f": {p_vi}" if p_vi else "")
-        + f". Chỉ {fmt_people(unique, 'vi')} người ({pct_u}) không được {type_vi.lower()} nào khác phục vụ. "
+        + (f". {alone_vi}. " if alone_vi else f". Chỉ {fmt_people(unique, 'vi')} người ({pct_u}) không được {type_vi.lower()} nào khác phục vụ. ")
     )
-    pen = f"{penalty_min:.0f}" if np.isfinite(penalty_min) else "0"
+    pen = (f"{penalty_min:.1f}" if penalty_min < 10 else f"{penalty_min:.0f}") if np.isfinite(penalty_min) else "0"
     en += f"Without it, {fmt_people(lost)} people would lose access within {t} min and the others would travel {pen} min longer on average"
-    vi += f"Nếu không có nó, {fmt_people(lost, 'vi')} người sẽ mất tiếp cận trong {t} phút và những người còn lại đi thêm trung bình {pen} phút"
+    vi += f"Nếu không có nó, {fmt_people(lost, 'vi')} người sẽ mất tiếp cận trong {t} phút và những người còn lại đi thêm trung bình {pen.replace('.', ',')} phút"
     if alt is not None:
-        en += f" (best alternative: {alt[0]}, {alt[1]}, +{alt[2]:.0f} min)."
-        vi += f" (phương án thay thế tốt nhất: {alt[0]}, {alt[1]}, +{alt[2]:.0f} phút)."
+        extra = f"{alt[2]:.1f}" if alt[2] < 10 else f"{alt[2]:.0f}"
+        en += f" (best alternative: {alt[0]}, {alt[1]}, +{extra} min)."
+        vi += f" (phương án thay thế tốt nhất: {alt[0]}, {alt[1]}, +{extra.replace('.', ',')} phút)."
     else:
         en += "."
         vi += "."
