@@ -215,6 +215,7 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
             threshold_min=ta.tc.primary_min, coverage=float(m.at[i, "coverage"]), unique=float(m.at[i, "unique_coverage"]),
             other_share=float(m.at[i, "other_province_share"]), partners=partners,
             lost=float(np.nan_to_num(m.at[i, "removal_lost"])), penalty_min=float(m.at[i, "removal_penalty_min"]), alt=alt_t,
+            planned=str(fac.at[i, "status"]) == "planned",
         )
         ev_vi.append(vi)
         ev_en.append(en)

@@ -136,6 +136,7 @@ def evidence_sentences(
     lost: float,
     penalty_min: float,
     alt: tuple[str, str, float] | None,
+    planned: bool = False,
 ) -> tuple[str, str]:
     """The evidence of a flag in Vietnamese and English, ready to paste into a memo.
 
@@ -162,6 +163,20 @@ def evidence_sentences(
         + (f": {p_vi}" if p_vi else "")
         + (f". {alone_vi}. " if alone_vi else f". Chỉ {fmt_people(unique, 'vi')} người ({pct_u}) không được {type_vi.lower()} nào khác phục vụ. ")
     )
+    if planned:  # a what-if: what it would add, not what its removal would cost
+        en = (
+            f"{name} ({prov_name}, planned) would reach {fmt_people(coverage)} people within {t} min by road; "
+            f"{pct_o} of them are already within {t} min of {article} {type_en.lower()} in another province"
+            + (f": {p_en}" if p_en else "")
+            + f". It would newly serve {fmt_people(unique)} people ({pct_u}) that no existing {type_en.lower()} reaches."
+        )
+        vi = (
+            f"{name} ({prov_name}, quy hoạch) sẽ phục vụ {fmt_people(coverage, 'vi')} người trong {t} phút đường bộ; "
+            f"{pct_o} trong số đó đã nằm trong {t} phút của một {type_vi.lower()} ở tỉnh khác"
+            + (f": {p_vi}" if p_vi else "")
+            + f". Nó chỉ phục vụ thêm {fmt_people(unique, 'vi')} người ({pct_u}) mà chưa {type_vi.lower()} hiện có nào tiếp cận."
+        )
+        return vi, en
     pen = (f"{penalty_min:.1f}" if penalty_min < 10 else f"{penalty_min:.0f}") if np.isfinite(penalty_min) else "0"
     en += f"Without it, {fmt_people(lost)} people would lose access within {t} min and the others would travel {pen} min longer on average"
     vi += f"Nếu không có nó, {fmt_people(lost, 'vi')} người sẽ mất tiếp cận trong {t} phút và những người còn lại đi thêm trung bình {pen.replace('.', ',')} phút"

@@ -36,7 +36,7 @@ T = {
     "flagged": ("Bị gắn cờ", "Flagged"),
     "flags": ("Cơ sở có thể trùng lặp", "Facilities flagged as redundant"),
     "evidence": ("Bằng chứng", "Evidence"),
-    "overlaps": ("10 cặp chồng lấn lớn nhất", "The 10 largest overlaps"),
+    "overlaps": ("10 cặp chồng lấn lớn nhất giữa hai tỉnh", "The 10 largest overlaps between provinces"),
     "pairs": (
         "Cặp tỉnh bị trùng lặp nhiều nhất",
         "Province pairs with the most duplicated coverage",
@@ -133,7 +133,8 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     ]
     ov = result.layers["overlaps"]
     prim = {t: tm["primary_min"] for t, tm in meta["types"].items()}
-    ov = ov[ov["break_min"] == ov["type"].map(prim)]
+    # the question is duplication between provinces: pairs in one province are in tables/overlaps.csv
+    ov = ov[(ov["break_min"] == ov["type"].map(prim)) & (ov["prov_a"].astype(str) != ov["prov_b"].astype(str))]
     top_ov = [
         {
             "type": label.get(r.type, r.type),

@@ -94,3 +94,13 @@ def test_evidence_is_bilingual_and_quotes_numbers():
     )
     assert "2.5 million" in en and "90%" in en and "Cảng B (Quảng Ninh" in en and "+14 min" in en
     assert "2,5 triệu" in vi and "tỉnh khác" in vi and "phút" in vi
+
+
+def test_evidence_of_a_planned_facility_is_a_what_if():
+    vi, en = evidence_sentences(
+        name="Sân bay X", prov_name="Đồng Nai", type_vi="Cảng hàng không", type_en="Airport", threshold_min=90,
+        coverage=14_600_000, unique=900_600, other_share=0.94, partners=[("Tân Sơn Nhất", "Hồ Chí Minh", 12_600_000)],
+        lost=0, penalty_min=float("nan"), alt=None, planned=True,
+    )
+    assert "planned" in en and "would newly serve 900,600 people (6%)" in en and "Without it" not in en
+    assert "quy hoạch" in vi and "Nếu không có nó" not in vi
