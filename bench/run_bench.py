@@ -282,11 +282,6 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
         _, m["removal_penalty"] = timed(removal_penalty, f1, t1, f2, t2, d, cov.coverage, threshold_s=tc.primary_min * 60.0)
         polys, t_poly = timed(catchment_polygons, tt, demand, tuple(b * 60.0 for b in tc.breaks_min))
         poly_rows.append(_polygon_accuracy(tt, demand, polys, tname))
-        from polygons_fast import catchment_polygons_fast
-
-        polys_fast, t_poly_fast = timed(catchment_polygons_fast, tt, demand, tuple(b * 60.0 for b in tc.breaks_min))
-        same_area = bool(np.allclose(shapely.area([p[2] for p in polys]), shapely.area([p[2] for p in polys_fast])))
-        del polys_fast
         try:
             _, t_analyse = timed(analyse_type, fac, tc, tt, fa, demand, provinces, cfg)
             analyse_err = None
@@ -295,8 +290,8 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
         per_type.append({
             "type": tname, "facilities": count, "limit_min": limit_min, "pairs": int(tt.fac.size),
             "snap_facilities_s": t_fsnap, "travel_times_kernel_s": t_kernel, "travel_times_scipy_s": t_old,
-            **{f"{k}_s": v for k, v in m.items()}, "polygons_s": t_poly, "polygons_fast_s": t_poly_fast,
-            "polygons_fast_same_area": same_area, "analyse_type_s": t_analyse,
+            **{f"{k}_s": v for k, v in m.items()}, "polygons_s": t_poly,
+            "analyse_type_s": t_analyse,
             "analyse_type_error": analyse_err,
         })
         del tt, polys
@@ -439,13 +434,10 @@ def report(out: Path) -> str:
                 )
             kern = sum(t["travel_times_kernel_s"] for t in r["types"])
             poly = sum(t["polygons_s"] for t in r["types"])
-            poly_fast = sum(t["polygons_fast_s"] for t in r["types"])
             lines += ["", f"analysis total: {r['analysis_total_s_kernel']:.1f} s with the numba kernel, "
                           f"{_fmt(r['analysis_total_s_scipy'])} s with today's scipy kernel (target < 60 s); "
                           f"peak RSS {r['peak_rss_mb'] / 1024:.2f} GB (target < 4 GB; {r['rss_after_inputs_mb'] / 1024:.2f} GB after loading inputs)",
-                      f"polygons / catchments (numba kernel) = {poly:.2f} / {kern:.2f} s = {poly / kern:.2f} (target <= 1); "
-                          f"with bench/polygons_fast.py (MultiPolygon instead of union_all, same areas: "
-                          f"{all(t['polygons_fast_same_area'] for t in r['types'])}) {poly_fast:.2f} s = {poly_fast / kern:.2f}"]
+                      f"polygons / catchments (numba kernel) = {poly:.2f} / {kern:.2f} s = {poly / kern:.2f} (target <= 1)"]
             for a in r["polygon_accuracy"]:
                 lines.append(f"- polygons {a['type']}: {a['polygons']} polygons; reached cells outside the simplified polygon "
                              f"{100 * a['reached_outside_share']:.2f}%; unreached cells inside per reached cell {100 * a['unreached_inside_per_reached']:.2f}%")
