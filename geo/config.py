@@ -309,3 +309,11 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         data_date=str(reg.get("data_date", "")),
         path=sp,
     )
+
+
+def config_tables(config: RegionConfig) -> dict[str, Any]:
+    """The region's TOML as parsed, for tables only one module reads (``[[province_overrides]]``,
+    ``coastal_provinces63``, ``[roads.expected_km]``); empty when the config has no file."""
+    if not config.path or not Path(config.path).is_file():
+        return {}
+    return tomllib.loads(Path(config.path).read_text(encoding="utf-8"))

@@ -8,7 +8,6 @@ whole old provinces, so this is exact and keeps the two editions consistent.
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,13 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.config import RegionConfig
+from geo.config import RegionConfig, config_tables
 from geo.errors import ConfigError, DataNotFoundError, InputError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +114,7 @@ def _read_layer(
 
 def province_overrides(config: RegionConfig) -> tuple[ProvinceOverride, ...]:
     """Read ``[[province_overrides]]`` from the region's TOML (defaults when the key is absent)."""
-    if not config.path or not Path(config.path).is_file():
-        return DEFAULT_OVERRIDES
-    raw = tomllib.loads(Path(config.path).read_text(encoding="utf-8"))
+    raw = config_tables(config)
     if "province_overrides" not in raw:
         return DEFAULT_OVERRIDES
     out = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,15 +20,10 @@ import pandas as pd
 import rasterio
 import rasterio.features
 
-from geo.config import RegionConfig
+from geo.config import RegionConfig, config_tables
 from geo.facilities import FacilityLoad, load_region_facilities, normalise_name
 from geo.provinces import Provinces, load_provinces, tag_provinces
 from geo.roads import RoadNetwork, read_road_layer, road_network_for_region
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +79,7 @@ class QualityReport:
 
 def region_extras(config: RegionConfig) -> RegionExtras:
     """Read ``coastal_provinces63`` and ``[roads.expected_km]`` from the region's TOML file."""
-    if not config.path or not Path(config.path).is_file():
-        return RegionExtras()
-    raw = tomllib.loads(Path(config.path).read_text(encoding="utf-8"))
+    raw = config_tables(config)
     coastal = tuple(str(c).zfill(2) for c in raw.get("region", {}).get("coastal_provinces63", ()))
     expected = {str(k): float(v) for k, v in raw.get("roads", {}).get("expected_km", {}).items()}
     return RegionExtras(coastal, expected)
