@@ -2,7 +2,7 @@
 
 The core works on a plain coverage matrix, as spopt's ``from_cost_matrix`` does: ``within``
 (boolean, facilities x cells: cell within the threshold of the facility) and the people per cell.
-No geodata. Both models are solved exactly with HiGHS through :func:`scipy.optimize.milp`.
+No geodata. Both models are solved with HiGHS through :func:`scipy.optimize.milp`.
 
 - **Minimal cover** (location set covering, LSCP): the fewest facilities such that every cell
   with people that some candidate facility reaches today is still reached by a chosen one.
@@ -10,6 +10,9 @@ No geodata. Both models are solved exactly with HiGHS through :func:`scipy.optim
   in total (the largest catchments), so the answer names the hubs; the solver settles any tie left.
 - **Coverage curve** (maximal covering, MCLP, p = 1 .. n): the most people reachable with p
   facilities. It reaches the all-facility coverage at p = minimal cover size, where it stops.
+  Each point is a real p-set with a proven upper bound: the greedy order and its submodular
+  bound first (most points are proved there, at no solver cost), then exact MILPs for the open
+  points, up to a fixed number of solves (a count, so the table is the same on any machine).
 
 Both are solved on a reduced problem: cells with the same covering set are one row carrying
 their summed people (national industrial parks: 330k cells -> a few thousand rows), and in the
@@ -34,6 +37,7 @@ from geo.config import TypeConfig
 log = logging.getLogger(__name__)
 
 _MIP_OPTIONS = {"mip_rel_gap": 1e-7}
+EXACT_WORK = 500_000  # default exact-solve work of a coverage curve (nonzeros x solves)
 
 
 @dataclass(frozen=True)
@@ -255,55 +259,137 @@ def _greedy(a: sp.csc_matrix, w: np.ndarray, p: int, start: np.ndarray) -> np.nd
     return np.array(sorted(chosen), np.int64)
 
 
-def _component_curve(
-    a: sp.csc_matrix, w: np.ndarray, *, exact_max_p: int, time_limit_s: float
-) -> list[tuple[float, np.ndarray, bool]]:
-    """Maximal covering of one connected component for p = 1 .. full coverage.
+@dataclass
+class _Curve:
+    """One component's curve for p = 1 .. p_full (index p - 1): achieved sets and bounds."""
 
-    Returns (covered, chosen local indices, optimal) per p. Rows reached by a single facility
+    value: np.ndarray  # people reached by ``sets[p - 1]``
+    upper: np.ndarray  # proven upper bound of the best p-set
+    sets: list[np.ndarray]
+    solved: np.ndarray  # an exact solve proved this p optimal
+
+
+def _greedy_chain(a: sp.csc_matrix, w: np.ndarray, p_full: int) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Greedy sets of size 1 .. p_full - 1 with a proven upper bound of the optimum at every p.
+
+    The bound is the one of Leskovec et al. (2007) for monotone submodular coverage: for any
+    set S and any p, OPT(p) <= f(S) + (sum of the p largest marginal gains given S). It is
+    evaluated at every greedy prefix S_j and the smallest kept, so a p whose greedy value meets
+    its bound is proved optimal without a solve.
+    """
+    covered = np.zeros(a.shape[0], bool)
+    chosen: list[int] = []
+    value = np.zeros(p_full)
+    sets: list[np.ndarray] = []
+    upper = np.full(p_full, np.inf)
+    f = 0.0
+    for _ in range(p_full):  # a loop over p (at most the minimal cover size)
+        gain = np.asarray(a.T @ (w * ~covered)).ravel()
+        gain[chosen] = 0.0
+        top = np.cumsum(-np.sort(-gain))[: p_full]
+        top = np.concatenate([top, np.full(p_full - top.size, top[-1] if top.size else 0.0)])
+        upper = np.minimum(upper, f + top)
+        if len(chosen) == p_full - 1:
+            break
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen.append(j)
+        covered |= a[:, j].toarray().ravel() > 0
+        f = float(w[covered].sum())
+        value[len(chosen) - 1] = f
+        sets.append(np.array(sorted(chosen), np.int64))
+    while len(sets) < p_full - 1:  # everyone reached before the cover size (a cover not proved minimal)
+        sets.append(sets[-1] if sets else np.zeros(0, np.int64))
+        value[len(sets) - 1] = f
+    return value, sets, upper
+
+
+class _Mclp:
+    """Maximal covering MILP of a (rows x facilities) matrix, solved for any p.
+
+    Rows reached by a single facility are folded into that facility's objective weight; the
+    rest get a continuous y_r <= sum over S_r of x.
+    """
+
+    def __init__(self, a: sp.csc_matrix, w: np.ndarray) -> None:
+        self.a, self.w = a, w
+        n = self.n = a.shape[1]
+        deg = np.asarray(a.sum(axis=1)).ravel()
+        single = deg == 1
+        u = np.asarray(a[single].T @ w[single]).ravel()
+        multi = np.flatnonzero(~single)
+        k = multi.size
+        self.c = -np.concatenate([u, w[multi]])  # variables: x (n) then y (k)
+        self.link = sp.hstack([-a[multi], sp.identity(k, format="csr")], format="csr")  # y - A x <= 0
+        self.count = sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(k)])[None, :])
+        self.integrality = np.concatenate([np.ones(n), np.zeros(k)])
+
+    def solve(self, p: int, *, time_limit_s: float) -> tuple[np.ndarray, float, bool, float]:
+        """(chosen, people reached, proved optimal, upper bound) with at most p facilities."""
+        res = milp(
+            self.c,
+            integrality=self.integrality,
+            bounds=Bounds(0, 1),
+            constraints=[LinearConstraint(self.link, -np.inf, 0.0), LinearConstraint(self.count, -np.inf, p)],
+            options={**_MIP_OPTIONS, "time_limit": float(time_limit_s)},
+        )
+        sol = np.flatnonzero(res.x[: self.n] > 0.5) if res.x is not None else np.zeros(0, np.int64)
+        got = _covered(self.a, self.w, sol)
+        if res.status == 0:
+            return sol, got, True, got
+        dual = getattr(res, "mip_dual_bound", None)
+        bound = -float(dual) if dual is not None and np.isfinite(dual) else np.inf
+        return sol, got, False, bound
+
+
+def _component_curve(
+    a: sp.csc_matrix,
+    w: np.ndarray,
+    cover: np.ndarray,
+    *,
+    budget: list[int],
+    time_limit_s: float,
+) -> _Curve:
+    """Maximal covering of one connected component for p = 1 .. its minimal cover size.
+
+    The greedy chain gives a set and a proven upper bound at every p (:func:`_greedy_chain`);
+    a p whose gap is open is solved exactly (HiGHS) while ``budget[0]`` lasts: work left,
+    counted as the nonzeros of the component's matrix per solve (shared by all components; a
+    count, not a time, so the result does not depend on the machine's speed). At
+    p = minimal cover size the cover itself reaches everyone. Rows reached by a single facility
     are folded into that facility's weight; the rest get a continuous y_r <= sum over S_r of x.
     """
-    n = a.shape[1]
     total = float(w.sum())
-    deg = np.asarray(a.sum(axis=1)).ravel()
-    single = deg == 1
-    u = np.asarray(a[single].T @ w[single]).ravel()
-    multi = np.flatnonzero(~single)
-    am, wm = a[multi], w[multi]
-    k = multi.size
-    c = -np.concatenate([u, wm])  # variables: x (n) then y (k)
-    link = sp.hstack([-am, sp.identity(k, format="csr")], format="csr")  # y - A x <= 0
-    budget = sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(k)])[None, :])
-    integrality = np.concatenate([np.ones(n), np.zeros(k)])
-    out: list[tuple[float, np.ndarray, bool]] = []
-    best = np.zeros(0, np.int64)
-    for p in range(1, n + 1):
-        optimal = False
-        if p <= exact_max_p:
-            res = milp(
-                c,
-                integrality=integrality,
-                bounds=Bounds(0, 1),
-                constraints=[
-                    LinearConstraint(link, -np.inf, 0.0),
-                    LinearConstraint(budget, -np.inf, p),
-                ],
-                options={**_MIP_OPTIONS, "time_limit": float(time_limit_s)},
-            )
-            optimal = res.status == 0
-            sol = np.flatnonzero(res.x[:n] > 0.5) if res.x is not None else np.zeros(0, np.int64)
-            if not optimal:
-                greedy = _greedy(a, w, p, best)
-                if _covered(a, w, greedy) > _covered(a, w, sol):
-                    sol = greedy
-        else:
-            sol = _greedy(a, w, p, best)
-        best = sol
-        covered = _covered(a, w, sol)
-        out.append((covered, sol, bool(optimal)))
-        if covered >= total * (1 - 1e-12):
-            break
-    return out
+    p_full = max(int(cover.size), 1)
+    value, sets, upper = _greedy_chain(a, w, p_full)
+    value[p_full - 1] = total
+    sets.append(np.sort(cover))
+    upper = np.minimum(upper, total)
+    upper[p_full - 1] = total
+    solved = np.zeros(p_full, bool)
+    tol = 1e-9 * max(total, 1.0)
+    open_p = [p for p in range(1, p_full) if value[p - 1] < upper[p - 1] - tol]
+    cost = max(int(a.nnz), 1)
+    if open_p and budget[0] >= cost:
+        mclp = _Mclp(a, w)
+        for p in open_p:  # a loop over the p whose optimum is not yet proved
+            if budget[0] < cost:
+                break
+            budget[0] -= cost
+            sol, got, optimal, bound = mclp.solve(p, time_limit_s=time_limit_s)
+            if got > value[p - 1]:
+                value[p - 1], sets[p - 1] = got, sol
+            upper[p - 1] = min(upper[p - 1], bound)
+            solved[p - 1] = optimal
+    # an optimum never falls as p grows: bounds from the right, sets extended from the left
+    upper = np.minimum.accumulate(upper[::-1])[::-1]
+    for p in range(2, p_full):
+        if value[p - 1] < value[p - 2]:
+            sets[p - 1] = _greedy(a, w, p, sets[p - 2])
+            value[p - 1] = _covered(a, w, sets[p - 1])
+    upper = np.maximum(upper, value)
+    return _Curve(value=value, upper=upper, sets=sets, solved=solved)
 
 
 def coverage_curve(
@@ -311,11 +397,13 @@ def coverage_curve(
     demand: np.ndarray,
     *,
     candidates: np.ndarray | None = None,
+    cover: np.ndarray | None = None,
     p_max: int | None = None,
-    exact_max_p: int | None = None,
+    max_work: int = EXACT_WORK,
+    shares: tuple[float, ...] = (0.9, 0.95, 0.99),
     time_limit_s: float = 20.0,
 ) -> pd.DataFrame:
-    """Most people reachable with p facilities, p = 1 .. until all reachable people are reached.
+    """Most people reachable with p facilities, p = 1 .. the minimal cover size.
 
     Parameters
     ----------
@@ -325,41 +413,59 @@ def coverage_curve(
         People per cell.
     candidates
         Facilities that may be chosen (mask or indices); default all.
+    cover
+        A minimal cover of the same problem (indices into ``within``), e.g.
+        ``minimal_cover(...).chosen``; computed when not given. The curve reaches 100 % of the
+        all-candidate coverage at its size, and stops there.
     p_max
-        Largest p (default: the number of candidates). The curve stops earlier at the first p
-        that reaches 100 % of the all-candidate coverage (p = minimal cover size): every larger
-        p reaches the same.
-    exact_max_p
-        Within each connected component, solve exactly up to this p (default all); beyond it
-        the greedy continuation of the last exact set is used and stated with ``optimal=False``.
+        Largest p (default: the minimal cover size).
+    max_work
+        Exact (HiGHS) solves allowed for the p whose optimum the greedy bound does not prove,
+        as a total of (nonzeros of the component solved) over the solves: a count, not a
+        time, so that two runs give the same table on any machine. The default solves every
+        open point of Viet Nam's seaport and airport curves; the parks' curve (274) keeps
+        greedy points with their bounds beyond the first few, its quoted shares made exact.
+    shares
+        Shares of the all-candidate coverage whose first p is made exact whatever the budget
+        (by solves of the whole problem, see :func:`_settle_shares`): the numbers quoted.
     time_limit_s
-        HiGHS time limit per solve; a solve that hits it reports ``optimal=False`` and keeps the
-        better of its incumbent and the greedy set.
+        HiGHS time limit per solve (a safety net; a solve that hits it keeps its incumbent).
 
     Returns
     -------
     pandas.DataFrame
-        ``p``, ``covered`` (people), ``share`` (of the all-candidate coverage), ``chosen``
-        (facility indices into ``within``, pipe-joined, ascending), ``optimal`` (bool).
+        ``p``, ``covered`` (people reached by the set), ``share`` (of the all-candidate
+        coverage), ``chosen`` (facility indices into ``within``, pipe-joined, ascending),
+        ``optimal`` (proved: no p-set reaches more), ``upper_bound`` (people: no p-set
+        reaches more than this; equal to ``covered`` where optimal).
 
     Notes
     -----
-    Facilities that share no cell form independent components (industrial parks: ~45 clusters).
-    Each component's curve is solved exactly (maximal covering, one MILP per p on its reduced
-    rows); the national curve is their exact max-plus combination,
-    F(p) = max over p_1 + ... + p_K = p of sum_k f_k(p_k), by dynamic programming over components.
+    Facilities that share no cell form independent components (industrial parks: ~45
+    clusters). In each component the greedy order gives a set per p and the submodular bound
+    of :func:`_greedy_chain` an upper bound; exact MILPs close the open gaps while the solve
+    budget lasts. The national curve is the max-plus combination of the component curves,
+    F(p) = max over p_1 + ... + p_K = p of sum_k f_k(p_k), by dynamic programming over
+    components, for the achieved values and, separately, for the upper bounds.
     """
     mask = _mask(candidates, within.shape[0])
     red = reduce_coverage(within, demand, candidates=mask)
     cols = np.flatnonzero(mask)
     total = float(red.weight.sum())
-    columns = ["p", "covered", "share", "chosen", "optimal"]
+    columns = ["p", "covered", "share", "chosen", "optimal", "upper_bound"]
     if total <= 0 or cols.size == 0:
         return pd.DataFrame([], columns=columns)
     a = red.rows[:, cols].tocsc().astype(np.float64)
+    if cover is None:
+        cover = minimal_cover(within, demand, candidates=mask, time_limit_s=time_limit_s).chosen
+    local = np.full(within.shape[0], -1, np.int64)
+    local[cols] = np.arange(cols.size)
+    in_cover = np.zeros(cols.size, bool)
+    in_cover[local[np.asarray(cover, np.int64)]] = True
     n_comp, label = connected_components(a.T @ a, directed=False)
-    exact_max_p = cols.size if exact_max_p is None else int(exact_max_p)
-    curves, members = [], []
+    curves: list[_Curve] = []
+    members = []
+    budget = [int(max_work)]
     for k in range(n_comp):  # a loop over components (clusters of facilities)
         fk = np.flatnonzero(label == k)
         rk = np.flatnonzero(np.asarray(a[:, fk].sum(axis=1)).ravel() > 0)
@@ -367,23 +473,98 @@ def coverage_curve(
             continue
         curves.append(
             _component_curve(
-                a[rk][:, fk].tocsc(),
-                red.weight[rk],
-                exact_max_p=exact_max_p,
-                time_limit_s=time_limit_s,
+                a[rk][:, fk].tocsc(), red.weight[rk], np.flatnonzero(in_cover[fk]),
+                budget=budget, time_limit_s=time_limit_s,
             )
         )
         members.append(fk)
-    # max-plus combination: value[p] with back-pointers q_k(p) per component
-    p_full = sum(len(cv) for cv in curves)
+    p_full = sum(cv.value.size for cv in curves)
     p_max = p_full if p_max is None else min(int(p_max), p_full)
+    value, picks = _max_plus([cv.value for cv in curves], p_max)
+    upper, _ = _max_plus([cv.upper for cv in curves], p_max)
+    sets: list[np.ndarray] = [np.zeros(0, np.int64)]
+    for p in range(1, p_max + 1):  # a loop over p: the DP's pick per component
+        chosen, rest = [], p
+        for k in range(len(curves) - 1, -1, -1):
+            q = int(picks[k][rest])
+            rest -= q
+            if q:
+                chosen.append(members[k][curves[k].sets[q - 1]])
+        sets.append(np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64))
+    upper = np.maximum(upper, value)
+    if shares and p_max == p_full:
+        _settle_shares(a, red.weight, value, upper, sets, shares=shares, time_limit_s=time_limit_s)
+    tol = 1e-9 * max(total, 1.0)
+    rows = []
+    for p in range(1, p_max + 1):  # a loop over p
+        rows.append(
+            {
+                "p": p,
+                "covered": float(value[p]),
+                "share": float(value[p]) / total,
+                "chosen": "|".join(map(str, cols[sets[p]].tolist())),
+                "optimal": bool(value[p] >= upper[p] - tol),
+                "upper_bound": float(upper[p]),
+            }
+        )
+        if value[p] >= total * (1 - 1e-12):
+            break
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _settle_shares(
+    a: sp.csc_matrix,
+    w: np.ndarray,
+    value: np.ndarray,
+    upper: np.ndarray,
+    sets: list[np.ndarray],
+    *,
+    shares: tuple[float, ...],
+    time_limit_s: float,
+) -> None:
+    """Make the first p that reaches each share exact (updates the arrays in place).
+
+    For a share s the curve's first p with value >= s is achievable; it is the smallest
+    possible once the optimum at p - 1 is proved below s. While that is not proved, the whole
+    problem (all components in one MILP) is solved at p - 1: a set that reaches s moves the
+    answer down one and the search goes on; an optimum below s settles it. A handful of
+    solves per share, whatever the size of the curve.
+    """
+    total = float(w.sum())
+    tol = 1e-9 * max(total, 1.0)
+    mclp: _Mclp | None = None
+    for s in shares:  # a loop over the quoted shares (three)
+        target = s * total * (1 - 1e-12)
+        reach = np.flatnonzero(value >= target)
+        if reach.size == 0:
+            continue
+        p = int(reach[0]) - 1
+        while p >= 1 and upper[p] >= target and value[p] < upper[p] - tol:
+            mclp = mclp or _Mclp(a, w)
+            sol, got, optimal, bound = mclp.solve(p, time_limit_s=time_limit_s)
+            if got > value[p]:
+                value[p], sets[p] = got, sol
+            upper[p] = max(min(upper[p], bound), value[p])
+            if got < target:
+                break  # proved below s (or the solve stopped: settled as far as it goes)
+            p -= 1  # p facilities reach s too: try one fewer
+        # an optimum never falls as p grows
+        for q in range(p + 1, value.size):
+            if value[q] < value[q - 1]:
+                sets[q] = _greedy(a, w, q, sets[q - 1])
+                value[q] = _covered(a, w, sets[q])
+        upper[:] = np.maximum(np.minimum.accumulate(upper[::-1])[::-1], value)
+
+
+def _max_plus(curves: list[np.ndarray], p_max: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """F(p) = max over p_1 + ... + p_K = p of sum_k f_k(p_k) (f_k(0) = 0), with back-pointers."""
     value = np.full(p_max + 1, -np.inf)
     value[0] = 0.0
     picks = []
+    p = np.arange(p_max + 1)
     for cv in curves:
-        g = np.concatenate([[0.0], [x[0] for x in cv]])
+        g = np.concatenate([[0.0], cv])
         q = np.arange(g.size)
-        p = np.arange(p_max + 1)
         cand = np.where(
             q[None, :] <= p[:, None],
             value[np.maximum(p[:, None] - q[None, :], 0)] + g[None, :],
@@ -392,29 +573,7 @@ def coverage_curve(
         pick = np.argmax(cand, axis=1)
         value = cand[p, pick]
         picks.append(pick)
-    rows = []
-    for p in range(1, p_max + 1):  # a loop over p
-        chosen, opt, rest = [], True, p
-        for k in range(len(curves) - 1, -1, -1):
-            q = int(picks[k][rest])
-            rest -= q
-            if q:
-                _, sol, ok = curves[k][q - 1]
-                chosen.append(cols[members[k][sol]])
-                opt &= ok
-        sel = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
-        rows.append(
-            {
-                "p": p,
-                "covered": float(value[p]),
-                "share": float(value[p]) / total,
-                "chosen": "|".join(map(str, sel.tolist())),
-                "optimal": bool(opt),
-            }
-        )
-        if value[p] >= total * (1 - 1e-12):
-            break
-    return pd.DataFrame(rows, columns=columns)
+    return value, picks
 
 
 def _covered(a: sp.csc_matrix, w: np.ndarray, chosen: np.ndarray) -> float:
@@ -490,6 +649,8 @@ def covering_tables(
     region_vi: str = "",
     region_en: str = "",
     shares: tuple[float, ...] = (0.9, 0.95, 0.99),
+    max_work: int = EXACT_WORK,
+    exact_shares: tuple[float, ...] | None = None,
     time_limit_s: float = 60.0,
 ) -> dict[str, pd.DataFrame]:
     """Minimal cover and coverage curve of one type, as output tables.
@@ -512,7 +673,15 @@ def covering_tables(
     region_vi, region_en
         Region name for the sentences.
     shares
-        Curve shares to report the first p of (``p_90``, ``p_95``, ``p_99``).
+        Curve shares to report the first p of (``p_90``, ``p_95``, ``p_99``); ``p_90_proved``
+        etc. say whether no smaller p can reach the share (else the p is achievable, and the
+        smallest possible lies between the first p whose ``upper_bound`` reaches it and ``p_90``).
+    max_work
+        Exact-solve work the curve may spend on the p the greedy bound leaves open (per break;
+        see :func:`coverage_curve`).
+    exact_shares
+        Shares whose first p is made exact (default: ``shares``; ``()`` leaves them to the
+        greedy bound and the work budget, with ``p_90_proved`` etc. saying what was proved).
     time_limit_s
         HiGHS limit per solve.
 
@@ -531,7 +700,11 @@ def covering_tables(
         t0 = time.perf_counter()
         cover = minimal_cover(within, demand, candidates=base, time_limit_s=time_limit_s)
         t1 = time.perf_counter()
-        curve = coverage_curve(within, demand, candidates=base, time_limit_s=time_limit_s)
+        curve = coverage_curve(
+            within, demand, candidates=base, cover=cover.chosen, max_work=max_work,
+            shares=shares if exact_shares is None else exact_shares,
+            time_limit_s=time_limit_s,
+        )
         t2 = time.perf_counter()
         log.info(
             "%s %g min: minimal cover %d of %d (%.2f s), curve %d points (%.2f s)",
@@ -550,12 +723,18 @@ def covering_tables(
             "covered_people": cover.covered_people,
             "min_cover_size": cover.n_chosen,
             "min_cover_ids": "|".join(ids[cover.chosen]),
-            "optimal": cover.optimal and bool(curve["optimal"].all()),
+            "optimal": cover.optimal,
             "mip_gap": cover.mip_gap,
+            "curve_points": len(curve),
+            "curve_points_proved": int(curve["optimal"].sum()),
         }  # solve times are logged, not stored: identical runs give identical tables
         for s in shares:
             hit = curve.loc[curve["share"] >= s - 1e-12, "p"]
-            row[f"p_{round(100 * s)}"] = int(hit.min()) if len(hit) else cover.n_chosen
+            p_s = int(hit.min()) if len(hit) else cover.n_chosen
+            row[f"p_{round(100 * s)}"] = p_s
+            # proved when no smaller p could reach the share even at its upper bound
+            can = curve.loc[curve["upper_bound"] >= s * cover.covered_people * (1 - 1e-12), "p"]
+            row[f"p_{round(100 * s)}_proved"] = bool(cover.optimal and (int(can.min()) if len(can) else p_s) >= p_s)
         vi, en = cover_sentence(
             p=cover.n_chosen,
             n=n,
@@ -595,7 +774,7 @@ def covering_tables(
                 {"type": tc.name, "break_min": b, "facility_id": ids, "in_minimal_cover": inside}
             )
         )
-    cols = ["type", "break_min", "p", "covered", "share", "facility_ids", "optimal"]
+    cols = ["type", "break_min", "p", "covered", "share", "facility_ids", "optimal", "upper_bound"]
     return {
         "covering": pd.DataFrame(summary),
         "coverage_curve": pd.concat(curves, ignore_index=True)[cols],

@@ -92,6 +92,50 @@ def test_minimal_cover_and_curve_match_brute_force(seed):
     )
 
 
+@pytest.mark.parametrize("seed", range(0, 60, 2))
+def test_curve_without_solves_gives_real_sets_and_true_bounds(seed):
+    """With no exact solve allowed, every point is a real p-set and its upper bound holds;
+    a point marked optimal is the brute-force optimum."""
+    within, demand = random_instance(seed)
+    cand = np.ones(within.shape[0], bool)
+    size, best = brute_force(within, demand, cand)
+    curve = coverage_curve(within, demand, max_work=0, shares=())
+    a = within.toarray()
+    if curve.empty:
+        return
+    assert curve["p"].iloc[-1] == size, "the curve must still end at the minimal cover size"
+    for row in curve.itertuples():
+        chosen = np.array(row.chosen.split("|"), dtype=int)
+        reached = float(demand[a[chosen].any(axis=0)].sum())
+        assert chosen.size <= row.p and reached == pytest.approx(row.covered)
+        assert row.covered <= best[row.p] + 1e-9 <= row.upper_bound + 2e-9, (
+            f"seed {seed}, p={row.p}: {row.covered} <= {best[row.p]} <= {row.upper_bound} fails"
+        )
+        if row.optimal:
+            assert row.covered == pytest.approx(best[row.p], abs=1e-9)
+
+
+def test_greedy_bound_proves_what_it_can_and_solves_close_the_rest():
+    """A classic greedy trap: the greedy first pick (the middle facility) is not in the best
+    pair. The bound proves p = 1 and leaves p = 2 open; one exact solve closes it."""
+    # cells 0..3 left (facility 0), 4..7 right (facility 1); facility 2 reaches 1..6 and cell 8
+    dense = np.zeros((3, 9), bool)
+    dense[0, 0:4] = True
+    dense[1, 4:8] = True
+    dense[2, 1:7] = True
+    dense[2, 8] = True
+    demand = np.array([1, 1, 1, 1, 1, 1, 1, 1, 0.5])
+    greedy_only = coverage_curve(sp.csr_matrix(dense), demand, max_work=0, shares=())
+    exact = coverage_curve(sp.csr_matrix(dense), demand, max_work=10**6)
+    assert greedy_only["p"].tolist() == exact["p"].tolist() == [1, 2, 3]
+    assert greedy_only["covered"].iloc[0] == 6.5 and bool(greedy_only["optimal"].iloc[0])
+    # p = 2: greedy adds one side (7.5); the best pair is left + right (8); the bound says 8.5
+    assert greedy_only["covered"].iloc[1] == 7.5 and not bool(greedy_only["optimal"].iloc[1])
+    assert greedy_only["upper_bound"].iloc[1] == pytest.approx(8.5)
+    assert exact["covered"].iloc[1] == 8 and exact["chosen"].iloc[1] == "0|1"
+    assert bool(exact["optimal"].all()) and exact["covered"].iloc[2] == 8.5
+
+
 def test_cell_order_and_duplicate_cells_do_not_change_the_result():
     within, demand = random_instance(4)
     rng = np.random.default_rng(0)
@@ -248,3 +292,19 @@ def test_same_objective_values_as_spopt_on_real_catchments(real_catchments, type
         assert mine == pytest.approx(theirs, rel=1e-6), (
             f"{type_name} p={p}: ours {mine:,.0f}, spopt MCLP {theirs:,.0f}"
         )
+
+
+@pytest.mark.parametrize("seed", range(1, 60, 3))
+def test_quoted_shares_are_exact_without_any_curve_budget(seed):
+    """With no work budget, the first p that reaches 90 / 95 / 99 % is still the brute-force one."""
+    within, demand = random_instance(seed)
+    cand = np.ones(within.shape[0], bool)
+    _, best = brute_force(within, demand, cand)
+    curve = coverage_curve(within, demand, max_work=0, shares=(0.9, 0.95, 0.99))
+    if curve.empty:
+        return
+    total = float(demand[within.toarray().any(axis=0) & (demand > 0)].sum())
+    for s in (0.9, 0.95, 0.99):
+        want = min(p for p, v in best.items() if v >= s * total * (1 - 1e-12))
+        got = int(curve.loc[curve["share"] >= s - 1e-12, "p"].min())
+        assert got == want, f"seed {seed}, share {s}: curve says {got}, brute force {want}"
