@@ -34,7 +34,7 @@ default-data: $(STAMP)
 ## Performance benchmark (issue 10): kernel vs networkx / osmnx / scipy, scaling, national chain
 ## (JSON lines and report.md in $$BENCH_DIR, default /tmp/infra_overlap_bench)
 bench: $(STAMP)
-	$(PY) -c "import numba" 2>/dev/null || $(PY) -m pip install --quiet -e ".[bench]"
+	test -x $(VENV)/bin/py-spy || $(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/run_bench.py $(ARGS)
 
 clean:

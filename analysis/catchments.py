@@ -8,12 +8,20 @@ Travel time from facility i to cell c (seconds) =
 Snapped points lie inside edges: each facility becomes a virtual source node joined to both
 ends of its edge (only the forward end on a one-way edge), so the times are exact for the
 snapped positions, not rounded to the nearest node. Cells read the time at both ends of their
-edge. All facilities of a type are solved with ``scipy.sparse.csgraph.dijkstra(..., limit=)``
-in chunks (bounded memory); only (facility, cell, time) triples within the limit are kept.
+edge. Only (facility, cell, time) triples within the limit are kept.
+
+Two implementations give the same pairs and times:
+
+- ``numba`` (default when numba is installed): the compiled kernel of :mod:`analysis.kernel`,
+  one bounded Dijkstra per facility that touches only the nodes it settles, facilities spread
+  over threads;
+- ``scipy``: ``scipy.sparse.csgraph.dijkstra(..., limit=)`` on the graph augmented with the
+  virtual sources, in chunks (bounded memory). The reference the kernel is tested against.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from dataclasses import dataclass
 
@@ -94,9 +102,52 @@ def travel_times(
     cells: Access,
     *,
     limit_s: float,
+    method: str = "auto",
     chunk: int = 32,
+    threads: int | None = None,
 ) -> TravelTimes:
     """Travel times from every facility to every cell within ``limit_s`` seconds.
+
+    Parameters
+    ----------
+    graph
+        The directed road graph (times in seconds).
+    facilities, cells
+        Snapped positions and access times of the facilities and of the demand cells.
+    limit_s
+        The largest break of the type, in seconds; longer pairs are not kept.
+    method
+        ``"numba"``, ``"scipy"`` or ``"auto"`` (numba when installed); see the module docstring.
+    chunk
+        scipy only: facilities solved per dijkstra call (memory: chunk x n_nodes float64).
+    threads
+        numba only: worker threads (default: the CPUs this process may use).
+
+    Returns
+    -------
+    TravelTimes
+        Sorted by (facility, cell). Facilities or cells with no eligible road get no pairs.
+    """
+    if method == "auto":
+        method = "numba" if importlib.util.find_spec("numba") is not None else "scipy"
+    if method == "numba":
+        from analysis import kernel  # compiled on first use, cached on disk
+
+        return kernel.travel_times(graph, facilities, cells, limit_s=limit_s, threads=threads)
+    if method != "scipy":
+        raise ValueError(f"travel_times: unknown method {method!r} (numba, scipy or auto)")
+    return travel_times_scipy(graph, facilities, cells, limit_s=limit_s, chunk=chunk)
+
+
+def travel_times_scipy(
+    graph: Graph,
+    facilities: Access,
+    cells: Access,
+    *,
+    limit_s: float,
+    chunk: int = 32,
+) -> TravelTimes:
+    """:func:`travel_times` with scipy's dijkstra (the reference implementation).
 
     Parameters
     ----------

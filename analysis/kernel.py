@@ -1,8 +1,9 @@
-"""Bounded travel times from facilities to demand cells: a compiled (numba) drop-in for
-``analysis.catchments.travel_times``.
+"""Bounded travel times from facilities to demand cells: the compiled (numba) implementation
+behind ``analysis.catchments.travel_times``.
 
 Same inputs, same ``TravelTimes`` (same pairs, same times, same (fac, cell) order) as the
-scipy version; what changes is where the work goes:
+scipy reference (``analysis.catchments.travel_times_scipy``); what changes is where the work
+goes:
 
 - the scipy version runs ``dijkstra(indices=chunk, limit=)`` on the augmented CSR and then
   reads every cell's two edge ends from a dense (chunk x n_nodes) distance block, so each
@@ -15,8 +16,6 @@ scipy version; what changes is where the work goes:
 Facilities are split into contiguous blocks run on a thread pool (the compiled function
 releases the GIL); blocks are concatenated in order, so the output is already sorted by
 (facility, cell) and does not depend on the number of threads.
-
-If numba is not installed, ``travel_times`` falls back to ``analysis.catchments.travel_times``.
 """
 
 from __future__ import annotations
@@ -28,17 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from analysis.catchments import Access, TravelTimes
-from analysis.catchments import travel_times as _scipy_travel_times
 from analysis.network import Graph
 
 log = logging.getLogger(__name__)
 
-try:  # numba is optional: without it the scipy kernel is used
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only where numba is absent
-    HAVE_NUMBA = False
+import numba
 
 
 def _heap_push(hk: np.ndarray, hv: np.ndarray, size: int, key: float, val: int) -> int:
@@ -171,10 +164,9 @@ def _block(
     return of[:n_out], oc[:n_out], ot[:n_out]
 
 
-if HAVE_NUMBA:
-    _heap_push = numba.njit(cache=True, nogil=True)(_heap_push)
-    _heap_pop = numba.njit(cache=True, nogil=True)(_heap_pop)
-    _block = numba.njit(cache=True, nogil=True)(_block)
+_heap_push = numba.njit(cache=True, nogil=True)(_heap_push)
+_heap_pop = numba.njit(cache=True, nogil=True)(_heap_pop)
+_block = numba.njit(cache=True, nogil=True)(_block)
 
 
 def _csr_by(key: np.ndarray, n: int, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -196,7 +188,7 @@ def travel_times(
     """Travel times from every facility to every cell within ``limit_s`` seconds.
 
     The same contract as :func:`analysis.catchments.travel_times` (see there for how a
-    facility and a cell meet the network); the result is identical.
+    facility and a cell meet the network); the result is identical to the scipy reference.
 
     Parameters
     ----------
@@ -214,8 +206,6 @@ def travel_times(
     TravelTimes
         Sorted by (facility, cell). Facilities or cells with no eligible road get no pairs.
     """
-    if not HAVE_NUMBA:
-        return _scipy_travel_times(graph, facilities, cells, limit_s=limit_s)
     n = graph.n_nodes
     n_fac = facilities.snap.edge.size
     n_cells = cells.snap.edge.size

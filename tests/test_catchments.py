@@ -80,8 +80,9 @@ def reference_times(edges, xy, fac_xy, cell_xy, access_kmh, limit_s):
     return ref
 
 
+@pytest.mark.parametrize("method", ["numba", "scipy"])
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_travel_times_match_networkx(seed):
+def test_travel_times_match_networkx(seed, method):
     edges, xy, rng = random_network(seed)
     fac_xy = rng.uniform(0, 6000, (6, 2))
     cell_xy = rng.uniform(-500, 6500, (80, 2))
@@ -89,7 +90,7 @@ def test_travel_times_match_networkx(seed):
     graph = graph_from_edges(edges, xy, crs=CRS)
     fac = Access.from_snap(snap_points(graph, fac_xy), access_speed_kmh=20)
     cells = Access.from_snap(snap_points(graph, cell_xy), access_speed_kmh=20)
-    tt = travel_times(graph, fac, cells, limit_s=limit_s, chunk=4)
+    tt = travel_times(graph, fac, cells, limit_s=limit_s, method=method, chunk=4)
     ours = {(int(f), int(c)): float(t) for f, c, t in zip(tt.fac, tt.cell, tt.time_s, strict=True)}
     ref = reference_times(edges, xy, fac_xy, cell_xy, 20, limit_s)
     # float ties at the limit are the only tolerated difference
@@ -195,7 +196,8 @@ def reference_times_snapped(edges, graph, fac, cells, access_kmh, limit_s):
     return ref
 
 
-def test_facility_on_a_loop_edge_takes_the_shorter_way_round():
+@pytest.mark.parametrize("method", ["numba", "scipy"])
+def test_facility_on_a_loop_edge_takes_the_shorter_way_round(method):
     """A loop edge (u == v): the two virtual arcs reach the same node; the shorter one counts."""
     # loop of 1000 m from node 0 back to node 0, then 0 -> 1 (100 m); speed 36 km/h = 10 m/s
     loop = shapely.LineString([(0, 0), (500, 0), (500, 500), (0, 0)])
@@ -210,7 +212,7 @@ def test_facility_on_a_loop_edge_takes_the_shorter_way_round():
     graph = graph_from_edges(edges, xy, crs=CRS)
     fac = Access.from_snap(snap_points(graph, np.array([[500.0 * scale, 0.0]])), access_speed_kmh=20)
     cells = Access.from_snap(snap_points(graph, np.array([[0.0, -100.0]])), access_speed_kmh=20)
-    tt = travel_times(graph, fac, cells, limit_s=1000)
+    tt = travel_times(graph, fac, cells, limit_s=1000, method=method)
     along = fac.snap.along_m[0]
     expected = min(along, 1000 - along) / 10 + 100 / 10 + fac.access_s[0] + cells.access_s[0]
     assert fac.snap.edge[0] == 0, "the facility must snap onto the loop"

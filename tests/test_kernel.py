@@ -9,11 +9,10 @@ import pandas as pd
 import pytest
 import shapely
 
-pytest.importorskip("numba")
 
 from analysis import kernel
 from analysis.catchments import Access
-from analysis.catchments import travel_times as scipy_travel_times
+from analysis.catchments import travel_times_scipy as scipy_travel_times
 from analysis.network import graph_from_edges, snap_points
 
 
