@@ -541,7 +541,7 @@ def _settle_shares(
         p = int(reach[0]) - 1
         while p >= 1 and upper[p] >= target and value[p] < upper[p] - tol:
             mclp = mclp or _Mclp(a, w)
-            sol, got, optimal, bound = mclp.solve(p, time_limit_s=time_limit_s)
+            sol, got, _optimal, bound = mclp.solve(p, time_limit_s=time_limit_s)
             if got > value[p]:
                 value[p], sets[p] = got, sol
             upper[p] = max(min(upper[p], bound), value[p])

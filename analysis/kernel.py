@@ -24,15 +24,13 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 
 from analysis.catchments import Access, TravelTimes
 from analysis.network import Graph
 
 log = logging.getLogger(__name__)
-
-import numba
-
 
 def _heap_push(hk: np.ndarray, hv: np.ndarray, size: int, key: float, val: int) -> int:
     i = size

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import shapely
 
-
 from analysis import kernel
 from analysis.catchments import Access
 from analysis.catchments import travel_times_scipy as scipy_travel_times
