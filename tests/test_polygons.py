@@ -1,0 +1,95 @@
+"""Catchment polygons: the traced outlines against GDAL's (rasterio.features.shapes), cell by cell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from rasterio import features
+from rasterio.transform import Affine
+
+from analysis.catchments import TravelTimes
+from analysis.demand import DemandGrid
+from analysis.polygons import catchment_polygons
+from analysis.results import GridSpec
+
+CELL = 1000.0
+
+
+def _grid(h: int, w: int) -> DemandGrid:
+    rows, cols = np.divmod(np.arange(h * w), w)
+    spec = GridSpec(crs="EPSG:3405", x0=500_000.0, y0=2_000_000.0, cell_size_m=CELL, shape=(h, w))
+    xy = np.column_stack([spec.x0 + (cols + 0.5) * CELL, spec.y0 - (rows + 0.5) * CELL])
+    return DemandGrid(grid=spec, row=rows, col=cols, xy=xy, population=np.ones(h * w), prov63=np.zeros(h * w, int))
+
+
+def _gdal_outline(mask: np.ndarray, spec: GridSpec) -> shapely.Geometry:
+    aff = Affine(CELL, 0, spec.x0, 0, -CELL, spec.y0)
+    parts = [shapely.geometry.shape(g) for g, _ in features.shapes(mask.astype(np.uint8), mask=mask, transform=aff)]
+    return shapely.MultiPolygon(parts)
+
+
+def _tt_from_times(times: np.ndarray) -> TravelTimes:
+    """(n_fac, n_cells) times with inf = unreached -> the long form."""
+    f, c = np.nonzero(np.isfinite(times))
+    return TravelTimes(fac=f, cell=c, time_s=times[f, c], n_fac=times.shape[0], n_cells=times.shape[1], limit_s=1e9)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_outlines_equal_gdal_on_random_masks(seed):
+    """Random masks full of corner-touching cells, holes and holes touching their shell."""
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(3, 25)), int(rng.integers(3, 25))
+    demand = _grid(h, w)
+    n_fac = 3
+    times = rng.uniform(0, 100, (n_fac, h * w))
+    times[rng.random((n_fac, h * w)) < rng.uniform(0.2, 0.6)] = np.inf
+    breaks = (40.0, 70.0, 100.0)
+    got = catchment_polygons(_tt_from_times(times), demand, breaks)
+    expected = []
+    for i in range(n_fac):
+        for b in breaks:
+            mask = (times[i] <= b).reshape(h, w)
+            if mask.any():
+                expected.append((i, b, mask))
+    assert [(i, b) for i, b, _ in got] == [(i, b) for i, b, _ in expected]
+    for (i, b, geom), (_, _, mask) in zip(got, expected, strict=True):
+        ref = _gdal_outline(mask, demand.grid)
+        assert geom.geom_type == "MultiPolygon"
+        assert shapely.is_valid(geom), shapely.is_valid_reason(geom)
+        assert geom.area == pytest.approx(mask.sum() * CELL**2)
+        assert shapely.symmetric_difference(geom, ref).area < 1e-6, f"facility {i}, break {b}"
+        assert len(geom.geoms) == len(ref.geoms), "parts touching at a corner must stay apart"
+        # every reached cell centre inside, every other outside
+        inside = shapely.contains_xy(geom, demand.xy[:, 0], demand.xy[:, 1])
+        assert np.array_equal(inside, mask.ravel())
+
+
+def test_hole_touching_its_shell_and_two_parts_meeting_at_a_corner():
+    # a ring of cells around (2, 2) whose corner cell is missing diagonally: the hole touches
+    # the shell at one point; cell (5, 5) touches the ring's corner (4, 4) only diagonally
+    mask = np.zeros((7, 7), bool)
+    mask[1:4, 1:4] = True
+    mask[2, 2] = False  # the hole
+    mask[1, 3] = False  # opens the ring's corner: (1, 2) and (2, 3) now meet only at a corner
+    mask[4, 4] = True
+    mask[3, 4] = True
+    mask[5, 5] = True  # diagonal to (4, 4): a separate part
+    demand = _grid(7, 7)
+    times = np.where(mask.ravel(), 1.0, np.inf)[None, :]
+    [(i, b, geom)] = catchment_polygons(_tt_from_times(times), demand, (10.0,))
+    assert shapely.is_valid(geom)
+    assert len(geom.geoms) == 2
+    assert geom.area == pytest.approx(mask.sum() * CELL**2)
+    assert sum(len(p.interiors) for p in geom.geoms) == 1
+    assert shapely.symmetric_difference(geom, _gdal_outline(mask, demand.grid)).area < 1e-6
+
+
+def test_only_corners_are_kept():
+    mask = np.zeros((5, 8), bool)
+    mask[1:4, 1:7] = True  # a 3 x 6 rectangle: 4 corners
+    demand = _grid(5, 8)
+    times = np.where(mask.ravel(), 1.0, np.inf)[None, :]
+    [(_, _, geom)] = catchment_polygons(_tt_from_times(times), demand, (10.0,))
+    assert len(geom.geoms) == 1
+    assert len(geom.geoms[0].exterior.coords) <= 6  # 4 corners, the start, the closing point
