@@ -77,7 +77,7 @@ def test_hole_touching_its_shell_and_two_parts_meeting_at_a_corner():
     mask[5, 5] = True  # diagonal to (4, 4): a separate part
     demand = _grid(7, 7)
     times = np.where(mask.ravel(), 1.0, np.inf)[None, :]
-    [(i, b, geom)] = catchment_polygons(_tt_from_times(times), demand, (10.0,))
+    [(_, _, geom)] = catchment_polygons(_tt_from_times(times), demand, (10.0,))
     assert shapely.is_valid(geom)
     assert len(geom.geoms) == 2
     assert geom.area == pytest.approx(mask.sum() * CELL**2)
