@@ -180,7 +180,8 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
             "type": label.get(r["type"], r["type"]),
             "n": int(r["n_facilities"]),
             "min": int(r["min_cover_size"]),
-            "p90": r["p_90"], "p95": r["p_95"], "p99": r["p_99"],
+            # a p not proved smallest is achievable, perhaps by fewer: shown as "≤ p"
+            **{f"p{s}": (str(r[f"p_{s}"]) if r.get(f"p_{s}_proved", True) else f"≤ {r[f'p_{s}']}") for s in (90, 95, 99)},
             "sentences": [r[f"cover_sentence_{sent}"], r[f"curve_sentence_{sent}"]],
         }
         for r in cov.to_dict("records")
