@@ -188,7 +188,11 @@ def run(region: str, config_path: str | None, data: str | None, facilities: tupl
     inputs = load_inputs(cfg, opts, dd.path)
     result = run_region(config, opts, data_dir=dd.path, data_origin=dd.origin, progress=say, inputs=inputs)
     say("data quality")
-    q = region_quality(dd.path, cfg, load=inputs["facilities"], network=inputs["network"])
+    q = region_quality(
+        dd.path, cfg, load=inputs["facilities"], network=inputs["network"], provinces=inputs["provinces"],
+        # the config's population layer only (a --population raster is not what the census check reads)
+        population=None if population else inputs["population"],
+    )
     result.meta["quality_html"] = quality_section_html(q.tables, q.findings, outline=q.outline, flags=q.flags)
     result.meta["quality_findings"] = list(q.findings)
     manifest = build_manifest(result, config=config, opts=opts, data_dir=dd.path, data_origin=dd.origin)

@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -513,6 +514,8 @@ def region_quality(
     *,
     load: FacilityLoad | None = None,
     network: RoadNetwork | None = None,
+    provinces: Provinces | None = None,
+    population: Any = None,
     population_raster: str | Path | None = None,
 ) -> QualityReport:
     """Run every measure on a data folder (loading what is not given).
@@ -523,8 +526,10 @@ def region_quality(
         The data folder (mirror, fetched folder or embedded default).
     config
         Region configuration (official totals, thresholds, metric CRS; extras from its TOML).
-    load, network
-        Already loaded facilities / road network (else loaded from ``data_dir``).
+    load, network, provinces, population
+        Already loaded facilities / road network / provinces / the config's population layer
+        (``geo.population.population_from_config``); what is not given is loaded from
+        ``data_dir``.
     population_raster
         A people-per-cell GeoTIFF to compare with the census (default: ``population_grid.tif``
         of ``data_dir`` if present).
@@ -533,7 +538,7 @@ def region_quality(
 
     d = Path(data_dir)
     extras = region_extras(config)
-    provinces = load_provinces(d, config)
+    provinces = provinces or load_provinces(d, config)
     load = load or load_region_facilities(d, config)
     network = network or road_network_for_region(d, config)
     fac = load.facilities
@@ -570,7 +575,7 @@ def region_quality(
     tables["road_network"] = network_summary(network)
     census = province_totals(d, config)
     names = provinces.p63.set_index("prov_code")["prov_name"]
-    pop = population_from_config(d, config)
+    pop = population or population_from_config(d, config)
     rep = pop.polygons.representative_point()
     located = tag_provinces(
         gpd.GeoDataFrame(pop.polygons[["population"]], geometry=rep),
