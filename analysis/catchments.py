@@ -147,24 +147,9 @@ def travel_times_scipy(
     limit_s: float,
     chunk: int = 32,
 ) -> TravelTimes:
-    """:func:`travel_times` with scipy's dijkstra (the reference implementation).
-
-    Parameters
-    ----------
-    graph
-        The directed road graph (times in seconds).
-    facilities, cells
-        Snapped positions and access times of the facilities and of the demand cells.
-    limit_s
-        The largest break of the type, in seconds; longer pairs are not kept.
-    chunk
-        Facilities solved per dijkstra call (memory: chunk x n_nodes float64).
-
-    Returns
-    -------
-    TravelTimes
-        Facilities or cells with no eligible road get no pairs.
-    """
+    """:func:`travel_times` with scipy's dijkstra (the reference implementation); same
+    parameters (``chunk``: facilities per dijkstra call, memory chunk x n_nodes float64) and
+    the same result."""
     n = graph.n_nodes
     n_fac = facilities.snap.edge.size
     n_cells = cells.snap.edge.size

@@ -185,24 +185,9 @@ def travel_times(
 ) -> TravelTimes:
     """Travel times from every facility to every cell within ``limit_s`` seconds.
 
-    The same contract as :func:`analysis.catchments.travel_times` (see there for how a
-    facility and a cell meet the network); the result is identical to the scipy reference.
-
-    Parameters
-    ----------
-    graph
-        The directed road graph (times in seconds).
-    facilities, cells
-        Snapped positions and access times of the facilities and of the demand cells.
-    limit_s
-        The largest break of the type, in seconds; longer pairs are not kept.
-    threads
-        Worker threads (default: the CPUs this process may use).
-
-    Returns
-    -------
-    TravelTimes
-        Sorted by (facility, cell). Facilities or cells with no eligible road get no pairs.
+    Called by :func:`analysis.catchments.travel_times` (parameters and result documented
+    there; ``threads`` default: the CPUs this process may use); the result is identical to the
+    scipy reference ``travel_times_scipy``.
     """
     n = graph.n_nodes
     n_fac = facilities.snap.edge.size
