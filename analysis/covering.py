@@ -24,11 +24,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from analysis.catchments import TravelTimes
@@ -324,9 +325,43 @@ class _Mclp:
         self.link = sp.hstack([-a[multi], sp.identity(k, format="csr")], format="csr")  # y - A x <= 0
         self.count = sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(k)])[None, :])
         self.integrality = np.concatenate([np.ones(n), np.zeros(k)])
+        self.lp_rows = sp.vstack([self.link, self.count], format="csr")
 
-    def solve(self, p: int, *, time_limit_s: float) -> tuple[np.ndarray, float, bool, float]:
-        """(chosen, people reached, proved optimal, upper bound) with at most p facilities."""
+    def _lp(self, p: int) -> Any:
+        b = np.zeros(self.link.shape[0] + 1)
+        b[-1] = p
+        return linprog(self.c, A_ub=self.lp_rows, b_ub=b, bounds=(0, 1), method="highs")
+
+    def lp_bound(self, p: int) -> float:
+        """Upper bound of the people p facilities can reach: the LP relaxation's optimum."""
+        lp = self._lp(p)
+        return -float(lp.fun) if lp.status == 0 else np.inf
+
+    def solve(
+        self, p: int, *, time_limit_s: float, known: float = 0.0, enough: float = -np.inf
+    ) -> tuple[np.ndarray, float, bool, float]:
+        """(chosen, people reached, proved optimal, upper bound) with at most p facilities.
+
+        The LP relaxation is solved first (a fraction of the MILP's cost). No MILP follows when
+        it settles the question: its solution is integral (then optimal); its bound is no
+        better than ``known`` (people a p-set is already known to reach: that set is optimal);
+        or its bound is below ``enough`` (the caller only needs to know that). In the last two
+        cases the chosen set is empty and the bound is the LP's.
+        """
+        tol = 1e-9 * max(float(self.w.sum()), 1.0)
+        lp = self._lp(p)
+        if lp.status == 0:
+            bound = -float(lp.fun)
+            x = lp.x[: self.n]
+            if np.all((x < 1e-7) | (x > 1 - 1e-7)):
+                sol = np.flatnonzero(x > 0.5)
+                got = _covered(self.a, self.w, sol)
+                if got >= bound - tol:
+                    return sol, got, True, got
+            if bound <= known + tol:
+                return np.zeros(0, np.int64), 0.0, False, max(bound, known)
+            if bound < enough:
+                return np.zeros(0, np.int64), 0.0, False, bound
         res = milp(
             self.c,
             integrality=self.integrality,
@@ -377,7 +412,7 @@ def _component_curve(
             if budget[0] < cost:
                 break
             budget[0] -= cost
-            sol, got, optimal, bound = mclp.solve(p, time_limit_s=time_limit_s)
+            sol, got, optimal, bound = mclp.solve(p, time_limit_s=time_limit_s, known=value[p - 1])
             if got > value[p - 1]:
                 value[p - 1], sets[p - 1] = got, sol
             upper[p - 1] = min(upper[p - 1], bound)
@@ -524,32 +559,39 @@ def _settle_shares(
 ) -> None:
     """Make the first p that reaches each share exact (updates the arrays in place).
 
-    For a share s the curve's first p with value >= s is achievable; it is the smallest
-    possible once the optimum at p - 1 is proved below s. While that is not proved, the whole
-    problem (all components in one MILP) is solved at p - 1: a set that reaches s moves the
-    answer down one and the search goes on; an optimum below s settles it. A handful of
-    solves per share, whatever the size of the curve.
+    For a share s the curve's first p with value >= s (p_s) is achievable; it is the smallest
+    possible once the optimum at p_s - 1 is proved below s. The LP relaxation, whose bound
+    grows with p, is bisected for the smallest p whose bound reaches s (cheap solves); below
+    it no p can reach s. From there the whole problem (all components in one MILP) is solved
+    upwards until a set reaches s or p_s is reached: usually one or two MILPs per share.
     """
     total = float(w.sum())
-    tol = 1e-9 * max(total, 1.0)
     mclp: _Mclp | None = None
     for s in shares:  # a loop over the quoted shares (three)
         target = s * total * (1 - 1e-12)
         reach = np.flatnonzero(value >= target)
-        if reach.size == 0:
+        if reach.size == 0 or reach[0] <= 1 or upper[reach[0] - 1] < target:
             continue
-        p = int(reach[0]) - 1
-        while p >= 1 and upper[p] >= target and value[p] < upper[p] - tol:
-            mclp = mclp or _Mclp(a, w)
-            sol, got, _optimal, bound = mclp.solve(p, time_limit_s=time_limit_s)
-            if got > value[p]:
-                value[p], sets[p] = got, sol
-            upper[p] = max(min(upper[p], bound), value[p])
-            if got < target:
-                break  # proved below s (or the solve stopped: settled as far as it goes)
-            p -= 1  # p facilities reach s too: try one fewer
+        p_s = int(reach[0])
+        mclp = mclp or _Mclp(a, w)
+        lo, hi = 0, p_s  # the LP bound is below s at lo, reaches s at hi
+        while hi - lo > 1:  # bisection over p (a few LPs)
+            mid = (lo + hi) // 2 if hi < p_s else p_s - 1  # p_s - 1 first: often all it takes
+            bound = mclp.lp_bound(mid)
+            if bound < target:
+                lo = mid
+                upper[mid] = min(upper[mid], bound)
+            else:
+                hi = mid
+        for q in range(hi, p_s):  # MILPs upwards from the first p the LP cannot rule out
+            sol, got, _optimal, bound = mclp.solve(q, time_limit_s=time_limit_s, known=value[q], enough=target)
+            if got > value[q]:
+                value[q], sets[q] = got, sol
+            upper[q] = max(min(upper[q], bound), value[q])
+            if got >= target or bound >= target:
+                break  # q reaches s (the answer), or the solve stopped unproved (left as is)
         # an optimum never falls as p grows
-        for q in range(p + 1, value.size):
+        for q in range(1, value.size):
             if value[q] < value[q - 1]:
                 sets[q] = _greedy(a, w, q, sets[q - 1])
                 value[q] = _covered(a, w, sets[q])
