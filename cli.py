@@ -325,7 +325,7 @@ def _check_region_quality(data_dir: Path, config: Any, load: Any, o: Path) -> No
         click.echo(f"  - {line}")
     click.echo("road repair by snap tolerance (components, largest share, km joined, facilities off the main network):")
     for r in sens.itertuples():
-        click.echo(f"  {r.tolerance_m:>6g} m: {r.components} components, {100 * r.largest_share:.1f} %, {r.km_joined} km joined, {r.facilities_stranded} facilities stranded")
+        click.echo(f"  {r.tolerance_m:>6g} m: {r.components} components, {100 * r.largest_share:.1f} %, {r.km_joined} km joined, {r.facilities_stranded} facilities stranded")  # type: ignore[operator, str-bytes-safe]
     click.echo(f"tables and an HTML section -> {o / 'quality'}/")
 
 

@@ -56,7 +56,7 @@ class DemandGrid:
 
     def to_raster(self, values: np.ndarray, *, nodata: float, dtype: type = np.float32) -> np.ndarray:
         """Scatter per-cell values back onto the full grid (other cells = nodata)."""
-        out = np.full(self.grid.shape, nodata, dtype=dtype)
+        out: np.ndarray = np.full(self.grid.shape, nodata, dtype=dtype)
         out[self.row, self.col] = values
         return out
 

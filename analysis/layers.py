@@ -195,7 +195,7 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
     out["best_alternative_name"] = np.where(has_alt, names[np.maximum(alt, 0)], "")
     out["best_alternative_province"] = np.where(has_alt, prov_names[np.maximum(alt, 0)], "")
     sk = ta.sharing[ta.sharing["edition"] == ed]
-    text = sk.groupby("i").apply(
+    text = sk.groupby("i").apply(  # type: ignore[call-overload]
         lambda g: "; ".join(f"{n} {100 * s:.0f}%" for n, s in zip(g["prov_name"][:4], g["share"][:4], strict=True)),
         include_groups=False,
     )
@@ -214,18 +214,18 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
             ((names[j], prov_names[j], float(o)) for j, o in zip(other, pairs["overlap"], strict=True) if fprov[j] != fprov[i]),
             key=lambda p: (-p[2], p[0]),
         )
-        alt_t = (names[alt[i]], prov_names[alt[i]], float(m.at[i, "best_alternative_extra_min"])) if alt[i] >= 0 else None
+        alt_t = (names[alt[i]], prov_names[alt[i]], float(m.at[i, "best_alternative_extra_min"])) if alt[i] >= 0 else None  # type: ignore[arg-type]
         vi, en = evidence_sentences(
             name=names[i], prov_name=prov_names[i], type_vi=ta.tc.label_vi, type_en=ta.tc.label_en,
-            threshold_min=ta.tc.primary_min, coverage=float(m.at[i, "coverage"]), unique=float(m.at[i, "unique_coverage"]),
-            other_share=float(m.at[i, "other_province_share"]), partners=partners,
-            lost=float(np.nan_to_num(m.at[i, "removal_lost"])), penalty_min=float(m.at[i, "removal_penalty_min"]), alt=alt_t,
+            threshold_min=ta.tc.primary_min, coverage=float(m.at[i, "coverage"]), unique=float(m.at[i, "unique_coverage"]),  # type: ignore[arg-type]
+            other_share=float(m.at[i, "other_province_share"]), partners=partners,  # type: ignore[arg-type]
+            lost=float(np.nan_to_num(m.at[i, "removal_lost"])), penalty_min=float(m.at[i, "removal_penalty_min"]), alt=alt_t,  # type: ignore[arg-type, type-var]
             planned=str(fac.at[i, "status"]) == "planned",
         )
         ev_vi.append(vi)
         ev_en.append(en)
-    mem = ta.covering["cover_members"]
-    mem = mem[mem["break_min"] == ta.tc.primary_min].set_index("facility_id")["in_minimal_cover"]
+    members = ta.covering["cover_members"]
+    mem = members[members["break_min"] == ta.tc.primary_min].set_index("facility_id")["in_minimal_cover"]
     out["in_minimal_cover"] = out["facility_id"].map(mem).fillna(False).astype(bool).to_numpy()
     out["evidence_vi"] = ev_vi
     out["evidence_en"] = ev_en

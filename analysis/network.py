@@ -178,7 +178,7 @@ def snap_points(
     if eligible.size == 0:
         eligible = np.arange(graph.edge_u.size)
     tree = shapely.STRtree(graph.edge_geom[eligible])
-    pts = shapely.points(xy)
+    pts = np.asarray(shapely.points(xy))
     edge = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.inf)
     if n:

@@ -232,14 +232,14 @@ def catchment_polygons(
     len_o = ring_len[order]
     new_ring = np.repeat(np.arange(nr), len_o)
     v_order = np.repeat(starts[order], len_o) + (np.arange(nv) - np.repeat(np.cumsum(len_o) - len_o, len_o))
-    rings = shapely.linearrings(np.column_stack([x[v_order], y[v_order]]), indices=new_ring)
+    rings = np.asarray(shapely.linearrings(np.column_stack([x[v_order], y[v_order]]), indices=new_ring))
     rg, rp = ring_geom[order], ring_part[order]
     poly_key = np.concatenate([[True], (rg[1:] != rg[:-1]) | (rp[1:] != rp[:-1])])
     poly_of_ring = np.cumsum(poly_key) - 1
-    polys = shapely.polygons(rings, indices=poly_of_ring)
+    polys = np.asarray(shapely.polygons(rings, indices=poly_of_ring))
     pg = rg[poly_key]
     geom_key = np.concatenate([[True], pg[1:] != pg[:-1]])
-    geoms = shapely.multipolygons(polys, indices=np.cumsum(geom_key) - 1)
+    geoms = np.asarray(shapely.multipolygons(polys, indices=np.cumsum(geom_key) - 1))
     if simplify_m > 0:
         geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
     gid = pg[geom_key]

@@ -273,7 +273,7 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         label_vi=str(reg.get("label_vi", region)),
         label_en=str(reg.get("label_en", region)),
         metric_crs=_metric_crs(_need(reg, "metric_crs", "region", sp), sp),
-        bbox=bbox,  # type: ignore[arg-type]
+        bbox=bbox,
         edition=edition,
         cell_size_m=_positive(reg.get("cell_size_m", 1000), "cell_size_m", sp),
         access_speed_kmh=_positive(reg.get("access_speed_kmh", 20), "access_speed_kmh", sp),

@@ -234,7 +234,7 @@ def facilities_from_source(
     status, status_source, status_reason = _status(_text(gdf, spec.status_field), config)
     if type_name == "airport":
         iata = _text(gdf, "iata").str.upper()
-        klass = pd.Series(
+        klass: pd.Series = pd.Series(
             np.where(iata.isin(tcfg.international_iata), "international", "domestic"),
             index=gdf.index,
         )

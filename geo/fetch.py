@@ -28,7 +28,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import networkx as nx
@@ -376,7 +376,11 @@ def download_main_roads(
         try:
             graphs.append(
                 ox.graph_from_polygon(
-                    poly, custom_filter=flt, simplify=False, retain_all=True, truncate_by_edge=True
+                    cast("shapely.Polygon | shapely.MultiPolygon", poly),  # area > 0: see _area
+                    custom_filter=flt,
+                    simplify=False,
+                    retain_all=True,
+                    truncate_by_edge=True,
                 )
             )
         except ox._errors.InsufficientResponseError:
@@ -564,13 +568,15 @@ def _fetch_facilities(
 
     say("facilities: aerodromes, ports, industrial parks (one Overpass query per area piece)")
     try:
-        features = ox.features_from_polygon(region, tags=FEATURE_TAGS)
+        features = ox.features_from_polygon(
+            cast("shapely.Polygon | shapely.MultiPolygon", region), tags=FEATURE_TAGS
+        )
     except ox._errors.InsufficientResponseError:
         features = gpd.GeoDataFrame(
             geometry=gpd.GeoSeries([], crs=4326),
             index=pd.MultiIndex.from_arrays([[], []], names=["element", "id"]),
         )
-    kw = {"provinces": provinces, "config": config, "fetched": fetched}
+    kw: dict[str, Any] = {"provinces": provinces, "config": config, "fetched": fetched}
     aerodromes = aerodromes_from_features(features, **kw)
     ports = ports_from_features(features, **kw)
     parks, park_points = parks_from_features(features, **kw)

@@ -58,8 +58,8 @@ def _stream_to(part: Path, url: str, *, offset: int, timeout_s: float) -> tuple[
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     with requests.get(url, headers=headers, stream=True, timeout=timeout_s) as r:
         if r.status_code == 416 and offset:  # the partial file is already complete
-            total = r.headers.get("Content-Range", "").rpartition("/")[2]
-            return True, int(total) if total.isdigit() else offset
+            total_txt = r.headers.get("Content-Range", "").rpartition("/")[2]
+            return True, int(total_txt) if total_txt.isdigit() else offset
         if r.status_code not in (200, 206):
             raise NetworkError(f"{url}: HTTP {r.status_code} {r.reason}")
         resumed = r.status_code == 206

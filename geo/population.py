@@ -20,6 +20,7 @@ in the region's metric CRS, never in degrees.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -272,7 +273,7 @@ def _fill_prov63(communes: gpd.GeoDataFrame, data_dir: Path, config: RegionConfi
     for i in np.flatnonzero(missing.to_numpy()):
         p34 = new34.iloc[i]
         cands = members.get(p34, [p34])
-        codes.iloc[i] = p34 if p34 in cands else (cands[0] if len(cands) == 1 else pd.NA)
+        codes.iloc[i] = p34 if p34 in cands else (cands[0] if len(cands) == 1 else pd.NA)  # type: ignore[call-overload]
     return codes
 
 
@@ -462,7 +463,7 @@ def population_from_raster(path: str | Path) -> PopulationLayer:
 
 
 def raster_to_grid(
-    path: str | Path,
+    path: str | os.PathLike[str],
     *,
     crs: str,
     x0: float,

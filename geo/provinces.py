@@ -214,7 +214,7 @@ def load_provinces(data_dir: str | Path, config: RegionConfig) -> Provinces:
         regions.where(~regions.str.contains("|", regex=False))
     )
     p34["key_econ_region_vi"] = p34["prov_code"].map(
-        members["key_econ_region_vi"].agg(lambda s: "|".join(sorted(set(s.dropna()))) or None)
+        members["key_econ_region_vi"].agg(lambda s: "|".join(sorted(set(s.dropna()))) or None)  # type: ignore[type-var]
     )
     p34 = p34.sort_values("prov_code", ignore_index=True)
 

@@ -463,10 +463,10 @@ def facility_data_flags(
                 ],
             ]
         )
-        text = pairs.assign(
+        tagged = pairs.assign(
             t="possible duplicate of " + pairs["other"].astype(str) + " (" + pairs["reason"] + ")"
         )
-        joined = text.groupby("id")["t"].agg("; ".join)
+        joined = tagged.groupby("id")["t"].agg("; ".join)
         add(ids.isin(joined.index), ids.map(joined).fillna(""))
     if road is not None and len(road):
         r = road.set_index("facility_id")

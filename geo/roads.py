@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import networkx as nx
@@ -279,7 +279,11 @@ def _clean_layer(
 
     highway = col(layer.highway_field)
     road_class = sub[layer.class_field].fillna("").astype(str).to_numpy(dtype=object)
-    maxspeed = parse_maxspeed(col(layer.maxspeed_field)) if layer.maxspeed_field else None
+    maxspeed = (
+        parse_maxspeed(cast(np.ndarray, col(layer.maxspeed_field)))
+        if layer.maxspeed_field
+        else None
+    )
     oneway, reverse = _oneway(col(layer.oneway_field), highway, len(sub))
     geometry = sub.geometry.to_crs(metric_crs).to_numpy()
     geometry[reverse] = shapely.reverse(geometry[reverse])
@@ -391,7 +395,8 @@ def network_from_layers(
         raise InputError(
             f"metric_crs must be a projected CRS in metres, got {metric_crs}", field="metric_crs"
         )
-    frames, layer_reports = [], []
+    frames: list[gpd.GeoDataFrame] = []
+    layer_reports: list[dict[str, Any]] = []
     for i, layer in enumerate(layers):
         clean, rep = _clean_layer(layer, metric_crs, speed_kmh)
         if i > 0 and dedupe_m is not None and dedupe_m > 0:
@@ -563,7 +568,7 @@ def network_from_nx_graph(
         if "name" in e
         else np.full(len(e), None, dtype=object)
     )
-    name = np.where(pd.isna(name), None, name)
+    name = np.where(pd.isna(name), None, name)  # type: ignore[arg-type]
     edges = gpd.GeoDataFrame(
         {
             "u": u,
@@ -681,7 +686,7 @@ def network_from_pbf(
         raise DataNotFoundError("OSM file not found", source=str(p))
     refs: list[list[int]] = []
     lonlat: list[list[tuple[float, float]]] = []
-    tags: list[dict[str, str]] = []
+    tags: list[dict[str, str | None]] = []
     skipped = 0
     wanted = ("highway", "oneway", "junction", "maxspeed", "name", "access", "area")
     try:
@@ -691,7 +696,8 @@ def network_from_pbf(
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for obj in fp:  # streaming read: the one loop over OSM objects
-            if not obj.is_way() or obj.tags.get("highway") not in highway_filter:
+            # isinstance, as is_way() does, so that the type checker knows obj has .nodes
+            if not isinstance(obj, osmium.osm.Way) or obj.tags.get("highway") not in highway_filter:
                 continue
             if obj.tags.get("area") == "yes" or obj.tags.get("access") in ("no", "private"):
                 continue
@@ -737,10 +743,10 @@ def network_from_pbf(
     n_run = int(run[-1]) + 1
     first = seg[new_run]
     last = seg[np.append(new_run[1:], True)] + 1
-    pts = np.concatenate([xy[seg], xy[last]])
+    run_xy = np.concatenate([xy[seg], xy[last]])
     rid = np.concatenate([run, np.arange(n_run)])
     order = np.lexsort((np.concatenate([seg, last]), rid))
-    geom = shapely.linestrings(pts[order], indices=rid[order])
+    geom = shapely.linestrings(run_xy[order], indices=rid[order])
     node_ids, compact = np.unique(np.concatenate([ref[first], ref[last]]), return_inverse=True)
     node_xy = np.zeros((len(node_ids), 2))
     node_xy[compact] = np.concatenate([xy[first], xy[last]])
@@ -758,7 +764,7 @@ def network_from_pbf(
             "road_class": highway,
             "edge_kind": np.full(n_run, "road", dtype=object),
             "status": np.full(n_run, "open", dtype=object),
-            "name": np.where(pd.isna(name), None, name),
+            "name": np.where(pd.isna(name), None, name),  # type: ignore[call-overload]
         },
         geometry=geom,
         crs=metric_crs,

@@ -295,7 +295,7 @@ def classify_coordinates(
     )
     fmt = reason.str.contains("{lon}", regex=False)
     if fmt.any():
-        reason.loc[fmt] = [
+        reason.loc[fmt] = [  # type: ignore[call-overload]
             r.replace("{lon}", f"{x:g}").replace("{lat}", f"{y:g}")
             for r, x, y in zip(reason[fmt], lon[fmt], lat[fmt], strict=True)
         ]
@@ -451,7 +451,7 @@ def _check_layer(
             f"invalid polygon ({w}); repair it in a GIS (e.g. Fix geometries)" for w in why
         ]
     usable = reason == ""
-    points = shapely.points(np.full((len(data), 2), np.nan))
+    points = np.asarray(shapely.points(np.full((len(data), 2), np.nan)))
     points[usable] = np.where(
         kind[usable] == 0, geoms[usable], shapely.point_on_surface(geoms[usable])
     )

@@ -149,7 +149,7 @@ def _crossing_splits(seg: _Segments, quantum: float) -> tuple[np.ndarray, np.nda
 
     Returns (segment index, split point, number of junctions, collinear overlaps).
     """
-    geoms = shapely.linestrings(np.stack([seg.p0, seg.p1], axis=1))
+    geoms = np.asarray(shapely.linestrings(np.stack([seg.p0, seg.p1], axis=1)))
     tree = shapely.STRtree(geoms)
     i, j = tree.query(geoms, predicate="intersects")
     m = i < j
@@ -311,7 +311,7 @@ def _join_gaps(
     seg_len = seg.length
     limit = 2.0 * tol
     near_key, near_d = _network_near(u, v, seg_len, n_nodes, d_node, limit)
-    geoms = shapely.linestrings(np.stack([seg.p0, seg.p1], axis=1))
+    geoms = np.asarray(shapely.linestrings(np.stack([seg.p0, seg.p1], axis=1)))
     di, sj = shapely.STRtree(geoms).query(shapely.points(d_xy), predicate="dwithin", distance=tol)
     pt, a, ab = d_xy[di], seg.p0[sj], seg.p1[sj] - seg.p0[sj]
     t = np.clip(np.einsum("ij,ij->i", pt - a, ab) / np.einsum("ij,ij->i", ab, ab), 0.0, 1.0)
@@ -702,7 +702,7 @@ def _component_table(edges: gpd.GeoDataFrame, crs: Any, n: int) -> list[dict[str
         ll = to_ll.transform_bounds(r.minx, r.miny, r.maxx, r.maxy)
         out.append(
             {
-                "component": int(comp),
+                "component": int(comp),  # type: ignore[call-overload]
                 "length_km": round(float(r.length_m) / 1000.0, 3),
                 "n_edges": int(r.n_edges),
                 "bbox": [round(float(b), 1) for b in (r.minx, r.miny, r.maxx, r.maxy)],

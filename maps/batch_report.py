@@ -289,7 +289,7 @@ def heatmap_svg(diff: pd.DataFrame, *, title: str) -> str:
             f'<text x="{lab - 4}" y="{lab + i * c + 10}" font-size="8" text-anchor="end">{escape(k)}</text>'
         )
     for r in diff.itertuples(index=False):
-        v = float(r.difference_people)
+        v = float(r.difference_people)  # type: ignore[arg-type]
         a = min(1.0, abs(v) / vmax)
         fill = f"rgba(200,30,30,{a:.3f})" if v > 0 else f"rgba(30,80,200,{a:.3f})"
         tip = escape(

@@ -17,7 +17,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -197,8 +197,9 @@ def _write_layer(
     if is_spatial:
         kwargs["geometry_type"] = GEOMETRY_TYPES.get(name)
         kwargs["promote_to_multi"] = GEOMETRY_TYPES.get(name, "").startswith("Multi") or None
-        if df.crs is None or not df.crs.equals("EPSG:4326"):
-            raise ValueError(f"layer {name}: expected EPSG:4326, got {df.crs}")
+        crs = cast(gpd.GeoDataFrame, df).crs
+        if crs is None or not crs.equals("EPSG:4326"):
+            raise ValueError(f"layer {name}: expected EPSG:4326, got {crs}")
     else:
         df = pd.DataFrame(df.drop(columns=["geometry"], errors="ignore"))
     pyogrio.write_dataframe(flatten_columns(df, layer=name), path, **kwargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -44,9 +44,10 @@ def drawable(df: pd.DataFrame | None) -> gpd.GeoDataFrame:
     """The rows of a layer with a usable geometry (an empty frame when the layer is missing)."""
     if df is None or not isinstance(df, gpd.GeoDataFrame) or df.empty:
         return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs="EPSG:4326")
-    if df.crs is not None and not df.crs.equals("EPSG:4326"):
-        df = df.to_crs("EPSG:4326")
-    return df[df.geometry.notna() & ~df.geometry.is_empty]
+    gdf: gpd.GeoDataFrame = df
+    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+    return gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
 
 
 def records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
@@ -311,7 +312,9 @@ def served_by_several(
                 for g, _ in rfeatures.shapes(mask.astype(np.uint8), mask=mask, transform=aff)
             ]
             geom = shapely.simplify(
-                shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0],
+                shapely.MultiPolygon(cast("list[shapely.Polygon]", parts))
+                if len(parts) > 1
+                else parts[0],
                 simplify_m,
                 preserve_topology=True,
             )

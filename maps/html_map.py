@@ -17,10 +17,10 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import offlinefolium as folium
-from branca.element import Element
+from branca.element import Element, Figure
 from offlinefolium.utilities import JsCode
 
 from analysis.results import RunResult
@@ -103,10 +103,10 @@ def build_map(
         if isinstance(region, Mapping)
         else region
     )
-    m.get_root().title = hp.esc(
+    cast(Figure, m.get_root()).title = hp.esc(
         f"{'Trùng lặp đầu tư hạ tầng' if lang == 'vi' else 'Infrastructure overlap'} – {label}"
     )
-    m.get_root().header.add_child(
+    cast(Figure, m.get_root()).header.add_child(
         Element(
             f"<script>document.documentElement.setAttribute('data-lang', {json.dumps(lang)});"
             f"document.documentElement.lang = {json.dumps(lang)};</script>"
@@ -164,7 +164,8 @@ def build_map(
     folium.LayerControl(
         collapsed=False,
         sort_layers=True,
-        sort_function=JsCode("function (a, b) { return b.options.ioOrder - a.options.ioOrder; }"),
+        # folium passes a JsCode through as JavaScript, but its annotation lists JSON values only
+        sort_function=JsCode("function (a, b) { return b.options.ioOrder - a.options.ioOrder; }"),  # type: ignore[arg-type]
     ).add_to(m)
     bounds = provinces if len(provinces) else fac
     x0, y0, x1, y1 = bounds.total_bounds if len(bounds) else (102.0, 8.0, 110.0, 23.5)

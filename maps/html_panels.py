@@ -380,7 +380,7 @@ def pairs_html(
 def _pair_table(
     sub: pd.DataFrame, types: Mapping[str, Any], t: str, primary: float, top_n: int
 ) -> str:
-    names = {}
+    names: dict[str, str] = {}
     for col, name_col in (("province_a", "name_a"), ("province_b", "name_b")):
         src = sub[name_col] if name_col in sub.columns else sub[col]
         names.update(zip(sub[col].astype(str), src.astype(str), strict=True))

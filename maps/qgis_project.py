@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import geopandas as gpd
 import pandas as pd
@@ -121,9 +122,18 @@ def _maplayer(kind: str, lid: str, name: str, source: str, provider: str, crs: C
     return ml
 
 
+@overload
+def _vector_layer(
+    result: RunResult, layer: str, gpkg_name: str, *, only_type: None, lang: str
+) -> _Layer: ...
+@overload
+def _vector_layer(
+    result: RunResult, layer: str, gpkg_name: str, *, only_type: str, lang: str
+) -> _Layer | None: ...
 def _vector_layer(
     result: RunResult, layer: str, gpkg_name: str, *, only_type: str | None, lang: str
 ) -> _Layer | None:
+    """The layer's QGIS map layer; None only when ``only_type`` is given and has no rows."""
     df = result.layers[layer]
     if only_type is not None:
         if "type" not in df or not (df["type"] == only_type).any():
@@ -296,7 +306,7 @@ def project_xml(
     dve = ET.SubElement(
         view,
         "DefaultViewExtent",
-        **dict(zip(("xmin", "ymin", "xmax", "ymax"), (f"{v:.10g}" for v in extent), strict=True)),
+        dict(zip(("xmin", "ymin", "xmax", "ymax"), (f"{v:.10g}" for v in extent), strict=True)),
     )
     _srs(dve, crs)
     md = ET.SubElement(root, "projectMetadata")

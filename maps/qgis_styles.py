@@ -186,7 +186,7 @@ def vector_style(
             aliases=aliases,
         )
     if layer == "overlaps":
-        classes = tuple(
+        line_classes = tuple(
             StyleClass(
                 _pct(lo, hi),
                 Symbol("line", f"{SHARE_COLORS[i + 1]},255", width_mm=0.5 + 0.6 * i),
@@ -198,7 +198,7 @@ def vector_style(
             )
         )
         return VectorStyle(
-            layer, "line", "graduatedSymbol", classes, attr="overlap_share", aliases=aliases
+            layer, "line", "graduatedSymbol", line_classes, attr="overlap_share", aliases=aliases
         )
     if layer == "provinces":
         col = next(
@@ -219,12 +219,12 @@ def vector_style(
                 layer, "polygon", "singleSymbol", cls, label_field="prov_name", aliases=aliases
             )
         base = Symbol("fill", "", "90,90,90,255", width_mm=0.4)
-        classes = _share_ranges([f"{c},170" for c in SHARE_COLORS], base)
+        share_classes = _share_ranges([f"{c},170" for c in SHARE_COLORS], base)
         return VectorStyle(
             layer,
             "polygon",
             "graduatedSymbol",
-            classes,
+            share_classes,
             attr=col,
             label_field="prov_name",
             aliases=aliases,

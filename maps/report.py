@@ -165,7 +165,7 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     prov = result.layers["provinces"]
     prov_rows = []
     for r in prov.sort_values("prov_code").itertuples():
-        d = r._asdict()
+        d = r._asdict()  # type: ignore[operator, misc]  # the stubs hide the namedtuple's methods
         prov_rows.append(
             {
                 "name": r.prov_name,

@@ -1,7 +1,8 @@
-"""House rule 17: ruff finds nothing (mypy is not yet run: see docs/ROADMAP.md)."""
+"""House rule 17: ruff finds nothing and mypy passes (settings: [tool.mypy] in pyproject.toml)."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,16 @@ def test_ruff_check_passes():
         pytest.skip("ruff not installed (pip install -e '.[test]')")
     r = subprocess.run([ruff, "check", "."], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-3000:]
+
+
+def test_mypy_passes():
+    """mypy over geo/, analysis/, maps/ and cli.py (the files and flags come from pyproject.toml)."""
+    if importlib.util.find_spec("mypy") is None:
+        pytest.skip("mypy not installed (pip install -e '.[test]')")
+    r = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
 
 
 def test_cli_help_starts_fast_without_heavy_imports():
