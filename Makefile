@@ -26,6 +26,8 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m mypy
 
 ## Rebuild the embedded default from a mirror
 default-data: $(STAMP)

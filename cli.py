@@ -30,7 +30,9 @@ class Ctx:
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.basicConfig(level=level, format="%(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, format="%(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _guard(fn: Callable[..., int | None]) -> Callable[..., None]:
@@ -60,7 +62,10 @@ def _guard(fn: Callable[..., int | None]) -> Callable[..., None]:
             if ctx.verbose:
                 traceback.print_exc()
             else:
-                click.echo("run again with -v for the traceback, and report it with the command you ran", err=True)
+                click.echo(
+                    "run again with -v for the traceback, and report it with the command you ran",
+                    err=True,
+                )
             sys.exit(2)
         sys.exit(code)
 
@@ -81,7 +86,9 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("-v", "--verbose", count=True, help="More detail; shows the traceback of internal errors.")
+@click.option(
+    "-v", "--verbose", count=True, help="More detail; shows the traceback of internal errors."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
@@ -116,18 +123,58 @@ def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> bool
 
 def verbosity_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """-v/-q on every subcommand too (``cli.py run -q`` as well as ``cli.py -q run``)."""
-    f = click.option("-q", "--quiet", "_quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="Only warnings and errors.")(f)
-    return click.option("-v", "--verbose", "_verbose", count=True, expose_value=False, callback=_set_verbose, help="More detail; traceback of internal errors.")(f)
+    f = click.option(
+        "-q",
+        "--quiet",
+        "_quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_quiet,
+        help="Only warnings and errors.",
+    )(f)
+    return click.option(
+        "-v",
+        "--verbose",
+        "_verbose",
+        count=True,
+        expose_value=False,
+        callback=_set_verbose,
+        help="More detail; traceback of internal errors.",
+    )(f)
 
 
 def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by run and check (defined once)."""
     opts = [
-        click.option("--region", default="vietnam", show_default=True, help="Region configuration data/<region>.toml."),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Another region configuration file."),
-        click.option("--data", "data", type=click.Path(file_okay=False), help="Data folder (else $INFRA_OVERLAP_DATA, else the embedded default)."),
-        click.option("--facilities", multiple=True, type=click.Path(dir_okay=False), help="Facility file (CSV, XLSX, GeoJSON, GPKG, SHP/zip, GeoParquet); replaces the defaults. Repeatable."),
-        click.option("--keep-default-facilities", is_flag=True, help="Add --facilities to the region's defaults instead of replacing them."),
+        click.option(
+            "--region",
+            default="vietnam",
+            show_default=True,
+            help="Region configuration data/<region>.toml.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False),
+            help="Another region configuration file.",
+        ),
+        click.option(
+            "--data",
+            "data",
+            type=click.Path(file_okay=False),
+            help="Data folder (else $INFRA_OVERLAP_DATA, else the embedded default).",
+        ),
+        click.option(
+            "--facilities",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            help="Facility file (CSV, XLSX, GeoJSON, GPKG, SHP/zip, GeoParquet); replaces the defaults. Repeatable.",
+        ),
+        click.option(
+            "--keep-default-facilities",
+            is_flag=True,
+            help="Add --facilities to the region's defaults instead of replacing them.",
+        ),
         click.option("--encoding", help="Text encoding of CSV facility files (default: detected)."),
         click.option("--types", help="Comma-separated facility types, e.g. seaport,airport."),
     ]
@@ -144,17 +191,52 @@ def _load_config(region: str, config_path: str | None) -> Any:
 
 @cli.command()
 @data_options
-@click.option("--out", type=click.Path(file_okay=False), help="Output folder [default: out/<region>].")
-@click.option("--roads", type=click.Path(dir_okay=False), help="Road layer (GPKG/SHP/GeoJSON lines, .osm XML or .osm.pbf); replaces the default.")
-@click.option("--population", type=click.Path(dir_okay=False), help="Population raster (WorldPop, GHS-POP GeoTIFF); replaces the default.")
-@click.option("--edition", type=click.Choice(["34", "63"]), help="Province edition [default: from the config, 34].")
-@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Language of the map and report.")
-@click.option("--add", multiple=True, help='A planned facility "name,lon,lat,type" for a what-if. Repeatable.')
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Output folder [default: out/<region>]."
+)
+@click.option(
+    "--roads",
+    type=click.Path(dir_okay=False),
+    help="Road layer (GPKG/SHP/GeoJSON lines, .osm XML or .osm.pbf); replaces the default.",
+)
+@click.option(
+    "--population",
+    type=click.Path(dir_okay=False),
+    help="Population raster (WorldPop, GHS-POP GeoTIFF); replaces the default.",
+)
+@click.option(
+    "--edition",
+    type=click.Choice(["34", "63"]),
+    help="Province edition [default: from the config, 34].",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["vi", "en"]),
+    default="vi",
+    show_default=True,
+    help="Language of the map and report.",
+)
+@click.option(
+    "--add", multiple=True, help='A planned facility "name,lon,lat,type" for a what-if. Repeatable.'
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @_guard
-def run(region: str, config_path: str | None, data: str | None, facilities: tuple[str, ...], keep_default_facilities: bool,
-        encoding: str | None, types: str | None, out: str | None, roads: str | None, population: str | None,
-        edition: str | None, lang: str, add: tuple[str, ...], overwrite: bool) -> int:
+def run(
+    region: str,
+    config_path: str | None,
+    data: str | None,
+    facilities: tuple[str, ...],
+    keep_default_facilities: bool,
+    encoding: str | None,
+    types: str | None,
+    out: str | None,
+    roads: str | None,
+    population: str | None,
+    edition: str | None,
+    lang: str,
+    add: tuple[str, ...],
+    overwrite: bool,
+) -> int:
     """The whole chain for one region: map.html, infra_overlap.gpkg, report.html, tables/.
 
     \b
@@ -174,9 +256,16 @@ def run(region: str, config_path: str | None, data: str | None, facilities: tupl
     say = _progress(ctx.quiet)
     say(f"data: {dd.path} ({dd.origin})")
     opts = RunOptions(
-        data=str(dd.path), types=tuple(t.strip() for t in types.split(",") if t.strip()) if types else None,
-        facilities=facilities, keep_default_facilities=keep_default_facilities, add=add, roads=roads,
-        population=population, edition=int(edition) if edition else None, lang=lang, encoding=encoding,
+        data=str(dd.path),
+        types=tuple(t.strip() for t in types.split(",") if t.strip()) if types else None,
+        facilities=facilities,
+        keep_default_facilities=keep_default_facilities,
+        add=add,
+        roads=roads,
+        population=population,
+        edition=int(edition) if edition else None,
+        lang=lang,
+        encoding=encoding,
     )
     t0 = time.perf_counter()
     from analysis.run import apply_overrides, load_inputs
@@ -186,16 +275,26 @@ def run(region: str, config_path: str | None, data: str | None, facilities: tupl
     cfg = apply_overrides(config, opts)
     say("load")
     inputs = load_inputs(cfg, opts, dd.path)
-    result = run_region(config, opts, data_dir=dd.path, data_origin=dd.origin, progress=say, inputs=inputs)
+    result = run_region(
+        config, opts, data_dir=dd.path, data_origin=dd.origin, progress=say, inputs=inputs
+    )
     say("data quality")
     q = region_quality(
-        dd.path, cfg, load=inputs["facilities"], network=inputs["network"], provinces=inputs["provinces"],
+        dd.path,
+        cfg,
+        load=inputs["facilities"],
+        network=inputs["network"],
+        provinces=inputs["provinces"],
         # the config's population layer only (a --population raster is not what the census check reads)
         population=None if population else inputs["population"],
     )
-    result.meta["quality_html"] = quality_section_html(q.tables, q.findings, outline=q.outline, flags=q.flags)
+    result.meta["quality_html"] = quality_section_html(
+        q.tables, q.findings, outline=q.outline, flags=q.flags
+    )
     result.meta["quality_findings"] = list(q.findings)
-    manifest = build_manifest(result, config=config, opts=opts, data_dir=dd.path, data_origin=dd.origin)
+    manifest = build_manifest(
+        result, config=config, opts=opts, data_dir=dd.path, data_origin=dd.origin
+    )
     write_outputs(result, out_dir, overwrite=overwrite, lang=lang, manifest=manifest, say=say)
     n_rej = len(result.layers["rejects"])
     fac = result.layers["facilities"]
@@ -207,7 +306,9 @@ def run(region: str, config_path: str | None, data: str | None, facilities: tupl
     return 0
 
 
-def _bbox(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
+def _bbox(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[float, ...] | None:
     if not value:
         return None
     try:
@@ -220,22 +321,68 @@ def _bbox(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
 
 
 @cli.command()
-@click.option("--region", default="vietnam", show_default=True, help="Region configuration data/<region>.toml.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Another region configuration file.")
-@click.option("--out", type=click.Path(file_okay=False), help="Mirror folder to build [default: out/fetch/<region>].")
+@click.option(
+    "--region",
+    default="vietnam",
+    show_default=True,
+    help="Region configuration data/<region>.toml.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Another region configuration file.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Mirror folder to build [default: out/fetch/<region>].",
+)
 @click.option("--bbox", callback=_bbox, help="Only this area: min_lon,min_lat,max_lon,max_lat.")
-@click.option("--tertiary", is_flag=True, help="Also tertiary roads (default: motorway to secondary).")
-@click.option("--overpass-url", help="Overpass API base URL [default: osmnx's, overpass-api.de/api].")
-@click.option("--population-url", help="Population GeoTIFF (people per cell) [default: WorldPop 2020 1 km for Vietnam].")
-@click.option("--population-sha256", help="Expected SHA-256 of the population GeoTIFF (verified when given).")
-@click.option("--base", type=click.Path(file_okay=False, exists=True), help="Folder to copy boundaries and statistics from [default: the embedded data/<region>].")
-@click.option("--cache", type=click.Path(file_okay=False), help="osmnx and download cache [default: data/cache].")
-@click.option("--skip", multiple=True, type=click.Choice(["facilities", "roads", "population"]), help="Part not to fetch. Repeatable.")
+@click.option(
+    "--tertiary", is_flag=True, help="Also tertiary roads (default: motorway to secondary)."
+)
+@click.option(
+    "--overpass-url", help="Overpass API base URL [default: osmnx's, overpass-api.de/api]."
+)
+@click.option(
+    "--population-url",
+    help="Population GeoTIFF (people per cell) [default: WorldPop 2020 1 km for Vietnam].",
+)
+@click.option(
+    "--population-sha256", help="Expected SHA-256 of the population GeoTIFF (verified when given)."
+)
+@click.option(
+    "--base",
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder to copy boundaries and statistics from [default: the embedded data/<region>].",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False),
+    help="osmnx and download cache [default: data/cache].",
+)
+@click.option(
+    "--skip",
+    multiple=True,
+    type=click.Choice(["facilities", "roads", "population"]),
+    help="Part not to fetch. Repeatable.",
+)
 @verbosity_options
 @_guard
-def fetch(region: str, config_path: str | None, out: str | None, bbox: tuple[float, float, float, float] | None,
-          tertiary: bool, overpass_url: str | None, population_url: str | None, population_sha256: str | None,
-          base: str | None, cache: str | None, skip: tuple[str, ...]) -> int:
+def fetch(
+    region: str,
+    config_path: str | None,
+    out: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    tertiary: bool,
+    overpass_url: str | None,
+    population_url: str | None,
+    population_sha256: str | None,
+    base: str | None,
+    cache: str | None,
+    skip: tuple[str, ...],
+) -> int:
     """Download the region's public sources (OpenStreetMap, WorldPop) into a folder `run --data` reads.
 
     \b
@@ -253,24 +400,46 @@ def fetch(region: str, config_path: str | None, out: str | None, bbox: tuple[flo
     cache_dir = Path(cache) if cache else REPO_DATA / "cache"
     default_pop = WORLDPOP_VNM_URL if config.name == "vietnam" else None
     opts = FetchOptions(
-        bbox=bbox, overpass_url=overpass_url, include_tertiary=tertiary, cache_folder=cache_dir / "osmnx",
-        download_dir=cache_dir / "downloads", population_url=population_url or default_pop,
-        population_sha256=population_sha256, base_dir=Path(base) if base else None, skip=skip,
+        bbox=bbox,
+        overpass_url=overpass_url,
+        include_tertiary=tertiary,
+        cache_folder=cache_dir / "osmnx",
+        download_dir=cache_dir / "downloads",
+        population_url=population_url or default_pop,
+        population_sha256=population_sha256,
+        base_dir=Path(base) if base else None,
+        skip=skip,
     )
     prov = fetch_region(config, out_dir, options=opts, progress=_progress(ctx.quiet))
     for name, layer in prov["layers"].items():
         if "counts" in layer or "grid" in layer:
             click.echo(f"  {name}: {layer.get('counts') or layer.get('grid')}")
-    click.echo(f"mirror written to {out_dir} ({len(prov['layers'])} files, PROVENANCE.json); use: python cli.py run --data {out_dir}")
+    click.echo(
+        f"mirror written to {out_dir} ({len(prov['layers'])} files, PROVENANCE.json); use: python cli.py run --data {out_dir}"
+    )
     return 0
 
 
 @cli.command()
 @data_options
-@click.option("--out", type=click.Path(file_okay=False), default="out/check", show_default=True, help="Where to write rejects.csv, repairs.csv, facilities.csv.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="out/check",
+    show_default=True,
+    help="Where to write rejects.csv, repairs.csv, facilities.csv.",
+)
 @_guard
-def check(region: str, config_path: str | None, data: str | None, facilities: tuple[str, ...], keep_default_facilities: bool,
-          encoding: str | None, types: str | None, out: str) -> int:
+def check(
+    region: str,
+    config_path: str | None,
+    data: str | None,
+    facilities: tuple[str, ...],
+    keep_default_facilities: bool,
+    encoding: str | None,
+    types: str | None,
+    out: str,
+) -> int:
     """Load and validate only: rejected rows with reasons, repairs, the facilities as read.
 
     \b
@@ -284,8 +453,12 @@ def check(region: str, config_path: str | None, data: str | None, facilities: tu
     config = _load_config(region, config_path)
     dd = resolve_data_dir(data, region=config.name)
     load = load_region_facilities(
-        dd.path, config, types=tuple(t.strip() for t in types.split(",")) if types else None,
-        extra_files=facilities, keep_default=keep_default_facilities or not facilities, encoding=encoding,
+        dd.path,
+        config,
+        types=tuple(t.strip() for t in types.split(",")) if types else None,
+        extra_files=facilities,
+        keep_default=keep_default_facilities or not facilities,
+        encoding=encoding,
     )
     o = Path(out)
     rejects, repairs = load.issues.rejects_frame(), load.issues.repairs_frame()
@@ -297,7 +470,9 @@ def check(region: str, config_path: str | None, data: str | None, facilities: tu
     )
     write_text_atomic(o / "facilities.csv", table.to_csv(index=False, lineterminator="\n"))
     click.echo(load.counts.to_string(index=False))
-    click.echo(f"{len(fac)} facilities usable, {len(rejects)} rows rejected, {len(repairs)} repairs -> {o}/")
+    click.echo(
+        f"{len(fac)} facilities usable, {len(rejects)} rows rejected, {len(repairs)} repairs -> {o}/"
+    )
     for r in rejects.head(10).itertuples():
         click.echo(f"  rejected: {r.source} row {r.row} [{r.field}]: {r.reason}")
     if not facilities and len(fac):
@@ -313,27 +488,46 @@ def _check_region_quality(data_dir: Path, config: Any, load: Any, o: Path) -> No
 
     q = region_quality(data_dir, config, load=load)
     for name, table in q.tables.items():
-        write_text_atomic(o / "quality" / f"{name}.csv", table.to_csv(index=False, lineterminator="\n"))
+        write_text_atomic(
+            o / "quality" / f"{name}.csv", table.to_csv(index=False, lineterminator="\n")
+        )
     fragment = quality_section_html(q.tables, q.findings, outline=q.outline, flags=q.flags)
     write_text_atomic(o / "quality" / "quality.html", fragment + "\n")
     from geo.quality import tolerance_sensitivity
 
     sens = tolerance_sensitivity(data_dir, config, load.facilities)
-    write_text_atomic(o / "quality" / "road_tolerance.csv", sens.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(
+        o / "quality" / "road_tolerance.csv", sens.to_csv(index=False, lineterminator="\n")
+    )
     click.echo("data quality:")
     for line in q.findings:
         click.echo(f"  - {line}")
-    click.echo("road repair by snap tolerance (components, largest share, km joined, facilities off the main network):")
-    for r in sens.itertuples():
-        click.echo(f"  {r.tolerance_m:>6g} m: {r.components} components, {100 * r.largest_share:.1f} %, {r.km_joined} km joined, {r.facilities_stranded} facilities stranded")  # type: ignore[operator, str-bytes-safe]
+    click.echo(
+        "road repair by snap tolerance (components, largest share, km joined, facilities off the main network):"
+    )
+    for r in sens.to_dict("records"):
+        click.echo(
+            f"  {r['tolerance_m']:>6g} m: {r['components']} components, {100 * r['largest_share']:.1f} %, "
+            f"{r['km_joined']} km joined, {r['facilities_stranded']} facilities stranded"
+        )
     click.echo(f"tables and an HTML section -> {o / 'quality'}/")
 
 
 @cli.command()
 @click.argument("scenarios", type=click.Path(dir_okay=False))
-@click.option("--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786 [default: a local cluster].")
-@click.option("--out", type=click.Path(file_okay=False), help="Batch folder [default: out/batch/<file name>]; finished scenarios in it are skipped.")
-@click.option("--workers", type=click.IntRange(min=1), help="Workers of the local cluster [default: CPU count].")
+@click.option(
+    "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786 [default: a local cluster]."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Batch folder [default: out/batch/<file name>]; finished scenarios in it are skipped.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Workers of the local cluster [default: CPU count].",
+)
 @verbosity_options
 @_guard
 def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int | None) -> int:
@@ -356,10 +550,14 @@ def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int |
     say = _progress(ctx.quiet)
     if scheduler and workers:
         log.warning("--workers is ignored with --scheduler (the cluster has its own workers)")
-    say(f"{len(spec.scenarios)} scenarios from {scenarios} on {scheduler or 'a local Dask cluster'} -> {out_dir}")
+    say(
+        f"{len(spec.scenarios)} scenarios from {scenarios} on {scheduler or 'a local Dask cluster'} -> {out_dir}"
+    )
     bar = sys.stderr.isatty() and not ctx.quiet and not os.environ.get("CI")
     with dask_client(scheduler, n_workers=workers) as client:
-        run = run_batch(spec, client=client, out_dir=out_dir, writer=write_scenario_outputs, progress_bar=bar)
+        run = run_batch(
+            spec, client=client, out_dir=out_dir, writer=write_scenario_outputs, progress_bar=bar
+        )
     files = write_batch_report(run, out_dir)
     n = {s: sum(o["status"] == s for o in run.outcomes) for s in ("done", "skipped", "failed")}
     click.echo(

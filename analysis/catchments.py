@@ -62,7 +62,8 @@ class TravelTimes:
         """Boolean (n_fac, n_cells) matrix of the pairs within ``threshold_s``."""
         m = self.time_s <= threshold_s
         return sp.csr_matrix(
-            (np.ones(int(m.sum()), dtype=bool), (self.fac[m], self.cell[m])), shape=(self.n_fac, self.n_cells)
+            (np.ones(int(m.sum()), dtype=bool), (self.fac[m], self.cell[m])),
+            shape=(self.n_fac, self.n_cells),
         )
 
 
@@ -159,7 +160,9 @@ def travel_times_scipy(
     cu, cv = graph.edge_u[ce], graph.edge_v[ce]
     cs = graph.edge_speed_ms[ce]
     c_from_u = cells.snap.along_m[cell_ok] / cs
-    c_from_v = np.where(graph.edge_oneway[ce], np.inf, (graph.edge_len_m[ce] - cells.snap.along_m[cell_ok]) / cs)
+    c_from_v = np.where(
+        graph.edge_oneway[ce], np.inf, (graph.edge_len_m[ce] - cells.snap.along_m[cell_ok]) / cs
+    )
     c_access = cells.access_s[cell_ok]
     fac_ok = np.flatnonzero(facilities.snap.edge >= 0)
     out_f, out_c, out_t = [], [], []
@@ -192,8 +195,16 @@ def travel_times_scipy(
         f = c = np.zeros(0, np.int64)
         tt = np.zeros(0)
     order = np.lexsort((c, f))
-    log.debug("travel_times: %d facilities, %d cells, %d pairs within %.0f s", n_fac, n_cells, f.size, limit_s)
-    return TravelTimes(fac=f[order], cell=c[order], time_s=tt[order], n_fac=n_fac, n_cells=n_cells, limit_s=limit_s)
+    log.debug(
+        "travel_times: %d facilities, %d cells, %d pairs within %.0f s",
+        n_fac,
+        n_cells,
+        f.size,
+        limit_s,
+    )
+    return TravelTimes(
+        fac=f[order], cell=c[order], time_s=tt[order], n_fac=n_fac, n_cells=n_cells, limit_s=limit_s
+    )
 
 
 def nearest_two(tt: TravelTimes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

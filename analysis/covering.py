@@ -270,7 +270,9 @@ class _Curve:
     solved: np.ndarray  # an exact solve proved this p optimal
 
 
-def _greedy_chain(a: sp.csc_matrix, w: np.ndarray, p_full: int) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+def _greedy_chain(
+    a: sp.csc_matrix, w: np.ndarray, p_full: int
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
     """Greedy sets of size 1 .. p_full - 1 with a proven upper bound of the optimum at every p.
 
     The bound is the one of Leskovec et al. (2007) for monotone submodular coverage: for any
@@ -287,7 +289,7 @@ def _greedy_chain(a: sp.csc_matrix, w: np.ndarray, p_full: int) -> tuple[np.ndar
     for _ in range(p_full):  # a loop over p (at most the minimal cover size)
         gain = np.asarray(a.T @ (w * ~covered)).ravel()
         gain[chosen] = 0.0
-        top = np.cumsum(-np.sort(-gain))[: p_full]
+        top = np.cumsum(-np.sort(-gain))[:p_full]
         top = np.concatenate([top, np.full(p_full - top.size, top[-1] if top.size else 0.0)])
         upper = np.minimum(upper, f + top)
         if len(chosen) == p_full - 1:
@@ -300,7 +302,9 @@ def _greedy_chain(a: sp.csc_matrix, w: np.ndarray, p_full: int) -> tuple[np.ndar
         f = float(w[covered].sum())
         value[len(chosen) - 1] = f
         sets.append(np.array(sorted(chosen), np.int64))
-    while len(sets) < p_full - 1:  # everyone reached before the cover size (a cover not proved minimal)
+    while (
+        len(sets) < p_full - 1
+    ):  # everyone reached before the cover size (a cover not proved minimal)
         sets.append(sets[-1] if sets else np.zeros(0, np.int64))
         value[len(sets) - 1] = f
     return value, sets, upper
@@ -322,7 +326,9 @@ class _Mclp:
         multi = np.flatnonzero(~single)
         k = multi.size
         self.c = -np.concatenate([u, w[multi]])  # variables: x (n) then y (k)
-        self.link = sp.hstack([-a[multi], sp.identity(k, format="csr")], format="csr")  # y - A x <= 0
+        self.link = sp.hstack(
+            [-a[multi], sp.identity(k, format="csr")], format="csr"
+        )  # y - A x <= 0
         self.count = sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(k)])[None, :])
         self.integrality = np.concatenate([np.ones(n), np.zeros(k)])
         self.lp_rows = sp.vstack([self.link, self.count], format="csr")
@@ -366,7 +372,10 @@ class _Mclp:
             self.c,
             integrality=self.integrality,
             bounds=Bounds(0, 1),
-            constraints=[LinearConstraint(self.link, -np.inf, 0.0), LinearConstraint(self.count, -np.inf, p)],
+            constraints=[
+                LinearConstraint(self.link, -np.inf, 0.0),
+                LinearConstraint(self.count, -np.inf, p),
+            ],
             options={**_MIP_OPTIONS, "time_limit": float(time_limit_s)},
         )
         sol = np.flatnonzero(res.x[: self.n] > 0.5) if res.x is not None else np.zeros(0, np.int64)
@@ -508,8 +517,11 @@ def coverage_curve(
             continue
         curves.append(
             _component_curve(
-                a[rk][:, fk].tocsc(), red.weight[rk], np.flatnonzero(in_cover[fk]),
-                budget=budget, time_limit_s=time_limit_s,
+                a[rk][:, fk].tocsc(),
+                red.weight[rk],
+                np.flatnonzero(in_cover[fk]),
+                budget=budget,
+                time_limit_s=time_limit_s,
             )
         )
         members.append(fk)
@@ -584,7 +596,9 @@ def _settle_shares(
             else:
                 hi = mid
         for q in range(hi, p_s):  # MILPs upwards from the first p the LP cannot rule out
-            sol, got, _optimal, bound = mclp.solve(q, time_limit_s=time_limit_s, known=value[q], enough=target)
+            sol, got, _optimal, bound = mclp.solve(
+                q, time_limit_s=time_limit_s, known=value[q], enough=target
+            )
             if got > value[q]:
                 value[q], sets[q] = got, sol
             upper[q] = max(min(upper[q], bound), value[q])
@@ -743,7 +757,11 @@ def covering_tables(
         cover = minimal_cover(within, demand, candidates=base, time_limit_s=time_limit_s)
         t1 = time.perf_counter()
         curve = coverage_curve(
-            within, demand, candidates=base, cover=cover.chosen, max_work=max_work,
+            within,
+            demand,
+            candidates=base,
+            cover=cover.chosen,
+            max_work=max_work,
             shares=shares if exact_shares is None else exact_shares,
             time_limit_s=time_limit_s,
         )
@@ -776,7 +794,9 @@ def covering_tables(
             row[f"p_{round(100 * s)}"] = p_s
             # proved when no smaller p could reach the share even at its upper bound
             can = curve.loc[curve["upper_bound"] >= s * cover.covered_people * (1 - 1e-12), "p"]
-            row[f"p_{round(100 * s)}_proved"] = bool(cover.optimal and (int(can.min()) if len(can) else p_s) >= p_s)
+            row[f"p_{round(100 * s)}_proved"] = bool(
+                cover.optimal and (int(can.min()) if len(can) else p_s) >= p_s
+            )
         vi, en = cover_sentence(
             p=cover.n_chosen,
             n=n,

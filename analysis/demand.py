@@ -54,21 +54,27 @@ class DemandGrid:
     def n_cells(self) -> int:
         return int(self.row.size)
 
-    def to_raster(self, values: np.ndarray, *, nodata: float, dtype: type = np.float32) -> np.ndarray:
+    def to_raster(
+        self, values: np.ndarray, *, nodata: float, dtype: type = np.float32
+    ) -> np.ndarray:
         """Scatter per-cell values back onto the full grid (other cells = nodata)."""
         out: np.ndarray = np.full(self.grid.shape, nodata, dtype=dtype)
         out[self.row, self.col] = values
         return out
 
 
-def grid_for_bounds(bounds: tuple[float, float, float, float], *, crs: str, cell_size_m: float) -> GridSpec:
+def grid_for_bounds(
+    bounds: tuple[float, float, float, float], *, crs: str, cell_size_m: float
+) -> GridSpec:
     """A grid covering ``bounds`` (minx, miny, maxx, maxy in ``crs``), origin aligned to the cell size."""
     minx, miny, maxx, maxy = bounds
     x0 = np.floor(minx / cell_size_m) * cell_size_m
     y0 = np.ceil(maxy / cell_size_m) * cell_size_m
     cols = int(np.ceil((maxx - x0) / cell_size_m))
     rows = int(np.ceil((y0 - miny) / cell_size_m))
-    return GridSpec(crs=crs, x0=float(x0), y0=float(y0), cell_size_m=float(cell_size_m), shape=(rows, cols))
+    return GridSpec(
+        crs=crs, x0=float(x0), y0=float(y0), cell_size_m=float(cell_size_m), shape=(rows, cols)
+    )
 
 
 def _rasterize_index(geoms: np.ndarray, grid: GridSpec) -> np.ndarray:
@@ -147,7 +153,12 @@ def demand_from_polygons(
         tree = shapely.STRtree(np.asarray(prov.geometry.values))
         idx = tree.query_nearest(shapely.points(xs[orphan], ys[orphan]), all_matches=False)
         p63[orphan[idx[0]]] = idx[1]
-    log.info("demand grid: %d cells of %.0f m, %.0f people", row.size, cell_size_m, people[row, col].sum())
+    log.info(
+        "demand grid: %d cells of %.0f m, %.0f people",
+        row.size,
+        cell_size_m,
+        people[row, col].sum(),
+    )
     return DemandGrid(
         grid=grid,
         row=row.astype(np.int64),

@@ -32,6 +32,7 @@ from analysis.network import Graph
 
 log = logging.getLogger(__name__)
 
+
 def _heap_push(hk: np.ndarray, hv: np.ndarray, size: int, key: float, val: int) -> int:
     i = size
     hk[i] = key
@@ -231,7 +232,9 @@ def travel_times(
     hi = np.searchsorted(ce_sorted, fe, side="right")
     cnt = hi - lo
     sk = np.repeat(k_idx, cnt)
-    pos = e_order[np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+    pos = e_order[
+        np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    ]
     d_along = along[pos] - fa[sk]
     direct = np.where(
         d_along >= 0,
@@ -273,7 +276,13 @@ def travel_times(
     else:
         f = c = np.zeros(0, np.int64)
         tt = np.zeros(0)
-    log.debug("kernel.travel_times: %d facilities, %d cells, %d pairs within %.0f s", n_fac, n_cells, f.size, limit_s)
+    log.debug(
+        "kernel.travel_times: %d facilities, %d cells, %d pairs within %.0f s",
+        n_fac,
+        n_cells,
+        f.size,
+        limit_s,
+    )
     return TravelTimes(fac=f, cell=c, time_s=tt, n_fac=n_fac, n_cells=n_cells, limit_s=limit_s)
 
 
@@ -321,4 +330,3 @@ def reachable_nodes(
     c = np.concatenate([p[1] for p in parts])
     split = np.searchsorted(f, np.arange(1, k.size))
     return np.split(c, split)
-

@@ -83,7 +83,14 @@ def analyse_type(
         cov = coverage_measures(within, d, fac_prov, n_prov, base=base)
         at[b] = (within, cov)
         for i in np.flatnonzero(cov.coverage > 0):
-            rows_catch.append({"i": int(i), "break_min": b, "coverage": cov.coverage[i], "unique_coverage": cov.unique[i]})
+            rows_catch.append(
+                {
+                    "i": int(i),
+                    "break_min": b,
+                    "coverage": cov.coverage[i],
+                    "unique_coverage": cov.unique[i],
+                }
+            )
         ov = pairwise_overlaps(within, d, cov.coverage).assign(break_min=b)
         overlaps.append(ov)
         wb = sp.diags(base.astype(np.float64)) @ within.astype(np.float64)
@@ -98,17 +105,26 @@ def analyse_type(
             matrices.append(
                 pd.DataFrame(
                     {
-                        "type": tc.name, "break_min": b, "edition": edition,
-                        "province_a": codes[a], "province_b": codes[bb], "name_a": names[a], "name_b": names[bb],
-                        "served_by": served[a, bb], "duplicated": dup[a, bb],
+                        "type": tc.name,
+                        "break_min": b,
+                        "edition": edition,
+                        "province_a": codes[a],
+                        "province_b": codes[bb],
+                        "name_a": names[a],
+                        "name_b": names[bb],
+                        "served_by": served[a, bb],
+                        "duplicated": dup[a, bb],
                     }
                 )
             )
     T = tc.primary_min
     within, cov = at[T]
     u_share, o_share, flag = redundancy_flags(
-        cov.coverage, cov.unique, cov.other_province,
-        max_unique_share=config.max_unique_share, min_other_province_share=config.min_other_province_share,
+        cov.coverage,
+        cov.unique,
+        cov.other_province,
+        max_unique_share=config.max_unique_share,
+        min_other_province_share=config.min_other_province_share,
     )
     # sensitivity: speeds x f scale every time (network and access) by 1/f, i.e. threshold T*f
     variants = [T * f for f in config.speed_factors] + [T + s for s in config.threshold_shifts_min]
@@ -118,12 +134,21 @@ def analyse_type(
             continue
         cv = coverage_measures(tt.within(tv * 60.0), d, fac_prov, n_prov, base=base)
         robust &= redundancy_flags(
-            cv.coverage, cv.unique, cv.other_province,
-            max_unique_share=config.max_unique_share, min_other_province_share=config.min_other_province_share,
+            cv.coverage,
+            cv.unique,
+            cv.other_province,
+            max_unique_share=config.max_unique_share,
+            min_other_province_share=config.min_other_province_share,
         )[2]
     opts = config_tables(config).get("covering", {})
     cover = covering_tables(
-        tt, d, fac, tc, base=base, region_vi=config.label_vi, region_en=config.label_en,
+        tt,
+        d,
+        fac,
+        tc,
+        base=base,
+        region_vi=config.label_vi,
+        region_en=config.label_en,
         max_work=int(opts.get("exact_work", EXACT_WORK)),
         exact_shares=tuple(float(x) for x in opts.get("exact_shares", (0.9, 0.95, 0.99))),
     )
@@ -131,11 +156,20 @@ def analyse_type(
         provinces.p63, p34=provinces.p34, regions6=provinces.regions6, groupings=config.groupings
     )
     gm, gp = aggregate_measures(
-        within, d, cell_prov63=demand.prov63, fac_prov63=_prov_index(fac["prov63_code"], provinces.p63),
-        status=fac["status"].to_numpy(), base=base, flag=flag, groups=groups, membership=membership,
+        within,
+        d,
+        cell_prov63=demand.prov63,
+        fac_prov63=_prov_index(fac["prov63_code"], provinces.p63),
+        status=fac["status"].to_numpy(),
+        base=base,
+        flag=flag,
+        groups=groups,
+        membership=membership,
     )
     keep = np.isin(tt.fac, np.flatnonzero(base))
-    tt_base = TravelTimes(tt.fac[keep], tt.cell[keep], tt.time_s[keep], tt.n_fac, tt.n_cells, tt.limit_s)
+    tt_base = TravelTimes(
+        tt.fac[keep], tt.cell[keep], tt.time_s[keep], tt.n_fac, tt.n_cells, tt.limit_s
+    )
     f1, t1, f2, t2 = nearest_two(tt_base)
     rm = removal_penalty(f1, t1, f2, t2, d, cov.coverage, threshold_s=T * 60.0)
     sharing = []
@@ -163,7 +197,9 @@ def analyse_type(
             "best_alternative_extra_min": rm.alt_extra_min,
         }
     )
-    count = np.asarray((sp.diags(base.astype(np.float64)) @ within.astype(np.float64)).sum(axis=0)).ravel()
+    count = np.asarray(
+        (sp.diags(base.astype(np.float64)) @ within.astype(np.float64)).sum(axis=0)
+    ).ravel()
     count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
     t_nearest = np.where(np.isfinite(t1), t1 / 60.0, -9999.0)
     time_raster = demand.to_raster(t_nearest.astype(np.float32), nodata=-9999.0, dtype=np.float32)
@@ -172,10 +208,19 @@ def analyse_type(
     for r in rows_catch:
         r["geometry"] = geom_of.get((r["i"], r["break_min"]))
     return TypeAnalysis(
-        tc=tc, fac=fac, measures=measures, catchments=rows_catch,
-        overlaps=pd.concat(overlaps, ignore_index=True), matrix=pd.concat(matrices, ignore_index=True),
-        sharing=sharing_df, count_raster=count_raster, time_raster=time_raster, covered_by_others=cbo,
-        covering=cover, group_measures=gm.assign(type=tc.name, break_min=T), group_pairs=gp.assign(type=tc.name, break_min=T),
+        tc=tc,
+        fac=fac,
+        measures=measures,
+        catchments=rows_catch,
+        overlaps=pd.concat(overlaps, ignore_index=True),
+        matrix=pd.concat(matrices, ignore_index=True),
+        sharing=sharing_df,
+        count_raster=count_raster,
+        time_raster=time_raster,
+        covered_by_others=cbo,
+        covering=cover,
+        group_measures=gm.assign(type=tc.name, break_min=T),
+        group_pairs=gp.assign(type=tc.name, break_min=T),
     )
 
 
@@ -195,14 +240,22 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
     out["best_alternative_name"] = np.where(has_alt, names[np.maximum(alt, 0)], "")
     out["best_alternative_province"] = np.where(has_alt, prov_names[np.maximum(alt, 0)], "")
     sk = ta.sharing[ta.sharing["edition"] == ed]
-    text = sk.groupby("i").apply(  # type: ignore[call-overload]
-        lambda g: "; ".join(f"{n} {100 * s:.0f}%" for n, s in zip(g["prov_name"][:4], g["share"][:4], strict=True)),
+    text = sk.groupby(
+        "i"
+    ).apply(  # type: ignore[call-overload]
+        lambda g: "; ".join(
+            f"{n} {100 * s:.0f}%" for n, s in zip(g["prov_name"][:4], g["share"][:4], strict=True)
+        ),
         include_groups=False,
     )
     out["sharing_key"] = [text.get(i, "") for i in range(len(out))]
     prim = ta.overlaps[ta.overlaps["break_min"] == ta.tc.primary_min]
     fprov = fac[f"prov{ed}_code"].astype(str).to_numpy()
     ev_vi, ev_en = [], []
+    num = {
+        c: m[c].to_numpy(np.float64)
+        for c in ("coverage", "unique_coverage", "other_province_share", "removal_lost", "removal_penalty_min", "best_alternative_extra_min")
+    }  # fmt: skip
     for i in range(len(out)):
         if not out.at[i, "flag"]:
             ev_vi.append("")
@@ -211,21 +264,39 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
         pairs = prim[(prim["i"] == i) | (prim["j"] == i)]
         other = np.where(pairs["i"] == i, pairs["j"], pairs["i"])
         partners = sorted(
-            ((names[j], prov_names[j], float(o)) for j, o in zip(other, pairs["overlap"], strict=True) if fprov[j] != fprov[i]),
+            (
+                (names[j], prov_names[j], float(o))
+                for j, o in zip(other, pairs["overlap"], strict=True)
+                if fprov[j] != fprov[i]
+            ),
             key=lambda p: (-p[2], p[0]),
         )
-        alt_t = (names[alt[i]], prov_names[alt[i]], float(m.at[i, "best_alternative_extra_min"])) if alt[i] >= 0 else None  # type: ignore[arg-type]
+        alt_t = (
+            (names[alt[i]], prov_names[alt[i]], float(num["best_alternative_extra_min"][i]))
+            if alt[i] >= 0
+            else None
+        )
         vi, en = evidence_sentences(
-            name=names[i], prov_name=prov_names[i], type_vi=ta.tc.label_vi, type_en=ta.tc.label_en,
-            threshold_min=ta.tc.primary_min, coverage=float(m.at[i, "coverage"]), unique=float(m.at[i, "unique_coverage"]),  # type: ignore[arg-type]
-            other_share=float(m.at[i, "other_province_share"]), partners=partners,  # type: ignore[arg-type]
-            lost=float(np.nan_to_num(m.at[i, "removal_lost"])), penalty_min=float(m.at[i, "removal_penalty_min"]), alt=alt_t,  # type: ignore[arg-type, type-var]
+            name=names[i],
+            prov_name=prov_names[i],
+            type_vi=ta.tc.label_vi,
+            type_en=ta.tc.label_en,
+            threshold_min=ta.tc.primary_min,
+            coverage=float(num["coverage"][i]),
+            unique=float(num["unique_coverage"][i]),
+            other_share=float(num["other_province_share"][i]),
+            partners=partners,
+            lost=float(np.nan_to_num(num["removal_lost"][i])),
+            penalty_min=float(num["removal_penalty_min"][i]),
+            alt=alt_t,
             planned=str(fac.at[i, "status"]) == "planned",
         )
         ev_vi.append(vi)
         ev_en.append(en)
     members = ta.covering["cover_members"]
-    mem = members[members["break_min"] == ta.tc.primary_min].set_index("facility_id")["in_minimal_cover"]
+    mem = members[members["break_min"] == ta.tc.primary_min].set_index("facility_id")[
+        "in_minimal_cover"
+    ]
     out["in_minimal_cover"] = out["facility_id"].map(mem).fillna(False).astype(bool).to_numpy()
     out["evidence_vi"] = ev_vi
     out["evidence_en"] = ev_en
@@ -233,17 +304,29 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
 
 
 def assemble_result(
-    analyses: list[TypeAnalysis], demand: DemandGrid, inputs: dict[str, Any], config: RegionConfig, *, lang: str
+    analyses: list[TypeAnalysis],
+    demand: DemandGrid,
+    inputs: dict[str, Any],
+    config: RegionConfig,
+    *,
+    lang: str,
 ) -> RunResult:
     """Build the layers of DESIGN.md from the per-type analyses (EPSG:4326, sorted)."""
     ed = config.edition
     fac_layers, catch, ovs, mats, shares = [], [], [], [], []
-    cov_tabs: dict[str, list[pd.DataFrame]] = {"covering": [], "coverage_curve": [], "group_measures": [], "group_pairs": []}
+    cov_tabs: dict[str, list[pd.DataFrame]] = {
+        "covering": [],
+        "coverage_curve": [],
+        "group_measures": [],
+        "group_pairs": [],
+    }
     rasters: dict[str, RasterLayer] = {}
     provinces = inputs["provinces"]
     table, cell_prov = _editions(provinces, demand)[ed]
     prov_layer = table.copy()
-    pop = np.bincount(cell_prov[cell_prov >= 0], weights=demand.population[cell_prov >= 0], minlength=len(table))
+    pop = np.bincount(
+        cell_prov[cell_prov >= 0], weights=demand.population[cell_prov >= 0], minlength=len(table)
+    )
     prov_layer["edition"] = ed
     prov_layer["population"] = pop
     for ta in analyses:
@@ -254,48 +337,124 @@ def assemble_result(
         pc = fl[f"prov{ed}_code"].astype(str).to_numpy()
         for r in ta.catchments:
             if r["geometry"] is not None:
-                catch.append({"facility_id": ids[r["i"]], "name": nm[r["i"]], "type": ta.tc.name, "break_min": r["break_min"],
-                              "coverage": r["coverage"], "unique_coverage": r["unique_coverage"], "geometry": r["geometry"]})
+                catch.append(
+                    {
+                        "facility_id": ids[r["i"]],
+                        "name": nm[r["i"]],
+                        "type": ta.tc.name,
+                        "break_min": r["break_min"],
+                        "coverage": r["coverage"],
+                        "unique_coverage": r["unique_coverage"],
+                        "geometry": r["geometry"],
+                    }
+                )
         ov = ta.overlaps
         pts = fl.geometry.to_numpy()
-        ovs.append(gpd.GeoDataFrame(
-            {"facility_a": ids[ov["i"]], "facility_b": ids[ov["j"]], "name_a": nm[ov["i"]], "name_b": nm[ov["j"]],
-             "type": ta.tc.name, "break_min": ov["break_min"].to_numpy(), "overlap": ov["overlap"].to_numpy(),
-             "overlap_share": ov["overlap_share"].to_numpy(), "prov_a": pc[ov["i"]], "prov_b": pc[ov["j"]]},
-            geometry=shapely.shortest_line(pts[ov["i"]], pts[ov["j"]]) if len(ov) else [], crs="EPSG:4326"))
+        ovs.append(
+            gpd.GeoDataFrame(
+                {
+                    "facility_a": ids[ov["i"]],
+                    "facility_b": ids[ov["j"]],
+                    "name_a": nm[ov["i"]],
+                    "name_b": nm[ov["j"]],
+                    "type": ta.tc.name,
+                    "break_min": ov["break_min"].to_numpy(),
+                    "overlap": ov["overlap"].to_numpy(),
+                    "overlap_share": ov["overlap_share"].to_numpy(),
+                    "prov_a": pc[ov["i"]],
+                    "prov_b": pc[ov["j"]],
+                },
+                geometry=shapely.shortest_line(pts[ov["i"]], pts[ov["j"]]) if len(ov) else [],
+                crs="EPSG:4326",
+            )
+        )
         mats.append(ta.matrix)
         cov_tabs["covering"].append(ta.covering["covering"])
         cov_tabs["coverage_curve"].append(ta.covering["coverage_curve"])
         cov_tabs["group_measures"].append(ta.group_measures)
         cov_tabs["group_pairs"].append(ta.group_pairs)
         sh = ta.sharing.assign(facility_id=ids[ta.sharing["i"]], type=ta.tc.name)
-        shares.append(sh[["facility_id", "type", "edition", "prov_code", "prov_name", "people", "share"]])
+        shares.append(
+            sh[["facility_id", "type", "edition", "prov_code", "prov_name", "people", "share"]]
+        )
         any_cov = np.asarray(ta.count_raster[demand.row, demand.col] > 0)
-        prov_layer[f"coverage_{ta.tc.name}"] = np.bincount(cell_prov[cell_prov >= 0], weights=(demand.population * any_cov)[cell_prov >= 0], minlength=len(table))
+        prov_layer[f"coverage_{ta.tc.name}"] = np.bincount(
+            cell_prov[cell_prov >= 0],
+            weights=(demand.population * any_cov)[cell_prov >= 0],
+            minlength=len(table),
+        )
         cbo = ta.covered_by_others
         prov_layer[f"covered_by_others_{ta.tc.name}"] = cbo
-        prov_layer[f"covered_by_others_share_{ta.tc.name}"] = np.divide(cbo, pop, out=np.zeros_like(cbo), where=pop > 0)
-        rasters[f"coverage_count_{ta.tc.name}"] = RasterLayer(ta.count_raster, -1, "facilities", f"number of {ta.tc.label_en.lower()}s within {ta.tc.primary_min:g} min")
-        rasters[f"travel_time_{ta.tc.name}"] = RasterLayer(ta.time_raster, -9999.0, "min", f"travel time to the nearest {ta.tc.label_en.lower()}, minutes")
-    facilities = gpd.GeoDataFrame(pd.concat(fac_layers, ignore_index=True), crs="EPSG:4326").sort_values(["type", "facility_id"]).reset_index(drop=True)
-    cat = gpd.GeoDataFrame(catch, geometry="geometry", crs=config.metric_crs).to_crs("EPSG:4326") if catch else gpd.GeoDataFrame(columns=["facility_id", "type", "break_min", "coverage", "unique_coverage", "geometry"], geometry="geometry", crs="EPSG:4326")
+        prov_layer[f"covered_by_others_share_{ta.tc.name}"] = np.divide(
+            cbo, pop, out=np.zeros_like(cbo), where=pop > 0
+        )
+        rasters[f"coverage_count_{ta.tc.name}"] = RasterLayer(
+            ta.count_raster,
+            -1,
+            "facilities",
+            f"number of {ta.tc.label_en.lower()}s within {ta.tc.primary_min:g} min",
+        )
+        rasters[f"travel_time_{ta.tc.name}"] = RasterLayer(
+            ta.time_raster,
+            -9999.0,
+            "min",
+            f"travel time to the nearest {ta.tc.label_en.lower()}, minutes",
+        )
+    facilities = (
+        gpd.GeoDataFrame(pd.concat(fac_layers, ignore_index=True), crs="EPSG:4326")
+        .sort_values(["type", "facility_id"])
+        .reset_index(drop=True)
+    )
+    cat = (
+        gpd.GeoDataFrame(catch, geometry="geometry", crs=config.metric_crs).to_crs("EPSG:4326")
+        if catch
+        else gpd.GeoDataFrame(
+            columns=["facility_id", "type", "break_min", "coverage", "unique_coverage", "geometry"],
+            geometry="geometry",
+            crs="EPSG:4326",
+        )
+    )
     flags = facilities[facilities["flag"]].copy()
     flags = flags.assign(prov_code=flags[f"prov{ed}_code"], prov_name=flags[f"prov{ed}_name"])[
-        ["facility_id", "name", "type", "prov_code", "prov_name", "unique_share", "other_province_share",
-         "removal_penalty_min", "removal_lost", "flag_robustness", "evidence_vi", "evidence_en", "geometry"]]
+        [
+            "facility_id",
+            "name",
+            "type",
+            "prov_code",
+            "prov_name",
+            "unique_share",
+            "other_province_share",
+            "removal_penalty_min",
+            "removal_lost",
+            "flag_robustness",
+            "evidence_vi",
+            "evidence_en",
+            "geometry",
+        ]
+    ]
     load = inputs["facilities"]
     layers = {
         "facilities": facilities,
         "flags": flags.reset_index(drop=True),
         "catchments": cat.sort_values(["type", "facility_id", "break_min"]).reset_index(drop=True),
-        "overlaps": pd.concat(ovs, ignore_index=True).sort_values(["type", "break_min", "facility_a", "facility_b"]).reset_index(drop=True),
-        "province_matrix": pd.concat(mats, ignore_index=True).sort_values(["type", "break_min", "edition", "province_a", "province_b"]).reset_index(drop=True),
-        "provinces": gpd.GeoDataFrame(prov_layer, crs="EPSG:4326").sort_values("prov_code").reset_index(drop=True),
+        "overlaps": pd.concat(ovs, ignore_index=True)
+        .sort_values(["type", "break_min", "facility_a", "facility_b"])
+        .reset_index(drop=True),
+        "province_matrix": pd.concat(mats, ignore_index=True)
+        .sort_values(["type", "break_min", "edition", "province_a", "province_b"])
+        .reset_index(drop=True),
+        "provinces": gpd.GeoDataFrame(prov_layer, crs="EPSG:4326")
+        .sort_values("prov_code")
+        .reset_index(drop=True),
         "rejects": load.issues.rejects_frame(),
         "repairs": load.issues.repairs_frame(),
     }
     tables = {
-        "sharing_keys": pd.concat(shares, ignore_index=True).sort_values(["type", "facility_id", "edition", "share"], ascending=[True, True, True, False]).reset_index(drop=True),
+        "sharing_keys": pd.concat(shares, ignore_index=True)
+        .sort_values(
+            ["type", "facility_id", "edition", "share"], ascending=[True, True, True, False]
+        )
+        .reset_index(drop=True),
         "facility_counts": load.counts,
         "excluded": load.excluded,
         "merged_duplicates": load.merged,
@@ -307,13 +466,27 @@ def assemble_result(
         "edition": ed,
         "lang": lang,
         "metric_crs": config.metric_crs,
-        "types": {ta.tc.name: {"label_vi": ta.tc.label_vi, "label_en": ta.tc.label_en, "breaks_min": list(ta.tc.breaks_min), "primary_min": ta.tc.primary_min} for ta in analyses},
+        "types": {
+            ta.tc.name: {
+                "label_vi": ta.tc.label_vi,
+                "label_en": ta.tc.label_en,
+                "breaks_min": list(ta.tc.breaks_min),
+                "primary_min": ta.tc.primary_min,
+            }
+            for ta in analyses
+        },
         "demand_source": f"{pop_layer.source}: {pop_layer.description}",
         "demand_total": float(demand.population.sum()),
         "cells": demand.n_cells,
         "covering": {ta.tc.name: ta.covering["covering"].to_dict("records") for ta in analyses},
         "cell_size_m": demand.grid.cell_size_m,
-        "flag_rule": {"max_unique_share": config.max_unique_share, "min_other_province_share": config.min_other_province_share},
-        "sensitivity": {"speed_factors": list(config.speed_factors), "threshold_shifts_min": list(config.threshold_shifts_min)},
+        "flag_rule": {
+            "max_unique_share": config.max_unique_share,
+            "min_other_province_share": config.min_other_province_share,
+        },
+        "sensitivity": {
+            "speed_factors": list(config.speed_factors),
+            "threshold_shifts_min": list(config.threshold_shifts_min),
+        },
     }
     return RunResult(layers=layers, grid=demand.grid, rasters=rasters, meta=meta, tables=tables)

@@ -86,7 +86,9 @@ def graph_from_edges(
     Graph
     """
     if len(edges) == 0:
-        raise NetworkError("the road layer has no usable edges (after filtering by status and geometry)")
+        raise NetworkError(
+            "the road layer has no usable edges (after filtering by status and geometry)"
+        )
     if speed_factor <= 0:
         raise NetworkError(f"speed factor must be > 0, got {speed_factor}")
     n = int(node_xy.shape[0])
@@ -182,7 +184,9 @@ def snap_points(
     edge = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.inf)
     if n:
-        idx, d = tree.query_nearest(pts, max_distance=max_dist_m, return_distance=True, all_matches=True)
+        idx, d = tree.query_nearest(
+            pts, max_distance=max_dist_m, return_distance=True, all_matches=True
+        )
         pi, ti = idx
         cand = eligible[ti]
         # deterministic tie-break: smallest distance, then smallest edge index
@@ -206,7 +210,11 @@ def component_report(graph: Graph, *, top: int = 10) -> dict[str, object]:
     """Summary of the graph's connectivity (for the report and the manifest)."""
     total = float(graph.component_length_km.sum())
     comps = [
-        {"rank": int(i), "length_km": round(float(km), 1), "share_of_length": round(float(km) / total, 4) if total else 0.0}
+        {
+            "rank": int(i),
+            "length_km": round(float(km), 1),
+            "share_of_length": round(float(km) / total, 4) if total else 0.0,
+        }
         for i, km in enumerate(graph.component_length_km[:top])
     ]
     return {
@@ -214,6 +222,8 @@ def component_report(graph: Graph, *, top: int = 10) -> dict[str, object]:
         "edges": int(graph.edge_u.size),
         "components": int(graph.component_length_km.size),
         "length_km": round(total, 1),
-        "largest_share_of_length": round(float(graph.component_length_km[0]) / total, 4) if total else 0.0,
+        "largest_share_of_length": round(float(graph.component_length_km[0]) / total, 4)
+        if total
+        else 0.0,
         "largest_components": comps,
     }

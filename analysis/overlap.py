@@ -80,7 +80,9 @@ def coverage_measures(
     return Coverage(coverage=coverage, unique=unique, other_province=other, count_per_cell=count)
 
 
-def pairwise_overlaps(within: sp.csr_matrix, demand: np.ndarray, coverage: np.ndarray) -> pd.DataFrame:
+def pairwise_overlaps(
+    within: sp.csr_matrix, demand: np.ndarray, coverage: np.ndarray
+) -> pd.DataFrame:
     """Every same-type pair (i < j) with a nonzero overlap: ``i``, ``j``, ``overlap``, ``overlap_share``."""
     a = within.astype(np.float64)
     o = sp.triu(a @ sp.diags(demand) @ a.T, k=1).tocoo()
@@ -88,7 +90,9 @@ def pairwise_overlaps(within: sp.csr_matrix, demand: np.ndarray, coverage: np.nd
     i, j, v = o.row[keep], o.col[keep], o.data[keep]
     denom = np.minimum(coverage[i], coverage[j])
     share = np.divide(v, denom, out=np.zeros_like(v), where=denom > 0)
-    df = pd.DataFrame({"i": i.astype(np.int64), "j": j.astype(np.int64), "overlap": v, "overlap_share": share})
+    df = pd.DataFrame(
+        {"i": i.astype(np.int64), "j": j.astype(np.int64), "overlap": v, "overlap_share": share}
+    )
     return df.sort_values(["i", "j"], kind="stable").reset_index(drop=True)
 
 

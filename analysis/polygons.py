@@ -221,7 +221,12 @@ def catchment_polygons(
     )  # fmt: skip
     if nr == 0:
         return []
-    ring_geom, ring_part, ring_len, ring_area = ring_geom[:nr], ring_part[:nr], ring_len[:nr], ring_area[:nr]
+    ring_geom, ring_part, ring_len, ring_area = (
+        ring_geom[:nr],
+        ring_part[:nr],
+        ring_len[:nr],
+        ring_area[:nr],
+    )
     v_ring = np.repeat(np.arange(nr), ring_len)
     v_fac = ring_geom[v_ring] // nb
     x = g.x0 + (out_x[:nv] + c_min[v_fac]) * g.cell_size_m
@@ -231,8 +236,12 @@ def catchment_polygons(
     starts = np.cumsum(ring_len) - ring_len
     len_o = ring_len[order]
     new_ring = np.repeat(np.arange(nr), len_o)
-    v_order = np.repeat(starts[order], len_o) + (np.arange(nv) - np.repeat(np.cumsum(len_o) - len_o, len_o))
-    rings = np.asarray(shapely.linearrings(np.column_stack([x[v_order], y[v_order]]), indices=new_ring))
+    v_order = np.repeat(starts[order], len_o) + (
+        np.arange(nv) - np.repeat(np.cumsum(len_o) - len_o, len_o)
+    )
+    rings = np.asarray(
+        shapely.linearrings(np.column_stack([x[v_order], y[v_order]]), indices=new_ring)
+    )
     rg, rp = ring_geom[order], ring_part[order]
     poly_key = np.concatenate([[True], (rg[1:] != rg[:-1]) | (rp[1:] != rp[:-1])])
     poly_of_ring = np.cumsum(poly_key) - 1

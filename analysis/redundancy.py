@@ -60,19 +60,39 @@ def removal_penalty(
     extra_s[keeps] = t2[keeps] - t1[keeps]
     increase = np.bincount(f1[keeps], weights=(demand * extra_s)[keeps], minlength=n_fac)
     keep_people = coverage - lost
-    penalty = np.divide(increase, keep_people, out=np.full(n_fac, np.nan), where=keep_people > 0) / 60.0
+    penalty = (
+        np.divide(increase, keep_people, out=np.full(n_fac, np.nan), where=keep_people > 0) / 60.0
+    )
     alt_index = np.full(n_fac, -1, np.int64)
     alt_extra = np.full(n_fac, np.nan)
     alt_people = np.zeros(n_fac)
     if keeps.any():
-        df = pd.DataFrame({"i": f1[keeps], "j": f2[keeps], "d": demand[keeps], "dx": (demand * extra_s)[keeps]})
+        df = pd.DataFrame(
+            {"i": f1[keeps], "j": f2[keeps], "d": demand[keeps], "dx": (demand * extra_s)[keeps]}
+        )
         g = df.groupby(["i", "j"], sort=True).sum().reset_index()
-        g = g.sort_values(["i", "d", "j"], ascending=[True, False, True], kind="stable").drop_duplicates("i")
+        g = g.sort_values(
+            ["i", "d", "j"], ascending=[True, False, True], kind="stable"
+        ).drop_duplicates("i")
         ii = g["i"].to_numpy()
         alt_index[ii] = g["j"].to_numpy()
         alt_people[ii] = g["d"].to_numpy()
-        alt_extra[ii] = np.divide(g["dx"].to_numpy(), g["d"].to_numpy(), out=np.zeros(len(g)), where=g["d"].to_numpy() > 0) / 60.0
-    return Removal(penalty_min=penalty, lost=lost, alt_index=alt_index, alt_extra_min=alt_extra, alt_people=alt_people)
+        alt_extra[ii] = (
+            np.divide(
+                g["dx"].to_numpy(),
+                g["d"].to_numpy(),
+                out=np.zeros(len(g)),
+                where=g["d"].to_numpy() > 0,
+            )
+            / 60.0
+        )
+    return Removal(
+        penalty_min=penalty,
+        lost=lost,
+        alt_index=alt_index,
+        alt_extra_min=alt_extra,
+        alt_people=alt_people,
+    )
 
 
 def sharing_keys(
@@ -88,11 +108,15 @@ def sharing_keys(
         (demand[ok], (np.flatnonzero(ok), cell_prov[ok])), shape=(cell_prov.size, n_prov)
     )
     m = (within.astype(np.float64) @ onehot).tocoo()
-    df = pd.DataFrame({"i": m.row.astype(np.int64), "prov": m.col.astype(np.int64), "people": m.data})
+    df = pd.DataFrame(
+        {"i": m.row.astype(np.int64), "prov": m.col.astype(np.int64), "people": m.data}
+    )
     df = df[df["people"] > 0]
     total = df.groupby("i")["people"].transform("sum")
     df = df.assign(share=df["people"] / total)
-    return df.sort_values(["i", "share", "prov"], ascending=[True, False, True], kind="stable").reset_index(drop=True)
+    return df.sort_values(
+        ["i", "share", "prov"], ascending=[True, False, True], kind="stable"
+    ).reset_index(drop=True)
 
 
 def redundancy_flags(
@@ -155,13 +179,21 @@ def evidence_sentences(
         f"{name} ({prov_name}) reaches {fmt_people(coverage)} people within {t} min by road; "
         f"{pct_o} of them are also within {t} min of {article} {type_en.lower()} in another province"
         + (f": {p_en}" if p_en else "")
-        + (f". {alone_en}. " if alone_en else f". Only {fmt_people(unique)} people ({pct_u}) are served by no other {type_en.lower()}. ")
+        + (
+            f". {alone_en}. "
+            if alone_en
+            else f". Only {fmt_people(unique)} people ({pct_u}) are served by no other {type_en.lower()}. "
+        )
     )
     vi = (
         f"{name} ({prov_name}) phục vụ {fmt_people(coverage, 'vi')} người trong {t} phút đường bộ; "
         f"{pct_o} trong số đó cũng nằm trong {t} phút của một {type_vi.lower()} ở tỉnh khác"
         + (f": {p_vi}" if p_vi else "")
-        + (f". {alone_vi}. " if alone_vi else f". Chỉ {fmt_people(unique, 'vi')} người ({pct_u}) không được {type_vi.lower()} nào khác phục vụ. ")
+        + (
+            f". {alone_vi}. "
+            if alone_vi
+            else f". Chỉ {fmt_people(unique, 'vi')} người ({pct_u}) không được {type_vi.lower()} nào khác phục vụ. "
+        )
     )
     if planned:  # a what-if: what it would add, not what its removal would cost
         en = (
@@ -177,13 +209,19 @@ def evidence_sentences(
             + f". Nó chỉ phục vụ thêm {fmt_people(unique, 'vi')} người ({pct_u}) mà chưa {type_vi.lower()} hiện có nào tiếp cận."
         )
         return vi, en
-    pen = (f"{penalty_min:.1f}" if penalty_min < 10 else f"{penalty_min:.0f}") if np.isfinite(penalty_min) else "0"
+    pen = (
+        (f"{penalty_min:.1f}" if penalty_min < 10 else f"{penalty_min:.0f}")
+        if np.isfinite(penalty_min)
+        else "0"
+    )
     en += f"Without it, {fmt_people(lost)} people would lose access within {t} min and the others would travel {pen} min longer on average"
     vi += f"Nếu không có nó, {fmt_people(lost, 'vi')} người sẽ mất tiếp cận trong {t} phút và những người còn lại đi thêm trung bình {pen.replace('.', ',')} phút"
     if alt is not None:
         extra = f"{alt[2]:.1f}" if alt[2] < 10 else f"{alt[2]:.0f}"
         en += f" (best alternative: {alt[0]}, {alt[1]}, +{extra} min)."
-        vi += f" (phương án thay thế tốt nhất: {alt[0]}, {alt[1]}, +{extra.replace('.', ',')} phút)."
+        vi += (
+            f" (phương án thay thế tốt nhất: {alt[0]}, {alt[1]}, +{extra.replace('.', ',')} phút)."
+        )
     else:
         en += "."
         vi += "."

@@ -52,7 +52,9 @@ def apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
     types = dict(config.types)
     for name, breaks in opts.breaks_min.items():
         if name not in types:
-            raise ConfigError(f"breaks given for unknown type '{name}'; allowed: {', '.join(types)}")
+            raise ConfigError(
+                f"breaks given for unknown type '{name}'; allowed: {', '.join(types)}"
+            )
         if not breaks or min(breaks) <= 0:
             raise ConfigError(f"breaks for '{name}' must be positive minutes, got {list(breaks)}")
         prim = opts.primary_min.get(name, types[name].primary_min)
@@ -65,7 +67,9 @@ def apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
         if prim <= 0:
             raise ConfigError(f"the primary threshold of '{name}' must be > 0 minutes, got {prim}")
         if prim not in types[name].breaks_min:
-            types[name] = replace(types[name], breaks_min=tuple(sorted({*types[name].breaks_min, prim})))
+            types[name] = replace(
+                types[name], breaks_min=tuple(sorted({*types[name].breaks_min, prim}))
+            )
         types[name] = replace(types[name], primary_min=prim)
     roads = config.roads
     if opts.open_statuses is not None:
@@ -75,10 +79,10 @@ def apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
     if opts.types:
         unknown = [t for t in opts.types if t not in types]
         if unknown:
-            raise ConfigError(f"unknown facility type(s) {unknown}; allowed: {', '.join(types)}", field="--types")
-    return replace(
-        config, types=types, roads=roads, edition=opts.edition or config.edition
-    )
+            raise ConfigError(
+                f"unknown facility type(s) {unknown}; allowed: {', '.join(types)}", field="--types"
+            )
+    return replace(config, types=types, roads=roads, edition=opts.edition or config.edition)
 
 
 def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[str, Any]:
@@ -101,10 +105,18 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         add=opts.add,
     )
     fac.require_usable()  # an empty facility set or too many facilities: say so before the network build
-    population = population_from_raster(opts.population) if opts.population else population_from_config(data_dir, config)
+    population = (
+        population_from_raster(opts.population)
+        if opts.population
+        else population_from_config(data_dir, config)
+    )
     network = road_network_for_region(data_dir, config, roads_file=opts.roads)
     return {
-        "provinces": provinces, "facilities": fac, "network": network, "population": population, "types": types,
+        "provinces": provinces,
+        "facilities": fac,
+        "network": network,
+        "population": population,
+        "types": types,
         "load_s": round(time.perf_counter() - t0, 3),
     }
 
@@ -117,10 +129,30 @@ def build_demand(config: RegionConfig, inputs: dict[str, Any]) -> DemandGrid:
     p63 = inputs["provinces"].p63
     pop = inputs["population"]
     if pop.raster is not None:
-        grid = grid_for_bounds(tuple(p63.to_crs(config.metric_crs).total_bounds), crs=config.metric_crs, cell_size_m=config.cell_size_m)
-        arr = raster_to_grid(pop.raster, crs=grid.crs, x0=grid.x0, y0=grid.y0, cell_size_m=grid.cell_size_m, shape=grid.shape)
-        return demand_from_polygons(p63, None, crs=config.metric_crs, cell_size_m=config.cell_size_m, population_grid=arr, grid=grid)
-    return demand_from_polygons(p63, pop.polygons, crs=config.metric_crs, cell_size_m=config.cell_size_m)
+        grid = grid_for_bounds(
+            tuple(p63.to_crs(config.metric_crs).total_bounds),
+            crs=config.metric_crs,
+            cell_size_m=config.cell_size_m,
+        )
+        arr = raster_to_grid(
+            pop.raster,
+            crs=grid.crs,
+            x0=grid.x0,
+            y0=grid.y0,
+            cell_size_m=grid.cell_size_m,
+            shape=grid.shape,
+        )
+        return demand_from_polygons(
+            p63,
+            None,
+            crs=config.metric_crs,
+            cell_size_m=config.cell_size_m,
+            population_grid=arr,
+            grid=grid,
+        )
+    return demand_from_polygons(
+        p63, pop.polygons, crs=config.metric_crs, cell_size_m=config.cell_size_m
+    )
 
 
 def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
@@ -129,7 +161,9 @@ def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
 
     if len(fac) == 0:
         return fac.assign(doubtful=False, doubt_score=0)
-    dup = suspected_duplicates(fac, metric_crs=config.metric_crs, near_m=2 * config.duplicate_distance_m)
+    dup = suspected_duplicates(
+        fac, metric_crs=config.metric_crs, near_m=2 * config.duplicate_distance_m
+    )
     flags = facility_data_flags(fac, duplicates=dup).set_index("facility_id")
     out = fac.copy()
     ids = out["facility_id"]
@@ -181,17 +215,31 @@ def run_region(
     t = time.perf_counter()
     say("network")
     net = inputs["network"]
-    graph: Graph = graph_from_edges(net.edges, net.node_xy, crs=net.crs, speed_factor=opts.speed_factor)
+    graph: Graph = graph_from_edges(
+        net.edges, net.node_xy, crs=net.crs, speed_factor=opts.speed_factor
+    )
     # The demand grid and the cells' snap depend only on the population layer and the road
     # geometry, not on speeds or facilities: batch scenarios sharing the inputs reuse them.
     pop = inputs["population"]
-    key = (pop.source, pop.description, round(float(pop.total), 3), len(net.edges), config.cell_size_m, config.min_component_km)
+    key = (
+        pop.source,
+        pop.description,
+        round(float(pop.total), 3),
+        len(net.edges),
+        config.cell_size_m,
+        config.min_component_km,
+    )
     cache = inputs.setdefault("_demand_cache", {})
     if key not in cache:
         demand = build_demand(config, inputs)
-        cache[key] = (demand, snap_points(graph, demand.xy, min_component_km=config.min_component_km))
+        cache[key] = (
+            demand,
+            snap_points(graph, demand.xy, min_component_km=config.min_component_km),
+        )
     demand, cell_snap = cache[key]
-    cell_access = Access.from_snap(cell_snap, access_speed_kmh=config.access_speed_kmh * opts.speed_factor)
+    cell_access = Access.from_snap(
+        cell_snap, access_speed_kmh=config.access_speed_kmh * opts.speed_factor
+    )
     timings["network_demand_s"] = time.perf_counter() - t
 
     facilities = _with_data_flags(inputs["facilities"].facilities, net, config)
@@ -201,15 +249,31 @@ def run_region(
     t = time.perf_counter()
     for type_name in inputs["types"]:
         tc = config.types[type_name]
-        fac = facilities[facilities["type"] == type_name].sort_values("facility_id").reset_index(drop=True)
-        say(f"catchments {type_name}")
-        xy = np.column_stack(
-            [fac.to_crs(config.metric_crs).geometry.x.to_numpy(), fac.to_crs(config.metric_crs).geometry.y.to_numpy()]
-        ) if len(fac) else np.zeros((0, 2))
-        snap = snap_points(
-            graph, xy, min_component_km=config.min_component_km, max_dist_m=config.max_facility_access_km * 1000
+        fac = (
+            facilities[facilities["type"] == type_name]
+            .sort_values("facility_id")
+            .reset_index(drop=True)
         )
-        fac_access = Access.from_snap(snap, access_speed_kmh=config.access_speed_kmh * opts.speed_factor)
+        say(f"catchments {type_name}")
+        xy = (
+            np.column_stack(
+                [
+                    fac.to_crs(config.metric_crs).geometry.x.to_numpy(),
+                    fac.to_crs(config.metric_crs).geometry.y.to_numpy(),
+                ]
+            )
+            if len(fac)
+            else np.zeros((0, 2))
+        )
+        snap = snap_points(
+            graph,
+            xy,
+            min_component_km=config.min_component_km,
+            max_dist_m=config.max_facility_access_km * 1000,
+        )
+        fac_access = Access.from_snap(
+            snap, access_speed_kmh=config.access_speed_kmh * opts.speed_factor
+        )
         shifts = config.threshold_shifts_min
         limit_min = max(
             max(tc.breaks_min),
@@ -229,7 +293,9 @@ def run_region(
     result.meta["network"] = {
         **component_report(graph),
         "people_off_main_network": round(float(demand.population[off_main].sum()), 1),
-        "people_off_main_network_share": round(float(demand.population[off_main].sum() / max(demand.population.sum(), 1)), 4),
+        "people_off_main_network_share": round(
+            float(demand.population[off_main].sum() / max(demand.population.sum(), 1)), 4
+        ),
         "repair": net.report,
     }
     result.meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
@@ -237,11 +303,18 @@ def run_region(
 
     result.meta["attribution"] = attribution_lines(data_dir)
     result.meta["data_sources"] = [
-        {"layer": d.get("file", ""), "source": d.get("source", ""), "licence": d.get("licence", ""), "attribution": d.get("attribution", "")}
+        {
+            "layer": d.get("file", ""),
+            "source": d.get("source", ""),
+            "licence": d.get("licence", ""),
+            "attribution": d.get("attribution", ""),
+        }
         for d in data_attribution(data_dir)
     ]
     result.meta["data_date"] = config.data_date
     result.meta["data_dir"] = str(data_dir)
     result.meta["data_origin"] = data_origin
-    result.meta["options"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in opts.__dict__.items()}
+    result.meta["options"] = {
+        k: (list(v) if isinstance(v, tuple) else v) for k, v in opts.__dict__.items()
+    }
     return result

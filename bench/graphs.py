@@ -79,7 +79,9 @@ def _border_nodes(xy: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def tile(base: Base, ij: np.ndarray, *, tile_m: float, origin: tuple[float, float], crs: str) -> RoadNetwork:
+def tile(
+    base: Base, ij: np.ndarray, *, tile_m: float, origin: tuple[float, float], crs: str
+) -> RoadNetwork:
     """Place one copy of ``base`` (scaled to fit ``tile_m``) on every tile (i = column, j = row)."""
     ij = np.asarray(ij, np.int64)
     lo = base.xy.min(0)
@@ -119,12 +121,23 @@ def tile(base: Base, ij: np.ndarray, *, tile_m: float, origin: tuple[float, floa
         kind = np.concatenate([kind, np.full(cl.size, "connector", dtype=object)])
     geom = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
     edges = gpd.GeoDataFrame(
-        pd.DataFrame({"u": u, "v": v, "length_m": length, "speed_kmh": speed, "oneway": oneway, "edge_kind": kind}),
+        pd.DataFrame(
+            {
+                "u": u,
+                "v": v,
+                "length_m": length,
+                "speed_kmh": speed,
+                "oneway": oneway,
+                "edge_kind": kind,
+            }
+        ),
         geometry=geom,
         crs=crs,
     )
     report = {"replicated": f"{t} copies of {SAO_PAULO_PBF.rsplit('/', 1)[-1]} scaled x{scale:.3f}"}
-    return RoadNetwork(crs=crs, node_xy=xy, edges=edges, report=report, source="REPLICATED real graph")
+    return RoadNetwork(
+        crs=crs, node_xy=xy, edges=edges, report=report, source="REPLICATED real graph"
+    )
 
 
 def tile_grid(base: Base, *, target_arcs: int) -> RoadNetwork:

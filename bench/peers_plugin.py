@@ -24,7 +24,11 @@ from peers import contender  # noqa: E402  (the harness puts itself in sys.modul
 def _setup(g):
     from analysis.kernel import reachable_nodes
 
-    state = (np.asarray(g.indptr, np.int64), np.asarray(g.indices, np.int64), np.asarray(g.weights, np.float64))
+    state = (
+        np.asarray(g.indptr, np.int64),
+        np.asarray(g.indices, np.int64),
+        np.asarray(g.weights, np.float64),
+    )
     reachable_nodes(*state, np.array([0]), limit_s=1.0)  # compile or load from cache
     return state
 

@@ -38,12 +38,17 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
-VIETNAM_DATA = Path(os.environ.get("INFRA_OVERLAP_DATA", ROOT.parent / "shared" / "data" / "vietnam"))
+VIETNAM_DATA = Path(
+    os.environ.get("INFRA_OVERLAP_DATA", ROOT.parent / "shared" / "data" / "vietnam")
+)
 PREFIX_BUDGET_S = 8.0  # per-facility peers run on a prefix that fits this budget
 
 
 def emit(out: Path, row: dict) -> None:
-    row = {k: (float(v) if isinstance(v, np.floating) else int(v) if isinstance(v, np.integer) else v) for k, v in row.items()}
+    row = {
+        k: (float(v) if isinstance(v, np.floating) else int(v) if isinstance(v, np.integer) else v)
+        for k, v in row.items()
+    }
     with open(out / "results.jsonl", "a") as fh:
         fh.write(json.dumps(row) + "\n")
 
@@ -76,7 +81,9 @@ def _node_access(graph, nodes: np.ndarray, *, as_source: bool):
     else:
         e = np.where(first_u[nodes] >= 0, first_u[nodes], first_v[nodes])
         along = np.where(first_u[nodes] >= 0, 0.0, graph.edge_len_m[e])
-    snap = Snap(edge=e, dist_m=np.zeros(nodes.size), along_m=along, component=graph.edge_component[e])
+    snap = Snap(
+        edge=e, dist_m=np.zeros(nodes.size), along_m=along, component=graph.edge_component[e]
+    )
     return Access(snap=snap, access_s=np.zeros(nodes.size))
 
 
@@ -92,7 +99,9 @@ def _per_facility(fn, facilities: np.ndarray) -> tuple[float, int, list]:
     return dt / len(res) * facilities.size, len(res), res
 
 
-def kernel_section(out: Path, name: str, graph, k: int, cutoff_min: float, *, slow_peers: bool = True) -> None:
+def kernel_section(
+    out: Path, name: str, graph, k: int, cutoff_min: float, *, slow_peers: bool = True
+) -> None:
     from scipy.sparse.csgraph import dijkstra
 
     from analysis import kernel
@@ -104,7 +113,14 @@ def kernel_section(out: Path, name: str, graph, k: int, cutoff_min: float, *, sl
     n = graph.n_nodes
     rng = np.random.default_rng(42)
     fac = np.sort(rng.choice(n, size=k, replace=False))
-    row = {"section": "kernel", "graph": name, "n": n, "m": int(csr.nnz), "K": k, "cutoff_min": cutoff_min}
+    row = {
+        "section": "kernel",
+        "graph": name,
+        "n": n,
+        "m": int(csr.nnz),
+        "K": k,
+        "cutoff_min": cutoff_min,
+    }
 
     def scipy_raw() -> list[np.ndarray]:
         bs = max(1, min(k, (256 << 20) // (8 * n)))
@@ -116,9 +132,15 @@ def kernel_section(out: Path, name: str, graph, k: int, cutoff_min: float, *, sl
 
     ref, t_scipy = timed(scipy_raw)
     _, t_multi = timed(dijkstra, csr, directed=True, indices=fac, limit=limit, min_only=True)
-    kernel.reachable_nodes(csr.indptr, csr.indices, csr.data, fac[:2], limit_s=limit)  # compile / load cache
-    ours, t_node = timed(kernel.reachable_nodes, csr.indptr, csr.indices, csr.data, fac, limit_s=limit)
-    ours1, t_node1 = timed(kernel.reachable_nodes, csr.indptr, csr.indices, csr.data, fac, limit_s=limit, threads=1)
+    kernel.reachable_nodes(
+        csr.indptr, csr.indices, csr.data, fac[:2], limit_s=limit
+    )  # compile / load cache
+    ours, t_node = timed(
+        kernel.reachable_nodes, csr.indptr, csr.indices, csr.data, fac, limit_s=limit
+    )
+    ours1, t_node1 = timed(
+        kernel.reachable_nodes, csr.indptr, csr.indices, csr.data, fac, limit_s=limit, threads=1
+    )
     fa = _node_access(graph, fac, as_source=True)
     ca = _node_access(graph, np.arange(n), as_source=False)
     tt_old, t_chain_old = timed(tt_scipy, graph, fa, ca, limit_s=limit)
@@ -128,24 +150,41 @@ def kernel_section(out: Path, name: str, graph, k: int, cutoff_min: float, *, sl
     )
     same_chain = _same_pairs(tt_old, tt_new)
     row.update(
-        scipy_s=t_scipy, scipy_multi_min_only_s=t_multi, ours_node_s=t_node, ours_node_1thread_s=t_node1,
-        chain_scipy_s=t_chain_old, chain_kernel_s=t_chain_new, pairs=int(sum(r.size for r in ref)),
-        ours_vs_scipy_mismatch_nodes=mism, chain_kernel_equals_chain_scipy=same_chain,
+        scipy_s=t_scipy,
+        scipy_multi_min_only_s=t_multi,
+        ours_node_s=t_node,
+        ours_node_1thread_s=t_node1,
+        chain_scipy_s=t_chain_old,
+        chain_kernel_s=t_chain_new,
+        pairs=int(sum(r.size for r in ref)),
+        ours_vs_scipy_mismatch_nodes=mism,
+        chain_kernel_equals_chain_scipy=same_chain,
     )
     if slow_peers:
         import networkx as nx
 
         G, t_nx_setup = timed(_nx_graph, csr)
         t_nx, k_nx, res_nx = _per_facility(
-            lambda f: nx.single_source_dijkstra_path_length(G, f, cutoff=limit, weight="travel_time"), fac
+            lambda f: nx.single_source_dijkstra_path_length(
+                G, f, cutoff=limit, weight="travel_time"
+            ),
+            fac,
         )
-        t_ego, k_ego, _ = _per_facility(lambda f: nx.ego_graph(G, f, radius=limit, distance="travel_time"), fac)
+        t_ego, k_ego, _ = _per_facility(
+            lambda f: nx.ego_graph(G, f, radius=limit, distance="travel_time"), fac
+        )
         nx_mism = 0
         for d, r in zip(res_nx, ref, strict=False):
             diff = np.setxor1d(np.fromiter(d.keys(), np.int64), r)
             nx_mism += int(diff.size)
-        row.update(nx_s=t_nx, nx_prefix=k_nx, nx_setup_s=t_nx_setup, osmnx_ego_s=t_ego, osmnx_ego_prefix=k_ego,
-                   nx_vs_scipy_mismatch_nodes=nx_mism)
+        row.update(
+            nx_s=t_nx,
+            nx_prefix=k_nx,
+            nx_setup_s=t_nx_setup,
+            osmnx_ego_s=t_ego,
+            osmnx_ego_prefix=k_ego,
+            nx_vs_scipy_mismatch_nodes=nx_mism,
+        )
         del G
     row["peak_rss_mb"] = peak_rss_mb()
     emit(out, row)
@@ -161,7 +200,9 @@ def _same_pairs(a, b, tol: float = 1e-6) -> bool:
     _, ia, ib = np.intersect1d(ka, kb, assume_unique=True, return_indices=True)
     only_a = np.setdiff1d(np.arange(ka.size), ia)
     only_b = np.setdiff1d(np.arange(kb.size), ib)
-    near = bool((a.time_s[only_a] >= a.limit_s - tol).all() and (b.time_s[only_b] >= b.limit_s - tol).all())
+    near = bool(
+        (a.time_s[only_a] >= a.limit_s - tol).all() and (b.time_s[only_b] >= b.limit_s - tol).all()
+    )
     return near and bool(np.allclose(a.time_s[ia], b.time_s[ib], rtol=0, atol=tol))
 
 
@@ -171,7 +212,10 @@ def _nx_graph(csr):
     coo = csr.tocoo()
     G = nx.DiGraph()
     G.add_nodes_from(range(csr.shape[0]))
-    G.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=False), weight="travel_time")
+    G.add_weighted_edges_from(
+        zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=False),
+        weight="travel_time",
+    )
     return G
 
 
@@ -242,19 +286,25 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
     provinces = inp["provinces"]
     del inp["network"]
     base = bg.load_base()
-    net, t_tile = timed(bg.tile_over_cells, base, demand.xy, target_arcs=2_000_000, crs=cfg.metric_crs)
+    net, t_tile = timed(
+        bg.tile_over_cells, base, demand.xy, target_arcs=2_000_000, crs=cfg.metric_crs
+    )
     rss_inputs = peak_rss_mb()
     steps: dict[str, float] = {}
     graph, steps["graph_from_edges"] = timed(graph_from_edges, net.edges, net.node_xy, crs=net.crs)
     del net
-    snap, steps["snap_cells"] = timed(snap_points, graph, demand.xy, min_component_km=cfg.min_component_km)
+    snap, steps["snap_cells"] = timed(
+        snap_points, graph, demand.xy, min_component_km=cfg.min_component_km
+    )
     cells = Access.from_snap(snap, access_speed_kmh=cfg.access_speed_kmh)
 
     # 1,000 facilities near people (population-weighted cells, 500 m off the cell centre)
     rng = np.random.default_rng(42)
     p63 = provinces.p63.reset_index(drop=True)
     n_all = sum(TYPES.values())
-    pick = rng.choice(demand.n_cells, size=n_all, replace=False, p=demand.population / demand.population.sum())
+    pick = rng.choice(
+        demand.n_cells, size=n_all, replace=False, p=demand.population / demand.population.sum()
+    )
     xy = demand.xy[pick] + 500.0
     prov = demand.prov63[pick]
     fac_all = gpd.GeoDataFrame(
@@ -263,8 +313,12 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
             "name": [f"Facility {i}" for i in range(n_all)],
             "type": np.repeat(list(TYPES), list(TYPES.values())),
             "status": "operating",
-            "prov63_code": np.where(prov >= 0, p63["prov_code"].astype(str).to_numpy()[np.maximum(prov, 0)], ""),
-            "prov34_code": np.where(prov >= 0, p63["prov34_code"].astype(str).to_numpy()[np.maximum(prov, 0)], ""),
+            "prov63_code": np.where(
+                prov >= 0, p63["prov_code"].astype(str).to_numpy()[np.maximum(prov, 0)], ""
+            ),
+            "prov34_code": np.where(
+                prov >= 0, p63["prov34_code"].astype(str).to_numpy()[np.maximum(prov, 0)], ""
+            ),
         },
         geometry=shapely.points(xy),
         crs=cfg.metric_crs,
@@ -276,11 +330,19 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
         tc = cfg.types[tname]
         fac = fac_all[fac_all["type"] == tname].reset_index(drop=True)
         fxy = np.column_stack([fac.geometry.x, fac.geometry.y])
-        fsnap, t_fsnap = timed(snap_points, graph, fxy, min_component_km=cfg.min_component_km,
-                               max_dist_m=cfg.max_facility_access_km * 1000)
+        fsnap, t_fsnap = timed(
+            snap_points,
+            graph,
+            fxy,
+            min_component_km=cfg.min_component_km,
+            max_dist_m=cfg.max_facility_access_km * 1000,
+        )
         fa = Access.from_snap(fsnap, access_speed_kmh=cfg.access_speed_kmh)
-        limit_min = max(max(tc.breaks_min), tc.primary_min * max((*cfg.speed_factors, 1.0)),
-                        tc.primary_min + max((*cfg.threshold_shifts_min, 0.0)))
+        limit_min = max(
+            max(tc.breaks_min),
+            tc.primary_min * max((*cfg.speed_factors, 1.0)),
+            tc.primary_min + max((*cfg.threshold_shifts_min, 0.0)),
+        )
         tt, t_kernel = timed(tt_chain, graph, fa, cells, limit_s=limit_min * 60.0)
         t_old = None
         if compare_scipy:
@@ -289,8 +351,18 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
             del tt_old
         # the measures one by one (for the profile), then the real analyse_type (which includes them)
         d = demand.population
-        fprov = pd.Series(fac["prov63_code"]).map({c: i for i, c in enumerate(p63["prov_code"].astype(str))}).fillna(-1).to_numpy(np.int64)
-        m: dict[str, float] = {"within": 0.0, "coverage": 0.0, "overlaps": 0.0, "province_matrix": 0.0}
+        fprov = (
+            pd.Series(fac["prov63_code"])
+            .map({c: i for i, c in enumerate(p63["prov_code"].astype(str))})
+            .fillna(-1)
+            .to_numpy(np.int64)
+        )
+        m: dict[str, float] = {
+            "within": 0.0,
+            "coverage": 0.0,
+            "overlaps": 0.0,
+            "province_matrix": 0.0,
+        }
         for b in tc.breaks_min:
             within, dt = timed(tt.within, b * 60.0)
             m["within"] += dt
@@ -301,8 +373,12 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
             _, dt = timed(province_matrices, within, d, fprov, demand.prov63, len(p63))
             m["province_matrix"] += dt
         (f1, t1, f2, t2), m["nearest_two"] = timed(nearest_two, tt)
-        _, m["removal_penalty"] = timed(removal_penalty, f1, t1, f2, t2, d, cov.coverage, threshold_s=tc.primary_min * 60.0)
-        polys, t_poly = timed(catchment_polygons, tt, demand, tuple(b * 60.0 for b in tc.breaks_min))
+        _, m["removal_penalty"] = timed(
+            removal_penalty, f1, t1, f2, t2, d, cov.coverage, threshold_s=tc.primary_min * 60.0
+        )
+        polys, t_poly = timed(
+            catchment_polygons, tt, demand, tuple(b * 60.0 for b in tc.breaks_min)
+        )
         poly_rows.append(_polygon_accuracy(tt, demand, polys, tname))
         try:
             # the issue's measures (coverage curve greedy with its bounds, no exact solve) ...
@@ -314,29 +390,74 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
         except Exception as e:  # report, do not hide
             t_analyse = t_analyse_default = cov_row = None
             analyse_err = f"{type(e).__name__}: {e}"
-        per_type.append({
-            "type": tname, "facilities": count, "limit_min": limit_min, "pairs": int(tt.fac.size),
-            "snap_facilities_s": t_fsnap, "travel_times_kernel_s": t_kernel, "travel_times_scipy_s": t_old,
-            **{f"{k}_s": v for k, v in m.items()}, "polygons_s": t_poly,
-            "analyse_type_s": t_analyse,
-            "analyse_type_default_s": t_analyse_default,
-            "covering": {k: cov_row[k] for k in ("min_cover_size", "curve_points", "curve_points_proved", "p_90",
-                                                 "p_90_proved", "p_95", "p_95_proved", "p_99", "p_99_proved")} if cov_row else None,
-            "analyse_type_error": analyse_err,
-        })
+        per_type.append(
+            {
+                "type": tname,
+                "facilities": count,
+                "limit_min": limit_min,
+                "pairs": int(tt.fac.size),
+                "snap_facilities_s": t_fsnap,
+                "travel_times_kernel_s": t_kernel,
+                "travel_times_scipy_s": t_old,
+                **{f"{k}_s": v for k, v in m.items()},
+                "polygons_s": t_poly,
+                "analyse_type_s": t_analyse,
+                "analyse_type_default_s": t_analyse_default,
+                "covering": {
+                    k: cov_row[k]
+                    for k in (
+                        "min_cover_size",
+                        "curve_points",
+                        "curve_points_proved",
+                        "p_90",
+                        "p_90_proved",
+                        "p_95",
+                        "p_95_proved",
+                        "p_99",
+                        "p_99_proved",
+                    )
+                }
+                if cov_row
+                else None,
+                "analyse_type_error": analyse_err,
+            }
+        )
         del tt, polys
-    total_kernel = steps["graph_from_edges"] + steps["snap_cells"] + sum(
-        r["snap_facilities_s"] + r["travel_times_kernel_s"] + (r["analyse_type_s"] or 0.0) for r in per_type
+    total_kernel = (
+        steps["graph_from_edges"]
+        + steps["snap_cells"]
+        + sum(
+            r["snap_facilities_s"] + r["travel_times_kernel_s"] + (r["analyse_type_s"] or 0.0)
+            for r in per_type
+        )
     )
-    total_scipy = (total_kernel - sum(r["travel_times_kernel_s"] for r in per_type)
-                   + sum(r["travel_times_scipy_s"] for r in per_type)) if compare_scipy else None
+    total_scipy = (
+        (
+            total_kernel
+            - sum(r["travel_times_kernel_s"] for r in per_type)
+            + sum(r["travel_times_scipy_s"] for r in per_type)
+        )
+        if compare_scipy
+        else None
+    )
     row = {
-        "section": "national", "n": graph.n_nodes, "m": int(graph.csr.nnz), "cells": demand.n_cells,
-        "facilities": n_all, "tile_build_s": t_tile, **{f"{k}_s": v for k, v in steps.items()},
-        "types": per_type, "analysis_total_s_kernel": total_kernel, "analysis_total_s_scipy": total_scipy,
-        "analysis_total_s_default": total_kernel + sum(
-            (r["analyse_type_default_s"] or 0.0) - (r["analyse_type_s"] or 0.0) for r in per_type),
-        "peak_rss_mb": peak_rss_mb(), "rss_after_inputs_mb": rss_inputs, "polygon_accuracy": poly_rows,
+        "section": "national",
+        "n": graph.n_nodes,
+        "m": int(graph.csr.nnz),
+        "cells": demand.n_cells,
+        "facilities": n_all,
+        "tile_build_s": t_tile,
+        **{f"{k}_s": v for k, v in steps.items()},
+        "types": per_type,
+        "analysis_total_s_kernel": total_kernel,
+        "analysis_total_s_scipy": total_scipy,
+        "analysis_total_s_default": total_kernel
+        + sum(
+            (r["analyse_type_default_s"] or 0.0) - (r["analyse_type_s"] or 0.0) for r in per_type
+        ),
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_after_inputs_mb": rss_inputs,
+        "polygon_accuracy": poly_rows,
     }
     emit(out, row)
     print(json.dumps(row), flush=True)
@@ -358,7 +479,9 @@ def _polygon_accuracy(tt, demand, polys, tname: str) -> dict:
         cells = tt.cell[lo:hi][tt.time_s[lo:hi] <= b]
         r0, r1 = demand.row[cells].min() - 2, demand.row[cells].max() + 2
         c0, c1 = demand.col[cells].min() - 2, demand.col[cells].max() + 2
-        win = np.flatnonzero((demand.row >= r0) & (demand.row <= r1) & (demand.col >= c0) & (demand.col <= c1))
+        win = np.flatnonzero(
+            (demand.row >= r0) & (demand.row <= r1) & (demand.col >= c0) & (demand.col <= c1)
+        )
         hit = np.zeros(demand.n_cells, bool)
         hit[cells] = True
         x = g.x0 + (demand.col[win] + 0.5) * g.cell_size_m
@@ -368,10 +491,14 @@ def _polygon_accuracy(tt, demand, polys, tname: str) -> dict:
         outside += int((hit[win] & ~ins).sum())
         unreached += int((~hit[win]).sum())
         inside += int((~hit[win] & ins).sum())
-    return {"type": tname, "polygons": len(polys), "reached_cells": reached,
-            "reached_outside_share": outside / max(reached, 1),
-            "unreached_inside_share_of_window": inside / max(unreached, 1),
-            "unreached_inside_per_reached": inside / max(reached, 1)}
+    return {
+        "type": tname,
+        "polygons": len(polys),
+        "reached_cells": reached,
+        "reached_outside_share": outside / max(reached, 1),
+        "unreached_inside_share_of_window": inside / max(unreached, 1),
+        "unreached_inside_per_reached": inside / max(reached, 1),
+    }
 
 
 # ----------------------------------------------------------------------------- harness, startup
@@ -384,22 +511,54 @@ def run_harness(out: Path) -> None:
     for name, target in (("sp_tiled_500k", 500_000),):
         g = _graph(bg.tile_grid(base, target_arcs=target))
         coo = g.csr.tocoo()
-        np.savez(gdir / f"{name}.npz", src=coo.row, dst=coo.col, travel_time=coo.data,
-                 length=coo.data, x=g.node_xy[:, 0], y=g.node_xy[:, 1], source=np.array("REPLICATED real graph"))
-        cmd = [sys.executable, str(SHARED_BENCH / "peers.py"), "--plugin", str(HERE / "peers_plugin.py"),
-               "--graph", str(gdir / f"{name}.npz"), "--facilities", "100", "--cutoff-min", "30",
-               "--peers", "scipy,scipy_multi,nx,infra_overlap", "--max-seconds", "8", "--repeats", "3",
-               "--json", str(out / "harness.jsonl")]
+        np.savez(
+            gdir / f"{name}.npz",
+            src=coo.row,
+            dst=coo.col,
+            travel_time=coo.data,
+            length=coo.data,
+            x=g.node_xy[:, 0],
+            y=g.node_xy[:, 1],
+            source=np.array("REPLICATED real graph"),
+        )
+        cmd = [
+            sys.executable,
+            str(SHARED_BENCH / "peers.py"),
+            "--plugin",
+            str(HERE / "peers_plugin.py"),
+            "--graph",
+            str(gdir / f"{name}.npz"),
+            "--facilities",
+            "100",
+            "--cutoff-min",
+            "30",
+            "--peers",
+            "scipy,scipy_multi,nx,infra_overlap",
+            "--max-seconds",
+            "8",
+            "--repeats",
+            "3",
+            "--json",
+            str(out / "harness.jsonl"),
+        ]
         p = subprocess.run(cmd, capture_output=True, text=True, cwd=SHARED_BENCH)
         print(p.stdout + p.stderr, flush=True)
-        emit(out, {"section": "harness", "graph": name, "exit_code": p.returncode, "stdout": p.stdout})
+        emit(
+            out,
+            {"section": "harness", "graph": name, "exit_code": p.returncode, "stdout": p.stdout},
+        )
 
 
 def run_startup(out: Path) -> None:
     ts = []
     for _ in range(3):
         t = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "cli.py"), "--help"], capture_output=True, check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, str(ROOT / "cli.py"), "--help"],
+            capture_output=True,
+            check=True,
+            cwd=ROOT,
+        )
         ts.append(time.perf_counter() - t)
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
@@ -409,8 +568,13 @@ def run_startup(out: Path) -> None:
     print(json.dumps(row), flush=True)
 
 
-SECTIONS = {"kernel": run_kernel, "scaling": run_scaling, "national": run_national,
-            "harness": run_harness, "startup": run_startup}
+SECTIONS = {
+    "kernel": run_kernel,
+    "scaling": run_scaling,
+    "national": run_national,
+    "harness": run_harness,
+    "startup": run_startup,
+}
 
 
 # ----------------------------------------------------------------------------- report
@@ -427,15 +591,21 @@ def _cov_text(c: dict | None) -> str:
 
 def report(out: Path) -> str:
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    lines = ["", "## Kernel: seconds (ratios vs ours = numba chain kernel; ~ = extrapolated from a prefix)", "",
-             "| graph | n | m | K | cutoff | osmnx ego | nx | scipy raw | scipy min_only | chain (scipy reference) | chain (numba) | node kernel | ego/ours | nx/ours | ours/scipy | scipy ref/scipy raw | nodes = scipy, nx = scipy | chain numba = chain scipy |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Kernel: seconds (ratios vs ours = numba chain kernel; ~ = extrapolated from a prefix)",
+        "",
+        "| graph | n | m | K | cutoff | osmnx ego | nx | scipy raw | scipy min_only | chain (scipy reference) | chain (numba) | node kernel | ego/ours | nx/ours | ours/scipy | scipy ref/scipy raw | nodes = scipy, nx = scipy | chain numba = chain scipy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if r["section"] != "kernel" or r["graph"].startswith("scaling"):
             continue
         ours = r["chain_kernel_s"]
         ego, nxs = r.get("osmnx_ego_s"), r.get("nx_s")
-        agree = r["ours_vs_scipy_mismatch_nodes"] == 0 and r.get("nx_vs_scipy_mismatch_nodes", 0) == 0
+        agree = (
+            r["ours_vs_scipy_mismatch_nodes"] == 0 and r.get("nx_vs_scipy_mismatch_nodes", 0) == 0
+        )
         same = "yes" if r["chain_kernel_equals_chain_scipy"] else "NO"
         lines.append(
             f"| {r['graph']} | {r['n']} | {r['m']} | {r['K']} | {r['cutoff_min']:g} | {_fmt(ego, '~')} | {_fmt(nxs, '~')} | "
@@ -445,9 +615,13 @@ def report(out: Path) -> str:
         )
     sc = [r for r in rows if r["section"] == "kernel" and r["graph"].startswith("scaling")]
     if sc:
-        lines += ["", "## Scaling (facilities grow with the graph): ratio of ratios = (t_k / t_1) / (m_k / m_1), target <= 1.2", "",
-                  "| size | m | K | chain numba s | ratio of ratios | chain scipy (reference) s | ratio of ratios | scipy raw s | ratio of ratios |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Scaling (facilities grow with the graph): ratio of ratios = (t_k / t_1) / (m_k / m_1), target <= 1.2",
+            "",
+            "| size | m | K | chain numba s | ratio of ratios | chain scipy (reference) s | ratio of ratios | scipy raw s | ratio of ratios |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         b = sc[0]
         for r in sc:
             q = r["m"] / b["m"]
@@ -457,35 +631,55 @@ def report(out: Path) -> str:
             )
     for r in rows:
         if r["section"] == "national":
-            lines += ["", f"## National chain: n={r['n']} m={r['m']} cells={r['cells']} facilities={r['facilities']} "
-                          f"(graph tiled over Vietnam in {r['tile_build_s']:.1f} s, not counted)", "",
-                      f"graph_from_edges {r['graph_from_edges_s']:.2f} s, snap cells {r['snap_cells_s']:.2f} s", "",
-                      "| type | K | limit min | pairs | snap fac s | travel_times numba s | travel_times scipy s | within | coverage | overlaps | province matrix | nearest_two | removal | polygons s | analyse_type s (all measures + polygons; curve greedy + bound) | analyse_type s, default (p_90/95/99 exact) | curve points proved | p 90/95/99 (proved) |",
-                      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"## National chain: n={r['n']} m={r['m']} cells={r['cells']} facilities={r['facilities']} "
+                f"(graph tiled over Vietnam in {r['tile_build_s']:.1f} s, not counted)",
+                "",
+                f"graph_from_edges {r['graph_from_edges_s']:.2f} s, snap cells {r['snap_cells_s']:.2f} s",
+                "",
+                "| type | K | limit min | pairs | snap fac s | travel_times numba s | travel_times scipy s | within | coverage | overlaps | province matrix | nearest_two | removal | polygons s | analyse_type s (all measures + polygons; curve greedy + bound) | analyse_type s, default (p_90/95/99 exact) | curve points proved | p 90/95/99 (proved) |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            ]
             for t in r["types"]:
                 lines.append(
                     f"| {t['type']} | {t['facilities']} | {t['limit_min']:g} | {t['pairs']} | {t['snap_facilities_s']:.2f} | {t['travel_times_kernel_s']:.2f} | "
                     f"{_fmt(t['travel_times_scipy_s'])} | {t['within_s']:.2f} | {t['coverage_s']:.2f} | {t['overlaps_s']:.2f} | {t['province_matrix_s']:.2f} | "
                     f"{t['nearest_two_s']:.2f} | {t['removal_penalty_s']:.2f} | {t['polygons_s']:.2f} | {_fmt(t['analyse_type_s'])} | "
                     f"{_fmt(t.get('analyse_type_default_s'))} | {_cov_text(t.get('covering'))}"
-                    + (f" ERROR {t['analyse_type_error'][:80]}" if t["analyse_type_error"] else "") + " |"
+                    + (f" ERROR {t['analyse_type_error'][:80]}" if t["analyse_type_error"] else "")
+                    + " |"
                 )
             kern = sum(t["travel_times_kernel_s"] for t in r["types"])
             poly = sum(t["polygons_s"] for t in r["types"])
-            lines += ["", f"analysis total: {r['analysis_total_s_kernel']:.1f} s with the numba kernel, "
-                          f"{_fmt(r['analysis_total_s_scipy'])} s with the scipy reference kernel (target < 60 s); "
-                          f"{_fmt(r.get('analysis_total_s_default'))} s with the default curve (quoted p exact); "
-                          f"peak RSS {r['peak_rss_mb'] / 1024:.2f} GB (target < 4 GB; {r['rss_after_inputs_mb'] / 1024:.2f} GB after loading inputs)",
-                      f"polygons / catchments (numba kernel) = {poly:.2f} / {kern:.2f} s = {poly / kern:.2f} (target <= 1); "
-                      "method: raster-to-vector of the demand grid, the reached cells' outline traced along cell edges "
-                      "(analysis/polygons.py), exact by construction:"]
+            lines += [
+                "",
+                f"analysis total: {r['analysis_total_s_kernel']:.1f} s with the numba kernel, "
+                f"{_fmt(r['analysis_total_s_scipy'])} s with the scipy reference kernel (target < 60 s); "
+                f"{_fmt(r.get('analysis_total_s_default'))} s with the default curve (quoted p exact); "
+                f"peak RSS {r['peak_rss_mb'] / 1024:.2f} GB (target < 4 GB; {r['rss_after_inputs_mb'] / 1024:.2f} GB after loading inputs)",
+                f"polygons / catchments (numba kernel) = {poly:.2f} / {kern:.2f} s = {poly / kern:.2f} (target <= 1); "
+                "method: raster-to-vector of the demand grid, the reached cells' outline traced along cell edges "
+                "(analysis/polygons.py), exact by construction:",
+            ]
             for a in r["polygon_accuracy"]:
-                lines.append(f"- polygons {a['type']}: {a['polygons']} polygons; reached cells outside the simplified polygon "
-                             f"{100 * a['reached_outside_share']:.2f}%; unreached cells inside per reached cell {100 * a['unreached_inside_per_reached']:.2f}%")
+                lines.append(
+                    f"- polygons {a['type']}: {a['polygons']} polygons; reached cells outside the simplified polygon "
+                    f"{100 * a['reached_outside_share']:.2f}%; unreached cells inside per reached cell {100 * a['unreached_inside_per_reached']:.2f}%"
+                )
         if r["section"] == "startup":
-            lines += ["", f"startup: `python cli.py --help` {r['cli_help_s']:.2f} s (bare python {r['python_bare_s']:.2f} s; target < 1 s)"]
+            lines += [
+                "",
+                f"startup: `python cli.py --help` {r['cli_help_s']:.2f} s (bare python {r['python_bare_s']:.2f} s; target < 1 s)",
+            ]
         if r["section"] == "harness":
-            lines += ["", f"harness ({r['graph']}, exit code {r['exit_code']}; 0 = all agree):", "```", r["stdout"].strip(), "```"]
+            lines += [
+                "",
+                f"harness ({r['graph']}, exit code {r['exit_code']}; 0 = all agree):",
+                "```",
+                r["stdout"].strip(),
+                "```",
+            ]
     return "\n".join(lines)
 
 
@@ -515,7 +709,9 @@ def main(argv: list[str] | None = None) -> int:
     text = report(out)
     print(text)
     (out / "report.md").write_text(text + "\n")
-    print(f"\n# make bench: {time.perf_counter() - t0:.0f} s; JSON lines in {out / 'results.jsonl'}")
+    print(
+        f"\n# make bench: {time.perf_counter() - t0:.0f} s; JSON lines in {out / 'results.jsonl'}"
+    )
     return 1 if failed else 0
 
 

@@ -108,7 +108,11 @@ class RegionConfig:
 
 def _need(table: dict[str, Any], key: str, where: str, path: str) -> Any:
     if key not in table:
-        raise ConfigError(f"missing key '{key}' in [{where}]; add it (see data/vietnam.toml)", source=path, field=key)
+        raise ConfigError(
+            f"missing key '{key}' in [{where}]; add it (see data/vietnam.toml)",
+            source=path,
+            field=key,
+        )
     return table[key]
 
 
@@ -140,7 +144,9 @@ def _positive(value: Any, key: str, path: str) -> float:
 
 def _numbers(value: Any, key: str, path: str) -> tuple[float, ...]:
     if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"must be a list of numbers, e.g. [60, 90], got {value!r}", source=path, field=key)
+        raise ConfigError(
+            f"must be a list of numbers, e.g. [60, 90], got {value!r}", source=path, field=key
+        )
     return tuple(_number(v, key, path) for v in value)
 
 
@@ -175,7 +181,9 @@ def _type_config(name: str, t: dict[str, Any], path: str) -> TypeConfig:
         for b in _numbers(_need(t, "breaks_min", where, path), f"{where}.breaks_min", path)
     )
     if not breaks:
-        raise ConfigError(f"[{where}] breaks_min is empty; give at least one break in minutes", source=path)
+        raise ConfigError(
+            f"[{where}] breaks_min is empty; give at least one break in minutes", source=path
+        )
     breaks = tuple(sorted(set(breaks)))
     primary = _positive(_need(t, "primary_min", where, path), f"{where}.primary_min", path)
     if primary not in breaks:
@@ -229,10 +237,16 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
     """
     p = Path(path) if path is not None else REPO_DATA / f"{region}.toml"
     if path is not None and not p.is_file():
-        raise ConfigError("configuration file not found; check the path given to --config", source=str(p))
+        raise ConfigError(
+            "configuration file not found; check the path given to --config", source=str(p)
+        )
     if not p.is_file():
-        known = sorted(q.stem for q in REPO_DATA.glob("*.toml") if not q.stem.startswith("scenarios"))
-        raise ConfigError(f"no configuration for region '{region}' (known: {', '.join(known)})", source=str(p))
+        known = sorted(
+            q.stem for q in REPO_DATA.glob("*.toml") if not q.stem.startswith("scenarios")
+        )
+        raise ConfigError(
+            f"no configuration for region '{region}' (known: {', '.join(known)})", source=str(p)
+        )
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -242,7 +256,9 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
     roads = _table(raw, "roads", "roads", sp)
     types_raw = _table(raw, "types", "types", sp)
     if not types_raw:
-        raise ConfigError("[types] is empty; configure at least one facility type", source=sp, field="types")
+        raise ConfigError(
+            "[types] is empty; configure at least one facility type", source=sp, field="types"
+        )
     for name in types_raw:
         if name not in FACILITY_TYPES:
             raise ConfigError(
@@ -255,19 +271,32 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         raise ConfigError(f"edition must be 34 or 63, got {edition!r}", source=sp, field="edition")
     bbox = _numbers(_need(reg, "bbox", "region", sp), "bbox", sp)
     if len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
-        raise ConfigError("bbox must be [min_lon, min_lat, max_lon, max_lat]", source=sp, field="bbox")
+        raise ConfigError(
+            "bbox must be [min_lon, min_lat, max_lon, max_lat]", source=sp, field="bbox"
+        )
     flags = raw.get("flags", {})
     sens = raw.get("sensitivity", {})
-    for key, value in (("flags", flags), ("sensitivity", sens), ("roads.speed_kmh", roads.get("speed_kmh", {}))):
+    for key, value in (
+        ("flags", flags),
+        ("sensitivity", sens),
+        ("roads.speed_kmh", roads.get("speed_kmh", {})),
+    ):
         if not isinstance(value, dict):
             raise ConfigError(f"[{key}] must be a table, got {value!r}", source=sp, field=key)
-    speed = {str(k): _positive(v, f"roads.speed_kmh.{k}", sp) for k, v in roads.get("speed_kmh", {}).items()}
+    speed = {
+        str(k): _positive(v, f"roads.speed_kmh.{k}", sp)
+        for k, v in roads.get("speed_kmh", {}).items()
+    }
     if "default" not in speed:
-        raise ConfigError("[roads.speed_kmh] needs a 'default' speed", source=sp, field="speed_kmh.default")
+        raise ConfigError(
+            "[roads.speed_kmh] needs a 'default' speed", source=sp, field="speed_kmh.default"
+        )
     status_map = {str(k): str(v) for k, v in raw.get("status_map", {}).items()}
     for k, v in status_map.items():
         if v not in ("operating", "planned"):
-            raise ConfigError(f"status_map['{k}'] = '{v}': allowed values are operating, planned", source=sp)
+            raise ConfigError(
+                f"status_map['{k}'] = '{v}': allowed values are operating, planned", source=sp
+            )
     return RegionConfig(
         name=str(reg.get("name", region)),
         label_vi=str(reg.get("label_vi", region)),
@@ -277,14 +306,29 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         edition=edition,
         cell_size_m=_positive(reg.get("cell_size_m", 1000), "cell_size_m", sp),
         access_speed_kmh=_positive(reg.get("access_speed_kmh", 20), "access_speed_kmh", sp),
-        max_facility_access_km=_positive(reg.get("max_facility_access_km", 10), "max_facility_access_km", sp),
-        province_tolerance_m=_positive(reg.get("province_tolerance_m", 10000), "province_tolerance_m", sp),
-        duplicate_distance_m=_positive(reg.get("duplicate_distance_m", 500), "duplicate_distance_m", sp),
+        max_facility_access_km=_positive(
+            reg.get("max_facility_access_km", 10), "max_facility_access_km", sp
+        ),
+        province_tolerance_m=_positive(
+            reg.get("province_tolerance_m", 10000), "province_tolerance_m", sp
+        ),
+        duplicate_distance_m=_positive(
+            reg.get("duplicate_distance_m", 500), "duplicate_distance_m", sp
+        ),
         min_component_km=_number(reg.get("min_component_km", 5.0), "min_component_km", sp),
         max_unique_share=_number(flags.get("max_unique_share", 0.25), "flags.max_unique_share", sp),
-        min_other_province_share=_number(flags.get("min_other_province_share", 0.5), "flags.min_other_province_share", sp),
-        speed_factors=tuple(_positive(v, "sensitivity.speed_factors", sp) for v in _numbers(sens.get("speed_factors", [0.8, 1.2]), "sensitivity.speed_factors", sp)),
-        threshold_shifts_min=_numbers(sens.get("threshold_shifts_min", [-15, 15]), "sensitivity.threshold_shifts_min", sp),
+        min_other_province_share=_number(
+            flags.get("min_other_province_share", 0.5), "flags.min_other_province_share", sp
+        ),
+        speed_factors=tuple(
+            _positive(v, "sensitivity.speed_factors", sp)
+            for v in _numbers(
+                sens.get("speed_factors", [0.8, 1.2]), "sensitivity.speed_factors", sp
+            )
+        ),
+        threshold_shifts_min=_numbers(
+            sens.get("threshold_shifts_min", [-15, 15]), "sensitivity.threshold_shifts_min", sp
+        ),
         roads=RoadsConfig(
             file=str(_need(roads, "file", "roads", sp)),
             layer=roads.get("layer"),

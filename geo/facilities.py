@@ -246,7 +246,9 @@ def facilities_from_source(
     if tcfg.class_provinces63 and tcfg.outside_class and "prov63_code" in gdf.columns:
         # e.g. the ports of Hà Nội, Bắc Ninh, Phú Thọ are inland river ports, not seaports
         p63 = _text(gdf, "prov63_code").str.replace(r"\.0$", "", regex=True).str.zfill(2)
-        inland = ~p63.isin(tcfg.class_provinces63) & (p63 != "00") & ~klass.isin(tcfg.exclude_classes)
+        inland = (
+            ~p63.isin(tcfg.class_provinces63) & (p63 != "00") & ~klass.isin(tcfg.exclude_classes)
+        )
         klass = klass.mask(inland, tcfg.outside_class)
 
     reason = pd.Series("", index=gdf.index, dtype=object)

@@ -19,7 +19,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{target.stem}-", suffix=target.suffix, dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".tmp-{target.stem}-", suffix=target.suffix, dir=target.parent
+    )
     os.close(fd)
     os.unlink(tmp)  # writers such as GDAL refuse to open an existing empty file
     tmp_path = Path(tmp)

@@ -394,7 +394,9 @@ def _people(values: np.ndarray, nodata: float | None) -> np.ndarray:
 
 def _open(path: Path) -> rasterio.io.DatasetReader:
     if not path.is_file():
-        raise DataNotFoundError("population raster not found; check the path given to --population", source=str(path))
+        raise DataNotFoundError(
+            "population raster not found; check the path given to --population", source=str(path)
+        )
     if path.stat().st_size == 0:
         raise InputError(
             "the population raster is an empty file (0 bytes); copy or download it again",

@@ -99,7 +99,10 @@ def _read_layer(
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several types for corrupt files
-        raise InputError(f"cannot read the province layer ({exc}); copy it again or rebuild the data folder", source=str(path)) from None
+        raise InputError(
+            f"cannot read the province layer ({exc}); copy it again or rebuild the data folder",
+            source=str(path),
+        ) from None
     if gdf.crs is None:
         raise InputError("province layer has no CRS; declare EPSG:4326", source=str(path))
     missing = [c for c in required if c not in gdf.columns]

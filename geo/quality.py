@@ -691,7 +691,11 @@ def tolerance_sensitivity(
         net = road_network_for_region(data_dir, cfg)
         rd = road_distance(facilities, net, max_km=config.max_facility_access_km)
         main = (rd["nearest_component"] == 0).fillna(False).astype(bool) & ~rd["far"]
-        names = facilities.set_index("facility_id").loc[rd.loc[~main, "facility_id"], "name"].astype(str)
+        names = (
+            facilities.set_index("facility_id")
+            .loc[rd.loc[~main, "facility_id"], "name"]
+            .astype(str)
+        )
         comp_km = net.edges.groupby("component")["length_m"].sum() / 1000
         rows.append(
             {

@@ -266,8 +266,13 @@ def _clean_layer(
         keep &= ~closed
     sub = gdf.loc[keep]
     if len(sub) == 0:
-        why = {str(k): int(c) for k, c in zip(*np.unique(reason[reason != ""], return_counts=True), strict=True)}
-        why.update({f"status '{k}' not open": c for k, c in report.get("dropped_by_status", {}).items()})
+        why = {
+            str(k): int(c)
+            for k, c in zip(*np.unique(reason[reason != ""], return_counts=True), strict=True)
+        }
+        why.update(
+            {f"status '{k}' not open": c for k, c in report.get("dropped_by_status", {}).items()}
+        )
         said = ", ".join(f"{c} {k}" for k, c in why.items())
         raise NetworkError(
             f"{src}: no road line is left of {len(gdf)} feature(s) ({said}); give a layer of "
@@ -803,7 +808,9 @@ def road_network_for_region(
         gdf = read_road_layer(path, layer=r.layer)
     first = RoadLayer(
         gdf,
-        class_field=r.class_field if r.class_field in gdf.columns else _guess_class_field(gdf, path),
+        class_field=r.class_field
+        if r.class_field in gdf.columns
+        else _guess_class_field(gdf, path),
         highway_field=r.highway_field if r.highway_field in gdf.columns else None,
         maxspeed_field=r.maxspeed_field if r.maxspeed_field in gdf.columns else None,
         oneway_field=r.oneway_field if r.oneway_field in gdf.columns else None,
@@ -817,7 +824,10 @@ def road_network_for_region(
         g2 = read_road_layer(p2, layer=r.second_layer)
         layers.append(RoadLayer(g2, class_field=r.second_class_field or "level_en", source=str(p2)))
     return network_from_layers(
-        layers, metric_crs=config.metric_crs, speed_kmh=r.speed_kmh, snap_tolerance_m=r.snap_tolerance_m
+        layers,
+        metric_crs=config.metric_crs,
+        speed_kmh=r.speed_kmh,
+        snap_tolerance_m=r.snap_tolerance_m,
     )
 
 

@@ -48,10 +48,14 @@ class Issues:
     repairs: list[dict[str, object]] = field(default_factory=list)
 
     def reject(self, source: str, row: int | None, field_name: str, reason: str) -> None:
-        self.rejects.append({"source": str(source), "row": row, "field": field_name, "reason": reason})
+        self.rejects.append(
+            {"source": str(source), "row": row, "field": field_name, "reason": reason}
+        )
 
     def repair(self, source: str, row: int | None, field_name: str, what: str) -> None:
-        self.repairs.append({"source": str(source), "row": row, "field": field_name, "repair": what})
+        self.repairs.append(
+            {"source": str(source), "row": row, "field": field_name, "repair": what}
+        )
 
     def extend(self, other: Issues) -> None:
         self.rejects.extend(other.rejects)

@@ -31,7 +31,14 @@ from maps.qgis_styles import field_text, layer_types, vector_qml, vector_sld, ve
 log = logging.getLogger(__name__)
 # Attribute tables written after the layers (issue 6): minimal cover, coverage curve, benefit-sharing
 # keys, measures per group of provinces, and the facility counts against official totals.
-GPKG_TABLES = ("covering", "coverage_curve", "sharing_keys", "group_measures", "group_pairs", "facility_counts")
+GPKG_TABLES = (
+    "covering",
+    "coverage_curve",
+    "sharing_keys",
+    "group_measures",
+    "group_pairs",
+    "facility_counts",
+)
 
 GEOMETRY_TYPES = {
     "facilities": "Point",

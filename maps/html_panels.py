@@ -290,7 +290,9 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
         f"<div>{_swatch('background:#777;border-color:#fff')}{bi('đang hoạt động', 'operating')}"
         f" {_swatch('background:transparent;border:2px dashed #555')}{bi('quy hoạch', 'planned')}</div>"
     )
-    rows.append(f"<div>{_swatch('background:#777;border:2px solid #222')}{bi('dữ liệu cần kiểm tra', 'doubtful data')}</div>")
+    rows.append(
+        f"<div>{_swatch('background:#777;border:2px solid #222')}{bi('dữ liệu cần kiểm tra', 'doubtful data')}</div>"
+    )
     rows.append(
         f"<div>{_swatch(f'width:14px;height:14px;background:transparent;border:3px solid {FLAG_COLOUR}')}"
         f"{bi('gắn cờ, vững', 'flagged, robust')} "

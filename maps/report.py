@@ -36,7 +36,10 @@ T = {
     "flagged": ("Bị gắn cờ", "Flagged"),
     "flags": ("Cơ sở có thể trùng lặp", "Facilities flagged as redundant"),
     "evidence": ("Bằng chứng", "Evidence"),
-    "overlaps": ("10 cặp chồng lấn lớn nhất giữa hai tỉnh", "The 10 largest overlaps between provinces"),
+    "overlaps": (
+        "10 cặp chồng lấn lớn nhất giữa hai tỉnh",
+        "The 10 largest overlaps between provinces",
+    ),
     "pairs": (
         "Cặp tỉnh bị trùng lặp nhiều nhất",
         "Province pairs with the most duplicated coverage",
@@ -114,7 +117,9 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
                 "robust": int((f["flag_robustness"] == "robust").sum()),
             }
         )
-    label = {t: (tm["label_vi"] if lang == "vi" else tm["label_en"]) for t, tm in meta["types"].items()}
+    label = {
+        t: (tm["label_vi"] if lang == "vi" else tm["label_en"]) for t, tm in meta["types"].items()
+    }
     flags = [
         {
             "name": r.name,
@@ -134,7 +139,10 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     ov = result.layers["overlaps"]
     prim = {t: tm["primary_min"] for t, tm in meta["types"].items()}
     # the question is duplication between provinces: pairs in one province are in tables/overlaps.csv
-    ov = ov[(ov["break_min"] == ov["type"].map(prim)) & (ov["prov_a"].astype(str) != ov["prov_b"].astype(str))]
+    ov = ov[
+        (ov["break_min"] == ov["type"].map(prim))
+        & (ov["prov_a"].astype(str) != ov["prov_b"].astype(str))
+    ]
     top_ov = [
         {
             "type": label.get(r.type, r.type),
@@ -156,7 +164,12 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         & (pm["province_a"] < pm["province_b"])
     ]
     pairs = [
-        {"type": label.get(r.type, r.type), "a": r.name_a, "b": r.name_b, "dup": _people(r.duplicated, lang)}
+        {
+            "type": label.get(r.type, r.type),
+            "a": r.name_a,
+            "b": r.name_b,
+            "dup": _people(r.duplicated, lang),
+        }
         for r in pm.sort_values(["duplicated", "province_a"], ascending=[False, True])
         .head(15)
         .itertuples()
@@ -181,7 +194,10 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
             "n": int(r["n_facilities"]),
             "min": int(r["min_cover_size"]),
             # a p not proved smallest is achievable, perhaps by fewer: shown as "≤ p"
-            **{f"p{s}": (str(r[f"p_{s}"]) if r.get(f"p_{s}_proved", True) else f"≤ {r[f'p_{s}']}") for s in (90, 95, 99)},
+            **{
+                f"p{s}": (str(r[f"p_{s}"]) if r.get(f"p_{s}_proved", True) else f"≤ {r[f'p_{s}']}")
+                for s in (90, 95, 99)
+            },
             "sentences": [r[f"cover_sentence_{sent}"], r[f"curve_sentence_{sent}"]],
         }
         for r in cov.to_dict("records")
@@ -189,11 +205,17 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     gm = result.tables.get("group_measures", pd.DataFrame())
     regions = []
     if len(gm):
-        sel = gm[gm["grouping"].isin(["region6", "key_econ_region"])].sort_values(["grouping", "group_code", "type"])
+        sel = gm[gm["grouping"].isin(["region6", "key_econ_region"])].sort_values(
+            ["grouping", "group_code", "type"]
+        )
         regions = [
             {
-                "grouping": r["grouping"], "group": r["group_name"], "type": label.get(r["type"], r["type"]),
-                "n": int(r["n_operating"]), "flagged": int(r["n_flagged"]), "people": _people(r["people"], lang),
+                "grouping": r["grouping"],
+                "group": r["group_name"],
+                "type": label.get(r["type"], r["type"]),
+                "n": int(r["n_operating"]),
+                "flagged": int(r["n_flagged"]),
+                "people": _people(r["people"], lang),
                 "covered": _pct(r["people_covered"] / r["people"]) if r["people"] else "",
                 "outside": _pct(r["covered_by_outside"] / r["people"]) if r["people"] else "",
                 "min_cover": int(r["min_cover_own"]) if pd.notna(r["min_cover_own"]) else "",
@@ -214,7 +236,9 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         "type_labels": [
             (tm["label_vi"] if lang == "vi" else tm["label_en"]) for tm in meta["types"].values()
         ],
-        "quality_html": markupsafe.Markup(meta.get("quality_html", "")),  # escaped by maps.quality_report
+        "quality_html": markupsafe.Markup(
+            meta.get("quality_html", "")
+        ),  # escaped by maps.quality_report
         "covering": covering,
         "regions": regions,
         "net": net,

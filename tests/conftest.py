@@ -17,12 +17,19 @@ MIRROR = Path(os.environ.get("INFRA_OVERLAP_MIRROR", REPO.parent / "shared" / "d
 EMBEDDED = REPO / "data" / "vietnam"
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
     """Run ``python cli.py ARGS`` as a user would, from the repository root."""
     e = {k: v for k, v in os.environ.items() if k != "INFRA_OVERLAP_DATA"}
     e.update(env or {})
     return subprocess.run(
-        [sys.executable, str(REPO / "cli.py"), *args], cwd=REPO, env=e, capture_output=True, text=True, timeout=timeout
+        [sys.executable, str(REPO / "cli.py"), *args],
+        cwd=REPO,
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -55,7 +62,9 @@ def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, make) 
 
 
 def _chain(tmp_path_factory: pytest.TempPathFactory, name: str, data: Path | None) -> Path:
-    return once_per_session(tmp_path_factory, name, lambda base: _run_chain(base / "out", name, data))
+    return once_per_session(
+        tmp_path_factory, name, lambda base: _run_chain(base / "out", name, data)
+    )
 
 
 def _run_chain(out: Path, name: str, data: Path | None) -> Path:

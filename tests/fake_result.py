@@ -13,7 +13,7 @@ from shapely.geometry import LineString, MultiPolygon, Point, box
 
 from analysis.results import GridSpec, RasterLayer, RunResult
 
-HOSTILE_NAME = "<img src=x onerror=alert(1)>Cảng \"Độc\" & Co"
+HOSTILE_NAME = '<img src=x onerror=alert(1)>Cảng "Độc" & Co'
 
 
 def make_fake_result() -> RunResult:
@@ -63,19 +63,44 @@ def make_fake_result() -> RunResult:
             "other_province_share": [0.8333, 0.714, 0.0, 0.29, 0.667],
             "flag": [True, False, False, False, False],
             "flag_robustness": ["robust", "", "", "", ""],
-            "evidence_vi": ["83% dân số trong vùng phục vụ của Cảng Hà Nội cũng được phục vụ bởi " + HOSTILE_NAME, "", "", "", ""],
-            "evidence_en": ["83% of the people Cảng Hà Nội serves are also served by " + HOSTILE_NAME, "", "", "", ""],
+            "evidence_vi": [
+                "83% dân số trong vùng phục vụ của Cảng Hà Nội cũng được phục vụ bởi "
+                + HOSTILE_NAME,
+                "",
+                "",
+                "",
+                "",
+            ],
+            "evidence_en": [
+                "83% of the people Cảng Hà Nội serves are also served by " + HOSTILE_NAME,
+                "",
+                "",
+                "",
+                "",
+            ],
             "removal_penalty_min": [12.5, 30.0, np.nan, 45.0, 20.0],
             "removal_lost": [500_000.0, 1_000_000.0, 0.0, 5_000_000.0, 1_000_000.0],
             "best_alternative_id": ["seaport:b", "seaport:a", "", "airport:HPH", "airport:HAN"],
             "best_alternative_name": [HOSTILE_NAME, "Cảng Hà Nội", "", "Cát Bi", "Nội Bài"],
             "best_alternative_province": ["Hải Phòng", "Hà Nội", "", "Hải Phòng", "Hà Nội"],
             "best_alternative_extra_min": [12.5, 30.0, np.nan, 45.0, 20.0],
-            "sharing_key": ["Hà Nội 60%; Hải Phòng 40%", "Hải Phòng 70%; Hà Nội 30%", "", "Hà Nội 90%; Hải Phòng 10%", "Hải Phòng 100%"],
+            "sharing_key": [
+                "Hà Nội 60%; Hải Phòng 40%",
+                "Hải Phòng 70%; Hà Nội 30%",
+                "",
+                "Hà Nội 90%; Hải Phòng 10%",
+                "Hải Phòng 100%",
+            ],
             "data_note": ["", "", "no road within 10 km", "", ""],
             "source": ["test"] * 5,
         },
-        geometry=[Point(105.5, 20.5), Point(106.3, 20.8), Point(106.8, 20.2), Point(105.8, 21.0), Point(106.7, 20.8)],
+        geometry=[
+            Point(105.5, 20.5),
+            Point(106.3, 20.8),
+            Point(106.8, 20.2),
+            Point(105.8, 21.0),
+            Point(106.7, 20.8),
+        ],
         crs=crs,
     )
     catch_rows = []
@@ -130,36 +155,87 @@ def make_fake_result() -> RunResult:
         }
     )
     flags = fac[fac["flag"]][
-        ["facility_id", "name", "type", "prov34_code", "prov34_name", "unique_share", "other_province_share",
-         "removal_penalty_min", "removal_lost", "flag_robustness", "evidence_vi", "evidence_en", "geometry"]
+        [
+            "facility_id",
+            "name",
+            "type",
+            "prov34_code",
+            "prov34_name",
+            "unique_share",
+            "other_province_share",
+            "removal_penalty_min",
+            "removal_lost",
+            "flag_robustness",
+            "evidence_vi",
+            "evidence_en",
+            "geometry",
+        ]
     ].rename(columns={"prov34_code": "prov_code", "prov34_name": "prov_name"})
     rejects = pd.DataFrame(
-        {"source": ["ports.csv"], "row": pd.array([3], dtype="Int64"), "field": ["lat"], "reason": ["latitude and longitude look swapped"]}
+        {
+            "source": ["ports.csv"],
+            "row": pd.array([3], dtype="Int64"),
+            "field": ["lat"],
+            "reason": ["latitude and longitude look swapped"],
+        }
     )
     repairs = pd.DataFrame(
-        {"source": ["ports.csv"], "row": pd.array([1], dtype="Int64"), "field": ["lon"], "repair": ["decimal comma read as point"]}
+        {
+            "source": ["ports.csv"],
+            "row": pd.array([1], dtype="Int64"),
+            "field": ["lon"],
+            "repair": ["decimal comma read as point"],
+        }
     )
-    grid = GridSpec(crs="EPSG:3405", x0=500_000.0, y0=2_330_000.0, cell_size_m=1000.0, shape=(40, 60))
+    grid = GridSpec(
+        crs="EPSG:3405", x0=500_000.0, y0=2_330_000.0, cell_size_m=1000.0, shape=(40, 60)
+    )
     cc = np.zeros(grid.shape, dtype=np.int16)
     cc[5:30, 10:40] = 1
     cc[10:20, 20:30] = 2
     cc[0, :] = -1
-    tt = np.where(cc >= 0, np.linspace(0, 150, grid.shape[1], dtype=np.float32)[None, :].repeat(grid.shape[0], 0), -9999.0).astype(np.float32)
+    tt = np.where(
+        cc >= 0,
+        np.linspace(0, 150, grid.shape[1], dtype=np.float32)[None, :].repeat(grid.shape[0], 0),
+        -9999.0,
+    ).astype(np.float32)
     rasters = {
-        "coverage_count_seaport": RasterLayer(cc, -1, "facilities", "count of seaports within 120 min"),
-        "travel_time_seaport": RasterLayer(tt, -9999.0, "min", "travel time to the nearest seaport, minutes"),
+        "coverage_count_seaport": RasterLayer(
+            cc, -1, "facilities", "count of seaports within 120 min"
+        ),
+        "travel_time_seaport": RasterLayer(
+            tt, -9999.0, "min", "travel time to the nearest seaport, minutes"
+        ),
     }
     meta = {
         "region": {"name": "testland", "label_vi": "Xứ thử", "label_en": "Testland"},
         "edition": 34,
         "lang": "vi",
         "types": {
-            "seaport": {"label_vi": "Cảng biển", "label_en": "Seaport", "breaks_min": [60.0, 120.0, 180.0], "primary_min": 120.0},
-            "airport": {"label_vi": "Cảng hàng không", "label_en": "Airport", "breaks_min": [60.0, 90.0, 120.0], "primary_min": 90.0},
+            "seaport": {
+                "label_vi": "Cảng biển",
+                "label_en": "Seaport",
+                "breaks_min": [60.0, 120.0, 180.0],
+                "primary_min": 120.0,
+            },
+            "airport": {
+                "label_vi": "Cảng hàng không",
+                "label_en": "Airport",
+                "breaks_min": [60.0, 90.0, 120.0],
+                "primary_min": 90.0,
+            },
         },
-        "attribution": ["© OpenStreetMap contributors (ODbL 1.0)", "Province boundaries: ODV / DOSM, CC BY-SA 4.0"],
+        "attribution": [
+            "© OpenStreetMap contributors (ODbL 1.0)",
+            "Province boundaries: ODV / DOSM, CC BY-SA 4.0",
+        ],
         "data_sources": [
-            {"layer": "facilities", "source": "OpenStreetMap", "licence": "ODbL 1.0", "attribution": "© OpenStreetMap contributors"}
+            {
+                "layer": "facilities",
+                "source": "OpenStreetMap",
+                "licence": "ODbL 1.0",
+                "attribution": "© OpenStreetMap contributors",
+            }
         ],
         "demand_source": "communes_dasymetric_nso2024: NSO 2024 province population spread over 3,321 communes",
         "data_date": "2026-08-11",

@@ -32,7 +32,9 @@ def example_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_example_batch_runs_every_scenario(example_batch: Path):
-    folders = sorted(p for p in (example_batch / "scenarios").iterdir() if (p / "manifest.json").exists())
+    folders = sorted(
+        p for p in (example_batch / "scenarios").iterdir() if (p / "manifest.json").exists()
+    )
     assert len(folders) == 8, [p.name for p in folders]
     for f in folders:
         assert (f / "map.html").is_file() and (f / "infra_overlap.gpkg").is_file()
@@ -53,12 +55,29 @@ def test_example_report_opens_in_chromium_and_libreoffice(example_batch: Path, t
     assert len(wb.sheetnames) >= 3 and all(ws.freeze_panes for ws in wb.worksheets)
     tool = REPO.parent / "shared" / "tools" / "check_html.py"
     if tool.exists() and shutil.which("chromium"):
-        r = subprocess.run([sys.executable, str(tool), str(example_batch / "report.html"), "--no-map", "--no-png"],
-                           capture_output=True, text=True, timeout=180)
+        r = subprocess.run(
+            [sys.executable, str(tool), str(example_batch / "report.html"), "--no-map", "--no-png"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert r.returncode == 0, r.stderr[-2000:]
     soffice = shutil.which("soffice")
     if soffice is None:
         pytest.skip("LibreOffice not installed (the .ci/run installs libreoffice-calc)")
-    r = subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(example_batch / "report.xlsx")],
-                       capture_output=True, text=True, timeout=300, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    r = subprocess.run(
+        [
+            soffice,
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(example_batch / "report.xlsx"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert r.returncode == 0 and (tmp_path / "report.pdf").stat().st_size > 1000, r.stderr[-2000:]

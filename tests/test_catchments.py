@@ -21,7 +21,9 @@ def random_network(seed: int, n_side: int = 7, spacing: float = 1000.0):
     """A jittered grid road network with random speeds, some one-way edges and a few gaps."""
     rng = np.random.default_rng(seed)
     ids = np.arange(n_side * n_side).reshape(n_side, n_side)
-    xy = np.column_stack([(ids % n_side).ravel() * spacing, (ids // n_side).ravel() * spacing]).astype(float)
+    xy = np.column_stack(
+        [(ids % n_side).ravel() * spacing, (ids // n_side).ravel() * spacing]
+    ).astype(float)
     xy += rng.uniform(-200, 200, xy.shape)
     pairs = [(ids[r, c], ids[r, c + 1]) for r in range(n_side) for c in range(n_side - 1)]
     pairs += [(ids[r, c], ids[r + 1, c]) for r in range(n_side - 1) for c in range(n_side)]
@@ -56,10 +58,14 @@ def reference_times(edges, xy, fac_xy, cell_xy, access_kmh, limit_s):
         on_edge.setdefault(int(cs.edge[k]), []).append((cs.along_m[k], ("c", k)))
     for e, row in enumerate(edges.itertuples()):
         speed = row.speed_kmh / 3.6
-        chain = [(0.0, int(row.u)), *sorted(on_edge.get(e, []), key=lambda p: (p[0], str(p[1]))), (row.length_m, int(row.v))]
+        chain = [
+            (0.0, int(row.u)),
+            *sorted(on_edge.get(e, []), key=lambda p: (p[0], str(p[1]))),
+            (row.length_m, int(row.v)),
+        ]
         for (a0, n0), (a1, n1) in itertools.pairwise(chain):
             w = (a1 - a0) / speed
-            for s, t in ([(n0, n1)] if row.oneway else [(n0, n1), (n1, n0)]):
+            for s, t in [(n0, n1)] if row.oneway else [(n0, n1), (n1, n0)]:
                 if s == t:
                     continue
                 if not g.has_edge(s, t) or g[s][t]["w"] > w:
@@ -96,7 +102,9 @@ def test_travel_times_match_networkx(seed, method):
     # float ties at the limit are the only tolerated difference
     only_ours = {k for k in ours.keys() - ref.keys() if abs(ours[k] - limit_s) > 1e-6}
     only_ref = {k for k in ref.keys() - ours.keys() if abs(ref[k] - limit_s) > 1e-6}
-    assert not only_ours and not only_ref, f"reached sets differ: ours only {sorted(only_ours)[:5]}, networkx only {sorted(only_ref)[:5]}"
+    assert not only_ours and not only_ref, (
+        f"reached sets differ: ours only {sorted(only_ours)[:5]}, networkx only {sorted(only_ref)[:5]}"
+    )
     worst = max((abs(ours[k] - ref[k]) for k in ours.keys() & ref.keys()), default=0.0)
     assert worst < 1e-6, f"times differ from networkx by up to {worst} s"
     assert len(ours) > 20, "the test graph reached too few pairs to be meaningful"
@@ -140,7 +148,9 @@ def test_travel_times_match_networkx_on_the_real_vietnam_network():
     rng = np.random.default_rng(7)
     graph = graph_from_edges(edges, net.node_xy, crs=net.crs)
     # Nội Bài, Đà Nẵng, Tân Sơn Nhất (EPSG:3405 metres), cells near them
-    fac_xy = np.array([[583_000.0, 2_348_000.0], [839_000.0, 1_774_000.0], [684_000.0, 1_193_000.0]])
+    fac_xy = np.array(
+        [[583_000.0, 2_348_000.0], [839_000.0, 1_774_000.0], [684_000.0, 1_193_000.0]]
+    )
     cell_xy = np.concatenate([f + rng.uniform(-30_000, 30_000, (500, 2)) for f in fac_xy])
     limit_s = 5400.0
     fac = Access.from_snap(snap_points(graph, fac_xy, min_component_km=5), access_speed_kmh=20)
@@ -166,18 +176,30 @@ def reference_times_snapped(edges, graph, fac, cells, access_kmh, limit_s):
             on_edge.setdefault(int(fac.snap.edge[k]), []).append((fac.snap.along_m[k], ("f", k)))
     for k in range(cells.snap.edge.size):
         if cells.snap.edge[k] >= 0:
-            on_edge.setdefault(int(cells.snap.edge[k]), []).append((cells.snap.along_m[k], ("c", k)))
-    u, v, L, s, one = graph.edge_u, graph.edge_v, graph.edge_len_m, graph.edge_speed_ms, graph.edge_oneway
+            on_edge.setdefault(int(cells.snap.edge[k]), []).append(
+                (cells.snap.along_m[k], ("c", k))
+            )
+    u, v, L, s, one = (
+        graph.edge_u,
+        graph.edge_v,
+        graph.edge_len_m,
+        graph.edge_speed_ms,
+        graph.edge_oneway,
+    )
     for e in range(u.size):
         pts = on_edge.get(e)
-        chain = [(0.0, int(u[e]))] + (sorted(pts, key=lambda p: (p[0], str(p[1]))) if pts else []) + [(L[e], int(v[e]))]
+        chain = (
+            [(0.0, int(u[e]))]
+            + (sorted(pts, key=lambda p: (p[0], str(p[1]))) if pts else [])
+            + [(L[e], int(v[e]))]
+        )
         for (a0, n0), (a1, n1) in itertools.pairwise(chain):
             if n0 == n1:
                 continue
             w = (a1 - a0) / s[e]
             if pts is None:
                 w = max(w, 1e-3)  # the CSR's clamp on whole edges
-            for a, b in ([(n0, n1)] if one[e] else [(n0, n1), (n1, n0)]):
+            for a, b in [(n0, n1)] if one[e] else [(n0, n1), (n1, n0)]:
                 if not g.has_edge(a, b) or g[a][b]["w"] > w:
                     g.add_edge(a, b, w=w)
     ref = {}
@@ -204,13 +226,21 @@ def test_facility_on_a_loop_edge_takes_the_shorter_way_round(method):
     scale = 1000.0 / loop.length
     loop = shapely.affinity.scale(loop, scale, scale, origin=(0, 0))
     edges = gpd.GeoDataFrame(
-        {"u": [0, 0], "v": [0, 1], "length_m": [1000.0, 100.0], "speed_kmh": [36.0, 36.0], "oneway": [False, False]},
+        {
+            "u": [0, 0],
+            "v": [0, 1],
+            "length_m": [1000.0, 100.0],
+            "speed_kmh": [36.0, 36.0],
+            "oneway": [False, False],
+        },
         geometry=[loop, shapely.LineString([(0, 0), (0, -100)])],
         crs=CRS,
     )
     xy = np.array([[0.0, 0.0], [0.0, -100.0]])
     graph = graph_from_edges(edges, xy, crs=CRS)
-    fac = Access.from_snap(snap_points(graph, np.array([[500.0 * scale, 0.0]])), access_speed_kmh=20)
+    fac = Access.from_snap(
+        snap_points(graph, np.array([[500.0 * scale, 0.0]])), access_speed_kmh=20
+    )
     cells = Access.from_snap(snap_points(graph, np.array([[0.0, -100.0]])), access_speed_kmh=20)
     tt = travel_times(graph, fac, cells, limit_s=1000, method=method)
     along = fac.snap.along_m[0]

@@ -21,7 +21,11 @@ NSO_2024_TOTAL = 101_343_900
 
 def _layers(out: Path) -> dict[str, gpd.GeoDataFrame]:
     gpkg = out / "infra_overlap.gpkg"
-    return {name: gpd.read_file(gpkg, layer=name) for name, _ in pyogrio.list_layers(gpkg) if name != "layer_styles"}
+    return {
+        name: gpd.read_file(gpkg, layer=name)
+        for name, _ in pyogrio.list_layers(gpkg)
+        if name != "layer_styles"
+    }
 
 
 @pytest.fixture(scope="module", params=["default_run", "mirror_run"])
@@ -30,12 +34,23 @@ def run_out(request: pytest.FixtureRequest) -> Path:
 
 
 def test_outputs_exist_and_name_their_sources(run_out: Path):
-    for name in ("map.html", "infra_overlap.gpkg", "infra_overlap.qgz", "report.html", "manifest.json", "tables/rejects.csv",
-                 "tables/facilities.csv", "rasters/coverage_count_airport.tif", "rasters/travel_time_seaport.tif"):
+    for name in (
+        "map.html",
+        "infra_overlap.gpkg",
+        "infra_overlap.qgz",
+        "report.html",
+        "manifest.json",
+        "tables/rejects.csv",
+        "tables/facilities.csv",
+        "rasters/coverage_count_airport.tif",
+        "rasters/travel_time_seaport.tif",
+    ):
         assert (run_out / name).is_file(), f"{name} missing from {run_out}"
     man = json.loads((run_out / "manifest.json").read_text())
     assert man["demand_source"], "the manifest must name the demand layer"
-    assert any("OpenStreetMap" in a for a in man["attribution"]), "OSM attribution missing from the manifest"
+    assert any("OpenStreetMap" in a for a in man["attribution"]), (
+        "OSM attribution missing from the manifest"
+    )
     report = (run_out / "report.html").read_text()
     assert "OpenStreetMap" in report and man["demand_source"].split(":")[0] in report
 
@@ -43,7 +58,9 @@ def test_outputs_exist_and_name_their_sources(run_out: Path):
 def test_population_total_matches_statistics(run_out: Path):
     prov = _layers(run_out)["provinces"]
     total = prov["population"].sum()
-    assert abs(total - NSO_2024_TOTAL) / NSO_2024_TOTAL < 0.001, f"grid total {total:,.0f} vs NSO 2024 {NSO_2024_TOTAL:,}"
+    assert abs(total - NSO_2024_TOTAL) / NSO_2024_TOTAL < 0.001, (
+        f"grid total {total:,.0f} vs NSO 2024 {NSO_2024_TOTAL:,}"
+    )
     assert len(prov) == 34 and prov["prov_code"].is_unique
 
 
@@ -55,20 +72,28 @@ def test_noi_bai_reaches_hanoi_centre(run_out: Path):
     assert han["prov34_code"].iloc[0] == "01" and han["road_access"].iloc[0] == "network"
     cat = lay["catchments"]
     c90 = cat[(cat["facility_id"] == han["facility_id"].iloc[0]) & (cat["break_min"] == 90)]
-    assert len(c90) == 1 and c90.geometry.iloc[0].contains(HOAN_KIEM), "Hoàn Kiếm must lie within 90 min of Nội Bài"
+    assert len(c90) == 1 and c90.geometry.iloc[0].contains(HOAN_KIEM), (
+        "Hoàn Kiếm must lie within 90 min of Nội Bài"
+    )
     # ~27 km by road; the trunk layer lacks the Võ Nguyên Giáp airport road, so the model's time
     # (about 70 min) is longer than a real drive (about 45 min) but must stay plausible
     x, y = Transformer.from_crs(4326, 3405, always_xy=True).transform(HOAN_KIEM.x, HOAN_KIEM.y)
     with rasterio.open(run_out / "rasters" / "travel_time_airport.tif") as r:
         minutes = float(next(r.sample([(x, y)]))[0])
-    assert 30 < minutes < 90, f"travel time from Hoàn Kiếm to the nearest airport is {minutes:.1f} min"
+    assert 30 < minutes < 90, (
+        f"travel time from Hoàn Kiếm to the nearest airport is {minutes:.1f} min"
+    )
 
 
 def test_island_airport_is_kept_and_flagged_for_access(run_out: Path):
     fac = _layers(run_out)["facilities"]
-    con_dao = fac[(fac["type"] == "airport") & fac["name"].str.contains("Côn Đảo|Cỏ Ống", regex=True)]
+    con_dao = fac[
+        (fac["type"] == "airport") & fac["name"].str.contains("Côn Đảo|Cỏ Ống", regex=True)
+    ]
     assert len(con_dao) == 1, "Côn Đảo airport (island) must be kept, not dropped"
-    assert con_dao["road_access"].iloc[0] in ("none", "separate_network"), "an island airport cannot reach the mainland roads"
+    assert con_dao["road_access"].iloc[0] in ("none", "separate_network"), (
+        "an island airport cannot reach the mainland roads"
+    )
     assert con_dao["coverage"].iloc[0] < 200_000
 
 
@@ -77,10 +102,15 @@ def test_measures_obey_their_definitions(run_out: Path):
     assert (fac["unique_coverage"] <= fac["coverage"] + 1e-6).all()
     flagged = fac[fac["flag"].astype(bool)]
     assert (flagged["unique_share"] < 0.25).all() and (flagged["other_province_share"] >= 0.5).all()
-    assert flagged["evidence_en"].str.len().gt(50).all() and flagged["evidence_vi"].str.len().gt(50).all()
+    assert (
+        flagged["evidence_en"].str.len().gt(50).all()
+        and flagged["evidence_vi"].str.len().gt(50).all()
+    )
     assert set(flagged["flag_robustness"]) <= {"robust", "fragile"}
     none = fac[fac["road_access"] == "none"]
-    assert (none["coverage"] == 0).all(), "facilities without road access are excluded from network measures"
+    assert (none["coverage"] == 0).all(), (
+        "facilities without road access are excluded from network measures"
+    )
 
 
 def test_every_input_row_is_accounted_for(run_out: Path):
@@ -108,8 +138,21 @@ def test_national_map_passes_the_browser_check_offline(run_out: Path, tmp_path: 
     page = run_out / "map.html"
     assert page.stat().st_size < 15 * 2**20, f"map.html is {page.stat().st_size / 2**20:.1f} MB"
     r = subprocess.run(
-        [sys.executable, str(tool), str(page), "--json", "-", "--open-popups", "--png", str(tmp_path / "map.png"), "--timeout", "240"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(tool),
+            str(page),
+            "--json",
+            "-",
+            "--open-popups",
+            "--png",
+            str(tmp_path / "map.png"),
+            "--timeout",
+            "240",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads(r.stdout)
@@ -131,9 +174,21 @@ def test_geopackage_and_project_of_the_run_open_styled_in_qgis(run_out: Path, tm
     moved = tmp_path / "moved"
     shutil.copytree(run_out, moved)  # relative paths: the folder can be moved
     r = subprocess.run(
-        [sys.executable, str(tool), str(moved / "infra_overlap.gpkg"), "-q", "--timeout", "300",
-         "--project", str(moved / "infra_overlap.qgz"), "--png-dir", str(tmp_path / "png")],
-        capture_output=True, text=True, timeout=360,
+        [
+            sys.executable,
+            str(tool),
+            str(moved / "infra_overlap.gpkg"),
+            "-q",
+            "--timeout",
+            "300",
+            "--project",
+            str(moved / "infra_overlap.qgz"),
+            "--png-dir",
+            str(tmp_path / "png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=360,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert "5/5 spatial layers styled" in r.stdout, r.stdout

@@ -27,10 +27,15 @@ def _random_graph(seed: int, n: int = 300):
     u, v = u[keep], v[keep]
     length = d[u, v] * rng.uniform(1.0, 1.3, u.size)
     edges = gpd.GeoDataFrame(
-        pd.DataFrame({
-            "u": u, "v": v, "length_m": length, "speed_kmh": rng.choice([20.0, 40.0, 60.0], u.size),
-            "oneway": rng.random(u.size) < 0.3,
-        }),
+        pd.DataFrame(
+            {
+                "u": u,
+                "v": v,
+                "length_m": length,
+                "speed_kmh": rng.choice([20.0, 40.0, 60.0], u.size),
+                "oneway": rng.random(u.size) < 0.3,
+            }
+        ),
         geometry=shapely.linestrings(np.stack([xy[u], xy[v]], axis=1)),
         crs="EPSG:3405",
     )
@@ -43,13 +48,21 @@ def test_node_kernel_matches_networkx(seed: int) -> None:
     csr = graph.csr
     G = nx.DiGraph()
     coo = csr.tocoo()
-    G.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=False))
+    G.add_weighted_edges_from(
+        zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=False)
+    )
     sources = rng.choice(graph.n_nodes, 25, replace=False)
     limit = 900.0
     got = kernel.reachable_nodes(csr.indptr, csr.indices, csr.data, sources, limit_s=limit)
     for s, nodes in zip(sources, got, strict=False):
-        want = nx.single_source_dijkstra_path_length(G, int(s), cutoff=limit) if int(s) in G else {int(s): 0}
-        assert sorted(want) == sorted(nodes.tolist()), f"reachable set from node {s} differs from networkx"
+        want = (
+            nx.single_source_dijkstra_path_length(G, int(s), cutoff=limit)
+            if int(s) in G
+            else {int(s): 0}
+        )
+        assert sorted(want) == sorted(nodes.tolist()), (
+            f"reachable set from node {s} differs from networkx"
+        )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -63,8 +76,12 @@ def test_travel_times_identical_to_scipy_kernel(seed: int, threads: int) -> None
     want = scipy_travel_times(graph, fac, cells, limit_s=1_500.0)
     got = kernel.travel_times(graph, fac, cells, limit_s=1_500.0, threads=threads)
     assert want.fac.size > 0, "fixture reaches nothing: the comparison would be empty"
-    assert np.array_equal(got.fac, want.fac) and np.array_equal(got.cell, want.cell), "different (facility, cell) pairs"
-    np.testing.assert_allclose(got.time_s, want.time_s, rtol=0, atol=1e-9, err_msg="different travel times")
+    assert np.array_equal(got.fac, want.fac) and np.array_equal(got.cell, want.cell), (
+        "different (facility, cell) pairs"
+    )
+    np.testing.assert_allclose(
+        got.time_s, want.time_s, rtol=0, atol=1e-9, err_msg="different travel times"
+    )
 
 
 def test_facility_on_a_loop_edge_takes_the_shorter_way_out() -> None:
@@ -74,13 +91,32 @@ def test_facility_on_a_loop_edge_takes_the_shorter_way_out() -> None:
 
     xy = np.array([[0.0, 0.0], [1000.0, 0.0]])
     edges = gpd.GeoDataFrame(
-        pd.DataFrame({"u": [0, 1], "v": [1, 1], "length_m": [1000.0, 500.0], "speed_kmh": [36.0, 36.0], "oneway": [False, False]}),
-        geometry=[shapely.LineString([(0, 0), (1000, 0)]), shapely.LineString([(1000, 0), (1100, 100), (1100, -100), (1000, 0)])],
+        pd.DataFrame(
+            {
+                "u": [0, 1],
+                "v": [1, 1],
+                "length_m": [1000.0, 500.0],
+                "speed_kmh": [36.0, 36.0],
+                "oneway": [False, False],
+            }
+        ),
+        geometry=[
+            shapely.LineString([(0, 0), (1000, 0)]),
+            shapely.LineString([(1000, 0), (1100, 100), (1100, -100), (1000, 0)]),
+        ],
         crs="EPSG:3405",
     )
     graph = graph_from_edges(edges, xy, crs="EPSG:3405")
     one = np.ones(1)
-    fac = Access(Snap(edge=np.array([1]), dist_m=0 * one, along_m=250 * one, component=0 * one.astype(int)), access_s=0 * one)
-    cell = Access(Snap(edge=np.array([0]), dist_m=0 * one, along_m=0 * one, component=0 * one.astype(int)), access_s=0 * one)
+    fac = Access(
+        Snap(edge=np.array([1]), dist_m=0 * one, along_m=250 * one, component=0 * one.astype(int)),
+        access_s=0 * one,
+    )
+    cell = Access(
+        Snap(edge=np.array([0]), dist_m=0 * one, along_m=0 * one, component=0 * one.astype(int)),
+        access_s=0 * one,
+    )
     got = kernel.travel_times(graph, fac, cell, limit_s=1_000.0)
-    assert got.time_s.tolist() == [125.0], f"25 s off the loop + 100 s along the road, got {got.time_s}"
+    assert got.time_s.tolist() == [125.0], (
+        f"25 s off the loop + 100 s along the road, got {got.time_s}"
+    )

@@ -78,8 +78,16 @@ def test_removal_penalty_and_alternative():
 
 def test_flags_and_sharing_keys():
     cov = coverage_measures(within(), D, FAC_PROV, 2)
-    _u, _o, flag = redundancy_flags(cov.coverage, cov.unique, cov.other_province, max_unique_share=0.25, min_other_province_share=0.4)
-    assert flag.tolist() == [False, True, False], "only f1 has unique share < 25% and >= 40% served from elsewhere"
+    _u, _o, flag = redundancy_flags(
+        cov.coverage,
+        cov.unique,
+        cov.other_province,
+        max_unique_share=0.25,
+        min_other_province_share=0.4,
+    )
+    assert flag.tolist() == [False, True, False], (
+        "only f1 has unique share < 25% and >= 40% served from elsewhere"
+    )
     keys = sharing_keys(within(), D, CELL_PROV, 2)
     f0 = keys[keys["i"] == 0]
     assert f0["prov"].tolist() == [0, 1] and np.allclose(f0["share"], [300 / 600, 300 / 600])
@@ -88,9 +96,18 @@ def test_flags_and_sharing_keys():
 
 def test_evidence_is_bilingual_and_quotes_numbers():
     vi, en = evidence_sentences(
-        name="Cảng A", prov_name="Hải Phòng", type_vi="Cảng biển", type_en="Seaport", threshold_min=120,
-        coverage=2_500_000, unique=100_000, other_share=0.9, partners=[("Cảng B", "Quảng Ninh", 2_000_000)],
-        lost=100_000, penalty_min=14.2, alt=("Cảng B", "Quảng Ninh", 14.2),
+        name="Cảng A",
+        prov_name="Hải Phòng",
+        type_vi="Cảng biển",
+        type_en="Seaport",
+        threshold_min=120,
+        coverage=2_500_000,
+        unique=100_000,
+        other_share=0.9,
+        partners=[("Cảng B", "Quảng Ninh", 2_000_000)],
+        lost=100_000,
+        penalty_min=14.2,
+        alt=("Cảng B", "Quảng Ninh", 14.2),
     )
     assert "2.5 million" in en and "90%" in en and "Cảng B (Quảng Ninh" in en and "+14 min" in en
     assert "2,5 triệu" in vi and "tỉnh khác" in vi and "phút" in vi
@@ -98,9 +115,21 @@ def test_evidence_is_bilingual_and_quotes_numbers():
 
 def test_evidence_of_a_planned_facility_is_a_what_if():
     vi, en = evidence_sentences(
-        name="Sân bay X", prov_name="Đồng Nai", type_vi="Cảng hàng không", type_en="Airport", threshold_min=90,
-        coverage=14_600_000, unique=900_600, other_share=0.94, partners=[("Tân Sơn Nhất", "Hồ Chí Minh", 12_600_000)],
-        lost=0, penalty_min=float("nan"), alt=None, planned=True,
+        name="Sân bay X",
+        prov_name="Đồng Nai",
+        type_vi="Cảng hàng không",
+        type_en="Airport",
+        threshold_min=90,
+        coverage=14_600_000,
+        unique=900_600,
+        other_share=0.94,
+        partners=[("Tân Sơn Nhất", "Hồ Chí Minh", 12_600_000)],
+        lost=0,
+        penalty_min=float("nan"),
+        alt=None,
+        planned=True,
     )
-    assert "planned" in en and "would newly serve 900,600 people (6%)" in en and "Without it" not in en
+    assert (
+        "planned" in en and "would newly serve 900,600 people (6%)" in en and "Without it" not in en
+    )
     assert "quy hoạch" in vi and "Nếu không có nó" not in vi

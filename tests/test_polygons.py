@@ -20,19 +20,26 @@ def _grid(h: int, w: int) -> DemandGrid:
     rows, cols = np.divmod(np.arange(h * w), w)
     spec = GridSpec(crs="EPSG:3405", x0=500_000.0, y0=2_000_000.0, cell_size_m=CELL, shape=(h, w))
     xy = np.column_stack([spec.x0 + (cols + 0.5) * CELL, spec.y0 - (rows + 0.5) * CELL])
-    return DemandGrid(grid=spec, row=rows, col=cols, xy=xy, population=np.ones(h * w), prov63=np.zeros(h * w, int))
+    return DemandGrid(
+        grid=spec, row=rows, col=cols, xy=xy, population=np.ones(h * w), prov63=np.zeros(h * w, int)
+    )
 
 
 def _gdal_outline(mask: np.ndarray, spec: GridSpec) -> shapely.Geometry:
     aff = Affine(CELL, 0, spec.x0, 0, -CELL, spec.y0)
-    parts = [shapely.geometry.shape(g) for g, _ in features.shapes(mask.astype(np.uint8), mask=mask, transform=aff)]
+    parts = [
+        shapely.geometry.shape(g)
+        for g, _ in features.shapes(mask.astype(np.uint8), mask=mask, transform=aff)
+    ]
     return shapely.MultiPolygon(parts)
 
 
 def _tt_from_times(times: np.ndarray) -> TravelTimes:
     """(n_fac, n_cells) times with inf = unreached -> the long form."""
     f, c = np.nonzero(np.isfinite(times))
-    return TravelTimes(fac=f, cell=c, time_s=times[f, c], n_fac=times.shape[0], n_cells=times.shape[1], limit_s=1e9)
+    return TravelTimes(
+        fac=f, cell=c, time_s=times[f, c], n_fac=times.shape[0], n_cells=times.shape[1], limit_s=1e9
+    )
 
 
 @pytest.mark.parametrize("seed", range(40))

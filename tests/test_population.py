@@ -349,8 +349,17 @@ def test_a_population_grid_in_the_data_folder_is_used_before_the_communes(tmp_pa
     for f in ("population_63_nso2024.csv", "population_63_census2019.csv", "communes_2025.gpkg"):
         shutil.copy(embedded / f, tmp_path)
     assert population_from_config(tmp_path, cfg).source == "communes_dasymetric_nso2024"
-    with rasterio.open(tmp_path / "population_grid.tif", "w", driver="GTiff", height=10, width=10, count=1,
-                       dtype="float32", crs="EPSG:4326", transform=from_origin(105.5, 21.2, 0.01, 0.01)) as w:
+    with rasterio.open(
+        tmp_path / "population_grid.tif",
+        "w",
+        driver="GTiff",
+        height=10,
+        width=10,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(105.5, 21.2, 0.01, 0.01),
+    ) as w:
         w.write(np.full((1, 10, 10), 5.0, dtype="float32"))
     layer = population_from_config(tmp_path, cfg)
     assert layer.source == "raster:population_grid.tif" and layer.total == pytest.approx(500.0)

@@ -29,11 +29,17 @@ def setup():
     net = road_network_for_region(DATA, cfg)
     graph = graph_from_edges(net.edges, net.node_xy, crs=net.crs)
     prov = load_provinces(DATA, cfg)
-    demand = demand_from_polygons(prov.p63, population_from_config(DATA, cfg).polygons, crs=cfg.metric_crs, cell_size_m=1000)
+    demand = demand_from_polygons(
+        prov.p63, population_from_config(DATA, cfg).polygons, crs=cfg.metric_crs, cell_size_m=1000
+    )
     fac = load_region_facilities(DATA, cfg, types=("airport",)).facilities
     fac = fac[fac["status"] == "operating"].sort_values("facility_id").reset_index(drop=True)
-    xy = np.column_stack([fac.to_crs(cfg.metric_crs).geometry.x, fac.to_crs(cfg.metric_crs).geometry.y])
-    fa = Access.from_snap(snap_points(graph, xy, min_component_km=5, max_dist_m=10_000), access_speed_kmh=20)
+    xy = np.column_stack(
+        [fac.to_crs(cfg.metric_crs).geometry.x, fac.to_crs(cfg.metric_crs).geometry.y]
+    )
+    fa = Access.from_snap(
+        snap_points(graph, xy, min_component_km=5, max_dist_m=10_000), access_speed_kmh=20
+    )
     ca = Access.from_snap(snap_points(graph, demand.xy, min_component_km=5), access_speed_kmh=20)
     return graph, demand, fa, ca
 
@@ -63,8 +69,16 @@ def test_removal_penalty_matches_recomputation_without_the_facility(setup):
         ci = tt.cell[tt.fac == i]  # C_i
         keeps = np.isfinite(best_wo[ci])
         lost = d[ci][~keeps].sum()
-        penalty = (d[ci][keeps] * (best_wo[ci][keeps] - best[ci][keeps])).sum() / d[ci][keeps].sum() / 60 if keeps.any() else np.nan
-        assert lost == pytest.approx(rm.lost[i], rel=1e-9, abs=1e-6), f"facility {i}: lost {lost} vs {rm.lost[i]}"
+        penalty = (
+            (d[ci][keeps] * (best_wo[ci][keeps] - best[ci][keeps])).sum() / d[ci][keeps].sum() / 60
+            if keeps.any()
+            else np.nan
+        )
+        assert lost == pytest.approx(rm.lost[i], rel=1e-9, abs=1e-6), (
+            f"facility {i}: lost {lost} vs {rm.lost[i]}"
+        )
         if keeps.any():
-            assert penalty == pytest.approx(rm.penalty_min[i], rel=1e-9, abs=1e-9), f"facility {i}: {penalty} vs {rm.penalty_min[i]}"
+            assert penalty == pytest.approx(rm.penalty_min[i], rel=1e-9, abs=1e-9), (
+                f"facility {i}: {penalty} vs {rm.penalty_min[i]}"
+            )
     assert isinstance(tt, TravelTimes)

@@ -17,10 +17,18 @@ from tests.fake_result import HOSTILE_NAME, make_fake_result
 def _result():
     r = make_fake_result()
     r.meta.update(
-        cells=2400, cell_size_m=1000, demand_total=12e6,
+        cells=2400,
+        cell_size_m=1000,
+        demand_total=12e6,
         flag_rule={"max_unique_share": 0.25, "min_other_province_share": 0.5},
         sensitivity={"speed_factors": [0.8, 1.2], "threshold_shifts_min": [-15, 15]},
-        network={"nodes": 10, "edges": 12, "components": 1, "length_km": 30.0, "largest_share_of_length": 1.0},
+        network={
+            "nodes": 10,
+            "edges": 12,
+            "components": 1,
+            "length_km": 30.0,
+            "largest_share_of_length": 1.0,
+        },
     )
     return r
 
@@ -44,6 +52,11 @@ def test_report_opens_offline_without_errors(tmp_path: Path):
         pytest.skip("check_html.py or Chromium not available (sh ../shared/tools/install.sh)")
     path = tmp_path / "report.html"
     write_report(_result(), path, lang="vi")
-    r = subprocess.run([sys.executable, str(tool), str(path), "--no-map", "--json", "-", "--no-png"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(tool), str(path), "--no-map", "--json", "-", "--no-png"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout)["dialogs"] == [], f"script from data ran: {HOSTILE_NAME}"
