@@ -19,6 +19,7 @@ from geo.errors import DataNotFoundError, InputError
 
 ENV_VAR = "INFRA_OVERLAP_DATA"
 MANIFEST = "MANIFEST.json"
+PROVENANCE = "PROVENANCE.json"  # written by `cli.py fetch` (geo.fetch)
 LICENSES = "LICENSES.md"
 
 OSM = "© OpenStreetMap contributors, ODbL 1.0"
@@ -250,8 +251,9 @@ def resolve_data_dir(
 def data_attribution(data_dir: str | os.PathLike[str]) -> list[dict[str, str | bool]]:
     """Source, licence and attribution text of each layer present in a data folder.
 
-    An embedded folder (with ``MANIFEST.json``) is described by its manifest; any other folder
-    (a mirror) by the known catalogue :data:`MIRROR_LAYERS`, restricted to the files present.
+    An embedded folder (with ``MANIFEST.json``) is described by its manifest; a folder written
+    by ``cli.py fetch`` by its ``PROVENANCE.json``; any other folder (a mirror) by the known
+    catalogue :data:`MIRROR_LAYERS`, restricted to the files present.
     Each entry has ``file``, ``source``, ``licence``, ``attribution`` and ``redistributable``.
     """
     path = Path(data_dir)
@@ -269,7 +271,42 @@ def data_attribution(data_dir: str | os.PathLike[str]) -> list[dict[str, str | b
             {k: entry[k] for k in keys if k in entry} | {"file": name}
             for name, entry in sorted(files.items())
         ]
+    provenance = path / PROVENANCE
+    if provenance.is_file():
+        return _fetched_attribution(path, provenance)
     return [layer.as_dict() for layer in MIRROR_LAYERS if (path / layer.file).is_file()]
+
+
+def _fetched_attribution(path: Path, provenance: Path) -> list[dict[str, str | bool]]:
+    """A folder written by ``cli.py fetch``: its ``PROVENANCE.json`` says where each layer came
+    from. Downloaded layers carry their own licence (OSM: ODbL; WorldPop: CC BY 4.0); layers
+    copied from a mirror keep the mirror catalogue's entry."""
+    try:
+        layers = json.loads(provenance.read_text(encoding="utf-8"))["layers"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"not a valid provenance file ({exc}); fetch the folder again", source=str(provenance)
+        ) from None
+    known = {layer.file: layer for layer in MIRROR_LAYERS}
+    out: list[dict[str, str | bool]] = []
+    for name, entry in sorted(layers.items()):
+        if not (path / name).is_file():
+            continue
+        licence = str(entry.get("licence", ""))
+        if name in known and str(entry.get("source", "")).startswith("copied from"):
+            out.append(known[name].as_dict())
+        elif "OpenStreetMap" in licence:
+            out.append(
+                {"file": name, "source": str(entry.get("source", "OpenStreetMap")), "licence": licence,
+                 "attribution": f"© OpenStreetMap contributors (ODbL), fetched {entry.get('date', '')}".strip(),
+                 "redistributable": True}
+            )  # fmt: skip
+        else:
+            out.append(
+                {"file": name, "source": str(entry.get("source", "")), "licence": licence,
+                 "attribution": f"{entry.get('source', name)}: {licence}", "redistributable": True}
+            )  # fmt: skip
+    return out
 
 
 def attribution_lines(data_dir: str | os.PathLike[str]) -> list[str]:

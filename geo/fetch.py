@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 
 from geo.config import REPO_DATA, RegionConfig
+from geo.datasets import PROVENANCE
 from geo.errors import DataNotFoundError, NetworkError
 from geo.facilities import normalise_name
 from geo.fetch_population import WORLDPOP_LICENCE, download_file, write_population_grid
@@ -62,7 +63,7 @@ FETCHED_FILES = ("transport_facilities_osm.gpkg", "industrial_parks.gpkg", "road
 NOT_COPIED = (*FETCHED_FILES, "MANIFEST.json")
 POPULATION_FILE = "population_grid.tif"
 ROAD_BUFFER_M = 2000.0  # bridges and causeways just outside a generalised boundary
-PROVENANCE_FILE = "PROVENANCE.json"
+PROVENANCE_FILE = PROVENANCE  # one name, read back by geo.datasets.data_attribution
 
 
 @dataclass(frozen=True)

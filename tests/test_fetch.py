@@ -314,3 +314,26 @@ def test_embedded_base_exists() -> None:
     assert (REPO_DATA / "vietnam" / "provinces_63.gpkg").is_file(), (
         "fetch copies boundaries from here"
     )
+
+
+def test_fetched_folder_names_its_own_sources(fetched: tuple[Path, _Server]) -> None:
+    """The attribution of a fetched folder comes from its PROVENANCE.json, not the mirror's
+    catalogue: downloaded layers say OpenStreetMap and the fetch date; copied ones keep theirs."""
+    from geo.datasets import MIRROR_LAYERS, attribution_lines, data_attribution
+
+    mirror, _ = fetched
+    prov = json.loads((mirror / "PROVENANCE.json").read_text(encoding="utf-8"))
+    by_file = {str(e["file"]): e for e in data_attribution(mirror)}
+    roads = by_file["roads_trunk_osm.gpkg"]
+    assert "OpenStreetMap" in str(roads["attribution"]) and prov["fetched"] in str(
+        roads["attribution"]
+    )
+    assert roads["source"] == prov["layers"]["roads_trunk_osm.gpkg"]["source"]
+    catalogue = {layer.file: layer.as_dict() for layer in MIRROR_LAYERS}
+    assert by_file["provinces_63.gpkg"] == catalogue["provinces_63.gpkg"], (
+        "a copied layer keeps its licence"
+    )
+    pop = by_file["population_grid.tif"]
+    assert pop["source"] == prov["layers"]["population_grid.tif"]["source"]
+    assert set(by_file) == {n for n in prov["layers"] if (mirror / n).is_file()}
+    assert any("OpenStreetMap" in line for line in attribution_lines(mirror))
