@@ -267,7 +267,25 @@ class _Curve:
     value: np.ndarray  # people reached by ``sets[p - 1]``
     upper: np.ndarray  # proven upper bound of the best p-set
     sets: list[np.ndarray]
-    solved: np.ndarray  # an exact solve proved this p optimal
+
+
+def _keep_monotone(
+    a: sp.csc_matrix,
+    w: np.ndarray,
+    value: np.ndarray,
+    upper: np.ndarray,
+    sets: list[np.ndarray],
+    *,
+    first_p: int,
+) -> None:
+    """An optimum never falls as p grows (in place; index i holds p = first_p + i): a set worth
+    less than the one before it is replaced by that one extended greedily, and every bound
+    by the smallest bound at the same or a larger p (and never below the value reached)."""
+    for i in range(1, value.size):
+        if value[i] < value[i - 1]:
+            sets[i] = _greedy(a, w, first_p + i, sets[i - 1])
+            value[i] = _covered(a, w, sets[i])
+    upper[:] = np.maximum(np.minimum.accumulate(upper[::-1])[::-1], value)
 
 
 def _greedy_chain(
@@ -302,9 +320,8 @@ def _greedy_chain(
         f = float(w[covered].sum())
         value[len(chosen) - 1] = f
         sets.append(np.array(sorted(chosen), np.int64))
-    while (
-        len(sets) < p_full - 1
-    ):  # everyone reached before the cover size (a cover not proved minimal)
+    # everyone reached before the cover size (a cover not proved minimal): the rest repeat
+    while len(sets) < p_full - 1:
         sets.append(sets[-1] if sets else np.zeros(0, np.int64))
         value[len(sets) - 1] = f
     return value, sets, upper
@@ -411,7 +428,6 @@ def _component_curve(
     sets.append(np.sort(cover))
     upper = np.minimum(upper, total)
     upper[p_full - 1] = total
-    solved = np.zeros(p_full, bool)
     tol = 1e-9 * max(total, 1.0)
     open_p = [p for p in range(1, p_full) if value[p - 1] < upper[p - 1] - tol]
     cost = max(int(a.nnz), 1)
@@ -421,19 +437,12 @@ def _component_curve(
             if budget[0] < cost:
                 break
             budget[0] -= cost
-            sol, got, optimal, bound = mclp.solve(p, time_limit_s=time_limit_s, known=value[p - 1])
+            sol, got, _optimal, bound = mclp.solve(p, time_limit_s=time_limit_s, known=value[p - 1])
             if got > value[p - 1]:
                 value[p - 1], sets[p - 1] = got, sol
             upper[p - 1] = min(upper[p - 1], bound)
-            solved[p - 1] = optimal
-    # an optimum never falls as p grows: bounds from the right, sets extended from the left
-    upper = np.minimum.accumulate(upper[::-1])[::-1]
-    for p in range(2, p_full):
-        if value[p - 1] < value[p - 2]:
-            sets[p - 1] = _greedy(a, w, p, sets[p - 2])
-            value[p - 1] = _covered(a, w, sets[p - 1])
-    upper = np.maximum(upper, value)
-    return _Curve(value=value, upper=upper, sets=sets, solved=solved)
+    _keep_monotone(a, w, value, upper, sets, first_p=1)
+    return _Curve(value=value, upper=upper, sets=sets)
 
 
 def coverage_curve(
@@ -604,12 +613,7 @@ def _settle_shares(
             upper[q] = max(min(upper[q], bound), value[q])
             if got >= target or bound >= target:
                 break  # q reaches s (the answer), or the solve stopped unproved (left as is)
-        # an optimum never falls as p grows
-        for q in range(1, value.size):
-            if value[q] < value[q - 1]:
-                sets[q] = _greedy(a, w, q, sets[q - 1])
-                value[q] = _covered(a, w, sets[q])
-        upper[:] = np.maximum(np.minimum.accumulate(upper[::-1])[::-1], value)
+        _keep_monotone(a, w, value, upper, sets, first_p=0)
 
 
 def _max_plus(curves: list[np.ndarray], p_max: int) -> tuple[np.ndarray, list[np.ndarray]]:

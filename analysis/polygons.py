@@ -67,8 +67,8 @@ def _trace_all(
 ):  # fmt: skip
     """Outline of every (facility, break) mask; writes vertices and ring records.
 
-    Vertices are grid corners (row, col) written as (col, -row) so that y points north; the
-    caller shifts and scales them. Returns (vertices written, rings written). A ring record
+    Vertices are grid corners (row, col) of the whole grid written as (col, -row) so that y
+    points north; the caller scales them. Returns (vertices written, rings written). A ring record
     gives its geometry (facility * n_breaks + break), its part (label within that geometry),
     its vertex count and its signed area (> 0: outer ring).
     """
@@ -135,8 +135,8 @@ def _trace_all(
                         area2 = 0.0
                         while True:
                             used[r, c] |= 1 << d
-                            out_x[nv] = c
-                            out_y[nv] = -r
+                            out_x[nv] = c + c0
+                            out_y[nv] = -(r + r0)
                             nv += 1
                             # walk straight to the next corner of the outline
                             while True:
@@ -207,14 +207,6 @@ def catchment_polygons(
     ring_part = np.empty(cap // 4 + 1, np.int64)
     ring_len = np.empty(cap // 4 + 1, np.int64)
     ring_area = np.empty(cap // 4 + 1, np.float64)
-    # windows are local to each facility: trace in local corner coordinates, shift after
-    r_min = np.zeros(tt.n_fac, np.int64)
-    c_min = np.zeros(tt.n_fac, np.int64)
-    has = fac_ptr[1:] > fac_ptr[:-1]
-    if has.any():
-        seg = fac_ptr[:-1][has]
-        r_min[has] = np.minimum.reduceat(rows, seg) - 1
-        c_min[has] = np.minimum.reduceat(cols, seg) - 1
     nv, nr = _trace_all(
         fac_ptr, rows, cols, tt.time_s.astype(np.float64), breaks,
         out_x, out_y, ring_geom, ring_part, ring_len, ring_area,
@@ -227,10 +219,8 @@ def catchment_polygons(
         ring_len[:nr],
         ring_area[:nr],
     )
-    v_ring = np.repeat(np.arange(nr), ring_len)
-    v_fac = ring_geom[v_ring] // nb
-    x = g.x0 + (out_x[:nv] + c_min[v_fac]) * g.cell_size_m
-    y = g.y0 + (out_y[:nv] - r_min[v_fac]) * g.cell_size_m
+    x = g.x0 + out_x[:nv] * g.cell_size_m
+    y = g.y0 + out_y[:nv] * g.cell_size_m
     # rings in order (geometry, part, outer before holes); vertices follow their ring
     order = np.lexsort((ring_area <= 0, ring_part, ring_geom))
     starts = np.cumsum(ring_len) - ring_len
