@@ -33,12 +33,12 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import connected_components
 
 from analysis.catchments import TravelTimes
-from geo.config import TypeConfig
+from geo.config import COVERING_EXACT_WORK, TypeConfig
 
 log = logging.getLogger(__name__)
 
 _MIP_OPTIONS = {"mip_rel_gap": 1e-7}
-EXACT_WORK = 500_000  # default exact-solve work of a coverage curve (nonzeros x solves)
+EXACT_WORK = COVERING_EXACT_WORK  # default exact-solve work of a curve (geo.config)
 
 
 @dataclass(frozen=True)

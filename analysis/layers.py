@@ -13,13 +13,13 @@ import shapely
 
 from analysis.aggregate import aggregate_measures, group_membership
 from analysis.catchments import Access, TravelTimes, nearest_two
-from analysis.covering import EXACT_WORK, covering_tables
+from analysis.covering import covering_tables
 from analysis.demand import DemandGrid
 from analysis.overlap import coverage_measures, pairwise_overlaps, province_matrices
 from analysis.polygons import catchment_polygons
 from analysis.redundancy import evidence_sentences, redundancy_flags, removal_penalty, sharing_keys
 from analysis.results import RasterLayer, RunResult
-from geo.config import RegionConfig, TypeConfig, config_tables
+from geo.config import RegionConfig, TypeConfig
 
 
 @dataclass
@@ -140,7 +140,6 @@ def analyse_type(
             max_unique_share=config.max_unique_share,
             min_other_province_share=config.min_other_province_share,
         )[2]
-    opts = config_tables(config).get("covering", {})
     cover = covering_tables(
         tt,
         d,
@@ -149,8 +148,8 @@ def analyse_type(
         base=base,
         region_vi=config.label_vi,
         region_en=config.label_en,
-        max_work=int(opts.get("exact_work", EXACT_WORK)),
-        exact_shares=tuple(float(x) for x in opts.get("exact_shares", (0.9, 0.95, 0.99))),
+        max_work=config.covering_exact_work,
+        exact_shares=config.covering_exact_shares,
     )
     groups, membership = group_membership(
         provinces.p63, p34=provinces.p34, regions6=provinces.regions6, groupings=config.groupings

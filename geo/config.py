@@ -18,6 +18,12 @@ FACILITY_TYPES = ("seaport", "airport", "industrial_park")
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 
 
+# [covering] defaults (analysis.covering): exact-solve work of a coverage curve (nonzeros x
+# solves: a count, not a time) and the shares whose first p is always made exact
+COVERING_EXACT_WORK = 500_000
+COVERING_EXACT_SHARES = (0.9, 0.95, 0.99)
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     """How one source layer maps onto the facility schema."""
@@ -102,6 +108,8 @@ class RegionConfig:
     types: dict[str, TypeConfig]
     status_map: dict[str, str]
     groupings: dict[str, Any]
+    covering_exact_work: int = COVERING_EXACT_WORK
+    covering_exact_shares: tuple[float, ...] = COVERING_EXACT_SHARES
     data_date: str = ""
     path: str = ""
 
@@ -148,6 +156,20 @@ def _numbers(value: Any, key: str, path: str) -> tuple[float, ...]:
             f"must be a list of numbers, e.g. [60, 90], got {value!r}", source=path, field=key
         )
     return tuple(_number(v, key, path) for v in value)
+
+
+def _count(value: Any, key: str, path: str) -> int:
+    v = _number(value, key, path)
+    if v < 0 or v != int(v):
+        raise ConfigError(f"must be a whole number >= 0, got {v:g}", source=path, field=key)
+    return int(v)
+
+
+def _shares(value: Any, key: str, path: str) -> tuple[float, ...]:
+    v = _numbers(value, key, path)
+    if any(not 0 < x <= 1 for x in v):
+        raise ConfigError(f"shares must lie in (0, 1], got {list(v)}", source=path, field=key)
+    return v
 
 
 def _metric_crs(value: Any, path: str) -> str:
@@ -276,9 +298,11 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         )
     flags = raw.get("flags", {})
     sens = raw.get("sensitivity", {})
+    covering = raw.get("covering", {})
     for key, value in (
         ("flags", flags),
         ("sensitivity", sens),
+        ("covering", covering),
         ("roads.speed_kmh", roads.get("speed_kmh", {})),
     ):
         if not isinstance(value, dict):
@@ -350,6 +374,12 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         types={n: _type_config(n, t, sp) for n, t in types_raw.items()},
         status_map=status_map,
         groupings=dict(raw.get("groupings", {})),
+        covering_exact_work=_count(
+            covering.get("exact_work", COVERING_EXACT_WORK), "covering.exact_work", sp
+        ),
+        covering_exact_shares=_shares(
+            covering.get("exact_shares", list(COVERING_EXACT_SHARES)), "covering.exact_shares", sp
+        ),
         data_date=str(reg.get("data_date", "")),
         path=sp,
     )

@@ -221,6 +221,18 @@ CONFIG_CASES = [
     ),
     ("edition_text", r"^edition = 34", 'edition = "x"', ["edition", "34 or 63"]),
     ("bbox_text", r"^bbox = \[102.0,", 'bbox = ["a",', ["bbox", "number"]),
+    (
+        "exact_work_negative",
+        r"^exact_work = \d+",
+        "exact_work = -1",
+        ["covering.exact_work", "whole number"],
+    ),
+    (
+        "exact_share_above_one",
+        r"^exact_shares = .*$",
+        "exact_shares = [0.9, 95]",
+        ["covering.exact_shares", "(0, 1]"],
+    ),
 ]
 
 
