@@ -12,7 +12,7 @@ edge. Only (facility, cell, time) triples within the limit are kept.
 
 Two implementations give the same pairs and times:
 
-- ``numba`` (default when numba is installed): the compiled kernel of :mod:`analysis.kernel`,
+- ``numba`` (default): the compiled kernel of :mod:`analysis.kernel`,
   one bounded Dijkstra per facility that touches only the nodes it settles, facilities spread
   over threads;
 - ``scipy``: ``scipy.sparse.csgraph.dijkstra(..., limit=)`` on the graph augmented with the
@@ -21,7 +21,6 @@ Two implementations give the same pairs and times:
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from dataclasses import dataclass
 
@@ -103,7 +102,7 @@ def travel_times(
     cells: Access,
     *,
     limit_s: float,
-    method: str = "auto",
+    method: str = "numba",
     chunk: int = 32,
     threads: int | None = None,
 ) -> TravelTimes:
@@ -118,7 +117,7 @@ def travel_times(
     limit_s
         The largest break of the type, in seconds; longer pairs are not kept.
     method
-        ``"numba"``, ``"scipy"`` or ``"auto"`` (numba when installed); see the module docstring.
+        ``"numba"`` or ``"scipy"``; see the module docstring.
     chunk
         scipy only: facilities solved per dijkstra call (memory: chunk x n_nodes float64).
     threads
@@ -129,14 +128,12 @@ def travel_times(
     TravelTimes
         Sorted by (facility, cell). Facilities or cells with no eligible road get no pairs.
     """
-    if method == "auto":
-        method = "numba" if importlib.util.find_spec("numba") is not None else "scipy"
     if method == "numba":
         from analysis import kernel  # compiled on first use, cached on disk
 
         return kernel.travel_times(graph, facilities, cells, limit_s=limit_s, threads=threads)
     if method != "scipy":
-        raise ValueError(f"travel_times: unknown method {method!r} (numba, scipy or auto)")
+        raise ValueError(f"travel_times: unknown method {method!r} (numba or scipy)")
     return travel_times_scipy(graph, facilities, cells, limit_s=limit_s, chunk=chunk)
 
 
