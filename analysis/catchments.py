@@ -66,23 +66,55 @@ class TravelTimes:
         )
 
 
+def cell_offsets(
+    graph: Graph, cells: Access
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cells that have a road: (cell index, edge, seconds from the edge's start u to the cell's
+    snapped point, seconds from its end v; inf on a one-way edge)."""
+    ok = np.flatnonzero(cells.snap.edge >= 0)
+    e = cells.snap.edge[ok]
+    along = cells.snap.along_m[ok]
+    speed = graph.edge_speed_ms[e]
+    from_u = along / speed
+    from_v = np.where(graph.edge_oneway[e], np.inf, (graph.edge_len_m[e] - along) / speed)
+    return ok, e, from_u, from_v
+
+
+def source_arcs(
+    graph: Graph, facilities: Access
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Facilities that have a road, as virtual sources inside their edge: (facility index,
+    edge, seconds to the edge's end v, seconds to its start u, True where u may be reached:
+    not on a one-way edge). Times are at least 1e-9 s (a zero would vanish from a sparse graph)."""
+    ok = np.flatnonzero(facilities.snap.edge >= 0)
+    e = facilities.snap.edge[ok]
+    a = facilities.snap.along_m[ok]
+    speed = graph.edge_speed_ms[e]
+    to_v = np.maximum((graph.edge_len_m[e] - a) / speed, 1e-9)
+    to_u = np.maximum(a / speed, 1e-9)
+    return ok, e, to_v, to_u, ~graph.edge_oneway[e]
+
+
+def along_edge_s(graph: Graph, edge: np.ndarray, d_along_m: np.ndarray) -> np.ndarray:
+    """Seconds between two points of the same edge ``d_along_m`` metres apart in the edge's
+    direction (negative: backwards; inf against a one-way edge)."""
+    speed = graph.edge_speed_ms[edge]
+    return np.where(
+        d_along_m >= 0,
+        d_along_m / speed,
+        np.where(graph.edge_oneway[edge], np.inf, -d_along_m / speed),
+    )
+
+
 def _augmented(graph: Graph, fac: Access) -> sp.csr_matrix:
     """The graph plus one virtual source node per facility joined to its edge's ends."""
     n = graph.n_nodes
     k = fac.snap.edge.size
-    ok = np.flatnonzero(fac.snap.edge >= 0)
-    e = fac.snap.edge[ok]
-    a = fac.snap.along_m[ok]
-    L = graph.edge_len_m[e]
-    s = graph.edge_speed_ms[e]
+    ok, e, to_v, to_u, two = source_arcs(graph, fac)
     src = n + ok
-    rows = [src]
-    cols = [graph.edge_v[e]]
-    w = [np.maximum((L - a) / s, 1e-9)]
-    two = ~graph.edge_oneway[e]
-    rows.append(src[two])
-    cols.append(graph.edge_u[e][two])
-    w.append(np.maximum(a[two] / s[two], 1e-9))
+    rows = [src, src[two]]
+    cols = [graph.edge_v[e], graph.edge_u[e][two]]
+    w = [to_v, to_u[two]]
     base = graph.csr.tocoo()
     # all arcs together, the minimum kept where two coincide: a facility on a loop edge (u == v)
     # has two virtual arcs to the same node, which a sparse sum would add up
@@ -152,14 +184,8 @@ def travel_times_scipy(
     n_fac = facilities.snap.edge.size
     n_cells = cells.snap.edge.size
     aug = _augmented(graph, facilities)
-    cell_ok = np.flatnonzero(cells.snap.edge >= 0)
-    ce = cells.snap.edge[cell_ok]
+    cell_ok, ce, c_from_u, c_from_v = cell_offsets(graph, cells)
     cu, cv = graph.edge_u[ce], graph.edge_v[ce]
-    cs = graph.edge_speed_ms[ce]
-    c_from_u = cells.snap.along_m[cell_ok] / cs
-    c_from_v = np.where(
-        graph.edge_oneway[ce], np.inf, (graph.edge_len_m[ce] - cells.snap.along_m[cell_ok]) / cs
-    )
     c_access = cells.access_s[cell_ok]
     fac_ok = np.flatnonzero(facilities.snap.edge >= 0)
     out_f, out_c, out_t = [], [], []
@@ -173,11 +199,7 @@ def travel_times_scipy(
         same_r, same_c = np.nonzero(fe[:, None] == ce[None, :])
         if same_r.size:
             d_along = cells.snap.along_m[cell_ok][same_c] - fa[same_r]
-            direct = np.where(
-                d_along >= 0,
-                d_along / cs[same_c],
-                np.where(graph.edge_oneway[ce[same_c]], np.inf, -d_along / cs[same_c]),
-            )
+            direct = along_edge_s(graph, ce[same_c], d_along)
             t[same_r, same_c] = np.minimum(t[same_r, same_c], direct)
         t = t + facilities.access_s[block][:, None] + c_access[None, :]
         r, c = np.nonzero(t <= limit_s)

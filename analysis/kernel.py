@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from analysis.catchments import Access, TravelTimes
+from analysis.catchments import Access, TravelTimes, along_edge_s, cell_offsets, source_arcs
 from analysis.network import Graph
 
 log = logging.getLogger(__name__)
@@ -199,12 +199,7 @@ def travel_times(
     weights = csr.data.astype(np.float64)
 
     # cells: offsets from each end of their edge (the access time is added last, as in scipy)
-    cell_ok = np.flatnonzero(cells.snap.edge >= 0)
-    ce = cells.snap.edge[cell_ok]
-    cs = graph.edge_speed_ms[ce]
-    along = cells.snap.along_m[cell_ok]
-    c_from_u = along / cs
-    c_from_v = np.where(graph.edge_oneway[ce], np.inf, (graph.edge_len_m[ce] - along) / cs)
+    cell_ok, ce, c_from_u, c_from_v = cell_offsets(graph, cells)
     node = np.concatenate([graph.edge_u[ce], graph.edge_v[ce]])
     cell = np.concatenate([cell_ok, cell_ok])
     off = np.concatenate([c_from_u, c_from_v])
@@ -213,16 +208,12 @@ def travel_times(
     cell_access = np.where(cells.snap.edge >= 0, cells.access_s, np.inf).astype(np.float64)
 
     # facilities: the virtual source's two arcs (as ``catchments._augmented``)
-    fac_ok = np.flatnonzero(facilities.snap.edge >= 0)
-    fe = facilities.snap.edge[fac_ok]
+    fac_ok, fe, to_v, to_u, two = source_arcs(graph, facilities)
     fa = facilities.snap.along_m[fac_ok]
-    L = graph.edge_len_m[fe]
-    s = graph.edge_speed_ms[fe]
-    two = ~graph.edge_oneway[fe]
     k_idx = np.arange(fac_ok.size)
     seed_k = np.concatenate([k_idx, k_idx[two]])
     seed_node = np.concatenate([graph.edge_v[fe], graph.edge_u[fe][two]]).astype(np.int64)
-    seed_w = np.concatenate([np.maximum((L - fa) / s, 1e-9), np.maximum(fa[two] / s[two], 1e-9)])
+    seed_w = np.concatenate([to_v, to_u[two]])
     seed_ptr, seed_node, seed_w = _csr_by(seed_k, fac_ok.size, seed_node, seed_w)
 
     # cells on the facility's own edge are reached directly along it
@@ -235,12 +226,7 @@ def travel_times(
     pos = e_order[
         np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
     ]
-    d_along = along[pos] - fa[sk]
-    direct = np.where(
-        d_along >= 0,
-        d_along / cs[pos],
-        np.where(graph.edge_oneway[ce[pos]], np.inf, -d_along / cs[pos]),
-    )
+    direct = along_edge_s(graph, ce[pos], cells.snap.along_m[cell_ok][pos] - fa[sk])
     same_ptr, same_cell, same_t = _csr_by(sk, fac_ok.size, cell_ok[pos], direct)
     fac_access = facilities.access_s[fac_ok].astype(np.float64)
 
