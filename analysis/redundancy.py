@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from analysis.text import fmt_min, fmt_pct, fmt_people
+
 
 @dataclass(frozen=True)
 class Removal:
@@ -135,17 +137,6 @@ def redundancy_flags(
     return u_share, o_share, flag
 
 
-def fmt_people(x: float, lang: str = "en") -> str:
-    """People as planners quote them: 1.2 million / 350,000 (vi: 1,2 triệu / 350.000)."""
-    if not np.isfinite(x):
-        return "–"
-    if x >= 1e6:
-        s = f"{x / 1e6:.1f}"
-        return f"{s.replace('.', ',')} triệu" if lang == "vi" else f"{s} million"
-    s = f"{round(x, -2):,.0f}" if x >= 1000 else f"{x:,.0f}"
-    return s.replace(",", ".") if lang == "vi" else s
-
-
 @dataclass(frozen=True)
 class SetEvidence:
     """What the type's verdict set as a whole would cost if removed together."""
@@ -156,17 +147,6 @@ class SetEvidence:
     moved_people: float
     extra_min: float
     max_loss_share: float
-
-
-def _min(x: float, lang: str) -> str:
-    s = f"{x:.1f}" if x < 10 else f"{x:.0f}"
-    return s.replace(".", ",") if lang == "vi" else s
-
-
-def _pct(x: float, lang: str) -> str:
-    """A share as a percentage: one decimal below 10 % (trailing .0 dropped), none above."""
-    s = f"{100 * x:.0f}" if x >= 0.1 else f"{100 * x:.1f}".removesuffix(".0")
-    return f"{s.replace('.', ',')} %" if lang == "vi" else f"{s}%"
 
 
 # What the model does not know, said where it matters (by facility type of the schema).
@@ -241,52 +221,52 @@ def evidence_sentences(
     if planned:  # a what-if: what it would add, not what its removal would cost
         en = (
             f"{name} ({prov_name}, planned) would reach {fmt_people(coverage)} people within {t} min by road; "
-            f"{_pct(other_share, 'en')} of them are already within {t} min of {article} {tl_en} in another province"
+            f"{fmt_pct(other_share, 'en')} of them are already within {t} min of {article} {tl_en} in another province"
             + (f": {p_en}" if p_en else "")
-            + f". It would newly serve {fmt_people(unique)} people ({_pct(u_share, 'en')}) that no existing {tl_en} reaches."
+            + f". It would newly serve {fmt_people(unique)} people ({fmt_pct(u_share, 'en')}) that no existing {tl_en} reaches."
         )
         vi = (
             f"{name} ({prov_name}, quy hoạch) sẽ phục vụ {fmt_people(coverage, 'vi')} người trong {t} phút đường bộ; "
-            f"{_pct(other_share, 'vi')} trong số đó đã nằm trong {t} phút của một {tl_vi} ở tỉnh khác"
+            f"{fmt_pct(other_share, 'vi')} trong số đó đã nằm trong {t} phút của một {tl_vi} ở tỉnh khác"
             + (f": {p_vi}" if p_vi else "")
-            + f". Cơ sở này chỉ phục vụ thêm {fmt_people(unique, 'vi')} người ({_pct(u_share, 'vi')}) mà chưa {tl_vi} hiện có nào tiếp cận."
+            + f". Cơ sở này chỉ phục vụ thêm {fmt_people(unique, 'vi')} người ({fmt_pct(u_share, 'vi')}) mà chưa {tl_vi} hiện có nào tiếp cận."
         )
         return vi, en
     head_en = "Redundant" if verdict else "Overlap"
     head_vi = "Thừa" if verdict else "Trùng lặp"
     en = (
         f"{head_en}: {name} ({prov_name}) reaches {fmt_people(coverage)} people within {t} min by road; "
-        f"{_pct(other_share, 'en')} of them are also within {t} min of {article} {tl_en} in another province"
+        f"{fmt_pct(other_share, 'en')} of them are also within {t} min of {article} {tl_en} in another province"
         + (f": {p_en}" if p_en else "")
         + (
             ". Nobody is served by it alone. "
             if unique <= 0
-            else f". Only {fmt_people(unique)} people ({_pct(u_share, 'en')}) are served by no other {tl_en}. "
+            else f". Only {fmt_people(unique)} people ({fmt_pct(u_share, 'en')}) are served by no other {tl_en}. "
         )
     )
     vi = (
         f"{head_vi}: {name} ({prov_name}) phục vụ {fmt_people(coverage, 'vi')} người trong {t} phút đường bộ; "
-        f"{_pct(other_share, 'vi')} trong số đó cũng nằm trong {t} phút của một {tl_vi} ở tỉnh khác"
+        f"{fmt_pct(other_share, 'vi')} trong số đó cũng nằm trong {t} phút của một {tl_vi} ở tỉnh khác"
         + (f": {p_vi}" if p_vi else "")
         + (
             ". Không ai chỉ được cơ sở này phục vụ. "
             if unique <= 0
-            else f". Chỉ {fmt_people(unique, 'vi')} người ({_pct(u_share, 'vi')}) không được {tl_vi} nào khác phục vụ. "
+            else f". Chỉ {fmt_people(unique, 'vi')} người ({fmt_pct(u_share, 'vi')}) không được {tl_vi} nào khác phục vụ. "
         )
     )
     keep = max(coverage - lost, 0.0)
     pen = penalty_min if np.isfinite(penalty_min) else 0.0
     en += (
         f"Without it alone, {fmt_people(lost)} people would lose access within {t} min "
-        f"and the {fmt_people(keep)} who keep it would travel {_min(pen, 'en')} min longer on average"
+        f"and the {fmt_people(keep)} who keep it would travel {fmt_min(pen, 'en')} min longer on average"
     )
     vi += (
         f"Nếu chỉ bỏ riêng cơ sở này, {fmt_people(lost, 'vi')} người sẽ mất tiếp cận trong {t} phút "
-        f"và {fmt_people(keep, 'vi')} người còn tiếp cận sẽ đi thêm trung bình {_min(pen, 'vi')} phút"
+        f"và {fmt_people(keep, 'vi')} người còn tiếp cận sẽ đi thêm trung bình {fmt_min(pen, 'vi')} phút"
     )
     if alt is not None:
-        en += f" (best alternative: {alt[0]}, {alt[1]}, +{_min(alt[2], 'en')} min)."
-        vi += f" (phương án thay thế tốt nhất: {alt[0]}, {alt[1]}, +{_min(alt[2], 'vi')} phút)."
+        en += f" (best alternative: {alt[0]}, {alt[1]}, +{fmt_min(alt[2], 'en')} min)."
+        vi += f" (phương án thay thế tốt nhất: {alt[0]}, {alt[1]}, +{fmt_min(alt[2], 'vi')} phút)."
     else:
         en += "."
         vi += "."
@@ -294,21 +274,21 @@ def evidence_sentences(
         se = set_evidence
         en += (
             f" Removed together with the other {se.n - 1} {tl_en}(s) judged redundant, "
-            f"the set would cost {_pct(se.loss_share, 'en')} of the demand served today "
-            f"(bound {_pct(se.max_loss_share, 'en')}): {fmt_people(se.lost_people)} people lose access "
-            f"and {fmt_people(se.moved_people)} travel {_min(se.extra_min, 'en')} min longer on average."
+            f"the set would cost {fmt_pct(se.loss_share, 'en')} of the demand served today "
+            f"(bound {fmt_pct(se.max_loss_share, 'en')}): {fmt_people(se.lost_people)} people lose access "
+            f"and {fmt_people(se.moved_people)} travel {fmt_min(se.extra_min, 'en')} min longer on average."
         )
         vi += (
             f" Nếu bỏ cùng {se.n - 1} {tl_vi} khác được kết luận là thừa, "
-            f"cả nhóm làm mất {_pct(se.loss_share, 'vi')} nhu cầu đang được phục vụ "
-            f"(giới hạn {_pct(se.max_loss_share, 'vi')}): {fmt_people(se.lost_people, 'vi')} người mất tiếp cận "
-            f"và {fmt_people(se.moved_people, 'vi')} người đi thêm trung bình {_min(se.extra_min, 'vi')} phút."
+            f"cả nhóm làm mất {fmt_pct(se.loss_share, 'vi')} nhu cầu đang được phục vụ "
+            f"(giới hạn {fmt_pct(se.max_loss_share, 'vi')}): {fmt_people(se.lost_people, 'vi')} người mất tiếp cận "
+            f"và {fmt_people(se.moved_people, 'vi')} người đi thêm trung bình {fmt_min(se.extra_min, 'vi')} phút."
         )
     elif not verdict and reason in _WHY_NOT:
         bound = set_evidence.max_loss_share if set_evidence else 0.02
         why_vi, why_en = _WHY_NOT[reason]
-        vi += " " + why_vi.format(type_vi=tl_vi, bound=_pct(bound, "vi"))
-        en += " " + why_en.format(type_en=tl_en, bound=_pct(bound, "en"))
+        vi += " " + why_vi.format(type_vi=tl_vi, bound=fmt_pct(bound, "vi"))
+        en += " " + why_en.format(type_en=tl_en, bound=fmt_pct(bound, "en"))
     if caveat is not None:
         vi += " " + caveat[0]
         en += " " + caveat[1]

@@ -14,8 +14,8 @@ import markupsafe
 import numpy as np
 import pandas as pd
 
-from analysis.redundancy import fmt_people
 from analysis.results import RunResult
+from analysis.text import fmt_people
 from geo.files import write_text_atomic
 
 _ENV = jinja2.Environment(
