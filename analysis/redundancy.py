@@ -167,15 +167,15 @@ CAVEATS = {
 
 _WHY_NOT = {
     "loss_bound": (
-        "Không được kết luận là thừa: bỏ nó cùng các {type_vi} đã kết luận thừa sẽ làm mất quá {bound} nhu cầu đang được phục vụ.",
+        "Không được kết luận là dư thừa: bỏ cơ sở này cùng các {type_vi} đã được kết luận là dư thừa sẽ làm mất quá {bound} nhu cầu đang được phục vụ.",
         "Not judged redundant: removing it together with the {type_en}s judged redundant would lose more than {bound} of the demand served today.",
     ),
     "overlap_gone": (
-        "Không được kết luận là thừa: các {type_vi} ở tỉnh khác trùng vùng phục vụ với nó đã được kết luận là thừa trước, nên những người nó phục vụ không còn được nơi khác phục vụ.",
+        "Không được kết luận là dư thừa: các {type_vi} ở tỉnh khác trùng vùng phục vụ với cơ sở này đã được kết luận là dư thừa trước, nên những người cơ sở này phục vụ không còn được nơi khác phục vụ.",
         "Not judged redundant: the {type_en}s of other provinces that overlap it were judged redundant first, so its people would no longer be served elsewhere.",
     ),
     "last_of_group": (
-        "Không được kết luận là thừa: nó là cơ sở cuối cùng còn lại trong một nhóm {type_vi} gần như trùng vùng phục vụ.",
+        "Không được kết luận là dư thừa: đây là cơ sở cuối cùng còn lại trong một nhóm {type_vi} gần như trùng vùng phục vụ.",
         "Not judged redundant: it is the last one kept of a group of {type_en}s with nearly the same catchment.",
     ),
 }
@@ -233,7 +233,7 @@ def evidence_sentences(
         )
         return vi, en
     head_en = "Redundant" if verdict else "Overlap"
-    head_vi = "Thừa" if verdict else "Trùng lặp"
+    head_vi = "Dư thừa" if verdict else "Trùng lặp"
     en = (
         f"{head_en}: {name} ({prov_name}) reaches {fmt_people(coverage)} people within {t} min by road; "
         f"{fmt_pct(other_share, 'en')} of them are also within {t} min of {article} {tl_en} in another province"
@@ -279,7 +279,7 @@ def evidence_sentences(
             f"and {fmt_people(se.moved_people)} travel {fmt_min(se.extra_min, 'en')} min longer on average."
         )
         vi += (
-            f" Nếu bỏ cùng {se.n - 1} {tl_vi} khác được kết luận là thừa, "
+            f" Nếu bỏ cùng {se.n - 1} {tl_vi} khác được kết luận là dư thừa, "
             f"cả nhóm làm mất {fmt_pct(se.loss_share, 'vi')} nhu cầu đang được phục vụ "
             f"(giới hạn {fmt_pct(se.max_loss_share, 'vi')}): {fmt_people(se.lost_people, 'vi')} người mất tiếp cận "
             f"và {fmt_people(se.moved_people, 'vi')} người đi thêm trung bình {fmt_min(se.extra_min, 'vi')} phút."

@@ -178,7 +178,7 @@ def test_evidence_words_verdict_and_overlap_apart_with_loss_and_penalty_together
     assert en.startswith("Redundant:") and "9.5 million people would lose access" in en
     assert "2.0 million who keep it would travel 3.0 min longer" in en
     assert "1.5% of the demand served today" in en and "bound 2%" in en
-    assert vi.startswith("Thừa:") and "9,5 triệu người sẽ mất tiếp cận" in vi and "1,5 %" in vi
+    assert vi.startswith("Dư thừa:") and "9,5 triệu người sẽ mất tiếp cận" in vi and "1,5 %" in vi
     vi, en = evidence_sentences(**common, verdict=False, reason="loss_bound", set_evidence=se)
     assert en.startswith("Overlap:") and "Redundant" not in en and "more than 2%" in en
-    assert vi.startswith("Trùng lặp:") and "Thừa" not in vi
+    assert vi.startswith("Trùng lặp:") and "Dư thừa" not in vi
