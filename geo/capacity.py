@@ -51,6 +51,7 @@ class TableSpec:
     text_columns: tuple[str, ...]
     dated: tuple[str, ...]  # the measures that are figures of a year (``year`` required)
     required_text: tuple[str, ...] = ()  # text columns that must not be blank
+    checks_name: bool = False  # a ``name_vi`` given must be the official name of the key
 
 
 # A seaport's annual throughput below 1,000 t or 50 TEU, an airport's below 1,000 passengers, is
@@ -81,6 +82,7 @@ AIRPORTS = TableSpec(
     ),
     text_columns=("name_vi", "note"),
     dated=("passengers",),
+    checks_name=True,
 )
 TERMINALS = TableSpec(
     kind="seaport terminal",
@@ -199,6 +201,74 @@ def load_terminals_throughput(
     return load_capacity_table(path, TERMINALS, official=keys)
 
 
+@dataclass(frozen=True)
+class CapacityTables:
+    """The three capacity tables of a region, validated, with every reject and repair."""
+
+    seaports: pd.DataFrame
+    terminals: pd.DataFrame
+    airports: pd.DataFrame
+    issues: Issues
+
+
+FILES = (
+    ("seaports", "seaports_throughput.csv", SEAPORTS),
+    ("terminals", "seaport_terminals_throughput.csv", TERMINALS),
+    ("airports", "airports_traffic.csv", AIRPORTS),
+)
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "capacity"
+
+
+def load_capacity(folder: str | Path = DEFAULT_DIR, *, official: str | Path) -> CapacityTables:
+    """Load every capacity table of ``folder`` against the official lists in ``official``.
+
+    Parameters
+    ----------
+    folder
+        Holds ``seaports_throughput.csv``, ``seaport_terminals_throughput.csv`` and
+        ``airports_traffic.csv``; a file that is absent gives an empty table (capacity is
+        optional data), a folder that is absent is an error.
+    official
+        Folder with ``seaports_official_1579.csv`` and ``airports_official_caav.csv``.
+
+    Returns
+    -------
+    CapacityTables
+        The kept rows of each table and one :class:`~geo.schema.Issues` for all three.
+
+    Raises
+    ------
+    InputError
+        ``folder`` missing, or a file there unreadable or missing a required column.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError("no capacity folder; check the path", source=str(root))
+    issues = Issues()
+    tables: dict[str, pd.DataFrame] = {}
+    for name, filename, spec in FILES:
+        path = root / filename
+        if not path.is_file():
+            tables[name] = _empty(spec)
+            continue
+        table, found = load_capacity_table(path, spec, official=official_keys(official, spec))
+        tables[name] = table
+        issues.extend(found)
+    return CapacityTables(tables["seaports"], tables["terminals"], tables["airports"], issues)
+
+
+def _empty(spec: TableSpec) -> pd.DataFrame:
+    columns = [spec.key, "year", *(m.column for m in spec.measures)]
+    columns += [c for url, date, _ in spec.sources for c in (url, date)]
+    columns += [c for c in spec.text_columns if c not in columns]
+    out = pd.DataFrame({c: pd.Series(dtype=object) for c in [*columns, ROW]})
+    out["year"] = out["year"].astype("Int64")
+    for m in spec.measures:
+        out[m.column] = out[m.column].astype("float64")
+    out[ROW] = out[ROW].astype("int64")
+    return out
+
+
 def coverage(table: pd.DataFrame, spec: TableSpec, keys: Iterable[str]) -> list[str]:
     """The official facilities (of ``keys``) that have at least one measure in ``table``."""
     measured = table[[m.column for m in spec.measures]].notna().any(axis=1)
@@ -221,7 +291,7 @@ def _check_row(
     if key not in official:
         issues.reject(src, i, spec.key, _unknown(key, spec, official))
         return None
-    if spec is AIRPORTS and str(rec.get("name_vi", "")).strip() not in ("", official[key]):
+    if spec.checks_name and str(rec.get("name_vi", "")).strip() not in ("", official[key]):
         issues.reject(
             src,
             i,
@@ -234,12 +304,15 @@ def _check_row(
             issues.reject(src, i, col, f"no {col}: every row must name its {col}")
             return None
     out: dict[str, object] = {spec.key: key, ROW: i}
+    repairs: list[tuple[str, str]] = []  # recorded only if the row is kept
     for m in spec.measures:
-        value, reason = _number(str(rec[m.column]), m, src, i, issues)
+        value, reason, repair = _number(str(rec[m.column]), m)
         if reason:
             issues.reject(src, i, m.column, reason)
             return None
         out[m.column] = value
+        if repair:
+            repairs.append((m.column, repair))
     if all(_blank(out[m.column]) for m in spec.measures):
         issues.reject(src, i, spec.measures[0].column, _no_measure(spec))
         return None
@@ -268,6 +341,8 @@ def _check_row(
     for col in spec.text_columns:
         if col in rec:
             out[col] = str(rec[col]).strip()
+    for col, what in repairs:
+        issues.repair(src, i, col, what)
     return out
 
 
@@ -288,35 +363,39 @@ def _no_measure(spec: TableSpec) -> str:
     return f"no {names} value: a row must give at least one figure"
 
 
-def _number(text: str, m: Measure, src: str, row: int, issues: Issues) -> tuple[float, str]:
-    """Parse one measure; return (value, "") or (nan, reason)."""
+def _number(text: str, m: Measure) -> tuple[float, str, str]:
+    """Parse one measure: (value, "", repair made or "") or (nan, reason, "")."""
     t = text.strip()
+    repair = ""
     if t == "":
-        return float("nan"), ""
+        return float("nan"), "", ""
     if _UNIT_WORDS.search(t):
-        return float("nan"), (
+        return (
+            float("nan"),
             f"value {t!r} carries a unit or scale word; write the plain number of {m.unit} "
-            "(e.g. 138200000, not '138,2 triệu')"
+            "(e.g. 138200000, not '138,2 triệu')",
+            "",
         )
-    grouped = _GROUPED.fullmatch(t)
-    if grouped:
+    if _GROUPED.fullmatch(t):
         plain = re.sub(r"[.,\s]", "", t)
-        issues.repair(src, row, m.column, f"thousands separators removed: {t!r} read as {plain}")
+        repair = f"thousands separators removed: {t!r} read as {plain}"
         t = plain
     try:
         value = float(t)
     except ValueError:
-        return float("nan"), f"cannot read {m.column} value {t[:40]!r} as a number"
+        return float("nan"), f"cannot read {m.column} value {t[:40]!r} as a number", ""
     if value != value or value in (float("inf"), float("-inf")):
-        return float("nan"), f"cannot read {m.column} value {t[:40]!r} as a number"
+        return float("nan"), f"cannot read {m.column} value {t[:40]!r} as a number", ""
     if value < 0:
-        return float("nan"), f"negative {m.column} ({value:g}); give a count of {m.unit} ≥ 0"
+        return float("nan"), f"negative {m.column} ({value:g}); give a count of {m.unit} ≥ 0", ""
     if 0 < value < m.min_nonzero:
-        return float("nan"), (
+        return (
+            float("nan"),
             f"{m.column} {value:g} is too small to be in {m.unit} (under {m.min_nonzero:g}): "
-            "it looks written in thousands or millions; write the plain number"
+            "it looks written in thousands or millions; write the plain number",
+            "",
         )
-    return value, ""
+    return value, "", repair
 
 
 def _source_problem(

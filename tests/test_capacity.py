@@ -9,10 +9,12 @@ import pytest
 
 from geo.capacity import (
     AIRPORTS,
+    DEFAULT_DIR,
     SEAPORTS,
     TERMINALS,
     coverage,
     load_airports_traffic,
+    load_capacity,
     load_seaports_throughput,
     load_terminals_throughput,
     official_keys,
@@ -88,7 +90,7 @@ def test_bad_seaport_rows_are_listed_with_field_and_reason():
     assert list(table["source_row"]) == [1, 13]
     assert table.loc[1, "tonnes"] == 45_000_000
     repairs = [(r["row"], r["field"]) for r in issues.repairs]
-    assert (13, "tonnes") in repairs and (12, "tonnes") in repairs
+    assert repairs == [(13, "tonnes")]  # row 12's repair is not listed: the row is rejected
     assert all(r["source"].endswith("seaports_bad.csv") for r in issues.rejects)
 
 
@@ -165,3 +167,22 @@ def test_shipped_tables_load_clean_and_cover_the_official_facilities():
             given = frame[frame[measure].notna()]
             assert given[f"{prefix}_url"].str.match(r"https?://\S+$").all()
             assert given[f"{prefix}_date"].str.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?").all()
+
+
+@pytest.mark.skipif(not MIRROR.is_dir(), reason="no data mirror with the official lists")
+def test_load_capacity_gathers_the_three_tables_and_an_absent_file_is_empty(tmp_path):
+    shipped = load_capacity(DEFAULT_DIR, official=MIRROR)
+    assert shipped.issues.rejects == []
+    assert (len(shipped.seaports), len(shipped.airports)) == (
+        len(load_seaports_throughput(SHIPPED / "seaports_throughput.csv", official=MIRROR)[0]),
+        len(load_airports_traffic(SHIPPED / "airports_traffic.csv", official=MIRROR)[0]),
+    )
+    (tmp_path / "airports_traffic.csv").write_bytes((HERE / "airports_bad.csv").read_bytes())
+    partial = load_capacity(tmp_path, official=MIRROR)
+    assert partial.seaports.empty and partial.terminals.empty
+    assert list(partial.seaports.columns[:4]) == ["name_vi", "year", "tonnes", "teu"]
+    # The bad airport file against the real official list: XXX unknown, the rest as before.
+    assert {r["row"] for r in partial.issues.rejects} == {2, 3, 4, 5, 7, 8}
+    assert list(partial.airports["iata"]) == ["SGN", "VCL"]
+    with pytest.raises(InputError, match="no capacity folder"):
+        load_capacity(tmp_path / "nowhere", official=MIRROR)
