@@ -243,7 +243,12 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     }
 
 
+METHOD_MD = Path(__file__).resolve().parents[1] / "METHOD.md"
+
+
 def write_report(result: RunResult, path: str | Path, *, lang: str = "vi") -> None:
-    """Render report.html atomically."""
+    """Render report.html atomically, with METHOD.md beside it (the report links to it)."""
     html = _ENV.get_template("report.html.j2").render(**report_context(result, lang=lang))
     write_text_atomic(path, html)
+    if METHOD_MD.is_file():
+        write_text_atomic(Path(path).with_name("METHOD.md"), METHOD_MD.read_text(encoding="utf-8"))
