@@ -20,6 +20,7 @@ from analysis.demand import DemandGrid, demand_from_polygons
 from analysis.layers import TypeAnalysis, analyse_type, assemble_result
 from analysis.network import Graph, component_report, graph_from_edges, snap_points
 from analysis.results import RunResult
+from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_columns
 from geo.config import RegionConfig
 from geo.errors import ConfigError
 
@@ -88,7 +89,11 @@ def apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
 def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[str, Any]:
     """Read every input layer through ``geo`` (facilities, provinces, roads, population)."""
     from geo.facilities import load_region_facilities
-    from geo.population import population_from_config, population_from_raster
+    from geo.population import (
+        population_from_config,
+        population_from_raster,
+        province_grdp_per_head,
+    )
     from geo.provinces import load_provinces
     from geo.roads import road_network_for_region
 
@@ -111,7 +116,11 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         else population_from_config(data_dir, config)
     )
     network = road_network_for_region(data_dir, config, roads_file=opts.roads)
+    needs_grdp = any(
+        type_demand_spec(config, t).kind == "economic_huff" for t in types if t in config.types
+    )
     return {
+        "grdp_per_head": province_grdp_per_head(data_dir, config) if needs_grdp else None,
         "provinces": provinces,
         "facilities": fac,
         "network": network,
@@ -175,6 +184,51 @@ def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
         "; ".join(dict.fromkeys(p for p in (a, b) if p)) for a, b in zip(old, new, strict=True)
     ]
     return out
+
+
+def type_demand_spec(config: RegionConfig, type_name: str) -> DemandSpec:
+    """The demand spec of a type (``[population.demand.<type>]``; plain people when absent)."""
+    raw = config.population.get("demand", {}).get(type_name)
+    try:
+        return demand_spec(raw, where=f"population.demand.{type_name}")
+    except ValueError as exc:
+        raise ConfigError(str(exc), source=config.path) from None
+
+
+def type_cell_weights(
+    config: RegionConfig, type_name: str, demand: DemandGrid, inputs: dict[str, Any]
+) -> np.ndarray:
+    """The type's demand per cell (people, economic mass or workers; see analysis.type_demand)."""
+    spec = type_demand_spec(config, type_name)
+    grdp = None
+    if spec.kind == "economic_huff":
+        table = inputs["grdp_per_head"].reindex(inputs["provinces"].p63["prov_code"].astype(str))
+        per_prov = table.to_numpy(np.float64)
+        grdp = np.where(demand.prov63 >= 0, per_prov[np.maximum(demand.prov63, 0)], np.nan)
+    return cell_weights(spec, demand.population, grdp_per_head=grdp)
+
+
+def _type_demand(
+    type_name: str,
+    fac: Any,
+    tc: Any,
+    tt: Any,
+    access: Access,
+    demand: DemandGrid,
+    inputs: dict[str, Any],
+    config: RegionConfig,
+) -> Any:
+    spec = type_demand_spec(config, type_name)
+    active = (fac["status"].to_numpy() == "operating") & (access.snap.edge >= 0)
+    area = fac["area_ha"].to_numpy(np.float64) if "area_ha" in fac else None
+    return type_demand_columns(
+        spec,
+        tt,
+        type_cell_weights(config, type_name, demand, inputs),
+        breaks_min=tc.breaks_min,
+        active=active,
+        area_ha=area,
+    )
 
 
 def run_region(
@@ -281,7 +335,11 @@ def run_region(
             tc.primary_min + max((*shifts, 0.0)),
         )
         tt = travel_times(graph, fac_access, cell_access, limit_s=limit_min * 60.0)
-        analyses.append(analyse_type(fac, tc, tt, fac_access, demand, inputs["provinces"], config))
+        ta = analyse_type(fac, tc, tt, fac_access, demand, inputs["provinces"], config)
+        ta.measures = ta.measures.join(
+            _type_demand(type_name, fac, tc, tt, fac_access, demand, inputs, config)
+        )
+        analyses.append(ta)
     timings["analysis_s"] = time.perf_counter() - t
 
     t = time.perf_counter()

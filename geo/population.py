@@ -120,6 +120,17 @@ def province_totals(data_dir: str | Path, config: RegionConfig) -> pd.Series:
     return _read_csv(path, ("gso_code", "pop2024"))["pop2024"].rename("population")
 
 
+def province_grdp_per_head(data_dir: str | Path, config: RegionConfig) -> pd.Series:
+    """GRDP per head (million VND a year) per 63-province, indexed by code.
+
+    Read from ``population.province_totals_file``, column ``population.grdp_field`` (default
+    ``grdp_per_capita_2024_mvnd``: NSO table E03.12, preliminary 2024).
+    """
+    path = Path(data_dir) / config.population["province_totals_file"]
+    field = str(config.population.get("grdp_field", "grdp_per_capita_2024_mvnd"))
+    return _read_csv(path, ("gso_code", field))[field].rename("grdp_per_head")
+
+
 def _urban_share(data_dir: Path, config: RegionConfig) -> pd.Series:
     path = data_dir / config.population["census2019_file"]
     census = _read_csv(path, ("gso_code", "pop2019_total", "pop2019_urban"))
