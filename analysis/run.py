@@ -89,11 +89,7 @@ def apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
 def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[str, Any]:
     """Read every input layer through ``geo`` (facilities, provinces, roads, population)."""
     from geo.facilities import load_region_facilities
-    from geo.population import (
-        population_from_config,
-        population_from_raster,
-        province_grdp_per_head,
-    )
+    from geo.population import population_from_config, population_from_raster
     from geo.provinces import load_provinces
     from geo.roads import road_network_for_region
 
@@ -116,11 +112,7 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         else population_from_config(data_dir, config)
     )
     network = road_network_for_region(data_dir, config, roads_file=opts.roads)
-    needs_grdp = any(
-        type_demand_spec(config, t).kind == "economic_huff" for t in types if t in config.types
-    )
     return {
-        "grdp_per_head": province_grdp_per_head(data_dir, config) if needs_grdp else None,
         "provinces": provinces,
         "facilities": fac,
         "network": network,
@@ -296,6 +288,12 @@ def run_region(
     )
     timings["network_demand_s"] = time.perf_counter() - t
 
+    if inputs.get("grdp_per_head") is None and any(
+        type_demand_spec(config, t).kind == "economic_huff" for t in inputs["types"]
+    ):
+        from geo.population import province_grdp_per_head
+
+        inputs["grdp_per_head"] = province_grdp_per_head(data_dir, config)
     facilities = _with_data_flags(inputs["facilities"].facilities, net, config)
     if opts.remove:
         facilities = facilities[~facilities["facility_id"].isin(opts.remove)]

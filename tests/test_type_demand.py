@@ -131,3 +131,15 @@ def test_bad_spec_names_the_table_and_key():
         demand_spec({"kind": "huff", "alpha": 1})
     with pytest.raises(ValueError, match="beta"):
         demand_spec({"kind": "huff", "beta": 0})
+
+
+def test_region_config_selects_the_cited_demand_of_each_type():
+    from analysis.run import type_demand_spec
+    from geo.config import load_region_config
+
+    config = load_region_config()
+    kinds = {t: type_demand_spec(config, t).kind for t in config.types}
+    assert kinds == {"seaport": "economic_huff", "airport": "huff", "industrial_park": "labour"}
+    park = type_demand_spec(config, "industrial_park")
+    assert park.step_weights == (1.0, 0.68, 0.22), "Luo & Qi (2009) weights"
+    assert type_demand_spec(config, "airport").beta == 2.0
