@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analysis.catchments import Access, travel_times
 from analysis.demand import DemandGrid, demand_from_polygons
@@ -213,6 +214,15 @@ def _type_demand(
     spec = type_demand_spec(config, type_name)
     active = (fac["status"].to_numpy() == "operating") & (access.snap.edge >= 0)
     area = fac["area_ha"].to_numpy(np.float64) if "area_ha" in fac else None
+    size = None
+    if spec.size_field:
+        if spec.size_field not in fac:
+            raise ConfigError(
+                f"[population.demand.{type_name}] size_field: no column '{spec.size_field}' in "
+                f"the {type_name} facilities",
+                source=config.path,
+            )
+        size = pd.to_numeric(fac[spec.size_field], errors="coerce").to_numpy(np.float64)
     return type_demand_columns(
         spec,
         tt,
@@ -220,6 +230,7 @@ def _type_demand(
         breaks_min=tc.breaks_min,
         active=active,
         area_ha=area,
+        size=size,
     )
 
 

@@ -52,6 +52,9 @@ class DemandSpec:
         ``steps``: weight within the 1st, 2nd, ... break of the type (0 beyond the last).
     working_age_share
         ``labour``: share of people aged 15–64 (national; a constant factor).
+    size_field
+        ``huff`` / ``economic_huff``: facility column used as attractiveness ``A_i`` (e.g. a
+        capacity); empty = 1 for every facility.
     """
 
     kind: str = "people"
@@ -60,6 +63,7 @@ class DemandSpec:
     cutoff_min: float | None = None
     step_weights: tuple[float, ...] = ()
     working_age_share: float = 1.0
+    size_field: str = ""
 
 
 def demand_spec(raw: dict[str, Any] | None, *, where: str = "population.demand") -> DemandSpec:
@@ -82,6 +86,7 @@ def demand_spec(raw: dict[str, Any] | None, *, where: str = "population.demand")
         cutoff_min=None if raw.get("cutoff_min") is None else float(raw["cutoff_min"]),
         step_weights=tuple(float(w) for w in raw.get("step_weights", ())),
         working_age_share=float(raw.get("working_age_share", 1.0)),
+        size_field=str(raw.get("size_field", "")),
     )
     if spec.kind not in KINDS:
         raise ValueError(f"[{where}] kind: '{spec.kind}' is not one of {', '.join(KINDS)}")
@@ -251,6 +256,17 @@ def cell_weights(
     return p
 
 
+def fill_size(values: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sizes with the missing or non-positive ones set to the median of the others (1 if none).
+
+    Returns the sizes and a mask of the ones that were assumed.
+    """
+    size = np.full(n, np.nan) if values is None else np.asarray(values, np.float64)
+    known = np.isfinite(size) & (size > 0)
+    fill = float(np.median(size[known])) if known.any() else 1.0
+    return np.where(known, size, fill), ~known
+
+
 def type_demand_columns(
     spec: DemandSpec,
     tt: TravelTimes,
@@ -259,6 +275,7 @@ def type_demand_columns(
     breaks_min: tuple[float, ...],
     active: np.ndarray,
     area_ha: np.ndarray | None = None,
+    size: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The ``demand_*`` columns of one type's facilities (one row per facility of ``tt``).
 
@@ -276,6 +293,9 @@ def type_demand_columns(
         Facilities that compete (operating with road access); the others get NaN.
     area_ha
         ``labour``: park area (ha); parks without an area take the median of those with one.
+    size
+        ``huff`` / ``economic_huff``: attractiveness per facility (``spec.size_field``); None = 1,
+        missing values take the median of the known ones.
 
     Returns
     -------
@@ -292,13 +312,13 @@ def type_demand_columns(
     weight = decay_weights(tt.time_s, spec, breaks_min=breaks_min)
     off = ~np.asarray(active, dtype=bool)
     if spec.kind in ("huff", "economic_huff"):
-        sh = huff_shares(tt, cells, weight=weight, cutoff_s=cutoff_s, active=active)
+        attract = None if size is None else fill_size(size, n)[0]
+        sh = huff_shares(
+            tt, cells, attractiveness=attract, weight=weight, cutoff_s=cutoff_s, active=active
+        )
         name = "demand_huff" if spec.kind == "huff" else "demand_grdp"
         return pd.DataFrame({name: np.where(off, np.nan, sh.demand)})
-    area = np.full(n, np.nan) if area_ha is None else np.asarray(area_ha, np.float64)
-    known = np.isfinite(area) & (area > 0)
-    fill = float(np.median(area[known])) if known.any() else 1.0
-    supply = np.where(known, area, fill)
+    supply, assumed = fill_size(area_ha, n)
     sh = huff_shares(
         tt, cells, attractiveness=supply, weight=weight, cutoff_s=cutoff_s, active=active
     )
@@ -310,6 +330,6 @@ def type_demand_columns(
             "demand_workers": np.where(off, np.nan, sh.demand),
             "demand_workers_per_ha": np.where(off, np.nan, sh.demand / supply),
             "demand_e2sfca_workers_per_ha": np.where(off, np.nan, unshared),
-            "demand_area_assumed": ~known,
+            "demand_area_assumed": assumed,
         }
     )

@@ -143,3 +143,18 @@ def test_region_config_selects_the_cited_demand_of_each_type():
     park = type_demand_spec(config, "industrial_park")
     assert park.step_weights == (1.0, 0.68, 0.22), "Luo & Qi (2009) weights"
     assert type_demand_spec(config, "airport").beta == 2.0
+
+
+def test_huff_size_field_weights_the_share_and_a_missing_size_takes_the_median():
+    # one cell, three airports at the same time: shares follow the sizes 10, 30 and (median) 20
+    tt = _tt([(0, 0, 30.0), (1, 0, 30.0), (2, 0, 30.0)], 3, 1)
+    spec = demand_spec({"kind": "huff", "size_field": "capacity"})
+    cols = type_demand_columns(
+        spec,
+        tt,
+        np.array([600.0]),
+        breaks_min=(60.0, 90.0, 120.0),
+        active=np.array([True, True, True]),
+        size=np.array([10.0, 30.0, np.nan]),
+    )
+    np.testing.assert_allclose(cols["demand_huff"], [100.0, 300.0, 200.0], rtol=1e-12)
