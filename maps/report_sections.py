@@ -186,5 +186,7 @@ def province_sections(result: RunResult, lang: str) -> list[dict[str, Any]]:
             for t in meta["types"]
             if code in prov.index and f"covered_by_others_share_{t}" in prov.columns
         ]
-        out.append({"name": str(g[f"prov{ed}_name"].iloc[0]), "facilities": items, "shares": shares})
+        out.append(
+            {"name": str(g[f"prov{ed}_name"].iloc[0]), "facilities": items, "shares": shares}
+        )
     return out
