@@ -70,8 +70,16 @@ def analyse_type(
     demand: DemandGrid,
     provinces: Any,
     config: RegionConfig,
+    *,
+    weight: np.ndarray | None = None,
+    pool_per_ha: np.ndarray | None = None,
 ) -> TypeAnalysis:
-    """All measures of one type at every break; flags, removal and sharing at the primary break."""
+    """All measures of one type at every break; flags, removal and sharing at the primary break.
+
+    ``weight`` is the type's demand per cell (default: people), on which the overlap flag and
+    the verdict are decided; ``pool_per_ha`` (parks) makes the verdict's severity the shortfall
+    of a park's labour pool per hectare against its neighbours' (``analysis.verdict``).
+    """
     d = demand.population
     ed = _editions(provinces, demand)
     table, _cell_prov = ed[config.edition]
@@ -132,7 +140,7 @@ def analyse_type(
     judged = judge(
         tt,
         d,
-        d,
+        d if weight is None else weight,
         threshold_s=T * 60.0,
         variants_s=tuple(v * 60.0 for v in variants),
         fac_prov=fac_prov,
@@ -145,7 +153,9 @@ def analyse_type(
             min_other_province_share=config.min_other_province_share,
             max_loss_share=config.verdict_max_loss_share,
             equivalent_share=config.verdict_equivalent_share,
+            min_pool_shortfall=config.verdict_min_pool_shortfall,
         ),
+        pool=pool_per_ha,
     )
     u_share, o_share, flag = judged.unique_share, judged.other_province_share, judged.overlap_flag
     vd = judged.verdict

@@ -207,8 +207,7 @@ def _type_demand(
     tc: Any,
     tt: Any,
     access: Access,
-    demand: DemandGrid,
-    inputs: dict[str, Any],
+    weights: np.ndarray,
     config: RegionConfig,
 ) -> Any:
     spec = type_demand_spec(config, type_name)
@@ -226,7 +225,7 @@ def _type_demand(
     return type_demand_columns(
         spec,
         tt,
-        type_cell_weights(config, type_name, demand, inputs),
+        weights,
         breaks_min=tc.breaks_min,
         active=active,
         area_ha=area,
@@ -344,10 +343,24 @@ def run_region(
             tc.primary_min + max((*shifts, 0.0)),
         )
         tt = travel_times(graph, fac_access, cell_access, limit_s=limit_min * 60.0)
-        ta = analyse_type(fac, tc, tt, fac_access, demand, inputs["provinces"], config)
-        ta.measures = ta.measures.join(
-            _type_demand(type_name, fac, tc, tt, fac_access, demand, inputs, config)
+        weights = type_cell_weights(config, type_name, demand, inputs)
+        tdem = _type_demand(type_name, fac, tc, tt, fac_access, weights, config)
+        ta = analyse_type(
+            fac,
+            tc,
+            tt,
+            fac_access,
+            demand,
+            inputs["provinces"],
+            config,
+            weight=weights,
+            pool_per_ha=(
+                tdem["demand_workers_per_ha"].to_numpy(np.float64)
+                if "demand_workers_per_ha" in tdem
+                else None
+            ),
         )
+        ta.measures = ta.measures.join(tdem)
         analyses.append(ta)
     timings["analysis_s"] = time.perf_counter() - t
 

@@ -64,6 +64,28 @@ class Verdict:
     extra_min: float
 
 
+def severity_from_pool(within: sp.csr_matrix, pool: np.ndarray, *, base: np.ndarray) -> np.ndarray:
+    """Severity of a competing facility: how far its pool falls below its neighbours'.
+
+    ``1 - pool(i) / mean(pool(j))`` over the base facilities j whose catchments meet i's (i
+    included), clipped to [-1, 1]; NaN where the pool is unknown. For parks the pool is the labour
+    pool per hectare shared among competing parks (``analysis.type_demand``): a park that draws
+    less per hectare than the parks around it adds land where the labour is already drawn on.
+    """
+    a = sp.diags(base.astype(np.float64)) @ within.astype(np.float64)
+    meet = ((a @ a.T) > 0).astype(np.float64).tocsr()
+    p = np.where(np.isfinite(pool) & base, pool, 0.0)
+    known = (np.isfinite(pool) & base).astype(np.float64)
+    total, count = meet @ p, meet @ known
+    mean = np.divide(total, count, out=np.full(p.size, np.nan), where=count > 0)
+    sev = np.where(
+        np.isfinite(pool) & (mean > 0),
+        1.0 - np.asarray(pool, float) / np.where(mean > 0, mean, 1.0),
+        np.nan,
+    )
+    return np.clip(sev, -1.0, 1.0)
+
+
 def severity_from_shares(unique_share: np.ndarray, other_province_share: np.ndarray) -> np.ndarray:
     """Severity of the overlap: the share also served from another province minus the unique share.
 
@@ -266,6 +288,7 @@ def _verdict_at(
     size: np.ndarray,
     ids: np.ndarray,
     rule: VerdictRule,
+    pool: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
     within = tt.within(threshold_s)
     cov = coverage_measures(within, weight, fac_prov, n_prov, base=base)
@@ -276,12 +299,17 @@ def _verdict_at(
         max_unique_share=rule.max_unique_share,
         min_other_province_share=rule.min_other_province_share,
     )
-    severity = np.where(cov.coverage > 0, severity_from_shares(u_share, o_share), np.nan)
+    if pool is None:
+        severity = np.where(cov.coverage > 0, severity_from_shares(u_share, o_share), np.nan)
+        candidates = flag
+    else:  # competition: only facilities drawing less than their neighbours are candidates
+        severity = np.where(cov.coverage > 0, severity_from_pool(within, pool, base=base), np.nan)
+        candidates = flag & (np.nan_to_num(severity, nan=-1.0) >= rule.min_pool_shortfall)
     sev = np.nan_to_num(severity, nan=-np.inf)
     verdict, reason, group, loss, covered = joint_verdict(
         within,
         weight,
-        candidates=flag,
+        candidates=candidates,
         base=base,
         severity=sev,
         size=size,
@@ -316,6 +344,7 @@ class VerdictRule:
     min_other_province_share: float
     max_loss_share: float = 0.02
     equivalent_share: float = 0.8
+    min_pool_shortfall: float = 0.25
 
 
 def judge(
@@ -331,6 +360,7 @@ def judge(
     size: np.ndarray,
     ids: np.ndarray,
     rule: VerdictRule,
+    pool: np.ndarray | None = None,
 ) -> Judgement:
     """Overlap flag and joint verdict at the threshold, and whether each holds under the variants.
 
@@ -349,6 +379,10 @@ def judge(
         Facilities that exist; their size for ties (larger kept); their ids.
     rule
         Thresholds and bounds.
+    pool
+        A competing facility's pool (parks: labour pool per hectare); when given, severity is
+        its shortfall against its neighbours' (:func:`severity_from_pool`) and only facilities
+        with a shortfall of at least ``rule.min_pool_shortfall`` are candidates.
     """
     at = partial(
         _verdict_at,
@@ -361,6 +395,7 @@ def judge(
         size=size,
         ids=ids,
         rule=rule,
+        pool=pool,
     )
     u_share, o_share, flag, v = at(threshold_s=threshold_s)
     flag_robust, verdict_robust = flag.copy(), v.verdict.copy()

@@ -112,6 +112,7 @@ class RegionConfig:
     covering_exact_shares: tuple[float, ...] = COVERING_EXACT_SHARES
     verdict_max_loss_share: float = 0.02
     verdict_equivalent_share: float = 0.8
+    verdict_min_pool_shortfall: float = 0.25
     data_date: str = ""
     path: str = ""
 
@@ -398,6 +399,9 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         ),
         verdict_equivalent_share=_share(
             verdict.get("equivalent_share", 0.8), "verdict.equivalent_share", sp
+        ),
+        verdict_min_pool_shortfall=_share(
+            verdict.get("min_pool_shortfall", 0.25), "verdict.min_pool_shortfall", sp
         ),
         data_date=str(reg.get("data_date", "")),
         path=sp,

@@ -182,3 +182,29 @@ def test_evidence_words_verdict_and_overlap_apart_with_loss_and_penalty_together
     vi, en = evidence_sentences(**common, verdict=False, reason="loss_bound", set_evidence=se)
     assert en.startswith("Overlap:") and "Redundant" not in en and "more than 2%" in en
     assert vi.startswith("Trùng lặp:") and "Dư thừa" not in vi
+
+
+def test_pool_severity_is_the_shortfall_against_the_neighbours():
+    # f0 and f1 meet (cell 1); f2 is alone. Pools per ha 100, 300, 50.
+    from analysis.verdict import severity_from_pool
+
+    w = _within({0: [0, 1], 1: [1, 2], 2: [5]}, 6)
+    sev = severity_from_pool(w, np.array([100.0, 300.0, 50.0]), base=np.ones(3, bool))
+    assert np.allclose(sev, [1 - 100 / 200, 1 - 300 / 200, 0.0])
+
+
+def test_only_parks_short_of_labour_are_candidates():
+    # two parks in two provinces over the same cells: the one drawing less per hectare goes,
+    # whatever the size tie-break would say
+    pairs = [(0, c, 60.0) for c in range(5)] + [(1, c, 60.0) for c in range(5)]
+    tt = _tt(pairs, 2, 5)
+    people = np.full(5, 100.0)
+    kw = dict(
+        threshold_s=600, variants_s=(), fac_prov=np.array([0, 1]), n_prov=2,
+        base=np.ones(2, bool), size=np.array([1.0, 9.0]), ids=np.array(["a", "b"]),
+        rule=VerdictRule(0.25, 0.5, 0.02, 0.8, min_pool_shortfall=0.25),
+    )  # fmt: skip
+    j = judge(tt, people, people, pool=np.array([300.0, 100.0]), **kw)
+    assert j.verdict.verdict.tolist() == [False, True], "b draws half of the mean: redundant"
+    j = judge(tt, people, people, pool=np.array([110.0, 100.0]), **kw)
+    assert not j.verdict.verdict.any(), "a 5 % shortfall is within the error: no verdict"
