@@ -94,7 +94,7 @@ def _head(result: RunResult, lang: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _pairs(result: RunResult, lang: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def _pairs(result: RunResult, lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The 10 largest facility overlaps across provinces, and the 15 province pairs."""
     meta = result.meta
     prim = {t: tm["primary_min"] for t, tm in meta["types"].items()}
@@ -108,7 +108,7 @@ def _pairs(result: RunResult, lang: str) -> tuple[list[dict[str, str]], list[dic
     pname = dict(zip(prov["prov_code"].astype(str), prov["prov_name"].astype(str), strict=False))
     top_ov = [
         {
-            "type": type_label(meta, r.type, lang),
+            "type": type_label(meta, str(r.type), lang),
             "a": r.name_a,
             "b": r.name_b,
             "pa": pname.get(str(r.prov_a), str(r.prov_a)),
@@ -128,7 +128,7 @@ def _pairs(result: RunResult, lang: str) -> tuple[list[dict[str, str]], list[dic
     ]
     pairs = [
         {
-            "type": type_label(meta, r.type, lang),
+            "type": type_label(meta, str(r.type), lang),
             "a": r.name_a,
             "b": r.name_b,
             "dup": fmt_people(r.duplicated, lang),
