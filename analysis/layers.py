@@ -20,6 +20,7 @@ from analysis.polygons import catchment_polygons
 from analysis.redundancy import (
     CAVEATS,
     SetEvidence,
+    capacity_sentences,
     evidence_sentences,
     removal_penalty,
     sharing_keys,
@@ -156,6 +157,7 @@ def analyse_type(
             min_pool_shortfall=config.verdict_min_pool_shortfall,
         ),
         pool=pool_per_ha,
+        over_capacity=_over_capacity(fac),
     )
     u_share, o_share, flag = judged.unique_share, judged.other_province_share, judged.overlap_flag
     vd = judged.verdict
@@ -254,6 +256,30 @@ def analyse_type(
     )
 
 
+def _capacity_arrays(fac: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Throughput, its year and the design capacity (NaN where the data do not say)."""
+
+    def col(name: str) -> np.ndarray:
+        if name not in fac.columns:
+            return np.full(len(fac), np.nan)
+        return pd.to_numeric(fac[name], errors="coerce").to_numpy(np.float64)
+
+    return col("throughput"), col("throughput_year"), col("design_capacity")
+
+
+def _over_capacity(fac: pd.DataFrame) -> np.ndarray:
+    thr, _, design = _capacity_arrays(fac)
+    ok = np.isfinite(thr) & np.isfinite(design)
+    return ok & (np.nan_to_num(thr) > np.nan_to_num(design))
+
+
+def _with_capacity(cap: tuple[str, str], caveat: tuple[str, str] | None) -> tuple[str, str] | None:
+    parts = [p for p in (cap, caveat) if p and p[0]]
+    if not parts:
+        return None
+    return " ".join(p[0] for p in parts), " ".join(p[1] for p in parts)
+
+
 def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
     fac, m = ta.fac.reset_index(drop=True), ta.measures
     ed = config.edition
@@ -295,6 +321,10 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
         extra_min=vd.extra_min,
         max_loss_share=config.verdict_max_loss_share,
     )
+    thr, year, design = _capacity_arrays(fac)
+    largest = np.isfinite(thr) & (thr == np.nanmax(thr)) if np.isfinite(thr).any() else thr > 0
+    units = {"seaport": ("tấn/năm", "tonnes a year"), "airport": ("khách/năm", "passengers a year")}
+    unit_vi, unit_en = units.get(ta.tc.name, ("", ""))
     for i in range(len(out)):
         if not (out.at[i, "overlap_flag"] or out.at[i, "verdict"]):
             ev_vi.append("")
@@ -332,7 +362,17 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
             verdict=bool(out.at[i, "verdict"]),
             reason=str(out.at[i, "verdict_reason"]),
             set_evidence=set_ev,
-            caveat=CAVEATS.get(ta.tc.name),
+            caveat=_with_capacity(
+                capacity_sentences(
+                    throughput=float(thr[i]),
+                    unit_vi=unit_vi,
+                    unit_en=unit_en,
+                    year=float(year[i]),
+                    design=float(design[i]),
+                    largest=bool(largest[i]),
+                ),
+                CAVEATS.get(ta.tc.name),
+            ),
         )
         ev_vi.append(vi)
         ev_en.append(en)

@@ -165,6 +165,43 @@ CAVEATS = {
     ),
 }
 
+
+def capacity_sentences(
+    *,
+    throughput: float,
+    unit_vi: str,
+    unit_en: str,
+    year: float,
+    design: float,
+    largest: bool,
+) -> tuple[str, str]:
+    """What the capacity data say about an overlap: over capacity, or the largest of its type.
+
+    Empty strings when neither applies or the throughput is unknown.
+    """
+    if not np.isfinite(throughput):
+        return "", ""
+    yr = f" ({int(year)})" if np.isfinite(year) else ""
+    if np.isfinite(design) and design > 0 and throughput > design:
+        ratio = throughput / design
+        return (
+            f"Cơ sở này phục vụ {fmt_people(throughput, 'vi')} {unit_vi}{yr}, vượt công suất thiết kế "
+            f"{fmt_people(design, 'vi')} ({fmt_pct(ratio, 'vi')}): đã quá tải thì trùng vùng phục vụ "
+            "không có nghĩa là dư thừa.",
+            f"It handled {fmt_people(throughput)} {unit_en}{yr}, over its design capacity of "
+            f"{fmt_people(design)} ({fmt_pct(ratio)}): running over capacity, an overlap of "
+            "catchments is not a redundancy.",
+        )
+    if largest:
+        return (
+            f"Đây là cơ sở có lượng thông qua lớn nhất trong loại ({fmt_people(throughput, 'vi')} "
+            f"{unit_vi}{yr}): trùng vùng phục vụ không nói gì về công suất còn dư.",
+            f"It has the largest throughput of its type in the data ({fmt_people(throughput)} "
+            f"{unit_en}{yr}): an overlap of catchments says nothing about spare capacity.",
+        )
+    return "", ""
+
+
 _WHY_NOT = {
     "loss_bound": (
         "Không được kết luận là dư thừa: bỏ cơ sở này cùng các {type_vi} đã được kết luận là dư thừa sẽ làm mất quá {bound} nhu cầu đang được phục vụ.",
@@ -173,6 +210,10 @@ _WHY_NOT = {
     "overlap_gone": (
         "Không được kết luận là dư thừa: các {type_vi} ở tỉnh khác trùng vùng phục vụ với cơ sở này đã được kết luận là dư thừa trước, nên những người cơ sở này phục vụ không còn được nơi khác phục vụ.",
         "Not judged redundant: the {type_en}s of other provinces that overlap it were judged redundant first, so its people would no longer be served elsewhere.",
+    ),
+    "over_capacity": (
+        "Không được kết luận là dư thừa: cơ sở đang hoạt động vượt công suất thiết kế.",
+        "Not judged redundant: it runs over its design capacity.",
     ),
     "last_of_group": (
         "Không được kết luận là dư thừa: đây là cơ sở cuối cùng còn lại trong một nhóm {type_vi} gần như trùng vùng phục vụ.",

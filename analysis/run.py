@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.capacity import demand_throughput_correlation
 from analysis.catchments import Access, travel_times
 from analysis.demand import DemandGrid, demand_from_polygons
 from analysis.layers import TypeAnalysis, analyse_type, assemble_result
@@ -113,7 +114,11 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         else population_from_config(data_dir, config)
     )
     network = road_network_for_region(data_dir, config, roads_file=opts.roads)
+    capacity = _capacity(fac.facilities, data_dir)
+    if capacity is not None:
+        fac.issues.extend(capacity[1])
     return {
+        "capacity": None if capacity is None else capacity[0],
         "provinces": provinces,
         "facilities": fac,
         "network": network,
@@ -121,6 +126,24 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         "types": types,
         "load_s": round(time.perf_counter() - t0, 3),
     }
+
+
+def _capacity(fac: Any, data_dir: Path) -> tuple[Any, Any] | None:
+    """Throughput and design capacity of the facilities (data/capacity, keyed by official name).
+
+    None when the data folder has no official lists to check the tables against.
+    """
+    from geo.capacity import DEFAULT_DIR, load_capacity
+    from geo.capacity_join import facility_capacity
+
+    if not (
+        DEFAULT_DIR.is_dir()
+        and (data_dir / "seaports_official_1579.csv").is_file()
+        and (data_dir / "airports_official_caav.csv").is_file()
+    ):
+        return None
+    tables = load_capacity(DEFAULT_DIR, official=data_dir)
+    return facility_capacity(fac, tables), tables.issues
 
 
 def build_demand(config: RegionConfig, inputs: dict[str, Any]) -> DemandGrid:
@@ -305,6 +328,8 @@ def run_region(
 
         inputs["grdp_per_head"] = province_grdp_per_head(data_dir, config)
     facilities = _with_data_flags(inputs["facilities"].facilities, net, config)
+    if inputs.get("capacity") is not None:
+        facilities = facilities.join(inputs["capacity"])
     if opts.remove:
         facilities = facilities[~facilities["facility_id"].isin(opts.remove)]
     analyses: list[TypeAnalysis] = []
@@ -379,6 +404,7 @@ def run_region(
         "repair": net.report,
     }
     result.meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    result.meta["capacity_check"] = demand_throughput_correlation(result.layers["facilities"])
     from geo.datasets import attribution_lines, data_attribution
 
     result.meta["attribution"] = attribution_lines(data_dir)

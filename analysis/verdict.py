@@ -39,6 +39,7 @@ REASON_NOT_CANDIDATE = "not_candidate"
 REASON_LOSS = "loss_bound"
 REASON_LAST_OF_GROUP = "last_of_group"
 REASON_OVERLAP_GONE = "overlap_gone"
+REASON_OVER_CAPACITY = "over_capacity"
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ def _verdict_at(
     ids: np.ndarray,
     rule: VerdictRule,
     pool: np.ndarray | None,
+    over_capacity: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
     within = tt.within(threshold_s)
     cov = coverage_measures(within, weight, fac_prov, n_prov, base=base)
@@ -305,6 +307,8 @@ def _verdict_at(
     else:  # competition: only facilities drawing less than their neighbours are candidates
         severity = np.where(cov.coverage > 0, severity_from_pool(within, pool, base=base), np.nan)
         candidates = flag & (np.nan_to_num(severity, nan=-1.0) >= rule.min_pool_shortfall)
+    over = np.zeros(flag.size, bool) if over_capacity is None else np.asarray(over_capacity, bool)
+    candidates = candidates & ~over  # a facility running over capacity is not spare
     sev = np.nan_to_num(severity, nan=-np.inf)
     verdict, reason, group, loss, covered = joint_verdict(
         within,
@@ -317,6 +321,7 @@ def _verdict_at(
         fac_prov=fac_prov,
         rule=rule,
     )
+    reason[flag & over] = REASON_OVER_CAPACITY
     lost, moved, extra = set_removal(
         tt, people, base=base, removed=verdict, threshold_s=threshold_s
     )
@@ -361,6 +366,7 @@ def judge(
     ids: np.ndarray,
     rule: VerdictRule,
     pool: np.ndarray | None = None,
+    over_capacity: np.ndarray | None = None,
 ) -> Judgement:
     """Overlap flag and joint verdict at the threshold, and whether each holds under the variants.
 
@@ -383,6 +389,9 @@ def judge(
         A competing facility's pool (parks: labour pool per hectare); when given, severity is
         its shortfall against its neighbours' (:func:`severity_from_pool`) and only facilities
         with a shortfall of at least ``rule.min_pool_shortfall`` are candidates.
+    over_capacity
+        Facilities whose throughput exceeds their design capacity: never in the verdict (an
+        overlap of catchments is then not spare capacity; ``verdict_reason`` over_capacity).
     """
     at = partial(
         _verdict_at,
@@ -396,6 +405,7 @@ def judge(
         ids=ids,
         rule=rule,
         pool=pool,
+        over_capacity=over_capacity,
     )
     u_share, o_share, flag, v = at(threshold_s=threshold_s)
     flag_robust, verdict_robust = flag.copy(), v.verdict.copy()

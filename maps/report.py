@@ -19,7 +19,14 @@ from analysis.results import RunResult
 from analysis.text import fmt_date, fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people
 from geo.files import write_text_atomic
 from maps.report_charts import coverage_curve_svg, severity_bars_svg
-from maps.report_sections import findings, province_sections, standing, summary, type_label
+from maps.report_sections import (
+    capacity_check,
+    findings,
+    province_sections,
+    standing,
+    summary,
+    type_label,
+)
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -218,6 +225,7 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         "summary": summary(result, lang),
         "standing": standing(result, lang),
         "validation": meta.get("validation", {}),
+        "capacity_check": capacity_check(result, lang),
         "head": _head(result, lang),
         "findings": findings(result, lang),
         "curve_svg": curve_svg,

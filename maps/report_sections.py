@@ -190,3 +190,20 @@ def province_sections(result: RunResult, lang: str) -> list[dict[str, Any]]:
             {"name": str(g[f"prov{ed}_name"].iloc[0]), "facilities": items, "shares": shares}
         )
     return out
+
+
+def capacity_check(result: RunResult, lang: str) -> list[str]:
+    """One sentence per type: how the modelled demand ranks facilities against their traffic."""
+    out = []
+    for t, c in result.meta.get("capacity_check", {}).items():
+        lab = type_label(result.meta, t, lang).lower()
+        rd = fmt_dec(c.get("rho_demand"), lang, digits=2)
+        rc = fmt_dec(c.get("rho_coverage"), lang, digits=2)
+        out.append(
+            f"{lab.capitalize()}: tương quan hạng (Spearman) giữa nhu cầu mô hình và lượng thông qua "
+            f"thực tế của {c['n']} cơ sở có số liệu: {rd} (số dân trong vùng phục vụ: {rc})."
+            if lang == "vi"
+            else f"{lab.capitalize()}s: rank correlation (Spearman) of the modelled demand with the "
+            f"real throughput of the {c['n']} with data: {rd} (people within reach: {rc})."
+        )
+    return out

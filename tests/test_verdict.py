@@ -208,3 +208,56 @@ def test_only_parks_short_of_labour_are_candidates():
     assert j.verdict.verdict.tolist() == [False, True], "b draws half of the mean: redundant"
     j = judge(tt, people, people, pool=np.array([110.0, 100.0]), **kw)
     assert not j.verdict.verdict.any(), "a 5 % shortfall is within the error: no verdict"
+
+
+def test_a_facility_over_capacity_is_never_redundant():
+    pairs = [(0, c, 60.0) for c in range(5)] + [(1, c, 60.0) for c in range(5)]
+    tt = _tt(pairs, 2, 5)
+    people = np.full(5, 100.0)
+    kw = dict(
+        threshold_s=600, variants_s=(), fac_prov=np.array([0, 1]), n_prov=2,
+        base=np.ones(2, bool), size=np.array([9.0, 1.0]), ids=np.array(["a", "b"]), rule=RULE,
+    )  # fmt: skip
+    j = judge(tt, people, people, **kw)
+    assert j.verdict.verdict.tolist() == [False, True], "the smaller one goes"
+    j = judge(tt, people, people, over_capacity=np.array([False, True]), **kw)
+    assert j.verdict.verdict.tolist() == [True, False], "b runs over capacity: a goes instead"
+    assert j.verdict.reason[1] == "over_capacity"
+
+
+def test_capacity_sentences_say_over_capacity_and_largest():
+    from analysis.redundancy import capacity_sentences
+
+    vi, en = capacity_sentences(
+        throughput=40_738_295, unit_vi="khách/năm", unit_en="passengers a year", year=2023,
+        design=25e6, largest=True,
+    )  # fmt: skip
+    assert "over its design capacity of 25.0 million (163%)" in en and "(2023)" in en
+    assert "vượt công suất thiết kế 25,0 triệu (163 %)" in vi
+    vi, en = capacity_sentences(
+        throughput=163e6, unit_vi="tấn/năm", unit_en="tonnes a year", year=2022,
+        design=float("nan"), largest=True,
+    )  # fmt: skip
+    assert "largest throughput of its type" in en and "163.0 million tonnes a year (2022)" in en
+    assert capacity_sentences(
+        throughput=float("nan"), unit_vi="", unit_en="", year=2022, design=1.0, largest=True
+    ) == ("", "")
+
+
+def test_rank_correlation_of_demand_and_throughput():
+    import pandas as pd
+
+    from analysis.capacity import demand_throughput_correlation
+
+    fac = pd.DataFrame(
+        {
+            "type": ["airport"] * 4 + ["industrial_park"],
+            "coverage": [4.0, 3.0, 2.0, 1.0, 9.0],
+            "demand_huff": [1.0, 2.0, 3.0, 4.0, np.nan],
+            "throughput": [40.0, 30.0, 20.0, np.nan, np.nan],
+            "throughput_unit": ["passengers/year"] * 5,
+        }
+    )
+    c = demand_throughput_correlation(fac)
+    assert set(c) == {"airport"} and c["airport"]["n"] == 3
+    assert c["airport"]["rho_coverage"] == 1.0 and c["airport"]["rho_demand"] == -1.0
