@@ -44,7 +44,7 @@ def facility_capacity(fac: pd.DataFrame, tables: CapacityTables) -> pd.DataFrame
         mine = (fac["type"] == type_name) & name.isin(t.index)
         if not mine.any():
             continue
-        rows = t.loc[name[mine]]
+        rows = t.loc[name[mine].tolist()]
         out.loc[mine, "throughput"] = pd.to_numeric(rows[col], errors="coerce").to_numpy()
         out.loc[mine, "throughput_unit"] = unit
         out.loc[mine, "throughput_year"] = pd.to_numeric(rows["year"], errors="coerce").to_numpy()
