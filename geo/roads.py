@@ -85,6 +85,7 @@ class RoadNetwork:
     edges: gpd.GeoDataFrame
     report: dict[str, Any]
     source: str
+    repairs: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -794,6 +795,26 @@ def road_network_for_region(
     :func:`network_from_pbf`; any other file as a line layer with the region's field names
     (``[roads]`` of the config). With ``merge_second`` the configured second layer is merged.
     """
+    net = _region_network(data_dir, config, roads_file=roads_file)
+    r = config.roads
+    if r.max_connector_m <= 0:
+        return net
+    from geo.road_repairs import Island, apply_repairs
+
+    return cast(
+        RoadNetwork,
+        apply_repairs(
+            net,
+            islands=[Island(i["name"], i["bbox"], i["source"]) for i in r.islands],
+            max_connector_m=r.max_connector_m,
+            connector_speed_kmh=float(r.speed_kmh.get("connector", 20.0)),
+        ),
+    )
+
+
+def _region_network(
+    data_dir: str | Path, config: Any, *, roads_file: str | Path | None = None
+) -> RoadNetwork:
     r = config.roads
     if roads_file is not None:
         path = Path(roads_file)

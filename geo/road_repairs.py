@@ -1,0 +1,390 @@
+"""Repairs of a routable road network: fragments joined to the main network, one-way dead ends.
+
+The generalised road layers (OSM trunk layer simplified at 100 m, ODV national layer) leave two
+kinds of hole that the gap joins of :mod:`geo.topology` cannot close:
+
+* **fragments**: pieces of road (a city's ring road, an airport access road) whose link to the
+  rest is a lower-class road the layer does not hold, often kilometres long. A fragment is joined
+  to the main network by the **shortest connector** between the two (a straight two-way
+  ``connector`` edge at the connector speed, standing for the missing local road), when that
+  connector is at most ``max_connector_m`` long. Fragments on real islands without a bridge
+  (:class:`Island`) keep their own network and are never joined;
+* **one-way dead ends**: a one-way edge that leads into (or out of) a part of the network from
+  which there is no way back. In a complete network every one-way street lies on a cycle; in the
+  generalised layer the opposite carriageway or the return street is missing. Rule: within the
+  main (weakly connected) network, every one-way edge with an end outside the largest strongly
+  connected component is made two-way. After that the main network is strongly connected.
+
+The **main network** is the largest strongly connected component. Every repair is a row of
+:attr:`Repairs.table` (geometry in the metric CRS, ``length_m``, ``kind``), and every edge of the
+repaired network carries ``repair_id`` (the repair that reconnected it, -1 for none), so that the
+analysis can count the facilities and people that each repair reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from shapely import ops
+
+from geo.topology import label_components
+
+logger = logging.getLogger(__name__)
+
+KIND_FRAGMENT = "fragment_connector"
+KIND_ONEWAY = "oneway_dead_end"
+REPAIR_COLUMNS = ("repair_id", "kind", "length_m", "component_km", "note")
+
+
+@dataclass(frozen=True)
+class Island:
+    """An island without a road bridge to the mainland: its roads keep their own network.
+
+    Attributes
+    ----------
+    name
+        Island name.
+    bbox
+        (min_lon, min_lat, max_lon, max_lat) that holds the island's roads and no mainland road.
+    source
+        Where the absence of a bridge is stated (URL or document).
+    """
+
+    name: str
+    bbox: tuple[float, float, float, float]
+    source: str
+
+
+@dataclass(frozen=True)
+class Repairs:
+    """The repaired network's edges and nodes, and the list of repairs.
+
+    Attributes
+    ----------
+    node_xy
+        Node coordinates (metric), including nodes inserted where connectors meet edges.
+    edges
+        The edge table of :class:`geo.roads.RoadNetwork` plus ``repair_id``.
+    table
+        GeoDataFrame (metric CRS): ``repair_id``, ``kind``, ``length_m``, ``component_km`` (length
+        of the fragment or edge reconnected), ``note``; geometry of the connector or mended edge.
+    report
+        Counts: ``repairs``, ``km`` and ``by_kind``; ``islands`` kept apart (with their source);
+        ``fragments_not_joined`` (farther than the maximum), ``largest_scc_share`` before/after.
+    """
+
+    node_xy: np.ndarray
+    edges: gpd.GeoDataFrame
+    table: gpd.GeoDataFrame
+    report: dict[str, Any]
+
+
+def _scc_main(edges: gpd.GeoDataFrame, n_nodes: int) -> tuple[np.ndarray, float]:
+    """Boolean per node: in the largest strongly connected component (by road length)."""
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    two = ~edges["oneway"].to_numpy(bool)
+    rows, cols = np.concatenate([u, v[two]]), np.concatenate([v, u[two]])
+    graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n_nodes, n_nodes))
+    n, label = connected_components(graph.tocsr(), directed=True, connection="strong")
+    length = edges["length_m"].to_numpy()
+    inside = label[u] == label[v]
+    comp_len = np.bincount(label[u][inside], weights=length[inside], minlength=n)
+    main = int(np.argmax(comp_len))
+    total = float(length.sum())
+    return label == main, (float(comp_len[main]) / total if total > 0 else 0.0)
+
+
+def _island_of(points_ll: np.ndarray, islands: Sequence[Island]) -> np.ndarray:
+    """Index of the island whose bbox holds each lon/lat point, -1 for none."""
+    out = np.full(len(points_ll), -1)
+    for k, isl in enumerate(islands):  # a handful of islands
+        x0, y0, x1, y1 = isl.bbox
+        inside = (
+            (points_ll[:, 0] >= x0)
+            & (points_ll[:, 0] <= x1)
+            & (points_ll[:, 1] >= y0)
+            & (points_ll[:, 1] <= y1)
+        )
+        out[inside & (out < 0)] = k
+    return out
+
+
+def _split_edges(
+    edges: gpd.GeoDataFrame, node_xy: np.ndarray, cuts: list[tuple[int, shapely.Point]]
+) -> tuple[gpd.GeoDataFrame, np.ndarray, list[int]]:
+    """Cut edges at points on them; returns the edges, the nodes and the node id of each cut.
+
+    A cut at an edge end returns that end's node; cuts on one edge are applied in order along it.
+    """
+    node_of_cut = [-1] * len(cuts)
+    new_xy: list[tuple[float, float]] = []
+    n0 = len(node_xy)
+    by_edge: dict[int, list[tuple[float, int]]] = {}
+    geoms = np.asarray(edges.geometry.array, dtype=object)
+    for k, (e, pt) in enumerate(cuts):  # one per connector end: tens of repairs
+        line = geoms[e]
+        d = float(line.project(pt))
+        if d <= 0.5:
+            node_of_cut[k] = int(edges["u"].iat[e])
+        elif d >= line.length - 0.5:
+            node_of_cut[k] = int(edges["v"].iat[e])
+        else:
+            by_edge.setdefault(e, []).append((d, k))
+    drop, pieces = [], []
+    for e, cut in by_edge.items():
+        line = geoms[e]
+        row = edges.iloc[e]
+        stops = sorted(set(d for d, _ in cut))
+        ids = []
+        for d in stops:
+            p = line.interpolate(d)
+            new_xy.append((p.x, p.y))
+            ids.append(n0 + len(new_xy) - 1)
+        for d, k in cut:
+            node_of_cut[k] = ids[stops.index(d)]
+        ends = [0.0, *stops, float(line.length)]
+        nodes = [int(row["u"]), *ids, int(row["v"])]
+        for a, b, na, nb in zip(ends[:-1], ends[1:], nodes[:-1], nodes[1:], strict=True):
+            piece = row.copy()
+            piece["geometry"] = ops.substring(line, a, b)
+            piece["u"], piece["v"], piece["length_m"] = na, nb, b - a
+            pieces.append(piece)
+        drop.append(e)
+    if drop:
+        kept = edges.drop(index=edges.index[drop])
+        edges = gpd.GeoDataFrame(
+            pd.concat([kept, gpd.GeoDataFrame(pieces, crs=edges.crs)], ignore_index=True),
+            crs=edges.crs,
+        )
+    if new_xy:
+        node_xy = np.vstack([node_xy, np.asarray(new_xy)])
+    return edges, node_xy, node_of_cut
+
+
+def _join_fragments(
+    edges: gpd.GeoDataFrame,
+    node_xy: np.ndarray,
+    *,
+    crs: str,
+    islands: Sequence[Island],
+    max_connector_m: float,
+    connector_speed_kmh: float,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict[str, Any]], dict[str, Any]]:
+    """Join every fragment (component > 0) off an island to component 0 by its shortest connector."""
+    comp = edges["component"].to_numpy()
+    geoms = np.asarray(edges.geometry.array, dtype=object)
+    main_idx = np.flatnonzero(comp == 0)
+    frag_idx = np.flatnonzero(comp > 0)
+    info: dict[str, Any] = {"islands": {}, "fragments_not_joined": []}
+    if len(frag_idx) == 0:
+        return edges, node_xy, [], info
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(geoms[frag_idx], 0.5, normalized=True))
+    lon, lat = to_ll.transform(mid[:, 0], mid[:, 1])
+    isl = _island_of(np.column_stack([lon, lat]), islands)
+    tree = shapely.STRtree(geoms[main_idx])
+    (fi, mi), dist = tree.query_nearest(
+        geoms[frag_idx], max_distance=max_connector_m, return_distance=True, all_matches=False
+    )
+    best_d = np.full(len(frag_idx), np.inf)
+    best_m = np.full(len(frag_idx), -1)
+    best_d[fi], best_m[fi] = dist, main_idx[mi]
+    frame = pd.DataFrame(
+        {"edge": frag_idx, "comp": comp[frag_idx], "d": best_d, "m": best_m, "isl": isl}
+    )
+    comp_km = edges.groupby("component")["length_m"].sum() / 1000.0
+    repairs: list[dict[str, Any]] = []
+    cuts: list[tuple[int, shapely.Point]] = []
+    for c, g in frame.groupby("comp", sort=True):  # one iteration per fragment (about a hundred)
+        on_island = g["isl"].max()
+        km = float(comp_km.loc[c])
+        if on_island >= 0:
+            isl_name = islands[int(on_island)].name
+            entry = info["islands"].setdefault(
+                isl_name, {"fragments": 0, "km": 0.0, "source": islands[int(on_island)].source}
+            )
+            entry["fragments"] += 1
+            entry["km"] = round(entry["km"] + km, 3)
+            continue
+        r = g.loc[g["d"].idxmin()]
+        if not np.isfinite(r["d"]):
+            x, y = to_ll.transform(*shapely.get_coordinates(geoms[int(g["edge"].iat[0])])[0])
+            info["fragments_not_joined"].append(
+                {"component": int(c), "km": round(km, 3), "lon": round(x, 5), "lat": round(y, 5)}
+            )
+            continue
+        a, b = shapely.get_coordinates(
+            shapely.shortest_line(geoms[int(r["edge"])], geoms[int(r["m"])])
+        )
+        cuts += [(int(r["edge"]), shapely.Point(a)), (int(r["m"]), shapely.Point(b))]
+        repairs.append(
+            {
+                "kind": KIND_FRAGMENT,
+                "component": int(c),
+                "component_km": round(km, 3),
+                "a": a,
+                "b": b,
+                "note": f"fragment of {km:.1f} km joined to the main network",
+            }
+        )
+    edges, node_xy, node_of_cut = _split_edges(edges, node_xy, cuts)
+    conn_rows = []
+    for k, rep in enumerate(repairs):
+        na, nb = node_of_cut[2 * k], node_of_cut[2 * k + 1]
+        line = shapely.LineString([node_xy[na], node_xy[nb]])
+        rep["geometry"], rep["length_m"] = line, float(line.length)
+        conn_rows.append(
+            {
+                "u": na,
+                "v": nb,
+                "length_m": max(float(line.length), 0.01),
+                "speed_kmh": float(connector_speed_kmh),
+                "oneway": False,
+                "road_class": "connector",
+                "edge_kind": "connector",
+                "status": "repair",
+                "name": None,
+                "component": rep["component"],
+                "geometry": line,
+            }
+        )
+    if conn_rows:
+        edges = gpd.GeoDataFrame(
+            pd.concat([edges, gpd.GeoDataFrame(conn_rows, crs=edges.crs)], ignore_index=True),
+            crs=edges.crs,
+        )
+    return edges, node_xy, repairs, info
+
+
+def _mend_oneway(
+    edges: gpd.GeoDataFrame, n_nodes: int
+) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
+    """Make two-way every one-way edge of component 0 with an end outside the largest SCC."""
+    in_scc, _ = _scc_main(edges, n_nodes)
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    ow = edges["oneway"].to_numpy(bool)
+    mend = ow & (edges["component"].to_numpy() == 0) & ~(in_scc[u] & in_scc[v])
+    idx = np.flatnonzero(mend)
+    geoms = np.asarray(edges.geometry.array, dtype=object)
+    repairs = [
+        {
+            "kind": KIND_ONEWAY,
+            "edge": int(e),
+            "component_km": round(float(edges["length_m"].iat[e]) / 1000.0, 3),
+            "geometry": geoms[e],
+            "length_m": float(edges["length_m"].iat[e]),
+            "note": f"one-way {edges['road_class'].iat[e]} edge with no way back, made two-way",
+        }
+        for e in idx
+    ]
+    edges = edges.copy()
+    edges.loc[edges.index[idx], "oneway"] = False
+    return edges, repairs
+
+
+def repair_network(
+    node_xy: np.ndarray,
+    edges: gpd.GeoDataFrame,
+    *,
+    crs: str,
+    islands: Sequence[Island] = (),
+    max_connector_m: float = 5000.0,
+    connector_speed_kmh: float = 20.0,
+) -> Repairs:
+    """Join fragments to the main network and mend one-way dead ends (see the module docstring).
+
+    Parameters
+    ----------
+    node_xy, edges
+        A labelled network (``component`` 0 = longest, as :func:`geo.topology.label_components`).
+    crs
+        The metric CRS of both.
+    islands
+        Islands without a bridge: fragments whose roads lie in their bbox are never joined.
+    max_connector_m
+        Longest connector that joins a fragment; farther fragments are listed, not joined.
+    connector_speed_kmh
+        Speed of the connectors (the class of the missing local road is not known).
+
+    Returns
+    -------
+    Repairs
+    """
+    n0 = len(node_xy)
+    _, share_before = _scc_main(edges, n0)
+    edges = edges.reset_index(drop=True)
+    edges, node_xy, frag, info = _join_fragments(
+        edges,
+        node_xy,
+        crs=crs,
+        islands=islands,
+        max_connector_m=max_connector_m,
+        connector_speed_kmh=connector_speed_kmh,
+    )
+    # Relabelling renumbers the components: keep each edge's fragment for the repair ids.
+    edges["_old_component"] = edges["component"].to_numpy()
+    edges, _ = label_components(edges, len(node_xy))
+    edges, ow = _mend_oneway(edges, len(node_xy))
+    repair_id = np.full(len(edges), -1, dtype=np.int64)
+    frag_of_comp = {rep["component"]: k for k, rep in enumerate(frag)}
+    old = edges["_old_component"].to_numpy() if "_old_component" in edges else None
+    if old is not None:
+        repair_id = np.array([frag_of_comp.get(int(c), -1) for c in old], dtype=np.int64)
+    for k, rep in enumerate(ow):
+        repair_id[rep["edge"]] = len(frag) + k
+    rows = [*frag, *ow]
+    table = gpd.GeoDataFrame(
+        {
+            "repair_id": np.arange(len(rows), dtype=np.int64),
+            "kind": [r["kind"] for r in rows],
+            "length_m": np.round([r["length_m"] for r in rows], 1),
+            "component_km": [r["component_km"] for r in rows],
+            "note": [r["note"] for r in rows],
+        },
+        geometry=[r["geometry"] for r in rows],
+        crs=edges.crs,
+    )
+    edges = edges.assign(repair_id=repair_id).drop(columns=["_old_component"], errors="ignore")
+    _, share_after = _scc_main(edges, len(node_xy))
+    by_kind = table.groupby("kind")["length_m"].agg(["size", "sum"])
+    report = {
+        "repairs": len(table),
+        "km": round(float(table["length_m"].sum()) / 1000.0, 3),
+        "by_kind": {
+            str(k): {"count": int(r["size"]), "km": round(float(r["sum"]) / 1000.0, 3)}
+            for k, r in by_kind.iterrows()
+        },
+        "max_connector_m": float(max_connector_m),
+        "largest_scc_share_before": round(share_before, 6),
+        "largest_scc_share_after": round(share_after, 6),
+        **info,
+    }
+    logger.info(
+        "road repairs: %d fragments joined, %d one-way dead ends mended; largest strongly "
+        "connected share %.1f%% -> %.1f%%",
+        len(frag),
+        len(ow),
+        100 * share_before,
+        100 * share_after,
+    )
+    return Repairs(node_xy, edges, table, report)
+
+
+def apply_repairs(network: Any, **options: Any) -> Any:
+    """A :class:`geo.roads.RoadNetwork` repaired by :func:`repair_network` (report extended)."""
+    rep = repair_network(network.node_xy, network.edges, crs=network.crs, **options)
+    edges, comp_report = label_components(rep.edges, len(rep.node_xy))
+    report = {**network.report, **comp_report, "road_repairs": rep.report}
+    return replace(
+        network, node_xy=rep.node_xy, edges=edges, report=report, repairs=rep.table
+    )
