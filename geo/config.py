@@ -420,6 +420,11 @@ def _islands(raw: Any, sp: Any) -> list[dict[str, Any]]:
                 source=str(sp),
                 field="roads.islands",
             )
-        out.append({"name": str(isl["name"]), "bbox": tuple(map(float, bbox)), "source": str(isl["source"])})
+        out.append(
+            {
+                "name": str(isl["name"]),
+                "bbox": tuple(map(float, bbox)),
+                "source": str(isl["source"]),
+            }
+        )
     return out
-

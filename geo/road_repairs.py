@@ -37,12 +37,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely import ops
 
-from geo.topology import label_components
+from geo.topology import _network_near, label_components
 
 logger = logging.getLogger(__name__)
 
 KIND_FRAGMENT = "fragment_connector"
 KIND_ONEWAY = "oneway_dead_end"
+KIND_LINK = "missing_link"
 REPAIR_COLUMNS = ("repair_id", "kind", "length_m", "component_km", "note")
 
 
@@ -189,7 +190,9 @@ def _join_fragments(
     if len(frag_idx) == 0:
         return edges, node_xy, [], info
     to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    mid = shapely.get_coordinates(shapely.line_interpolate_point(geoms[frag_idx], 0.5, normalized=True))
+    mid = shapely.get_coordinates(
+        shapely.line_interpolate_point(geoms[frag_idx], 0.5, normalized=True)
+    )
     lon, lat = to_ll.transform(mid[:, 0], mid[:, 1])
     isl = _island_of(np.column_stack([lon, lat]), islands)
     tree = shapely.STRtree(geoms[main_idx])
@@ -205,9 +208,10 @@ def _join_fragments(
     comp_km = edges.groupby("component")["length_m"].sum() / 1000.0
     repairs: list[dict[str, Any]] = []
     cuts: list[tuple[int, shapely.Point]] = []
-    for c, g in frame.groupby("comp", sort=True):  # one iteration per fragment (about a hundred)
-        on_island = g["isl"].max()
-        km = float(comp_km.loc[c])
+    for c_key, g in frame.groupby("comp", sort=True):  # one iteration per fragment (~a hundred)
+        c = int(g["comp"].to_numpy()[0])
+        on_island = int(g["isl"].to_numpy().max())
+        km = float(comp_km.loc[c_key])
         if on_island >= 0:
             isl_name = islands[int(on_island)].name
             entry = info["islands"].setdefault(
@@ -216,21 +220,20 @@ def _join_fragments(
             entry["fragments"] += 1
             entry["km"] = round(entry["km"] + km, 3)
             continue
-        r = g.loc[g["d"].idxmin()]
-        if not np.isfinite(r["d"]):
-            x, y = to_ll.transform(*shapely.get_coordinates(geoms[int(g["edge"].iat[0])])[0])
+        k_best = int(np.argmin(g["d"].to_numpy()))
+        r_edge, r_main = int(g["edge"].to_numpy()[k_best]), int(g["m"].to_numpy()[k_best])
+        if not np.isfinite(g["d"].to_numpy()[k_best]):
+            x, y = to_ll.transform(*shapely.get_coordinates(geoms[r_edge])[0])
             info["fragments_not_joined"].append(
-                {"component": int(c), "km": round(km, 3), "lon": round(x, 5), "lat": round(y, 5)}
+                {"component": c, "km": round(km, 3), "lon": round(x, 5), "lat": round(y, 5)}
             )
             continue
-        a, b = shapely.get_coordinates(
-            shapely.shortest_line(geoms[int(r["edge"])], geoms[int(r["m"])])
-        )
-        cuts += [(int(r["edge"]), shapely.Point(a)), (int(r["m"]), shapely.Point(b))]
+        a, b = shapely.get_coordinates(shapely.shortest_line(geoms[r_edge], geoms[r_main]))
+        cuts += [(r_edge, shapely.Point(a)), (r_main, shapely.Point(b))]
         repairs.append(
             {
                 "kind": KIND_FRAGMENT,
-                "component": int(c),
+                "component": c,
                 "component_km": round(km, 3),
                 "a": a,
                 "b": b,
@@ -264,6 +267,112 @@ def _join_fragments(
             crs=edges.crs,
         )
     return edges, node_xy, repairs, info
+
+
+def _missing_links(
+    edges: gpd.GeoDataFrame, node_xy: np.ndarray, *, radius_m: float, detour_m: float
+) -> list[dict[str, Any]]:
+    """Line ends of the main network within ``radius_m`` of a road they reach only by a detour.
+
+    A dead end (node of degree 1) whose nearest point on another edge of component 0 is at
+    most ``radius_m`` away while both ends of that edge are more than ``detour_m`` away over the
+    network: the link between them (a junction lost in generalisation, a gap wider than the snap
+    tolerance) is missing. One connector per end, the closest; pairs already joined are skipped.
+    """
+    if radius_m <= 0 or len(edges) == 0:
+        return []
+    main = edges["component"].to_numpy() == 0
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    n = len(node_xy)
+    deg = np.bincount(np.concatenate([u[main], v[main]]), minlength=n)
+    ends = np.flatnonzero(deg == 1)
+    geoms = np.asarray(edges.geometry.array, dtype=object)
+    idx = np.flatnonzero(main)
+    pi, ej = shapely.STRtree(geoms[idx]).query(
+        shapely.points(node_xy[ends]), predicate="dwithin", distance=radius_m
+    )
+    ej = idx[ej]
+    node = ends[pi]
+    ok = (u[ej] != node) & (v[ej] != node)
+    node, ej = node[ok], ej[ok]
+    if len(node) == 0:
+        return []
+    src, inv = np.unique(node, return_inverse=True)
+    key, dist = _network_near(
+        u[main], v[main], edges["length_m"].to_numpy()[main], n, src, detour_m
+    )
+    base = inv.astype(np.int64) * n
+    far = (~np.isfinite(_lookup(key, dist, base + u[ej]))) & (
+        ~np.isfinite(_lookup(key, dist, base + v[ej]))
+    )
+    node, ej = node[far], ej[far]
+    pts = shapely.points(node_xy[node])
+    gap = shapely.distance(pts, geoms[ej])
+    order = np.lexsort((ej, node, gap))
+    out: list[dict[str, Any]] = []
+    used: set[int] = set()
+    for k in order:  # candidates after the filters: a few dozen
+        a = int(node[k])
+        if a in used or int(u[ej[k]]) in used or int(v[ej[k]]) in used:
+            continue
+        used |= {a, int(u[ej[k]]), int(v[ej[k]])}
+        b = shapely.get_coordinates(shapely.shortest_line(pts[k], geoms[ej[k]]))[1]
+        out.append({"node": a, "edge": int(ej[k]), "b": b, "gap": float(gap[k])})
+    return out
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    if len(keys) == 0:
+        return np.full(len(query), np.inf)
+    pos = np.clip(np.searchsorted(keys, query), 0, len(keys) - 1)
+    return np.where(keys[pos] == query, values[pos], np.inf)
+
+
+def _add_links(
+    edges: gpd.GeoDataFrame,
+    node_xy: np.ndarray,
+    links: list[dict[str, Any]],
+    *,
+    connector_speed_kmh: float,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict[str, Any]]]:
+    """Add the connectors of :func:`_missing_links` (target edges cut where they are met)."""
+    cuts = [(lk["edge"], shapely.Point(lk["b"])) for lk in links]
+    edges, node_xy, node_of_cut = _split_edges(edges, node_xy, cuts)
+    rows, repairs = [], []
+    for lk, nb in zip(links, node_of_cut, strict=True):
+        line = shapely.LineString([node_xy[lk["node"]], node_xy[nb]])
+        rows.append(
+            {
+                "u": lk["node"],
+                "v": nb,
+                "length_m": max(float(line.length), 0.01),
+                "speed_kmh": float(connector_speed_kmh),
+                "oneway": False,
+                "road_class": "connector",
+                "edge_kind": "connector",
+                "status": "repair",
+                "name": None,
+                "component": 0,
+                "_old_component": -1,
+                "geometry": line,
+            }
+        )
+        repairs.append(
+            {
+                "kind": KIND_LINK,
+                "component": -1,
+                "component_km": 0.0,
+                "geometry": line,
+                "length_m": float(line.length),
+                "note": f"line end {line.length:.0f} m from a road it reached only by a detour",
+            }
+        )
+    if rows:
+        edges = gpd.GeoDataFrame(
+            pd.concat([edges, gpd.GeoDataFrame(rows, crs=edges.crs)], ignore_index=True),
+            crs=edges.crs,
+        )
+    return edges, node_xy, repairs
 
 
 def _mend_oneway(
@@ -300,6 +409,8 @@ def repair_network(
     islands: Sequence[Island] = (),
     max_connector_m: float = 5000.0,
     connector_speed_kmh: float = 20.0,
+    link_radius_m: float = 300.0,
+    link_detour_m: float = 5000.0,
 ) -> Repairs:
     """Join fragments to the main network and mend one-way dead ends (see the module docstring).
 
@@ -315,6 +426,9 @@ def repair_network(
         Longest connector that joins a fragment; farther fragments are listed, not joined.
     connector_speed_kmh
         Speed of the connectors (the class of the missing local road is not known).
+    link_radius_m, link_detour_m
+        Missing links: a line end within ``link_radius_m`` of a road that it reaches only over
+        more than ``link_detour_m`` of network is joined to it (0 radius: none).
 
     Returns
     -------
@@ -334,15 +448,24 @@ def repair_network(
     # Relabelling renumbers the components: keep each edge's fragment for the repair ids.
     edges["_old_component"] = edges["component"].to_numpy()
     edges, _ = label_components(edges, len(node_xy))
+    links = _missing_links(edges, node_xy, radius_m=link_radius_m, detour_m=link_detour_m)
+    edges, node_xy, link_rows = _add_links(
+        edges, node_xy, links, connector_speed_kmh=connector_speed_kmh
+    )
     edges, ow = _mend_oneway(edges, len(node_xy))
     repair_id = np.full(len(edges), -1, dtype=np.int64)
     frag_of_comp = {rep["component"]: k for k, rep in enumerate(frag)}
     old = edges["_old_component"].to_numpy() if "_old_component" in edges else None
     if old is not None:
         repair_id = np.array([frag_of_comp.get(int(c), -1) for c in old], dtype=np.int64)
+    n_conn = len(frag) + len(link_rows)
     for k, rep in enumerate(ow):
-        repair_id[rep["edge"]] = len(frag) + k
-    rows = [*frag, *ow]
+        repair_id[rep["edge"]] = n_conn + k
+    # The link connectors are the last rows (appended after the cut pieces).
+    n_links = len(link_rows)
+    if n_links:
+        repair_id[len(edges) - n_links :] = len(frag) + np.arange(n_links)
+    rows = [*frag, *link_rows, *ow]
     table = gpd.GeoDataFrame(
         {
             "repair_id": np.arange(len(rows), dtype=np.int64),
@@ -385,6 +508,4 @@ def apply_repairs(network: Any, **options: Any) -> Any:
     rep = repair_network(network.node_xy, network.edges, crs=network.crs, **options)
     edges, comp_report = label_components(rep.edges, len(rep.node_xy))
     report = {**network.report, **comp_report, "road_repairs": rep.report}
-    return replace(
-        network, node_xy=rep.node_xy, edges=edges, report=report, repairs=rep.table
-    )
+    return replace(network, node_xy=rep.node_xy, edges=edges, report=report, repairs=rep.table)
