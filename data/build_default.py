@@ -138,6 +138,31 @@ def _write(frame: gpd.GeoDataFrame, out: Path, file: str, layer: str) -> None:
     )
 
 
+CITY_STREET_FILES = (
+    "roads_extra/hcmc_2018_roads.gpkg",
+    "roads_extra/hue_2026_roads.gpkg",
+    "roads_extra/danang_haichau_2026_roads.gpkg",
+)
+CITY_STREET_FIELDS = (
+    *("osm_id", "highway", "name", "ref", "maxspeed", "oneway", "junction", "access"),
+    *("motor_vehicle", "source_id"),
+)
+
+
+def build_city_streets(mirror: Path, out: Path) -> None:
+    """``roads_city_osm.gpkg``: the motorway-to-tertiary ways of the mirror's ``roads_extra``."""
+    from geo.city_streets import CITY_HIGHWAYS
+
+    frames = []
+    for name in CITY_STREET_FILES:
+        g = gpd.read_file(mirror / name, layer="roads")
+        g = g.loc[g["highway"].isin(CITY_HIGHWAYS)]
+        frames.append(g[[c for c in CITY_STREET_FIELDS if c in g.columns] + ["geometry"]])
+    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    frame = frame.sort_values(["source_id", "osm_id"], kind="mergesort")
+    _write(frame, out, "roads_city_osm.gpkg", "roads")
+
+
 def _read(mirror: Path, spec: Layer) -> gpd.GeoDataFrame:
     frame = gpd.read_file(mirror / spec.file, layer=spec.layer)
     columns = (
@@ -301,6 +326,9 @@ def _licenses_md(
         "- Boundaries (provinces_63/34, regions_6, key_economic_regions_4): Open Development Vietnam / Department",
         "  of Survey and Mapping, **CC BY-SA 4.0**; the generalised versions here are shared under CC BY-SA 4.0.",
         "- roads_national_odv.gpkg: CTU-SematX/LegoCity open data, **CC BY-SA 4.0**.",
+        "- roads_city_osm.gpkg: streets of TP. Hồ Chí Minh (OSM of 2018-01-01), Huế (2026-04-13) and Đà Nẵng's",
+        "  Hải Châu core (2026-03-14), motorway to tertiary and links: **© OpenStreetMap contributors, ODbL 1.0**",
+        "  (a derived database under the ODbL, like the other OSM layers).",
         "- communes_2025.gpkg: © 2021 Thang Le Quoc, vietnamese-provinces-database, **MIT**, via vnmap",
         "  (© 2026 Yuki Matsuura, MIT). airports.gpkg: airportsdata © 2020- Mike Borsetti, data © 2014 mwgg, **MIT**.",
         "- Population tables: National Statistics Office (GSO) of Viet Nam, official statistics (NSO 2024,",
@@ -365,6 +393,8 @@ def build_default(mirror: str | Path, out: str | Path) -> dict[str, dict[str, ob
             effects["communes"] = build_communes(mirror, tmp)
             for spec in PLAIN_LAYERS:
                 _write(_read(mirror, spec), tmp, spec.file, spec.layer)
+            if all((mirror / f).is_file() for f in CITY_STREET_FILES):
+                build_city_streets(mirror, tmp)
         for name in CSV_FILES:
             shutil.copyfile(mirror / name, tmp / name)
         leaked = [p.name for p in tmp.iterdir() if p.name in FORBIDDEN]

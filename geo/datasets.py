@@ -142,6 +142,13 @@ MIRROR_LAYERS: tuple[LayerLicence, ...] = (
         f"Roads: {OSM}; generalisation by {VNMAP}.",
     ),
     LayerLicence(
+        "roads_city_osm.gpkg",
+        "OpenStreetMap streets, motorway to tertiary and links, of TP. Hồ Chí Minh (2018-01-01), "
+        "Huế (2026-04-13) and Đà Nẵng's Hải Châu core (2026-03-14), from roads_extra/ of the mirror",
+        "ODbL 1.0",
+        f"City streets: {OSM}.",
+    ),
+    LayerLicence(
         "roads_national_odv.gpkg",
         "national road layer of CTU-SematX/LegoCity opendata (S8), not OSM",
         "CC BY-SA 4.0",

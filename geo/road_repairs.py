@@ -274,7 +274,7 @@ def _missing_links(
 ) -> list[dict[str, Any]]:
     """Line ends of the main network within ``radius_m`` of a road they reach only by a detour.
 
-    A dead end (node of degree 1) whose nearest point on another edge of component 0 is at
+    A road end (one road edge; gap connectors not counted) whose nearest point on another edge of component 0 is at
     most ``radius_m`` away while both ends of that edge are more than ``detour_m`` away over the
     network: the link between them (a junction lost in generalisation, a gap wider than the snap
     tolerance) is missing. One connector per end, the closest; pairs already joined are skipped.
@@ -284,7 +284,10 @@ def _missing_links(
     main = edges["component"].to_numpy() == 0
     u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
     n = len(node_xy)
-    deg = np.bincount(np.concatenate([u[main], v[main]]), minlength=n)
+    # Road ends: one road edge (the short gap joins of geo.topology, e.g. between the two
+    # carriageways of a dual road that stops short, do not count).
+    road = main & (edges["edge_kind"].to_numpy() == "road")
+    deg = np.bincount(np.concatenate([u[road], v[road]]), minlength=n)
     ends = np.flatnonzero(deg == 1)
     geoms = np.asarray(edges.geometry.array, dtype=object)
     idx = np.flatnonzero(main)

@@ -56,6 +56,7 @@ MAIN_ROADS_FILTER = (
     '["highway"~"motorway|motorway_link|trunk|trunk_link|primary|primary_link|secondary|'
     'secondary_link"]["area"!~"yes"]["access"!~"private|no"]'
 )
+CITY_STREETS_DEDUPE_M = 30.0
 _SPEED_TOKEN = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(km/h|kmh|kph|mph)?\s*$", re.IGNORECASE)
 
 
@@ -405,8 +406,9 @@ def network_from_layers(
     layer_reports: list[dict[str, Any]] = []
     for i, layer in enumerate(layers):
         clean, rep = _clean_layer(layer, metric_crs, speed_kmh)
-        if i > 0 and dedupe_m is not None and dedupe_m > 0:
-            clean, dropped_km = _drop_covered(clean, pd.concat(frames), dedupe_m=dedupe_m)
+        layer_dedupe = layer.options.get("dedupe_m", dedupe_m)
+        if i > 0 and layer_dedupe is not None and layer_dedupe > 0:
+            clean, dropped_km = _drop_covered(clean, pd.concat(frames), dedupe_m=layer_dedupe)
             rep["duplicate_km_dropped"] = round(dropped_km, 3)
             rep["lines_used"] = len(clean)
         frames.append(clean)
@@ -840,16 +842,39 @@ def _region_network(
         source=str(path),
     )
     layers = [first]
+    report_extra: dict[str, Any] = {}
+    if r.extra_files and roads_file is None:
+        from geo.city_streets import merge_by_way_id, read_city_streets
+
+        streets, files = read_city_streets([Path(data_dir) / f for f in r.extra_files])
+        if len(streets):
+            added, merge = merge_by_way_id(gdf, streets)
+            report_extra = {"city_streets": {"files": files, **merge}}
+            layers.append(
+                RoadLayer(
+                    added,
+                    class_field="road_class",
+                    highway_field="highway",
+                    maxspeed_field="maxspeed",
+                    oneway_field="oneway",
+                    source="city streets: " + ", ".join(Path(f["file"]).name for f in files),
+                    # A street within this of a national road is the same road under another
+                    # way id (split or renumbered since): the national road stays.
+                    options={"dedupe_m": CITY_STREETS_DEDUPE_M},
+                )
+            )
     if r.merge_second and r.second_file and roads_file is None:
         p2 = Path(data_dir) / r.second_file
         g2 = read_road_layer(p2, layer=r.second_layer)
         layers.append(RoadLayer(g2, class_field=r.second_class_field or "level_en", source=str(p2)))
-    return network_from_layers(
+    net = network_from_layers(
         layers,
         metric_crs=config.metric_crs,
         speed_kmh=r.speed_kmh,
         snap_tolerance_m=r.snap_tolerance_m,
     )
+    net.report.update(report_extra)
+    return net
 
 
 def _guess_class_field(gdf: gpd.GeoDataFrame, path: Path) -> str:
