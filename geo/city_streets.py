@@ -92,9 +92,7 @@ def read_city_streets(
                 "file": str(p),
                 "ways": len(g),
                 "drivable_ways_kept": int(keep.sum()),
-                "left_out": {
-                    str(k): int(c) for k, c in hw[~keep].value_counts().head(8).items()
-                },
+                "left_out": {str(k): int(c) for k, c in hw[~keep].value_counts().head(8).items()},
             }
         )
     if not frames:

@@ -512,3 +512,34 @@ def apply_repairs(network: Any, **options: Any) -> Any:
     edges, comp_report = label_components(rep.edges, len(rep.node_xy))
     report = {**network.report, **comp_report, "road_repairs": rep.report}
     return replace(network, node_xy=rep.node_xy, edges=edges, report=report, repairs=rep.table)
+
+
+def repairs_table(network: Any, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The network's repairs with the facilities whose nearest road each one reconnected.
+
+    For ``cli.py check`` (no population there: the run's ``road_repairs`` layer adds the people).
+    Columns: ``repair_id``, ``kind``, ``length_m``, ``component_km``, ``facilities_reconnected``
+    (names, ``; ``-joined), ``lon``, ``lat`` (the repair's first point), ``note``.
+    """
+    rep = getattr(network, "repairs", None)
+    cols = ["repair_id", "kind", "length_m", "component_km", "facilities_reconnected", "note"]
+    if rep is None or len(rep) == 0:
+        return pd.DataFrame(columns=[*cols, "lon", "lat"])
+    edges = network.edges
+    pts = gpd.GeoDataFrame(facilities[["name"]], geometry=facilities.geometry.to_crs(network.crs))
+    near = gpd.sjoin_nearest(pts, edges[["geometry"]].assign(rid=edges["repair_id"]), how="left")
+    near = near.loc[~near.index.duplicated(keep="first")]
+    names = (
+        near.loc[near["rid"] >= 0]
+        .groupby("rid")["name"]
+        .agg(lambda s: "; ".join(sorted(map(str, s))))
+    )
+    out = pd.DataFrame(rep.drop(columns="geometry"))
+    out["facilities_reconnected"] = out["repair_id"].map(names).fillna("")
+    first = shapely.get_coordinates(
+        gpd.GeoSeries(shapely.line_interpolate_point(rep.geometry.to_numpy(), 0.0), crs=rep.crs)
+        .to_crs("EPSG:4326")
+        .to_numpy()
+    )
+    out["lon"], out["lat"] = first[:, 0].round(5), first[:, 1].round(5)
+    return out[[*cols, "lon", "lat"]]
