@@ -34,10 +34,10 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 from shapely import ops
 
-from geo.topology import _network_near, label_components
+from geo.topology import label_components
 
 logger = logging.getLogger(__name__)
 
@@ -300,13 +300,8 @@ def _missing_links(
     node, ej = node[ok], ej[ok]
     if len(node) == 0:
         return []
-    src, inv = np.unique(node, return_inverse=True)
-    key, dist = _network_near(
-        u[main], v[main], edges["length_m"].to_numpy()[main], n, src, detour_m
-    )
-    base = inv.astype(np.int64) * n
-    far = (~np.isfinite(_lookup(key, dist, base + u[ej]))) & (
-        ~np.isfinite(_lookup(key, dist, base + v[ej]))
+    far = _farther_than(
+        u[main], v[main], edges["length_m"].to_numpy()[main], n, node, ej, u, v, detour_m
     )
     node, ej = node[far], ej[far]
     pts = shapely.points(node_xy[node])
@@ -324,11 +319,32 @@ def _missing_links(
     return out
 
 
-def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
-    if len(keys) == 0:
-        return np.full(len(query), np.inf)
-    pos = np.clip(np.searchsorted(keys, query), 0, len(keys) - 1)
-    return np.where(keys[pos] == query, values[pos], np.inf)
+def _farther_than(
+    gu: np.ndarray,
+    gv: np.ndarray,
+    w: np.ndarray,
+    n: int,
+    node: np.ndarray,
+    ej: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    limit: float,
+    chunk: int = 256,
+) -> np.ndarray:
+    """Per (node, edge) pair: both ends of the edge farther than ``limit`` over the network.
+
+    Bounded Dijkstra (scipy, undirected) from the distinct nodes, a chunk of sources at a time so
+    that the dense distance rows stay small.
+    """
+    graph = coo_matrix((w, (gu, gv)), shape=(n, n)).tocsr()
+    src, inv = np.unique(node, return_inverse=True)
+    far = np.zeros(len(node), bool)
+    for s0 in range(0, len(src), chunk):  # a few chunks of vectorised Dijkstra
+        rows = np.flatnonzero((inv >= s0) & (inv < s0 + chunk))
+        d = dijkstra(graph, directed=False, indices=src[s0 : s0 + chunk], limit=limit)
+        r = inv[rows] - s0
+        far[rows] = ~np.isfinite(d[r, u[ej[rows]]]) & ~np.isfinite(d[r, v[ej[rows]]])
+    return far
 
 
 def _add_links(

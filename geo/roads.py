@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geo.errors import DataNotFoundError, InputError, NetworkError
 from geo.topology import label_components, repair_topology
@@ -692,11 +693,13 @@ def network_from_pbf(
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError("OSM file not found", source=str(p))
-    refs: list[list[int]] = []
-    lonlat: list[list[tuple[float, float]]] = []
-    tags: list[dict[str, str | None]] = []
+    # Flat typed buffers (8 bytes a value) and one list per tag: a national extract holds
+    # millions of ways, which per-way Python lists and dicts would multiply by ten in memory.
+    ref_buf, lon_buf, lat_buf = array("q"), array("d"), array("d")
+    counts = array("q")
+    wanted = ("highway", "oneway", "junction", "maxspeed", "name")
+    tag_lists: dict[str, list[str | None]] = {k: [] for k in wanted}
     skipped = 0
-    wanted = ("highway", "oneway", "junction", "maxspeed", "name", "access", "area")
     try:
         fp = (
             osmium.FileProcessor(str(p))
@@ -710,28 +713,36 @@ def network_from_pbf(
             if obj.tags.get("area") == "yes" or obj.tags.get("access") in ("no", "private"):
                 continue
             try:
-                pts = [(n.lon, n.lat) for n in obj.nodes]
+                lons = [n.lon for n in obj.nodes]
+                lats = [n.lat for n in obj.nodes]
             except osmium.InvalidLocationError:
                 skipped += 1
                 continue
-            if len(pts) < 2:
+            if len(lons) < 2:
                 continue
-            refs.append([n.ref for n in obj.nodes])
-            lonlat.append(pts)
-            tags.append({k: obj.tags.get(k) for k in wanted})
+            ref_buf.extend(n.ref for n in obj.nodes)
+            lon_buf.extend(lons)
+            lat_buf.extend(lats)
+            counts.append(len(lons))
+            for k in wanted:
+                tag_lists[k].append(obj.tags.get(k))
     except RuntimeError as exc:
         raise InputError(f"cannot read as OSM data ({exc})", source=str(p)) from None
-    if not refs:
+    if not counts:
         raise NetworkError(f"{p}: no drivable way in the file")
-    tag = pd.DataFrame(tags)
-    count = np.array([len(r) for r in refs])
-    way = np.repeat(np.arange(len(refs)), count)
-    ref = np.concatenate([np.asarray(r, dtype=np.int64) for r in refs])
-    xy = gpd.GeoSeries(
-        shapely.points(np.concatenate([np.asarray(ll) for ll in lonlat])), crs="EPSG:4326"
+    tag = pd.DataFrame(tag_lists)
+    del tag_lists
+    count = np.frombuffer(counts, dtype=np.int64)
+    n_ways = len(count)
+    way = np.repeat(np.arange(n_ways), count)
+    ref = np.frombuffer(ref_buf, dtype=np.int64).copy()
+    lon = np.frombuffer(lon_buf, dtype=np.float64)
+    lat = np.frombuffer(lat_buf, dtype=np.float64)
+    xy = np.column_stack(
+        Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True).transform(lon, lat)
     )
-    xy = shapely.get_coordinates(xy.to_crs(metric_crs).to_numpy())
-    oneway, reverse = _oneway(tag["oneway"].to_numpy(), tag["highway"].to_numpy(), len(refs))
+    del ref_buf, lon_buf, lat_buf, lon, lat
+    oneway, reverse = _oneway(tag["oneway"].to_numpy(), tag["highway"].to_numpy(), n_ways)
     oneway |= tag["junction"].isin(["roundabout", "circular"]).to_numpy()
     # Reverse the node order of oneway=-1 ways so that every edge runs in the legal direction.
     start = np.cumsum(count) - count
@@ -780,7 +791,7 @@ def network_from_pbf(
     edges = edges.loc[edges["length_m"] > 0].reset_index(drop=True)
     report = {
         "source": str(p),
-        "ways": len(refs),
+        "ways": n_ways,
         "ways_missing_nodes": skipped,
         "way_km": round(float(edges["length_m"].sum()) / 1000.0, 3),
         "skipped_rows": [],
@@ -810,8 +821,15 @@ def road_network_for_region(
             islands=[Island(i["name"], i["bbox"], i["source"]) for i in r.islands],
             max_connector_m=r.max_connector_m,
             connector_speed_kmh=float(r.speed_kmh.get("connector", 20.0)),
+            # Missing links are artefacts of generalised line layers; a full OSM extract has
+            # its junctions, and its dead ends near another road are real (walls, canals).
+            link_radius_m=0.0 if _is_osm_file(roads_file) else 300.0,
         ),
     )
+
+
+def _is_osm_file(path: str | Path | None) -> bool:
+    return path is not None and Path(path).name.lower().endswith((".osm", ".xml", ".pbf"))
 
 
 def _region_network(
