@@ -530,12 +530,15 @@ def apply_repairs(network: Any, **options: Any) -> Any:
     return replace(network, node_xy=rep.node_xy, edges=edges, report=report, repairs=rep.table)
 
 
-def repairs_table(network: Any, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+def repairs_table(
+    network: Any, facilities: gpd.GeoDataFrame, *, max_m: float | None = None
+) -> pd.DataFrame:
     """The network's repairs with the facilities whose nearest road each one reconnected.
 
     For ``cli.py check`` (no population there: the run's ``road_repairs`` layer adds the people).
     Columns: ``repair_id``, ``kind``, ``length_m``, ``component_km``, ``facilities_reconnected``
-    (names, ``; ``-joined), ``lon``, ``lat`` (the repair's first point), ``note``.
+    (names, ``; ``-joined; a facility farther than ``max_m`` from every road counts for none),
+    ``lon``, ``lat`` (the repair's first point), ``note``.
     """
     rep = getattr(network, "repairs", None)
     cols = ["repair_id", "kind", "length_m", "component_km", "facilities_reconnected", "note"]
@@ -543,7 +546,9 @@ def repairs_table(network: Any, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=[*cols, "lon", "lat"])
     edges = network.edges
     pts = gpd.GeoDataFrame(facilities[["name"]], geometry=facilities.geometry.to_crs(network.crs))
-    near = gpd.sjoin_nearest(pts, edges[["geometry"]].assign(rid=edges["repair_id"]), how="left")
+    near = gpd.sjoin_nearest(
+        pts, edges[["geometry"]].assign(rid=edges["repair_id"]), how="inner", max_distance=max_m
+    )
     near = near.loc[~near.index.duplicated(keep="first")]
     names = (
         near.loc[near["rid"] >= 0]

@@ -121,3 +121,24 @@ def test_missing_link_at_a_dead_end():
     links = rep.table[rep.table["kind"] == "missing_link"]
     assert len(links) == 1
     assert links["length_m"].iloc[0] == pytest.approx(150.0, abs=0.5)
+
+
+def test_repairs_table_for_check_names_the_facilities():
+    from geo.road_repairs import apply_repairs, repairs_table
+    from geo.roads import RoadNetwork
+
+    node_xy, edges = network([(0, 0), (10_000, 0)], [(4_000, 2_000), (7_000, 2_000)])
+    net = apply_repairs(
+        RoadNetwork(CRS, node_xy, edges, {}, "test"), max_connector_m=5_000, link_radius_m=0
+    )
+    assert net.report["road_repairs"]["by_kind"]["fragment_connector"]["count"] == 1
+    fac = gpd.GeoDataFrame(
+        {"name": ["near the fragment", "far away", "on the main road"]},
+        geometry=gpd.points_from_xy(
+            [X0 + 5_000, X0 + 5_000, X0 + 1_000], [Y0 + 2_050, Y0 + 40_000, Y0 + 10]
+        ),
+        crs=CRS,
+    ).to_crs("EPSG:4326")
+    t = repairs_table(net, fac, max_m=10_000)
+    assert list(t["facilities_reconnected"]) == ["near the fragment"]
+    assert t["length_m"].iloc[0] == pytest.approx(2_000.0, abs=0.5)
