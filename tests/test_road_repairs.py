@@ -142,3 +142,24 @@ def test_repairs_table_for_check_names_the_facilities():
     t = repairs_table(net, fac, max_m=10_000)
     assert list(t["facilities_reconnected"]) == ["near the fragment"]
     assert t["length_m"].iloc[0] == pytest.approx(2_000.0, abs=0.5)
+
+
+def test_island_without_source_is_a_clear_config_error(tmp_path):
+    from pathlib import Path
+
+    from geo.config import load_region_config
+    from geo.errors import ConfigError
+
+    text = (Path(__file__).resolve().parent.parent / "data" / "vietnam.toml").read_text("utf-8")
+    bad = text.replace('name = "Bạch Long Vĩ"', 'name = "Bạch Long Vĩ"\nsource = ""', 1)
+    bad = bad.replace(
+        'source = "island district of Hải Phòng, about 110 km offshore (no bridge)"', ""
+    )
+    cfg = tmp_path / "vietnam.toml"
+    cfg.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"roads.islands\[6\] needs name, source and bbox"):
+        load_region_config(cfg)
+    assert (
+        len(load_region_config(Path(__file__).parent.parent / "data/vietnam.toml").roads.islands)
+        == 7
+    )
