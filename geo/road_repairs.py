@@ -15,6 +15,9 @@ kinds of hole that the gap joins of :mod:`geo.topology` cannot close:
   main (weakly connected) network, every one-way edge with an end outside the largest strongly
   connected component is made two-way. After that the main network is strongly connected.
 
+Between the two, **missing links** (:mod:`geo.road_links`): a road end within a short gap of a
+road it reaches only by a long detour is joined to it.
+
 The **main network** is the largest strongly connected component. Every repair is a row of
 :attr:`Repairs.table` (geometry in the metric CRS, ``length_m``, ``kind``), and every edge of the
 repaired network carries ``repair_id`` (the repair that reconnected it, -1 for none), so that the
@@ -34,16 +37,16 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
-from shapely import ops
+from scipy.sparse.csgraph import connected_components
 
+from geo.edge_split import split_edges
+from geo.road_links import add_links, missing_links
 from geo.topology import label_components
 
 logger = logging.getLogger(__name__)
 
 KIND_FRAGMENT = "fragment_connector"
 KIND_ONEWAY = "oneway_dead_end"
-KIND_LINK = "missing_link"
 REPAIR_COLUMNS = ("repair_id", "kind", "length_m", "component_km", "note")
 
 
@@ -120,58 +123,6 @@ def _island_of(points_ll: np.ndarray, islands: Sequence[Island]) -> np.ndarray:
     return out
 
 
-def _split_edges(
-    edges: gpd.GeoDataFrame, node_xy: np.ndarray, cuts: list[tuple[int, shapely.Point]]
-) -> tuple[gpd.GeoDataFrame, np.ndarray, list[int]]:
-    """Cut edges at points on them; returns the edges, the nodes and the node id of each cut.
-
-    A cut at an edge end returns that end's node; cuts on one edge are applied in order along it.
-    """
-    node_of_cut = [-1] * len(cuts)
-    new_xy: list[tuple[float, float]] = []
-    n0 = len(node_xy)
-    by_edge: dict[int, list[tuple[float, int]]] = {}
-    geoms = np.asarray(edges.geometry.array, dtype=object)
-    for k, (e, pt) in enumerate(cuts):  # one per connector end: tens of repairs
-        line = geoms[e]
-        d = float(line.project(pt))
-        if d <= 0.5:
-            node_of_cut[k] = int(edges["u"].iat[e])
-        elif d >= line.length - 0.5:
-            node_of_cut[k] = int(edges["v"].iat[e])
-        else:
-            by_edge.setdefault(e, []).append((d, k))
-    drop, pieces = [], []
-    for e, cut in by_edge.items():
-        line = geoms[e]
-        row = edges.iloc[e]
-        stops = sorted(set(d for d, _ in cut))
-        ids = []
-        for d in stops:
-            p = line.interpolate(d)
-            new_xy.append((p.x, p.y))
-            ids.append(n0 + len(new_xy) - 1)
-        for d, k in cut:
-            node_of_cut[k] = ids[stops.index(d)]
-        ends = [0.0, *stops, float(line.length)]
-        nodes = [int(row["u"]), *ids, int(row["v"])]
-        for a, b, na, nb in zip(ends[:-1], ends[1:], nodes[:-1], nodes[1:], strict=True):
-            piece = row.copy()
-            piece["geometry"] = ops.substring(line, a, b)
-            piece["u"], piece["v"], piece["length_m"] = na, nb, b - a
-            pieces.append(piece)
-        drop.append(e)
-    if drop:
-        kept = edges.drop(index=edges.index[drop])
-        edges = gpd.GeoDataFrame(
-            pd.concat([kept, gpd.GeoDataFrame(pieces, crs=edges.crs)], ignore_index=True),
-            crs=edges.crs,
-        )
-    if new_xy:
-        node_xy = np.vstack([node_xy, np.asarray(new_xy)])
-    return edges, node_xy, node_of_cut
-
-
 def _join_fragments(
     edges: gpd.GeoDataFrame,
     node_xy: np.ndarray,
@@ -240,7 +191,7 @@ def _join_fragments(
                 "note": f"fragment of {km:.1f} km joined to the main network",
             }
         )
-    edges, node_xy, node_of_cut = _split_edges(edges, node_xy, cuts)
+    edges, node_xy, node_of_cut = split_edges(edges, node_xy, cuts)
     conn_rows = []
     for k, rep in enumerate(repairs):
         na, nb = node_of_cut[2 * k], node_of_cut[2 * k + 1]
@@ -267,131 +218,6 @@ def _join_fragments(
             crs=edges.crs,
         )
     return edges, node_xy, repairs, info
-
-
-def _missing_links(
-    edges: gpd.GeoDataFrame, node_xy: np.ndarray, *, radius_m: float, detour_m: float
-) -> list[dict[str, Any]]:
-    """Line ends of the main network within ``radius_m`` of a road they reach only by a detour.
-
-    A road end (one road edge; gap connectors not counted) whose nearest point on another edge of component 0 is at
-    most ``radius_m`` away while both ends of that edge are more than ``detour_m`` away over the
-    network: the link between them (a junction lost in generalisation, a gap wider than the snap
-    tolerance) is missing. One connector per end, the closest; pairs already joined are skipped.
-    """
-    if radius_m <= 0 or len(edges) == 0:
-        return []
-    main = edges["component"].to_numpy() == 0
-    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    n = len(node_xy)
-    # Road ends: one road edge (the short gap joins of geo.topology, e.g. between the two
-    # carriageways of a dual road that stops short, do not count).
-    road = main & (edges["edge_kind"].to_numpy() == "road")
-    deg = np.bincount(np.concatenate([u[road], v[road]]), minlength=n)
-    ends = np.flatnonzero(deg == 1)
-    geoms = np.asarray(edges.geometry.array, dtype=object)
-    idx = np.flatnonzero(main)
-    pi, ej = shapely.STRtree(geoms[idx]).query(
-        shapely.points(node_xy[ends]), predicate="dwithin", distance=radius_m
-    )
-    ej = idx[ej]
-    node = ends[pi]
-    ok = (u[ej] != node) & (v[ej] != node)
-    node, ej = node[ok], ej[ok]
-    if len(node) == 0:
-        return []
-    far = _farther_than(
-        u[main], v[main], edges["length_m"].to_numpy()[main], n, node, ej, u, v, detour_m
-    )
-    node, ej = node[far], ej[far]
-    pts = shapely.points(node_xy[node])
-    gap = shapely.distance(pts, geoms[ej])
-    order = np.lexsort((ej, node, gap))
-    out: list[dict[str, Any]] = []
-    used: set[int] = set()
-    for k in order:  # candidates after the filters: a few dozen
-        a = int(node[k])
-        if a in used or int(u[ej[k]]) in used or int(v[ej[k]]) in used:
-            continue
-        used |= {a, int(u[ej[k]]), int(v[ej[k]])}
-        b = shapely.get_coordinates(shapely.shortest_line(pts[k], geoms[ej[k]]))[1]
-        out.append({"node": a, "edge": int(ej[k]), "b": b, "gap": float(gap[k])})
-    return out
-
-
-def _farther_than(
-    gu: np.ndarray,
-    gv: np.ndarray,
-    w: np.ndarray,
-    n: int,
-    node: np.ndarray,
-    ej: np.ndarray,
-    u: np.ndarray,
-    v: np.ndarray,
-    limit: float,
-    chunk: int = 256,
-) -> np.ndarray:
-    """Per (node, edge) pair: both ends of the edge farther than ``limit`` over the network.
-
-    Bounded Dijkstra (scipy, undirected) from the distinct nodes, a chunk of sources at a time so
-    that the dense distance rows stay small.
-    """
-    graph = coo_matrix((w, (gu, gv)), shape=(n, n)).tocsr()
-    src, inv = np.unique(node, return_inverse=True)
-    far = np.zeros(len(node), bool)
-    for s0 in range(0, len(src), chunk):  # a few chunks of vectorised Dijkstra
-        rows = np.flatnonzero((inv >= s0) & (inv < s0 + chunk))
-        d = dijkstra(graph, directed=False, indices=src[s0 : s0 + chunk], limit=limit)
-        r = inv[rows] - s0
-        far[rows] = ~np.isfinite(d[r, u[ej[rows]]]) & ~np.isfinite(d[r, v[ej[rows]]])
-    return far
-
-
-def _add_links(
-    edges: gpd.GeoDataFrame,
-    node_xy: np.ndarray,
-    links: list[dict[str, Any]],
-    *,
-    connector_speed_kmh: float,
-) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict[str, Any]]]:
-    """Add the connectors of :func:`_missing_links` (target edges cut where they are met)."""
-    cuts = [(lk["edge"], shapely.Point(lk["b"])) for lk in links]
-    edges, node_xy, node_of_cut = _split_edges(edges, node_xy, cuts)
-    rows, repairs = [], []
-    for lk, nb in zip(links, node_of_cut, strict=True):
-        line = shapely.LineString([node_xy[lk["node"]], node_xy[nb]])
-        rows.append(
-            {
-                "u": lk["node"],
-                "v": nb,
-                "length_m": max(float(line.length), 0.01),
-                "speed_kmh": float(connector_speed_kmh),
-                "oneway": False,
-                "road_class": "connector",
-                "edge_kind": "connector",
-                "status": "repair",
-                "name": None,
-                "component": 0,
-                "_old_component": -1,
-                "geometry": line,
-            }
-        )
-        repairs.append(
-            {
-                "kind": KIND_LINK,
-                "component": -1,
-                "component_km": 0.0,
-                "geometry": line,
-                "length_m": float(line.length),
-                "note": f"line end {line.length:.0f} m from a road it reached only by a detour",
-            }
-        )
-    if rows:
-        edges = gpd.GeoDataFrame(
-            pd.concat([edges, gpd.GeoDataFrame(rows, crs=edges.crs)], ignore_index=True),
-            crs=edges.crs,
-        )
-    return edges, node_xy, repairs
 
 
 def _mend_oneway(
@@ -467,8 +293,8 @@ def repair_network(
     # Relabelling renumbers the components: keep each edge's fragment for the repair ids.
     edges["_old_component"] = edges["component"].to_numpy()
     edges, _ = label_components(edges, len(node_xy))
-    links = _missing_links(edges, node_xy, radius_m=link_radius_m, detour_m=link_detour_m)
-    edges, node_xy, link_rows = _add_links(
+    links = missing_links(edges, node_xy, radius_m=link_radius_m, detour_m=link_detour_m)
+    edges, node_xy, link_rows = add_links(
         edges, node_xy, links, connector_speed_kmh=connector_speed_kmh
     )
     edges, ow = _mend_oneway(edges, len(node_xy))
