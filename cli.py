@@ -510,7 +510,22 @@ def _check_region_quality(data_dir: Path, config: Any, load: Any, o: Path) -> No
             f"  {r['tolerance_m']:>6g} m: {r['components']} components, {100 * r['largest_share']:.1f} %, "
             f"{r['km_joined']} km joined, {r['facilities_stranded']} facilities stranded"
         )
+    _echo_road_repairs(q.tables.get("road_repairs"))
     click.echo(f"tables and an HTML section -> {o / 'quality'}/")
+
+
+def _echo_road_repairs(table: Any) -> None:
+    """The road repairs of the network (geo.road_repairs), by kind, and what they reconnected."""
+    if table is None or len(table) == 0:
+        return
+    click.echo(f"road repairs ({len(table)}, quality/road_repairs.csv):")
+    for kind, g in table.groupby("kind"):
+        click.echo(f"  {kind}: {len(g)}, {g['length_m'].sum() / 1000:.1f} km")
+    for r in table[table["facilities_reconnected"] != ""].to_dict("records"):
+        click.echo(
+            f"  #{r['repair_id']} {r['kind']} {r['length_m']:.0f} m at {r['lon']}, {r['lat']}: "
+            f"{r['facilities_reconnected']}"
+        )
 
 
 @cli.command()

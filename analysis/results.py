@@ -54,6 +54,7 @@ LAYER_ORDER = (
     "provinces",
     "rejects",
     "repairs",
+    "road_repairs",
 )
 
 

@@ -333,6 +333,7 @@ def run_region(
     if opts.remove:
         facilities = facilities[~facilities["facility_id"].isin(opts.remove)]
     analyses: list[TypeAnalysis] = []
+    fac_snaps: list[tuple[Any, Any]] = []
     t = time.perf_counter()
     for type_name in inputs["types"]:
         tc = config.types[type_name]
@@ -361,6 +362,7 @@ def run_region(
         fac_access = Access.from_snap(
             snap, access_speed_kmh=config.access_speed_kmh * opts.speed_factor
         )
+        fac_snaps.append((fac["name"].astype(str).tolist(), snap))
         shifts = config.threshold_shifts_min
         limit_min = max(
             max(tc.breaks_min),
@@ -392,6 +394,15 @@ def run_region(
     t = time.perf_counter()
     say("layers")
     result = assemble_result(analyses, demand, inputs, config, lang=opts.lang)
+    from analysis.road_repairs import road_repairs_layer
+
+    result.layers["road_repairs"] = road_repairs_layer(
+        getattr(net, "repairs", None),
+        net.edges["repair_id"].to_numpy() if "repair_id" in net.edges else None,
+        cell_snap=cell_snap,
+        population=demand.population,
+        facility_snaps=fac_snaps,
+    )
     timings["layers_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     off_main = cell_snap.component != 0  # nearest eligible road is not on the largest component

@@ -140,6 +140,30 @@ def _write(frame: gpd.GeoDataFrame, out: Path, file: str, layer: str) -> None:
     )
 
 
+CITY_STREET_FILES = (
+    "roads_extra/hcmc_2018_roads.gpkg",
+    "roads_extra/hue_2026_roads.gpkg",
+    "roads_extra/danang_haichau_2026_roads.gpkg",
+)
+CITY_STREET_FIELDS = (
+    *("osm_id", "highway", "name", "ref", "maxspeed", "oneway", "junction", "access"),
+    *("motor_vehicle", "source_id"),
+)
+
+
+def build_city_streets(mirror: Path, out: Path) -> None:
+    """``roads_extra/*.gpkg``: the motorway-to-tertiary ways of the mirror's city streets."""
+    from geo.city_streets import CITY_HIGHWAYS
+
+    (out / "roads_extra").mkdir(exist_ok=True)
+    (out / "roads_extra").chmod(0o755)
+    for name in CITY_STREET_FILES:
+        g = gpd.read_file(mirror / name, layer="roads")
+        g = g.loc[g["highway"].isin(CITY_HIGHWAYS)]
+        g = g[[c for c in CITY_STREET_FIELDS if c in g.columns] + ["geometry"]]
+        _write(g.sort_values("osm_id", kind="mergesort"), out, name, "roads")
+
+
 def _read(mirror: Path, spec: Layer) -> gpd.GeoDataFrame:
     frame = gpd.read_file(mirror / spec.file, layer=spec.layer)
     columns = (
@@ -303,6 +327,9 @@ def _licenses_md(
         "- Boundaries (provinces_63/34, regions_6, key_economic_regions_4): Open Development Vietnam / Department",
         "  of Survey and Mapping, **CC BY-SA 4.0**; the generalised versions here are shared under CC BY-SA 4.0.",
         "- roads_national_odv.gpkg: CTU-SematX/LegoCity open data, **CC BY-SA 4.0**.",
+        "- roads_extra/*.gpkg: streets of TP. Hồ Chí Minh (OSM of 2018-01-01), Huế (2026-04-13) and Đà Nẵng's",
+        "  Hải Châu core (2026-03-14), motorway to tertiary and links: **© OpenStreetMap contributors, ODbL 1.0**",
+        "  (a derived database under the ODbL, like the other OSM layers).",
         "- communes_2025.gpkg: © 2021 Thang Le Quoc, vietnamese-provinces-database, **MIT**, via vnmap",
         "  (© 2026 Yuki Matsuura, MIT). airports.gpkg: airportsdata © 2020- Mike Borsetti, data © 2014 mwgg, **MIT**.",
         "- Population tables: National Statistics Office (GSO) of Viet Nam, official statistics (NSO 2024,",
@@ -372,15 +399,18 @@ def build_default(mirror: str | Path, out: str | Path) -> dict[str, dict[str, ob
             effects["communes"] = build_communes(mirror, tmp)
             for spec in PLAIN_LAYERS:
                 _write(_read(mirror, spec), tmp, spec.file, spec.layer)
+            if all((mirror / f).is_file() for f in CITY_STREET_FILES):
+                build_city_streets(mirror, tmp)
         for name in CSV_FILES:
             shutil.copyfile(mirror / name, tmp / name)
         leaked = [p.name for p in tmp.iterdir() if p.name in FORBIDDEN]
         if leaked:
             raise RuntimeError(f"non-redistributable files in the build: {leaked}")
         manifest = {}
-        for path in sorted(tmp.iterdir()):
-            entry = _licence(path.name)
-            manifest[path.name] = {
+        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            name = path.relative_to(tmp).as_posix()
+            entry = _licence(name)
+            manifest[name] = {
                 "sha256": sha256_file(path),
                 "bytes": path.stat().st_size,
                 "rows": _rows(path),
@@ -440,7 +470,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     out = Path(args.out)
-    sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir())}
+    sizes = {
+        p.relative_to(out).as_posix(): p.stat().st_size
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
     for name, size in sizes.items():
         print(f"{size / 1e6:9.3f} MB  {name}")
     total = sum(sizes.values())

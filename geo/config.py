@@ -80,6 +80,11 @@ class RoadsConfig:
     second_layer: str | None = None
     second_class_field: str | None = None
     merge_second: bool = False
+    # geo.road_repairs: longest fragment connector (0: no repair) and islands without a bridge,
+    # each {name, bbox = [min_lon, min_lat, max_lon, max_lat], source}.
+    max_connector_m: float = 0.0
+    islands: tuple[dict[str, Any], ...] = ()
+    extra_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -382,6 +387,9 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
             second_layer=roads.get("second_layer"),
             second_class_field=roads.get("second_class_field"),
             merge_second=bool(roads.get("merge_second", False)),
+            max_connector_m=float(roads.get("max_connector_m", 0.0)),
+            islands=tuple(_islands(roads.get("islands", []), sp)),
+            extra_files=tuple(str(f) for f in roads.get("extra_files", [])),
         ),
         population=dict(raw.get("population", {})),
         provinces={str(k): str(v) for k, v in raw.get("provinces", {}).items()},
@@ -414,3 +422,32 @@ def config_tables(config: RegionConfig) -> dict[str, Any]:
     if not config.path or not Path(config.path).is_file():
         return {}
     return tomllib.loads(Path(config.path).read_text(encoding="utf-8"))
+
+
+def _islands(raw: Any, sp: Any) -> list[dict[str, Any]]:
+    """``[[roads.islands]]``: name, bbox (4 numbers, lon/lat) and a source for each island."""
+    out = []
+    for k, isl in enumerate(raw if isinstance(raw, list) else []):
+        bbox = isl.get("bbox") if isinstance(isl, dict) else None
+        if (
+            not isinstance(isl, dict)
+            or not isl.get("name")
+            or not isl.get("source")
+            or not isinstance(bbox, list)
+            or len(bbox) != 4
+            or not all(isinstance(b, int | float) for b in bbox)
+        ):
+            raise ConfigError(
+                f"roads.islands[{k}] needs name, source and bbox = [min_lon, min_lat, max_lon, "
+                f"max_lat] (got {isl!r})",
+                source=str(sp),
+                field="roads.islands",
+            )
+        out.append(
+            {
+                "name": str(isl["name"]),
+                "bbox": tuple(map(float, bbox)),
+                "source": str(isl["source"]),
+            }
+        )
+    return out

@@ -150,6 +150,20 @@ MIRROR_LAYERS: tuple[LayerLicence, ...] = (
         "ODbL 1.0",
         f"Roads: {OSM}; generalisation by {VNMAP}.",
     ),
+    *(
+        LayerLicence(
+            f"roads_extra/{name}_roads.gpkg",
+            f"OpenStreetMap ways of {city} (OSM as of {date}), roads_extra of the mirror (R1-R3 of its "
+            "README); the embedded copy keeps motorway to tertiary classes and links",
+            "ODbL 1.0",
+            f"City streets: {OSM}.",
+        )
+        for name, city, date in (
+            ("hcmc_2018", "TP. Hồ Chí Minh", "2018-01-01"),
+            ("hue_2026", "Huế", "2026-04-13"),
+            ("danang_haichau_2026", "Đà Nẵng, Hải Châu core", "2026-03-14"),
+        )
+    ),
     LayerLicence(
         "roads_national_odv.gpkg",
         "national road layer of CTU-SematX/LegoCity opendata (S8), not OSM",

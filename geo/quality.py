@@ -553,6 +553,12 @@ def region_quality(
     )
     tables["merged_duplicates"] = load.merged
     tables["road_distance"] = road_distance(fac, network, max_km=config.max_facility_access_km)
+    if getattr(network, "repairs", None) is not None:
+        from geo.road_repairs import repairs_table
+
+        tables["road_repairs"] = repairs_table(
+            network, fac, max_m=config.max_facility_access_km * 1000
+        )
     tables["province_by_rule"] = fac.loc[
         fac["prov_method"] != "point_in_polygon",
         ["facility_id", "type", "name", "prov63_name", "prov_method"],

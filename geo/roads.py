@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geo.errors import DataNotFoundError, InputError, NetworkError
 from geo.topology import label_components, repair_topology
@@ -56,6 +57,7 @@ MAIN_ROADS_FILTER = (
     '["highway"~"motorway|motorway_link|trunk|trunk_link|primary|primary_link|secondary|'
     'secondary_link"]["area"!~"yes"]["access"!~"private|no"]'
 )
+CITY_STREETS_DEDUPE_M = 30.0
 _SPEED_TOKEN = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(km/h|kmh|kph|mph)?\s*$", re.IGNORECASE)
 
 
@@ -85,6 +87,7 @@ class RoadNetwork:
     edges: gpd.GeoDataFrame
     report: dict[str, Any]
     source: str
+    repairs: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -404,8 +407,9 @@ def network_from_layers(
     layer_reports: list[dict[str, Any]] = []
     for i, layer in enumerate(layers):
         clean, rep = _clean_layer(layer, metric_crs, speed_kmh)
-        if i > 0 and dedupe_m is not None and dedupe_m > 0:
-            clean, dropped_km = _drop_covered(clean, pd.concat(frames), dedupe_m=dedupe_m)
+        layer_dedupe = layer.options.get("dedupe_m", dedupe_m)
+        if i > 0 and layer_dedupe is not None and layer_dedupe > 0:
+            clean, dropped_km = _drop_covered(clean, pd.concat(frames), dedupe_m=layer_dedupe)
             rep["duplicate_km_dropped"] = round(dropped_km, 3)
             rep["lines_used"] = len(clean)
         frames.append(clean)
@@ -689,11 +693,13 @@ def network_from_pbf(
     p = Path(path)
     if not p.is_file():
         raise DataNotFoundError("OSM file not found", source=str(p))
-    refs: list[list[int]] = []
-    lonlat: list[list[tuple[float, float]]] = []
-    tags: list[dict[str, str | None]] = []
+    # Flat typed buffers (8 bytes a value) and one list per tag: a national extract holds
+    # millions of ways, which per-way Python lists and dicts would multiply by ten in memory.
+    ref_buf, lon_buf, lat_buf = array("q"), array("d"), array("d")
+    counts = array("q")
+    wanted = ("highway", "oneway", "junction", "maxspeed", "name")
+    tag_lists: dict[str, list[str | None]] = {k: [] for k in wanted}
     skipped = 0
-    wanted = ("highway", "oneway", "junction", "maxspeed", "name", "access", "area")
     try:
         fp = (
             osmium.FileProcessor(str(p))
@@ -707,28 +713,36 @@ def network_from_pbf(
             if obj.tags.get("area") == "yes" or obj.tags.get("access") in ("no", "private"):
                 continue
             try:
-                pts = [(n.lon, n.lat) for n in obj.nodes]
+                lons = [n.lon for n in obj.nodes]
+                lats = [n.lat for n in obj.nodes]
             except osmium.InvalidLocationError:
                 skipped += 1
                 continue
-            if len(pts) < 2:
+            if len(lons) < 2:
                 continue
-            refs.append([n.ref for n in obj.nodes])
-            lonlat.append(pts)
-            tags.append({k: obj.tags.get(k) for k in wanted})
+            ref_buf.extend(n.ref for n in obj.nodes)
+            lon_buf.extend(lons)
+            lat_buf.extend(lats)
+            counts.append(len(lons))
+            for k in wanted:
+                tag_lists[k].append(obj.tags.get(k))
     except RuntimeError as exc:
         raise InputError(f"cannot read as OSM data ({exc})", source=str(p)) from None
-    if not refs:
+    if not counts:
         raise NetworkError(f"{p}: no drivable way in the file")
-    tag = pd.DataFrame(tags)
-    count = np.array([len(r) for r in refs])
-    way = np.repeat(np.arange(len(refs)), count)
-    ref = np.concatenate([np.asarray(r, dtype=np.int64) for r in refs])
-    xy = gpd.GeoSeries(
-        shapely.points(np.concatenate([np.asarray(ll) for ll in lonlat])), crs="EPSG:4326"
+    tag = pd.DataFrame(tag_lists)
+    del tag_lists
+    count = np.frombuffer(counts, dtype=np.int64)
+    n_ways = len(count)
+    way = np.repeat(np.arange(n_ways), count)
+    ref = np.frombuffer(ref_buf, dtype=np.int64).copy()
+    lon = np.frombuffer(lon_buf, dtype=np.float64)
+    lat = np.frombuffer(lat_buf, dtype=np.float64)
+    xy = np.column_stack(
+        Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True).transform(lon, lat)
     )
-    xy = shapely.get_coordinates(xy.to_crs(metric_crs).to_numpy())
-    oneway, reverse = _oneway(tag["oneway"].to_numpy(), tag["highway"].to_numpy(), len(refs))
+    del ref_buf, lon_buf, lat_buf, lon, lat
+    oneway, reverse = _oneway(tag["oneway"].to_numpy(), tag["highway"].to_numpy(), n_ways)
     oneway |= tag["junction"].isin(["roundabout", "circular"]).to_numpy()
     # Reverse the node order of oneway=-1 ways so that every edge runs in the legal direction.
     start = np.cumsum(count) - count
@@ -777,7 +791,7 @@ def network_from_pbf(
     edges = edges.loc[edges["length_m"] > 0].reset_index(drop=True)
     report = {
         "source": str(p),
-        "ways": len(refs),
+        "ways": n_ways,
         "ways_missing_nodes": skipped,
         "way_km": round(float(edges["length_m"].sum()) / 1000.0, 3),
         "skipped_rows": [],
@@ -794,6 +808,33 @@ def road_network_for_region(
     :func:`network_from_pbf`; any other file as a line layer with the region's field names
     (``[roads]`` of the config). With ``merge_second`` the configured second layer is merged.
     """
+    net = _region_network(data_dir, config, roads_file=roads_file)
+    r = config.roads
+    if r.max_connector_m <= 0:
+        return net
+    from geo.road_repairs import Island, apply_repairs
+
+    return cast(
+        RoadNetwork,
+        apply_repairs(
+            net,
+            islands=[Island(i["name"], i["bbox"], i["source"]) for i in r.islands],
+            max_connector_m=r.max_connector_m,
+            connector_speed_kmh=float(r.speed_kmh.get("connector", 20.0)),
+            # Missing links are artefacts of generalised line layers; a full OSM extract has
+            # its junctions, and its dead ends near another road are real (walls, canals).
+            link_radius_m=0.0 if _is_osm_file(roads_file) else 300.0,
+        ),
+    )
+
+
+def _is_osm_file(path: str | Path | None) -> bool:
+    return path is not None and Path(path).name.lower().endswith((".osm", ".xml", ".pbf"))
+
+
+def _region_network(
+    data_dir: str | Path, config: Any, *, roads_file: str | Path | None = None
+) -> RoadNetwork:
     r = config.roads
     if roads_file is not None:
         path = Path(roads_file)
@@ -819,16 +860,39 @@ def road_network_for_region(
         source=str(path),
     )
     layers = [first]
+    report_extra: dict[str, Any] = {}
+    if r.extra_files and roads_file is None:
+        from geo.city_streets import merge_by_way_id, read_city_streets
+
+        streets, files = read_city_streets([Path(data_dir) / f for f in r.extra_files])
+        if len(streets):
+            added, merge = merge_by_way_id(gdf, streets)
+            report_extra = {"city_streets": {"files": files, **merge}}
+            layers.append(
+                RoadLayer(
+                    added,
+                    class_field="road_class",
+                    highway_field="highway",
+                    maxspeed_field="maxspeed",
+                    oneway_field="oneway",
+                    source="city streets: " + ", ".join(Path(f["file"]).name for f in files),
+                    # A street within this of a national road is the same road under another
+                    # way id (split or renumbered since): the national road stays.
+                    options={"dedupe_m": CITY_STREETS_DEDUPE_M},
+                )
+            )
     if r.merge_second and r.second_file and roads_file is None:
         p2 = Path(data_dir) / r.second_file
         g2 = read_road_layer(p2, layer=r.second_layer)
         layers.append(RoadLayer(g2, class_field=r.second_class_field or "level_en", source=str(p2)))
-    return network_from_layers(
+    net = network_from_layers(
         layers,
         metric_crs=config.metric_crs,
         speed_kmh=r.speed_kmh,
         snap_tolerance_m=r.snap_tolerance_m,
     )
+    net.report.update(report_extra)
+    return net
 
 
 def _guess_class_field(gdf: gpd.GeoDataFrame, path: Path) -> str:

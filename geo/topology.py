@@ -634,7 +634,9 @@ def _sorted(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         kind="mergesort",
     )
     out = edges.loc[key.index].reset_index(drop=True)
-    return out[[*EDGE_COLUMNS, "geometry"]]
+    # Columns beyond the contract (e.g. ``repair_id`` of geo.road_repairs) follow it.
+    extra = [c for c in out.columns if c not in (*EDGE_COLUMNS, "geometry")]
+    return out[[*EDGE_COLUMNS, *extra, "geometry"]]
 
 
 def label_components(

@@ -45,6 +45,7 @@ GEOMETRY_TYPES = {
     "flags": "Point",
     "catchments": "MultiPolygon",
     "overlaps": "LineString",
+    "road_repairs": "LineString",
     "provinces": "MultiPolygon",
 }
 DEFAULT_TIMESTAMP = "2000-01-01T00:00:00.000Z"
@@ -90,6 +91,13 @@ LAYER_TEXT = {  # layer: (title vi, title en, description vi, description en)
         "Rejected rows",
         "Các dòng đầu vào không được dùng, kèm lý do",
         "Input rows not used, with the reason",
+    ),
+    "road_repairs": (
+        "Sửa mạng đường",
+        "Road repairs",
+        "Đoạn nối và đường một chiều được sửa trong mạng đường, kèm cơ sở và dân số được nối lại",
+        "Connectors and one-way edges repaired in the road network, with the facilities and "
+        "people they reconnect",
     ),
     "repairs": (
         "Dòng được sửa",

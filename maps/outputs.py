@@ -33,6 +33,7 @@ TABLE_LAYERS = (
     "provinces",
     "rejects",
     "repairs",
+    "road_repairs",
 )
 
 

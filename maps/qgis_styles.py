@@ -200,6 +200,22 @@ def vector_style(
         return VectorStyle(
             layer, "line", "graduatedSymbol", line_classes, attr="overlap_share", aliases=aliases
         )
+    if layer == "road_repairs":
+        repair_classes = (
+            StyleClass(
+                "nối đoạn đường rời" if vi else "fragment connector",
+                Symbol("line", "230,85,13,255", width_mm=1.2),
+                equals=(("kind", "fragment_connector"),),
+            ),
+            StyleClass(
+                "đường một chiều cụt, mở hai chiều" if vi else "one-way dead end made two-way",
+                Symbol("line", "117,107,177,255", width_mm=0.9),
+                equals=(("kind", "oneway_dead_end"),),
+            ),
+        )
+        return VectorStyle(
+            layer, "line", "categorizedSymbol", repair_classes, attr="kind", aliases=aliases
+        )
     if layer == "provinces":
         col = next(
             (

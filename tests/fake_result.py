@@ -199,6 +199,23 @@ def make_fake_result() -> RunResult:
             "repair": ["decimal comma read as point"],
         }
     )
+    road_repairs = gpd.GeoDataFrame(
+        {
+            "repair_id": [0, 1],
+            "kind": ["fragment_connector", "oneway_dead_end"],
+            "length_m": [1515.5, 122.0],
+            "facilities_reconnected": ["Sân bay A", ""],
+            "n_facilities_reconnected": [1, 0],
+            "people_reconnected": [75646.0, 0.0],
+            "component_km": [30.4, 0.122],
+            "note": ["fragment of 30.4 km joined to the main network", "one-way edge made two-way"],
+        },
+        geometry=[
+            LineString([(105.80, 21.00), (105.81, 21.01)]),
+            LineString([(105.82, 21.02), (105.83, 21.02)]),
+        ],
+        crs="EPSG:4326",
+    )
     grid = GridSpec(
         crs="EPSG:3405", x0=500_000.0, y0=2_330_000.0, cell_size_m=1000.0, shape=(40, 60)
     )
@@ -262,6 +279,7 @@ def make_fake_result() -> RunResult:
             "provinces": provinces,
             "rejects": rejects,
             "repairs": repairs,
+            "road_repairs": road_repairs,
         },
         grid=grid,
         rasters=rasters,

@@ -35,14 +35,19 @@ def two_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file())
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def _rel(folder: Path, path: Path) -> str:
+    """The path inside the data folder, as the manifest names it (``roads_extra/x.gpkg``)."""
+    return path.relative_to(folder).as_posix()
 
 
 @pytest.mark.integration
 def test_two_builds_are_byte_identical(two_builds):
     first, second = two_builds
-    names = [p.name for p in _files(first)]
-    assert names == [p.name for p in _files(second)], "the two builds hold different files"
+    names = [_rel(first, p) for p in _files(first)]
+    assert names == [_rel(second, p) for p in _files(second)], "the two builds hold different files"
     differ = [n for n in names if sha256_file(first / n) != sha256_file(second / n)]
     assert not differ, f"same mirror, different bytes: {differ}"
     assert not [p.name for p in first.parent.iterdir() if p.name.startswith(".tmp-")], (
@@ -53,7 +58,7 @@ def test_two_builds_are_byte_identical(two_builds):
 @pytest.mark.integration
 def test_build_is_small_and_the_manifest_matches(two_builds):
     folder = two_builds[0]
-    sizes = {p.name: p.stat().st_size for p in _files(folder)}
+    sizes = {_rel(folder, p): p.stat().st_size for p in _files(folder)}
     assert sum(sizes.values()) < MAX_BYTES, (
         f"embedded data is {sum(sizes.values()) / 1e6:.1f} MB: {sizes}"
     )
@@ -123,7 +128,7 @@ def test_embedded_layers_keep_the_mirror_names(two_builds):
     folder = two_builds[0]
     for path in _files(folder):
         if path.suffix == ".gpkg":
-            mirror_layers = {name for name, _ in pyogrio.list_layers(MIRROR / path.name)}
+            mirror_layers = {name for name, _ in pyogrio.list_layers(MIRROR / _rel(folder, path))}
             layers = {name for name, _ in pyogrio.list_layers(path)}
             assert layers <= mirror_layers, (
                 f"{path.name}: layers {layers - mirror_layers} not in the mirror"

@@ -17,7 +17,7 @@ from analysis.results import LAYER_ORDER
 from maps.gpkg import write_geopackage
 from tests.fake_result import HOSTILE_NAME, make_fake_result
 
-SPATIAL = ("facilities", "flags", "catchments", "overlaps", "provinces")
+SPATIAL = ("facilities", "flags", "catchments", "overlaps", "provinces", "road_repairs")
 TABLES = ("province_matrix", "rejects", "repairs")
 
 

@@ -1,0 +1,144 @@
+"""Missing links of a generalised road layer: road ends a short gap away from a road they
+reach only by a long detour (a junction lost in generalisation, a gap just wider than the snap
+tolerance). Used by :func:`geo.road_repairs.repair_network`; see METHOD.md, "Road network".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from geo.edge_split import split_edges
+
+KIND_LINK = "missing_link"
+
+
+def missing_links(
+    edges: gpd.GeoDataFrame, node_xy: np.ndarray, *, radius_m: float, detour_m: float
+) -> list[dict[str, Any]]:
+    """Line ends of the main network within ``radius_m`` of a road they reach only by a detour.
+
+    A road end (one road edge; gap connectors not counted) whose nearest point on another edge of component 0 is at
+    most ``radius_m`` away while both ends of that edge are more than ``detour_m`` away over the
+    network: the link between them (a junction lost in generalisation, a gap wider than the snap
+    tolerance) is missing. One connector per end, the closest; pairs already joined are skipped.
+    """
+    if radius_m <= 0 or len(edges) == 0:
+        return []
+    main = edges["component"].to_numpy() == 0
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    n = len(node_xy)
+    # Road ends: one road edge (the short gap joins of geo.topology, e.g. between the two
+    # carriageways of a dual road that stops short, do not count).
+    road = main & (edges["edge_kind"].to_numpy() == "road")
+    deg = np.bincount(np.concatenate([u[road], v[road]]), minlength=n)
+    ends = np.flatnonzero(deg == 1)
+    geoms = np.asarray(edges.geometry.array, dtype=object)
+    idx = np.flatnonzero(main)
+    pi, ej = shapely.STRtree(geoms[idx]).query(
+        shapely.points(node_xy[ends]), predicate="dwithin", distance=radius_m
+    )
+    ej = idx[ej]
+    node = ends[pi]
+    ok = (u[ej] != node) & (v[ej] != node)
+    node, ej = node[ok], ej[ok]
+    if len(node) == 0:
+        return []
+    far = farther_than(
+        u[main], v[main], edges["length_m"].to_numpy()[main], n, node, ej, u, v, detour_m
+    )
+    node, ej = node[far], ej[far]
+    pts = shapely.points(node_xy[node])
+    gap = shapely.distance(pts, geoms[ej])
+    order = np.lexsort((ej, node, gap))
+    out: list[dict[str, Any]] = []
+    used: set[int] = set()
+    for k in order:  # candidates after the filters: a few dozen
+        a = int(node[k])
+        if a in used or int(u[ej[k]]) in used or int(v[ej[k]]) in used:
+            continue
+        used |= {a, int(u[ej[k]]), int(v[ej[k]])}
+        b = shapely.get_coordinates(shapely.shortest_line(pts[k], geoms[ej[k]]))[1]
+        out.append({"node": a, "edge": int(ej[k]), "b": b, "gap": float(gap[k])})
+    return out
+
+
+def farther_than(
+    gu: np.ndarray,
+    gv: np.ndarray,
+    w: np.ndarray,
+    n: int,
+    node: np.ndarray,
+    ej: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    limit: float,
+    chunk: int = 256,
+) -> np.ndarray:
+    """Per (node, edge) pair: both ends of the edge farther than ``limit`` over the network.
+
+    Bounded Dijkstra (scipy, undirected) from the distinct nodes, a chunk of sources at a time so
+    that the dense distance rows stay small.
+    """
+    graph = coo_matrix((w, (gu, gv)), shape=(n, n)).tocsr()
+    src, inv = np.unique(node, return_inverse=True)
+    far = np.zeros(len(node), bool)
+    for s0 in range(0, len(src), chunk):  # a few chunks of vectorised Dijkstra
+        rows = np.flatnonzero((inv >= s0) & (inv < s0 + chunk))
+        d = dijkstra(graph, directed=False, indices=src[s0 : s0 + chunk], limit=limit)
+        r = inv[rows] - s0
+        far[rows] = ~np.isfinite(d[r, u[ej[rows]]]) & ~np.isfinite(d[r, v[ej[rows]]])
+    return far
+
+
+def add_links(
+    edges: gpd.GeoDataFrame,
+    node_xy: np.ndarray,
+    links: list[dict[str, Any]],
+    *,
+    connector_speed_kmh: float,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict[str, Any]]]:
+    """Add the connectors of :func:`missing_links` (target edges cut where they are met)."""
+    cuts = [(lk["edge"], shapely.Point(lk["b"])) for lk in links]
+    edges, node_xy, node_of_cut = split_edges(edges, node_xy, cuts)
+    rows, repairs = [], []
+    for lk, nb in zip(links, node_of_cut, strict=True):
+        line = shapely.LineString([node_xy[lk["node"]], node_xy[nb]])
+        rows.append(
+            {
+                "u": lk["node"],
+                "v": nb,
+                "length_m": max(float(line.length), 0.01),
+                "speed_kmh": float(connector_speed_kmh),
+                "oneway": False,
+                "road_class": "connector",
+                "edge_kind": "connector",
+                "status": "repair",
+                "name": None,
+                "component": 0,
+                "_old_component": -1,
+                "geometry": line,
+            }
+        )
+        repairs.append(
+            {
+                "kind": KIND_LINK,
+                "component": -1,
+                "component_km": 0.0,
+                "geometry": line,
+                "length_m": float(line.length),
+                "note": f"line end {line.length:.0f} m from a road it reached only by a detour",
+            }
+        )
+    if rows:
+        edges = gpd.GeoDataFrame(
+            pd.concat([edges, gpd.GeoDataFrame(rows, crs=edges.crs)], ignore_index=True),
+            crs=edges.crs,
+        )
+    return edges, node_xy, repairs
