@@ -2,8 +2,9 @@
 measure.
 
 The grid's origin is aligned to multiples of the cell size. A cell belongs to the region when
-its centre lies in a province polygon (the 63-province edition; the 34 provinces are whole
-unions of them) or when people were placed on it. Population polygons are spread over the
+it touches a province polygon (the 63-province edition; the 34 provinces are whole unions of
+them; the province of its centre, else of the polygon that touches it) or when people were placed
+on it. Population polygons are spread over the
 cells whose centres they contain, in proportion to the count of those cells (uniform density
 within a polygon); a polygon too small to contain a cell centre puts its people on the cell
 under its representative point, so that every province total is kept exactly.
@@ -77,10 +78,19 @@ def grid_for_bounds(
     )
 
 
-def _rasterize_index(geoms: np.ndarray, grid: GridSpec) -> np.ndarray:
+def _rasterize_index(
+    geoms: np.ndarray, grid: GridSpec, *, all_touched: bool = False
+) -> np.ndarray:
     aff = rtransform.Affine(*grid.affine)
     shapes = ((g, i + 1) for i, g in enumerate(geoms) if g is not None and not g.is_empty)
-    out = features.rasterize(shapes, out_shape=grid.shape, transform=aff, fill=0, dtype="int32")
+    out = features.rasterize(
+        shapes,
+        out_shape=grid.shape,
+        transform=aff,
+        fill=0,
+        dtype="int32",
+        all_touched=all_touched,
+    )
     return out.astype(np.int64) - 1
 
 
@@ -142,6 +152,10 @@ def demand_from_polygons(
             r = np.clip(np.asarray(r), 0, grid.shape[0] - 1)
             c = np.clip(np.asarray(c), 0, grid.shape[1] - 1)
             np.add.at(people, (r, c), values[small])
+    # coastal cells whose centre is at sea still carry a travel time (a coastal town's point
+    # may fall in one): cells touched by a province are in the region, with 0 people
+    touched = _rasterize_index(np.asarray(prov.geometry.values), grid, all_touched=True)
+    prov_idx = np.where(prov_idx >= 0, prov_idx, touched)
     region = (prov_idx >= 0) | (people > 0)
     row, col = np.nonzero(region)
     xs = grid.x0 + (col + 0.5) * grid.cell_size_m
