@@ -163,10 +163,11 @@ _UI_JS = """
     var st = {type: '', prov: '', q: ''};
     var ready = false;
     function writeHash() {
-        if (!ready) { return; }
         var c = map.getCenter();
         var parts = ['z=' + (Math.round(map.getZoom() * 4) / 4), 'lat=' + c.lat.toFixed(4),
                      'lon=' + c.lng.toFixed(4)];
+        document.documentElement.setAttribute('data-io-view', parts.join('&'));
+        if (!ready) { return; }
         ['type', 'prov', 'q'].forEach(function (k) {
             if (st[k]) { parts.push(k + '=' + encodeURIComponent(st[k])); }
         });
@@ -323,8 +324,20 @@ _UI_JS = """
     }
     if (st.type || st.prov || st.q || h.findings !== undefined) { box._details.open = true; }
     render();
+    writeHash();  // the view shown, on the page (data-io-view), not yet in the address
     ready = true;
     map.on('moveend', writeHash);
+    // the share of the screen left to the map (controls' boxes summed), for checks and tests
+    function mapShare() {
+        var W = window.innerWidth, H = window.innerHeight, covered = 0;
+        document.querySelectorAll('.leaflet-control').forEach(function (el) {
+            var r = el.getBoundingClientRect();
+            covered += Math.max(0, Math.min(r.right, W) - Math.max(r.left, 0)) *
+                Math.max(0, Math.min(r.bottom, H) - Math.max(r.top, 0));
+        });
+        return Math.max(0, 1 - covered / (W * H));
+    }
+    document.documentElement.setAttribute('data-io-map-share', mapShare().toFixed(3));
     window.ioUi = {state: st, go: go, render: render};
 })();
 {% endmacro %}
