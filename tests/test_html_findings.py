@@ -140,8 +140,9 @@ def test_layer_defaults_and_legend_sections(tmp_path: Path) -> None:
     shown = {}
     for layer in m._children.values():
         if getattr(layer, "control", False) and hasattr(layer, "show"):
-            name = re.sub(r"<l-en>.*?</l-en>|<[^>]+>", "", layer.layer_name)
-            shown[name] = (bool(layer.show), getattr(layer, "io_group", ""))
+            label = str(getattr(layer, "layer_name", ""))
+            name = re.sub(r"<l-en>.*?</l-en>|<[^>]+>", "", label)
+            shown[name] = (bool(getattr(layer, "show", False)), getattr(layer, "io_group", ""))
     on = sorted(n for n, (s, _) in shown.items() if s)
     assert on == sorted(
         [
