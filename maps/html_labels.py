@@ -57,7 +57,8 @@ def add_labels(
 ) -> list[folium.GeoJson]:
     """Two layers, both shown: province names and city names (the ``major`` largest always).
 
-    Returns the layers added (for the layer control's groups).
+    Returns the layers added, tagged for the layer control's "base" group (keys ``names``,
+    ``cities``).
     """
     out = []
     if len(provinces) and "prov_name" in provinces.columns:
@@ -72,7 +73,7 @@ def add_labels(
             marker=_dot(0),
             on_each_feature=LABEL_JS,
         )
-        layer.add_to(m)
+        hl.tag(layer, group="base", key="names").add_to(m)
         out.append(layer)
     if len(cities):
         props = [
@@ -89,7 +90,7 @@ def add_labels(
             marker=_dot(2.5),
             on_each_feature=LABEL_JS,
         )
-        layer.add_to(m)
+        hl.tag(layer, group="base", key="cities").add_to(m)
         out.append(layer)
     return out
 

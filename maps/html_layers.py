@@ -96,9 +96,10 @@ def records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
         yield dict(zip(cols, values, strict=True))
 
 
-def tag(layer: Any, *, group: str, legend: str = "") -> Any:
-    """Mark a layer with its layer-control heading and legend section (read by ``maps.html_ui``)."""
-    layer.io_group, layer.io_legend = group, legend
+def tag(layer: Any, *, group: str, key: str, legend: str = "") -> Any:
+    """Mark a layer with its layer-control heading, its key in the URL fragment (``on=`` /
+    ``off=``) and its legend section (read by ``maps.html_ui``)."""
+    layer.io_group, layer.io_key, layer.io_legend = group, key, legend
     return layer
 
 
@@ -165,7 +166,7 @@ def add_basemap(
             "Tỉnh: tỷ lệ do tỉnh khác phục vụ – ", "Provinces: share served from other provinces – "
         )
         fg = folium.FeatureGroup(name=name + hp.type_label(types, t), show=False)
-        tag(fg, group=t, legend="choro").add_to(m)
+        tag(fg, group=t, key=f"choro-{t}", legend="choro").add_to(m)
         groups.append((t, fg))
     return groups
 
@@ -208,7 +209,7 @@ def add_catchments(
                 on_each_feature=BIND_JS,
                 pane=f"io-catch-{min(len(brks) - 1 - rank, 3)}",
             )
-            tag(layer, group=t, legend=f"catch-{t}").add_to(m)
+            tag(layer, group=t, key=f"catch-{t}-{b:g}", legend=f"catch-{t}").add_to(m)
 
 
 def add_overlaps(
@@ -252,7 +253,7 @@ def add_overlaps(
         on_each_feature=BIND_JS,
         pane="io-overlap",
     )
-    tag(layer, group="findings", legend="ovl").add_to(m)
+    tag(layer, group="findings", key="overlaps", legend="ovl").add_to(m)
     return len(ovl)
 
 
@@ -312,7 +313,7 @@ def add_points(
             marker=marker(7, pane="io-facility"),
             on_each_feature=BIND_JS,
         )
-        tag(layer, group=t).add_to(m)
+        tag(layer, group=t, key=f"fac-{t}").add_to(m)
 
 
 def _add_rings(
@@ -360,7 +361,7 @@ def _add_rings(
         marker=marker(13, pane="io-flag"),
         on_each_feature=BIND_JS,
     )
-    tag(layer, group="findings").add_to(m)
+    tag(layer, group="findings", key="verdict" if verdict else "overlap").add_to(m)
 
 
 def served_by_several(
@@ -440,4 +441,4 @@ def add_served_by_several(
             on_each_feature=BIND_JS,
             pane="io-catch-3",
         )
-        tag(layer, group=t, legend="several").add_to(m)
+        tag(layer, group=t, key=f"several-{t}", legend="several").add_to(m)

@@ -174,8 +174,7 @@ def build_map(
     data_dir = meta.get("data_dir")
     cities = read_major_cities(data_dir, top=60) if data_dir else hl.drawable(None)
     cities = hlab.spaced_cities(cities, keep=MAJOR_CITIES, min_km=CITY_SPACING_KM)
-    for lab in hlab.add_labels(m, provinces, cities):
-        hl.tag(lab, group="base")
+    hlab.add_labels(m, provinces, cities)
     catch_tol = (
         catchment_simplify_m
         if catchment_simplify_m is not None
@@ -226,7 +225,12 @@ def build_map(
         if getattr(layer, "control", False) and hasattr(layer, "options"):
             layer.options["io_order"] = rank
             tagged.append(
-                (layer, getattr(layer, "io_group", "base"), getattr(layer, "io_legend", ""))
+                (
+                    layer,
+                    getattr(layer, "io_group", "base"),
+                    getattr(layer, "io_legend", ""),
+                    getattr(layer, "io_key", f"layer{rank}"),
+                )
             )
     control = folium.LayerControl(
         collapsed=True,

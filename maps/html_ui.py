@@ -8,9 +8,10 @@
   (layers carry a legend key, sections a ``data-lg`` attribute);
 * build the findings panel (``maps.html_findings``) with ``textContent`` only: names from data are
   never parsed as HTML;
-* read the view and the findings filter from the URL fragment on load
-  (``#z=9&lat=21.0&lon=105.8&type=industrial_park&prov=Hà Nội&q=...``, DESIGN.md "Map state in the
-  URL") and write it back when the user moves the map or changes a filter;
+* read the view, the findings filter and the layers switched on or off from the URL fragment on
+  load (``#z=9&lat=21.0&lon=105.8&type=industrial_park&prov=Hà Nội&q=...&on=choro-seaport``,
+  DESIGN.md "Map state in the URL"; layer keys as ``maps.html_layers.tag`` gives them) and write it
+  back when the user moves the map, changes a filter or toggles a layer;
 * collapse the panels on a narrow screen (below 700 px) so that the map keeps most of it.
 
 Nothing here comes from data except through Jinja's ``tojson`` (which escapes ``<``, ``>``, ``&``).
@@ -79,9 +80,14 @@ _UI_JS = """
     var TXT = {{ this.texts|tojson }};
     var NARROW = window.innerWidth < {{ this.narrow }};
     var meta = {};
-    {%- for layer, group, lg in this.layers %}
-    meta[L.stamp({{ layer.get_name() }})] = {g: {{ group|tojson }}, lg: {{ lg|tojson }}, l: {{ layer.get_name() }}};
+    {%- for layer, group, lg, key in this.layers %}
+    meta[L.stamp({{ layer.get_name() }})] = {g: {{ group|tojson }}, lg: {{ lg|tojson }}, k: {{ key|tojson }}, l: {{ layer.get_name() }}};
     {%- endfor %}
+    Object.keys(meta).forEach(function (k) { meta[k].d = map.hasLayer(meta[k].l); });
+    function byKey(key) {
+        return Object.keys(meta).map(function (k) { return meta[k]; })
+            .filter(function (m) { return m.k === key; })[0];
+    }
     function lang() { return document.documentElement.getAttribute('data-lang') === 'en' ? 1 : 0; }
 
     // ---- layer control: collapsible groups, kept across Leaflet's redraws
@@ -118,7 +124,11 @@ _UI_JS = """
     // ---- one choropleth at a time; legend sections follow the layers shown
     var legend = document.querySelector('.io-legend');
     function syncLegend() {
-        var on = {};
+        var on = {}, keys = [];
+        Object.keys(meta).forEach(function (k) {
+            if (map.hasLayer(meta[k].l)) { keys.push(meta[k].k); }
+        });
+        document.documentElement.setAttribute('data-io-on', keys.sort().join(','));
         Object.keys(meta).forEach(function (k) {
             if (map.hasLayer(meta[k].l) && meta[k].lg) { on[meta[k].lg] = true; }
         });
@@ -136,9 +146,9 @@ _UI_JS = """
             });
         }
         syncLegend();
+        writeHash();
     });
-    map.on('overlayremove', syncLegend);
-    syncLegend();
+    map.on('overlayremove', function () { syncLegend(); writeHash(); });
 
     // ---- labels: lighter at national zoom
     function zoomClass() {
@@ -171,6 +181,14 @@ _UI_JS = """
         ['type', 'prov', 'q'].forEach(function (k) {
             if (st[k]) { parts.push(k + '=' + encodeURIComponent(st[k])); }
         });
+        var on = [], off = [];
+        Object.keys(meta).forEach(function (k) {
+            var m = meta[k], now = map.hasLayer(m.l);
+            if (now && !m.d) { on.push(m.k); }
+            if (!now && m.d) { off.push(m.k); }
+        });
+        if (on.length) { parts.push('on=' + on.sort().join(',')); }
+        if (off.length) { parts.push('off=' + off.sort().join(',')); }
         try { history.replaceState(null, '', '#' + parts.join('&')); } catch (err) { /* file: */ }
     }
 
@@ -315,6 +333,15 @@ _UI_JS = """
     } else if (isFinite(z)) {
         map.setZoom(Math.max(0, Math.min(18, z)), {animate: false});
     }
+    (h.off || '').split(',').forEach(function (key) {
+        var m = byKey(key);
+        if (m && map.hasLayer(m.l)) { map.removeLayer(m.l); }
+    });
+    (h.on || '').split(',').forEach(function (key) {  // the control fires overlayadd
+        var m = byKey(key);
+        if (m && !map.hasLayer(m.l)) { map.addLayer(m.l); }
+    });
+    syncLegend();
     fillSelects();
     ['type', 'prov', 'q'].forEach(function (k) { if (h[k]) { st[k] = h[k]; sel[k].value = h[k]; } });
     if (st.type && sel.type.value !== st.type) { st.type = ''; }
@@ -359,8 +386,9 @@ class Ui(MacroElement):
         ``{type: colour}``.
     groups : sequence of (key, label_html)
         The layer-control headings in order; labels are fixed, escaped HTML.
-    layers : sequence of (layer, group_key, legend_key)
-        Every layer of the control with its heading and its legend section ("" for none).
+    layers : sequence of (layer, group_key, legend_key, key)
+        Every layer of the control with its heading, its legend section ("" for none) and its
+        key in the fragment's ``on=`` / ``off=`` lists.
     texts : dict
         Fixed bilingual texts of the panel.
     bounds : list, optional
@@ -378,7 +406,7 @@ class Ui(MacroElement):
         type_names: Mapping[str, list[str]],
         colours: Mapping[str, str],
         groups: Sequence[tuple[str, str]],
-        layers: Sequence[tuple[Element, str, str]],
+        layers: Sequence[tuple[Element, str, str, str]],
         texts: Mapping[str, Any],
         bounds: list[list[float]] | None = None,
     ) -> None:

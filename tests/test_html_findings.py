@@ -202,6 +202,7 @@ class _Findings(HTMLParser):
         self.rows: dict[str, list[tuple[str, str]]] = {"io-fv": [], "io-fo": []}
         self.tags_in_panel: list[str] = []
         self.root: dict[str, str] = {}
+        self.legend: dict[str, bool] = {}  # legend section -> shown
         self._list: str | None = None
         self._li: str | None = None
         self._text: list[str] = []
@@ -211,6 +212,8 @@ class _Findings(HTMLParser):
         a = {k: v or "" for k, v in attrs}
         if tag == "html":
             self.root = a
+        if "data-lg" in a:
+            self.legend[a["data-lg"]] = "hidden" not in a
         cls = a.get("class", "").split()
         if tag == "ol" and ("io-fv" in cls or "io-fo" in cls):
             self._list = "io-fv" if "io-fv" in cls else "io-fo"
@@ -292,3 +295,17 @@ def test_browser_phone_width_leaves_the_map_visible(findings_map: Path) -> None:
     dom = _dom(findings_map, width=412, height=915)
     share = float(dom.root["data-io-map-share"])
     assert share >= 0.6, f"at 412 px the panels cover {1 - share:.0%} of the screen"
+
+
+@pytest.mark.browser
+def test_browser_one_choropleth_and_legends_only_while_shown(findings_map: Path) -> None:
+    dom = _dom(findings_map)
+    assert not any(dom.legend.values()), f"legend sections shown with nothing on: {dom.legend}"
+    on = set(dom.root["data-io-on"].split(","))
+    assert on == {"fac-seaport", "fac-airport", "verdict", "names", "cities"}, on
+    dom = _dom(findings_map, "on=choro-seaport,choro-airport,several-seaport&off=cities")
+    on = set(dom.root["data-io-on"].split(","))
+    assert "choro-airport" in on and "choro-seaport" not in on, f"two choropleths on: {on}"
+    assert "several-seaport" in on and "cities" not in on
+    shown = sorted(k for k, v in dom.legend.items() if v)
+    assert shown == ["choro", "several"], shown
