@@ -134,6 +134,12 @@ _PANELS_JS = """
     });
     {%- endfor %}
     var hl = null;
+    pairs.addEventListener('keydown', function (e) {
+        if ((e.key === 'Enter' || e.key === ' ') && e.target.closest('[data-a]')) {
+            e.preventDefault();
+            e.target.click();
+        }
+    });
     pairs.addEventListener('click', function (e) {
         var td = e.target.closest('[data-a]');
         if (!td) { return; }

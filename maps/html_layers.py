@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -23,11 +23,9 @@ from maps.html_assets import BIND_JS, PROVINCE_JS
 
 COORD_DECIMALS = 5  # ~1 m: more digits only make the file bigger
 # lines and provinces (simplified by 250 m): ~10 m is plenty; catchments and the "served by"
-# areas are unions of 1 km cells simplified by 0.5-1 km: ~100 m
+# areas (maps.html_several) are unions of 1 km cells simplified by 1 km: ~100 m
 SHAPE_DECIMALS = 4
 AREA_DECIMALS = 3
-SEVERAL_COLOUR = hp.SEVERAL_COLOUR
-SEVERAL_SHADES = hp.SEVERAL_SHADES
 LAND_STYLE = {"color": "#8f8f8f", "weight": 0.8, "fillColor": "#f5f2ea", "fillOpacity": 1.0}
 
 
@@ -362,83 +360,3 @@ def _add_rings(
         on_each_feature=BIND_JS,
     )
     tag(layer, group="findings", key="verdict" if verdict else "overlap").add_to(m)
-
-
-def served_by_several(
-    result: Any, present: list[str], *, simplify_m: float
-) -> dict[str, gpd.GeoDataFrame]:
-    """Per type, the areas served by 2, 3 and 4+ facilities within the primary break.
-
-    From the ``coverage_count_<type>`` raster of the demand grid: each class becomes the union of
-    its 1 km cells (``rasterio.features.shapes``), simplified in the grid's metric CRS, then
-    reprojected to EPSG:4326. Empty classes are left out.
-    """
-    from rasterio import features as rfeatures
-    from rasterio.transform import Affine
-
-    grid = result.grid
-    out: dict[str, gpd.GeoDataFrame] = {}
-    for t in present:
-        layer = result.rasters.get(f"coverage_count_{t}")
-        if layer is None:
-            continue
-        count = np.asarray(layer.array)
-        klass = np.where(count >= 4, 4, np.where(count >= 2, count, 0)).astype(np.int16)
-        aff = Affine(*grid.affine)
-        rows = []
-        for k in (2, 3, 4):
-            mask = klass == k
-            if not mask.any():
-                continue
-            parts = [
-                shapely.geometry.shape(g)
-                for g, _ in rfeatures.shapes(mask.astype(np.uint8), mask=mask, transform=aff)
-            ]
-            geom = shapely.simplify(
-                shapely.MultiPolygon(cast("list[shapely.Polygon]", parts))
-                if len(parts) > 1
-                else parts[0],
-                simplify_m,
-                preserve_topology=True,
-            )
-            rows.append({"n": k, "cells": int(mask.sum()), "geometry": geom})
-        if rows:
-            out[t] = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs).to_crs("EPSG:4326")
-    return out
-
-
-def add_served_by_several(
-    m: folium.Map, areas: dict[str, gpd.GeoDataFrame], present: list[str], types: Mapping[str, Any]
-) -> None:
-    """One toggleable layer per type: served by 2, 3, 4+ facilities (darker for more), off by default.
-
-    Drawn in ``SEVERAL_COLOUR`` (no type's colour), explained by the legend section ``several``.
-    """
-    shades = SEVERAL_SHADES
-    for t in reversed(present):
-        gdf = areas.get(t)
-        if gdf is None or gdf.empty:
-            continue
-        props = [
-            {
-                "tip": f"{hp.type_label(types, t)}: {hp.bi('được phục vụ bởi', 'served by')} "
-                f"{int(r['n'])}{'+' if int(r['n']) == 4 else ''} ({int(r['cells'])} km²)",
-                "style": {
-                    "color": SEVERAL_COLOUR,
-                    "weight": 0.5,
-                    "opacity": 0.7,
-                    "fillColor": SEVERAL_COLOUR,
-                    "fillOpacity": shades[int(r["n"])],
-                },
-            }
-            for r in records(gdf)
-        ]
-        name = f"{hp.type_label(types, t)}: {hp.bi('vùng được 2, 3, 4+ cơ sở phục vụ', 'served by 2, 3, 4+')}"
-        layer = folium.GeoJson(
-            features(gdf, props, decimals=AREA_DECIMALS),
-            name=name,
-            show=False,
-            on_each_feature=BIND_JS,
-            pane="io-catch-3",
-        )
-        tag(layer, group=t, key=f"several-{t}", legend="several").add_to(m)

@@ -31,7 +31,9 @@ from geo.files import atomic_path
 from maps import html_findings as hf
 from maps import html_labels as hlab
 from maps import html_layers as hl
+from maps import html_pairs as hpairs
 from maps import html_panels as hp
+from maps import html_several as hsev
 from maps.html_assets import PAGE_CSS, Panels
 from maps.html_ui import NARROW_PX, UI_CSS, Ui
 
@@ -184,9 +186,9 @@ def build_map(
         hl.drawable(layers.get("catchments")), tolerance_m=catch_tol, metric_crs=metric_crs
     )
     hl.add_catchments(m, catch, present, types)
-    hl.add_served_by_several(
+    hsev.add_served_by_several(
         m,
-        hl.served_by_several(
+        hsev.served_by_several(
             result, present, simplify_m=getattr(result.grid, "cell_size_m", 1000.0)
         ),
         present,
@@ -213,7 +215,7 @@ def build_map(
     Panels(
         title=hp.title_html(meta, present, n_flags=n_verdict, n_overlap=len(findings) - n_verdict),
         legend=hp.legend_html(present, types),
-        pairs=hp.pairs_html(
+        pairs=hpairs.pairs_html(
             layers.get("province_matrix"), types, present, edition=edition, n_planned=n_planned
         ),
         lang=lang,

@@ -20,6 +20,7 @@ import pytest
 
 from geo.cities import read_major_cities
 from maps import html_findings as hf
+from maps import html_pairs as hpairs
 from maps import html_panels as hp
 from maps.html_labels import spaced_cities
 from maps.html_map import build_map, write_map
@@ -179,7 +180,7 @@ def test_findings_json_in_page_and_names_inert(findings_map: Path) -> None:
 
 def test_pairs_are_ranked_by_name_with_planned_footnote() -> None:
     result = findings_result()
-    html = hp.pairs_html(
+    html = hpairs.pairs_html(
         result.layers["province_matrix"],
         result.meta["types"],
         ["seaport", "airport"],
