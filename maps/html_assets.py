@@ -55,14 +55,14 @@ html .leaflet-container { background: %(sea)s; font-family: "DejaVu Sans", "Libe
 .sw { display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 0; vertical-align: middle;
   border: 1px solid transparent; border-radius: 50%%; box-sizing: border-box; }
 .io-pairs { max-width: 360px; max-height: 40vh; overflow: auto; }
-.io-pairs ol { margin: 2px 0; padding-left: 22px; font-size: 11px; }
+.io-pairs ol { margin: 2px 0; padding-left: 26px; font-size: 11px; }
 .io-pairs li { position: relative; padding: 1px 2px; }
-.io-pairs li > span { position: relative; z-index: 1; }
+.io-pairs .io-pn, .io-pairs .io-pv { position: relative; z-index: 1; }
 .io-pn { display: inline-block; max-width: 220px; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; vertical-align: bottom; unicode-bidi: isolate; }
 .io-pv { float: right; margin-left: 6px; }
 .io-bar { position: absolute; left: 0; top: 1px; bottom: 1px; background: rgba(189,0,38,0.16);
-  z-index: 0 !important; }
+  z-index: 0; }
 .io-cell { cursor: pointer; }
 .io-cell:hover, .io-cell:focus { outline: 1px solid #b00000; }
 .io-lang button { font: inherit; border: 1px solid #999; background: #fff; padding: 2px 7px;

@@ -278,7 +278,15 @@
         var byCode = provNames.filter(function (p) { return provs[p] === st.prov; })[0];
         st.prov = byCode || ''; sel.prov.value = st.prov;
     }
-    if (st.type || st.prov || st.q || h.findings !== undefined) { box._details.open = true; }
+    if (st.type || st.prov || st.q) { box._details.open = true; }
+    // open=findings,pairs,legend,title: panels to unfold (closed=...: to fold)
+    var panels = {findings: '.io-find', pairs: '.io-pairs', legend: '.io-legend', title: '.io-title'};
+    [['open', true], ['closed', false]].forEach(function (o) {
+        (h[o[0]] || '').split(',').forEach(function (name) {
+            var el = panels[name] && document.querySelector(panels[name] + ' details');
+            if (el) { el.open = o[1]; }
+        });
+    });
     render();
     writeHash();  // the view shown, on the page (data-io-view), not yet in the address
     ready = true;
