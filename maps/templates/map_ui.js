@@ -271,6 +271,10 @@
         if (m && !map.hasLayer(m.l)) { map.addLayer(m.l); }
     });
     syncLegend();
+    if (h.lang === 'vi' || h.lang === 'en') {  // through the page's own switch
+        var b = document.querySelector('.io-lang button[data-lang="' + h.lang + '"]');
+        if (b) { b.click(); }
+    }
     fillSelects();
     ['type', 'prov', 'q'].forEach(function (k) { if (h[k]) { st[k] = h[k]; sel[k].value = h[k]; } });
     if (st.type && sel.type.value !== st.type) { st.type = ''; }
