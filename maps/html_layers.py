@@ -328,7 +328,7 @@ def _add_rings(
     for r in records(flags):
         fid = str(r.get("facility_id"))
         full = {**r, **fac_rows.get(fid, {})}
-        rob = r.get("flag_robustness") if verdict else r.get("overlap_robustness")
+        rob = full.get("flag_robustness") if verdict else full.get("overlap_robustness")
         fragile = str(rob) == "fragile"
         props.append(
             {
