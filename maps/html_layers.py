@@ -251,7 +251,7 @@ def add_overlaps(
         on_each_feature=BIND_JS,
         pane="io-overlap",
     )
-    tag(layer, group="findings", key="overlaps", legend="ovl").add_to(m)
+    tag(layer, group="flags", key="overlaps", legend="ovl").add_to(m)
     return len(ovl)
 
 
@@ -359,4 +359,4 @@ def _add_rings(
         marker=marker(13, pane="io-flag"),
         on_each_feature=BIND_JS,
     )
-    tag(layer, group="findings", key="verdict" if verdict else "overlap").add_to(m)
+    tag(layer, group="flags", key="verdict" if verdict else "overlap").add_to(m)

@@ -61,7 +61,7 @@ LEAFLET_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/
 MAJOR_CITIES = 12  # city names shown (the 6 largest at every zoom, the others from zoom 7)
 CITY_SPACING_KM = 20.0
 GROUPS = (
-    ("findings", hp.bi("Phát hiện", "Findings")),
+    ("flags", hp.bi("Phát hiện", "Findings")),
     ("base", hp.bi("Nền bản đồ", "Base map")),
 )
 FINDINGS_TEXT = {

@@ -12,7 +12,8 @@
   load (``#z=9&lat=21.0&lon=105.8&type=industrial_park&prov=Hà Nội&q=...&on=choro-seaport``,
   DESIGN.md "Map state in the URL"; layer keys as ``maps.html_layers.tag`` gives them) and write it
   back when the user moves the map, changes a filter or toggles a layer; ``open=`` / ``closed=``
-  unfold or fold panels (``findings``, ``pairs``, ``legend``, ``title``);
+  unfold or fold panels (``findings``, ``pairs``, ``legend``, ``title``, ``layers``) and layer
+  groups (``seaport``, ``base``, ...);
 * collapse the panels on a narrow screen (below 700 px) so that the map keeps most of it.
 
 Nothing here comes from data except through Jinja's ``tojson`` (which escapes ``<``, ``>``, ``&``).

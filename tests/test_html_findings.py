@@ -159,7 +159,7 @@ def test_layer_defaults_and_legend_sections(tmp_path: Path) -> None:
     assert any("Tỉnh: tỷ lệ" in n for n in off), "the choropleths must start off"
     assert any(n.startswith("Chỉ trùng lặp") for n in off)
     groups = {g for _, g in shown.values()}
-    assert {"findings", "base", "seaport", "airport"} <= groups, groups
+    assert {"flags", "base", "seaport", "airport"} <= groups, groups
     legend = hp.legend_html(["seaport", "airport"], {})
     sections = re.findall(r'<div class="io-lgsec" data-lg="([^"]+)" hidden>', legend)
     assert sorted(sections) == sorted(

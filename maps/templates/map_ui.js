@@ -289,6 +289,11 @@
         (h[o[0]] || '').split(',').forEach(function (name) {
             var el = panels[name] && document.querySelector(panels[name] + ' details');
             if (el) { el.open = o[1]; }
+            if (name === 'layers') { if (o[1]) { ctl.expand(); } else { ctl.collapse(); } }
+            if (GROUPS.some(function (g) { return g[0] === name; })) {  // a layer group
+                open[name] = o[1];
+                ctl._update();
+            }
         });
     });
     render();
