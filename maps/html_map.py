@@ -1,14 +1,17 @@
 """map.html: the planner's map, one self-contained HTML file that opens offline in any browser.
 
-Built with ``folium-offline`` (``offlinefolium``: Leaflet and its CSS inlined), without tiles:
-the provinces of the run's edition are the basemap (light land on a pale sea). Layers: facilities
-by type, catchments per type and break, provinces shaded by the share of their people served from
-other provinces, overlap lines, redundancy flags; plus a title box, a legend, a language switch
-and a province × province table of duplicated coverage (``maps.html_panels``).
+Built with ``folium-offline`` (``offlinefolium``), only Leaflet inlined (not its default jQuery,
+Bootstrap or Font Awesome), without tiles: the provinces of the run's edition are the basemap.
+Findings first (docs/MAP.md): the findings panel (``maps.html_findings``, ``maps.html_ui``),
+province and city names (``maps.html_labels``), facilities and the verdict's rings shown;
+catchments, overlap lines, "served by 2, 3, 4+" (``maps.html_several``) and the choropleths off
+until asked for; a title box, a legend whose sections follow the layers shown, a language switch
+and the ranked province pairs (``maps.html_pairs``). The view, the findings filter and the
+layers live in the URL fragment.
 
 Data strings are HTML-escaped in Python before they enter the page (popups and tooltips are
-pre-built, escaped HTML held in each feature's properties); element ids are numbered, not random,
-so two writes of the same result are byte-identical.
+pre-built, escaped HTML held in each feature's properties; the findings are set as text by the
+page); element ids are numbered, not random, so two writes of the same result are byte-identical.
 """
 
 from __future__ import annotations
