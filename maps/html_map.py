@@ -1,33 +1,44 @@
 """map.html: the planner's map, one self-contained HTML file that opens offline in any browser.
 
-Built with ``folium-offline`` (``offlinefolium``: Leaflet and its CSS inlined), without tiles:
-the provinces of the run's edition are the basemap (light land on a pale sea). Layers: facilities
-by type, catchments per type and break, provinces shaded by the share of their people served from
-other provinces, overlap lines, redundancy flags; plus a title box, a legend, a language switch
-and a province × province table of duplicated coverage (``maps.html_panels``).
+Built with ``folium-offline`` (``offlinefolium``), only Leaflet inlined (not its default jQuery,
+Bootstrap or Font Awesome), without tiles: the provinces of the run's edition are the basemap.
+Findings first (docs/MAP.md): the findings panel (``maps.html_findings``, ``maps.html_ui``),
+province and city names (``maps.html_labels``), facilities and the verdict's rings shown;
+catchments, overlap lines, "served by 2, 3, 4+" (``maps.html_several``) and the choropleths off
+until asked for; a title box, a legend whose sections follow the layers shown, a language switch
+and the ranked province pairs (``maps.html_pairs``). The view, the findings filter and the
+layers live in the URL fragment.
 
 Data strings are HTML-escaped in Python before they enter the page (popups and tooltips are
-pre-built, escaped HTML held in each feature's properties); element ids are numbered, not random,
-so two writes of the same result are byte-identical.
+pre-built, escaped HTML held in each feature's properties; the findings are set as text by the
+page); element ids are numbered, not random, so two writes of the same result are byte-identical.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 import offlinefolium as folium
 from branca.element import Element, Figure
+from offlinefolium.template import Template
 from offlinefolium.utilities import JsCode
 
 from analysis.results import RunResult
+from geo.cities import read_major_cities
 from geo.files import atomic_path
+from maps import html_findings as hf
+from maps import html_labels as hlab
 from maps import html_layers as hl
+from maps import html_pairs as hpairs
 from maps import html_panels as hp
+from maps import html_several as hsev
 from maps.html_assets import PAGE_CSS, Panels
+from maps.html_ui import NARROW_PX, UI_CSS, Ui
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +57,49 @@ PANES = {
     "io-facility": 450,
     "io-highlight": 460,
 }
+# of offlinefolium's inlined defaults only Leaflet is used (no jQuery, Bootstrap, Font Awesome,
+# awesome-markers: about 1.2 MB of the national page)
+LEAFLET_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+MAJOR_CITIES = 12  # city names shown (the 6 largest at every zoom, the others from zoom 7)
+CITY_SPACING_KM = 20.0
+GROUPS = (
+    ("flags", hp.bi("Phát hiện", "Findings")),
+    ("base", hp.bi("Nền bản đồ", "Base map")),
+)
+FINDINGS_TEXT = {
+    "title": hp.bi("Phát hiện: cơ sở thừa, theo mức độ", "Findings: redundant facilities, ranked"),
+    "overlap_only": hp.bi(
+        "Chỉ trùng lặp (mô tả, không phải kết luận)", "Overlap only (descriptive, not the verdict)"
+    ),
+    "all_types": ["Mọi loại", "All types"],
+    "all_provs": ["Mọi tỉnh", "All provinces"],
+    "search": ["Tìm tên…", "Search a name…"],
+    "severity": ["mức độ", "severity"],
+    "robust": ["vững", "robust"],
+    "fragile": ["nhạy", "sensitive"],
+    "count": ["{v} thừa · {o} chỉ trùng lặp", "{v} redundant · {o} overlap only"],
+}
+
+
+@contextmanager
+def _compact_json() -> Iterator[None]:
+    """Jinja's ``tojson`` without spaces or ``\\uXXXX`` for Vietnamese letters, while rendering.
+
+    The page is UTF-8; ``tojson`` still escapes ``<``, ``>``, ``&`` and ``'`` for HTML. About a
+    quarter of the national page was separators and escaped letters.
+    """
+    env = Template("").environment
+    saved = env.policies.get("json.dumps_kwargs")
+    env.policies["json.dumps_kwargs"] = {
+        "sort_keys": True,
+        "ensure_ascii": False,
+        "separators": (",", ":"),
+    }
+    try:
+        yield
+    finally:
+        env.policies["json.dumps_kwargs"] = saved
 
 
 def _fix_ids(root: Element) -> None:
@@ -66,7 +120,7 @@ def build_map(
     catchment_simplify_m: float | None = None,
     boundary_simplify_m: float = 250.0,
     min_overlap_share: float = 0.25,
-    max_overlap_lines: int = 1500,
+    max_overlap_lines: int = 400,
 ) -> tuple[folium.Map, dict[str, int]]:
     """Assemble the folium map of a run; returns the map and the feature count of each layer.
 
@@ -95,6 +149,7 @@ def build_map(
     # SVG, not canvas: with panes (fixed draw order, whatever is toggled) canvases of upper panes
     # would swallow the pointer events of the layers below; ~2,000 paths are fine in SVG
     m = folium.Map(tiles=None, prefer_canvas=False, zoom_snap=0.25, control_scale=False)
+    m.default_js, m.default_css = list(LEAFLET_JS), list(LEAFLET_CSS)
     for pane, z in PANES.items():
         folium.map.CustomPane(pane, z_index=z).add_to(m)
     region = meta.get("region") or {}
@@ -110,7 +165,7 @@ def build_map(
         Element(
             f"<script>document.documentElement.setAttribute('data-lang', {json.dumps(lang)});"
             f"document.documentElement.lang = {json.dumps(lang)};</script>"
-            f"<style>{PAGE_CSS % {'sea': SEA_COLOUR}}</style>"
+            f"<style>{PAGE_CSS % {'sea': SEA_COLOUR}}{UI_CSS % {'narrow': NARROW_PX - 1}}</style>"
         ),
         name="io_page",
     )
@@ -121,6 +176,10 @@ def build_map(
         coverage=True,
     )
     groups = hl.add_basemap(m, provinces, present, meta)
+    data_dir = meta.get("data_dir")
+    cities = read_major_cities(data_dir, top=60) if data_dir else hl.drawable(None)
+    cities = hlab.spaced_cities(cities, keep=MAJOR_CITIES, min_km=CITY_SPACING_KM)
+    hlab.add_labels(m, provinces, cities)
     catch_tol = (
         catchment_simplify_m
         if catchment_simplify_m is not None
@@ -130,10 +189,10 @@ def build_map(
         hl.drawable(layers.get("catchments")), tolerance_m=catch_tol, metric_crs=metric_crs
     )
     hl.add_catchments(m, catch, present, types)
-    hl.add_served_by_several(
+    hsev.add_served_by_several(
         m,
-        hl.served_by_several(
-            result, present, simplify_m=getattr(result.grid, "cell_size_m", 1000.0) / 2
+        hsev.served_by_several(
+            result, present, simplify_m=getattr(result.grid, "cell_size_m", 1000.0)
         ),
         present,
         types,
@@ -149,29 +208,65 @@ def build_map(
     flags = hl.drawable(layers.get("flags"))
     hl.add_points(m, fac, flags, present, types, edition=edition)
 
-    n_flags = int(fac["flag"].astype(bool).sum()) if "flag" in fac.columns else len(flags)
+    findings = hf.findings_records(fac, edition=edition)
+    n_verdict = sum(r["v"] for r in findings)
+    n_planned = (
+        {t: int(((fac["type"] == t) & (fac["status"] == "planned")).sum()) for t in present}
+        if "status" in fac.columns
+        else {}
+    )
     Panels(
-        title=hp.title_html(meta, present, n_flags=n_flags),
+        title=hp.title_html(meta, present, n_flags=n_verdict, n_overlap=len(findings) - n_verdict),
         legend=hp.legend_html(present, types),
-        pairs=hp.pairs_html(layers.get("province_matrix"), types, present, edition=edition),
+        pairs=hpairs.pairs_html(
+            layers.get("province_matrix"), types, present, edition=edition, n_planned=n_planned
+        ),
         lang=lang,
         choropleths=groups,
     ).add_to(m)
     # list the layers top of the drawing first, as a GIS layer panel does
+    tagged = []
     for rank, layer in enumerate(m._children.values()):
         if getattr(layer, "control", False) and hasattr(layer, "options"):
             layer.options["io_order"] = rank
-    folium.LayerControl(
-        collapsed=False,
+            tagged.append(
+                (
+                    layer,
+                    getattr(layer, "io_group", "base"),
+                    getattr(layer, "io_legend", ""),
+                    getattr(layer, "io_key", f"layer{rank}"),
+                )
+            )
+    control = folium.LayerControl(
+        collapsed=True,
         sort_layers=True,
         # folium passes a JsCode through as JavaScript, but its annotation lists JSON values only
         sort_function=JsCode("function (a, b) { return b.options.ioOrder - a.options.ioOrder; }"),  # type: ignore[arg-type]
-    ).add_to(m)
+    )
+    control.add_to(m)
     bounds = provinces if len(provinces) else fac
     x0, y0, x1, y1 = bounds.total_bounds if len(bounds) else (102.0, 8.0, 110.0, 23.5)
-    m.fit_bounds(
-        [[round(float(v), hl.COORD_DECIMALS) for v in pair] for pair in ((y0, x0), (y1, x1))]
+    start = [[round(float(v), hl.COORD_DECIMALS) for v in pair] for pair in ((y0, x0), (y1, x1))]
+    m.fit_bounds(start)
+    styles = hl.share_styles(list(m._children.values()))
+    cast(Figure, m.get_root()).header.add_child(
+        Element(f"<script>window.ioStyles = {json.dumps(styles, separators=(',', ':'))};</script>"),
+        name="io_styles",
     )
+    Ui(
+        control=control,
+        findings=findings,
+        type_names=hf.type_names(types, present),
+        colours={t: hp.type_colour(t, present) for t in present},
+        groups=[
+            GROUPS[0],
+            *((t, hp.type_label(types, t, plural=True)) for t in present),
+            GROUPS[1],
+        ],
+        layers=tagged,
+        texts=FINDINGS_TEXT,
+        bounds=start,
+    ).add_to(m)  # after the layer control and fit_bounds: the URL fragment's view wins
     counts = {
         "provinces": len(provinces),
         "catchments": len(catch),
@@ -190,7 +285,7 @@ def write_map(
     catchment_simplify_m: float | None = None,
     boundary_simplify_m: float = 250.0,
     min_overlap_share: float = 0.25,
-    max_overlap_lines: int = 1500,
+    max_overlap_lines: int = 400,
 ) -> dict[str, Any]:
     """Write the planner's map of a run as one self-contained, offline HTML file, atomically.
 
@@ -222,7 +317,8 @@ def write_map(
     )
     root = m.get_root()
     _fix_ids(root)
-    data = root.render().encode("utf-8")
+    with _compact_json():
+        data = root.render().encode("utf-8")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     log.info("map: %s (%.1f MB, %s)", path, len(data) / 1e6, counts)

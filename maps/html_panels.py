@@ -1,8 +1,9 @@
 """Text and HTML fragments of the planner's map: popups, tooltips, title, legend, province pairs.
 
 Every fragment is bilingual: the Vietnamese and the English text are both rendered, in
-``<span class="lang-vi">`` and ``<span class="lang-en">``; a CSS rule keyed on the page's
-``data-lang`` attribute shows one of them (see ``PAGE_CSS``). Every string that comes from data
+``<l-vi>`` and ``<l-en>`` (inline custom elements: a third of the bytes of
+``<span class="lang-vi">``, which the national page repeated 40,000 times); a CSS rule keyed on
+the page's ``data-lang`` attribute shows one of them (see ``PAGE_CSS``). Every string that comes from data
 (names, provinces, evidence, sources) goes through :func:`esc` before it enters a fragment, so a
 facility called ``<img src=x onerror=alert(1)>`` is shown as text, never run as HTML.
 """
@@ -14,13 +15,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
 from analysis.text import fmt_people
 
 TYPE_COLOURS = {"seaport": "#1f5fbf", "airport": "#7b3fa0", "industrial_park": "#e07b00"}
 EXTRA_COLOURS = ("#138d75", "#8c564b", "#c2185b", "#556b2f")
 FLAG_COLOUR = "#d7191c"
+OVERLAP_COLOUR = "#6b6b6b"
+# "served by 2, 3, 4+": one neutral hue (no type's colour), darker for more facilities
+SEVERAL_COLOUR = "#00695c"
+SEVERAL_SHADES = {2: 0.25, 3: 0.42, 4: 0.6}
 # covered_by_others_share classes (upper bounds, inclusive) and a YlOrRd-5 ramp
 CHORO_BOUNDS = (0.1, 0.25, 0.5, 0.75, 1.0)
 CHORO_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -38,7 +41,7 @@ def bi(vi: str, en: str) -> str:
     """Both languages of an already HTML-safe text, one shown at a time by the page's CSS."""
     if vi == en:
         return vi
-    return f'<span class="lang-vi">{vi}</span><span class="lang-en">{en}</span>'
+    return f"<l-vi>{vi}</l-vi><l-en>{en}</l-en>"
 
 
 def _num(x: Any) -> float:
@@ -245,7 +248,9 @@ def _edition_text(edition: Any) -> str:
     return bi(f"Phiên bản ranh giới {esc(edition)}", f"Boundary edition {esc(edition)}")
 
 
-def title_html(meta: Mapping[str, Any], types_present: Sequence[str], *, n_flags: int) -> str:
+def title_html(
+    meta: Mapping[str, Any], types_present: Sequence[str], *, n_flags: int, n_overlap: int = 0
+) -> str:
     """The title box: region, edition, types and thresholds, data date and demand source."""
     region = meta.get("region") or {}
     if isinstance(region, Mapping):
@@ -265,12 +270,14 @@ def title_html(meta: Mapping[str, Any], types_present: Sequence[str], *, n_flags
     info = [
         f"<b>{bi('Ngày dữ liệu', 'Data date')}:</b> {esc(meta.get('data_date', '–'))}",
         f"<b>{bi('Nhu cầu (dân số)', 'Demand (people)')}:</b> {esc(meta.get('demand_source', '–'))}",
-        f"<b>{bi('Bị gắn cờ trùng lặp', 'Flagged as redundant')}:</b> {n_flags}",
+        f"<b>{bi('Thừa (kết luận chung)', 'Redundant (joint verdict)')}:</b> {n_flags}; "
+        f"{bi('chỉ trùng lặp', 'overlap only')}: {n_overlap}",
     ]
     return (
         f"<h1>{bi('Trùng lặp đầu tư hạ tầng', 'Infrastructure overlap')} – {reg}</h1>"
-        f"<div>{_edition_text(meta.get('edition'))}</div><ul>{''.join(lines)}</ul>"
-        f'<div class="io-small">{"<br>".join(info)}</div>'
+        f"<details><summary>{_edition_text(meta.get('edition'))}</summary>"
+        f"<ul>{''.join(lines)}</ul>"
+        f'<div class="io-small">{"<br>".join(info)}</div></details>'
     )
 
 
@@ -278,8 +285,14 @@ def _swatch(style: str) -> str:
     return f'<span class="sw" style="{style}"></span>'
 
 
+def _section(key: str, body: str) -> str:
+    """A legend section shown only while a layer with legend key ``key`` is on (``maps.html_ui``)."""
+    return f'<div class="io-lgsec" data-lg="{esc(key)}" hidden>{body}</div>'
+
+
 def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
-    """Symbols of types, statuses, flags, catchment breaks, overlaps and choropleth classes."""
+    """Symbols of types, statuses and rings; catchments, overlaps, "served by 2, 3, 4+" and the
+    choropleth classes each in a section shown only while its layer is (``data-lg``)."""
     rows = []
     for t in types_present:
         c = type_colour(t, types_present)
@@ -295,11 +308,19 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
     )
     rows.append(
         f"<div>{_swatch(f'width:14px;height:14px;background:transparent;border:3px solid {FLAG_COLOUR}')}"
-        f"{bi('gắn cờ, vững', 'flagged, robust')} "
+        f"{bi('thừa, vững', 'redundant, robust')} "
         f"{_swatch(f'width:14px;height:14px;background:transparent;border:2px dashed {FLAG_COLOUR}')}"
-        f"{bi('gắn cờ, nhạy', 'flagged, fragile')}</div>"
+        f"{bi('thừa, nhạy', 'redundant, sensitive')}</div>"
     )
-    rows.append(f"<h2>{bi('Vùng phục vụ theo thời gian', 'Catchments by drive time')}</h2>")
+    rows.append(
+        _section(
+            "ovl",
+            f"<div>{_swatch(f'width:14px;height:14px;background:transparent;border:1.5px solid {OVERLAP_COLOUR}')}"
+            f"{bi('chỉ trùng lặp', 'overlap only')}</div>"
+            f"<div>{_swatch('border-radius:0;height:3px;background:#444')}"
+            f"{bi('chồng lấn (dày = tỷ lệ cao)', 'overlap (thicker = larger share)')}</div>",
+        )
+    )
     for t in types_present:
         c = type_colour(t, types_present)
         brks = [_num(b) for b in (types.get(t) or {}).get("breaks_min", [])]
@@ -307,13 +328,23 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
             f"{_swatch(f'border-radius:2px;background:{c};opacity:{min(1.0, catchment_opacity(i, len(brks)) * 4):.2f}')}{b:g}"
             for i, b in enumerate(brks)
         )
-        rows.append(f"<div>{type_label(types, t)}: {cells} {bi('phút', 'min')}</div>")
-    rows.append(
-        f"<div>{_swatch('border-radius:0;height:3px;background:#444')}"
-        f"{bi('chồng lấn (dày = tỷ lệ cao)', 'overlap (thicker = larger share)')}</div>"
+        rows.append(
+            _section(
+                f"catch-{t}",
+                f"<h2>{bi('Vùng phục vụ theo thời gian', 'Catchments by drive time')}</h2>"
+                f"<div>{type_label(types, t)}: {cells} {bi('phút', 'min')}</div>",
+            )
+        )
+    several = " ".join(
+        f"{_swatch(f'border-radius:2px;background:{SEVERAL_COLOUR};opacity:{a:.2f}')}{n}{'+' if n == 4 else ''}"
+        for n, a in SEVERAL_SHADES.items()
     )
     rows.append(
-        f"<h2>{bi('Tỷ lệ dân số tỉnh được cơ sở tỉnh khác phục vụ', 'Share of a province’s people served from other provinces')}</h2>"
+        _section(
+            "several",
+            f"<h2>{bi('Số cơ sở cùng phục vụ (ngưỡng chính)', 'Facilities serving a place (primary break)')}</h2>"
+            f"<div>{several}</div>",
+        )
     )
     lo = 0.0
     cls = []
@@ -322,102 +353,16 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
             f"<div>{_swatch(f'border-radius:2px;background:{colour}')}{lo * 100:.0f}–{bound * 100:.0f}%</div>"
         )
         lo = bound
-    rows.append(f'<div class="io-cols">{"".join(cls)}</div>')
+    rows.append(
+        _section(
+            "choro",
+            f"<h2>{bi('Tỷ lệ dân số tỉnh được cơ sở tỉnh khác phục vụ', 'Share of a province’s people served from other provinces')}</h2>"
+            f'<div class="io-cols">{"".join(cls)}</div>',
+        )
+    )
     return f"<details open><summary>{bi('Chú giải', 'Legend')}</summary>{''.join(rows)}</details>"
 
 
 def catchment_opacity(rank: int, n: int) -> float:
     """Fill opacity of a catchment: the shortest break darkest, longer ones lighter."""
     return max(0.04, 0.16 - 0.09 * rank / max(n - 1, 1))
-
-
-def _short(x: float) -> str:
-    if x >= 1e6:
-        return f"{x / 1e6:.1f}M"
-    if x >= 1e3:
-        return f"{x / 1e3:.0f}k"
-    return f"{x:.0f}"
-
-
-def pairs_html(
-    matrix: pd.DataFrame | None,
-    types: Mapping[str, Any],
-    types_present: Sequence[str],
-    *,
-    edition: Any,
-    top_n: int = 10,
-) -> str:
-    """Province × province ``duplicated`` heat-map tables, one per type at its primary break.
-
-    Only provinces with a nonzero value are kept, at most ``top_n`` (largest totals). Cells carry
-    the two province codes (``data-a``/``data-b``) for the page's highlight script.
-    """
-    need = {"type", "break_min", "province_a", "province_b", "duplicated"}
-    blocks = []
-    if matrix is not None and need <= set(matrix.columns):
-        pm = matrix
-        if "edition" in pm.columns:
-            pm = pm[pm["edition"].astype(str) == str(edition)]
-        pm = pm[(pm["province_a"] != pm["province_b"]) & (pm["duplicated"] > 0)]
-        for t in types_present:
-            primary = _num((types.get(t) or {}).get("primary_min"))
-            sub = pm[(pm["type"] == t) & (pm["break_min"].astype(float) == primary)]
-            if sub.empty:
-                continue
-            blocks.append(_pair_table(sub, types, t, primary, top_n))
-    body = (
-        "".join(blocks)
-        or f"<p>{bi('Không có cặp tỉnh nào trùng lặp.', 'No duplicated province pairs.')}</p>"
-    )
-    hint = bi(
-        "Số người mà cơ sở của cả hai tỉnh cùng phục vụ. Bấm vào ô để xem hai tỉnh.",
-        "People served by facilities of both provinces. Click a cell to show the two provinces.",
-    )
-    return (
-        f"<details><summary>{bi('Cặp tỉnh trùng lặp', 'Duplicated province pairs')}</summary>"
-        f'<p class="io-small">{hint}</p>{body}</details>'
-    )
-
-
-def _pair_table(
-    sub: pd.DataFrame, types: Mapping[str, Any], t: str, primary: float, top_n: int
-) -> str:
-    names: dict[str, str] = {}
-    for col, name_col in (("province_a", "name_a"), ("province_b", "name_b")):
-        src = sub[name_col] if name_col in sub.columns else sub[col]
-        names.update(zip(sub[col].astype(str), src.astype(str), strict=True))
-    totals = sub.groupby(sub["province_a"].astype(str))["duplicated"].sum()
-    totals = totals.sort_index().sort_values(ascending=False, kind="stable")
-    keep = list(totals.index[:top_n])
-    vals = {
-        (str(a), str(b)): float(v)
-        for a, b, v in sub[["province_a", "province_b", "duplicated"]].itertuples(index=False)
-    }
-    vmax = max(vals.values())
-    head = "".join(f'<th title="{esc(names.get(c, c))}">{i + 1}</th>' for i, c in enumerate(keep))
-    rows = []
-    for i, a in enumerate(keep):
-        cells = []
-        for b in keep:
-            v = vals.get((a, b), 0.0)
-            if a == b or v <= 0:
-                cells.append("<td></td>")
-                continue
-            alpha = 0.15 + 0.85 * v / vmax
-            colour = "#fff" if alpha > 0.6 else "#000"
-            title = f"{esc(names.get(a, a))} – {esc(names.get(b, b))}: {esc(fmt_people(v, 'en'))}"
-            cells.append(
-                f'<td class="io-cell" data-a="{esc(a)}" data-b="{esc(b)}" title="{title}" '
-                f'style="background:rgba(189,0,38,{alpha:.2f});color:{colour}">{_short(v)}</td>'
-            )
-        rows.append(
-            f'<tr><th class="io-rowh">{i + 1}. {esc(names.get(a, a))}</th>{"".join(cells)}</tr>'
-        )
-    more = len(totals) - len(keep)
-    note = (
-        f'<p class="io-small">+{more} {bi("tỉnh khác", "more provinces")}</p>' if more > 0 else ""
-    )
-    return (
-        f"<h2>{type_label(types, t)} ≤ {minutes(primary)}</h2>"
-        f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>{note}"
-    )

@@ -226,3 +226,26 @@ def test_report_main_part_prints_on_at_most_12_a4_pages(run_out: Path, tmp_path:
     n_all = _pdf_pages(run_out / "report.html", tmp_path / "all.pdf")
     assert 1 <= n_main <= 12, f"the main part prints on {n_main} A4 pages (at most 12)"
     assert n_all > n_main, "the appendices must follow the main part"
+
+
+def test_national_map_is_at_most_6_mb_and_lists_every_finding(run_out: Path):
+    """Issue 17: the national map ≤ 6 MB (only Leaflet inlined, compact JSON, shared styles),
+    its findings panel holding every facility with the verdict or the overlap flag."""
+    import re
+
+    page = run_out / "map.html"
+    size = page.stat().st_size
+    assert size <= 6_000_000, f"map.html is {size / 1e6:.2f} MB (issue 17: at most 6 MB)"
+    text = page.read_text(encoding="utf-8")
+    for unused in ("jQuery", "bootstrap", "Font Awesome", "awesome-marker"):
+        assert unused not in text, f"{unused} is inlined but the map does not use it"
+    found = re.search(r"var FIND = (\[.*?\]);\n", text)
+    assert found, "the findings panel's rows are missing"
+    rows = json.loads(found.group(1))
+    fac = _layers(run_out)["facilities"]
+    listed = fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)
+    assert sorted(r["id"] for r in rows) == sorted(fac.loc[listed, "facility_id"])
+    verdict = [r for r in rows if r["v"]]
+    assert rows[: len(verdict)] == verdict, "verdict rows must come before overlap-only rows"
+    sev = [r["s"] for r in verdict]
+    assert sev == sorted(sev, reverse=True), "verdict rows must be ranked by severity"

@@ -1,0 +1,100 @@
+"""The "served by 2, 3, 4+" layers of map.html: where several facilities of a type are in reach.
+
+From each type's ``coverage_count_<type>`` raster at the primary break; one neutral hue
+(``maps.html_panels.SEVERAL_COLOUR``, no type's colour), darker for more facilities, explained by
+the legend section ``several`` while a layer is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+import geopandas as gpd
+import numpy as np
+import offlinefolium as folium
+import shapely
+
+from maps import html_layers as hl
+from maps import html_panels as hp
+from maps.html_assets import BIND_JS
+
+
+def served_by_several(
+    result: Any, present: list[str], *, simplify_m: float
+) -> dict[str, gpd.GeoDataFrame]:
+    """Per type, the areas served by 2, 3 and 4+ facilities within the primary break.
+
+    From the ``coverage_count_<type>`` raster of the demand grid: each class becomes the union of
+    its 1 km cells (``rasterio.features.shapes``), simplified in the grid's metric CRS, then
+    reprojected to EPSG:4326. Empty classes are left out.
+    """
+    from rasterio import features as rfeatures
+    from rasterio.transform import Affine
+
+    grid = result.grid
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for t in present:
+        layer = result.rasters.get(f"coverage_count_{t}")
+        if layer is None:
+            continue
+        count = np.asarray(layer.array)
+        klass = np.where(count >= 4, 4, np.where(count >= 2, count, 0)).astype(np.int16)
+        aff = Affine(*grid.affine)
+        rows = []
+        for k in (2, 3, 4):
+            mask = klass == k
+            if not mask.any():
+                continue
+            parts = [
+                shapely.geometry.shape(g)
+                for g, _ in rfeatures.shapes(mask.astype(np.uint8), mask=mask, transform=aff)
+            ]
+            geom = shapely.simplify(
+                shapely.MultiPolygon(cast("list[shapely.Polygon]", parts))
+                if len(parts) > 1
+                else parts[0],
+                simplify_m,
+                preserve_topology=True,
+            )
+            rows.append({"n": k, "cells": int(mask.sum()), "geometry": geom})
+        if rows:
+            out[t] = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs).to_crs("EPSG:4326")
+    return out
+
+
+def add_served_by_several(
+    m: folium.Map, areas: dict[str, gpd.GeoDataFrame], present: list[str], types: Mapping[str, Any]
+) -> None:
+    """One toggleable layer per type: served by 2, 3, 4+ facilities (darker for more), off by default.
+
+    Drawn in ``hp.SEVERAL_COLOUR`` (no type's colour), explained by the legend section ``several``.
+    """
+    shades = hp.SEVERAL_SHADES
+    for t in reversed(present):
+        gdf = areas.get(t)
+        if gdf is None or gdf.empty:
+            continue
+        props = [
+            {
+                "tip": f"{hp.type_label(types, t)}: {hp.bi('được phục vụ bởi', 'served by')} "
+                f"{int(r['n'])}{'+' if int(r['n']) == 4 else ''} ({int(r['cells'])} km²)",
+                "style": {
+                    "color": hp.SEVERAL_COLOUR,
+                    "weight": 0.5,
+                    "opacity": 0.7,
+                    "fillColor": hp.SEVERAL_COLOUR,
+                    "fillOpacity": shades[int(r["n"])],
+                },
+            }
+            for r in hl.records(gdf)
+        ]
+        name = f"{hp.type_label(types, t)}: {hp.bi('vùng được 2, 3, 4+ cơ sở phục vụ', 'served by 2, 3, 4+')}"
+        layer = folium.GeoJson(
+            hl.features(gdf, props, decimals=hl.AREA_DECIMALS),
+            name=name,
+            show=False,
+            on_each_feature=BIND_JS,
+            pane="io-catch-3",
+        )
+        hl.tag(layer, group=t, key=f"several-{t}", legend="several").add_to(m)
