@@ -115,7 +115,8 @@ def test_findings_ordered_verdict_first_by_severity() -> None:
 
 
 def test_findings_fall_back_to_flag_without_verdict_columns() -> None:
-    fac = make_fake_result().layers["facilities"]  # the fake run has only 'flag'
+    fac = make_fake_result().layers["facilities"]
+    fac = fac.drop(columns=["verdict", "overlap_flag", "severity", "verdict_rank"])  # an older run
     rows = hf.findings_records(fac, edition=34)
     assert [r["id"] for r in rows] == ["seaport:a"] and rows[0]["s"] is None
 
