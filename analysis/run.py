@@ -13,13 +13,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from analysis.catchments import Access, travel_times
 from analysis.demand import DemandGrid, demand_from_polygons
 from analysis.layers import TypeAnalysis, analyse_type, assemble_result
 from analysis.network import Graph, component_report, graph_from_edges, snap_points
 from analysis.results import RunResult
+from analysis.units import reduce_to_units, unit_access
 from geo.config import RegionConfig
 from geo.errors import ConfigError
 
@@ -177,6 +180,24 @@ def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
     return out
 
 
+def _member_sites(load: Any, fac: Any, type_name: str) -> tuple[Any, np.ndarray]:
+    """The member sites of the type's units (``geo.units``) and the unit index of each, or
+    (None, empty) when the type has no multi-site units."""
+    sites = getattr(load, "sites", None)
+    if sites is None or len(sites) == 0 or not (sites["type"] == type_name).any():
+        return None, np.zeros(0, dtype=np.int64)
+    index = {fid: i for i, fid in enumerate(fac["facility_id"])}
+    mine = sites[(sites["type"] == type_name) & (sites["excluded_reason"] == "")]
+    mine = mine[mine["unit_id"].isin(index)]
+    # a facility with no member site (a user's row, a unit given only by its own point) is its
+    # own single site
+    alone = fac.loc[~fac["facility_id"].isin(mine["unit_id"]), ["facility_id", "geometry"]]
+    alone = alone.rename(columns={"facility_id": "unit_id"})
+    both = pd.concat([mine[["unit_id", "geometry"]], alone], ignore_index=True)
+    both = gpd.GeoDataFrame(both, geometry="geometry", crs=fac.crs)
+    return both, both["unit_id"].map(index).to_numpy(np.int64)
+
+
 def run_region(
     config: RegionConfig,
     opts: RunOptions,
@@ -255,14 +276,16 @@ def run_region(
             .reset_index(drop=True)
         )
         say(f"catchments {type_name}")
+        sites, site_unit = _member_sites(inputs["facilities"], fac, type_name)
+        points = fac if sites is None else sites
         xy = (
             np.column_stack(
                 [
-                    fac.to_crs(config.metric_crs).geometry.x.to_numpy(),
-                    fac.to_crs(config.metric_crs).geometry.y.to_numpy(),
+                    points.to_crs(config.metric_crs).geometry.x.to_numpy(),
+                    points.to_crs(config.metric_crs).geometry.y.to_numpy(),
                 ]
             )
-            if len(fac)
+            if len(points)
             else np.zeros((0, 2))
         )
         snap = snap_points(
@@ -281,6 +304,9 @@ def run_region(
             tc.primary_min + max((*shifts, 0.0)),
         )
         tt = travel_times(graph, fac_access, cell_access, limit_s=limit_min * 60.0)
+        if sites is not None:  # multi-site units: each site snapped on its own, min over members
+            tt = reduce_to_units(tt, site_unit, len(fac))
+            fac_access = unit_access(fac_access, site_unit, len(fac))
         analyses.append(analyse_type(fac, tc, tt, fac_access, demand, inputs["provinces"], config))
     timings["analysis_s"] = time.perf_counter() - t
 

@@ -51,6 +51,8 @@ CSV_FILES = (
     "population_63_nso2024.csv",
     "population_34_nso2024.csv",
     "population_63_census2019.csv",
+    "seaports_official_1579.csv",
+    "airports_official_caav.csv",
 )
 PROVINCE_FIELDS = (
     "prov63_code",
@@ -306,6 +308,11 @@ def _licenses_md(
         "- Population tables: National Statistics Office (GSO) of Viet Nam, official statistics (NSO 2024,",
         "  Population and Housing Census 2019).",
         "- seaports.gpkg: NGA World Port Index (Pub 150), US government work, **public domain**.",
+        "- seaports_official_1579.csv: the 36 seaports of Decision 1579/QĐ-TTg (2021) with their class of",
+        "  Decision 804/QĐ-TTg (2022), facts compiled by hand from public pages (each row has its `source_url`).",
+        "- airports_official_caav.csv: the 22 civil airports in operation plus Long Thành (planned), facts",
+        "  compiled by hand (each row has its `source_url`); coordinates from airportsdata (MIT), Long Thành's",
+        "  point from **© OpenStreetMap contributors, ODbL 1.0**.",
         "",
         "## Generalisation",
         "",

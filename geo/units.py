@@ -45,6 +45,7 @@ SITE_COLUMNS = (
     "use",
     "prov63_code",
     "prov63_name",
+    "member",
     "excluded_reason",
 )
 MISSING_COLUMNS = ("type", "unit_id", "name", "province", "reason")
@@ -340,6 +341,7 @@ def build_units(
                 "use": sites["use"],
                 "prov63_code": sites["prov63_code"],
                 "prov63_name": sites["prov63_name"],
+                "member": np.where(sites["excluded_reason"] == "", "yes", "no"),
                 "excluded_reason": sites["excluded_reason"],
             },
             geometry=sites.geometry.to_numpy(),
@@ -368,7 +370,7 @@ def _unit_rows(
         if np.isfinite(u.lon) and np.isfinite(u.lat):
             point = gpd.points_from_xy([u.lon], [u.lat])[0]
             own.append({"site_id": f"{u.unit_id}#official", "name": u.name, "type": type_name, "unit_id": u.unit_id,
-                        "kind": spec.file, "class": u._4, "status": u.status, "use": "", "excluded_reason": "",
+                        "kind": spec.file, "class": u._4, "status": u.status, "use": "", "member": "yes", "excluded_reason": "",
                         "geometry": point})
         elif len(mine):
             order = sorted(range(len(mine)), key=lambda i: (-mine["_size"].iat[i][0], -mine["_size"].iat[i][1], mine["facility_id"].iat[i]))
