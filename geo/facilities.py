@@ -27,7 +27,7 @@ from geo.errors import InputError
 from geo.provinces import Provinces, load_provinces, tag_provinces
 from geo.schema import FACILITY_COLUMNS, Issues
 from geo.tabular import ROW, read_table
-from geo.units import build_units
+from geo.units import build_units, unit_counts
 
 log = logging.getLogger(__name__)
 
@@ -704,7 +704,7 @@ def load_region_facilities(
     )
     excl = pd.DataFrame(excluded + unit_excluded, columns=list(EXCLUDED_COLUMNS))
     counts = _counts(fac, issues, excl, merged, config, wanted, input_rows, label_type)
-    counts["missing"] = counts["type"].map(missing["type"].value_counts()).fillna(0).astype(int)
+    counts = unit_counts(counts, sites, missing)
     if user:
         counts.loc[len(counts)] = {
             "type": "user_input",

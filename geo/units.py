@@ -412,3 +412,14 @@ def _unit_rows(
         own_gdf["prov63_name"] = pc.map(lambda p: spec.province_aliases.get(p, p))
         own_gdf["prov63_code"] = own_gdf["prov63_name"].map(p63["prov_code"])
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326"), own_gdf
+
+
+def unit_counts(counts: pd.DataFrame, sites: pd.DataFrame, missing: pd.DataFrame) -> pd.DataFrame:
+    """Add ``member_sites`` (rows of the sources that are members of a unit) and ``missing``
+    (official units without a site) to the per-type counts. For a type with units,
+    member_sites + excluded + rejected + merged_duplicates = input_rows."""
+    real = sites[(sites["member"] == "yes") & ~sites["site_id"].astype(str).str.endswith("#official")]
+    out = counts.copy()
+    out["member_sites"] = out["type"].map(real["type"].value_counts()).fillna(0).astype(int)
+    out["missing"] = out["type"].map(missing["type"].value_counts()).fillna(0).astype(int)
+    return out
