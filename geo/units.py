@@ -28,6 +28,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.config import RegionConfig, config_tables
 from geo.errors import ConfigError, InputError
@@ -89,7 +90,7 @@ def units_specs(config: RegionConfig) -> dict[str, UnitsSpec]:
         where = f"types.{t}.units"
         if not isinstance(u, dict) or "file" not in u or u.get("join") not in ("province63", "key"):
             raise ConfigError(
-                f"[{where}] needs 'file' and join = \"province63\" or \"key\"", source=config.path
+                f'[{where}] needs \'file\' and join = "province63" or "key"', source=config.path
             )
         try:
             out[t] = UnitsSpec(
@@ -124,7 +125,9 @@ def classify_use(text: str, patterns: dict[str, tuple[str, ...]]) -> tuple[str, 
     return "", ""
 
 
-def raw_site_attributes(d: Path, config: RegionConfig, type_name: str, spec: UnitsSpec) -> pd.DataFrame:
+def raw_site_attributes(
+    d: Path, config: RegionConfig, type_name: str, spec: UnitsSpec
+) -> pd.DataFrame:
     """Per raw row of the type's sources: ``source``, ``source_row``, ``use``, ``use_evidence``,
     ``key`` and ``harbor_size`` (fields the facility schema does not keep)."""
     parts = []
@@ -146,13 +149,17 @@ def raw_site_attributes(d: Path, config: RegionConfig, type_name: str, spec: Uni
                     "source_row": gdf[ROW].astype("int64").to_numpy(),
                     "use": [u for u, _ in uses],
                     "use_evidence": [e for _, e in uses],
-                    "key": (gdf[key].astype(str).str.strip().str.upper() if key and key in gdf else ""),
-                    "harbor_size": gdf["harbor_size"] if "harbor_size" in gdf else None,
+                    "key": (
+                        gdf[key].astype(str).str.strip().str.upper() if key and key in gdf else ""
+                    ),
+                    "harbor_size": gdf.get("harbor_size", None),
                 }
             )
         )
     if not parts:
-        return pd.DataFrame(columns=["source", "source_row", "use", "use_evidence", "key", "harbor_size"])
+        return pd.DataFrame(
+            columns=["source", "source_row", "use", "use_evidence", "key", "harbor_size"]
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -163,7 +170,7 @@ def read_units(d: Path, spec: UnitsSpec, type_name: str) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(
             f"the official list of {type_name} units is missing; rebuild the data folder "
-            "(python -m data.build_default) or remove [types.{type_name}.units] from the config",
+            f"(python -m data.build_default) or remove [types.{type_name}.units] from the config",
             source=str(path),
         )
     tab = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -180,17 +187,33 @@ def read_units(d: Path, spec: UnitsSpec, type_name: str) -> pd.DataFrame:
     key = tab[spec.id_field].str.strip().str.upper() if spec.id_field else name.map(_norm)
     if key.eq("").any() or key.duplicated().any():
         bad = int(np.flatnonzero(key.eq("") | key.duplicated())[0]) + 1
-        raise InputError("empty or repeated unit id", source=str(path), row=bad, field=spec.id_field or spec.name_field)
-    raw_status = tab[spec.status_field].str.strip() if spec.status_field else pd.Series("operating", index=tab.index)
+        raise InputError(
+            "empty or repeated unit id",
+            source=str(path),
+            row=bad,
+            field=spec.id_field or spec.name_field,
+        )
+    raw_status = (
+        tab[spec.status_field].str.strip()
+        if spec.status_field
+        else pd.Series("operating", index=tab.index)
+    )
     status, note = [], []
     for i, s in enumerate(raw_status):
         hit = [v for p, v in spec.status_prefixes.items() if s.casefold().startswith(p.casefold())]
         if spec.status_field and not hit:
             allowed = ", ".join(spec.status_prefixes)
-            raise InputError(f"status {s!r} starts with none of {allowed}", source=str(path), row=i + 1, field=spec.status_field)
+            raise InputError(
+                f"status {s!r} starts with none of {allowed}",
+                source=str(path),
+                row=i + 1,
+                field=spec.status_field,
+            )
         status.append(hit[0] if hit else "operating")
         note.append(s if spec.status_field and s.casefold() not in spec.status_prefixes else "")
-    klass = tab[spec.class_field].map(lambda v: spec.class_map.get(v, v)) if spec.class_field else None
+    klass = (
+        tab[spec.class_field].map(lambda v: spec.class_map.get(v, v)) if spec.class_field else None
+    )
     lon = pd.to_numeric(tab[spec.lon_field], errors="coerce") if spec.lon_field else np.nan
     lat = pd.to_numeric(tab[spec.lat_field], errors="coerce") if spec.lat_field else np.nan
     prov = tab[spec.province_field].str.strip() if spec.province_field else ""
@@ -217,7 +240,9 @@ def _harbour_rank(sites: gpd.GeoDataFrame, own: pd.Series, d: Path, metric_crs: 
     if path.is_file() and len(sites):
         wpi = gpd.read_file(path, layer=WPI_LAYER, engine="pyogrio").to_crs(metric_crs)
         wpi["r"] = wpi["harbor_size"].fillna("").astype(str).str.casefold().map(HARBOUR_SIZE_RANK)
-        pts = gpd.GeoDataFrame(geometry=sites.geometry.to_crs(metric_crs).to_numpy(), crs=metric_crs)
+        pts = gpd.GeoDataFrame(
+            geometry=sites.geometry.to_crs(metric_crs).to_numpy(), crs=metric_crs
+        )
         near = gpd.sjoin_nearest(pts, wpi[["r", "geometry"]], max_distance=WPI_NEAR_M)
         best = near.groupby(level=0)["r"].max().reindex(range(len(sites))).fillna(0).to_numpy()
         rank = np.maximum(rank, best)
@@ -225,13 +250,20 @@ def _harbour_rank(sites: gpd.GeoDataFrame, own: pd.Series, d: Path, metric_crs: 
 
 
 def _membership(
-    sites: pd.DataFrame, units: pd.DataFrame, spec: UnitsSpec, type_name: str, province_names: set[str]
+    sites: pd.DataFrame,
+    units: pd.DataFrame,
+    spec: UnitsSpec,
+    type_name: str,
+    province_names: set[str],
 ) -> tuple[pd.Series, pd.Series]:
     """(unit_id or "", reason or "") per site."""
     unit = pd.Series("", index=sites.index, dtype=object)
     reason = pd.Series("", index=sites.index, dtype=object)
     if spec.join == "province63":
-        by_prov = {spec.province_aliases.get(p, p): u for p, u in zip(units["province"], units["unit_id"], strict=True)}
+        by_prov = {
+            spec.province_aliases.get(p, p): u
+            for p, u in zip(units["province"], units["unit_id"], strict=True)
+        }
         unknown = sorted(set(by_prov) - province_names)
         if unknown:
             raise ConfigError(
@@ -240,7 +272,9 @@ def _membership(
                 field="province_aliases",
             )
         unit = sites["prov63_name"].map(by_prov).fillna("")
-        missing_why = "no official " + type_name + " in " + sites["prov63_name"].fillna("?").astype(str)
+        missing_why = (
+            "no official " + type_name + " in " + sites["prov63_name"].fillna("?").astype(str)
+        )
         missing_why += " (63-edition province): e.g. an inland river port"
     else:
         by_key = dict(zip(units["key"], units["unit_id"], strict=True))
@@ -249,10 +283,16 @@ def _membership(
         missing_why = sites["key"].map(lambda k: spec.unlisted.get(k, default))
     unit_status = dict(zip(units["unit_id"], units["status"], strict=True))
     rules = (
-        (sites["class"].isin(list(spec.exclude_site_classes)), sites["class"].map(spec.exclude_site_classes)),
+        (
+            sites["class"].isin(list(spec.exclude_site_classes)),
+            sites["class"].map(spec.exclude_site_classes),
+        ),
         (
             sites["use"].isin(spec.exclude_uses),
-            sites["use"] + " terminal ('" + sites["use_evidence"] + "' in its name or tags): the people around it are not its users",
+            sites["use"]
+            + " terminal ('"
+            + sites["use_evidence"]
+            + "' in its name or tags): the people around it are not its users",
         ),
         (
             (sites["status"] != "operating") & unit.map(unit_status).eq("operating"),
@@ -301,7 +341,10 @@ def build_units(
         a site (``MISSING_COLUMNS``); excluded rows (``source``, ``row``, ``type``, ``reason``).
     """
     specs = {t: s for t, s in units_specs(config).items() if t in types}
-    empty_sites = gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in SITE_COLUMNS}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
+    empty_sites = gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in SITE_COLUMNS},
+        geometry=gpd.GeoSeries([], crs="EPSG:4326"),
+    )
     if not specs:
         return fac, empty_sites, pd.DataFrame(columns=list(MISSING_COLUMNS)), []
     p63 = provinces.p63.set_index("prov_name")
@@ -318,15 +361,27 @@ def build_units(
             sites[c] = sites[c].fillna("").astype(str)
         names = sites["name"].map(_norm)
         for pat, prov in spec.site_province.items():
-            hit = names.str.contains(rf"\b{_norm(pat)}\b", regex=True) & (sites["prov63_name"] != prov)
+            hit = names.str.contains(rf"\b{_norm(pat)}\b", regex=True) & (
+                sites["prov63_name"] != prov
+            )
             if hit.any() and prov in p63.index:
                 sites.loc[hit, "prov63_name"] = prov
                 sites.loc[hit, "prov63_code"] = p63.loc[prov, "prov_code"]
-        sites["unit_id"], sites["excluded_reason"] = _membership(sites, units, spec, t, set(p63.index))
+        sites["unit_id"], sites["excluded_reason"] = _membership(
+            sites, units, spec, t, set(p63.index)
+        )
         rank = _harbour_rank(sites, sites["harbor_size"], d, config.metric_crs)
-        sites["_size"] = list(zip(rank, sites["area_ha"].fillna(0).astype(float), strict=True))
+        sites["_rank"] = rank
+        sites["_area"] = pd.to_numeric(sites["area_ha"], errors="coerce").fillna(0.0)
         for r in sites[sites["excluded_reason"] != ""].itertuples():
-            excluded.append({"source": r.source, "row": int(r.source_row), "type": t, "reason": f"{r.name}: {r.excluded_reason}"})
+            excluded.append(
+                {
+                    "source": r.source,
+                    "row": int(r.source_row),
+                    "type": t,
+                    "reason": f"{r.name}: {r.excluded_reason}",
+                }
+            )
         rows, unit_sites = _unit_rows(units, sites, spec, t, p63)
         keep.append(rows)
         site_gdf = gpd.GeoDataFrame(
@@ -350,13 +405,58 @@ def build_units(
         all_sites += [site_gdf, unit_sites]
         has = set(rows["facility_id"])
         for u in units[~units["unit_id"].isin(has)].itertuples():
-            missing.append({"type": t, "unit_id": u.unit_id, "name": u.name, "province": u.province,
-                            "reason": f"no mapped site (terminal) of this {t} in the data"})
-    out = gpd.GeoDataFrame(pd.concat([k for k in keep if len(k)], ignore_index=True), geometry="geometry", crs="EPSG:4326")
+            missing.append(
+                {
+                    "type": t,
+                    "unit_id": u.unit_id,
+                    "name": u.name,
+                    "province": u.province,
+                    "reason": f"no mapped site (terminal) of this {t} in the data",
+                }
+            )
+    out = gpd.GeoDataFrame(
+        pd.concat([k for k in keep if len(k)], ignore_index=True),
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
     out = out.sort_values(["type", "facility_id"], kind="stable", ignore_index=True)
-    sites_all = gpd.GeoDataFrame(pd.concat([s for s in all_sites if len(s)] or [empty_sites], ignore_index=True), geometry="geometry", crs="EPSG:4326")
-    sites_all = sites_all.sort_values(["type", "unit_id", "site_id"], kind="stable", ignore_index=True)
+    sites_all = gpd.GeoDataFrame(
+        pd.concat([s for s in all_sites if len(s)] or [empty_sites], ignore_index=True),
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
+    sites_all = sites_all.sort_values(
+        ["type", "unit_id", "site_id"], kind="stable", ignore_index=True
+    )
     return out, sites_all, pd.DataFrame(missing, columns=list(MISSING_COLUMNS)), excluded
+
+
+def largest_member(mine: pd.DataFrame) -> int:
+    """Position of the largest member: larger WPI harbour size rank (``_rank``), then larger
+    area (``_area``), then the smaller site id."""
+    order = np.lexsort(
+        (
+            mine["facility_id"].astype(str).to_numpy(),
+            -mine["_area"].to_numpy(np.float64),
+            -mine["_rank"].to_numpy(np.float64),
+        )
+    )
+    return int(order[0])
+
+
+def _province_fields(prov: str, p63: pd.DataFrame) -> dict[str, Any]:
+    if prov not in p63.index:
+        return dict.fromkeys(
+            ("prov63_code", "prov63_name", "prov34_code", "prov34_name", "region6_code")
+        )
+    pr = p63.loc[prov]
+    return {
+        "prov63_code": pr["prov_code"],
+        "prov63_name": prov,
+        "prov34_code": pr["prov34_code"],
+        "prov34_name": pr["prov34_name"],
+        "region6_code": pr["region6_code"],
+    }
 
 
 def _unit_rows(
@@ -365,52 +465,58 @@ def _unit_rows(
     """The units as facility rows (those with a point), and their own points as sites."""
     members = sites[sites["excluded_reason"] == ""]
     rows, own = [], []
-    for u in units.itertuples():
-        mine = members[members["unit_id"] == u.unit_id]
-        if np.isfinite(u.lon) and np.isfinite(u.lat):
-            point = gpd.points_from_xy([u.lon], [u.lat])[0]
-            own.append({"site_id": f"{u.unit_id}#official", "name": u.name, "type": type_name, "unit_id": u.unit_id,
-                        "kind": spec.file, "class": u._4, "status": u.status, "use": "", "member": "yes", "excluded_reason": "",
-                        "geometry": point})
+    for u in units.to_dict("records"):
+        mine = members[members["unit_id"] == u["unit_id"]]
+        prov = spec.province_aliases.get(u["province"], u["province"])
+        has_own = bool(np.isfinite(u["lon"]) and np.isfinite(u["lat"]))
+        if has_own:
+            point = shapely.Point(float(u["lon"]), float(u["lat"]))
+            own.append(
+                {
+                    "site_id": f"{u['unit_id']}#official",
+                    "name": u["name"],
+                    "type": type_name,
+                    "unit_id": u["unit_id"],
+                    "kind": spec.file,
+                    "class": u["class"],
+                    "status": u["status"],
+                    "use": "",
+                    "prov63_code": _province_fields(prov, p63)["prov63_code"],
+                    "prov63_name": prov,
+                    "member": "yes",
+                    "excluded_reason": "",
+                    "geometry": point,
+                }
+            )
         elif len(mine):
-            order = sorted(range(len(mine)), key=lambda i: (-mine["_size"].iat[i][0], -mine["_size"].iat[i][1], mine["facility_id"].iat[i]))
-            point = mine.geometry.iat[order[0]]
+            point = mine.geometry.iat[largest_member(mine)]
         else:
             continue
-        prov = spec.province_aliases.get(u.province, u.province)
-        pr = p63.loc[prov] if prov in p63.index else None
-        names = "; ".join(mine["name"].astype(str))
         rows.append(
             {
-                "facility_id": u.unit_id,
-                "name": u.name,
+                "facility_id": u["unit_id"],
+                "name": u["name"],
                 "type": type_name,
-                "status": u.status,
+                "status": u["status"],
                 "status_source": "source",
-                "class": u._4,
+                "class": u["class"],
                 "capacity": np.nan,
                 "capacity_unit": None,
-                "prov63_code": pr["prov_code"] if pr is not None else None,
-                "prov63_name": prov if pr is not None else None,
-                "prov34_code": pr["prov34_code"] if pr is not None else None,
-                "prov34_name": pr["prov34_name"] if pr is not None else None,
-                "region6_code": pr["region6_code"] if pr is not None else None,
+                **_province_fields(prov, p63),
                 "prov_method": "official_list",
                 "area_ha": np.nan,
                 "source": spec.file,
-                "source_row": int(u.source_row),
-                "data_note": u.data_note or None,
+                "source_row": int(u["source_row"]),
+                "data_note": u["data_note"] or None,
                 "area_wkb": None,
-                "members": names,
-                "n_members": len(mine) + (1 if np.isfinite(u.lon) else 0),
+                "members": "; ".join(mine["name"].astype(str)),
+                "n_members": len(mine) + int(has_own),
                 "geometry": point,
             }
         )
-    own_gdf = gpd.GeoDataFrame(own, geometry="geometry", crs="EPSG:4326") if own else gpd.GeoDataFrame()
-    if len(own_gdf):
-        pc = own_gdf["unit_id"].map(dict(zip(units["unit_id"], units["province"], strict=True)))
-        own_gdf["prov63_name"] = pc.map(lambda p: spec.province_aliases.get(p, p))
-        own_gdf["prov63_code"] = own_gdf["prov63_name"].map(p63["prov_code"])
+    own_gdf = (
+        gpd.GeoDataFrame(own, geometry="geometry", crs="EPSG:4326") if own else gpd.GeoDataFrame()
+    )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326"), own_gdf
 
 
@@ -418,7 +524,9 @@ def unit_counts(counts: pd.DataFrame, sites: pd.DataFrame, missing: pd.DataFrame
     """Add ``member_sites`` (rows of the sources that are members of a unit) and ``missing``
     (official units without a site) to the per-type counts. For a type with units,
     member_sites + excluded + rejected + merged_duplicates = input_rows."""
-    real = sites[(sites["member"] == "yes") & ~sites["site_id"].astype(str).str.endswith("#official")]
+    real = sites[
+        (sites["member"] == "yes") & ~sites["site_id"].astype(str).str.endswith("#official")
+    ]
     out = counts.copy()
     out["member_sites"] = out["type"].map(real["type"].value_counts()).fillna(0).astype(int)
     out["missing"] = out["type"].map(missing["type"].value_counts()).fillna(0).astype(int)

@@ -167,7 +167,7 @@ def vector_style(
     if layer == "terminals":
         member = Symbol("marker", "40,40,40,255", "255,255,255,255", width_mm=0.3, size_mm=2.0)
         left = Symbol("marker", "170,170,170,160", "120,120,120,255", width_mm=0.2, size_mm=1.6)
-        classes = (
+        site_classes = (
             StyleClass("bến thành viên" if vi else "member", member, equals=(("member", "yes"),)),
             StyleClass("bị loại (xem lý do)" if vi else "left out (see reason)", left),
         )
@@ -175,7 +175,7 @@ def vector_style(
             layer,
             "point",
             "categorizedSymbol",
-            classes,
+            site_classes,
             attr="member",
             label_field="name",
             aliases=aliases,

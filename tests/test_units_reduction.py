@@ -59,7 +59,9 @@ SITES = np.array(
 )  # fmt: skip
 SITE_UNIT = np.array([0, 0, 0, 1, -1, 3])
 N_UNITS = 4
-CELLS = np.array([[x, y] for x in range(-200, 3400, 450) for y in range(-100, 2300, 500)] + [[21000.0, 60.0]])
+CELLS = np.array(
+    [[x, y] for x in range(-200, 3400, 450) for y in range(-100, 2300, 500)] + [[21000.0, 60.0]]
+)
 
 
 def reference_unit_times(edges, xy, limit_s):
@@ -89,7 +91,7 @@ def reference_unit_times(edges, xy, limit_s):
     speed = ACCESS_KMH / 3.6
     ref = {}
     for unit in range(N_UNITS):
-        members = np.flatnonzero(SITE_UNIT == unit)
+        members = np.flatnonzero(unit == SITE_UNIT)
         if members.size == 0:
             continue
         src = ("u", unit)
@@ -131,7 +133,7 @@ def test_the_min_is_taken_from_different_members(computed):
     """The case is not trivial: for unit 0, each of its sites is the nearest for some cell."""
     _, tt_sites, tt, _ = computed
     winners = set()
-    for f, c, t in zip(tt.fac, tt.cell, tt.time_s, strict=True):
+    for f, c, _t in zip(tt.fac, tt.cell, tt.time_s, strict=True):
         if f != 0:
             continue
         rows = (tt_sites.cell == c) & np.isin(tt_sites.fac, [0, 1, 2])
