@@ -27,7 +27,7 @@ from geo.errors import InputError
 from geo.provinces import Provinces, load_provinces, tag_provinces
 from geo.schema import FACILITY_COLUMNS, Issues
 from geo.tabular import ROW, read_table
-from geo.units import build_units, unit_counts
+from geo.units import build_units, unit_counts, units_specs
 
 log = logging.getLogger(__name__)
 
@@ -692,9 +692,13 @@ def load_region_facilities(
         fac = _cross_check_airports(fac, d)
     if "seaport" in wanted:
         fac = _join_wpi(fac, d, config)
-    fac, merged = merge_duplicates(
-        _sorted(fac), distance_m=config.duplicate_distance_m, metric_crs=config.metric_crs
+    # sites of official units are not merged (geo.units: a duplicate site is one more member)
+    fac = _sorted(fac)
+    is_site = fac["type"].isin(list(units_specs(config)))
+    kept, merged = merge_duplicates(
+        fac[~is_site], distance_m=config.duplicate_distance_m, metric_crs=config.metric_crs
     )
+    fac = _sorted(pd.concat([kept, fac[is_site]], ignore_index=True))
     for m in merged.itertuples(index=False):
         issues.repair(
             f"duplicates:{m.type}", None, "facility_id", f"{m.merged_id} merged: {m.reason}"
@@ -728,15 +732,7 @@ def load_region_facilities(
             user_note,
             row.type,
         )
-    return FacilityLoad(
-        facilities=fac,
-        issues=issues,
-        excluded=excl,
-        merged=merged,
-        counts=counts,
-        sites=sites,
-        missing=missing,
-    )
+    return FacilityLoad(fac, issues, excl, merged, counts, sites=sites, missing=missing)
 
 
 def _add_frame(add: tuple[str, ...] | list[str]) -> pd.DataFrame:

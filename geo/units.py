@@ -17,6 +17,11 @@ cell is the minimum over its members (``analysis.units``). The rules, all from t
   its largest member's: the larger World Port Index harbour size (the site's own, or that of the
   WPI entry within 5 km), then the larger area, then the smaller site id. A unit with neither a
   point nor a member is listed as missing, never dropped silently.
+
+Sites are not merged as duplicates (``geo.facilities`` merges the other facilities): a duplicate
+site (the same terminal in OSM and in the WPI) is one more member and leaves the minimum over
+members unchanged, while a merge across classes could hide a terminal behind a fishing port of
+the same place.
 """
 
 from __future__ import annotations
