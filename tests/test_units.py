@@ -144,3 +144,29 @@ def test_missing_units_file_is_a_clear_error(tmp_path: Path):
     spec = units_specs(load_region_config())["seaport"]
     with pytest.raises(InputError, match="official list of seaport units is missing"):
         read_units(tmp_path, spec, "seaport")
+
+
+def test_member_list_in_the_popup_is_escaped():
+    from maps import html_panels as hp
+
+    row = {
+        "name": "Cảng biển X",
+        "type": "seaport",
+        "status": "operating",
+        "members": '<script>alert("x")</script>; Cảng A & B',
+    }
+    html = hp.facility_popup(row, {"seaport": {"label_vi": "Cảng biển"}}, edition=34)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert html.count("<li>") == 2 and "Cảng A &amp; B" in html
+
+
+def test_terminals_layer_has_a_default_style():
+    from maps.qgis_styles import vector_qml, vector_style
+
+    df = pd.DataFrame(
+        {"site_id": ["a", "b"], "member": ["yes", "no"], "excluded_reason": ["", "x"]}
+    )
+    style = vector_style("terminals", df, meta={"types": {}}, types=["seaport"], lang="vi")
+    assert style is not None and style.renderer == "categorizedSymbol" and style.attr == "member"
+    assert style.aliases["excluded_reason"] == "Lý do loại"
+    assert 'value="yes"' in vector_qml(style)
