@@ -577,7 +577,7 @@ def region_quality(
     tables["merged_duplicates"] = load.merged
     tables["road_distance"] = road_distance(fac, network, max_km=config.max_facility_access_km)
     tables["province_by_rule"] = fac.loc[
-        fac["prov_method"] != "point_in_polygon",
+        ~fac["prov_method"].isin(["point_in_polygon", "official_list"]),
         ["facility_id", "type", "name", "prov63_name", "prov_method"],
     ].reset_index(drop=True)
     rejects = load.issues.rejects_frame()
