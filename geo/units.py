@@ -345,7 +345,10 @@ def build_units(
         Point geometry; the member sites have an empty ``excluded_reason``); the units without
         a site (``MISSING_COLUMNS``); excluded rows (``source``, ``row``, ``type``, ``reason``).
     """
-    specs = {t: s for t, s in units_specs(config).items() if t in types}
+    # units replace the region's default sites only: a user's own file (without the defaults)
+    # keeps its rows as facilities of their own
+    read = set(default_sources.values())
+    specs = {t: s for t, s in units_specs(config).items() if t in types and t in read}
     empty_sites = gpd.GeoDataFrame(
         {c: pd.Series(dtype=object) for c in SITE_COLUMNS},
         geometry=gpd.GeoSeries([], crs="EPSG:4326"),
@@ -419,8 +422,9 @@ def build_units(
                     "reason": f"no mapped site (terminal) of this {t} in the data",
                 }
             )
+    parts = [k for k in keep if len(k)]
     out = gpd.GeoDataFrame(
-        pd.concat([k for k in keep if len(k)], ignore_index=True),
+        pd.concat(parts, ignore_index=True) if parts else fac.iloc[0:0],
         geometry="geometry",
         crs="EPSG:4326",
     )
