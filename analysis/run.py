@@ -180,18 +180,21 @@ def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
     return out
 
 
-def _member_sites(load: Any, fac: Any, type_name: str) -> tuple[Any, np.ndarray]:
+def _member_sites(
+    load: Any, fac: Any, type_name: str, remove: tuple[str, ...] = ()
+) -> tuple[Any, np.ndarray]:
     """The member sites of the type's units (``geo.units``) and the unit index of each, or
-    (None, empty) when the type has no multi-site units."""
+    (None, empty) when the type has no multi-site units. Sites in ``remove`` (``--remove`` of a
+    terminal's site_id) are left out of their unit."""
     sites = getattr(load, "sites", None)
     if sites is None or len(sites) == 0 or not (sites["type"] == type_name).any():
         return None, np.zeros(0, dtype=np.int64)
     index = {fid: i for i, fid in enumerate(fac["facility_id"])}
     mine = sites[(sites["type"] == type_name) & (sites["excluded_reason"] == "")]
-    mine = mine[mine["unit_id"].isin(index)]
-    # a facility with no member site (a user's row, a unit given only by its own point) is its
-    # own single site
+    # a facility with no member site (a user's row) is its own single site; a unit whose
+    # members were all removed keeps none (no road access, no coverage)
     alone = fac.loc[~fac["facility_id"].isin(mine["unit_id"]), ["facility_id", "geometry"]]
+    mine = mine[~mine["site_id"].isin(remove) & mine["unit_id"].isin(index)]
     alone = alone.rename(columns={"facility_id": "unit_id"})
     both = pd.concat([mine[["unit_id", "geometry"]], alone], ignore_index=True)
     both = gpd.GeoDataFrame(both, geometry="geometry", crs=fac.crs)
@@ -276,7 +279,7 @@ def run_region(
             .reset_index(drop=True)
         )
         say(f"catchments {type_name}")
-        sites, site_unit = _member_sites(inputs["facilities"], fac, type_name)
+        sites, site_unit = _member_sites(inputs["facilities"], fac, type_name, opts.remove)
         points = fac if sites is None else sites
         xy = (
             np.column_stack(
