@@ -193,4 +193,5 @@ def test_geopackage_and_project_of_the_run_open_styled_in_qgis(run_out: Path, tm
         timeout=360,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert "5/5 spatial layers styled" in r.stdout, r.stdout
+    # facilities, flags, catchments, overlaps, terminals, provinces
+    assert "6/6 spatial layers styled" in r.stdout, r.stdout
