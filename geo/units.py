@@ -110,6 +110,13 @@ def units_specs(config: RegionConfig) -> dict[str, UnitsSpec]:
             )
         except TypeError as exc:
             raise ConfigError(f"[{where}] {exc}", source=config.path) from None
+        bad = {k: v for k, v in out[t].status_prefixes.items() if v not in ("operating", "planned")}
+        if bad:
+            raise ConfigError(
+                f"[{where}] status_prefixes {bad}: allowed values are operating, planned",
+                source=config.path,
+                field="status_prefixes",
+            )
     return out
 
 

@@ -170,3 +170,16 @@ def test_terminals_layer_has_a_default_style():
     assert style is not None and style.renderer == "categorizedSymbol" and style.attr == "member"
     assert style.aliases["excluded_reason"] == "Lý do loại"
     assert 'value="yes"' in vector_qml(style)
+
+
+def test_bad_units_config_is_a_clear_error(tmp_path: Path):
+    from geo.errors import ConfigError
+
+    text = (REPO_DATA / "vietnam.toml").read_text(encoding="utf-8")
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text.replace('opening = "planned"', 'opening = "soon"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="status_prefixes"):
+        units_specs(load_region_config(cfg))
+    cfg.write_text(text.replace('join = "key"', 'join = "nearest"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match='join = "province63" or "key"'):
+        units_specs(load_region_config(cfg))
