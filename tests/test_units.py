@@ -183,3 +183,19 @@ def test_bad_units_config_is_a_clear_error(tmp_path: Path):
     cfg.write_text(text.replace('join = "key"', 'join = "nearest"'), encoding="utf-8")
     with pytest.raises(ConfigError, match='join = "province63" or "key"'):
         units_specs(load_region_config(cfg))
+
+
+def test_remove_a_terminal_leaves_it_out_of_its_unit(hand_load):
+    from analysis.run import _member_sites
+
+    fac = hand_load.facilities
+    sites, unit = _member_sites(hand_load, fac, "seaport")
+    qn = int(fac.index[fac["facility_id"] == "seaport:cang-bien-quang-ninh"][0])
+    assert (unit == qn).sum() == 2 and len(sites) == 4
+    g_id = hand_load.sites.set_index("name").loc["Cảng G", "site_id"]
+    sites, unit = _member_sites(hand_load, fac, "seaport", (g_id,))
+    assert (unit == qn).sum() == 1 and len(sites) == 3
+    # a unit whose members are all removed keeps none (not its own point)
+    f_id = hand_load.sites.set_index("name").loc["Cảng F", "site_id"]
+    sites, unit = _member_sites(hand_load, fac, "seaport", (g_id, f_id))
+    assert (unit == qn).sum() == 0
