@@ -12,7 +12,7 @@ from shapely.geometry import Point
 
 from geo.config import REPO_DATA, load_region_config
 from geo.facilities import load_region_facilities
-from geo.units import classify_use, read_units, units_specs
+from geo.unit_lists import classify_use, read_units, units_specs
 
 EMBEDDED = REPO_DATA / "vietnam"
 PROVINCE_FILES = (
