@@ -425,9 +425,15 @@ def run_scenario(
             add=o.add,
         )
         fac.require_usable()
-        missing = sorted(set(o.remove) - set(fac.facilities["facility_id"]))
+        known = set(fac.facilities["facility_id"])
+        if fac.sites is not None:  # a member site (terminal) of an official unit can go too
+            known |= set(fac.sites["site_id"])
+        missing = sorted(set(o.remove) - known)
         if missing:
-            msg = f"facility_id(s) {missing} not loaded (ids are in tables/facilities.csv of a run)"
+            msg = (
+                f"facility_id(s) {missing} not loaded (ids are in tables/facilities.csv of a "
+                "run, terminals' site_id in tables/terminals.csv)"
+            )
             raise InputError(msg, source=f"{job.spec_path}, scenario '{job.name}'", field="remove")
         inputs = {
             **{k: v for k, v in shared.items() if k != "load_s"},

@@ -536,6 +536,9 @@ def assemble_result(
         "rejects": load.issues.rejects_frame(),
         "repairs": load.issues.repairs_frame(),
     }
+    sites = getattr(load, "sites", None)
+    if sites is not None and len(sites):
+        layers["terminals"] = sites.reset_index(drop=True)
     tables = {
         "sharing_keys": pd.concat(shares, ignore_index=True)
         .sort_values(
@@ -545,6 +548,7 @@ def assemble_result(
         "facility_counts": load.counts,
         "excluded": load.excluded,
         "merged_duplicates": load.merged,
+        "missing_units": getattr(load, "missing", None),
         **{k: pd.concat(v, ignore_index=True) for k, v in cov_tabs.items() if v},
     }
     pop_layer = inputs["population"]

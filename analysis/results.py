@@ -50,6 +50,7 @@ LAYER_ORDER = (
     "flags",
     "catchments",
     "overlaps",
+    "terminals",
     "province_matrix",
     "provinces",
     "rejects",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -23,6 +24,7 @@ from analysis.layers import TypeAnalysis, analyse_type, assemble_result
 from analysis.network import Graph, component_report, graph_from_edges, snap_points
 from analysis.results import RunResult
 from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_columns
+from analysis.units import reduce_to_units, unit_access
 from geo.config import RegionConfig
 from geo.errors import ConfigError
 
@@ -256,6 +258,27 @@ def _type_demand(
     )
 
 
+def _member_sites(
+    load: Any, fac: Any, type_name: str, remove: tuple[str, ...] = ()
+) -> tuple[Any, np.ndarray]:
+    """The member sites of the type's units (``geo.units``) and the unit index of each, or
+    (None, empty) when the type has no multi-site units. Sites in ``remove`` (``--remove`` of a
+    terminal's site_id) are left out of their unit."""
+    sites = getattr(load, "sites", None)
+    if sites is None or len(sites) == 0 or not (sites["type"] == type_name).any():
+        return None, np.zeros(0, dtype=np.int64)
+    index = {fid: i for i, fid in enumerate(fac["facility_id"])}
+    mine = sites[(sites["type"] == type_name) & (sites["excluded_reason"] == "")]
+    # a facility with no member site (a user's row) is its own single site; a unit whose
+    # members were all removed keeps none (no road access, no coverage)
+    alone = fac.loc[~fac["facility_id"].isin(mine["unit_id"]), ["facility_id", "geometry"]]
+    mine = mine[~mine["site_id"].isin(remove) & mine["unit_id"].isin(index)]
+    alone = alone.rename(columns={"facility_id": "unit_id"})
+    both = pd.concat([mine[["unit_id", "geometry"]], alone], ignore_index=True)
+    both = gpd.GeoDataFrame(both, geometry="geometry", crs=fac.crs)
+    return both, both["unit_id"].map(index).to_numpy(np.int64)
+
+
 def run_region(
     config: RegionConfig,
     opts: RunOptions,
@@ -343,14 +366,16 @@ def run_region(
             .reset_index(drop=True)
         )
         say(f"catchments {type_name}")
+        sites, site_unit = _member_sites(inputs["facilities"], fac, type_name, opts.remove)
+        points = fac if sites is None else sites
         xy = (
             np.column_stack(
                 [
-                    fac.to_crs(config.metric_crs).geometry.x.to_numpy(),
-                    fac.to_crs(config.metric_crs).geometry.y.to_numpy(),
+                    points.to_crs(config.metric_crs).geometry.x.to_numpy(),
+                    points.to_crs(config.metric_crs).geometry.y.to_numpy(),
                 ]
             )
-            if len(fac)
+            if len(points)
             else np.zeros((0, 2))
         )
         snap = snap_points(
@@ -362,7 +387,13 @@ def run_region(
         fac_access = Access.from_snap(
             snap, access_speed_kmh=config.access_speed_kmh * opts.speed_factor
         )
-        fac_snaps.append((fac["name"].astype(str).tolist(), snap))
+        # names per snapped point (a unit's name for each of its sites)
+        point_names = (
+            fac["name"]
+            if sites is None
+            else sites["unit_id"].map(dict(zip(fac["facility_id"], fac["name"], strict=True)))
+        )
+        fac_snaps.append((point_names.astype(str).tolist(), snap))
         shifts = config.threshold_shifts_min
         limit_min = max(
             max(tc.breaks_min),
@@ -370,6 +401,9 @@ def run_region(
             tc.primary_min + max((*shifts, 0.0)),
         )
         tt = travel_times(graph, fac_access, cell_access, limit_s=limit_min * 60.0)
+        if sites is not None:  # multi-site units: each site snapped on its own, min over members
+            tt = reduce_to_units(tt, site_unit, len(fac))
+            fac_access = unit_access(fac_access, site_unit, len(fac))
         weights = type_cell_weights(config, type_name, demand, inputs)
         tdem = _type_demand(type_name, fac, tc, tt, fac_access, weights, config)
         ta = analyse_type(

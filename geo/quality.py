@@ -89,13 +89,26 @@ def region_extras(config: RegionConfig) -> RegionExtras:
 # --------------------------------------------------------------------------- facilities
 
 
-def official_coverage(counts: pd.DataFrame) -> pd.DataFrame:
-    """Loaded facilities per type against the official total of the config, with a sentence."""
+def official_coverage(counts: pd.DataFrame, *, missing: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Loaded facilities per type against the official total of the config, with a sentence;
+    official units without a mapped site (``missing``, geo.units) are named in it."""
     out = counts[["type", "loaded", "official_count", "official_source"]].copy()
     official = pd.to_numeric(out["official_count"], errors="coerce")
     out["share"] = (out["loaded"] / official).round(3)
+    gone = (
+        missing.groupby("type")["name"].agg(list).to_dict()
+        if missing is not None and len(missing)
+        else {}
+    )
+    out["missing"] = [len(gone.get(t, [])) for t in out["type"]]
     out["sentence"] = [
         _coverage_sentence(t, n, o, s)
+        + (
+            f"; {len(gone[t])} official {t.replace('_', ' ')}s have no mapped site and are "
+            f"listed as missing: {', '.join(gone[t])}"
+            if gone.get(t)
+            else ""
+        )
         for t, n, o, s in zip(
             out["type"], out["loaded"], official, out["official_source"], strict=True
         )
@@ -168,18 +181,21 @@ def coastal_without_port(
     provinces: Provinces,
     *,
     coastal63: tuple[str, ...],
-    port_class: str = "general",
+    port_class: str | None = "general",
 ) -> pd.DataFrame:
-    """Coastal 63-provinces and their seaports of ``port_class`` (``has_port`` false: none in the data)."""
+    """Coastal 63-provinces and their seaports of ``port_class`` (``has_port`` false: none in the
+    data); ``port_class`` None counts every seaport (official units, whose class is their rank)."""
     sea = facilities.loc[facilities["type"] == "seaport"]
-    general = sea.loc[sea["class"] == port_class].groupby("prov63_code").size()
-    other = sea.loc[sea["class"] != port_class].groupby("prov63_code").size()
+    is_class = sea["class"] == port_class if port_class else pd.Series(True, index=sea.index)
+    general = sea.loc[is_class].groupby("prov63_code").size()
+    other = sea.loc[~is_class].groupby("prov63_code").size()
     names = provinces.p63.set_index("prov_code")["prov_name"]
     out = pd.DataFrame({"prov63_code": list(coastal63)})
     out["prov63_name"] = out["prov63_code"].map(names)
-    out[f"{port_class}_ports"] = out["prov63_code"].map(general).fillna(0).astype(int)
+    col = f"{port_class}_ports" if port_class else "seaports"
+    out[col] = out["prov63_code"].map(general).fillna(0).astype(int)
     out["other_ports"] = out["prov63_code"].map(other).fillna(0).astype(int)
-    out["has_port"] = out[f"{port_class}_ports"] > 0
+    out["has_port"] = out[col] > 0
     return out
 
 
@@ -543,11 +559,18 @@ def region_quality(
     network = network or road_network_for_region(d, config)
     fac = load.facilities
     tables: dict[str, pd.DataFrame] = {}
-    tables["official_coverage"] = official_coverage(load.counts)
+    tables["official_coverage"] = official_coverage(load.counts, missing=load.missing)
     tables["counts_by_area"] = counts_by_area(fac, provinces)
+    from geo.units import units_specs
+
     tables["coastal_ports"] = coastal_without_port(
-        fac, provinces, coastal63=extras.coastal_provinces63
+        fac,
+        provinces,
+        coastal63=extras.coastal_provinces63,
+        port_class=None if "seaport" in units_specs(config) else "general",
     )
+    if load.missing is not None:
+        tables["missing_units"] = load.missing
     tables["suspected_duplicates"] = suspected_duplicates(
         fac, metric_crs=config.metric_crs, near_m=2 * config.duplicate_distance_m
     )
@@ -560,7 +583,7 @@ def region_quality(
             network, fac, max_m=config.max_facility_access_km * 1000
         )
     tables["province_by_rule"] = fac.loc[
-        fac["prov_method"] != "point_in_polygon",
+        ~fac["prov_method"].isin(["point_in_polygon", "official_list"]),
         ["facility_id", "type", "name", "prov63_name", "prov_method"],
     ].reset_index(drop=True)
     rejects = load.issues.rejects_frame()
@@ -614,7 +637,9 @@ def _findings(
     if len(c):
         missing = c.loc[~c["has_port"], "prov63_name"].tolist()
         out.append(
-            f"{len(missing)} of {len(c)} coastal provinces have no general port in the data"
+            f"{len(missing)} of {len(c)} coastal provinces have "
+            + ("no general port" if "general_ports" in c else "no seaport with a mapped terminal")
+            + " in the data"
             + (f": {', '.join(missing)}." if missing else ".")
         )
     d, m = t["suspected_duplicates"], t["merged_duplicates"]

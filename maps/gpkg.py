@@ -46,6 +46,7 @@ GEOMETRY_TYPES = {
     "catchments": "MultiPolygon",
     "overlaps": "LineString",
     "road_repairs": "LineString",
+    "terminals": "Point",
     "provinces": "MultiPolygon",
 }
 DEFAULT_TIMESTAMP = "2000-01-01T00:00:00.000Z"
@@ -73,6 +74,12 @@ LAYER_TEXT = {  # layer: (title vi, title en, description vi, description en)
         "Overlaps",
         "Cặp cơ sở cùng loại có vùng phục vụ chồng lấn",
         "Same-type facility pairs whose catchments overlap, per break",
+    ),
+    "terminals": (
+        "Bến cảng thành viên",
+        "Terminals (member sites)",
+        "Các điểm (bến cảng, điểm chính thức) của mỗi cơ sở chính thức, kèm lý do nếu bị loại",
+        "Sites (terminals, official points) of each official unit, with the reason if left out",
     ),
     "province_matrix": (
         "Ma trận tỉnh",

@@ -178,6 +178,10 @@ def facility_popup(row: Mapping[str, Any], types: Mapping[str, Any], *, edition:
     if math.isfinite(dist) and dist >= 1000:
         access += f" ({dist / 1000:.1f} km)"
     rows.append(_row("Tiếp cận đường bộ", "Road access", access))
+    if esc(row.get("members")):
+        # the unit's member sites (terminals), names from data: escaped one by one
+        items = "".join(f"<li>{esc(m)}</li>" for m in str(row.get("members")).split("; ") if m)
+        rows.append(_row("Bến thành viên", "Member sites", f'<ul class="io-members">{items}</ul>'))
     if esc(row.get("data_note")):
         rows.append(_row("Ghi chú dữ liệu", "Data note", esc(row.get("data_note"))))
     head = f"<b>{esc(row.get('name'))}</b>"

@@ -29,6 +29,7 @@ TABLE_LAYERS = (
     "facilities",
     "flags",
     "overlaps",
+    "terminals",
     "province_matrix",
     "provinces",
     "rejects",

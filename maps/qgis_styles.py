@@ -164,6 +164,22 @@ def vector_style(
         return VectorStyle(
             layer, "point", "singleSymbol", (StyleClass(text, sym),), aliases=aliases
         )
+    if layer == "terminals":
+        member = Symbol("marker", "40,40,40,255", "255,255,255,255", width_mm=0.3, size_mm=2.0)
+        left = Symbol("marker", "170,170,170,160", "120,120,120,255", width_mm=0.2, size_mm=1.6)
+        site_classes = (
+            StyleClass("bến thành viên" if vi else "member", member, equals=(("member", "yes"),)),
+            StyleClass("bị loại (xem lý do)" if vi else "left out (see reason)", left),
+        )
+        return VectorStyle(
+            layer,
+            "point",
+            "categorizedSymbol",
+            site_classes,
+            attr="member",
+            label_field="name",
+            aliases=aliases,
+        )
     if layer == "catchments":
         sub = df if only_type is None or "type" not in df else df[df["type"] == only_type]
         breaks = sorted({float(b) for b in sub.get("break_min", pd.Series(dtype=float)).dropna()})
@@ -569,6 +585,14 @@ row | Dòng | Row | 1-based data row (header excluded) or feature position
 field | Trường | Field | the field concerned
 reason | Lý do | Reason | why the row was not used
 repair | Sửa | Repair | what was repaired
+site_id | Mã điểm | Site ID | identifier of the site (terminal, or the unit's official point)
+unit_id | Mã cơ sở chính thức | Unit ID | the official unit (facility_id) the site is a member of; empty if left out
+kind | Nguồn điểm | Site source | source layer of the site
+use | Công dụng | Use | captive or ferry when tagged so from its name or tags
+member | Thành viên | Member | yes: a member site of its unit; no: left out (see excluded_reason)
+excluded_reason | Lý do loại | Reason left out | why the site is not a member of a unit (empty: member)
+members | Bến thành viên | Member sites | names of the unit's member sites (terminals)
+n_members | Số điểm thành viên | Member sites (count) | number of member sites, the official point included
 """
 FIELD_TEXT: dict[str, tuple[str, str, str]] = {
     parts[0]: (parts[1], parts[2], parts[3])

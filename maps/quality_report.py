@@ -20,12 +20,17 @@ TABLES = (
     (
         "official_coverage",
         "Counts against official totals",
-        ["type", "loaded", "official_count", "share", "official_source"],
+        ["type", "loaded", "official_count", "share", "missing", "official_source"],
+    ),
+    (
+        "missing_units",
+        "Official units without a mapped site (missing)",
+        ["type", "unit_id", "name", "province", "reason"],
     ),
     (
         "coastal_ports",
-        "Coastal provinces and their general ports",
-        ["prov63_code", "prov63_name", "general_ports", "has_port"],
+        "Coastal provinces and their ports",
+        ["prov63_code", "prov63_name", "general_ports", "seaports", "has_port"],
     ),
     (
         "suspected_duplicates",

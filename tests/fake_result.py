@@ -269,12 +269,31 @@ def make_fake_result() -> RunResult:
         "demand_source": "communes_dasymetric_nso2024: NSO 2024 province population spread over 3,321 communes",
         "data_date": "2026-08-11",
     }
+    terminals = gpd.GeoDataFrame(  # member sites of official units (geo.units)
+        {
+            "site_id": ["seaport:t1", "seaport:t2"],
+            "name": ["Cảng A", "Cảng cá B"],
+            "type": ["seaport", "seaport"],
+            "unit_id": ["seaport:a", ""],
+            "kind": ["ports", "ports"],
+            "class": ["general", "fishing"],
+            "status": ["operating", "operating"],
+            "use": ["", ""],
+            "prov63_code": ["31", "31"],
+            "prov63_name": ["Hải Phòng", "Hải Phòng"],
+            "member": ["yes", "no"],
+            "excluded_reason": ["", "fishing port: not a seaport terminal"],
+        },
+        geometry=[Point(106.5, 20.5), Point(106.6, 20.5)],
+        crs=crs,
+    )
     return RunResult(
         layers={
             "facilities": fac,
             "flags": flags,
             "catchments": catchments,
             "overlaps": overlaps,
+            "terminals": terminals,
             "province_matrix": pm,
             "provinces": provinces,
             "rejects": rejects,

@@ -27,7 +27,7 @@ from tests.conftest import EMBEDDED, REPO, run_cli
 CHECK_HTML = Path("/work/shared/tools/check_html.py")
 if not CHECK_HTML.is_file():
     CHECK_HTML = REPO.parent / "shared" / "tools" / "check_html.py"
-LONG_THANH = "airport:osm-relation-13456478"
+LONG_THANH = "airport:LTH"  # official unit id (geo.units: the IATA code)
 
 SCENARIOS = f"""
 [defaults]

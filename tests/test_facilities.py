@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -58,8 +59,12 @@ def test_source_mapping_require_filter_class_status():
     before = gdf.copy()
     spec = CONFIG.types["seaport"].sources[0]
     issues = Issues()
+    # the region config leaves class rules of seaports to its official units (geo.units); the
+    # source-level rule is tested on a config that rejects fishing ports
+    sea = dataclasses.replace(CONFIG.types["seaport"], exclude_classes=("fishing",))
+    config = dataclasses.replace(CONFIG, types={**CONFIG.types, "seaport": sea})
     out = facilities_from_source(
-        gdf, spec, type_name="seaport", config=CONFIG, source="s", issues=issues
+        gdf, spec, type_name="seaport", config=config, source="s", issues=issues
     )
     pd.testing.assert_frame_equal(gdf, before)
     assert list(out["facility_id"]) == ["seaport:a", "seaport:c"]
@@ -153,17 +158,24 @@ def test_mirror_counts(mirror_load):
     counts = mirror_load.counts.set_index("type")
     print(counts.drop(columns="official_source").to_string())
     air, sea, park = counts.loc["airport"], counts.loc["seaport"], counts.loc["industrial_park"]
-    assert air["loaded"] == 25 and air["excluded"] == 16 and air["rejected"] == 1, air
+    # official units: 22 civil airports in operation + Long Thành (planned); 42 OSM aerodromes:
+    # 23 are sites of a listed airport, 17 without IATA or not listed (heliport, military), 1
+    # abandoned (rejected)
+    assert air["loaded"] == 23 and air["member_sites"] == 23, air
+    assert air["excluded"] == 18 and air["rejected"] == 1, air
+    # 36 seaports of Decision 1579: those with a mapped terminal are loaded, the rest missing
+    assert sea["loaded"] + sea["missing"] == 36 and sea["missing"] == len(mirror_load.missing)
     assert park["loaded"] + park["merged_duplicates"] == 279, "one point per primary name group"
-    # 80 OSM ports: 15 fishing, 1 dry port, 13 inland river ports (Hà Nội, Bắc Ninh, Phú Thọ)
-    # are not seaports; one duplicate merged -> 50
-    assert sea["loaded"] == 50 and sea["rejected"] == 29, sea
-    reasons = mirror_load.issues.rejects_frame()["reason"]
-    assert (reasons == "class river is not a seaport by default").sum() == 13
+    excl = mirror_load.excluded
+    sea_excl = excl.loc[excl["type"] == "seaport", "reason"]
+    # 13 inland river ports of Hà Nội, Bắc Ninh, Phú Thọ: no 1579 seaport in their province
+    assert sea_excl.str.contains("no official seaport in").sum() == 13
+    assert sea_excl.str.contains("fishing port").sum() >= 14
     for t, c in counts.iterrows():
-        assert (
-            c["loaded"] + c["excluded"] + c["rejected"] + c["merged_duplicates"] == c["input_rows"]
-        ), f"{t}: rows unaccounted"
+        kept = c["member_sites"] if t in ("seaport", "airport") else c["loaded"]
+        assert kept + c["excluded"] + c["rejected"] + c["merged_duplicates"] == c["input_rows"], (
+            f"{t}: rows unaccounted"
+        )
 
 
 @pytest.mark.integration
@@ -173,15 +185,21 @@ def test_mirror_facilities(mirror_load):
     assert fac["facility_id"].is_unique and fac.crs.to_epsg() == 4326
     assert fac.equals(fac.sort_values(["type", "facility_id"], ignore_index=True))
     air = fac[fac["type"] == "airport"].set_index("name")
-    assert air.loc["Sân bay Quốc tế Nội Bài", "prov63_code"] == "01"
-    assert air.loc["Sân bay quốc tế Long Thành", "status"] == "planned"
+    assert air.loc["Cảng hàng không quốc tế Nội Bài", "prov63_code"] == "01"
+    assert air.loc["Cảng hàng không quốc tế Long Thành", "status"] == "planned"
     assert "Sân bay Nà Sản" not in air.index
     rej = mirror_load.issues.rejects_frame()
     assert rej["reason"].str.contains("abandoned").sum() == 1
-    dv = fac[(fac["type"] == "seaport") & (fac["name"] == "Cảng Đình Vũ")].iloc[0]
-    assert (
-        dv["prov63_name"] == "Hải Phòng"
-        and dv["prov_method"] == "manual_override_dinhvu_odv_defect"
-    )
+    sites = mirror_load.sites
+    # the OSM terminal Cảng Đình Vũ (tagged Quảng Ninh by the ODV polygon defect) is a member of
+    # the seaport of Hải Phòng, itself or through the berth it was merged into
+    merged = mirror_load.merged.set_index("merged_name")["kept_id"]
+    dv_id = merged.get("Cảng Đình Vũ")
+    dv = sites[sites["site_id"] == dv_id] if dv_id else sites[sites["name"] == "Cảng Đình Vũ"]
+    assert len(dv) == 1 and dv["unit_id"].iloc[0] == "seaport:cang-bien-hai-phong"
+    assert dv["prov63_name"].iloc[0] == "Hải Phòng"
+    # the Hải Phòng berth layer (mirror only) adds terminals to the seaport of Hải Phòng
+    hp = sites[(sites["unit_id"] == "seaport:cang-bien-hai-phong")]
+    assert hp["kind"].str.startswith("ports_haiphong_berths").sum() > 5
     parks = fac[fac["type"] == "industrial_park"]
     assert parks["area_wkb"].notna().sum() >= 260, "park polygons must be kept"

@@ -17,7 +17,15 @@ from analysis.results import LAYER_ORDER
 from maps.gpkg import write_geopackage
 from tests.fake_result import HOSTILE_NAME, make_fake_result
 
-SPATIAL = ("facilities", "flags", "catchments", "overlaps", "provinces", "road_repairs")
+SPATIAL = (
+    "facilities",
+    "flags",
+    "catchments",
+    "overlaps",
+    "terminals",
+    "provinces",
+    "road_repairs",
+)
 TABLES = ("province_matrix", "rejects", "repairs")
 
 
@@ -83,6 +91,7 @@ def test_default_style_rows_as_qgis_queries_them(gpkg: Path) -> None:
         ("flags", "singleSymbol", None),
         ("catchments", "graduatedSymbol", "break_min"),
         ("overlaps", "graduatedSymbol", "overlap_share"),
+        ("terminals", "categorizedSymbol", "member"),
         ("provinces", "graduatedSymbol", "covered_by_others_share_seaport"),
     ],
 )

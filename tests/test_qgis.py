@@ -202,7 +202,7 @@ def test_check_qgis_accepts_gpkg_and_project(out_dir: Path, tmp_path: Path) -> N
         timeout=400,
     )
     assert r.returncode == 0, f"check_qgis exit {r.returncode}:\n{r.stdout}\n{r.stderr[-3000:]}"
-    assert "5/5 spatial layers styled" in r.stdout, r.stdout
+    assert "6/6 spatial layers styled" in r.stdout, r.stdout
     assert (tmp_path / "png" / "project.png").exists(), "check_qgis rendered no project PNG"
 
 
