@@ -143,6 +143,43 @@ def verbosity_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _types_option(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
+    """``--types``: names in order, each once; an empty value is refused (not "every type")."""
+    if value is None:
+        return None
+    names = tuple(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))
+    if not names:
+        raise click.BadParameter("no facility type given; e.g. --types seaport,airport")
+    return names
+
+
+def _add_option(
+    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--add "name,lon,lat,type"``: every value checked here (exit 1 naming it and the field)."""
+    from geo.config import FACILITY_TYPES
+
+    for i, item in enumerate(value, start=1):
+        parts = [p.strip() for p in item.rsplit(",", 3)]
+        where = f"--add number {i} ({item!r})"
+        if len(parts) != 4 or not parts[0]:
+            raise click.BadParameter(f"{where}: give name,lon,lat,type")
+        for field, text, lo, hi in (("lon", parts[1], -180, 180), ("lat", parts[2], -90, 90)):
+            try:
+                v = float(text)
+            except ValueError:
+                raise click.BadParameter(f"{where}: field {field} is not a number") from None
+            if not lo <= v <= hi:
+                raise click.BadParameter(f"{where}: field {field} = {v:g} outside [{lo}, {hi}]")
+        if parts[3] not in FACILITY_TYPES:
+            raise click.BadParameter(
+                f"{where}: field type '{parts[3]}' unknown; allowed: {', '.join(FACILITY_TYPES)}"
+            )
+    return value
+
+
 def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by run and check (defined once)."""
     opts = [
@@ -176,7 +213,11 @@ def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Add --facilities to the region's defaults instead of replacing them.",
         ),
         click.option("--encoding", help="Text encoding of CSV facility files (default: detected)."),
-        click.option("--types", help="Comma-separated facility types, e.g. seaport,airport."),
+        click.option(
+            "--types",
+            callback=_types_option,
+            help="Comma-separated facility types, e.g. seaport,airport (each once).",
+        ),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -217,9 +258,22 @@ def _load_config(region: str, config_path: str | None) -> Any:
     help="Language of the map and report.",
 )
 @click.option(
-    "--add", multiple=True, help='A planned facility "name,lon,lat,type" for a what-if. Repeatable.'
+    "--add",
+    multiple=True,
+    callback=_add_option,
+    help='A planned facility "name,lon,lat,type" for a what-if. Repeatable.',
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@click.option(
+    "--overwrite", is_flag=True, help="Replace the output folder of a previous run (only that)."
+)
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for another run writing the same --out, then refuse.",
+)
 @_guard
 def run(
     region: str,
@@ -228,7 +282,7 @@ def run(
     facilities: tuple[str, ...],
     keep_default_facilities: bool,
     encoding: str | None,
-    types: str | None,
+    types: tuple[str, ...] | None,
     out: str | None,
     roads: str | None,
     population: str | None,
@@ -236,6 +290,7 @@ def run(
     lang: str,
     add: tuple[str, ...],
     overwrite: bool,
+    wait_s: float,
 ) -> int:
     """The whole chain for one region: map.html, infra_overlap.gpkg, report.html, tables/.
 
@@ -243,29 +298,48 @@ def run(
     Example:
       python cli.py run --types seaport,airport --lang en --out out/vn_en --overwrite
     """
-    from analysis.run import RunOptions, run_region
     from geo.datasets import resolve_data_dir
-    from maps.manifest import build_manifest
-    from maps.outputs import prepare_out_dir, write_outputs
+    from geo.outdir import folder_lock
+    from maps.outputs import prepare_out_dir
 
     ctx = click.get_current_context().find_object(Ctx) or Ctx()
     config = _load_config(region, config_path)
     out_dir = Path(out) if out else REPO / "out" / config.name
-    prepare_out_dir(out_dir, overwrite=overwrite)
     dd = resolve_data_dir(data, region=config.name)
+    inputs_used = (*facilities, roads, population, config.path, str(dd.path))
+    # the folder's lock is held from the first check to the last file: a second run waits, then
+    # refuses naming the holder, and the folder always holds one complete run
+    with folder_lock(out_dir, wait_s=wait_s):
+        prepare_out_dir(out_dir, overwrite=overwrite, inputs=inputs_used)
+        return _run_locked(**locals())
+
+
+def _run_locked(**kw: Any) -> int:
+    """The body of ``run`` once the output folder is locked and checked."""
+    from analysis.run import RunOptions, run_region
+    from maps.manifest import build_manifest
+    from maps.outputs import write_outputs
+
+    ctx, config, dd, out_dir = kw["ctx"], kw["config"], kw["dd"], kw["out_dir"]
+    facilities, population, lang, overwrite = (
+        kw["facilities"],
+        kw["population"],
+        kw["lang"],
+        kw["overwrite"],
+    )
     say = _progress(ctx.quiet)
     say(f"data: {dd.path} ({dd.origin})")
     opts = RunOptions(
         data=str(dd.path),
-        types=tuple(t.strip() for t in types.split(",") if t.strip()) if types else None,
+        types=kw["types"],
         facilities=facilities,
-        keep_default_facilities=keep_default_facilities,
-        add=add,
-        roads=roads,
+        keep_default_facilities=kw["keep_default_facilities"],
+        add=kw["add"],
+        roads=kw["roads"],
         population=population,
-        edition=int(edition) if edition else None,
+        edition=int(kw["edition"]) if kw["edition"] else None,
         lang=lang,
-        encoding=encoding,
+        encoding=kw["encoding"],
     )
     t0 = time.perf_counter()
     from analysis.run import apply_overrides, load_inputs
@@ -437,7 +511,7 @@ def check(
     facilities: tuple[str, ...],
     keep_default_facilities: bool,
     encoding: str | None,
-    types: str | None,
+    types: tuple[str, ...] | None,
     out: str,
 ) -> int:
     """Load and validate only: rejected rows with reasons, repairs, the facilities as read.
@@ -447,20 +521,41 @@ def check(
       python cli.py check --facilities my_ports.csv
     """
     from geo.datasets import resolve_data_dir
-    from geo.facilities import load_region_facilities
-    from geo.files import write_text_atomic
+    from geo.outdir import check_output_files, check_writable, folder_lock
 
     config = _load_config(region, config_path)
     dd = resolve_data_dir(data, region=config.name)
+    o = Path(out)
+    names = ("rejects.csv", "repairs.csv", "facilities.csv")
+    # no output file may be an input file (check --out . beside facilities.csv)
+    check_output_files([o / n for n in names], (*facilities, config.path))
+    check_output_files([p for p in Path(dd.path).rglob("*") if p.is_file()], [o / n for n in names])
+    with folder_lock(o):
+        check_writable(o)
+        return _check_locked(config, dd, o, facilities, keep_default_facilities, encoding, types)
+
+
+def _check_locked(
+    config: Any,
+    dd: Any,
+    o: Path,
+    facilities: tuple[str, ...],
+    keep_default_facilities: bool,
+    encoding: str | None,
+    types: tuple[str, ...] | None,
+) -> int:
+    """The body of ``check`` once its output folder is locked and checked."""
+    from geo.facilities import load_region_facilities
+    from geo.files import write_text_atomic
+
     load = load_region_facilities(
         dd.path,
         config,
-        types=tuple(t.strip() for t in types.split(",")) if types else None,
+        types=types,
         extra_files=facilities,
         keep_default=keep_default_facilities or not facilities,
         encoding=encoding,
     )
-    o = Path(out)
     rejects, repairs = load.issues.rejects_frame(), load.issues.repairs_frame()
     write_text_atomic(o / "rejects.csv", rejects.to_csv(index=False, lineterminator="\n"))
     write_text_atomic(o / "repairs.csv", repairs.to_csv(index=False, lineterminator="\n"))

@@ -534,6 +534,10 @@ def merge_duplicates(
     pairs_l = np.concatenate([left, nl])
     pairs_r = np.concatenate([right, nr])
     same_type = (types[pairs_l] == types[pairs_r]) & (pairs_l != pairs_r)
+    # a planned what-if (--add) is never merged away, nor is anything merged into it
+    if "source" in fac:
+        added = (fac["source"] == "--add").to_numpy()
+        same_type &= ~(added[pairs_l] | added[pairs_r])
     graph = coo_matrix(
         (np.ones(same_type.sum()), (pairs_l[same_type], pairs_r[same_type])), shape=(n, n)
     )
