@@ -19,6 +19,8 @@ from typing import Any
 
 import click
 
+from geo.errors import InputError
+
 log = logging.getLogger("infra_overlap")
 REPO = Path(__file__).resolve().parent
 
@@ -151,7 +153,7 @@ def _types_option(
         return None
     names = tuple(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))
     if not names:
-        raise click.BadParameter("no facility type given; e.g. --types seaport,airport")
+        raise InputError("no facility type given; e.g. --types seaport,airport", field="--types")
     return names
 
 
@@ -163,20 +165,21 @@ def _add_option(
 
     for i, item in enumerate(value, start=1):
         parts = [p.strip() for p in item.rsplit(",", 3)]
-        where = f"--add number {i} ({item!r})"
+
+        def bad(msg: str, field: str, i: int = i, item: str = item) -> InputError:
+            return InputError(f"{msg} (in {item!r})", source="--add", row=i, field=field)
+
         if len(parts) != 4 or not parts[0]:
-            raise click.BadParameter(f"{where}: give name,lon,lat,type")
+            raise bad("give name,lon,lat,type", "name")
         for field, text, lo, hi in (("lon", parts[1], -180, 180), ("lat", parts[2], -90, 90)):
             try:
                 v = float(text)
             except ValueError:
-                raise click.BadParameter(f"{where}: field {field} is not a number") from None
-            if not lo <= v <= hi:
-                raise click.BadParameter(f"{where}: field {field} = {v:g} outside [{lo}, {hi}]")
+                raise bad(f"{text!r} is not a number", field) from None
+            if not lo <= v <= hi or v != v:
+                raise bad(f"{v:g} lies outside [{lo}, {hi}]", field)
         if parts[3] not in FACILITY_TYPES:
-            raise click.BadParameter(
-                f"{where}: field type '{parts[3]}' unknown; allowed: {', '.join(FACILITY_TYPES)}"
-            )
+            raise bad(f"unknown type '{parts[3]}'; allowed: {', '.join(FACILITY_TYPES)}", "type")
     return value
 
 
@@ -666,8 +669,13 @@ def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int |
 
 def main() -> None:
     """Entry point: click's own usage errors are user errors too (exit 1, not 2)."""
+    from geo.errors import InfraOverlapError
+
     try:
         cli.main(obj=Ctx(), standalone_mode=False)
+    except InfraOverlapError as exc:  # raised by an option's check, before the command runs
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(1)

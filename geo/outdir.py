@@ -213,15 +213,15 @@ def check_output_files(outputs: Iterable[Path], inputs: Iterable[str | Path | No
             )
 
 
-def check_writable(out: Path) -> None:
-    """Fail before any computation when ``out`` cannot be written or its paths are too long."""
+def check_path_length(out: Path) -> None:
+    """Refuse an ``out`` whose own name or whose files' paths exceed the file system's limits."""
     parent = out.resolve().parent
     try:
         name_max = os.pathconf(parent if parent.exists() else "/", "PC_NAME_MAX")
         path_max = os.pathconf(parent if parent.exists() else "/", "PC_PATH_MAX")
     except (OSError, ValueError, AttributeError):  # pragma: no cover (Windows)
         name_max, path_max = 255, 4096
-    longest = len(f".{out.name}{TMP_SUFFIX}")
+    longest = len(f".{out.name}{max(TMP_SUFFIX, OLD_SUFFIX, key=len)}")
     if longest > name_max:
         raise InputError(
             f"folder name too long ({len(out.name)} characters; at most {name_max - longest + len(out.name)}); "
@@ -234,6 +234,11 @@ def check_writable(out: Path) -> None:
             "shorter --out",
             source=str(out),
         )
+
+
+def check_writable(out: Path) -> None:
+    """Fail before any computation when ``out`` cannot be written or its paths are too long."""
+    check_path_length(out)
     probe = tmp_dir_of(out)
     try:
         probe.mkdir(parents=True, exist_ok=True)
@@ -252,6 +257,7 @@ def check_writable(out: Path) -> None:
 
 def prepare(out: Path, *, overwrite: bool, inputs: Iterable[str | Path | None] = ()) -> None:
     """Every check before a computation that will write ``out`` (call while holding its lock)."""
+    check_path_length(out)
     recover(out)
     check_replaceable(out, overwrite=overwrite)
     check_not_inputs(out, inputs)
