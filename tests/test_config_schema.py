@@ -1,0 +1,126 @@
+"""The one validation layer (issue 20, issue 18 item 1): every config value out of range, of the
+wrong kind or unknown is refused naming the file and the key; options --types and --add too."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from geo.config import load_region_config
+from geo.errors import ConfigError
+from tests.conftest import REPO, run_cli
+
+CONFIG_TEXT = (REPO / "data" / "vietnam.toml").read_text(encoding="utf-8")
+
+
+def variant(tmp_path: Path, pattern: str, replacement: str) -> Path:
+    text, n = re.subn(pattern, replacement, CONFIG_TEXT, count=1, flags=re.MULTILINE)
+    assert n == 1, f"fixture: pattern {pattern!r} not found in data/vietnam.toml"
+    p = tmp_path / "variant.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+CASES = [
+    (r"^max_unique_share = 0.25", "max_unique_share = 5", ["flags.max_unique_share", "[0, 1]"]),
+    (
+        r"^min_other_province_share = 0.5",
+        "min_other_province_share = -1",
+        ["flags.min_other_province_share", "[0, 1]"],
+    ),
+    (
+        r"^threshold_shifts_min = \[-15, 15\]",
+        "threshold_shifts_min = [-200, 15]",
+        ["threshold_shifts_min", "must stay > 0"],
+    ),
+    (r"^merge_second = true", 'merge_second = "no"', ["roads.merge_second", "true or false"]),
+    (
+        r'^exclude_classes = \["fishing", "river", "other"\]',
+        'exclude_classes = "fishing"',
+        ["types.seaport.exclude_classes", "list"],
+    ),
+    (r"^cell_size_m = 1000", "cell_size_m = 20", ["cell_size_m", "GiB", "raise cell_size_m"]),
+    (r"^edition = 34", "edition = true", ["region.edition", "34 or 63"]),
+    (r"^speed_factors = .*$", "speed_factors = [0.8, true]", ["speed_factors[1]", "number"]),
+    (r'^name = "vietnam"', 'name = "../data/vietnam"', ["region.name", "no separator"]),
+    (
+        r'^file = "roads_trunk_osm.gpkg"',
+        'file = "../../etc/passwd"',
+        ["roads.file", "data folder"],
+    ),
+    (
+        r'^file63 = "provinces_63.gpkg"',
+        'file63 = "/abs/provinces.gpkg"',
+        ["provinces.file63", "relative to the data folder"],
+    ),
+    (r"^\[flags\]", "[flags]\nmax_unique_shar = 0.3", ["unknown key 'max_unique_shar'", "allowed"]),
+    (r"^\[provinces\]", "[provinces_x]", ["unknown key 'provinces_x'", "provinces, types"]),
+    (r"^snap_tolerance_m = 100.0", "snap_tolerance_m = nan", ["snap_tolerance_m"]),
+    (r"^unknown = \"operating\"", 'unknown = "open"', ["status_map.unknown", "operating"]),
+]
+
+
+@pytest.mark.parametrize(("pattern", "replacement", "needles"), CASES, ids=[c[1] for c in CASES])
+def test_config_value_out_of_range_is_refused(tmp_path, pattern, replacement, needles):
+    p = variant(tmp_path, pattern, replacement)
+    with pytest.raises(ConfigError) as e:
+        load_region_config(p)
+    msg = str(e.value)
+    for needle in [str(p), *needles]:
+        assert needle in msg, f"the message should name {needle!r}: {msg}"
+
+
+def test_the_shipped_config_is_valid_and_keeps_its_values():
+    c = load_region_config()
+    assert c.roads.merge_second is True and c.types["seaport"].exclude_classes == (
+        "fishing",
+        "river",
+        "other",
+    )
+    assert c.types["airport"].breaks_min == (60.0, 90.0, 120.0) and c.max_unique_share == 0.25
+
+
+def test_region_option_with_a_separator_is_refused():
+    with pytest.raises(ConfigError, match="no separator"):
+        load_region_config(region="../data/vietnam")
+
+
+def test_types_are_deduplicated(tmp_path):
+    once = run_cli("check", "--types", "airport", "--out", str(tmp_path / "a"), "-q")
+    twice = run_cli("check", "--types", "airport,airport", "--out", str(tmp_path / "b"), "-q")
+    assert once.returncode == 0 and twice.returncode == 0, twice.stderr
+    a = (tmp_path / "a" / "facilities.csv").read_text(encoding="utf-8")
+    b = (tmp_path / "b" / "facilities.csv").read_text(encoding="utf-8")
+    assert a == b and a.count("\n") > 10, "--types airport,airport must run every airport once"
+
+
+@pytest.mark.parametrize(
+    ("value", "needles"),
+    [
+        ("", ["--types", "no facility type"]),
+        (",", ["--types", "no facility type"]),
+    ],
+)
+def test_empty_types_refused(tmp_path, value, needles):
+    r = run_cli("run", "--types", value, "--out", str(tmp_path / "o"), "-q")
+    assert r.returncode == 1 and all(n in r.stderr for n in needles), r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("add", "field"),
+    [
+        ("Cảng mới,abc,20.8,seaport", "lon"),
+        ("Cảng mới,106.7,95,seaport", "lat"),
+        ("Cảng mới,106.7,20.8,spaceport", "type"),
+        ("only-a-name", "name"),
+    ],
+)
+def test_bad_add_is_a_user_error_naming_row_and_field(tmp_path, add, field):
+    r = run_cli(
+        "run", "--add", "Ok,106.7,20.8,seaport", "--add", add, "--out", str(tmp_path / "o"), "-q"
+    )
+    assert r.returncode == 1, r.stderr
+    assert "--add, row 2" in r.stderr and f"field '{field}'" in r.stderr, r.stderr
