@@ -445,6 +445,22 @@ def _bbox(
     type=click.Choice(["facilities", "roads", "population"]),
     help="Part not to fetch. Repeatable.",
 )
+@click.option(
+    "--connect-timeout",
+    "connect_timeout_s",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to connect to a server and get its first answer (the preflight).",
+)
+@click.option(
+    "--read-timeout",
+    "read_timeout_s",
+    type=click.IntRange(min=1),
+    default=180,
+    show_default=True,
+    help="Seconds of silence allowed while a long query or download runs.",
+)
 @verbosity_options
 @_guard
 def fetch(
@@ -459,6 +475,8 @@ def fetch(
     base: str | None,
     cache: str | None,
     skip: tuple[str, ...],
+    connect_timeout_s: float,
+    read_timeout_s: int,
 ) -> int:
     """Download the region's public sources (OpenStreetMap, WorldPop) into a folder `run --data` reads.
 
@@ -486,6 +504,8 @@ def fetch(
         population_sha256=population_sha256,
         base_dir=Path(base) if base else None,
         skip=skip,
+        timeout_s=read_timeout_s,
+        connect_timeout_s=connect_timeout_s,
     )
     prov = fetch_region(config, out_dir, options=opts, progress=_progress(ctx.quiet))
     for name, layer in prov["layers"].items():
@@ -626,9 +646,23 @@ def _check_region_quality(data_dir: Path, config: Any, load: Any, o: Path) -> No
     type=click.IntRange(min=1),
     help="Workers of the local cluster [default: CPU count].",
 )
+@click.option(
+    "--connect-timeout",
+    "connect_timeout_s",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to reach --scheduler and see its Dask handshake.",
+)
 @verbosity_options
 @_guard
-def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int | None) -> int:
+def batch(
+    scenarios: str,
+    scheduler: str | None,
+    out: str | None,
+    workers: int | None,
+    connect_timeout_s: float,
+) -> int:
     """Many scenarios on Dask, one comparative report (report.html, report.xlsx, tables/).
 
     Each scenario's outputs go to OUT/scenarios/<name>-<hash>/; a re-run skips finished ones.
@@ -640,6 +674,7 @@ def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int |
       python cli.py batch my.toml --scheduler tcp://10.0.0.5:8786
     """
     from analysis.batch import dask_client, read_scenarios, run_batch
+    from geo.outdir import check_path_length, folder_lock
     from maps.batch_report import write_batch_report, write_scenario_outputs
 
     ctx = click.get_current_context().find_object(Ctx) or Ctx()
@@ -652,11 +687,15 @@ def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int |
         f"{len(spec.scenarios)} scenarios from {scenarios} on {scheduler or 'a local Dask cluster'} -> {out_dir}"
     )
     bar = sys.stderr.isatty() and not ctx.quiet and not os.environ.get("CI")
-    with dask_client(scheduler, n_workers=workers) as client:
-        run = run_batch(
-            spec, client=client, out_dir=out_dir, writer=write_scenario_outputs, progress_bar=bar
-        )
-    files = write_batch_report(run, out_dir)
+    if not ctx.verbose:  # Dask's tracebacks (interrupt, heartbeats) only with -v
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    with folder_lock(out_dir, wait_s=0):
+        check_path_length(out_dir)
+        with dask_client(scheduler, n_workers=workers, connect_timeout_s=connect_timeout_s) as cl:
+            run = run_batch(
+                spec, client=cl, out_dir=out_dir, writer=write_scenario_outputs, progress_bar=bar
+            )
+        files = write_batch_report(run, out_dir)
     n = {s: sum(o["status"] == s for o in run.outcomes) for s in ("done", "skipped", "failed")}
     click.echo(
         f"batch finished in {run.wall_s:.1f} s: {n['done']} run, {n['skipped']} skipped (finished earlier), "

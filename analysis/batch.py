@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -37,6 +38,7 @@ from analysis.run import RunOptions, run_region
 from geo.config import RegionConfig, load_region_config
 from geo.config_schema import ScenarioFile, ScenarioParams, validate_file
 from geo.errors import ConfigError, InfraOverlapError, InputError
+from geo.netcheck import preflight_dask
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -409,8 +411,13 @@ def run_scenario(
 
 
 @contextmanager
-def dask_client(scheduler: str | None = None, *, n_workers: int | None = None) -> Iterator[Any]:
+def dask_client(
+    scheduler: str | None = None, *, n_workers: int | None = None, connect_timeout_s: float = 5.0
+) -> Iterator[Any]:
     """A Dask client: to ``scheduler`` (``tcp://HOST:8786``), else a machine-sized ``LocalCluster``.
+
+    A ``scheduler`` is checked first (geo.netcheck.preflight_dask, ``connect_timeout_s``): a
+    closed port, a silent server or one that is not Dask is a user error within seconds.
 
     The local cluster has ``n_workers`` processes (default: the CPU count) of one thread each,
     since every task is a whole single-threaded run.
@@ -420,8 +427,9 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None) -
     # Dask's own INFO lines (workers starting, comms) would drown the per-scenario log
     logging.getLogger("distributed").setLevel(max(logging.WARNING, logging.getLogger().level))
     if scheduler:
+        preflight_dask(scheduler, timeout_s=connect_timeout_s)  # seconds, not a hang
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{max(connect_timeout_s * 2, 5):g}s")
         except (OSError, TimeoutError) as exc:
             how = "start one with `dask scheduler` + `dask worker ADDR`, or omit --scheduler"
             raise InputError(
@@ -433,10 +441,17 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None) -
             yield client
         return
     n = n_workers or os.cpu_count() or 1
-    with LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-        scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR,
-    ) as cluster, Client(cluster) as client:  # fmt: skip
+    # worker processes start with Ctrl-C ignored (a spawned process inherits it), so that an
+    # interrupt reaches only this process: one line, exit 130, no traceback from each worker
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with cluster, Client(cluster) as client:
         yield client
 
 

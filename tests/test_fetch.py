@@ -15,7 +15,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from geo.config import REPO_DATA, load_region_config
-from geo.errors import NetworkError
+from geo.errors import NetworkError, ServerError
 from geo.fetch_population import download_file, sha256_bytes
 
 FIXTURES = Path(__file__).parent / "data" / "fetch"
@@ -239,7 +239,7 @@ def test_provenance_lists_every_layer_with_source_and_counts(fetched: tuple[Path
 def test_download_resumes_after_an_interruption(tmp_path: Path, tif_bytes: bytes) -> None:
     with _Server({"/pop.tif": tif_bytes}) as srv:
         srv.cut_after = 1000
-        with pytest.raises(NetworkError, match="resume"):
+        with pytest.raises(ServerError, match="resume"):
             download_file(f"{srv.url}/pop.tif", tmp_path / "pop.tif", max_attempts=1, timeout_s=5)
         part = tmp_path / "pop.tif.part"
         assert part.stat().st_size == 1000, "the bytes received before the cut must be kept"
