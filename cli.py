@@ -569,7 +569,7 @@ def _check_locked(
 ) -> int:
     """The body of ``check`` once its output folder is locked and checked."""
     from geo.facilities import load_region_facilities
-    from geo.files import write_text_atomic
+    from maps.safe_table import write_csv
 
     load = load_region_facilities(
         dd.path,
@@ -580,13 +580,13 @@ def _check_locked(
         encoding=encoding,
     )
     rejects, repairs = load.issues.rejects_frame(), load.issues.repairs_frame()
-    write_text_atomic(o / "rejects.csv", rejects.to_csv(index=False, lineterminator="\n"))
-    write_text_atomic(o / "repairs.csv", repairs.to_csv(index=False, lineterminator="\n"))
+    write_csv(rejects, o / "rejects.csv")
+    write_csv(repairs, o / "repairs.csv")
     fac = load.facilities
     table = fac.drop(columns=[c for c in ("geometry", "area_wkb") if c in fac.columns]).assign(
         lon=fac.geometry.x.round(6), lat=fac.geometry.y.round(6)
     )
-    write_text_atomic(o / "facilities.csv", table.to_csv(index=False, lineterminator="\n"))
+    write_csv(table, o / "facilities.csv")
     click.echo(load.counts.to_string(index=False))
     click.echo(
         f"{len(fac)} facilities usable, {len(rejects)} rows rejected, {len(repairs)} repairs -> {o}/"
@@ -603,20 +603,17 @@ def _check_region_quality(data_dir: Path, config: Any, load: Any, o: Path) -> No
     from geo.files import write_text_atomic
     from geo.quality import region_quality
     from maps.quality_report import quality_section_html
+    from maps.safe_table import write_csv
 
     q = region_quality(data_dir, config, load=load)
     for name, table in q.tables.items():
-        write_text_atomic(
-            o / "quality" / f"{name}.csv", table.to_csv(index=False, lineterminator="\n")
-        )
+        write_csv(table, o / "quality" / f"{name}.csv")
     fragment = quality_section_html(q.tables, q.findings, outline=q.outline, flags=q.flags)
     write_text_atomic(o / "quality" / "quality.html", fragment + "\n")
     from geo.quality import tolerance_sensitivity
 
     sens = tolerance_sensitivity(data_dir, config, load.facilities)
-    write_text_atomic(
-        o / "quality" / "road_tolerance.csv", sens.to_csv(index=False, lineterminator="\n")
-    )
+    write_csv(sens, o / "quality" / "road_tolerance.csv")
     click.echo("data quality:")
     for line in q.findings:
         click.echo(f"  - {line}")

@@ -21,6 +21,7 @@ import pandas as pd
 from analysis.results import RunResult
 from geo.files import sha256_file, write_text_atomic
 from geo.outdir import folder_lock, prepare, swap_in, tmp_dir_of, write_marker
+from maps.safe_table import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def _csv(df: pd.DataFrame, path: Path) -> None:
     if "geometry" in df.columns and len(df) and df.geometry.geom_type.eq("Point").all():
         frame["lon"] = df.geometry.x.round(6)
         frame["lat"] = df.geometry.y.round(6)
-    write_text_atomic(path, frame.to_csv(index=False, lineterminator="\n"))
+    write_csv(frame, path)
 
 
 def write_tables(result: RunResult, folder: Path) -> list[Path]:
