@@ -157,6 +157,20 @@ def _types_option(
     return names
 
 
+def _crs_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--crs``: any CRS pyproj knows; refused by name otherwise."""
+    if value is None:
+        return None
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(value)
+    except CRSError:
+        raise InputError(f"unknown CRS {value!r}; e.g. EPSG:4326", field="--crs") from None
+    return value
+
+
 def _add_option(
     _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
 ) -> tuple[str, ...]:
@@ -216,6 +230,11 @@ def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Add --facilities to the region's defaults instead of replacing them.",
         ),
         click.option("--encoding", help="Text encoding of CSV facility files (default: detected)."),
+        click.option(
+            "--crs",
+            callback=_crs_option,
+            help="CRS of --facilities layers that declare none, e.g. EPSG:4326 or EPSG:3405.",
+        ),
         click.option(
             "--types",
             callback=_types_option,
@@ -285,6 +304,7 @@ def run(
     facilities: tuple[str, ...],
     keep_default_facilities: bool,
     encoding: str | None,
+    crs: str | None,
     types: tuple[str, ...] | None,
     out: str | None,
     roads: str | None,
@@ -343,6 +363,7 @@ def _run_locked(**kw: Any) -> int:
         edition=int(kw["edition"]) if kw["edition"] else None,
         lang=lang,
         encoding=kw["encoding"],
+        crs=kw["crs"],
     )
     t0 = time.perf_counter()
     from analysis.run import apply_overrides, load_inputs
@@ -534,6 +555,7 @@ def check(
     facilities: tuple[str, ...],
     keep_default_facilities: bool,
     encoding: str | None,
+    crs: str | None,
     types: tuple[str, ...] | None,
     out: str,
 ) -> int:
@@ -555,7 +577,9 @@ def check(
     check_output_files([p for p in Path(dd.path).rglob("*") if p.is_file()], [o / n for n in names])
     with folder_lock(o):
         check_writable(o)
-        return _check_locked(config, dd, o, facilities, keep_default_facilities, encoding, types)
+        return _check_locked(
+            config, dd, o, facilities, keep_default_facilities, encoding, types, crs=crs
+        )
 
 
 def _check_locked(
@@ -566,6 +590,8 @@ def _check_locked(
     keep_default_facilities: bool,
     encoding: str | None,
     types: tuple[str, ...] | None,
+    *,
+    crs: str | None = None,
 ) -> int:
     """The body of ``check`` once its output folder is locked and checked."""
     from geo.facilities import load_region_facilities
@@ -578,6 +604,7 @@ def _check_locked(
         extra_files=facilities,
         keep_default=keep_default_facilities or not facilities,
         encoding=encoding,
+        crs=crs,
     )
     rejects, repairs = load.issues.rejects_frame(), load.issues.repairs_frame()
     write_csv(rejects, o / "rejects.csv")

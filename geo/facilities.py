@@ -325,9 +325,9 @@ def facilities_from_source(
 
 
 def _read_user_table(
-    path: Path, encoding: str | None, config: RegionConfig
+    path: Path, encoding: str | None, config: RegionConfig, crs: str | None = None
 ) -> tuple[gpd.GeoDataFrame, Issues]:
-    return read_table(path, encoding=encoding, bbox=config.bbox)
+    return read_table(path, encoding=encoding, bbox=config.bbox, crs=crs)
 
 
 def facilities_from_user_file(
@@ -337,6 +337,7 @@ def facilities_from_user_file(
     type_name: str | None = None,
     encoding: str | None = None,
     provinces: Provinces | None = None,
+    crs: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, Issues]:
     """Read a user's facility file (any format of :func:`geo.tabular.read_table`).
 
@@ -367,7 +368,7 @@ def facilities_from_user_file(
         be read.
     """
     src = str(path)
-    gdf, issues = _read_user_table(Path(path), encoding, config)
+    gdf, issues = _read_user_table(Path(path), encoding, config, crs)
     required = ["name", "status"] + ([] if type_name else ["type"])
     lowered = {c.casefold(): c for c in gdf.columns}
     for col in required:
@@ -571,6 +572,7 @@ def load_region_facilities(
     keep_default: bool = True,
     encoding: str | None = None,
     add: tuple[str, ...] | list[str] = (),
+    crs: str | None = None,
 ) -> FacilityLoad:
     """Load, validate, tag and de-duplicate the region's facilities.
 
@@ -590,6 +592,8 @@ def load_region_facilities(
         Text encoding of the users' CSV files (default detected).
     add
         ``"name,lon,lat,type"`` strings: planned facilities (``run --add``).
+    crs
+        CRS of users' vector layers that declare none (``--crs``).
 
     Returns
     -------
@@ -651,7 +655,7 @@ def load_region_facilities(
         user.append(("--add", p, "utf-8"))
     user_rejected = 0
     for label, f, enc in user:
-        fac, part = facilities_from_user_file(f, config=config, encoding=enc)
+        fac, part = facilities_from_user_file(f, config=config, encoding=enc, crs=crs)
         for rec in part.rejects + part.repairs:
             rec["source"] = label
         fac["source"] = label

@@ -124,3 +124,24 @@ def test_bad_add_is_a_user_error_naming_row_and_field(tmp_path, add, field):
     )
     assert r.returncode == 1, r.stderr
     assert "--add, row 2" in r.stderr and f"field '{field}'" in r.stderr, r.stderr
+
+
+def test_crs_option_declares_the_crs_of_a_layer_without_one(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    layer = gpd.GeoDataFrame(
+        {"name": ["Sân bay Cát Bi"], "type": ["airport"], "status": ["operating"]},
+        geometry=[Point(106.72, 20.82)],
+        crs=4326,
+    )
+    layer.to_file(tmp_path / "ports.shp")
+    (tmp_path / "ports.prj").unlink()
+    args = ["check", "--facilities", str(tmp_path / "ports.shp"), "--types", "airport", "-q"]
+    without = run_cli(*args, "--out", str(tmp_path / "a"))
+    assert without.returncode == 1 and "--crs" in without.stderr, without.stderr
+    declared = run_cli(*args, "--crs", "EPSG:4326", "--out", str(tmp_path / "b"))
+    assert declared.returncode == 0, declared.stderr
+    assert "Sân bay Cát Bi" in (tmp_path / "b" / "facilities.csv").read_text(encoding="utf-8")
+    bad = run_cli(*args, "--crs", "EPSG:99999", "--out", str(tmp_path / "c"))
+    assert bad.returncode == 1 and "unknown CRS" in bad.stderr, bad.stderr
