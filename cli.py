@@ -386,10 +386,13 @@ def _run_locked(**kw: Any) -> int:
         # the config's population layer only (a --population raster is not what the census check reads)
         population=None if population else inputs["population"],
     )
+    findings = [*q.findings, *_demand_findings(config, inputs)]
+    for line in findings[len(q.findings) :]:
+        log.warning("warning: %s", line)
     result.meta["quality_html"] = quality_section_html(
-        q.tables, q.findings, outline=q.outline, flags=q.flags
+        q.tables, findings, outline=q.outline, flags=q.flags
     )
-    result.meta["quality_findings"] = list(q.findings)
+    result.meta["quality_findings"] = findings
     manifest = build_manifest(
         result, config=config, opts=opts, data_dir=dd.path, data_origin=dd.origin
     )
@@ -402,6 +405,21 @@ def _run_locked(**kw: Any) -> int:
         f"{n_rej} input rows rejected (tables/rejects.csv). Open {out_dir / 'map.html'}"
     )
     return 0
+
+
+def _demand_findings(config: Any, inputs: dict[str, Any]) -> list[str]:
+    """Implausible demand cells (above ``[population] max_density_per_km2``) as a finding."""
+    from analysis.plausibility import dense_cells_finding
+
+    limit = float(config.population.get("max_density_per_km2", 100_000.0))
+    out = []
+    for demand, _snap in inputs.get("_demand_cache", {}).values():
+        line = dense_cells_finding(
+            demand.population, cell_size_m=config.cell_size_m, max_density_per_km2=limit
+        )
+        if line:
+            out.append(line)
+    return out[:1]
 
 
 def _bbox(

@@ -15,6 +15,7 @@ list. Any other non-empty folder (a thesis, a data folder) is refused with a mes
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import hashlib
 import json
 import logging
@@ -43,6 +44,20 @@ PARTIAL_SUFFIX = ".partial"
 LONGEST_OUTPUT_NAME = 96
 DEFAULT_WAIT_S = 5.0
 _HELD: dict[str, FileLock] = {}
+# files that programs create beside outputs they only read (GDAL statistics, SQLite journals of
+# an open GeoPackage, editor and office lock files, desktop metadata): not a user's work
+SIDE_FILES = (
+    "*.aux.xml",
+    "*.gpkg-wal",
+    "*.gpkg-shm",
+    "*.gpkg-journal",
+    "*~",
+    ".~lock.*#",
+    "~$*",
+    ".DS_Store",
+    "Thumbs.db",
+    "desktop.ini",
+)
 
 
 def tmp_dir_of(out: Path) -> Path:
@@ -141,7 +156,12 @@ def recover(out: Path) -> None:
 
 
 def _files(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    """Files of ``folder`` (relative, POSIX) except the side files of :data:`SIDE_FILES`."""
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and not any(fnmatch.fnmatch(p.name, pat) for pat in SIDE_FILES)
+    }
 
 
 def is_run_folder(folder: Path) -> bool:

@@ -56,6 +56,8 @@ def test_a_run_folder_with_a_users_file_added_is_not_replaced(tmp_path):
     sha = hashlib.sha256((d / "manifest.json").read_bytes()).hexdigest()
     (d / MARKER).write_text(json.dumps({"tool": "infra-overlap", "manifest_sha256": sha}))
     assert is_run_folder(d)
+    (d / "map.html.aux.xml").write_text("<PAMDataset/>", encoding="utf-8")  # GDAL, on reading
+    assert is_run_folder(d), "a side file written by a GIS reader is not a user's work"
     (d / "notes.docx").write_bytes(b"mine")
     assert not is_run_folder(d), "a folder holding a file the manifest does not list"
     (d / "notes.docx").unlink()

@@ -62,3 +62,14 @@ def test_check_writes_formula_looking_names_neutralised(tmp_path):
     assert r.returncode == 0, r.stderr
     text = (tmp_path / "o" / "facilities.csv").read_text(encoding="utf-8")
     assert "'=cmd" in text and "\n=cmd" not in text and ",=cmd" not in text, text
+
+
+def test_implausible_demand_is_a_finding():
+    import numpy as np
+
+    from analysis.plausibility import dense_cells_finding
+
+    ok = dense_cells_finding(np.array([10.0, 40_000.0]), cell_size_m=1000, max_density_per_km2=1e5)
+    assert ok is None
+    line = dense_cells_finding(np.array([10.0, 1e30]), cell_size_m=1000, max_density_per_km2=1e5)
+    assert line is not None and "1 grid cell" in line and "max_density_per_km2" in line
