@@ -729,11 +729,14 @@ def batch(
         f"{len(spec.scenarios)} scenarios from {scenarios} on {scheduler or 'a local Dask cluster'} -> {out_dir}"
     )
     bar = sys.stderr.isatty() and not ctx.quiet and not os.environ.get("CI")
-    if not ctx.verbose:  # Dask's tracebacks (interrupt, heartbeats) only with -v
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
     with folder_lock(out_dir, wait_s=0):
         check_path_length(out_dir)
-        with dask_client(scheduler, n_workers=workers, connect_timeout_s=connect_timeout_s) as cl:
+        with dask_client(
+            scheduler,
+            n_workers=workers,
+            connect_timeout_s=connect_timeout_s,
+            verbose=bool(ctx.verbose),
+        ) as cl:
             run = run_batch(
                 spec, client=cl, out_dir=out_dir, writer=write_scenario_outputs, progress_bar=bar
             )

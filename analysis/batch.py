@@ -412,12 +412,18 @@ def run_scenario(
 
 @contextmanager
 def dask_client(
-    scheduler: str | None = None, *, n_workers: int | None = None, connect_timeout_s: float = 5.0
+    scheduler: str | None = None,
+    *,
+    n_workers: int | None = None,
+    connect_timeout_s: float = 5.0,
+    verbose: bool = False,
 ) -> Iterator[Any]:
     """A Dask client: to ``scheduler`` (``tcp://HOST:8786``), else a machine-sized ``LocalCluster``.
 
     A ``scheduler`` is checked first (geo.netcheck.preflight_dask, ``connect_timeout_s``): a
     closed port, a silent server or one that is not Dask is a user error within seconds.
+    Without ``verbose`` the local cluster's processes log only critical errors (no tracebacks of
+    heartbeats after an interrupt or a failed scenario).
 
     The local cluster has ``n_workers`` processes (default: the CPU count) of one thread each,
     since every task is a whole single-threaded run.
@@ -425,7 +431,9 @@ def dask_client(
     from distributed import Client, LocalCluster
 
     # Dask's own INFO lines (workers starting, comms) would drown the per-scenario log
-    logging.getLogger("distributed").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("distributed").setLevel(
+        max(logging.WARNING, logging.getLogger().level) if verbose else logging.CRITICAL
+    )
     if scheduler:
         preflight_dask(scheduler, timeout_s=connect_timeout_s)  # seconds, not a hang
         try:
@@ -447,7 +455,7 @@ def dask_client(
     try:
         cluster = LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-            scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR,
+            scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR if verbose else logging.CRITICAL,
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, previous)
