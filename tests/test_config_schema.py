@@ -145,3 +145,30 @@ def test_crs_option_declares_the_crs_of_a_layer_without_one(tmp_path):
     assert "Sân bay Cát Bi" in (tmp_path / "b" / "facilities.csv").read_text(encoding="utf-8")
     bad = run_cli(*args, "--crs", "EPSG:99999", "--out", str(tmp_path / "c"))
     assert bad.returncode == 1 and "unknown CRS" in bad.stderr, bad.stderr
+
+
+def test_huge_sparse_raster_gives_a_message_not_a_scan(tmp_path):
+    import time
+
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    from geo.errors import InputError
+    from geo.population import population_from_raster
+
+    p = tmp_path / "huge.tif"
+    profile = {
+        "driver": "GTiff", "width": 200_000, "height": 200_000, "count": 1, "dtype": "float32",
+        "crs": "EPSG:4326", "transform": from_origin(102.0, 24.0, 0.00009, 0.00009),
+        "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate",
+        "sparse_ok": True, "nodata": 0,
+    }  # fmt: skip
+    with rasterio.open(p, "w", **profile) as ds:
+        ds.write(np.ones((1, 256, 256), "float32"), window=Window(0, 0, 256, 256))
+    assert p.stat().st_size < 50_000_000
+    t0 = time.monotonic()
+    with pytest.raises(InputError, match="clip it to the region or resample"):
+        population_from_raster(p)
+    assert time.monotonic() - t0 < 30
