@@ -172,3 +172,18 @@ def test_huge_sparse_raster_gives_a_message_not_a_scan(tmp_path):
     with pytest.raises(InputError, match="clip it to the region or resample"):
         population_from_raster(p)
     assert time.monotonic() - t0 < 30
+
+
+def test_crosswalk_with_wrong_columns_is_a_user_error(tmp_path):
+    import shutil
+
+    from tests.conftest import EMBEDDED
+
+    if not (EMBEDDED / "MANIFEST.json").exists():
+        pytest.skip("the embedded default data/vietnam is not built")
+    d = tmp_path / "data"
+    shutil.copytree(EMBEDDED, d)
+    (d / "crosswalk_63_to_34.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    r = run_cli("check", "--data", str(d), "--types", "airport", "--out", str(tmp_path / "o"), "-q")
+    assert r.returncode == 1, r.stderr
+    assert "crosswalk" in r.stderr and "old63_gso_code" in r.stderr and "Traceback" not in r.stderr
