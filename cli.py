@@ -321,6 +321,7 @@ def run(
     Example:
       python cli.py run --types seaport,airport --lang en --out out/vn_en --overwrite
     """
+    from analysis.run import RunOptions
     from geo.datasets import resolve_data_dir
     from geo.outdir import folder_lock
     from maps.outputs import prepare_out_dir
@@ -329,42 +330,37 @@ def run(
     config = _load_config(region, config_path)
     out_dir = Path(out) if out else REPO / "out" / config.name
     dd = resolve_data_dir(data, region=config.name)
+    opts = RunOptions(
+        data=str(dd.path),
+        types=types,
+        facilities=facilities,
+        keep_default_facilities=keep_default_facilities,
+        add=add,
+        roads=roads,
+        population=population,
+        edition=int(edition) if edition else None,
+        lang=lang,
+        encoding=encoding,
+        crs=crs,
+    )
     inputs_used = (*facilities, roads, population, config.path, str(dd.path))
     # the folder's lock is held from the first check to the last file: a second run waits, then
     # refuses naming the holder, and the folder always holds one complete run
     with folder_lock(out_dir, wait_s=wait_s):
         prepare_out_dir(out_dir, overwrite=overwrite, inputs=inputs_used)
-        return _run_locked(**locals())
+        return _run_locked(config, opts, dd, out_dir, overwrite=overwrite, quiet=ctx.quiet)
 
 
-def _run_locked(**kw: Any) -> int:
+def _run_locked(
+    config: Any, opts: Any, dd: Any, out_dir: Path, *, overwrite: bool, quiet: bool
+) -> int:
     """The body of ``run`` once the output folder is locked and checked."""
-    from analysis.run import RunOptions, run_region
+    from analysis.run import run_region
     from maps.manifest import build_manifest
     from maps.outputs import write_outputs
 
-    ctx, config, dd, out_dir = kw["ctx"], kw["config"], kw["dd"], kw["out_dir"]
-    facilities, population, lang, overwrite = (
-        kw["facilities"],
-        kw["population"],
-        kw["lang"],
-        kw["overwrite"],
-    )
-    say = _progress(ctx.quiet)
+    say = _progress(quiet)
     say(f"data: {dd.path} ({dd.origin})")
-    opts = RunOptions(
-        data=str(dd.path),
-        types=kw["types"],
-        facilities=facilities,
-        keep_default_facilities=kw["keep_default_facilities"],
-        add=kw["add"],
-        roads=kw["roads"],
-        population=population,
-        edition=int(kw["edition"]) if kw["edition"] else None,
-        lang=lang,
-        encoding=kw["encoding"],
-        crs=kw["crs"],
-    )
     t0 = time.perf_counter()
     from analysis.run import apply_overrides, load_inputs
     from geo.quality import region_quality
@@ -384,7 +380,7 @@ def _run_locked(**kw: Any) -> int:
         network=inputs["network"],
         provinces=inputs["provinces"],
         # the config's population layer only (a --population raster is not what the census check reads)
-        population=None if population else inputs["population"],
+        population=None if opts.population else inputs["population"],
     )
     findings = [*q.findings, *_demand_findings(config, inputs)]
     for line in findings[len(q.findings) :]:
@@ -396,7 +392,7 @@ def _run_locked(**kw: Any) -> int:
     manifest = build_manifest(
         result, config=config, opts=opts, data_dir=dd.path, data_origin=dd.origin
     )
-    write_outputs(result, out_dir, overwrite=overwrite, lang=lang, manifest=manifest, say=say)
+    write_outputs(result, out_dir, overwrite=overwrite, lang=opts.lang, manifest=manifest, say=say)
     n_rej = len(result.layers["rejects"])
     fac = result.layers["facilities"]
     summary = ", ".join(f"{t}: {int((fac['type'] == t).sum())}" for t in result.meta["types"])

@@ -187,3 +187,24 @@ def test_crosswalk_with_wrong_columns_is_a_user_error(tmp_path):
     r = run_cli("check", "--data", str(d), "--types", "airport", "--out", str(tmp_path / "o"), "-q")
     assert r.returncode == 1, r.stderr
     assert "crosswalk" in r.stderr and "old63_gso_code" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_added_facility_is_never_merged_away():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo.facilities import merge_duplicates
+
+    fac = gpd.GeoDataFrame(
+        {
+            "facility_id": ["airport:a", "airport:b", "airport:add-1"],
+            "name": ["Cát Bi", "Cát Bi", "Cát Bi mới"],
+            "type": ["airport"] * 3,
+            "source": ["osm", "osm", "--add"],
+        },
+        geometry=[Point(106.7246, 20.8186), Point(106.7247, 20.8187), Point(106.7246, 20.8186)],
+        crs=4326,
+    )
+    kept, merged = merge_duplicates(fac, distance_m=500, metric_crs="EPSG:3405")
+    assert "airport:add-1" in set(kept["facility_id"]), "the what-if facility was merged away"
+    assert list(merged["merged_id"]) == ["airport:b"], "ordinary duplicates are still merged"
