@@ -232,7 +232,8 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         types={n: _type_config(n, t) for n, t in doc.types.items()},
         status_map=dict(doc.status_map),
         groupings={
-            k: (v if isinstance(v, list) else v.model_dump()) for k, v in doc.groupings.items()
+            k: (v if isinstance(v, list) else v.model_dump(exclude_none=True))
+            for k, v in doc.groupings.items()
         },
         covering_exact_work=doc.covering.exact_work,
         covering_exact_shares=tuple(doc.covering.exact_shares),

@@ -246,7 +246,7 @@ class TypeTable(Strict):
 
 class Grouping(Strict):
     provinces: list[str]
-    label: str = ""
+    label: str | None = None
 
 
 class OverrideTable(Strict):
