@@ -36,9 +36,10 @@ from typing import Any
 
 from analysis.run import RunOptions, run_region
 from geo.config import RegionConfig, load_region_config
-from geo.config_schema import ScenarioFile, ScenarioParams, validate_file
+from geo.config_schema import ScenarioFile, ScenarioParams
 from geo.errors import ConfigError, InfraOverlapError, InputError
 from geo.netcheck import preflight_dask
+from geo.validation import validate_file
 
 if sys.version_info >= (3, 11):
     import tomllib

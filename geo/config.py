@@ -14,9 +14,9 @@ from geo.config_schema import (
     RegionFile,
     RoadsTable,
     TypeTable,
-    validate_file,
 )
 from geo.errors import ConfigError
+from geo.validation import validate_file
 
 if sys.version_info >= (3, 11):
     import tomllib
