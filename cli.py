@@ -711,6 +711,10 @@ def batch(
       python cli.py batch data/scenarios_vietnam.toml --out out/batch_vn
       python cli.py batch my.toml --scheduler tcp://10.0.0.5:8786
     """
+    if scheduler:  # seconds, before the heavy imports: a wrong --scheduler fails at once
+        from geo.netcheck import preflight_dask
+
+        preflight_dask(scheduler, timeout_s=connect_timeout_s)
     from analysis.batch import dask_client, read_scenarios, run_batch
     from geo.outdir import check_path_length, folder_lock
     from maps.batch_report import write_batch_report, write_scenario_outputs
