@@ -11,28 +11,14 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from geo.errors import ServerError
 
-T = TypeVar("T")
 # a Dask handshake is a few hundred bytes (msgpack of comm options); an HTTP or other server
 # read as a Dask frame length gives an absurd size (the "MemoryError 3.07 EiB" of issue 20)
 DASK_HANDSHAKE_MAX_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds: ``connect_s`` for a TCP connect and a preflight answer, ``read_s`` for long
-    reads (an Overpass query, a raster download), ``total_s`` for all retries of one call."""
-
-    connect_s: float = 5.0
-    read_s: float = 180.0
-    total_s: float = 600.0
 
 
 def host_port(address: str, *, default_port: int) -> tuple[str, int]:
@@ -146,28 +132,3 @@ def preflight_http(
             f"(first words: {text[:80]!r}); check the URL",
             source=url,
         )
-
-
-def retry(
-    call: Callable[[], T],
-    *,
-    total_s: float,
-    what: str,
-    retry_on: tuple[type[BaseException], ...],
-    first_wait_s: float = 2.0,
-) -> T:
-    """``call()`` with exponential backoff, all attempts bounded by ``total_s`` seconds."""
-    deadline = time.monotonic() + total_s
-    wait = first_wait_s
-    while True:
-        try:
-            return call()
-        except retry_on as exc:
-            if time.monotonic() + wait > deadline:
-                raise ServerError(
-                    f"{what} still failing after {total_s:g} s of retries ({type(exc).__name__}: "
-                    f"{exc}); check the server and the network, then run again (finished parts "
-                    "are kept)"
-                ) from None
-            time.sleep(wait)
-            wait = min(wait * 2, 60.0)
