@@ -716,7 +716,7 @@ def batch(
 
         preflight_dask(scheduler, timeout_s=connect_timeout_s)
     from analysis.batch import dask_client, read_scenarios, run_batch
-    from geo.outdir import check_path_length, folder_lock
+    from geo.outdir import check_writable, folder_lock
     from maps.batch_report import write_batch_report, write_scenario_outputs
 
     ctx = click.get_current_context().find_object(Ctx) or Ctx()
@@ -730,7 +730,7 @@ def batch(
     )
     bar = sys.stderr.isatty() and not ctx.quiet and not os.environ.get("CI")
     with folder_lock(out_dir, wait_s=0):
-        check_path_length(out_dir)
+        check_writable(out_dir)
         with dask_client(
             scheduler,
             n_workers=workers,
