@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from analysis.capacity import demand_throughput_correlation
 from analysis.catchments import Access, travel_times
 from analysis.demand import DemandGrid, demand_from_polygons
 from analysis.layers import TypeAnalysis, analyse_type, assemble_result
 from analysis.network import Graph, component_report, graph_from_edges, snap_points
 from analysis.results import RunResult
+from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_columns
 from geo.config import RegionConfig
 from geo.errors import ConfigError
 
@@ -113,7 +116,11 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         else population_from_config(data_dir, config)
     )
     network = road_network_for_region(data_dir, config, roads_file=opts.roads)
+    capacity = _capacity(fac.facilities, data_dir)
+    if capacity is not None:
+        fac.issues.extend(capacity[1])
     return {
+        "capacity": None if capacity is None else capacity[0],
         "provinces": provinces,
         "facilities": fac,
         "network": network,
@@ -121,6 +128,24 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         "types": types,
         "load_s": round(time.perf_counter() - t0, 3),
     }
+
+
+def _capacity(fac: Any, data_dir: Path) -> tuple[Any, Any] | None:
+    """Throughput and design capacity of the facilities (data/capacity, keyed by official name).
+
+    None when the data folder has no official lists to check the tables against.
+    """
+    from geo.capacity import DEFAULT_DIR, load_capacity
+    from geo.capacity_join import facility_capacity
+
+    if not (
+        DEFAULT_DIR.is_dir()
+        and (data_dir / "seaports_official_1579.csv").is_file()
+        and (data_dir / "airports_official_caav.csv").is_file()
+    ):
+        return None
+    tables = load_capacity(DEFAULT_DIR, official=data_dir)
+    return facility_capacity(fac, tables), tables.issues
 
 
 def build_demand(config: RegionConfig, inputs: dict[str, Any]) -> DemandGrid:
@@ -177,6 +202,60 @@ def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
         "; ".join(dict.fromkeys(p for p in (a, b) if p)) for a, b in zip(old, new, strict=True)
     ]
     return out
+
+
+def type_demand_spec(config: RegionConfig, type_name: str) -> DemandSpec:
+    """The demand spec of a type (``[population.demand.<type>]``; plain people when absent)."""
+    raw = config.population.get("demand", {}).get(type_name)
+    try:
+        return demand_spec(raw, where=f"population.demand.{type_name}")
+    except ValueError as exc:
+        raise ConfigError(str(exc), source=config.path) from None
+
+
+def type_cell_weights(
+    config: RegionConfig, type_name: str, demand: DemandGrid, inputs: dict[str, Any]
+) -> np.ndarray:
+    """The type's demand per cell (people, economic mass or workers; see analysis.type_demand)."""
+    spec = type_demand_spec(config, type_name)
+    grdp = None
+    if spec.kind == "economic_huff":
+        table = inputs["grdp_per_head"].reindex(inputs["provinces"].p63["prov_code"].astype(str))
+        per_prov = table.to_numpy(np.float64)
+        grdp = np.where(demand.prov63 >= 0, per_prov[np.maximum(demand.prov63, 0)], np.nan)
+    return cell_weights(spec, demand.population, grdp_per_head=grdp)
+
+
+def _type_demand(
+    type_name: str,
+    fac: Any,
+    tc: Any,
+    tt: Any,
+    access: Access,
+    weights: np.ndarray,
+    config: RegionConfig,
+) -> Any:
+    spec = type_demand_spec(config, type_name)
+    active = (fac["status"].to_numpy() == "operating") & (access.snap.edge >= 0)
+    area = fac["area_ha"].to_numpy(np.float64) if "area_ha" in fac else None
+    size = None
+    if spec.size_field:
+        if spec.size_field not in fac:
+            raise ConfigError(
+                f"[population.demand.{type_name}] size_field: no column '{spec.size_field}' in "
+                f"the {type_name} facilities",
+                source=config.path,
+            )
+        size = pd.to_numeric(fac[spec.size_field], errors="coerce").to_numpy(np.float64)
+    return type_demand_columns(
+        spec,
+        tt,
+        weights,
+        breaks_min=tc.breaks_min,
+        active=active,
+        area_ha=area,
+        size=size,
+    )
 
 
 def run_region(
@@ -244,7 +323,15 @@ def run_region(
     )
     timings["network_demand_s"] = time.perf_counter() - t
 
+    if inputs.get("grdp_per_head") is None and any(
+        type_demand_spec(config, t).kind == "economic_huff" for t in inputs["types"]
+    ):
+        from geo.population import province_grdp_per_head
+
+        inputs["grdp_per_head"] = province_grdp_per_head(data_dir, config)
     facilities = _with_data_flags(inputs["facilities"].facilities, net, config)
+    if inputs.get("capacity") is not None:
+        facilities = facilities.join(inputs["capacity"])
     if opts.remove:
         facilities = facilities[~facilities["facility_id"].isin(opts.remove)]
     analyses: list[TypeAnalysis] = []
@@ -283,7 +370,25 @@ def run_region(
             tc.primary_min + max((*shifts, 0.0)),
         )
         tt = travel_times(graph, fac_access, cell_access, limit_s=limit_min * 60.0)
-        analyses.append(analyse_type(fac, tc, tt, fac_access, demand, inputs["provinces"], config))
+        weights = type_cell_weights(config, type_name, demand, inputs)
+        tdem = _type_demand(type_name, fac, tc, tt, fac_access, weights, config)
+        ta = analyse_type(
+            fac,
+            tc,
+            tt,
+            fac_access,
+            demand,
+            inputs["provinces"],
+            config,
+            weight=weights,
+            pool_per_ha=(
+                tdem["demand_workers_per_ha"].to_numpy(np.float64)
+                if "demand_workers_per_ha" in tdem
+                else None
+            ),
+        )
+        ta.measures = ta.measures.join(tdem)
+        analyses.append(ta)
     timings["analysis_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -301,6 +406,7 @@ def run_region(
         "repair": net.report,
     }
     result.meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    result.meta["capacity_check"] = demand_throughput_correlation(result.layers["facilities"])
     from geo.datasets import attribution_lines, data_attribution
 
     result.meta["attribution"] = attribution_lines(data_dir)

@@ -119,6 +119,9 @@ class RegionConfig:
     groupings: dict[str, Any]
     covering_exact_work: int = COVERING_EXACT_WORK
     covering_exact_shares: tuple[float, ...] = COVERING_EXACT_SHARES
+    verdict_max_loss_share: float = 0.02
+    verdict_equivalent_share: float = 0.8
+    verdict_min_pool_shortfall: float = 0.25
     data_date: str = ""
     path: str = ""
 
@@ -237,6 +240,9 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         },
         covering_exact_work=doc.covering.exact_work,
         covering_exact_shares=tuple(doc.covering.exact_shares),
+        verdict_max_loss_share=doc.verdict.max_loss_share,
+        verdict_equivalent_share=doc.verdict.equivalent_share,
+        verdict_min_pool_shortfall=doc.verdict.min_pool_shortfall,
         data_date=reg.data_date,
         path=sp,
     )

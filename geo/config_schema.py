@@ -139,6 +139,14 @@ class FlagsTable(Strict):
     min_other_province_share: Fraction = 0.5
 
 
+class VerdictTable(Strict):
+    """``[verdict]``: the joint redundancy verdict (analysis.verdict; METHOD.md)."""
+
+    max_loss_share: Fraction = 0.02
+    equivalent_share: Fraction = 0.8
+    min_pool_shortfall: Fraction = 0.25
+
+
 class SensitivityTable(Strict):
     speed_factors: list[Annotated[Positive, Field(le=10)]] = [0.8, 1.2]
     threshold_shifts_min: list[Annotated[Number, Field(ge=-600, le=600)]] = [-15.0, 15.0]
@@ -174,8 +182,23 @@ class RoadsTable(Strict):
         return v
 
 
+class DemandTable(Strict):
+    """``[population.demand.<type>]`` (analysis.type_demand; METHOD.md "Demand per type")."""
+
+    kind: Literal["people", "huff", "economic_huff", "labour"] = "people"
+    decay: Literal["power", "exponential", "steps"] = "power"
+    beta: Annotated[float, Field(gt=0, le=10)] = 2.0
+    cutoff_min: Positive | None = None
+    step_weights: list[Annotated[float, Field(ge=0, le=1)]] = []
+    working_age_share: Annotated[float, Field(gt=0, le=1)] = 1.0
+    size_field: str | None = None
+
+
 class PopulationTable(Strict):
-    sources: list[Literal["districts", "grid", "communes"]] = []
+    sources: list[Literal["grid", "communes_census", "districts", "communes"]] = []
+    communes_census_file: DataPath | None = None
+    grdp_field: str | None = None
+    demand: dict[Literal["seaport", "airport", "industrial_park"], DemandTable] = {}
     grid_file: DataPath | None = None
     districts_file: DataPath | None = None
     districts_layer: str | None = None
@@ -259,6 +282,7 @@ class RegionFile(Strict):
 
     region: RegionTable
     flags: FlagsTable = FlagsTable()
+    verdict: VerdictTable = VerdictTable()
     sensitivity: SensitivityTable = SensitivityTable()
     covering: CoveringTable = CoveringTable()
     roads: RoadsTable

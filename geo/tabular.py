@@ -146,15 +146,18 @@ def _decode(raw: bytes, src: str, encoding: str | None, issues: Issues) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _read_csv(p: Path, src: str, encoding: str | None, issues: Issues) -> pd.DataFrame:
+def _read_csv(
+    p: Path, src: str, encoding: str | None, issues: Issues, delimiter: str | None = None
+) -> pd.DataFrame:
     text = _decode(p.read_bytes(), src, encoding, issues)
     if not text.strip():
         raise InputError("the file is empty; give a header and at least one row", source=src)
     sample = "\n".join(line for line in text.splitlines()[:20] if line.strip())
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -166,6 +169,30 @@ def _read_csv(p: Path, src: str, encoding: str | None, issues: Issues) -> pd.Dat
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"not a readable CSV: {exc}", source=src) from None
     return _clean_headers(frame, src, issues)
+
+
+def read_rows(
+    path: Path, *, encoding: str | None = None, delimiter: str = ","
+) -> tuple[pd.DataFrame, Issues]:
+    """Read a plain CSV table (no coordinates) as text columns, with the same decoding and header
+    repairs as :func:`read_table` (comma-separated unless ``delimiter`` says otherwise).
+
+    Returns
+    -------
+    (DataFrame, Issues)
+        Every data row as strings (blank cells are ""), headers stripped; the repairs made.
+
+    Raises
+    ------
+    InputError
+        Missing, empty, header-only or unreadable file.
+    """
+    src = str(path)
+    issues = Issues()
+    if not path.is_file():
+        raise InputError("file not found; check the path", source=src)
+    frame = _read_csv(path, src, encoding, issues, delimiter)
+    return frame.reset_index(drop=True), issues
 
 
 def _read_xlsx(p: Path, src: str) -> pd.DataFrame:
