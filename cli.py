@@ -19,6 +19,8 @@ from typing import Any
 
 import click
 
+from geo.errors import InputError
+
 log = logging.getLogger("infra_overlap")
 REPO = Path(__file__).resolve().parent
 
@@ -143,6 +145,58 @@ def verbosity_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _types_option(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
+    """``--types``: names in order, each once; an empty value is refused (not "every type")."""
+    if value is None:
+        return None
+    names = tuple(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))
+    if not names:
+        raise InputError("no facility type given; e.g. --types seaport,airport", field="--types")
+    return names
+
+
+def _crs_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--crs``: any CRS pyproj knows; refused by name otherwise."""
+    if value is None:
+        return None
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(value)
+    except CRSError:
+        raise InputError(f"unknown CRS {value!r}; e.g. EPSG:4326", field="--crs") from None
+    return value
+
+
+def _add_option(
+    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--add "name,lon,lat,type"``: every value checked here (exit 1 naming it and the field)."""
+    from geo.config import FACILITY_TYPES
+
+    for i, item in enumerate(value, start=1):
+        parts = [p.strip() for p in item.rsplit(",", 3)]
+
+        def bad(msg: str, field: str, i: int = i, item: str = item) -> InputError:
+            return InputError(f"{msg} (in {item!r})", source="--add", row=i, field=field)
+
+        if len(parts) != 4 or not parts[0]:
+            raise bad("give name,lon,lat,type", "name")
+        for field, text, lo, hi in (("lon", parts[1], -180, 180), ("lat", parts[2], -90, 90)):
+            try:
+                v = float(text)
+            except ValueError:
+                raise bad(f"{text!r} is not a number", field) from None
+            if not lo <= v <= hi or v != v:
+                raise bad(f"{v:g} lies outside [{lo}, {hi}]", field)
+        if parts[3] not in FACILITY_TYPES:
+            raise bad(f"unknown type '{parts[3]}'; allowed: {', '.join(FACILITY_TYPES)}", "type")
+    return value
+
+
 def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by run and check (defined once)."""
     opts = [
@@ -176,7 +230,16 @@ def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Add --facilities to the region's defaults instead of replacing them.",
         ),
         click.option("--encoding", help="Text encoding of CSV facility files (default: detected)."),
-        click.option("--types", help="Comma-separated facility types, e.g. seaport,airport."),
+        click.option(
+            "--crs",
+            callback=_crs_option,
+            help="CRS of --facilities layers that declare none, e.g. EPSG:4326 or EPSG:3405.",
+        ),
+        click.option(
+            "--types",
+            callback=_types_option,
+            help="Comma-separated facility types, e.g. seaport,airport (each once).",
+        ),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -217,9 +280,22 @@ def _load_config(region: str, config_path: str | None) -> Any:
     help="Language of the map and report.",
 )
 @click.option(
-    "--add", multiple=True, help='A planned facility "name,lon,lat,type" for a what-if. Repeatable.'
+    "--add",
+    multiple=True,
+    callback=_add_option,
+    help='A planned facility "name,lon,lat,type" for a what-if. Repeatable.',
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@click.option(
+    "--overwrite", is_flag=True, help="Replace the output folder of a previous run (only that)."
+)
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for another run writing the same --out, then refuse.",
+)
 @_guard
 def run(
     region: str,
@@ -228,7 +304,8 @@ def run(
     facilities: tuple[str, ...],
     keep_default_facilities: bool,
     encoding: str | None,
-    types: str | None,
+    crs: str | None,
+    types: tuple[str, ...] | None,
     out: str | None,
     roads: str | None,
     population: str | None,
@@ -236,6 +313,7 @@ def run(
     lang: str,
     add: tuple[str, ...],
     overwrite: bool,
+    wait_s: float,
 ) -> int:
     """The whole chain for one region: map.html, infra_overlap.gpkg, report.html, tables/.
 
@@ -243,21 +321,18 @@ def run(
     Example:
       python cli.py run --types seaport,airport --lang en --out out/vn_en --overwrite
     """
-    from analysis.run import RunOptions, run_region
+    from analysis.run import RunOptions
     from geo.datasets import resolve_data_dir
-    from maps.manifest import build_manifest
-    from maps.outputs import prepare_out_dir, write_outputs
+    from geo.outdir import folder_lock
+    from maps.outputs import prepare_out_dir
 
     ctx = click.get_current_context().find_object(Ctx) or Ctx()
     config = _load_config(region, config_path)
     out_dir = Path(out) if out else REPO / "out" / config.name
-    prepare_out_dir(out_dir, overwrite=overwrite)
     dd = resolve_data_dir(data, region=config.name)
-    say = _progress(ctx.quiet)
-    say(f"data: {dd.path} ({dd.origin})")
     opts = RunOptions(
         data=str(dd.path),
-        types=tuple(t.strip() for t in types.split(",") if t.strip()) if types else None,
+        types=types,
         facilities=facilities,
         keep_default_facilities=keep_default_facilities,
         add=add,
@@ -266,7 +341,26 @@ def run(
         edition=int(edition) if edition else None,
         lang=lang,
         encoding=encoding,
+        crs=crs,
     )
+    inputs_used = (*facilities, roads, population, config.path, str(dd.path))
+    # the folder's lock is held from the first check to the last file: a second run waits, then
+    # refuses naming the holder, and the folder always holds one complete run
+    with folder_lock(out_dir, wait_s=wait_s):
+        prepare_out_dir(out_dir, overwrite=overwrite, inputs=inputs_used)
+        return _run_locked(config, opts, dd, out_dir, overwrite=overwrite, quiet=ctx.quiet)
+
+
+def _run_locked(
+    config: Any, opts: Any, dd: Any, out_dir: Path, *, overwrite: bool, quiet: bool
+) -> int:
+    """The body of ``run`` once the output folder is locked and checked."""
+    from analysis.run import run_region
+    from maps.manifest import build_manifest
+    from maps.outputs import write_outputs
+
+    say = _progress(quiet)
+    say(f"data: {dd.path} ({dd.origin})")
     t0 = time.perf_counter()
     from analysis.run import apply_overrides, load_inputs
     from geo.quality import region_quality
@@ -286,16 +380,19 @@ def run(
         network=inputs["network"],
         provinces=inputs["provinces"],
         # the config's population layer only (a --population raster is not what the census check reads)
-        population=None if population else inputs["population"],
+        population=None if opts.population else inputs["population"],
     )
+    findings = [*q.findings, *_demand_findings(config, inputs)]
+    for line in findings[len(q.findings) :]:
+        log.warning("warning: %s", line)
     result.meta["quality_html"] = quality_section_html(
-        q.tables, q.findings, outline=q.outline, flags=q.flags
+        q.tables, findings, outline=q.outline, flags=q.flags
     )
-    result.meta["quality_findings"] = list(q.findings)
+    result.meta["quality_findings"] = findings
     manifest = build_manifest(
         result, config=config, opts=opts, data_dir=dd.path, data_origin=dd.origin
     )
-    write_outputs(result, out_dir, overwrite=overwrite, lang=lang, manifest=manifest, say=say)
+    write_outputs(result, out_dir, overwrite=overwrite, lang=opts.lang, manifest=manifest, say=say)
     n_rej = len(result.layers["rejects"])
     fac = result.layers["facilities"]
     summary = ", ".join(f"{t}: {int((fac['type'] == t).sum())}" for t in result.meta["types"])
@@ -304,6 +401,21 @@ def run(
         f"{n_rej} input rows rejected (tables/rejects.csv). Open {out_dir / 'map.html'}"
     )
     return 0
+
+
+def _demand_findings(config: Any, inputs: dict[str, Any]) -> list[str]:
+    """Implausible demand cells (above ``[population] max_density_per_km2``) as a finding."""
+    from analysis.plausibility import dense_cells_finding
+
+    limit = float(config.population.get("max_density_per_km2", 100_000.0))
+    out = []
+    for demand, _snap in inputs.get("_demand_cache", {}).values():
+        line = dense_cells_finding(
+            demand.population, cell_size_m=config.cell_size_m, max_density_per_km2=limit
+        )
+        if line:
+            out.append(line)
+    return out[:1]
 
 
 def _bbox(
@@ -368,6 +480,22 @@ def _bbox(
     type=click.Choice(["facilities", "roads", "population"]),
     help="Part not to fetch. Repeatable.",
 )
+@click.option(
+    "--connect-timeout",
+    "connect_timeout_s",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to connect to a server and get its first answer (the preflight).",
+)
+@click.option(
+    "--read-timeout",
+    "read_timeout_s",
+    type=click.IntRange(min=1),
+    default=180,
+    show_default=True,
+    help="Seconds of silence allowed while a long query or download runs.",
+)
 @verbosity_options
 @_guard
 def fetch(
@@ -382,6 +510,8 @@ def fetch(
     base: str | None,
     cache: str | None,
     skip: tuple[str, ...],
+    connect_timeout_s: float,
+    read_timeout_s: int,
 ) -> int:
     """Download the region's public sources (OpenStreetMap, WorldPop) into a folder `run --data` reads.
 
@@ -409,6 +539,8 @@ def fetch(
         population_sha256=population_sha256,
         base_dir=Path(base) if base else None,
         skip=skip,
+        timeout_s=read_timeout_s,
+        connect_timeout_s=connect_timeout_s,
     )
     prov = fetch_region(config, out_dir, options=opts, progress=_progress(ctx.quiet))
     for name, layer in prov["layers"].items():
@@ -437,7 +569,8 @@ def check(
     facilities: tuple[str, ...],
     keep_default_facilities: bool,
     encoding: str | None,
-    types: str | None,
+    crs: str | None,
+    types: tuple[str, ...] | None,
     out: str,
 ) -> int:
     """Load and validate only: rejected rows with reasons, repairs, the facilities as read.
@@ -447,28 +580,54 @@ def check(
       python cli.py check --facilities my_ports.csv
     """
     from geo.datasets import resolve_data_dir
-    from geo.facilities import load_region_facilities
-    from geo.files import write_text_atomic
+    from geo.outdir import check_output_files, check_writable, folder_lock
 
     config = _load_config(region, config_path)
     dd = resolve_data_dir(data, region=config.name)
+    o = Path(out)
+    names = ("rejects.csv", "repairs.csv", "facilities.csv")
+    # no output file may be an input file (check --out . beside facilities.csv)
+    check_output_files([o / n for n in names], (*facilities, config.path))
+    check_output_files([p for p in Path(dd.path).rglob("*") if p.is_file()], [o / n for n in names])
+    with folder_lock(o):
+        check_writable(o)
+        return _check_locked(
+            config, dd, o, facilities, keep_default_facilities, encoding, types, crs=crs
+        )
+
+
+def _check_locked(
+    config: Any,
+    dd: Any,
+    o: Path,
+    facilities: tuple[str, ...],
+    keep_default_facilities: bool,
+    encoding: str | None,
+    types: tuple[str, ...] | None,
+    *,
+    crs: str | None = None,
+) -> int:
+    """The body of ``check`` once its output folder is locked and checked."""
+    from geo.facilities import load_region_facilities
+    from maps.safe_table import write_csv
+
     load = load_region_facilities(
         dd.path,
         config,
-        types=tuple(t.strip() for t in types.split(",")) if types else None,
+        types=types,
         extra_files=facilities,
         keep_default=keep_default_facilities or not facilities,
         encoding=encoding,
+        crs=crs,
     )
-    o = Path(out)
     rejects, repairs = load.issues.rejects_frame(), load.issues.repairs_frame()
-    write_text_atomic(o / "rejects.csv", rejects.to_csv(index=False, lineterminator="\n"))
-    write_text_atomic(o / "repairs.csv", repairs.to_csv(index=False, lineterminator="\n"))
+    write_csv(rejects, o / "rejects.csv")
+    write_csv(repairs, o / "repairs.csv")
     fac = load.facilities
     table = fac.drop(columns=[c for c in ("geometry", "area_wkb") if c in fac.columns]).assign(
         lon=fac.geometry.x.round(6), lat=fac.geometry.y.round(6)
     )
-    write_text_atomic(o / "facilities.csv", table.to_csv(index=False, lineterminator="\n"))
+    write_csv(table, o / "facilities.csv")
     click.echo(load.counts.to_string(index=False))
     click.echo(
         f"{len(fac)} facilities usable, {len(rejects)} rows rejected, {len(repairs)} repairs -> {o}/"
@@ -485,20 +644,17 @@ def _check_region_quality(data_dir: Path, config: Any, load: Any, o: Path) -> No
     from geo.files import write_text_atomic
     from geo.quality import region_quality
     from maps.quality_report import quality_section_html
+    from maps.safe_table import write_csv
 
     q = region_quality(data_dir, config, load=load)
     for name, table in q.tables.items():
-        write_text_atomic(
-            o / "quality" / f"{name}.csv", table.to_csv(index=False, lineterminator="\n")
-        )
+        write_csv(table, o / "quality" / f"{name}.csv")
     fragment = quality_section_html(q.tables, q.findings, outline=q.outline, flags=q.flags)
     write_text_atomic(o / "quality" / "quality.html", fragment + "\n")
     from geo.quality import tolerance_sensitivity
 
     sens = tolerance_sensitivity(data_dir, config, load.facilities)
-    write_text_atomic(
-        o / "quality" / "road_tolerance.csv", sens.to_csv(index=False, lineterminator="\n")
-    )
+    write_csv(sens, o / "quality" / "road_tolerance.csv")
     click.echo("data quality:")
     for line in q.findings:
         click.echo(f"  - {line}")
@@ -543,9 +699,23 @@ def _echo_road_repairs(table: Any) -> None:
     type=click.IntRange(min=1),
     help="Workers of the local cluster [default: CPU count].",
 )
+@click.option(
+    "--connect-timeout",
+    "connect_timeout_s",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to reach --scheduler and see its Dask handshake.",
+)
 @verbosity_options
 @_guard
-def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int | None) -> int:
+def batch(
+    scenarios: str,
+    scheduler: str | None,
+    out: str | None,
+    workers: int | None,
+    connect_timeout_s: float,
+) -> int:
     """Many scenarios on Dask, one comparative report (report.html, report.xlsx, tables/).
 
     Each scenario's outputs go to OUT/scenarios/<name>-<hash>/; a re-run skips finished ones.
@@ -556,7 +726,12 @@ def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int |
       python cli.py batch data/scenarios_vietnam.toml --out out/batch_vn
       python cli.py batch my.toml --scheduler tcp://10.0.0.5:8786
     """
+    if scheduler:  # seconds, before the heavy imports: a wrong --scheduler fails at once
+        from geo.netcheck import preflight_dask
+
+        preflight_dask(scheduler, timeout_s=connect_timeout_s)
     from analysis.batch import dask_client, read_scenarios, run_batch
+    from geo.outdir import check_writable, folder_lock
     from maps.batch_report import write_batch_report, write_scenario_outputs
 
     ctx = click.get_current_context().find_object(Ctx) or Ctx()
@@ -569,11 +744,18 @@ def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int |
         f"{len(spec.scenarios)} scenarios from {scenarios} on {scheduler or 'a local Dask cluster'} -> {out_dir}"
     )
     bar = sys.stderr.isatty() and not ctx.quiet and not os.environ.get("CI")
-    with dask_client(scheduler, n_workers=workers) as client:
-        run = run_batch(
-            spec, client=client, out_dir=out_dir, writer=write_scenario_outputs, progress_bar=bar
-        )
-    files = write_batch_report(run, out_dir)
+    with folder_lock(out_dir, wait_s=0):
+        check_writable(out_dir)
+        with dask_client(
+            scheduler,
+            n_workers=workers,
+            connect_timeout_s=connect_timeout_s,
+            verbose=bool(ctx.verbose),
+        ) as cl:
+            run = run_batch(
+                spec, client=cl, out_dir=out_dir, writer=write_scenario_outputs, progress_bar=bar
+            )
+        files = write_batch_report(run, out_dir)
     n = {s: sum(o["status"] == s for o in run.outcomes) for s in ("done", "skipped", "failed")}
     click.echo(
         f"batch finished in {run.wall_s:.1f} s: {n['done']} run, {n['skipped']} skipped (finished earlier), "
@@ -586,8 +768,13 @@ def batch(scenarios: str, scheduler: str | None, out: str | None, workers: int |
 
 def main() -> None:
     """Entry point: click's own usage errors are user errors too (exit 1, not 2)."""
+    from geo.errors import InfraOverlapError
+
     try:
         cli.main(obj=Ctx(), standalone_mode=False)
+    except InfraOverlapError as exc:  # raised by an option's check, before the command runs
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(1)

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import os
-import re
+import signal
 import sys
 import time
 import traceback
@@ -36,7 +36,10 @@ from typing import Any
 
 from analysis.run import RunOptions, run_region
 from geo.config import RegionConfig, load_region_config
+from geo.config_schema import ScenarioFile, ScenarioParams
 from geo.errors import ConfigError, InfraOverlapError, InputError
+from geo.netcheck import preflight_dask
+from geo.validation import validate_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,22 +48,8 @@ else:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-KINDS: dict[str, str] = {
-    **dict.fromkeys(("data", "roads", "population", "config"), "path"),
-    **dict.fromkeys(("types", "add", "remove", "open_statuses", "region6"), "strs"),
-    "facilities": "paths",
-    "provinces": "codes",
-    **dict.fromkeys(("keep_default_facilities", "merge_second_roads"), "bool"),
-    **dict.fromkeys(("region", "encoding", "lang", "description"), "str"),
-    "edition": "edition",
-    "speed_factor": "number",
-    "breaks_min": "breaks",
-    "primary_min": "primary",
-}
-DEFAULT_KEYS = tuple(k for k in KINDS if k != "description")
-SCENARIO_KEYS = ("name", *KINDS)
+PATH_KEYS = ("data", "roads", "population", "config")
 REPORT_KEYS = ("baseline", "compare")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -120,59 +109,27 @@ class BatchRun:
 # --------------------------------------------------------------------------- reading the file
 
 
-def _check(value: Any, key: str, kind: str, base: Path, err: Callable[[str], ConfigError]) -> Any:
-    """Validate and normalise one value; ``err`` builds the message naming file, scenario, key."""
-
-    def strs(v: Any) -> tuple[str, ...]:
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            raise err(f'must be a list of strings, e.g. {key} = ["..."], got {v!r}')
-        return tuple(v)
-
-    def num(v: Any, what: str) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-            raise err(f"{what} must be a positive number, got {v!r}")
-        return float(v)
-
-    if kind == "str":
-        if not isinstance(value, str):
-            raise err(f"must be a string, got {value!r}")
-        if key == "lang" and value not in ("vi", "en"):
-            raise err(f"must be 'vi' or 'en', got {value!r}")
-        return value
-    if kind == "path":
-        if not isinstance(value, str) or not value:
-            raise err(f"must be a file or folder path (string), got {value!r}")
-        return str((base / Path(value).expanduser()).resolve())
-    if kind == "paths":
-        return tuple(str((base / Path(p).expanduser()).resolve()) for p in strs(value))
-    if kind == "strs":
-        return strs(value)
-    if kind == "codes":
-        return tuple(sorted({c.zfill(2) for c in strs(value)}))
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise err(f"must be true or false, got {value!r}")
-        return value
-    if kind == "edition":
-        if value not in (34, 63) or isinstance(value, bool):
-            raise err(f"must be 34 or 63, got {value!r}")
-        return int(value)
-    if kind == "number":
-        return num(value, "the factor")
-    if not isinstance(value, dict):
-        raise err(f"must be a table per facility type, e.g. {key} = {{ airport = 90 }}")
-    if kind == "breaks":
-        out = {}
-        for t, v in value.items():
-            if not isinstance(v, list) or not v:
-                raise err(f"breaks of '{t}' must be a non-empty list of minutes, got {v!r}")
-            out[t] = tuple(sorted({num(x, f"a break of '{t}'") for x in v}))
-        return out
-    return {t: num(v, f"the primary threshold of '{t}'") for t, v in value.items()}
+def _normalised(params: ScenarioParams, base: Path) -> dict[str, Any]:
+    """One validated table as run parameters: paths absolute (relative to the file), lists as
+    tuples, province codes two digits and sorted, breaks sorted."""
+    out: dict[str, Any] = {}
+    for key, value in params.model_dump(exclude_none=True, exclude={"name"}).items():
+        if key in PATH_KEYS:
+            value = str((base / Path(value).expanduser()).resolve())
+        elif key == "facilities":
+            value = tuple(str((base / Path(v).expanduser()).resolve()) for v in value)
+        elif key == "provinces":
+            value = tuple(sorted({c.zfill(2) for c in value}))
+        elif key == "breaks_min":
+            value = {t: tuple(sorted(set(v))) for t, v in value.items()}
+        elif isinstance(value, list):
+            value = tuple(value)
+        out[key] = value
+    return out
 
 
 def read_scenarios(path: str | Path) -> BatchSpec:
-    """Read and validate a scenario file.
+    """Read and validate a scenario file (geo.config_schema.ScenarioFile).
 
     Parameters
     ----------
@@ -201,34 +158,16 @@ def read_scenarios(path: str | Path) -> BatchSpec:
     def bad(msg: str, key: str | None = None) -> ConfigError:
         return ConfigError(msg, source=str(p), field=key)
 
-    def table(where: str, raw: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
-        if not isinstance(raw, dict):
-            raise bad(f"{where} must be a table")
-        out = {}
-        for key, value in raw.items():
-            if key not in allowed:
-                raise bad(f"{where}: unknown key '{key}'; allowed: {', '.join(allowed)}", key)
-            err = lambda m, k=key: bad(f"{where}: {m}", k)  # noqa: E731
-            out[key] = value if key == "name" else _check(value, key, KINDS[key], base, err)
-        return out
-
-    extra = sorted(set(doc) - {"defaults", "scenario", "report"})
-    if extra:
-        raise bad(f"unknown table(s) {extra}; allowed: [defaults], [[scenario]], [report]")
-    defaults = table("[defaults]", doc.get("defaults", {}), DEFAULT_KEYS)
-    raw = doc.get("scenario")
-    if not isinstance(raw, list) or not raw:
+    if not doc.get("scenario"):
         raise bad("no scenarios: add at least one [[scenario]] table with a name")
+    spec = validate_file(ScenarioFile, doc, source=str(p))
+    defaults = _normalised(spec.defaults, base)
     scenarios: list[Scenario] = []
-    for i, item in enumerate(raw, start=1):
-        name = item.get("name") if isinstance(item, dict) else None
-        where = f"scenario '{name}'" if isinstance(name, str) else f"[[scenario]] number {i}"
-        own = table(where, item, SCENARIO_KEYS)
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise bad(f"{where}: 'name' must be 1-64 letters, digits, _ - . (got {name!r})", "name")
-        if any(s.name == name for s in scenarios):
+    for item in spec.scenario:
+        where = f"scenario '{item.name}'"
+        if any(s.name == item.name for s in scenarios):
             raise bad(f"{where}: the name is used twice; names must be unique", "name")
-        own.pop("name")
+        own = _normalised(item, base)
         params = {**defaults, **own}
         for k in ("breaks_min", "primary_min"):  # per-type tables merge with the defaults' ones
             if k in defaults and k in own:
@@ -236,13 +175,12 @@ def read_scenarios(path: str | Path) -> BatchSpec:
         if (params.get("provinces") or params.get("region6")) and params.get("population"):
             msg = "a province or region subset needs the polygon demand, not a population raster"
             raise bad(f"{where}: {msg}; drop 'population' or the subset", "provinces")
-        scenarios.append(Scenario(name, params, str(params.pop("description", ""))))
-    rep = doc.get("report", {})
-    unknown = sorted(set(rep) - set(REPORT_KEYS)) if isinstance(rep, dict) else ["(not a table)"]
-    if unknown:
-        raise bad(f"[report]: unknown key(s) {unknown}; allowed: {', '.join(REPORT_KEYS)}")
+        scenarios.append(Scenario(item.name, params, str(params.pop("description", ""))))
     names = [s.name for s in scenarios]
-    picks = [rep.get("baseline", names[0]), rep.get("compare", names[min(1, len(names) - 1)])]
+    picks = [
+        spec.report.baseline or names[0],
+        spec.report.compare or names[min(1, len(names) - 1)],
+    ]
     for key, value in zip(REPORT_KEYS, picks, strict=True):
         if value not in names:
             raise bad(
@@ -480,8 +418,19 @@ def run_scenario(
 
 
 @contextmanager
-def dask_client(scheduler: str | None = None, *, n_workers: int | None = None) -> Iterator[Any]:
+def dask_client(
+    scheduler: str | None = None,
+    *,
+    n_workers: int | None = None,
+    connect_timeout_s: float = 5.0,
+    verbose: bool = False,
+) -> Iterator[Any]:
     """A Dask client: to ``scheduler`` (``tcp://HOST:8786``), else a machine-sized ``LocalCluster``.
+
+    A ``scheduler`` is checked first (geo.netcheck.preflight_dask, ``connect_timeout_s``): a
+    closed port, a silent server or one that is not Dask is a user error within seconds.
+    Without ``verbose`` the local cluster's processes log only critical errors (no tracebacks of
+    heartbeats after an interrupt or a failed scenario).
 
     The local cluster has ``n_workers`` processes (default: the CPU count) of one thread each,
     since every task is a whole single-threaded run.
@@ -489,10 +438,13 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None) -
     from distributed import Client, LocalCluster
 
     # Dask's own INFO lines (workers starting, comms) would drown the per-scenario log
-    logging.getLogger("distributed").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("distributed").setLevel(
+        max(logging.WARNING, logging.getLogger().level) if verbose else logging.CRITICAL
+    )
     if scheduler:
+        preflight_dask(scheduler, timeout_s=connect_timeout_s)  # seconds, not a hang
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{max(connect_timeout_s * 2, 5):g}s")
         except (OSError, TimeoutError) as exc:
             how = "start one with `dask scheduler` + `dask worker ADDR`, or omit --scheduler"
             raise InputError(
@@ -504,10 +456,17 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None) -
             yield client
         return
     n = n_workers or os.cpu_count() or 1
-    with LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-        scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR,
-    ) as cluster, Client(cluster) as client:  # fmt: skip
+    # worker processes start with Ctrl-C ignored (a spawned process inherits it), so that an
+    # interrupt reaches only this process: one line, exit 130, no traceback from each worker
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False}, silence_logs=logging.ERROR if verbose else logging.CRITICAL,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with cluster, Client(cluster) as client:
         yield client
 
 

@@ -48,6 +48,7 @@ class RunOptions:
     edition: int | None = None
     lang: str = "vi"
     encoding: str | None = None
+    crs: str | None = None
     speed_factor: float = 1.0
     breaks_min: dict[str, tuple[float, ...]] = field(default_factory=dict)
     primary_min: dict[str, float] = field(default_factory=dict)
@@ -108,6 +109,7 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         keep_default=opts.keep_default_facilities or not opts.facilities,
         encoding=opts.encoding,
         add=opts.add,
+        crs=opts.crs,
     )
     fac.require_usable()  # an empty facility set or too many facilities: say so before the network build
     population = (

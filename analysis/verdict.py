@@ -181,7 +181,7 @@ def joint_verdict(
     covered = float(w[count > 0].sum())
     bound = rule.max_loss_share * covered
     group = equivalent_groups(a, w, base=base, equivalent_share=rule.equivalent_share)
-    group_size = np.bincount(group[group >= 0], minlength=max(int(group.max()) + 1, 1))
+    group_size = np.bincount(group[group >= 0], minlength=int(group.max()) + 1 if n else 1)
     group_left = group_size.copy()
     verdict = np.zeros(n, bool)
     reason = np.full(n, REASON_NOT_CANDIDATE, dtype=object)

@@ -1,4 +1,5 @@
-"""Region configuration: read a TOML file once, validate it, return frozen dataclasses."""
+"""Region configuration: read a TOML file once, validate it (geo.config_schema, pydantic),
+return frozen dataclasses whose attributes the rest of the code reads."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from geo.config_schema import (
+    FACILITY_TYPES,
+    REGION_NAME,
+    RegionFile,
+    RoadsTable,
+    TypeTable,
+)
 from geo.errors import ConfigError
+from geo.validation import validate_file
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-FACILITY_TYPES = ("seaport", "airport", "industrial_park")
+__all__ = ["FACILITY_TYPES", "RegionConfig", "RoadsConfig", "SourceSpec", "TypeConfig"]
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 
 
@@ -123,141 +132,71 @@ class RegionConfig:
     path: str = ""
 
 
-def _need(table: dict[str, Any], key: str, where: str, path: str) -> Any:
-    if key not in table:
-        raise ConfigError(
-            f"missing key '{key}' in [{where}]; add it (see data/vietnam.toml)",
-            source=path,
-            field=key,
-        )
-    return table[key]
-
-
-def _table(table: dict[str, Any], key: str, where: str, path: str) -> dict[str, Any]:
-    value = _need(table, key, where, path)
-    if not isinstance(value, dict):
-        raise ConfigError(f"'{key}' must be a table [{key}], got {value!r}", source=path, field=key)
-    return value
-
-
-def _number(value: Any, key: str, path: str) -> float:
-    if isinstance(value, bool):  # float(True) would pass silently
-        value = str(value).lower()
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"must be a number, got {value!r}", source=path, field=key) from None
-    if v != v or v in (float("inf"), float("-inf")):
-        raise ConfigError(f"must be a finite number, got {value!r}", source=path, field=key)
-    return v
-
-
-def _positive(value: Any, key: str, path: str) -> float:
-    v = _number(value, key, path)
-    if not v > 0:
-        raise ConfigError(f"must be > 0, got {v:g}", source=path, field=key)
-    return v
-
-
-def _numbers(value: Any, key: str, path: str) -> tuple[float, ...]:
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(
-            f"must be a list of numbers, e.g. [60, 90], got {value!r}", source=path, field=key
-        )
-    return tuple(_number(v, key, path) for v in value)
-
-
-def _count(value: Any, key: str, path: str) -> int:
-    v = _number(value, key, path)
-    if v < 0 or v != int(v):
-        raise ConfigError(f"must be a whole number >= 0, got {v:g}", source=path, field=key)
-    return int(v)
-
-
-def _shares(value: Any, key: str, path: str) -> tuple[float, ...]:
-    v = _numbers(value, key, path)
-    if any(not 0 < x <= 1 for x in v):
-        raise ConfigError(f"shares must lie in (0, 1], got {list(v)}", source=path, field=key)
-    return v
-
-
-def _share(value: Any, key: str, path: str) -> float:
-    x = _number(value, key, path)
-    if not 0.0 <= x <= 1.0:
-        raise ConfigError(
-            f"{key} must be a share between 0 and 1, got {value!r}", source=path, field=key
-        )
-    return x
-
-
-def _metric_crs(value: Any, path: str) -> str:
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
-    try:
-        crs = CRS.from_user_input(value)
-    except CRSError:
-        raise ConfigError(
-            f"unknown CRS {value!r}; give a projected CRS in metres, e.g. 'EPSG:3405'",
-            source=path,
-            field="metric_crs",
-        ) from None
-    if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
-        raise ConfigError(
-            f"{value!r} is not a projected CRS in metres: distances would be wrong; give a "
-            "projected CRS in metres, e.g. 'EPSG:3405' (VN-2000 / UTM 48N)",
-            source=path,
-            field="metric_crs",
-        )
-    return str(value)
-
-
-def _type_config(name: str, t: dict[str, Any], path: str) -> TypeConfig:
-    where = f"types.{name}"
-    if not isinstance(t, dict):
-        raise ConfigError(f"[{where}] must be a table, got {t!r}", source=path, field=where)
-    breaks = tuple(
-        _positive(b, f"{where}.breaks_min", path)
-        for b in _numbers(_need(t, "breaks_min", where, path), f"{where}.breaks_min", path)
-    )
-    if not breaks:
-        raise ConfigError(
-            f"[{where}] breaks_min is empty; give at least one break in minutes", source=path
-        )
-    breaks = tuple(sorted(set(breaks)))
-    primary = _positive(_need(t, "primary_min", where, path), f"{where}.primary_min", path)
-    if primary not in breaks:
-        raise ConfigError(
-            f"primary_min = {primary:g} is not one of breaks_min [{', '.join(f'{b:g}' for b in breaks)}]; "
-            "make it one of them or add it to breaks_min",
-            source=path,
-            field=f"{where}.primary_min",
-        )
-    sources = []
-    for s in t.get("sources", []):
-        try:
-            sources.append(SourceSpec(**s))
-        except TypeError as exc:
-            raise ConfigError(f"[{where}.sources] {exc}", source=path) from None
+def _type_config(name: str, t: TypeTable) -> TypeConfig:
     return TypeConfig(
         name=name,
-        label_vi=t.get("label_vi", name),
-        label_en=t.get("label_en", name),
-        breaks_min=breaks,
-        primary_min=primary,
-        official_count=t.get("official_count"),
-        official_source=t.get("official_source", ""),
-        exclude_classes=tuple(t.get("exclude_classes", ())),
-        class_map=dict(t.get("class_map", {})),
-        international_iata=tuple(t.get("international_iata", ())),
-        sources=tuple(sources),
-        class_provinces63=tuple(str(c).zfill(2) for c in t.get("class_provinces63", ())),
-        outside_class=str(t.get("outside_class", "")),
+        label_vi=t.label_vi or name,
+        label_en=t.label_en or name,
+        breaks_min=tuple(sorted(set(t.breaks_min))),
+        primary_min=t.primary_min,
+        official_count=t.official_count,
+        official_source=t.official_source,
+        exclude_classes=tuple(t.exclude_classes),
+        class_map=dict(t.class_map),
+        international_iata=tuple(t.international_iata),
+        sources=tuple(SourceSpec(**s.model_dump()) for s in t.sources),
+        class_provinces63=tuple(str(c).zfill(2) for c in t.class_provinces63),
+        outside_class=t.outside_class,
     )
+
+
+def _roads_config(r: RoadsTable) -> RoadsConfig:
+    return RoadsConfig(
+        file=r.file,
+        layer=r.layer,
+        class_field=r.class_field,
+        highway_field=r.highway_field,
+        maxspeed_field=r.maxspeed_field,
+        oneway_field=r.oneway_field,
+        status_field=r.status_field,
+        open_statuses=tuple(r.open_statuses),
+        snap_tolerance_m=r.snap_tolerance_m,
+        speed_kmh=dict(r.speed_kmh),
+        second_file=r.second_file,
+        second_layer=r.second_layer,
+        second_class_field=r.second_class_field,
+        merge_second=r.merge_second,
+        max_connector_m=r.max_connector_m,
+        islands=tuple(
+            {"name": i.name, "bbox": tuple(i.bbox), "source": i.source} for i in r.islands
+        ),
+        extra_files=tuple(r.extra_files),
+    )
+
+
+def _config_path(path: str | Path | None, region: str) -> Path:
+    if path is None and not REGION_NAME.match(region):
+        raise ConfigError(
+            f"region name {region!r} must be letters, digits, _ or - (no separator, no '..')",
+            field="--region",
+        )
+    p = Path(path) if path is not None else REPO_DATA / f"{region}.toml"
+    if path is not None and not p.is_file():
+        raise ConfigError(
+            "configuration file not found; check the path given to --config", source=str(p)
+        )
+    if not p.is_file():
+        known = sorted(
+            q.stem for q in REPO_DATA.glob("*.toml") if not q.stem.startswith("scenarios")
+        )
+        raise ConfigError(
+            f"no configuration for region '{region}' (known: {', '.join(known)})", source=str(p)
+        )
+    return p
 
 
 def load_region_config(path: str | Path | None = None, *, region: str = "vietnam") -> RegionConfig:
-    """Read and validate a region configuration.
+    """Read and validate a region configuration (geo.config_schema.RegionFile).
 
     Parameters
     ----------
@@ -273,146 +212,49 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
     Raises
     ------
     ConfigError
-        With the file, the key and what to change.
+        With the file, the key and what to change: unknown keys, wrong kinds, values out of
+        range, data paths outside the data folder, a grid too large for memory.
     """
-    p = Path(path) if path is not None else REPO_DATA / f"{region}.toml"
-    if path is not None and not p.is_file():
-        raise ConfigError(
-            "configuration file not found; check the path given to --config", source=str(p)
-        )
-    if not p.is_file():
-        known = sorted(
-            q.stem for q in REPO_DATA.glob("*.toml") if not q.stem.startswith("scenarios")
-        )
-        raise ConfigError(
-            f"no configuration for region '{region}' (known: {', '.join(known)})", source=str(p)
-        )
+    p = _config_path(path, region)
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", source=str(p)) from None
     sp = str(p)
-    reg = _table(raw, "region", "region", sp)
-    roads = _table(raw, "roads", "roads", sp)
-    types_raw = _table(raw, "types", "types", sp)
-    if not types_raw:
-        raise ConfigError(
-            "[types] is empty; configure at least one facility type", source=sp, field="types"
-        )
-    for name in types_raw:
-        if name not in FACILITY_TYPES:
-            raise ConfigError(
-                f"unknown facility type '{name}'; allowed: {', '.join(FACILITY_TYPES)}",
-                source=sp,
-                field=f"types.{name}",
-            )
-    edition = reg.get("edition", 34)
-    if edition not in (34, 63) or isinstance(edition, bool):
-        raise ConfigError(f"edition must be 34 or 63, got {edition!r}", source=sp, field="edition")
-    bbox = _numbers(_need(reg, "bbox", "region", sp), "bbox", sp)
-    if len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
-        raise ConfigError(
-            "bbox must be [min_lon, min_lat, max_lon, max_lat]", source=sp, field="bbox"
-        )
-    flags = raw.get("flags", {})
-    sens = raw.get("sensitivity", {})
-    covering = raw.get("covering", {})
-    verdict = raw.get("verdict", {})
-    for key, value in (
-        ("flags", flags),
-        ("verdict", verdict),
-        ("sensitivity", sens),
-        ("covering", covering),
-        ("roads.speed_kmh", roads.get("speed_kmh", {})),
-    ):
-        if not isinstance(value, dict):
-            raise ConfigError(f"[{key}] must be a table, got {value!r}", source=sp, field=key)
-    speed = {
-        str(k): _positive(v, f"roads.speed_kmh.{k}", sp)
-        for k, v in roads.get("speed_kmh", {}).items()
-    }
-    if "default" not in speed:
-        raise ConfigError(
-            "[roads.speed_kmh] needs a 'default' speed", source=sp, field="speed_kmh.default"
-        )
-    status_map = {str(k): str(v) for k, v in raw.get("status_map", {}).items()}
-    for k, v in status_map.items():
-        if v not in ("operating", "planned"):
-            raise ConfigError(
-                f"status_map['{k}'] = '{v}': allowed values are operating, planned", source=sp
-            )
+    doc = validate_file(RegionFile, raw, source=sp)
+    reg = doc.region
     return RegionConfig(
-        name=str(reg.get("name", region)),
-        label_vi=str(reg.get("label_vi", region)),
-        label_en=str(reg.get("label_en", region)),
-        metric_crs=_metric_crs(_need(reg, "metric_crs", "region", sp), sp),
-        bbox=bbox,
-        edition=edition,
-        cell_size_m=_positive(reg.get("cell_size_m", 1000), "cell_size_m", sp),
-        access_speed_kmh=_positive(reg.get("access_speed_kmh", 20), "access_speed_kmh", sp),
-        max_facility_access_km=_positive(
-            reg.get("max_facility_access_km", 10), "max_facility_access_km", sp
-        ),
-        province_tolerance_m=_positive(
-            reg.get("province_tolerance_m", 10000), "province_tolerance_m", sp
-        ),
-        duplicate_distance_m=_positive(
-            reg.get("duplicate_distance_m", 500), "duplicate_distance_m", sp
-        ),
-        min_component_km=_number(reg.get("min_component_km", 5.0), "min_component_km", sp),
-        max_unique_share=_number(flags.get("max_unique_share", 0.25), "flags.max_unique_share", sp),
-        min_other_province_share=_number(
-            flags.get("min_other_province_share", 0.5), "flags.min_other_province_share", sp
-        ),
-        speed_factors=tuple(
-            _positive(v, "sensitivity.speed_factors", sp)
-            for v in _numbers(
-                sens.get("speed_factors", [0.8, 1.2]), "sensitivity.speed_factors", sp
-            )
-        ),
-        threshold_shifts_min=_numbers(
-            sens.get("threshold_shifts_min", [-15, 15]), "sensitivity.threshold_shifts_min", sp
-        ),
-        roads=RoadsConfig(
-            file=str(_need(roads, "file", "roads", sp)),
-            layer=roads.get("layer"),
-            class_field=str(roads.get("class_field", "highway")),
-            highway_field=roads.get("highway_field"),
-            maxspeed_field=roads.get("maxspeed_field"),
-            oneway_field=roads.get("oneway_field"),
-            status_field=roads.get("status_field"),
-            open_statuses=tuple(roads.get("open_statuses", ())),
-            snap_tolerance_m=_positive(roads.get("snap_tolerance_m", 50), "snap_tolerance_m", sp),
-            speed_kmh=speed,
-            second_file=roads.get("second_file"),
-            second_layer=roads.get("second_layer"),
-            second_class_field=roads.get("second_class_field"),
-            merge_second=bool(roads.get("merge_second", False)),
-            max_connector_m=float(roads.get("max_connector_m", 0.0)),
-            islands=tuple(_islands(roads.get("islands", []), sp)),
-            extra_files=tuple(str(f) for f in roads.get("extra_files", [])),
-        ),
-        population=dict(raw.get("population", {})),
-        provinces={str(k): str(v) for k, v in raw.get("provinces", {}).items()},
-        types={n: _type_config(n, t, sp) for n, t in types_raw.items()},
-        status_map=status_map,
-        groupings=dict(raw.get("groupings", {})),
-        covering_exact_work=_count(
-            covering.get("exact_work", COVERING_EXACT_WORK), "covering.exact_work", sp
-        ),
-        covering_exact_shares=_shares(
-            covering.get("exact_shares", list(COVERING_EXACT_SHARES)), "covering.exact_shares", sp
-        ),
-        verdict_max_loss_share=_share(
-            verdict.get("max_loss_share", 0.02), "verdict.max_loss_share", sp
-        ),
-        verdict_equivalent_share=_share(
-            verdict.get("equivalent_share", 0.8), "verdict.equivalent_share", sp
-        ),
-        verdict_min_pool_shortfall=_share(
-            verdict.get("min_pool_shortfall", 0.25), "verdict.min_pool_shortfall", sp
-        ),
-        data_date=str(reg.get("data_date", "")),
+        name=reg.name or region,
+        label_vi=reg.label_vi or region,
+        label_en=reg.label_en or region,
+        metric_crs=reg.metric_crs,
+        bbox=(reg.bbox[0], reg.bbox[1], reg.bbox[2], reg.bbox[3]),
+        edition=reg.edition,
+        cell_size_m=reg.cell_size_m,
+        access_speed_kmh=reg.access_speed_kmh,
+        max_facility_access_km=reg.max_facility_access_km,
+        province_tolerance_m=reg.province_tolerance_m,
+        duplicate_distance_m=reg.duplicate_distance_m,
+        min_component_km=reg.min_component_km,
+        max_unique_share=doc.flags.max_unique_share,
+        min_other_province_share=doc.flags.min_other_province_share,
+        speed_factors=tuple(doc.sensitivity.speed_factors),
+        threshold_shifts_min=tuple(doc.sensitivity.threshold_shifts_min),
+        roads=_roads_config(doc.roads),
+        population=doc.population.model_dump(exclude_none=True),
+        provinces=doc.provinces.model_dump(exclude_none=True),
+        types={n: _type_config(n, t) for n, t in doc.types.items()},
+        status_map=dict(doc.status_map),
+        groupings={
+            k: (v if isinstance(v, list) else v.model_dump(exclude_none=True))
+            for k, v in doc.groupings.items()
+        },
+        covering_exact_work=doc.covering.exact_work,
+        covering_exact_shares=tuple(doc.covering.exact_shares),
+        verdict_max_loss_share=doc.verdict.max_loss_share,
+        verdict_equivalent_share=doc.verdict.equivalent_share,
+        verdict_min_pool_shortfall=doc.verdict.min_pool_shortfall,
+        data_date=reg.data_date,
         path=sp,
     )
 
@@ -423,32 +265,3 @@ def config_tables(config: RegionConfig) -> dict[str, Any]:
     if not config.path or not Path(config.path).is_file():
         return {}
     return tomllib.loads(Path(config.path).read_text(encoding="utf-8"))
-
-
-def _islands(raw: Any, sp: Any) -> list[dict[str, Any]]:
-    """``[[roads.islands]]``: name, bbox (4 numbers, lon/lat) and a source for each island."""
-    out = []
-    for k, isl in enumerate(raw if isinstance(raw, list) else []):
-        bbox = isl.get("bbox") if isinstance(isl, dict) else None
-        if (
-            not isinstance(isl, dict)
-            or not isl.get("name")
-            or not isl.get("source")
-            or not isinstance(bbox, list)
-            or len(bbox) != 4
-            or not all(isinstance(b, int | float) for b in bbox)
-        ):
-            raise ConfigError(
-                f"roads.islands[{k}] needs name, source and bbox = [min_lon, min_lat, max_lon, "
-                f"max_lat] (got {isl!r})",
-                source=str(sp),
-                field="roads.islands",
-            )
-        out.append(
-            {
-                "name": str(isl["name"]),
-                "bbox": tuple(map(float, bbox)),
-                "source": str(isl["source"]),
-            }
-        )
-    return out

@@ -59,3 +59,8 @@ class DataNotFoundError(InputError):
 
 class NetworkError(InfraOverlapError):
     """The road network cannot be built or routed (e.g. no edges after filtering)."""
+
+
+class ServerError(InputError):
+    """A server the tool talks to (Overpass, a download host, a Dask scheduler) is unreachable,
+    silent, or not the kind of server expected; the message names the host and what to check."""

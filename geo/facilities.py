@@ -328,9 +328,9 @@ def facilities_from_source(
 
 
 def _read_user_table(
-    path: Path, encoding: str | None, config: RegionConfig
+    path: Path, encoding: str | None, config: RegionConfig, crs: str | None = None
 ) -> tuple[gpd.GeoDataFrame, Issues]:
-    return read_table(path, encoding=encoding, bbox=config.bbox)
+    return read_table(path, encoding=encoding, bbox=config.bbox, crs=crs)
 
 
 def facilities_from_user_file(
@@ -340,6 +340,7 @@ def facilities_from_user_file(
     type_name: str | None = None,
     encoding: str | None = None,
     provinces: Provinces | None = None,
+    crs: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, Issues]:
     """Read a user's facility file (any format of :func:`geo.tabular.read_table`).
 
@@ -370,7 +371,7 @@ def facilities_from_user_file(
         be read.
     """
     src = str(path)
-    gdf, issues = _read_user_table(Path(path), encoding, config)
+    gdf, issues = _read_user_table(Path(path), encoding, config, crs)
     required = ["name", "status"] + ([] if type_name else ["type"])
     lowered = {c.casefold(): c for c in gdf.columns}
     for col in required:
@@ -537,6 +538,10 @@ def merge_duplicates(
     pairs_l = np.concatenate([left, nl])
     pairs_r = np.concatenate([right, nr])
     same_type = (types[pairs_l] == types[pairs_r]) & (pairs_l != pairs_r)
+    # a planned what-if (--add) is never merged away, nor is anything merged into it
+    if "source" in fac:
+        added = (fac["source"] == "--add").to_numpy()
+        same_type &= ~(added[pairs_l] | added[pairs_r])
     graph = coo_matrix(
         (np.ones(same_type.sum()), (pairs_l[same_type], pairs_r[same_type])), shape=(n, n)
     )
@@ -570,6 +575,7 @@ def load_region_facilities(
     keep_default: bool = True,
     encoding: str | None = None,
     add: tuple[str, ...] | list[str] = (),
+    crs: str | None = None,
 ) -> FacilityLoad:
     """Load, validate, tag and de-duplicate the region's facilities.
 
@@ -589,6 +595,8 @@ def load_region_facilities(
         Text encoding of the users' CSV files (default detected).
     add
         ``"name,lon,lat,type"`` strings: planned facilities (``run --add``).
+    crs
+        CRS of users' vector layers that declare none (``--crs``).
 
     Returns
     -------
@@ -652,7 +660,7 @@ def load_region_facilities(
         user.append(("--add", p, "utf-8"))
     user_rejected = 0
     for label, f, enc in user:
-        fac, part = facilities_from_user_file(f, config=config, encoding=enc)
+        fac, part = facilities_from_user_file(f, config=config, encoding=enc, crs=crs)
         for rec in part.rejects + part.repairs:
             rec["source"] = label
         fac["source"] = label

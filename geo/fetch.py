@@ -29,19 +29,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import requests
 import shapely
 
 from geo.config import REPO_DATA, RegionConfig
 from geo.datasets import PROVENANCE
-from geo.errors import DataNotFoundError, NetworkError
+from geo.errors import DataNotFoundError, InputError, NetworkError, ServerError
 from geo.facilities import normalise_name
 from geo.fetch_population import WORLDPOP_LICENCE, download_file, write_population_grid
 from geo.files import atomic_path, write_text_atomic
+from geo.netcheck import preflight_http
+from geo.outdir import check_path_length, folder_lock, partial_dir_of, swap_in
 from geo.provinces import Provinces, load_provinces, tag_provinces
 from geo.quality import region_extras
 from geo.roads import MAIN_ROADS_FILTER
@@ -79,7 +83,12 @@ class FetchOptions:
     cache_folder
         osmnx response cache (a second fetch of the same area works offline).
     timeout_s
-        Timeout of each HTTP request, in seconds.
+        Read timeout of each HTTP request (an Overpass query, the raster), in seconds.
+    connect_timeout_s
+        Connect timeout and the preflight's limit, in seconds: a silent or wrong server fails
+        within seconds (geo.netcheck).
+    total_s
+        Retries of one download stop after this many seconds.
     max_query_area_km2
         Area above which osmnx splits a polygon into several Overpass queries.
     include_tertiary
@@ -98,6 +107,8 @@ class FetchOptions:
     overpass_url: str | None = None
     cache_folder: Path = REPO_DATA / "cache" / "osmnx"
     timeout_s: int = 180
+    connect_timeout_s: float = 5.0
+    total_s: float = 600.0
     max_query_area_km2: float = 50_000.0
     include_tertiary: bool = False
     population_url: str | None = None
@@ -450,7 +461,9 @@ def fetch_region(
     config
         Region configuration (metric CRS, grid size, province tolerance).
     out_dir
-        The folder to fill (created; existing layers are replaced one by one, atomically).
+        The folder to fill: written in ``<out_dir>.partial`` (kept after a failure and reused
+        by the next fetch) and moved in whole when complete; an existing ``out_dir`` is replaced
+        only if it is empty or a previous fetch's.
     options
         Endpoints, area, cache and what to skip (:class:`FetchOptions`).
     progress
@@ -470,14 +483,76 @@ def fetch_region(
     """
     opts = options or FetchOptions()
     say = progress or (lambda _msg: None)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out_dir)
     base = Path(opts.base_dir) if opts.base_dir else REPO_DATA / config.name
     if not base.is_dir():
         raise DataNotFoundError(
             "no folder with the region's boundaries and statistics to copy; pass --base DIR",
             source=str(base),
         )
+    with folder_lock(final, wait_s=0):
+        _check_fetch_target(final)
+        _preflight(opts, say)
+        # everything goes to <out>.partial (kept after a failure: the next fetch resumes in it)
+        out = partial_dir_of(final)
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            provenance = _fetch_into(config, out, base=base, opts=opts, say=say)
+        except requests.RequestException as exc:
+            host = urlsplit(getattr(exc.request, "url", "") or "").netloc or "the server"
+            raise ServerError(
+                f"{host} failed during the download ({type(exc).__name__}); check the network "
+                f"and the server, then run fetch again (finished parts are kept in {out})",
+                source=opts.overpass_url or host,
+            ) from None
+        swap_in(out, final)
+    return provenance
+
+
+def _check_fetch_target(final: Path) -> None:
+    """A fetch replaces only an empty folder or a previous fetch's (holding PROVENANCE.json)."""
+    if final.is_dir() and any(final.iterdir()) and not (final / PROVENANCE_FILE).is_file():
+        raise InputError(
+            f"the folder holds files and is not a previous fetch (no {PROVENANCE_FILE}); nothing "
+            "was changed. Choose an empty or new --out",
+            source=str(final),
+        )
+    check_path_length(final)
+
+
+def _preflight(opts: FetchOptions, say: Callable[[str], None]) -> None:
+    """Seconds, not minutes: is each server there and the right kind (geo.netcheck)?"""
+    if not {"facilities", "roads"} <= set(opts.skip):
+        import osmnx as ox
+
+        status = f"{(opts.overpass_url or ox.settings.overpass_url).rstrip('/')}/status"
+        say(f"checking {status}")
+        preflight_http(
+            status,
+            timeout_s=opts.connect_timeout_s,
+            what="Overpass API, --overpass-url",
+            expect=lambda code, text: code == 200 and ("Rate limit" in text or "slots" in text),
+        )
+    url = opts.population_url or opts.extra.get("population_url")
+    if "population" not in opts.skip and url:
+        say(f"checking {url}")
+        preflight_http(
+            url,
+            timeout_s=opts.connect_timeout_s,
+            what="population raster, --population-url",
+            expect=lambda code, _text: code in (200, 206),
+        )
+
+
+def _fetch_into(
+    config: RegionConfig,
+    out: Path,
+    *,
+    base: Path,
+    opts: FetchOptions,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """Fill ``out`` (the partial folder); returns the provenance written into it."""
     fetched = dt.date.today().isoformat()
     bbox = opts.bbox or config.bbox
     say(f"copying boundaries and statistics from {base}")
@@ -525,6 +600,8 @@ def fetch_region(
             Path(opts.download_dir) / Path(url.split("?")[0]).name,
             sha256=opts.population_sha256,
             timeout_s=opts.timeout_s,
+            connect_timeout_s=opts.connect_timeout_s,
+            total_s=opts.total_s,
         )
         region_metric = gpd.GeoSeries([region], crs=4326).to_crs(config.metric_crs).iloc[0]
         grid = write_population_grid(

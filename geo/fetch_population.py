@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import rasterio
@@ -22,7 +24,7 @@ import shapely
 import urllib3
 from rasterio.transform import from_origin
 
-from geo.errors import NetworkError
+from geo.errors import NetworkError, ServerError
 from geo.files import atomic_path, sha256_file
 from geo.population import raster_to_grid
 
@@ -53,7 +55,9 @@ class Download:
     how: str
 
 
-def _stream_to(part: Path, url: str, *, offset: int, timeout_s: float) -> tuple[bool, int | None]:
+def _stream_to(
+    part: Path, url: str, *, offset: int, timeout_s: float | tuple[float, float]
+) -> tuple[bool, int | None]:
     """Append the bytes from ``offset`` to ``part``; returns (resumed, total size if announced)."""
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     with requests.get(url, headers=headers, stream=True, timeout=timeout_s) as r:
@@ -91,6 +95,8 @@ def download_file(
     sha256: str | None = None,
     timeout_s: float = 60.0,
     max_attempts: int = 3,
+    connect_timeout_s: float = 5.0,
+    total_s: float = 600.0,
 ) -> Download:
     """Download ``url`` to ``target`` with resume and checksum verification.
 
@@ -105,9 +111,13 @@ def download_file(
         Expected hex SHA-256 (case-insensitive). None: not verified, the hash is returned for
         the record.
     timeout_s
-        Connect and read timeout of each request, in seconds.
+        Read timeout of each request (the longest silence while bytes flow), in seconds.
     max_attempts
         Requests per call; each one after an interruption resumes where the last stopped.
+    connect_timeout_s
+        Connect timeout of each request, in seconds (a silent host fails fast).
+    total_s
+        No new attempt starts after this many seconds (retries bounded in total time).
 
     Returns
     -------
@@ -128,25 +138,37 @@ def download_file(
             return Download(target, digest, target.stat().st_size, "cached")
         log.warning("%s: checksum differs from the expected one, downloading again", target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    resumed_any, total, last_error = False, None, ""
-    for attempt in range(1, max_attempts + 1):
+    resumed_any, total, last_error, complete, attempt = False, None, "", False, 0
+    deadline = time.monotonic() + total_s
+    while attempt < max_attempts and not complete:
+        attempt += 1
+        if attempt > 1:
+            if time.monotonic() + 2 ** (attempt - 1) > deadline:
+                last_error += f"; no retry after {total_s:g} s"
+                break
+            time.sleep(2 ** (attempt - 1))  # backoff: 2, 4, 8 s
         offset = part.stat().st_size if part.is_file() else 0
         try:
-            resumed, total = _stream_to(part, url, offset=offset, timeout_s=timeout_s)
+            resumed, total = _stream_to(
+                part, url, offset=offset, timeout_s=(connect_timeout_s, timeout_s)
+            )
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             last_error = f"{type(exc).__name__}: {exc}"
             log.warning("%s: attempt %d/%d interrupted (%s)", url, attempt, max_attempts, exc)
             continue
         resumed_any |= resumed
         size = part.stat().st_size
-        if total is None or size >= total:
-            break
-        last_error = f"the connection closed after {size:,} of {total:,} bytes"
-    else:
+        complete = total is None or size >= total
+        if not complete:
+            last_error = f"the connection closed after {size:,} of {total:,} bytes"
+    if not complete:
         got = part.stat().st_size if part.is_file() else 0
-        raise NetworkError(
-            f"{url}: download incomplete after {max_attempts} attempt(s) ({last_error}); "
-            f"{got:,} bytes kept in {part}: run fetch again to resume"
+        host = urlsplit(url).netloc
+        raise ServerError(
+            f"download from {host} incomplete after {attempt} attempt(s) ({last_error}); "
+            f"{got:,} bytes kept in {part}: check the URL and the network, then run fetch "
+            "again to resume",
+            source=url,
         )
     digest = sha256_file(part)
     if expected is not None and digest != expected:

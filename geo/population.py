@@ -54,6 +54,8 @@ RURAL_UNIT_TYPES = ("commune", "special_zone")
 SEA_SPECIAL_ZONES = ("truong_sa", "hoang_sa")
 SEA_ZONE_STANDIN_KM2 = 1.0
 RASTER_CHUNK_ROWS = 2048
+RASTER_CHUNK_BYTES = 64 * 2**20  # memory of one chunk read (issue 20: a 200,000-wide raster)
+MAX_RASTER_CELLS = 2_000_000_000  # cells of one raster window: beyond, a message, not a scan
 
 
 @dataclass(frozen=True)
@@ -446,9 +448,21 @@ def _open(path: Path) -> rasterio.io.DatasetReader:
 
 
 def _row_windows(ds: rasterio.io.DatasetReader, window: Window) -> list[Window]:
-    rows = range(int(window.row_off), int(window.row_off + window.height), RASTER_CHUNK_ROWS)
+    """Row chunks of ``window`` of at most ``RASTER_CHUNK_BYTES`` each (a very wide raster is
+    read a few rows at a time), after refusing a window of more than ``MAX_RASTER_CELLS``."""
+    cells = int(window.width) * int(window.height)
+    if cells > MAX_RASTER_CELLS:
+        raise InputError(
+            f"the raster window to read has {int(window.width):,} × {int(window.height):,} = "
+            f"{cells:,} cells (limit {MAX_RASTER_CELLS:,}); clip it to the region or resample it "
+            "coarser first (e.g. gdalwarp -tr 100 100 -r sum), or raise cell_size_m",
+            source=str(ds.name),
+        )
+    per_row = max(1, int(window.width)) * 8  # float64 after _people
+    step = max(1, min(RASTER_CHUNK_ROWS, RASTER_CHUNK_BYTES // per_row))
+    rows = range(int(window.row_off), int(window.row_off + window.height), step)
     end = int(window.row_off + window.height)
-    return [Window(window.col_off, r, window.width, min(RASTER_CHUNK_ROWS, end - r)) for r in rows]
+    return [Window(window.col_off, r, window.width, min(step, end - r)) for r in rows]
 
 
 def population_from_raster(path: str | Path) -> PopulationLayer:

@@ -169,6 +169,13 @@ def load_provinces(data_dir: str | Path, config: RegionConfig) -> Provinces:
     if not cw_path.is_file():
         raise DataNotFoundError("crosswalk missing from the data folder", source=str(cw_path))
     raw_cw = pd.read_csv(cw_path, dtype=str, encoding="utf-8-sig")
+    need = ("old63_gso_code", "old63_name_vi", "new34_code", "new34_name_vi", "region6_code")
+    if missing := [c for c in need if c not in raw_cw.columns]:
+        raise InputError(
+            f"crosswalk lacks the column(s) {', '.join(missing)} (found: "
+            f"{', '.join(map(str, raw_cw.columns))}); use the crosswalk of the data folder",
+            source=str(cw_path),
+        )
     crosswalk = pd.DataFrame(
         {
             "prov63_code": _code(raw_cw["old63_gso_code"]),

@@ -51,6 +51,7 @@ def read_table(
     lat_field: str | None = None,
     layer: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    crs: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, Issues]:
     """Read a facility file of any supported format into a GeoDataFrame in EPSG:4326.
 
@@ -70,6 +71,9 @@ def read_table(
     bbox
         ``(min_lon, min_lat, max_lon, max_lat)`` of the region: locations outside are rejected,
         and a location whose swap falls inside is rejected as swapped.
+    crs
+        CRS of a vector layer that declares none (``--crs``, e.g. ``EPSG:3405``); a layer that
+        declares one keeps its own.
 
     Returns
     -------
@@ -104,7 +108,7 @@ def read_table(
     if suffix == ".xlsx":
         frame = _read_xlsx(p, src)
         return _points_from_columns(frame, src, lon_field, lat_field, bbox, issues), issues
-    data = _read_vector(p, src, layer)
+    data = _read_vector(p, src, layer, crs=crs)
     if not isinstance(data, gpd.GeoDataFrame):
         return _points_from_columns(data, src, lon_field, lat_field, bbox, issues), issues
     return _check_layer(data, src, bbox, issues), issues
@@ -385,7 +389,7 @@ def _points_from_columns(
 # --------------------------------------------------------------------------- layers
 
 
-def _read_vector(p: Path, src: str, layer: str | None) -> pd.DataFrame:
+def _read_vector(p: Path, src: str, layer: str | None, *, crs: str | None = None) -> pd.DataFrame:
     suffix = p.suffix.lower()
     target = str(p)
     if suffix == ".parquet":
@@ -441,9 +445,12 @@ def _read_vector(p: Path, src: str, layer: str | None) -> pd.DataFrame:
         ) from None
     if len(data) == 0:
         raise InputError("the layer has no features", source=src)
+    if isinstance(data, gpd.GeoDataFrame) and "geometry" in data and data.crs is None and crs:
+        data = data.set_crs(crs)
     if isinstance(data, gpd.GeoDataFrame) and "geometry" in data and data.crs is None:
         raise InputError(
-            "the layer has no coordinate reference system; add a .prj / declare the CRS, "
+            "the layer has no coordinate reference system; add a .prj, declare it with --crs "
+            "(e.g. --crs EPSG:4326), "
             "or convert it to EPSG:4326 (e.g. ogr2ogr -t_srs EPSG:4326)",
             source=src,
         )

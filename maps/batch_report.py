@@ -23,6 +23,7 @@ from analysis.results import RunResult
 from geo.files import atomic_path, write_text_atomic
 from maps.manifest import build_manifest
 from maps.outputs import write_outputs
+from maps.safe_table import safe_cell, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +323,7 @@ def _charts(summary: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _cell(v: Any) -> Any:
     v = v.item() if isinstance(v, np.generic) else v
-    return None if isinstance(v, float) and v != v else v
+    return None if isinstance(v, float) and v != v else safe_cell(v)
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
@@ -335,12 +336,12 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
     wb.remove(wb.active)
     for name, df in tables.items():
         ws = wb.create_sheet(name[:31])
-        cols = list(df.columns) or ["(empty)"]
+        cols = [safe_cell(str(c)) for c in df.columns] or ["(empty)"]
         ws.append(cols)
         for row in df.itertuples(index=False):
             ws.append([_cell(v) for v in row])
             for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
+                if isinstance(cell.value, str):
                     cell.data_type = "s"  # text from data is never a formula
         for j, col in enumerate(cols, start=1):
             ws.cell(1, j).font = Font(bold=True)
@@ -365,7 +366,7 @@ def write_batch_report(run: BatchRun, out_dir: str | Path) -> dict[str, Path]:
     for name, df in tables.items():
         p = out / "tables" / f"{name}.csv"
         p.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(p, df.to_csv(index=False, lineterminator="\n"))
+        write_csv(df, p)
         written[name] = p
     write_xlsx(tables, out / "report.xlsx")
     diff = tables["matrix_diff"]

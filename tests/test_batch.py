@@ -105,7 +105,7 @@ def test_unknown_key_is_rejected_naming_file_scenario_key(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("body", "expect"),
     [
-        ('[[scenario]]\nname = "a"\nspeed_factor = "fast"\n', "positive number"),
+        ('[[scenario]]\nname = "a"\nspeed_factor = "fast"\n', "must be a number"),
         ('[[scenario]]\nname = "a"\n[[scenario]]\nname = "a"\n', "used twice"),
         ('[[scenario]]\nname = "a b"\n', "'name' must be"),
         ('[[scenario]]\nname = "a"\nedition = 50\n', "34 or 63"),
@@ -344,4 +344,4 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
         f"tcp://127.0.0.1:{_free_port()}",
         timeout=120,
     )
-    assert r.returncode == 1 and "cannot reach the Dask scheduler" in r.stderr, r.stderr[-2000:]
+    assert r.returncode == 1 and "nothing listens on 127.0.0.1" in r.stderr, r.stderr[-2000:]

@@ -15,7 +15,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from geo.config import REPO_DATA, load_region_config
-from geo.errors import NetworkError
+from geo.errors import NetworkError, ServerError
 from geo.fetch_population import download_file, sha256_bytes
 
 FIXTURES = Path(__file__).parent / "data" / "fetch"
@@ -239,7 +239,7 @@ def test_provenance_lists_every_layer_with_source_and_counts(fetched: tuple[Path
 def test_download_resumes_after_an_interruption(tmp_path: Path, tif_bytes: bytes) -> None:
     with _Server({"/pop.tif": tif_bytes}) as srv:
         srv.cut_after = 1000
-        with pytest.raises(NetworkError, match="resume"):
+        with pytest.raises(ServerError, match="resume"):
             download_file(f"{srv.url}/pop.tif", tmp_path / "pop.tif", max_attempts=1, timeout_s=5)
         part = tmp_path / "pop.tif.part"
         assert part.stat().st_size == 1000, "the bytes received before the cut must be kept"
@@ -307,7 +307,34 @@ def test_fetch_cli_reports_a_failed_download_without_traceback(
         )
     assert result.exit_code == 1, result.output
     assert "SHA-256 mismatch" in result.output and "Traceback" not in result.output
-    assert not (tmp_path / "m" / "population_grid.tif").exists()
+    assert not (tmp_path / "m").exists(), "a failed fetch must not create the output folder"
+    assert (tmp_path / "m.partial").is_dir(), "the partial folder is kept for the next fetch"
+
+
+def test_fetch_moves_the_partial_folder_in_when_complete(tmp_path: Path, tif_bytes: bytes) -> None:
+    from click.testing import CliRunner
+
+    import cli
+
+    args = ["fetch", "--out", str(tmp_path / "m"), "--bbox", ",".join(map(str, BBOX)),
+            "--cache", str(tmp_path / "cache"), "--skip", "roads", "--skip", "facilities"]  # fmt: skip
+    with _Server({"/pop.tif": tif_bytes}) as srv:
+        url = ["--population-url", f"{srv.url}/pop.tif"]
+        bad = CliRunner().invoke(
+            cli.cli, [*args, *url, "--population-sha256", "f" * 64], obj=cli.Ctx()
+        )
+        assert bad.exit_code == 1 and (tmp_path / "m.partial").is_dir(), bad.output
+        sha = ["--population-sha256", sha256_bytes(tif_bytes)]
+        good = CliRunner().invoke(cli.cli, [*args, *url, *sha], obj=cli.Ctx())
+    assert good.exit_code == 0, good.output
+    assert (tmp_path / "m" / "population_grid.tif").is_file()
+    assert (tmp_path / "m" / "PROVENANCE.json").is_file()
+    assert not (tmp_path / "m.partial").exists(), "the partial folder is moved in whole"
+    (tmp_path / "m" / "thesis.docx").write_bytes(b"mine")
+    (tmp_path / "m" / "PROVENANCE.json").unlink()
+    again = CliRunner().invoke(cli.cli, [*args, "--skip", "population"], obj=cli.Ctx())
+    assert again.exit_code == 1 and "not a previous fetch" in again.output, again.output
+    assert (tmp_path / "m" / "thesis.docx").read_bytes() == b"mine"
 
 
 def test_embedded_base_exists() -> None:

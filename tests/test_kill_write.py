@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from maps.outputs import recover_out_dir
+from geo.outdir import old_dir_of, recover, tmp_dir_of
 from tests.conftest import EMBEDDED, REPO, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("kill_write")]
@@ -26,13 +26,6 @@ def tree_digest(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
-
-
-def dead_pid() -> int:
-    """The pid of a process that has exited (and been reaped)."""
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
 
 
 def test_sigkill_while_writing_leaves_previous_outputs_intact(tmp_path):
@@ -58,7 +51,7 @@ def test_sigkill_while_writing_leaves_previous_outputs_intact(tmp_path):
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            tmps = [p for p in tmp_path.glob(".tmp-out-*") if p.is_dir()]
+            tmps = [p for p in [tmp_dir_of(out)] if p.is_dir()]
             # kill once the writer has begun to fill its temporary folder
             if tmps and any(tmps[0].iterdir()):
                 proc.send_signal(signal.SIGKILL)
@@ -69,7 +62,9 @@ def test_sigkill_while_writing_leaves_previous_outputs_intact(tmp_path):
         if proc.poll() is None and killed_in is None:
             proc.kill()
         proc.wait(timeout=30)
-    assert killed_in is not None, "the run finished or timed out before its .tmp- folder appeared"
+    assert killed_in is not None, (
+        "the run finished or timed out before its temporary folder appeared"
+    )
     assert proc.returncode == -signal.SIGKILL
 
     assert tree_digest(out) == before, "the previous outputs changed after a kill during writing"
@@ -89,24 +84,27 @@ def test_sigkill_while_writing_leaves_previous_outputs_intact(tmp_path):
 
 def test_recover_restores_outputs_moved_aside_by_a_killed_writer(tmp_path):
     """Killed between moving the old folder aside and moving the new one in."""
-    pid = dead_pid()
-    old = tmp_path / f".old-out-{pid}"
+    out = tmp_path / "out"
+    old = old_dir_of(out)
     old.mkdir()
     (old / "map.html").write_text("previous", encoding="utf-8")
-    half = tmp_path / f".tmp-out-{pid}-abc123"
+    half = tmp_dir_of(out)
     half.mkdir()
     (half / "map.html").write_text("half writ", encoding="utf-8")
-    recover_out_dir(tmp_path / "out")
-    assert (tmp_path / "out" / "map.html").read_text(encoding="utf-8") == "previous"
+    recover(out)
+    assert (out / "map.html").read_text(encoding="utf-8") == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_recover_leaves_a_running_writer_alone(tmp_path):
-    live = tmp_path / f".tmp-out-{os.getpid()}-abc123"
-    live.mkdir()
-    (tmp_path / "out").mkdir()
-    stale_old = tmp_path / f".old-out-{dead_pid()}"
+def test_recover_never_touches_the_folders_of_a_run_to_another_name(tmp_path):
+    """A run to X must not remove the live temporary folder of a run to X-2024 (issue 20: the
+    year used to be read as a dead process id)."""
+    other = tmp_dir_of(tmp_path / "X-2024")
+    other.mkdir()
+    (other / "map.html").write_text("being written", encoding="utf-8")
+    (tmp_path / "X").mkdir()
+    stale_old = old_dir_of(tmp_path / "X")
     stale_old.mkdir()
-    recover_out_dir(tmp_path / "out")
-    assert live.is_dir(), "the temporary folder of a live writer must not be removed"
-    assert not stale_old.exists(), "a finished replacement's leftover .old- folder should go"
+    recover(tmp_path / "X")
+    assert other.is_dir() and (other / "map.html").exists(), "another run's folder was removed"
+    assert not stale_old.exists(), "a finished replacement's leftover folder should go"

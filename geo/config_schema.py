@@ -1,0 +1,410 @@
+"""The one validation layer of configuration files (pydantic v2): region TOML and scenario files.
+
+Models mirror the files table by table. Every model forbids unknown keys and is strict (a boolean
+is not a number, a string is not a list, ``"no"`` is not ``false``); ranges are declared on the
+fields. :func:`geo.validation.validate_file` turns pydantic's errors into one :class:`ConfigError` naming the
+file, the key (dotted, e.g. ``types.airport.breaks_min[0]``) and what to change.
+
+``geo.config`` builds its frozen dataclasses from these models; ``analysis.batch`` validates
+scenario files with :class:`ScenarioFile`; both through :func:`geo.validation.validate_file`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+FACILITY_TYPES = ("seaport", "airport", "industrial_park")
+REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# bytes held per demand-grid cell at the peak of a run (demand, travel times and coverage per
+# type, masks): a deliberate over-estimate so that the message comes before a MemoryError
+GRID_BYTES_PER_CELL = 48
+
+
+def _relative_data_path(value: str) -> str:
+    """A file of the data folder: relative, no ``..``, no drive (DESIGN.md, "Paths")."""
+    posix, win = PurePosixPath(value), PureWindowsPath(value)
+    if not value or posix.is_absolute() or win.is_absolute() or win.drive:
+        raise ValueError(
+            f"{value!r} must be a file name relative to the data folder (give other files on "
+            "the command line, e.g. --roads, --population, --facilities)"
+        )
+    if ".." in posix.parts or ".." in win.parts:
+        raise ValueError(f"{value!r} may not leave the data folder ('..')")
+    return value
+
+
+def _share(value: float) -> float:
+    if not 0 < value <= 1:
+        raise ValueError(f"shares must lie in (0, 1], got {value:g}")
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError(f"must lie in [0, 1] (a share), got {value:g}")
+    return value
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return value
+
+
+Number = Annotated[float, AfterValidator(_finite)]
+Positive = Annotated[float, Field(gt=0), AfterValidator(_finite)]
+Count = Annotated[int, Field(ge=0)]
+Share = Annotated[float, AfterValidator(_share)]
+Fraction = Annotated[float, AfterValidator(_fraction)]
+DataPath = Annotated[str, AfterValidator(_relative_data_path)]
+BBox = Annotated[list[Number], Field(min_length=4, max_length=4)]
+
+
+def _check_bbox(bbox: list[float]) -> list[float]:
+    if not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
+        raise ValueError("bbox must be [min_lon, min_lat, max_lon, max_lat] with min < max")
+    if not (bbox[0] >= -180 and bbox[2] <= 180 and bbox[1] >= -90 and bbox[3] <= 90):
+        raise ValueError(f"bbox {bbox} lies outside longitude -180..180, latitude -90..90")
+    return bbox
+
+
+class Strict(BaseModel):
+    """Unknown keys rejected, no coercion between kinds."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RegionTable(Strict):
+    name: str | None = None
+    label_vi: str | None = None
+    label_en: str | None = None
+    metric_crs: str
+    bbox: Annotated[BBox, AfterValidator(_check_bbox)]
+    data_date: str = ""
+    edition: Literal[34, 63] = 34
+    cell_size_m: Positive = 1000.0
+    access_speed_kmh: Positive = 20.0
+    max_facility_access_km: Positive = 10.0
+    province_tolerance_m: Positive = 10000.0
+    duplicate_distance_m: Positive = 500.0
+    min_component_km: Annotated[float, Field(ge=0)] = 5.0
+    max_grid_gib: Positive | None = None
+    coastal_provinces63: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is not None and not REGION_NAME.match(v):
+            raise ValueError(
+                f"region name {v!r} must be 1-64 letters, digits, _ or - (no separator, no '..': "
+                "it names the default output folder)"
+            )
+        return v
+
+    @field_validator("metric_crs")
+    @classmethod
+    def _crs(cls, v: str) -> str:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            crs = CRS.from_user_input(v)
+        except CRSError:
+            raise ValueError(
+                f"unknown CRS {v!r}; give a projected CRS in metres, e.g. 'EPSG:3405'"
+            ) from None
+        if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
+            raise ValueError(
+                f"{v!r} is not a projected CRS in metres: distances would be wrong; give a "
+                "projected CRS in metres, e.g. 'EPSG:3405' (VN-2000 / UTM 48N)"
+            )
+        return v
+
+
+class FlagsTable(Strict):
+    max_unique_share: Fraction = 0.25
+    min_other_province_share: Fraction = 0.5
+
+
+class VerdictTable(Strict):
+    """``[verdict]``: the joint redundancy verdict (analysis.verdict; METHOD.md)."""
+
+    max_loss_share: Fraction = 0.02
+    equivalent_share: Fraction = 0.8
+    min_pool_shortfall: Fraction = 0.25
+
+
+class SensitivityTable(Strict):
+    speed_factors: list[Annotated[Positive, Field(le=10)]] = [0.8, 1.2]
+    threshold_shifts_min: list[Annotated[Number, Field(ge=-600, le=600)]] = [-15.0, 15.0]
+
+
+class CoveringTable(Strict):
+    exact_work: Count = 500_000
+    exact_shares: list[Share] = [0.9, 0.95, 0.99]
+
+
+class IslandTable(Strict):
+    """``[[roads.islands]]``: an island without a bridge, kept apart with its source."""
+
+    name: Annotated[str, Field(min_length=1)]
+    bbox: BBox
+    source: Annotated[str, Field(min_length=1)]
+
+
+class RoadsTable(Strict):
+    file: DataPath
+    layer: str | None = None
+    class_field: str = "highway"
+    highway_field: str | None = None
+    maxspeed_field: str | None = None
+    oneway_field: str | None = None
+    status_field: str | None = None
+    open_statuses: list[str] = []
+    snap_tolerance_m: Positive = 50.0
+    speed_kmh: dict[str, Annotated[Positive, Field(le=200)]] = {}
+    expected_km: dict[str, Annotated[float, Field(ge=0)]] = {}
+    second_file: DataPath | None = None
+    second_layer: str | None = None
+    second_class_field: str | None = None
+    merge_second: bool = False
+    # geo.road_repairs: longest fragment connector (0: no repair) and islands without a bridge
+    max_connector_m: Annotated[float, Field(ge=0)] = 0.0
+    islands: list[IslandTable] = []
+    extra_files: list[DataPath] = []
+
+    @field_validator("speed_kmh")
+    @classmethod
+    def _default_speed(cls, v: dict[str, float]) -> dict[str, float]:
+        if "default" not in v:
+            raise ValueError("[roads.speed_kmh] needs a 'default' speed")
+        return v
+
+
+class DemandTable(Strict):
+    """``[population.demand.<type>]`` (analysis.type_demand; METHOD.md "Demand per type")."""
+
+    kind: Literal["people", "huff", "economic_huff", "labour"] = "people"
+    decay: Literal["power", "exponential", "steps"] = "power"
+    beta: Annotated[float, Field(gt=0, le=10)] = 2.0
+    cutoff_min: Positive | None = None
+    step_weights: list[Annotated[float, Field(ge=0, le=1)]] = []
+    working_age_share: Annotated[float, Field(gt=0, le=1)] = 1.0
+    size_field: str | None = None
+
+
+class PopulationTable(Strict):
+    sources: list[Literal["grid", "communes_census", "districts", "communes"]] = []
+    communes_census_file: DataPath | None = None
+    grdp_field: str | None = None
+    demand: dict[Literal["seaport", "airport", "industrial_park"], DemandTable] = {}
+    grid_file: DataPath | None = None
+    districts_file: DataPath | None = None
+    districts_layer: str | None = None
+    communes_file: DataPath | None = None
+    communes_layer: str | None = None
+    province_totals_file: DataPath | None = None
+    census2019_file: DataPath | None = None
+    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    # a demand cell above this many people per km2 is reported as implausible
+    max_density_per_km2: Positive = 100_000.0
+
+
+class ProvincesTable(Strict):
+    file63: DataPath
+    layer63: str | None = None
+    file34: DataPath
+    layer34: str | None = None
+    crosswalk: DataPath
+    regions6_file: DataPath | None = None
+    regions6_layer: str | None = None
+    key_regions_file: DataPath | None = None
+    key_regions_layer: str | None = None
+
+
+class SourceTable(Strict):
+    file: DataPath
+    layer: str | None = None
+    id_field: str | None = None
+    name_field: str = "name"
+    name_fallback: str | None = None
+    status_field: str | None = None
+    class_field: str | None = None
+    require_field: str | None = None
+    filter_true: str | None = None
+    polygon_layer: str | None = None
+    lon_field: str = "lon"
+    lat_field: str = "lat"
+    source_label: str = ""
+    optional: bool = False  # a file absent from the data folder is skipped (mirror-only layers)
+
+
+class TypeTable(Strict):
+    label_vi: str | None = None
+    label_en: str | None = None
+    breaks_min: Annotated[list[Positive], Field(min_length=1)]
+    primary_min: Positive
+    official_count: Count | None = None
+    official_source: str = ""
+    exclude_classes: list[str] = []
+    class_map: dict[str, str] = {}
+    international_iata: list[str] = []
+    sources: list[SourceTable] = []
+    class_provinces63: list[str] = []
+    outside_class: str = ""
+    # official units and their member sites: validated by geo.unit_lists (its own keys)
+    units: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _primary_is_a_break(self) -> TypeTable:
+        breaks = sorted(set(self.breaks_min))
+        if self.primary_min not in breaks:
+            raise ValueError(
+                f"primary_min = {self.primary_min:g} is not one of breaks_min "
+                f"[{', '.join(f'{b:g}' for b in breaks)}]; make it one of them or add it to breaks_min"
+            )
+        return self
+
+
+class Grouping(Strict):
+    provinces: list[str]
+    label: str | None = None
+
+
+class OverrideTable(Strict):
+    method: str
+    bbox: BBox
+    to_code: str
+    from_code: str | None = None
+    applies_to: Literal["inside", "outside"] = "inside"
+
+
+class RegionFile(Strict):
+    """A region configuration file (``data/<region>.toml``)."""
+
+    region: RegionTable
+    flags: FlagsTable = FlagsTable()
+    verdict: VerdictTable = VerdictTable()
+    sensitivity: SensitivityTable = SensitivityTable()
+    covering: CoveringTable = CoveringTable()
+    roads: RoadsTable
+    population: PopulationTable = PopulationTable()
+    provinces: ProvincesTable
+    types: Annotated[dict[str, TypeTable], Field(min_length=1)]
+    status_map: dict[str, Literal["operating", "planned"]] = {}
+    groupings: dict[str, list[str] | Grouping] = {}
+    province_overrides: list[OverrideTable] | None = None
+
+    @field_validator("types", mode="before")
+    @classmethod
+    def _known_types(cls, v: Any) -> Any:
+        for name in v if isinstance(v, dict) else ():
+            if name not in FACILITY_TYPES:
+                raise ValueError(
+                    f"unknown facility type '{name}'; allowed: {', '.join(FACILITY_TYPES)}"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> RegionFile:
+        for name, t in self.types.items():
+            low = min(t.primary_min + s for s in self.sensitivity.threshold_shifts_min or [0])
+            if low <= 0:
+                raise ValueError(
+                    f"sensitivity.threshold_shifts_min takes the primary threshold of {name} "
+                    f"({t.primary_min:g} min) to {low:g} min; every shifted threshold must stay > 0"
+                )
+        _check_grid_memory(self.region)
+        return self
+
+
+def _check_grid_memory(region: RegionTable) -> None:
+    """Refuse a demand grid that cannot fit in memory, before anything is allocated."""
+    lon0, lat0, lon1, lat1 = region.bbox
+    mid = math.radians((lat0 + lat1) / 2)
+    width_m = (lon1 - lon0) * 111_320 * max(math.cos(mid), 0.01)
+    height_m = (lat1 - lat0) * 110_574
+    cells = (width_m / region.cell_size_m) * (height_m / region.cell_size_m)
+    need_gib = cells * GRID_BYTES_PER_CELL / 2**30
+    limit = region.max_grid_gib or _memory_gib() * 0.5
+    if need_gib > limit:
+        raise ValueError(
+            f"cell_size_m = {region.cell_size_m:g} over the bbox gives about {cells:.3g} grid cells, "
+            f"about {need_gib:,.1f} GiB of memory (limit {limit:,.1f} GiB, half of this machine's "
+            "memory or [region] max_grid_gib); raise cell_size_m (e.g. 1000) or shrink the bbox"
+        )
+
+
+def _memory_gib() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):  # pragma: no cover (not POSIX)
+        return 16.0
+
+
+# --------------------------------------------------------------------------- scenario files
+
+ScenarioName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class ScenarioParams(Strict):
+    """Keys a scenario or ``[defaults]`` may set (any :class:`analysis.run.RunOptions` field)."""
+
+    data: str | None = None
+    roads: str | None = None
+    population: str | None = None
+    config: str | None = None
+    types: list[Literal["seaport", "airport", "industrial_park"]] | None = None
+    add: list[str] | None = None
+    remove: list[str] | None = None
+    open_statuses: list[str] | None = None
+    region6: list[str] | None = None
+    facilities: list[str] | None = None
+    provinces: list[str] | None = None
+    keep_default_facilities: bool | None = None
+    merge_second_roads: bool | None = None
+    region: str | None = None
+    encoding: str | None = None
+    lang: Literal["vi", "en"] | None = None
+    edition: Literal[34, 63] | None = None
+    speed_factor: Annotated[Positive, Field(le=10)] | None = None
+    breaks_min: dict[str, Annotated[list[Positive], Field(min_length=1)]] | None = None
+    primary_min: dict[str, Positive] | None = None
+
+    @field_validator("types")
+    @classmethod
+    def _unique_types(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and not v:
+            raise ValueError("types is empty; name at least one type or leave the key out")
+        return list(dict.fromkeys(v)) if v is not None else None
+
+
+class ScenarioTable(ScenarioParams):
+    name: ScenarioName
+    description: str = ""
+
+
+class ReportTable(Strict):
+    baseline: str | None = None
+    compare: str | None = None
+
+
+class ScenarioFile(Strict):
+    """A batch scenario file: ``[defaults]``, ``[[scenario]]`` tables, ``[report]``."""
+
+    defaults: ScenarioParams = ScenarioParams()
+    scenario: Annotated[list[ScenarioTable], Field(min_length=1)]
+    report: ReportTable = ReportTable()
