@@ -1,0 +1,437 @@
+"""Fit class speeds and the access speed to real trips, cross-validated by region.
+
+Free parameters (at most five, each bounded): one speed per group of road classes (the group's
+lead class; the other classes of the group keep their ratio to it, so links stay slower than
+their road) and the access speed. Edges whose speed comes from an OSM ``maxspeed`` tag, and
+the topology connectors, keep their speed.
+
+The fit alternates two steps until the speeds settle: route every trip on the graph at the
+current speeds (scipy's Dijkstra with predecessors), which splits its time into seconds per
+group at the base speeds, fixed seconds and access metres; then, routes held fixed, the time is
+a sum of terms in 1/speed and :func:`scipy.optimize.least_squares` (bounds, soft-L1 loss on the
+relative error against the stated midpoint) finds the speeds. Accuracy is measured with the
+model's own :func:`analysis.validation.trip_times_s` on trips held back from the fit (k folds,
+stratified by socio-economic region), never only on the fitted trips.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import geopandas as gpd
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import least_squares
+from scipy.sparse.csgraph import dijkstra
+
+from analysis.catchments import Access, _augmented, along_edge_s
+from analysis.network import Graph, graph_from_edges
+from analysis.validation import DEFAULT_LIMIT_S, TripEnds, trip_times_s
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpeedGroup:
+    """Road classes fitted together: the speed of ``keys[0]`` (the lead) within bounds."""
+
+    name: str
+    keys: tuple[str, ...]
+    low_kmh: float
+    high_kmh: float
+
+
+SPEED_GROUPS = (
+    SpeedGroup("expressway", ("expressway", "motorway", "motorway_link"), 50.0, 110.0),
+    SpeedGroup(
+        "trunk_national",
+        ("national_highway", "national", "trunk", "trunk_link", "asean"),
+        30.0,
+        90.0,
+    ),
+    SpeedGroup(
+        "primary_provincial",
+        ("provincial", "primary", "primary_link", "secondary", "secondary_link"),
+        20.0,
+        80.0,
+    ),
+    SpeedGroup(
+        "tertiary_local",
+        (
+            "tertiary",
+            "tertiary_link",
+            "district",
+            "unclassified",
+            "residential",
+            "living_street",
+            "service",
+            "road",
+            "default",
+        ),
+        10.0,
+        60.0,
+    ),
+)
+ACCESS_BOUNDS_KMH = (5.0, 40.0)
+
+
+@dataclass(frozen=True)
+class SpeedModel:
+    """The calibrated part of the speed table, per edge.
+
+    Attributes
+    ----------
+    groups
+        The groups that have a lead class in the table.
+    lead_kmh
+        Current speed of each group's lead class (the parameter).
+    edge_group
+        (n_edges,) group index, -1 for edges whose speed is fixed (maxspeed, connector, ...).
+    edge_ratio
+        (n_edges,) edge speed / lead speed of its group (1 for fixed edges).
+    fixed_kmh
+        (n_edges,) speed of fixed edges.
+    """
+
+    groups: tuple[SpeedGroup, ...]
+    lead_kmh: np.ndarray
+    edge_group: np.ndarray
+    edge_ratio: np.ndarray
+    fixed_kmh: np.ndarray
+
+    def edge_speeds_kmh(self, lead_kmh: np.ndarray) -> np.ndarray:
+        """Every edge's speed with the groups' leads at ``lead_kmh``."""
+        g = self.edge_group
+        lead = np.asarray(lead_kmh, dtype=np.float64)
+        return np.where(g >= 0, self.edge_ratio * lead[np.maximum(g, 0)], self.fixed_kmh)
+
+
+def speed_model(
+    edge_key: np.ndarray,
+    edge_speed_kmh: np.ndarray,
+    speed_table: Mapping[str, float],
+    *,
+    groups: Sequence[SpeedGroup] = SPEED_GROUPS,
+) -> SpeedModel:
+    """Tie every edge to its group through the speed-table key its speed came from.
+
+    Parameters
+    ----------
+    edge_key
+        (n_edges,) the ``[roads.speed_kmh]`` key that set each edge's speed ("" for a maxspeed
+        tag), from :func:`geo.speed_keys.road_network_with_speed_keys`.
+    edge_speed_kmh
+        (n_edges,) the edges' speeds with ``speed_table``.
+    speed_table
+        The region's ``[roads.speed_kmh]``.
+    groups
+        Groups of keys; a group whose lead key is not in the table is left out.
+    """
+    kept = tuple(g for g in groups if g.keys[0] in speed_table)
+    lead = np.array([float(speed_table[g.keys[0]]) for g in kept])
+    key_group = {k: i for i, g in enumerate(kept) for k in g.keys if k in speed_table}
+    edge_group = np.array([key_group.get(str(k), -1) for k in edge_key], dtype=np.int64)
+    speed = np.asarray(edge_speed_kmh, dtype=np.float64)
+    ratio = np.where(edge_group >= 0, speed / lead[np.maximum(edge_group, 0)], 1.0)
+    return SpeedModel(kept, lead, edge_group, ratio, speed)
+
+
+def speed_table_for(
+    model: SpeedModel, lead_kmh: np.ndarray, speed_table: Mapping[str, float]
+) -> dict[str, float]:
+    """The speed table with every grouped key scaled as its lead (rounded to 0.1 km/h)."""
+    out = {str(k): float(v) for k, v in speed_table.items()}
+    for g, new in zip(model.groups, lead_kmh, strict=True):
+        old = float(speed_table[g.keys[0]])
+        for k in g.keys:
+            if k in out:
+                out[k] = round(out[k] * float(new) / old, 1)
+    return out
+
+
+@dataclass(frozen=True)
+class RouteTerms:
+    """Each trip's time split by what the parameters act on (routes fixed).
+
+    ``group_base_s`` (n_trips, n_groups): seconds on each group's edges at the lead speeds
+    ``lead_kmh`` the routes were found with; ``fixed_s`` seconds on fixed-speed edges;
+    ``access_m`` metres off the network (both ends); ``reachable`` bool.
+    """
+
+    group_base_s: np.ndarray
+    fixed_s: np.ndarray
+    access_m: np.ndarray
+    reachable: np.ndarray
+    lead_kmh: np.ndarray
+
+    def times_s(self, lead_kmh: np.ndarray, access_speed_kmh: float) -> np.ndarray:
+        """Trip times with other speeds on the same routes."""
+        scale = self.lead_kmh / np.asarray(lead_kmh, dtype=np.float64)
+        return self.group_base_s @ scale + self.fixed_s + self.access_m / (access_speed_kmh / 3.6)
+
+
+def _arc_edges(graph: Graph) -> sp.csr_matrix:
+    """(n, n) matrix of 1 + the edge behind each arc of ``graph.csr`` (the fastest parallel one)."""
+    u, v, one = graph.edge_u, graph.edge_v, graph.edge_oneway
+    t = graph.edge_len_m / graph.edge_speed_ms
+    ids = np.arange(u.size)
+    rows = np.concatenate([u, v[~one]])
+    cols = np.concatenate([v, u[~one]])
+    w = np.concatenate([t, t[~one]])
+    eid = np.concatenate([ids, ids[~one]])
+    order = np.lexsort((w, cols, rows))
+    rows, cols, eid = rows[order], cols[order], eid[order]
+    first = np.ones(rows.size, bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    n = graph.n_nodes
+    return sp.csr_matrix((eid[first] + 1, (rows[first], cols[first])), shape=(n, n))
+
+
+def route_terms(
+    graph: Graph, ends: TripEnds, model: SpeedModel, lead_kmh: np.ndarray, *, limit_s: float
+) -> RouteTerms:
+    """Route every trip on ``graph`` (built with ``model`` at ``lead_kmh``) and split its time."""
+    n, k = graph.n_nodes, ends.n_trips
+    origins = Access.from_snap(ends.origins, access_speed_kmh=1.0)
+    aug = _augmented(graph, origins)
+    ok_o = np.flatnonzero(ends.origins.edge >= 0)
+    dist = np.full((ends.origins.edge.size, n + ends.origins.edge.size), np.inf)
+    pred = np.full(dist.shape, -9999, dtype=np.int64)
+    if ok_o.size:
+        d, p = dijkstra(aug, indices=n + ok_o, limit=limit_s, return_predecessors=True)
+        dist[ok_o], pred[ok_o] = d, p
+    arcs = _arc_edges(graph)
+    edge_s = graph.edge_len_m / graph.edge_speed_ms
+    n_groups = len(model.groups)
+    base = np.zeros((k, n_groups))
+    fixed = np.zeros(k)
+    reach = np.zeros(k, bool)
+
+    def add(i: int, e: int, metres: float) -> None:
+        g = model.edge_group[e]
+        if g >= 0:
+            base[i, g] += metres / graph.edge_speed_ms[e]
+        else:
+            fixed[i] += metres / graph.edge_speed_ms[e]
+
+    for i in range(k):
+        o = ends.origin_index[i]
+        e, a = ends.dests.edge[i], ends.dests.along_m[i]
+        if e < 0 or ends.origins.edge[o] < 0:
+            continue
+        oe, oa = ends.origins.edge[o], ends.origins.along_m[o]
+        speed = graph.edge_speed_ms[e]
+        from_u = a / speed
+        from_v = np.inf if graph.edge_oneway[e] else (graph.edge_len_m[e] - a) / speed
+        via = [dist[o, graph.edge_u[e]] + from_u, dist[o, graph.edge_v[e]] + from_v]
+        direct = (
+            float(along_edge_s(graph, np.array([e]), np.array([a - oa]))[0]) if oe == e else np.inf
+        )
+        best = min(*via, direct)
+        if not np.isfinite(best) or best > limit_s:
+            continue
+        reach[i] = True
+        if direct <= min(via):
+            add(i, e, abs(a - oa))
+            continue
+        end = graph.edge_u[e] if via[0] <= via[1] else graph.edge_v[e]
+        add(i, e, a if end == graph.edge_u[e] else graph.edge_len_m[e] - a)
+        hops: list[tuple[int, int]] = []
+        x = int(end)
+        while True:
+            p = int(pred[o, x])
+            if p >= n or p < 0:
+                break
+            hops.append((p, x))
+            x = p
+        # the first hop leaves the origin's point inside its edge toward one of the edge's ends
+        add(i, oe, graph.edge_len_m[oe] - oa if x == graph.edge_v[oe] else oa)
+        if hops:
+            h = np.array(hops)
+            eids = np.asarray(arcs[h[:, 0], h[:, 1]]).ravel() - 1
+            g = model.edge_group[eids]
+            np.add.at(base[i], g[g >= 0], edge_s[eids[g >= 0]])
+            fixed[i] += edge_s[eids[g < 0]].sum()
+    access_m = ends.origins.dist_m[ends.origin_index] + ends.dests.dist_m
+    return RouteTerms(base, fixed, np.where(reach, access_m, 0.0), reach, np.asarray(lead_kmh))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Fitted speeds: the leads of ``groups`` and the access speed, with bound hits."""
+
+    groups: tuple[SpeedGroup, ...]
+    lead_kmh: np.ndarray
+    access_speed_kmh: float
+    at_bound: tuple[str, ...]
+    identified: np.ndarray
+    iterations: int
+    trips_used: int
+
+
+def graph_with_speeds(
+    edges: gpd.GeoDataFrame, node_xy: np.ndarray, *, crs: str, speed_kmh: np.ndarray
+) -> Graph:
+    """The graph of ``edges`` with other edge speeds (same edge order, so snaps stay valid)."""
+    return graph_from_edges(edges.assign(speed_kmh=speed_kmh), node_xy, crs=crs)
+
+
+def fit_speeds(
+    edges: gpd.GeoDataFrame,
+    node_xy: np.ndarray,
+    ends: TripEnds,
+    model: SpeedModel,
+    mid_min: np.ndarray,
+    *,
+    crs: str,
+    access_speed_kmh: float,
+    access_bounds_kmh: tuple[float, float] = ACCESS_BOUNDS_KMH,
+    max_iter: int = 8,
+    limit_s: float = DEFAULT_LIMIT_S,
+) -> Fit:
+    """Fit the groups' lead speeds and the access speed to trips (their stated midpoints).
+
+    Parameters
+    ----------
+    edges, node_xy, crs
+        The road network (edge order as in ``model``).
+    ends
+        Snapped ends of the trips to fit.
+    model
+        From :func:`speed_model`; its ``lead_kmh`` is the starting point.
+    mid_min
+        (n_trips,) stated midpoint minutes.
+    access_speed_kmh
+        Starting access speed.
+    access_bounds_kmh
+        Bounds of the access speed; each group's bounds are in its :class:`SpeedGroup`.
+    max_iter
+        Route-and-fit rounds at most (they stop when no speed moves by 0.05 km/h).
+
+    Returns
+    -------
+    Fit
+        A group that no fitted route uses (under 1 km in all) keeps its speed and is marked
+        not identified; ``at_bound`` names every parameter that ended on a bound.
+    """
+    groups = model.groups
+    lo = np.array([g.low_kmh for g in groups] + [access_bounds_kmh[0]])
+    hi = np.array([g.high_kmh for g in groups] + [access_bounds_kmh[1]])
+    x = np.clip(np.append(model.lead_kmh, access_speed_kmh), lo + 1e-6, hi - 1e-6)
+    mid_s = np.asarray(mid_min, dtype=np.float64) * 60.0
+    identified = np.ones(len(groups) + 1, bool)
+    rounds = 0
+    terms = None
+    while rounds < max_iter:
+        rounds += 1
+        graph = graph_with_speeds(edges, node_xy, crs=crs, speed_kmh=model.edge_speeds_kmh(x[:-1]))
+        terms = route_terms(graph, ends, model, x[:-1], limit_s=limit_s)
+        if not terms.reachable.any():
+            break
+        new, identified = _fit_routes(terms, x, lo, hi, mid_s)
+        moved = float(np.max(np.abs(new - x)))
+        x = new
+        if moved < 0.05:
+            break
+    names = [g.name for g in groups] + ["access"]
+    at_bound = tuple(
+        f"{n} at its {side} bound ({v:g} km/h)"
+        for n, side, v in _bound_hits(x, lo, hi, identified, names)
+    )
+    return Fit(
+        groups=groups,
+        lead_kmh=x[:-1],
+        access_speed_kmh=float(x[-1]),
+        at_bound=at_bound,
+        identified=identified,
+        iterations=rounds,
+        trips_used=int(terms.reachable.sum()) if terms is not None else 0,
+    )
+
+
+def _fit_routes(
+    terms: RouteTerms, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters fitted with the routes held fixed, and which were identified (a group that
+    the routes use for under 1 km in all, or no access distance, keeps its value)."""
+    use = terms.reachable
+    km = terms.group_base_s[use].sum(axis=0) * terms.lead_kmh / 3.6 / 1000
+    identified = np.append(km >= 1.0, terms.access_m[use].sum() > 0)
+    free = np.flatnonzero(identified)
+    target = mid_s[use]
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        full = x.copy()
+        full[free] = p
+        return (terms.times_s(full[:-1], full[-1])[use] - target) / target
+
+    new = x.copy()
+    if free.size:
+        sol = least_squares(
+            resid, x[free], bounds=(lo[free], hi[free]), loss="soft_l1", f_scale=0.2
+        )
+        new[free] = sol.x
+    return new, identified
+
+
+def _bound_hits(
+    x: np.ndarray, lo: np.ndarray, hi: np.ndarray, identified: np.ndarray, names: list[str]
+) -> list[tuple[str, str, float]]:
+    tol = 1e-3 * (hi - lo)
+    out = []
+    for n, v, a, b, t, ok in zip(names, x, lo, hi, tol, identified, strict=True):
+        if ok and abs(v - a) <= t:
+            out.append((n, "lower", float(a)))
+        elif ok and abs(v - b) <= t:
+            out.append((n, "upper", float(b)))
+    return out
+
+
+def model_times_s(
+    edges: gpd.GeoDataFrame,
+    node_xy: np.ndarray,
+    ends: TripEnds,
+    model: SpeedModel,
+    fit: Fit,
+    *,
+    crs: str,
+    limit_s: float = DEFAULT_LIMIT_S,
+) -> np.ndarray:
+    """The model's own times of the trips with the fitted speeds (inf: unreachable)."""
+    graph = graph_with_speeds(
+        edges, node_xy, crs=crs, speed_kmh=model.edge_speeds_kmh(fit.lead_kmh)
+    )
+    return trip_times_s(graph, ends, access_speed_kmh=fit.access_speed_kmh, limit_s=limit_s)
+
+
+def stratified_folds(strata: np.ndarray, *, k: int, seed: int = 0) -> np.ndarray:
+    """Fold (0..k-1) of each item: every stratum's items shuffled with ``seed`` and dealt in
+    turn, continuing where the previous stratum stopped, so folds are balanced overall and in
+    each stratum (strata in sorted order: the result does not depend on the row order of
+    equal strata beyond the seeded shuffle)."""
+    strata = np.asarray(strata).astype(str)
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(strata.size, dtype=np.int64)
+    start = 0
+    for s in sorted(set(strata.tolist())):
+        idx = np.flatnonzero(strata == s)
+        idx = idx[rng.permutation(idx.size)]
+        fold[idx] = (start + np.arange(idx.size)) % k
+        start += idx.size
+    return fold
+
+
+def subset_ends(ends: TripEnds, mask: np.ndarray) -> TripEnds:
+    """The ends of the trips where ``mask`` is True (origins kept whole)."""
+    m = np.asarray(mask, dtype=bool)
+    d = ends.dests
+    return replace(
+        ends,
+        origin_index=ends.origin_index[m],
+        dests=type(d)(
+            edge=d.edge[m], dist_m=d.dist_m[m], along_m=d.along_m[m], component=d.component[m]
+        ),
+        dest_is_facility=ends.dest_is_facility[m],
+    )
