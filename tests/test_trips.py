@@ -5,13 +5,13 @@ speeds (and saying when it hits a bound), and bad trips files through the real c
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import tomllib
 from shapely.geometry import LineString
 
 from analysis.calibration import (
