@@ -51,6 +51,7 @@ def read_table(
     lat_field: str | None = None,
     layer: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    delimiter: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, Issues]:
     """Read a facility file of any supported format into a GeoDataFrame in EPSG:4326.
 
@@ -70,6 +71,9 @@ def read_table(
     bbox
         ``(min_lon, min_lat, max_lon, max_lat)`` of the region: locations outside are rejected,
         and a location whose swap falls inside is rejected as swapped.
+    delimiter
+        Field separator of a CSV; default: sniffed from the first rows (``,``, ``;``, tab,
+        ``|``). Give it when quoted text holds another candidate (notes with semicolons).
 
     Returns
     -------
@@ -99,7 +103,7 @@ def read_table(
             "the file is empty; give a file with a header and at least one row", source=src
         )
     if suffix in (".csv", ".txt"):
-        frame = _read_csv(p, src, encoding, issues)
+        frame = _read_csv(p, src, encoding, issues, delimiter)
         return _points_from_columns(frame, src, lon_field, lat_field, bbox, issues), issues
     if suffix == ".xlsx":
         frame = _read_xlsx(p, src)
@@ -142,15 +146,18 @@ def _decode(raw: bytes, src: str, encoding: str | None, issues: Issues) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _read_csv(p: Path, src: str, encoding: str | None, issues: Issues) -> pd.DataFrame:
+def _read_csv(
+    p: Path, src: str, encoding: str | None, issues: Issues, delimiter: str | None = None
+) -> pd.DataFrame:
     text = _decode(p.read_bytes(), src, encoding, issues)
     if not text.strip():
         raise InputError("the file is empty; give a header and at least one row", source=src)
     sample = "\n".join(line for line in text.splitlines()[:20] if line.strip())
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
     try:
         frame = pd.read_csv(
             io.StringIO(text),

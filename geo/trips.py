@@ -103,7 +103,11 @@ def read_trips(
     """
     src = str(path)
     frame, issues = read_table(
-        path, lon_field="origin_lon", lat_field="origin_lat", bbox=config.bbox
+        path,
+        lon_field="origin_lon",
+        lat_field="origin_lat",
+        bbox=config.bbox,
+        delimiter=_header_delimiter(Path(path)),
     )
     columns = [str(c) for c in frame.columns]
     missing = [c for c in TRIP_COLUMNS if c not in columns and c not in OPTIONAL_COLUMNS]
@@ -170,6 +174,19 @@ def read_trips(
         )
         raise InputError(f"no usable trip in the file ({first})", source=src)
     return TripTable(trips=kept, issues=issues, source=src)
+
+
+def _header_delimiter(path: Path) -> str | None:
+    """The separator that splits the header line into the trip columns (notes often hold
+    semicolons, which mislead a sniffer reading whole rows); None when none does."""
+    if path.suffix.lower() not in (".csv", ".txt") or not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        head = f.readline(65536).decode("utf-8", errors="replace")
+    for sep in (",", ";", "\t", "|"):
+        if "origin_lon" in [c.strip().strip('"').removeprefix("\ufeff") for c in head.split(sep)]:
+            return sep
+    return None
 
 
 def _tag_regions(

@@ -120,7 +120,14 @@ def calibration_lines(cal: Calibration) -> list[str]:
     lines.append(f"  {'access':<20} {'':<18} {fs['access_speed_kmh']:g} km/h")
     for hit in cal.fit.at_bound:
         lines.append(f"warning: {hit}: the data push the parameter beyond its stated range")
-    lines.append(f"per fold: {', '.join(str(f['speeds_kmh']) for f in cal.folds)}")
+    lines.append("fits of the folds (each tested on the trips it did not see):")
+    for f in cal.folds:
+        speeds = ", ".join(f"{k} {v:g}" for k, v in f["speeds_kmh"].items() if v is not None)
+        lines.append(
+            f"  fold {f['fold'] + 1} ({f['trips']} held back): {speeds}, access "
+            f"{f['access_speed_kmh']:g} km/h"
+            + (f"; {'; '.join(f['at_bound'])}" if f["at_bound"] else "")
+        )
     return lines
 
 
