@@ -192,70 +192,79 @@ def _arc_edges(graph: Graph) -> sp.csr_matrix:
 def route_terms(
     graph: Graph, ends: TripEnds, model: SpeedModel, lead_kmh: np.ndarray, *, limit_s: float
 ) -> RouteTerms:
-    """Route every trip on ``graph`` (built with ``model`` at ``lead_kmh``) and split its time."""
+    """Route every trip on ``graph`` (built with ``model`` at ``lead_kmh``) and split its time.
+
+    One Dijkstra (with predecessors) per distinct origin, one origin at a time, so memory
+    stays at one row of the graph whatever the number of origins."""
     n, k = graph.n_nodes, ends.n_trips
-    origins = Access.from_snap(ends.origins, access_speed_kmh=1.0)
-    aug = _augmented(graph, origins)
-    ok_o = np.flatnonzero(ends.origins.edge >= 0)
-    dist = np.full((ends.origins.edge.size, n + ends.origins.edge.size), np.inf)
-    pred = np.full(dist.shape, -9999, dtype=np.int64)
-    if ok_o.size:
-        d, p = dijkstra(aug, indices=n + ok_o, limit=limit_s, return_predecessors=True)
-        dist[ok_o], pred[ok_o] = d, p
+    aug = _augmented(graph, Access.from_snap(ends.origins, access_speed_kmh=1.0))
     arcs = _arc_edges(graph)
-    edge_s = graph.edge_len_m / graph.edge_speed_ms
-    n_groups = len(model.groups)
-    base = np.zeros((k, n_groups))
+    base = np.zeros((k, len(model.groups)))
     fixed = np.zeros(k)
     reach = np.zeros(k, bool)
-
-    def add(i: int, e: int, metres: float) -> None:
-        g = model.edge_group[e]
-        if g >= 0:
-            base[i, g] += metres / graph.edge_speed_ms[e]
-        else:
-            fixed[i] += metres / graph.edge_speed_ms[e]
-
-    for i in range(k):
-        o = ends.origin_index[i]
-        e, a = ends.dests.edge[i], ends.dests.along_m[i]
-        if e < 0 or ends.origins.edge[o] < 0:
+    for o in np.unique(ends.origin_index):
+        trips = np.flatnonzero((ends.origin_index == o) & (ends.dests.edge >= 0))
+        if ends.origins.edge[o] < 0 or trips.size == 0:
             continue
-        oe, oa = ends.origins.edge[o], ends.origins.along_m[o]
-        speed = graph.edge_speed_ms[e]
-        from_u = a / speed
-        from_v = np.inf if graph.edge_oneway[e] else (graph.edge_len_m[e] - a) / speed
-        via = [dist[o, graph.edge_u[e]] + from_u, dist[o, graph.edge_v[e]] + from_v]
-        direct = (
-            float(along_edge_s(graph, np.array([e]), np.array([a - oa]))[0]) if oe == e else np.inf
-        )
-        best = min(*via, direct)
-        if not np.isfinite(best) or best > limit_s:
-            continue
-        reach[i] = True
-        if direct <= min(via):
-            add(i, e, abs(a - oa))
-            continue
-        end = graph.edge_u[e] if via[0] <= via[1] else graph.edge_v[e]
-        add(i, e, a if end == graph.edge_u[e] else graph.edge_len_m[e] - a)
-        hops: list[tuple[int, int]] = []
-        x = int(end)
-        while True:
-            p = int(pred[o, x])
-            if p >= n or p < 0:
-                break
-            hops.append((p, x))
-            x = p
-        # the first hop leaves the origin's point inside its edge toward one of the edge's ends
-        add(i, oe, graph.edge_len_m[oe] - oa if x == graph.edge_v[oe] else oa)
-        if hops:
-            h = np.array(hops)
-            eids = np.asarray(arcs[h[:, 0], h[:, 1]]).ravel() - 1
+        dist, pred = dijkstra(aug, indices=n + o, limit=limit_s, return_predecessors=True)
+        for i in trips:
+            edges_m = _route_edges(graph, ends, int(i), dist, pred, arcs, limit_s=limit_s)
+            if edges_m is None:
+                continue
+            eids, metres = edges_m
+            secs = metres / graph.edge_speed_ms[eids]
             g = model.edge_group[eids]
-            np.add.at(base[i], g[g >= 0], edge_s[eids[g >= 0]])
-            fixed[i] += edge_s[eids[g < 0]].sum()
+            np.add.at(base[i], g[g >= 0], secs[g >= 0])
+            fixed[i] = secs[g < 0].sum()
+            reach[i] = True
     access_m = ends.origins.dist_m[ends.origin_index] + ends.dests.dist_m
     return RouteTerms(base, fixed, np.where(reach, access_m, 0.0), reach, np.asarray(lead_kmh))
+
+
+def _route_edges(
+    graph: Graph,
+    ends: TripEnds,
+    i: int,
+    dist: np.ndarray,
+    pred: np.ndarray,
+    arcs: sp.csr_matrix,
+    *,
+    limit_s: float,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Edges of trip ``i``'s fastest route and the metres driven on each (the partial edges at
+    both ends included), as the catchment times read them; None when it has no route."""
+    n = graph.n_nodes
+    o = ends.origin_index[i]
+    e, a = int(ends.dests.edge[i]), float(ends.dests.along_m[i])
+    oe, oa = int(ends.origins.edge[o]), float(ends.origins.along_m[o])
+    length = graph.edge_len_m
+    speed = graph.edge_speed_ms[e]
+    from_v = np.inf if graph.edge_oneway[e] else (length[e] - a) / speed
+    via = [dist[graph.edge_u[e]] + a / speed, dist[graph.edge_v[e]] + from_v]
+    direct = np.inf
+    if oe == e:
+        direct = float(along_edge_s(graph, np.array([e]), np.array([a - oa]))[0])
+    if not min(*via, direct) <= limit_s:
+        return None
+    if direct <= min(via):
+        return np.array([e]), np.array([abs(a - oa)])
+    end = int(graph.edge_u[e] if via[0] <= via[1] else graph.edge_v[e])
+    hops: list[tuple[int, int]] = []
+    x = end
+    while 0 <= (p := int(pred[x])) < n:
+        hops.append((p, x))
+        x = p
+    # the first hop leaves the origin's point inside its edge toward one of the edge's ends
+    first = length[oe] - oa if x == graph.edge_v[oe] else oa
+    last = a if end == graph.edge_u[e] else length[e] - a
+    mid = np.zeros(0, dtype=np.int64)
+    if hops:
+        h = np.array(hops, dtype=np.int64)
+        mid = np.asarray(arcs[h[:, 0], h[:, 1]]).ravel().astype(np.int64) - 1
+    return (
+        np.concatenate([[oe], mid, [e]]).astype(np.int64),
+        np.concatenate([[first], length[mid], [last]]),
+    )
 
 
 @dataclass(frozen=True)

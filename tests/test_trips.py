@@ -362,3 +362,22 @@ def test_cli_calibrate_writes_a_new_config(tmp_path: Path, roads_file: Path) -> 
     )
     assert new["types"] == old["types"], "the rest of the config is copied unchanged"
     assert 5 <= new["region"]["access_speed_kmh"] <= 40
+
+
+def test_read_trips_notes_with_semicolons_and_a_bom(tmp_path: Path) -> None:
+    from geo.config import load_region_config
+    from geo.trips import read_trips
+
+    p = tmp_path / "trips.csv"
+    note = "\"city; 'about 30-40 minutes'; mode: taxi; coords GeoNames, CAAV\""
+    rows = [
+        f"Huế,107.59546,16.4619,Phú Bài,107.703,16.4015,airport,30,40,https://x.org/a,2023-01-01,{note}",
+        f"Hà Nội,105.85,21.03,Hải Phòng,106.68,20.84,place,90,120,https://x.org/b,2024-01-01,{note}",
+        f"Hà Nội,105.85,21.03,Hải Phòng,106.68,20.84,Place,120,90,https://x.org/c,2024-01-01,{note}",
+    ]
+    p.write_bytes(b"\xef\xbb\xbf" + (HEADER + "\n".join(rows) + "\n").encode("utf-8"))
+    t = read_trips(p, config=load_region_config())
+    assert t.trips["trip_row"].tolist() == [1, 2], "rows 1 and 2 are usable"
+    assert t.trips["dest_is_facility"].tolist() == [True, False]
+    assert t.trips["note"].iloc[0].startswith("city; 'about 30-40"), "the note is read whole"
+    assert [(r["row"], r["field"]) for r in t.issues.rejects] == [(3, "minutes_low")]
