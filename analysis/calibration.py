@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SpeedGroup:
-    """Road classes fitted together: the speed of ``keys[0]`` (the lead) within bounds."""
+    """Road classes fitted together: the speed of the lead (the group's fastest class in the
+    region's table) within ``low_kmh``-``high_kmh``; the others keep their ratio to it, so no
+    class of the group exceeds the upper bound."""
 
     name: str
     keys: tuple[str, ...]
@@ -84,7 +86,9 @@ class SpeedModel:
     Attributes
     ----------
     groups
-        The groups that have a lead class in the table.
+        The groups that have a class in the table.
+    lead_keys
+        Each group's lead: its fastest class in the table (the first such in ``keys`` on a tie).
     lead_kmh
         Current speed of each group's lead class (the parameter).
     edge_group
@@ -96,6 +100,7 @@ class SpeedModel:
     """
 
     groups: tuple[SpeedGroup, ...]
+    lead_keys: tuple[str, ...]
     lead_kmh: np.ndarray
     edge_group: np.ndarray
     edge_ratio: np.ndarray
@@ -127,15 +132,19 @@ def speed_model(
     speed_table
         The region's ``[roads.speed_kmh]``.
     groups
-        Groups of keys; a group whose lead key is not in the table is left out.
+        Groups of keys; a group none of whose keys is in the table is left out.
     """
-    kept = tuple(g for g in groups if g.keys[0] in speed_table)
-    lead = np.array([float(speed_table[g.keys[0]]) for g in kept])
+    kept = tuple(g for g in groups if any(k in speed_table for k in g.keys))
+    lead_keys = tuple(
+        max((k for k in g.keys if k in speed_table), key=lambda k: float(speed_table[k]))
+        for g in kept
+    )
+    lead = np.array([float(speed_table[k]) for k in lead_keys])
     key_group = {k: i for i, g in enumerate(kept) for k in g.keys if k in speed_table}
     edge_group = np.array([key_group.get(str(k), -1) for k in edge_key], dtype=np.int64)
     speed = np.asarray(edge_speed_kmh, dtype=np.float64)
     ratio = np.where(edge_group >= 0, speed / lead[np.maximum(edge_group, 0)], 1.0)
-    return SpeedModel(kept, lead, edge_group, ratio, speed)
+    return SpeedModel(kept, lead_keys, lead, edge_group, ratio, speed)
 
 
 def speed_table_for(
@@ -143,8 +152,8 @@ def speed_table_for(
 ) -> dict[str, float]:
     """The speed table with every grouped key scaled as its lead (rounded to 0.1 km/h)."""
     out = {str(k): float(v) for k, v in speed_table.items()}
-    for g, new in zip(model.groups, lead_kmh, strict=True):
-        old = float(speed_table[g.keys[0]])
+    for g, lead, new in zip(model.groups, model.lead_keys, lead_kmh, strict=True):
+        old = float(speed_table[lead])
         for k in g.keys:
             if k in out:
                 out[k] = round(out[k] * float(new) / old, 1)
@@ -272,6 +281,7 @@ class Fit:
     """Fitted speeds: the leads of ``groups`` and the access speed, with bound hits."""
 
     groups: tuple[SpeedGroup, ...]
+    lead_keys: tuple[str, ...]
     lead_kmh: np.ndarray
     access_speed_kmh: float
     at_bound: tuple[str, ...]
@@ -344,6 +354,8 @@ def fit_speeds(
         x = new
         if moved < 0.05:
             break
+    start = np.append(model.lead_kmh, access_speed_kmh)
+    x = np.where(identified, x, start)  # a parameter no trip informs keeps its configured value
     names = [g.name for g in groups] + ["access"]
     at_bound = tuple(
         f"{n} at its {side} bound ({v:g} km/h)"
@@ -351,6 +363,7 @@ def fit_speeds(
     )
     return Fit(
         groups=groups,
+        lead_keys=model.lead_keys,
         lead_kmh=x[:-1],
         access_speed_kmh=float(x[-1]),
         at_bound=at_bound,

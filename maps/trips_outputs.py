@@ -109,14 +109,12 @@ def calibration_lines(cal: Calibration) -> list[str]:
         )
     fs = fit_summary(cal.fit)
     lines.append(
-        "fitted speeds (lead class of each group; the group's other classes keep their ratio):"
+        "fitted speeds (the fastest class of each group; its other classes keep their ratio to it):"
     )
-    for g, ok in zip(cal.fit.groups, cal.fit.identified[:-1], strict=True):
+    for g, lead, ok in zip(cal.fit.groups, cal.fit.lead_keys, cal.fit.identified[:-1], strict=True):
         v = fs["speeds_kmh"][g.name]
         shown = f"{v:g} km/h" if ok else "not identified (no trip uses it; kept as configured)"
-        lines.append(
-            f"  {g.name:<20} {g.keys[0]:<18} {shown}  [bounds {g.low_kmh:g}-{g.high_kmh:g}]"
-        )
+        lines.append(f"  {g.name:<20} {lead:<18} {shown}  [bounds {g.low_kmh:g}-{g.high_kmh:g}]")
     lines.append(f"  {'access':<20} {'':<18} {fs['access_speed_kmh']:g} km/h")
     for hit in cal.fit.at_bound:
         lines.append(f"warning: {hit}: the data push the parameter beyond its stated range")
