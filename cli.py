@@ -644,7 +644,7 @@ def validate(
     dd = resolve_data_dir(data, region=config.name)
     v = validate_trips(trips, config=config, data_dir=dd.path, roads_file=roads)
     o = Path(out) if out else REPO / "out" / config.name / "validation"
-    paths = write_trip_validation(v, o)
+    paths = write_trip_validation(v, o, forbidden=(trips,))
     for line in summary_lines(v.summary, label=f"validate {trips}"):
         click.echo(line)
     for r in v.table[~v.table["reachable"]].itertuples():

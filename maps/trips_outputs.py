@@ -41,15 +41,26 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def write_trip_validation(v: TripValidation, out_dir: str | Path) -> dict[str, Path]:
+def write_trip_validation(
+    v: TripValidation, out_dir: str | Path, *, forbidden: tuple[str | Path, ...] = ()
+) -> dict[str, Path]:
     """Write ``trips_validation.csv``, ``trips_validation.json`` (summary and trips) and
-    ``trips_rejects.csv`` into ``out_dir``; returns their paths by kind."""
+    ``trips_rejects.csv`` into ``out_dir``; returns their paths by kind. An output that would
+    replace one of the ``forbidden`` inputs (the trips file) is refused before anything is
+    written."""
     o = Path(out_dir)
     paths = {
         "csv": o / "trips_validation.csv",
         "json": o / "trips_validation.json",
         "rejects": o / "trips_rejects.csv",
     }
+    inputs = {Path(f).resolve() for f in forbidden}
+    for p in paths.values():
+        if p.resolve() in inputs:
+            raise InputError(
+                "an output of validate would replace this input; give another --out folder",
+                source=str(p),
+            )
     write_text_atomic(paths["csv"], v.table.to_csv(index=False, lineterminator="\n"))
     doc = {"source": v.source, "summary": v.summary, "trips": _records(v.table)}
     write_text_atomic(

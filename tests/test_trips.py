@@ -317,6 +317,43 @@ def test_cli_unusable_trips_file(
         assert n in line, f"the message should name {n!r}: {line}"
 
 
+def test_cli_calibrate_unusable_file(tmp_path: Path, roads_file: Path) -> None:
+    trips = tmp_path / "trips.csv"
+    trips.write_text(HEADER.replace("minutes_high,", "") + "a,1,2\n", encoding="utf-8")
+    r = run_cli(
+        "calibrate",
+        "--trips",
+        str(trips),
+        "--roads",
+        str(roads_file),
+        "--write-config",
+        str(tmp_path / "new.toml"),
+    )
+    assert "missing column(s) minutes_high" in _error_line(r)
+    assert not (tmp_path / "new.toml").exists()
+
+
+def test_trips_summary_matches_the_written_table(tmp_path: Path, roads_file: Path) -> None:
+    from analysis.trips_run import trips_summary
+    from geo.config import load_region_config
+
+    trips = tmp_path / "trips.csv"
+    trips.write_text(
+        HEADER
+        + "a,106.62,20.81,b,106.78,20.81,place,15,25,u,2024,\n"
+        + "b,106.78,20.81,far airport,106.30,20.50,airport,30,40,u,2024,\n",
+        encoding="utf-8",
+    )
+    s = trips_summary(
+        trips,
+        config=load_region_config(),
+        data_dir=REPO / "data" / "vietnam",
+        roads_file=roads_file,
+    )
+    assert (s["trips"], s["reachable"], s["unreachable"], s["rejected"]) == (2, 1, 1, 0)
+    assert s["within_tolerance"] <= 1 and s["source"] == str(trips)
+
+
 def test_cli_calibrate_never_writes_its_input(tmp_path: Path, roads_file: Path) -> None:
     trips = tmp_path / "trips.csv"
     trips.write_text(
