@@ -340,7 +340,7 @@ def fit_speeds(
     hi = np.array([g.high_kmh for g in groups] + [access_bounds_kmh[1]])
     x = np.clip(np.append(model.lead_kmh, access_speed_kmh), lo + 1e-6, hi - 1e-6)
     mid_s = np.asarray(mid_min, dtype=np.float64) * 60.0
-    identified = np.ones(len(groups) + 1, bool)
+    identified = np.zeros(len(groups) + 1, bool)  # set by each fit; none without a routed trip
     rounds = 0
     terms = None
     while rounds < max_iter:

@@ -39,6 +39,7 @@ from analysis.validation import (
     validation_table,
 )
 from geo.config import RegionConfig
+from geo.errors import InputError
 from geo.provinces import load_provinces
 from geo.roads import RoadNetwork
 from geo.speed_keys import road_network_with_speed_keys
@@ -217,6 +218,11 @@ def calibrate_loaded(
     """
     trips = inputs.table.trips
     n = len(trips)
+    if n < 2:
+        raise InputError(
+            f"a calibration needs at least 2 usable trips (cross-validated), the file has {n}",
+            source=inputs.table.source,
+        )
     k = max(2, min(k, n))
     model = _speed_model(inputs, config)
     net = inputs.network

@@ -418,3 +418,20 @@ def test_read_trips_notes_with_semicolons_and_a_bom(tmp_path: Path) -> None:
     assert t.trips["dest_is_facility"].tolist() == [True, False]
     assert t.trips["note"].iloc[0].startswith("city; 'about 30-40"), "the note is read whole"
     assert [(r["row"], r["field"]) for r in t.issues.rejects] == [(3, "minutes_low")]
+
+
+def test_cli_calibrate_needs_two_trips(tmp_path: Path, roads_file: Path) -> None:
+    trips = tmp_path / "trips.csv"
+    trips.write_text(HEADER + "a,106.62,20.81,b,106.78,20.81,place,15,25,u,2024,\n", "utf-8")
+    target = tmp_path / "new.toml"
+    r = run_cli(
+        "calibrate",
+        "--trips",
+        str(trips),
+        "--roads",
+        str(roads_file),
+        "--write-config",
+        str(target),
+    )
+    assert "at least 2 usable trips" in _error_line(r)
+    assert not target.exists()
