@@ -111,6 +111,7 @@ def load_trip_inputs(
         t["dest_is_facility"].to_numpy(bool),
         min_component_km=config.min_component_km,
         max_facility_access_km=config.max_facility_access_km,
+        origin_is_facility=t["origin_is_facility"].to_numpy(bool),
     )
     return TripInputs(table=table, network=net, edge_key=keys, graph=graph, ends=ends)
 

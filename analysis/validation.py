@@ -66,6 +66,7 @@ def snap_trip_ends(
     *,
     min_component_km: float,
     max_facility_access_km: float,
+    origin_is_facility: np.ndarray | None = None,
 ) -> TripEnds:
     """Snap the trips' ends to the network as the analysis snaps facilities and cells.
 
@@ -79,32 +80,54 @@ def snap_trip_ends(
         (n_trips,) True where the destination is a facility.
     min_component_km, max_facility_access_km
         The region config's snapping rules (``min_component_km``, ``max_facility_access_km``).
+    origin_is_facility
+        (n_trips,) True where the origin is a facility (default: none is).
 
     Returns
     -------
     TripEnds
-        Identical origins are snapped once (one Dijkstra each).
+        Identical origins (same point, same kind) are snapped once (one Dijkstra each).
     """
     origin_xy = np.asarray(origin_xy, dtype=np.float64).reshape(-1, 2)
     dest_xy = np.asarray(dest_xy, dtype=np.float64).reshape(-1, 2)
     fac = np.asarray(dest_is_facility, dtype=bool)
-    uniq, inverse = np.unique(origin_xy, axis=0, return_inverse=True)
-    origins = snap_points(graph, uniq, min_component_km=min_component_km)
-    as_cell = snap_points(graph, dest_xy, min_component_km=min_component_km)
-    max_m = max_facility_access_km * 1000.0
-    as_fac = snap_points(graph, dest_xy, min_component_km=min_component_km, max_dist_m=max_m)
-    dests = Snap(
-        edge=np.where(fac, as_fac.edge, as_cell.edge),
-        dist_m=np.where(fac, as_fac.dist_m, as_cell.dist_m),
-        along_m=np.where(fac, as_fac.along_m, as_cell.along_m),
-        component=np.where(fac, as_fac.component, as_cell.component),
+    o_fac = (
+        np.zeros(origin_xy.shape[0], bool)
+        if origin_is_facility is None
+        else np.asarray(origin_is_facility, dtype=bool)
     )
+    keyed = np.column_stack([origin_xy, o_fac.astype(np.float64)])
+    uniq, inverse = np.unique(keyed, axis=0, return_inverse=True)
+    max_m = max_facility_access_km * 1000.0
+    rules = {"min_component_km": min_component_km, "max_dist_m": max_m}
+    origins = _snap_by_kind(graph, uniq[:, :2], uniq[:, 2] > 0, **rules)
+    dests = _snap_by_kind(graph, dest_xy, fac, **rules)
     return TripEnds(
         origins=origins,
         origin_index=np.asarray(inverse).reshape(-1).astype(np.int64),
         dests=dests,
         dest_is_facility=fac,
         max_facility_access_m=max_m,
+    )
+
+
+def _snap_by_kind(
+    graph: Graph,
+    xy: np.ndarray,
+    is_facility: np.ndarray,
+    *,
+    min_component_km: float,
+    max_dist_m: float,
+) -> Snap:
+    """Facilities within ``max_dist_m`` of an eligible road, other points to the nearest one."""
+    as_cell = snap_points(graph, xy, min_component_km=min_component_km)
+    as_fac = snap_points(graph, xy, min_component_km=min_component_km, max_dist_m=max_dist_m)
+    f = is_facility
+    return Snap(
+        edge=np.where(f, as_fac.edge, as_cell.edge),
+        dist_m=np.where(f, as_fac.dist_m, as_cell.dist_m),
+        along_m=np.where(f, as_fac.along_m, as_cell.along_m),
+        component=np.where(f, as_fac.component, as_cell.component),
     )
 
 
@@ -172,7 +195,7 @@ def unreachable_reasons(ends: TripEnds, time_s: np.ndarray, *, limit_s: float) -
     reason[no_time & (ends.dests.edge < 0)] = (
         f"no road within {far:g} km of the destination facility"
     )
-    reason[no_time & (o_edge < 0)] = "no road near the origin"
+    reason[no_time & (o_edge < 0)] = f"no road within {far:g} km of the origin facility"
     return reason
 
 
@@ -215,6 +238,7 @@ def validation_table(trips: pd.DataFrame, time_s: np.ndarray, reasons: np.ndarra
             "trip_row",
             "origin_name",
             "dest_name",
+            "origin_kind",
             "dest_kind",
             "region6_code",
             "minutes_low",

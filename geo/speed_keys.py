@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from geo.config import RegionConfig
+from geo.errors import NetworkError
 from geo.roads import RoadNetwork, road_network_for_region
 
 PROBE_BASE_KMH = 1000.0
@@ -44,7 +45,14 @@ def road_network_with_speed_keys(
     net = road_network_for_region(data_dir, probed, roads_file=roads_file)
     speed = net.edges["speed_kmh"].to_numpy(np.float64)
     is_key = speed >= PROBE_BASE_KMH
-    pos = np.where(is_key, speed - PROBE_BASE_KMH, 0).round().astype(np.int64)
+    offset = np.where(is_key, speed - PROBE_BASE_KMH, 0.0)
+    pos = offset.round().astype(np.int64)
+    if np.any(np.abs(offset - pos) > 1e-6) or np.any(pos >= len(keys)):
+        # a reader that rescales table speeds would make the probe unreadable: say so
+        raise NetworkError(
+            "cannot tell which [roads.speed_kmh] key set each road's speed (the road reader "
+            "changed the table's speeds); the calibration needs geo.roads to use them as given"
+        )
     edge_key = np.where(is_key, np.asarray(keys, dtype=object)[pos], "").astype(object)
     real = np.where(is_key, np.array([float(table[k]) for k in keys])[pos], speed)
     edges = net.edges.assign(speed_kmh=real)

@@ -11,6 +11,8 @@ data row, the field and the reason; the other rows are kept.
 ``dest_kind`` says what the destination is: a facility type of the region (``airport``,
 ``seaport``, ``industrial_park``; that end is snapped to the roads as facilities are) or a place
 (``place``, ``city``, ``town``, ``district``, ``poi``, ``station``; snapped as demand cells are).
+An optional ``origin_kind`` column (same values, default ``place``) does the same for the origin,
+for trips a source measured from a facility to a place.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ TRIP_COLUMNS = (
     "source_date",
     "note",
 )
-OPTIONAL_COLUMNS = ("source_date", "note")
+OPTIONAL_COLUMNS = ("source_date", "note", "origin_kind")
 PLACE_KINDS = ("place", "city", "town", "district", "poi", "station")
 
 
@@ -58,7 +60,8 @@ class TripTable:
     trips
         One row per usable trip: ``trip_row`` (1-based data row of the file), the
         :data:`TRIP_COLUMNS` as text, ``origin_lon``/``origin_lat``/``dest_lon``/``dest_lat`` and
-        ``minutes_low``/``minutes_high`` as floats, ``dest_is_facility`` (bool) and, when provinces
+        ``minutes_low``/``minutes_high`` as floats, ``dest_is_facility`` and
+        ``origin_is_facility`` (bool) and, when provinces
         were given, ``region6_code`` and ``prov63_code`` of the origin.
     issues
         Rejected rows (``source``, ``row``, ``field``, ``reason``) and repairs made.
@@ -145,13 +148,18 @@ def read_trips(
         flag(value.isna(), name, f"{name} is not a number: " + text)
         flag(value <= 0, name, f"{name} must be more than 0 minutes")
     flag(low > high, "minutes_low", "minutes_low is larger than minutes_high")
-    kind = frame["dest_kind"].astype(str).str.strip().str.lower()
     allowed = (*config.types, *PLACE_KINDS)
-    flag(
-        ~kind.isin(allowed),
-        "dest_kind",
-        "unknown dest_kind " + kind.map(repr) + f"; give one of {', '.join(allowed)}",
-    )
+    kinds = {}
+    for name in ("dest_kind", "origin_kind"):
+        kind = frame[name].astype(str).str.strip().str.lower()
+        if name == "origin_kind":
+            kind = kind.mask(kind == "", "place")
+        flag(
+            ~kind.isin(allowed),
+            name,
+            f"unknown {name} " + kind.map(repr) + f"; give one of {', '.join(allowed)}",
+        )
+        kinds[name] = kind
     out = frame.assign(
         trip_row=frame[ROW].astype("int64"),
         origin_lon=origin_lon,
@@ -160,8 +168,10 @@ def read_trips(
         dest_lat=dest_lat,
         minutes_low=low,
         minutes_high=high,
-        dest_kind=kind,
-        dest_is_facility=kind.isin(tuple(config.types)),
+        dest_kind=kinds["dest_kind"],
+        origin_kind=kinds["origin_kind"],
+        dest_is_facility=kinds["dest_kind"].isin(tuple(config.types)),
+        origin_is_facility=kinds["origin_kind"].isin(tuple(config.types)),
     )
     if provinces is not None:
         out = _tag_regions(out, provinces, config, reason, field)

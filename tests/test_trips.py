@@ -132,6 +132,51 @@ def test_validate_hand_computed_times_and_tolerance() -> None:
     )
 
 
+def test_origin_facility_snapped_as_facilities_are() -> None:
+    edges, xy = network(LINE)
+    graph = graph_from_edges(edges, xy, crs=CRS)
+    origin = np.array([km(20, -30), km(20, -30), km(2, 0.5)])
+    dest = np.array([km(2, 0.5), km(2, 0.5), km(2, 0.5)])
+    rules = {"min_component_km": 0.0, "max_facility_access_km": 10.0}
+    ends = snap_trip_ends(
+        graph,
+        origin,
+        dest,
+        np.zeros(3, bool),
+        origin_is_facility=np.array([True, False, False]),
+        **rules,
+    )
+    assert ends.origins.edge.size == 3, "the same point as a facility and as a place is two origins"
+    t = trip_times_s(graph, ends, access_speed_kmh=20.0)
+    assert np.isinf(t[0]), "a facility 30 km from the roads has no road access"
+    # as a place it walks 30 km to the road end C at 20 km/h, then 10 km at 30 and 8 km at 60
+    expected = 30000 / (20 / 3.6) + 10000 / (30 / 3.6) + 8000 / (60 / 3.6) + 500 / (20 / 3.6)
+    assert t[1] == pytest.approx(expected, abs=1e-6)
+    assert t[2] == pytest.approx(2 * 500 / (20 / 3.6), abs=1e-6), "same point on the same edge"
+    reasons = unreachable_reasons(ends, t, limit_s=86400)
+    assert "of the origin facility" in reasons[0] and reasons[1] == ""
+
+
+def test_speed_keys_name_the_table_entry_of_every_edge(roads_file: Path) -> None:
+    from geo.config import load_region_config
+    from geo.roads import road_network_for_region
+    from geo.speed_keys import road_network_with_speed_keys
+
+    config = load_region_config()
+    data = REPO / "data" / "vietnam"
+    net, keys = road_network_with_speed_keys(data, config, roads_file=roads_file)
+    plain = road_network_for_region(data, config, roads_file=roads_file)
+    assert np.array_equal(net.edges["speed_kmh"].to_numpy(), plain.edges["speed_kmh"].to_numpy()), (
+        "the network must keep the region's speeds"
+    )
+    table = config.roads.speed_kmh
+    assert set(keys) <= {*table, ""}
+    assert {"trunk", "primary"} <= set(keys), f"keys found: {sorted(set(keys))}"
+    for k, v in zip(keys, net.edges["speed_kmh"], strict=True):
+        if k:
+            assert v == table[k]
+
+
 def test_tolerance_rule() -> None:
     lo, hi = tolerance_range(np.array([20.0, 100.0]), np.array([25.0, 120.0]))
     assert lo.tolist() == [10.0, 70.0], "low minus max(10 min, 30 % of low)"
