@@ -23,6 +23,7 @@ from analysis.calibration import (
     SpeedModel,
     fit_speeds,
     model_times_s,
+    route_terms,
     speed_model,
     speed_table_for,
     stratified_folds,
@@ -263,6 +264,22 @@ def calibrate_trips(
     """Read a trips file and the network, then :func:`calibrate_loaded`."""
     inputs = load_trip_inputs(trips_path, config=config, data_dir=data_dir, roads_file=roads_file)
     return calibrate_loaded(inputs, config, k=k, seed=seed)
+
+
+def route_split(inputs: TripInputs, config: RegionConfig) -> pd.DataFrame:
+    """Where each trip's time goes with the configured speeds: minutes on each speed group's
+    roads (``min_<group>``), on fixed-speed roads (``min_fixed``: maxspeed tags, connectors)
+    and the access distance (``access_km``); NaN for a trip with no route. Says which road
+    classes a trip rests on, e.g. a long trunk-road detour where an expressway is missing."""
+    model = _speed_model(inputs, config)
+    terms = route_terms(inputs.graph, inputs.ends, model, model.lead_kmh, limit_s=DEFAULT_LIMIT_S)
+    out = pd.DataFrame({"trip_row": inputs.table.trips["trip_row"].to_numpy()})
+    reach = terms.reachable
+    for j, g in enumerate(model.groups):
+        out[f"min_{g.name}"] = np.where(reach, terms.group_base_s[:, j] / 60, np.nan).round(1)
+    out["min_fixed"] = np.where(reach, terms.fixed_s / 60, np.nan).round(1)
+    out["access_km"] = np.where(reach, terms.access_m / 1000, np.nan).round(2)
+    return out
 
 
 def fit_summary(fit: Fit) -> dict[str, Any]:

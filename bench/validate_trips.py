@@ -32,7 +32,7 @@ TARGET_WITHIN_SHARE = 0.85
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis.trips_run import calibrate_loaded, fit_summary, load_trip_inputs
+    from analysis.trips_run import calibrate_loaded, fit_summary, load_trip_inputs, route_split
     from geo.config import load_region_config
     from geo.datasets import resolve_data_dir
     from geo.errors import InputError
@@ -65,12 +65,19 @@ def main(argv: list[str] | None = None) -> int:
     for line in calibration_lines(cal):
         print(line)
     held = cal.held_back.summary
-    worst = cal.held_back.table.sort_values("error", ascending=False).head(5)
-    print("\nlargest held-back errors:")
+    worst = cal.held_back.table.sort_values("error", ascending=False).head(8)
+    split = route_split(inputs, config).set_index("trip_row")
+    print("\nlargest held-back errors (route with the configured speeds: minutes per road group):")
     for r in worst.itertuples():
+        parts = split.loc[r.trip_row]
+        where = ", ".join(
+            f"{k.removeprefix('min_')} {v:g}"
+            for k, v in parts.items()
+            if k.startswith("min_") and v
+        )
         print(
             f"  row {r.trip_row}: {r.origin_name} -> {r.dest_name}: model {r.model_min} min, "
-            f"stated {r.minutes_low:g}-{r.minutes_high:g}, error {100 * r.error:.0f} %"
+            f"stated {r.minutes_low:g}-{r.minutes_high:g}, error {100 * r.error:.0f} % ({where})"
         )
     ok = (
         held["median_abs_error"] is not None
