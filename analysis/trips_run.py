@@ -95,13 +95,27 @@ def load_trip_inputs(
     data_dir: str | Path,
     roads_file: str | Path | None = None,
 ) -> TripInputs:
-    """Read the trips (rows checked, origins tagged with their region) and the road network,
-    and snap the trips' ends as the analysis snaps facilities and cells."""
+    """Read the trips (rows checked, origins tagged with their region) and the road network
+    (with the speed-table key of every edge, for the calibration), and snap the trips' ends as
+    the analysis snaps facilities and cells."""
     provinces = load_provinces(Path(data_dir), config)
     table = read_trips(trips_path, config=config, provinces=provinces)
     net, keys = road_network_with_speed_keys(data_dir, config, roads_file=roads_file)
-    graph = graph_from_edges(net.edges, net.node_xy, crs=net.crs)
-    to_metric = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+    return trip_inputs(table, net, config=config, edge_key=keys)
+
+
+def trip_inputs(
+    table: TripTable,
+    network: RoadNetwork,
+    *,
+    config: RegionConfig,
+    edge_key: np.ndarray | None = None,
+) -> TripInputs:
+    """Snap a read trips table onto an already built network (a run's own network: no second
+    load). ``edge_key`` (from :func:`geo.speed_keys.road_network_with_speed_keys`) is needed
+    only to calibrate; without it every edge counts as fixed-speed."""
+    graph = graph_from_edges(network.edges, network.node_xy, crs=network.crs)
+    to_metric = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
     t = table.trips
     ox, oy = to_metric.transform(t["origin_lon"].to_numpy(), t["origin_lat"].to_numpy())
     dx, dy = to_metric.transform(t["dest_lon"].to_numpy(), t["dest_lat"].to_numpy())
@@ -114,7 +128,8 @@ def load_trip_inputs(
         max_facility_access_km=config.max_facility_access_km,
         origin_is_facility=t["origin_is_facility"].to_numpy(bool),
     )
-    return TripInputs(table=table, network=net, edge_key=keys, graph=graph, ends=ends)
+    keys = edge_key if edge_key is not None else np.full(len(network.edges), "", dtype=object)
+    return TripInputs(table=table, network=network, edge_key=keys, graph=graph, ends=ends)
 
 
 def _validation(
@@ -178,6 +193,16 @@ def trips_summary(
     ``within_tolerance``, ``rejected``, ``median_model_min``, ``median_stated_min``,
     ``source``."""
     v = validate_trips(trips_path, config=config, data_dir=data_dir, roads_file=roads_file)
+    return {**v.summary, "source": v.source}
+
+
+def trips_summary_for_run(
+    trips_path: str | Path, *, config: RegionConfig, provinces: Any, network: RoadNetwork
+) -> dict[str, Any]:
+    """:func:`trips_summary` on a run's already loaded provinces and network (``inputs`` of
+    :func:`analysis.run.load_inputs`): the validation figures of exactly the run's roads."""
+    table = read_trips(trips_path, config=config, provinces=provinces)
+    v = validate_loaded(trip_inputs(table, network, config=config), config)
     return {**v.summary, "source": v.source}
 
 
