@@ -675,6 +675,11 @@ def validate(
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fold shuffle.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --write-config file.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Also write trips_calibration.csv (per trip) and calibration.json here.",
+)
 @_guard
 def calibrate(
     trips: str,
@@ -686,6 +691,7 @@ def calibrate(
     folds: int,
     seed: int,
     overwrite: bool,
+    out: str | None,
 ) -> int:
     """Fit class speeds and the access speed to real trips, cross-validated by region.
 
@@ -700,7 +706,11 @@ def calibrate(
     from analysis.trips_run import calibrate_trips
     from geo.config import REPO_DATA
     from geo.datasets import resolve_data_dir
-    from maps.trips_outputs import calibration_lines, write_calibrated_config
+    from maps.trips_outputs import (
+        calibration_lines,
+        write_calibrated_config,
+        write_calibration_tables,
+    )
 
     config = _load_config(region, config_path)
     source = Path(config_path) if config_path else REPO_DATA / f"{region}.toml"
@@ -723,6 +733,9 @@ def calibrate(
         overwrite=overwrite,
     )
     click.echo(f"calibrated config -> {write_config}")
+    if out:
+        paths = write_calibration_tables(cal, out)
+        click.echo(f"per-trip table -> {paths['csv']} (and calibration.json)")
     return 0
 
 

@@ -140,6 +140,49 @@ def calibration_lines(cal: Calibration) -> list[str]:
     return lines
 
 
+def write_calibration_tables(cal: Calibration, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``trips_calibration.csv`` (per trip: stated range, model minutes and error with the
+    configured speeds, fitted in sample and held back) and ``calibration.json`` (the table of
+    :func:`calibration_table`, the fit, the speed table, the folds) into ``out_dir``."""
+    o = Path(out_dir)
+    base = cal.before.table[
+        [
+            c
+            for c in (
+                "trip_row",
+                "origin_name",
+                "dest_name",
+                "dest_kind",
+                "region6_code",
+                "minutes_low",
+                "minutes_high",
+            )
+            if c in cal.before.table.columns
+        ]
+    ].copy()
+    for name, v in (
+        ("configured", cal.before),
+        ("fitted", cal.in_sample),
+        ("held_back", cal.held_back),
+    ):
+        t = v.table.set_index("trip_row")
+        base[f"model_min_{name}"] = base["trip_row"].map(t["model_min"]).to_numpy()
+        base[f"error_{name}"] = base["trip_row"].map(t["error"]).to_numpy()
+        base[f"within_{name}"] = base["trip_row"].map(t["within_tolerance"]).to_numpy()
+    paths = {"csv": o / "trips_calibration.csv", "json": o / "calibration.json"}
+    write_text_atomic(paths["csv"], base.to_csv(index=False, lineterminator="\n"))
+    doc = {
+        "table": calibration_table(cal).to_dict("records"),
+        "fit": fit_summary(cal.fit),
+        "speed_kmh": cal.speed_kmh,
+        "folds": cal.folds,
+    }
+    write_text_atomic(
+        paths["json"], json.dumps(doc, ensure_ascii=False, indent=1, default=_json_default) + "\n"
+    )
+    return paths
+
+
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 

@@ -448,6 +448,8 @@ def test_cli_calibrate_writes_a_new_config(tmp_path: Path, roads_file: Path) -> 
         str(target),
         "--folds",
         "2",
+        "--out",
+        str(tmp_path / "cal"),
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "held back (k-fold)" in r.stdout and "fitted (in sample)" in r.stdout, r.stdout
@@ -458,6 +460,9 @@ def test_cli_calibrate_writes_a_new_config(tmp_path: Path, roads_file: Path) -> 
     )
     assert new["types"] == old["types"], "the rest of the config is copied unchanged"
     assert 5 <= new["region"]["access_speed_kmh"] <= 40
+    per_trip = pd.read_csv(tmp_path / "cal" / "trips_calibration.csv")
+    assert per_trip["trip_row"].tolist() == [1, 2, 3, 4]
+    assert per_trip["model_min_held_back"].notna().all(), "every trip is predicted once held back"
 
 
 def test_read_trips_notes_with_semicolons_and_a_bom(tmp_path: Path) -> None:
