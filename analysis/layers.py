@@ -17,8 +17,15 @@ from analysis.covering import covering_tables
 from analysis.demand import DemandGrid
 from analysis.overlap import coverage_measures, pairwise_overlaps, province_matrices
 from analysis.polygons import catchment_polygons
-from analysis.redundancy import evidence_sentences, redundancy_flags, removal_penalty, sharing_keys
+from analysis.redundancy import (
+    CAVEATS,
+    SetEvidence,
+    evidence_sentences,
+    removal_penalty,
+    sharing_keys,
+)
 from analysis.results import RasterLayer, RunResult
+from analysis.verdict import Verdict, VerdictRule, facility_size, judge
 from geo.config import RegionConfig, TypeConfig
 
 
@@ -39,6 +46,7 @@ class TypeAnalysis:
     covering: dict[str, pd.DataFrame]
     group_measures: pd.DataFrame
     group_pairs: pd.DataFrame
+    verdict: Verdict
 
 
 def _prov_index(codes: pd.Series, table: pd.DataFrame) -> np.ndarray:
@@ -62,8 +70,16 @@ def analyse_type(
     demand: DemandGrid,
     provinces: Any,
     config: RegionConfig,
+    *,
+    weight: np.ndarray | None = None,
+    pool_per_ha: np.ndarray | None = None,
 ) -> TypeAnalysis:
-    """All measures of one type at every break; flags, removal and sharing at the primary break."""
+    """All measures of one type at every break; flags, removal and sharing at the primary break.
+
+    ``weight`` is the type's demand per cell (default: people), on which the overlap flag and
+    the verdict are decided; ``pool_per_ha`` (parks) makes the verdict's severity the shortfall
+    of a park's labour pool per hectare against its neighbours' (``analysis.verdict``).
+    """
     d = demand.population
     ed = _editions(provinces, demand)
     table, _cell_prov = ed[config.edition]
@@ -119,27 +135,30 @@ def analyse_type(
             )
     T = tc.primary_min
     within, cov = at[T]
-    u_share, o_share, flag = redundancy_flags(
-        cov.coverage,
-        cov.unique,
-        cov.other_province,
-        max_unique_share=config.max_unique_share,
-        min_other_province_share=config.min_other_province_share,
-    )
     # sensitivity: speeds x f scale every time (network and access) by 1/f, i.e. threshold T*f
     variants = [T * f for f in config.speed_factors] + [T + s for s in config.threshold_shifts_min]
-    robust = flag.copy()
-    for tv in variants:
-        if tv <= 0:
-            continue
-        cv = coverage_measures(tt.within(tv * 60.0), d, fac_prov, n_prov, base=base)
-        robust &= redundancy_flags(
-            cv.coverage,
-            cv.unique,
-            cv.other_province,
+    judged = judge(
+        tt,
+        d,
+        d if weight is None else weight,
+        threshold_s=T * 60.0,
+        variants_s=tuple(v * 60.0 for v in variants),
+        fac_prov=fac_prov,
+        n_prov=n_prov,
+        base=base,
+        size=facility_size(fac, cov.coverage),
+        ids=fac["facility_id"].astype(str).to_numpy(),
+        rule=VerdictRule(
             max_unique_share=config.max_unique_share,
             min_other_province_share=config.min_other_province_share,
-        )[2]
+            max_loss_share=config.verdict_max_loss_share,
+            equivalent_share=config.verdict_equivalent_share,
+            min_pool_shortfall=config.verdict_min_pool_shortfall,
+        ),
+        pool=pool_per_ha,
+    )
+    u_share, o_share, flag = judged.unique_share, judged.other_province_share, judged.overlap_flag
+    vd = judged.verdict
     cover = covering_tables(
         tt,
         d,
@@ -161,7 +180,7 @@ def analyse_type(
         fac_prov63=_prov_index(fac["prov63_code"], provinces.p63),
         status=fac["status"].to_numpy(),
         base=base,
-        flag=flag,
+        flag=vd.verdict,
         groups=groups,
         membership=membership,
     )
@@ -188,8 +207,19 @@ def analyse_type(
             "unique_coverage": cov.unique,
             "unique_share": u_share,
             "other_province_share": o_share,
-            "flag": flag,
-            "flag_robustness": np.where(flag, np.where(robust, "robust", "fragile"), ""),
+            "overlap_flag": flag,
+            "overlap_robustness": np.where(
+                flag, np.where(judged.overlap_robust, "robust", "fragile"), ""
+            ),
+            "flag": vd.verdict,
+            "flag_robustness": np.where(
+                vd.verdict, np.where(judged.verdict_robust, "robust", "fragile"), ""
+            ),
+            "verdict": vd.verdict,
+            "verdict_reason": vd.reason.astype(str),
+            "severity": vd.severity,
+            "verdict_rank": vd.rank,
+            "equivalent_group": vd.group,
             "removal_penalty_min": np.where(base, rm.penalty_min, np.nan),
             "removal_lost": np.where(base, rm.lost, np.nan),
             "alt_index": rm.alt_index,
@@ -220,6 +250,7 @@ def analyse_type(
         covering=cover,
         group_measures=gm.assign(type=tc.name, break_min=T),
         group_pairs=gp.assign(type=tc.name, break_min=T),
+        verdict=vd,
     )
 
 
@@ -255,8 +286,17 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
         c: m[c].to_numpy(np.float64)
         for c in ("coverage", "unique_coverage", "other_province_share", "removal_lost", "removal_penalty_min", "best_alternative_extra_min")
     }  # fmt: skip
+    vd = ta.verdict
+    set_ev = SetEvidence(
+        n=int(vd.verdict.sum()),
+        loss_share=vd.loss_share,
+        lost_people=vd.lost_people,
+        moved_people=vd.moved_people,
+        extra_min=vd.extra_min,
+        max_loss_share=config.verdict_max_loss_share,
+    )
     for i in range(len(out)):
-        if not out.at[i, "flag"]:
+        if not (out.at[i, "overlap_flag"] or out.at[i, "verdict"]):
             ev_vi.append("")
             ev_en.append("")
             continue
@@ -289,6 +329,10 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
             penalty_min=float(num["removal_penalty_min"][i]),
             alt=alt_t,
             planned=str(fac.at[i, "status"]) == "planned",
+            verdict=bool(out.at[i, "verdict"]),
+            reason=str(out.at[i, "verdict_reason"]),
+            set_evidence=set_ev,
+            caveat=CAVEATS.get(ta.tc.name),
         )
         ev_vi.append(vi)
         ev_en.append(en)
@@ -413,7 +457,7 @@ def assemble_result(
             crs="EPSG:4326",
         )
     )
-    flags = facilities[facilities["flag"]].copy()
+    flags = facilities[facilities["verdict"] | facilities["overlap_flag"]].copy()
     flags = flags.assign(prov_code=flags[f"prov{ed}_code"], prov_name=flags[f"prov{ed}_name"])[
         [
             "facility_id",
@@ -421,10 +465,14 @@ def assemble_result(
             "type",
             "prov_code",
             "prov_name",
+            "verdict",
+            "severity",
+            "verdict_rank",
+            "overlap_flag",
             "unique_share",
             "other_province_share",
-            "removal_penalty_min",
             "removal_lost",
+            "removal_penalty_min",
             "flag_robustness",
             "evidence_vi",
             "evidence_en",
@@ -482,6 +530,19 @@ def assemble_result(
         "flag_rule": {
             "max_unique_share": config.max_unique_share,
             "min_other_province_share": config.min_other_province_share,
+            "max_loss_share": config.verdict_max_loss_share,
+            "equivalent_share": config.verdict_equivalent_share,
+        },
+        "verdict": {
+            ta.tc.name: {
+                "facilities": int(ta.verdict.verdict.sum()),
+                "overlap_flagged": int(ta.measures["overlap_flag"].sum()),
+                "loss_share": round(ta.verdict.loss_share, 5),
+                "lost_people": round(ta.verdict.lost_people, 1),
+                "moved_people": round(ta.verdict.moved_people, 1),
+                "extra_min": round(ta.verdict.extra_min, 2),
+            }
+            for ta in analyses
         },
         "sensitivity": {
             "speed_factors": list(config.speed_factors),

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from analysis.text import fmt_min, fmt_pct, fmt_people
+
 
 @dataclass(frozen=True)
 class Removal:
@@ -135,15 +137,48 @@ def redundancy_flags(
     return u_share, o_share, flag
 
 
-def fmt_people(x: float, lang: str = "en") -> str:
-    """People as planners quote them: 1.2 million / 350,000 (vi: 1,2 triệu / 350.000)."""
-    if not np.isfinite(x):
-        return "–"
-    if x >= 1e6:
-        s = f"{x / 1e6:.1f}"
-        return f"{s.replace('.', ',')} triệu" if lang == "vi" else f"{s} million"
-    s = f"{round(x, -2):,.0f}" if x >= 1000 else f"{x:,.0f}"
-    return s.replace(",", ".") if lang == "vi" else s
+@dataclass(frozen=True)
+class SetEvidence:
+    """What the type's verdict set as a whole would cost if removed together."""
+
+    n: int
+    loss_share: float
+    lost_people: float
+    moved_people: float
+    extra_min: float
+    max_loss_share: float
+
+
+# What the model does not know, said where it matters (by facility type of the schema).
+CAVEATS = {
+    "seaport": (
+        "Mô hình chưa tính công suất, chuyên môn hóa (container, hàng rời) và luồng hàng của cảng.",
+        "The model does not know the port's capacity, specialisation (container, bulk) or freight flows.",
+    ),
+    "airport": (
+        "Mô hình chưa tính công suất nhà ga và mạng đường bay.",
+        "The model does not know terminal capacity or route networks.",
+    ),
+    "industrial_park": (
+        "Mô hình chưa tính tỷ lệ lấp đầy và ngành nghề của khu công nghiệp.",
+        "The model does not know the park's occupancy or its industries.",
+    ),
+}
+
+_WHY_NOT = {
+    "loss_bound": (
+        "Không được kết luận là dư thừa: bỏ cơ sở này cùng các {type_vi} đã được kết luận là dư thừa sẽ làm mất quá {bound} nhu cầu đang được phục vụ.",
+        "Not judged redundant: removing it together with the {type_en}s judged redundant would lose more than {bound} of the demand served today.",
+    ),
+    "overlap_gone": (
+        "Không được kết luận là dư thừa: các {type_vi} ở tỉnh khác trùng vùng phục vụ với cơ sở này đã được kết luận là dư thừa trước, nên những người cơ sở này phục vụ không còn được nơi khác phục vụ.",
+        "Not judged redundant: the {type_en}s of other provinces that overlap it were judged redundant first, so its people would no longer be served elsewhere.",
+    ),
+    "last_of_group": (
+        "Không được kết luận là dư thừa: đây là cơ sở cuối cùng còn lại trong một nhóm {type_vi} gần như trùng vùng phục vụ.",
+        "Not judged redundant: it is the last one kept of a group of {type_en}s with nearly the same catchment.",
+    ),
+}
 
 
 def evidence_sentences(
@@ -161,68 +196,100 @@ def evidence_sentences(
     penalty_min: float,
     alt: tuple[str, str, float] | None,
     planned: bool = False,
+    verdict: bool = False,
+    reason: str = "",
+    set_evidence: SetEvidence | None = None,
+    caveat: tuple[str, str] | None = None,
 ) -> tuple[str, str]:
-    """The evidence of a flag in Vietnamese and English, ready to paste into a memo.
+    """The evidence of an overlap or a verdict in Vietnamese and English, ready for a memo.
 
     ``partners``: (name, province, overlap people) of the facilities in other provinces that
-    overlap most; ``alt``: (name, province, extra minutes) of the best alternative.
+    overlap most; ``alt``: (name, province, extra minutes) of the best alternative. The people
+    who would lose access and the extra minutes of the others are always given together.
+    ``verdict`` words the facility as redundant (the joint verdict, with ``set_evidence``);
+    otherwise only the overlap is stated, with ``reason`` saying why it is not judged redundant.
+    ``caveat``: (vi, en) of what the model does not know for this type.
     """
     t = f"{threshold_min:g}"
-    article = "an" if type_en[:1].lower() in "aeiou" else "a"
-    alone_en = "Nobody is served by it alone" if unique <= 0 else ""
-    alone_vi = "Không ai chỉ được nó phục vụ" if unique <= 0 else ""
-    pct_o = f"{100 * other_share:.0f}%"
-    pct_u = f"{100 * unique / coverage:.0f}%" if coverage > 0 else "0%"
+    tl_en, tl_vi = type_en.lower(), type_vi.lower()
+    article = "an" if tl_en[:1] in "aeiou" else "a"
     p_en = "; ".join(f"{n} ({p}, {fmt_people(o)} people in common)" for n, p, o in partners[:3])
-    p_vi = "; ".join(f"{n} ({p}, {fmt_people(o, 'vi')} người chung)" for n, p, o in partners[:3])
-    en = (
-        f"{name} ({prov_name}) reaches {fmt_people(coverage)} people within {t} min by road; "
-        f"{pct_o} of them are also within {t} min of {article} {type_en.lower()} in another province"
-        + (f": {p_en}" if p_en else "")
-        + (
-            f". {alone_en}. "
-            if alone_en
-            else f". Only {fmt_people(unique)} people ({pct_u}) are served by no other {type_en.lower()}. "
-        )
+    p_vi = "; ".join(
+        f"{n} ({p}, {fmt_people(o, 'vi')} người cùng được phục vụ)" for n, p, o in partners[:3]
     )
-    vi = (
-        f"{name} ({prov_name}) phục vụ {fmt_people(coverage, 'vi')} người trong {t} phút đường bộ; "
-        f"{pct_o} trong số đó cũng nằm trong {t} phút của một {type_vi.lower()} ở tỉnh khác"
-        + (f": {p_vi}" if p_vi else "")
-        + (
-            f". {alone_vi}. "
-            if alone_vi
-            else f". Chỉ {fmt_people(unique, 'vi')} người ({pct_u}) không được {type_vi.lower()} nào khác phục vụ. "
-        )
-    )
+    u_share = unique / coverage if coverage > 0 else 0.0
     if planned:  # a what-if: what it would add, not what its removal would cost
         en = (
             f"{name} ({prov_name}, planned) would reach {fmt_people(coverage)} people within {t} min by road; "
-            f"{pct_o} of them are already within {t} min of {article} {type_en.lower()} in another province"
+            f"{fmt_pct(other_share, 'en')} of them are already within {t} min of {article} {tl_en} in another province"
             + (f": {p_en}" if p_en else "")
-            + f". It would newly serve {fmt_people(unique)} people ({pct_u}) that no existing {type_en.lower()} reaches."
+            + f". It would newly serve {fmt_people(unique)} people ({fmt_pct(u_share, 'en')}) that no existing {tl_en} reaches."
         )
         vi = (
             f"{name} ({prov_name}, quy hoạch) sẽ phục vụ {fmt_people(coverage, 'vi')} người trong {t} phút đường bộ; "
-            f"{pct_o} trong số đó đã nằm trong {t} phút của một {type_vi.lower()} ở tỉnh khác"
+            f"{fmt_pct(other_share, 'vi')} trong số đó đã nằm trong {t} phút của một {tl_vi} ở tỉnh khác"
             + (f": {p_vi}" if p_vi else "")
-            + f". Nó chỉ phục vụ thêm {fmt_people(unique, 'vi')} người ({pct_u}) mà chưa {type_vi.lower()} hiện có nào tiếp cận."
+            + f". Cơ sở này chỉ phục vụ thêm {fmt_people(unique, 'vi')} người ({fmt_pct(u_share, 'vi')}) mà chưa {tl_vi} hiện có nào tiếp cận."
         )
         return vi, en
-    pen = (
-        (f"{penalty_min:.1f}" if penalty_min < 10 else f"{penalty_min:.0f}")
-        if np.isfinite(penalty_min)
-        else "0"
-    )
-    en += f"Without it, {fmt_people(lost)} people would lose access within {t} min and the others would travel {pen} min longer on average"
-    vi += f"Nếu không có nó, {fmt_people(lost, 'vi')} người sẽ mất tiếp cận trong {t} phút và những người còn lại đi thêm trung bình {pen.replace('.', ',')} phút"
-    if alt is not None:
-        extra = f"{alt[2]:.1f}" if alt[2] < 10 else f"{alt[2]:.0f}"
-        en += f" (best alternative: {alt[0]}, {alt[1]}, +{extra} min)."
-        vi += (
-            f" (phương án thay thế tốt nhất: {alt[0]}, {alt[1]}, +{extra.replace('.', ',')} phút)."
+    head_en = "Redundant" if verdict else "Overlap"
+    head_vi = "Dư thừa" if verdict else "Trùng lặp"
+    en = (
+        f"{head_en}: {name} ({prov_name}) reaches {fmt_people(coverage)} people within {t} min by road; "
+        f"{fmt_pct(other_share, 'en')} of them are also within {t} min of {article} {tl_en} in another province"
+        + (f": {p_en}" if p_en else "")
+        + (
+            ". Nobody is served by it alone. "
+            if unique <= 0
+            else f". Only {fmt_people(unique)} people ({fmt_pct(u_share, 'en')}) are served by no other {tl_en}. "
         )
+    )
+    vi = (
+        f"{head_vi}: {name} ({prov_name}) phục vụ {fmt_people(coverage, 'vi')} người trong {t} phút đường bộ; "
+        f"{fmt_pct(other_share, 'vi')} trong số đó cũng nằm trong {t} phút của một {tl_vi} ở tỉnh khác"
+        + (f": {p_vi}" if p_vi else "")
+        + (
+            ". Không ai chỉ được cơ sở này phục vụ. "
+            if unique <= 0
+            else f". Chỉ {fmt_people(unique, 'vi')} người ({fmt_pct(u_share, 'vi')}) không được {tl_vi} nào khác phục vụ. "
+        )
+    )
+    keep = max(coverage - lost, 0.0)
+    pen = penalty_min if np.isfinite(penalty_min) else 0.0
+    en += (
+        f"Without it alone, {fmt_people(lost)} people would lose access within {t} min "
+        f"and the {fmt_people(keep)} who keep it would travel {fmt_min(pen, 'en')} min longer on average"
+    )
+    vi += (
+        f"Nếu chỉ bỏ riêng cơ sở này, {fmt_people(lost, 'vi')} người sẽ mất tiếp cận trong {t} phút "
+        f"và {fmt_people(keep, 'vi')} người còn tiếp cận sẽ đi thêm trung bình {fmt_min(pen, 'vi')} phút"
+    )
+    if alt is not None:
+        en += f" (best alternative: {alt[0]}, {alt[1]}, +{fmt_min(alt[2], 'en')} min)."
+        vi += f" (phương án thay thế tốt nhất: {alt[0]}, {alt[1]}, +{fmt_min(alt[2], 'vi')} phút)."
     else:
         en += "."
         vi += "."
+    if verdict and set_evidence is not None:
+        se = set_evidence
+        en += (
+            f" Removed together with the other {se.n - 1} {tl_en}(s) judged redundant, "
+            f"the set would cost {fmt_pct(se.loss_share, 'en')} of the demand served today "
+            f"(bound {fmt_pct(se.max_loss_share, 'en')}): {fmt_people(se.lost_people)} people lose access "
+            f"and {fmt_people(se.moved_people)} travel {fmt_min(se.extra_min, 'en')} min longer on average."
+        )
+        vi += (
+            f" Nếu bỏ cùng {se.n - 1} {tl_vi} khác được kết luận là dư thừa, "
+            f"cả nhóm làm mất {fmt_pct(se.loss_share, 'vi')} nhu cầu đang được phục vụ "
+            f"(giới hạn {fmt_pct(se.max_loss_share, 'vi')}): {fmt_people(se.lost_people, 'vi')} người mất tiếp cận "
+            f"và {fmt_people(se.moved_people, 'vi')} người đi thêm trung bình {fmt_min(se.extra_min, 'vi')} phút."
+        )
+    elif not verdict and reason in _WHY_NOT:
+        bound = set_evidence.max_loss_share if set_evidence else 0.02
+        why_vi, why_en = _WHY_NOT[reason]
+        vi += " " + why_vi.format(type_vi=tl_vi, bound=fmt_pct(bound, "vi"))
+        en += " " + why_en.format(type_en=tl_en, bound=fmt_pct(bound, "en"))
+    if caveat is not None:
+        vi += " " + caveat[0]
+        en += " " + caveat[1]
     return vi, en

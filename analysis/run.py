@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analysis.catchments import Access, travel_times
 from analysis.demand import DemandGrid, demand_from_polygons
 from analysis.layers import TypeAnalysis, analyse_type, assemble_result
 from analysis.network import Graph, component_report, graph_from_edges, snap_points
 from analysis.results import RunResult
+from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_columns
 from geo.config import RegionConfig
 from geo.errors import ConfigError
 
@@ -177,6 +179,60 @@ def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
     return out
 
 
+def type_demand_spec(config: RegionConfig, type_name: str) -> DemandSpec:
+    """The demand spec of a type (``[population.demand.<type>]``; plain people when absent)."""
+    raw = config.population.get("demand", {}).get(type_name)
+    try:
+        return demand_spec(raw, where=f"population.demand.{type_name}")
+    except ValueError as exc:
+        raise ConfigError(str(exc), source=config.path) from None
+
+
+def type_cell_weights(
+    config: RegionConfig, type_name: str, demand: DemandGrid, inputs: dict[str, Any]
+) -> np.ndarray:
+    """The type's demand per cell (people, economic mass or workers; see analysis.type_demand)."""
+    spec = type_demand_spec(config, type_name)
+    grdp = None
+    if spec.kind == "economic_huff":
+        table = inputs["grdp_per_head"].reindex(inputs["provinces"].p63["prov_code"].astype(str))
+        per_prov = table.to_numpy(np.float64)
+        grdp = np.where(demand.prov63 >= 0, per_prov[np.maximum(demand.prov63, 0)], np.nan)
+    return cell_weights(spec, demand.population, grdp_per_head=grdp)
+
+
+def _type_demand(
+    type_name: str,
+    fac: Any,
+    tc: Any,
+    tt: Any,
+    access: Access,
+    weights: np.ndarray,
+    config: RegionConfig,
+) -> Any:
+    spec = type_demand_spec(config, type_name)
+    active = (fac["status"].to_numpy() == "operating") & (access.snap.edge >= 0)
+    area = fac["area_ha"].to_numpy(np.float64) if "area_ha" in fac else None
+    size = None
+    if spec.size_field:
+        if spec.size_field not in fac:
+            raise ConfigError(
+                f"[population.demand.{type_name}] size_field: no column '{spec.size_field}' in "
+                f"the {type_name} facilities",
+                source=config.path,
+            )
+        size = pd.to_numeric(fac[spec.size_field], errors="coerce").to_numpy(np.float64)
+    return type_demand_columns(
+        spec,
+        tt,
+        weights,
+        breaks_min=tc.breaks_min,
+        active=active,
+        area_ha=area,
+        size=size,
+    )
+
+
 def run_region(
     config: RegionConfig,
     opts: RunOptions,
@@ -242,6 +298,12 @@ def run_region(
     )
     timings["network_demand_s"] = time.perf_counter() - t
 
+    if inputs.get("grdp_per_head") is None and any(
+        type_demand_spec(config, t).kind == "economic_huff" for t in inputs["types"]
+    ):
+        from geo.population import province_grdp_per_head
+
+        inputs["grdp_per_head"] = province_grdp_per_head(data_dir, config)
     facilities = _with_data_flags(inputs["facilities"].facilities, net, config)
     if opts.remove:
         facilities = facilities[~facilities["facility_id"].isin(opts.remove)]
@@ -281,7 +343,25 @@ def run_region(
             tc.primary_min + max((*shifts, 0.0)),
         )
         tt = travel_times(graph, fac_access, cell_access, limit_s=limit_min * 60.0)
-        analyses.append(analyse_type(fac, tc, tt, fac_access, demand, inputs["provinces"], config))
+        weights = type_cell_weights(config, type_name, demand, inputs)
+        tdem = _type_demand(type_name, fac, tc, tt, fac_access, weights, config)
+        ta = analyse_type(
+            fac,
+            tc,
+            tt,
+            fac_access,
+            demand,
+            inputs["provinces"],
+            config,
+            weight=weights,
+            pool_per_ha=(
+                tdem["demand_workers_per_ha"].to_numpy(np.float64)
+                if "demand_workers_per_ha" in tdem
+                else None
+            ),
+        )
+        ta.measures = ta.measures.join(tdem)
+        analyses.append(ta)
     timings["analysis_s"] = time.perf_counter() - t
 
     t = time.perf_counter()

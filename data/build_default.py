@@ -35,7 +35,8 @@ from geo.config import REPO_DATA, load_region_config
 from geo.datasets import LICENSES, MANIFEST, MIRROR_LAYERS, LayerLicence
 from geo.errors import DataNotFoundError
 from geo.files import sha256_file
-from geo.population import population_from_communes, province_totals
+from geo.population import province_totals
+from geo.population_census import population_from_commune_census
 
 log = logging.getLogger("data.build_default")
 
@@ -51,6 +52,7 @@ CSV_FILES = (
     "population_63_nso2024.csv",
     "population_34_nso2024.csv",
     "population_63_census2019.csv",
+    "population_communes2025_census2019.csv",
 )
 PROVINCE_FIELDS = (
     "prov63_code",
@@ -244,9 +246,9 @@ def _rows(path: Path) -> dict[str, int] | int:
 
 
 def check_population(out: Path) -> str:
-    """Build the communes population layer from the output and check every 63-province total."""
+    """Build the default population layer from the output and check every 63-province total."""
     config = load_region_config()
-    layer = population_from_communes(out, config)
+    layer = population_from_commune_census(out, config)
     totals = province_totals(out, config)
     sums = (
         layer.polygons.groupby("prov63_code")["population"]
@@ -304,7 +306,9 @@ def _licenses_md(
         "- communes_2025.gpkg: © 2021 Thang Le Quoc, vietnamese-provinces-database, **MIT**, via vnmap",
         "  (© 2026 Yuki Matsuura, MIT). airports.gpkg: airportsdata © 2020- Mike Borsetti, data © 2014 mwgg, **MIT**.",
         "- Population tables: National Statistics Office (GSO) of Viet Nam, official statistics (NSO 2024,",
-        "  Population and Housing Census 2019).",
+        "  Population and Housing Census 2019). population_communes2025_census2019.csv: census 2019 commune rows",
+        "  (GSO, via github.com/hgscarlette/vn-demographic), linked to the 2025 communes with GSO's change list",
+        "  and vietnamadminunits (© 2025 Tran Ngoc Minh Hieu, MIT).",
         "- seaports.gpkg: NGA World Port Index (Pub 150), US government work, **public domain**.",
         "",
         "## Generalisation",
@@ -329,12 +333,15 @@ def _licenses_md(
         "",
         "## Population rule (default demand)",
         "",
-        "Each 63-province's NSO 2024 average population is split into urban and rural by its 2019 census",
-        "urban share (pop2019_urban / pop2019_total); urban people are spread over the province's wards",
-        "(phường) by area, the rest over its communes (xã) and special zones (đặc khu) by area. Communes are",
-        "2025 units tied to a 63-province by `prov63_code_rep`; Trường Sa and Hoàng Sa (sea areas) keep a 1 km²",
-        "stand-in polygon. Within a commune people are spread evenly, so the demand is only as fine as the",
-        "communes: pass `--population` with a WorldPop / GHS-POP GeoTIFF for a finer picture.",
+        "Source `communes_census`: the 2019 census per 2025 commune (population_communes2025_census2019.csv,",
+        "3,321 communes, total / urban / rural; GSO census 2019, carried over to the 2025 units as described in",
+        "the mirror's PROVENANCE.md, round 4). Every commune of a 63-province (tied by `prov63_code_rep`) is",
+        "multiplied by that province's factor NSO 2024 / census 2019, urban and rural alike, so each province",
+        "total equals its NSO 2024 population and each commune keeps its 2019 urban share. Within a commune",
+        "people are spread evenly (urban and rural at one density: no sub-commune footprint is known);",
+        "Trường Sa and Hoàng Sa (sea areas) keep a 1 km² stand-in polygon. The earlier rule (province totals",
+        "spread by area over wards and communes) stays available as source `communes`. Pass `--population`",
+        "with a WorldPop / GHS-POP GeoTIFF for a picture finer than communes.",
         "",
         population,
         "",

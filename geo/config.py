@@ -110,6 +110,9 @@ class RegionConfig:
     groupings: dict[str, Any]
     covering_exact_work: int = COVERING_EXACT_WORK
     covering_exact_shares: tuple[float, ...] = COVERING_EXACT_SHARES
+    verdict_max_loss_share: float = 0.02
+    verdict_equivalent_share: float = 0.8
+    verdict_min_pool_shortfall: float = 0.25
     data_date: str = ""
     path: str = ""
 
@@ -170,6 +173,15 @@ def _shares(value: Any, key: str, path: str) -> tuple[float, ...]:
     if any(not 0 < x <= 1 for x in v):
         raise ConfigError(f"shares must lie in (0, 1], got {list(v)}", source=path, field=key)
     return v
+
+
+def _share(value: Any, key: str, path: str) -> float:
+    x = _number(value, key, path)
+    if not 0.0 <= x <= 1.0:
+        raise ConfigError(
+            f"{key} must be a share between 0 and 1, got {value!r}", source=path, field=key
+        )
+    return x
 
 
 def _metric_crs(value: Any, path: str) -> str:
@@ -299,8 +311,10 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
     flags = raw.get("flags", {})
     sens = raw.get("sensitivity", {})
     covering = raw.get("covering", {})
+    verdict = raw.get("verdict", {})
     for key, value in (
         ("flags", flags),
+        ("verdict", verdict),
         ("sensitivity", sens),
         ("covering", covering),
         ("roads.speed_kmh", roads.get("speed_kmh", {})),
@@ -379,6 +393,15 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         ),
         covering_exact_shares=_shares(
             covering.get("exact_shares", list(COVERING_EXACT_SHARES)), "covering.exact_shares", sp
+        ),
+        verdict_max_loss_share=_share(
+            verdict.get("max_loss_share", 0.02), "verdict.max_loss_share", sp
+        ),
+        verdict_equivalent_share=_share(
+            verdict.get("equivalent_share", 0.8), "verdict.equivalent_share", sp
+        ),
+        verdict_min_pool_shortfall=_share(
+            verdict.get("min_pool_shortfall", 0.25), "verdict.min_pool_shortfall", sp
         ),
         data_date=str(reg.get("data_date", "")),
         path=sp,

@@ -105,6 +105,15 @@ MIRROR_LAYERS: tuple[LayerLicence, ...] = (
         "Census 2019: General Statistics Office of Viet Nam, Population and Housing Census 2019.",
     ),
     LayerLicence(
+        "population_communes2025_census2019.csv",
+        "GSO Population and Housing Census 1 April 2019, commune rows (S10), carried over to the "
+        "2025 communes with the GSO change list (S23) and vietnamadminunits (S24)",
+        "official statistics; unit links from vietnamadminunits (MIT)",
+        "Census 2019 per commune: General Statistics Office of Viet Nam, Population and Housing "
+        "Census 2019 (via github.com/hgscarlette/vn-demographic); 2025 unit links: vietnamadminunits "
+        "(© 2025 Tran Ngoc Minh Hieu, MIT).",
+    ),
+    LayerLicence(
         "communes_2025.gpkg",
         "thanglequoc/vietnamese-provinces-database via vnmap (S21); 2025 communes generalised to 100 m",
         "MIT",
@@ -178,6 +187,7 @@ def required_files(config: RegionConfig) -> tuple[list[str], list[list[str]]]:
     ]
     pop = config.population
     groups = {
+        "communes_census": ["communes_file", "communes_census_file", "province_totals_file"],
         "districts": ["districts_file", "province_totals_file"],
         "communes": ["communes_file", "province_totals_file", "census2019_file"],
         "grid": ["grid_file"],

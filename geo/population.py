@@ -5,7 +5,9 @@ config) and one raster source can replace them (``--population FILE``):
 
 - ``districts``: 2019 census per district (GADM geometry: mirror only, never redistributed),
   scaled so that each 63-province total equals its NSO 2024 average population;
-- ``communes``: the redistributable rule of the embedded default. Each 63-province's NSO 2024
+- ``communes_census`` (:mod:`geo.population_census`): the 2019 census per 2025 commune scaled
+  to the NSO 2024 province totals, the rule of the embedded default;
+- ``communes``: the earlier redistributable rule, kept as a fallback. Each 63-province's NSO 2024
   population is split into urban and rural by its 2019 census urban share; the urban people are
   spread over its wards (phường) by area, the rest over its communes (xã) and special zones
   (đặc khu) by area. Communes are 2025 units and are tied to a 63-province by
@@ -23,6 +25,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -115,6 +118,17 @@ def province_totals(data_dir: str | Path, config: RegionConfig) -> pd.Series:
     """NSO population per 63-province (``population.province_totals_file``), indexed by code."""
     path = Path(data_dir) / config.population["province_totals_file"]
     return _read_csv(path, ("gso_code", "pop2024"))["pop2024"].rename("population")
+
+
+def province_grdp_per_head(data_dir: str | Path, config: RegionConfig) -> pd.Series:
+    """GRDP per head (million VND a year) per 63-province, indexed by code.
+
+    Read from ``population.province_totals_file``, column ``population.grdp_field`` (default
+    ``grdp_per_capita_2024_mvnd``: NSO table E03.12, preliminary 2024).
+    """
+    path = Path(data_dir) / config.population["province_totals_file"]
+    field = str(config.population.get("grdp_field", "grdp_per_capita_2024_mvnd"))
+    return _read_csv(path, ("gso_code", field))[field].rename("grdp_per_head")
 
 
 def _urban_share(data_dir: Path, config: RegionConfig) -> pd.Series:
@@ -350,14 +364,27 @@ POLYGON_SOURCES = {
 }
 
 
+def _polygon_sources() -> dict[str, tuple[Any, tuple[str, ...]]]:
+    from geo.population_census import population_from_commune_census
+
+    return {
+        "communes_census": (
+            population_from_commune_census,
+            ("communes_file", "communes_census_file", "province_totals_file"),
+        ),
+        **POLYGON_SOURCES,
+    }
+
+
 def population_from_config(data_dir: str | Path, config: RegionConfig) -> PopulationLayer:
     """The first source of ``population.sources`` whose files all exist in ``data_dir``."""
     data_dir = Path(data_dir)
+    sources = _polygon_sources()
     tried = []
     for name in config.population.get("sources", []):
-        if name not in POLYGON_SOURCES and name != "grid":
+        if name not in sources and name != "grid":
             raise InputError(
-                f"unknown population source '{name}'; use grid, {', '.join(POLYGON_SOURCES)}",
+                f"unknown population source '{name}'; use grid, {', '.join(sources)}",
                 source=config.path,
             )
         if name == "grid":  # a people-per-cell GeoTIFF in the folder (e.g. made by `fetch`)
@@ -366,8 +393,8 @@ def population_from_config(data_dir: str | Path, config: RegionConfig) -> Popula
                 return population_from_raster(data_dir / grid_file)
             tried.append(f"grid (missing {grid_file})")
             continue
-        build, keys = POLYGON_SOURCES[name]
-        files = [config.population[k] for k in keys]
+        build, keys = sources[name]
+        files = [config.population.get(k, f"<population.{k} not set>") for k in keys]
         missing = [f for f in files if not (data_dir / f).is_file()]
         if not missing:
             return build(data_dir, config)

@@ -171,6 +171,30 @@ def _read_csv(
     return _clean_headers(frame, src, issues)
 
 
+def read_rows(
+    path: Path, *, encoding: str | None = None, delimiter: str = ","
+) -> tuple[pd.DataFrame, Issues]:
+    """Read a plain CSV table (no coordinates) as text columns, with the same decoding and header
+    repairs as :func:`read_table` (comma-separated unless ``delimiter`` says otherwise).
+
+    Returns
+    -------
+    (DataFrame, Issues)
+        Every data row as strings (blank cells are ""), headers stripped; the repairs made.
+
+    Raises
+    ------
+    InputError
+        Missing, empty, header-only or unreadable file.
+    """
+    src = str(path)
+    issues = Issues()
+    if not path.is_file():
+        raise InputError("file not found; check the path", source=src)
+    frame = _read_csv(path, src, encoding, issues, delimiter)
+    return frame.reset_index(drop=True), issues
+
+
 def _read_xlsx(p: Path, src: str) -> pd.DataFrame:
     try:
         frame = pd.read_excel(p, sheet_name=0, dtype=object, engine="openpyxl")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.redundancy import fmt_people
+from analysis.text import fmt_people
 
 TYPE_COLOURS = {"seaport": "#1f5fbf", "airport": "#7b3fa0", "industrial_park": "#e07b00"}
 EXTRA_COLOURS = ("#138d75", "#8c564b", "#c2185b", "#556b2f")

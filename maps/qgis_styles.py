@@ -529,6 +529,12 @@ best_alternative_name | Cơ sở thay thế | Best alternative | name of the bes
 best_alternative_province | Tỉnh của cơ sở thay thế | Alternative's province | province of the best alternative
 best_alternative_extra_min | Thời gian thêm tới cơ sở thay thế (phút) | Extra time to alternative (min) | extra minutes to the best alternative
 sharing_key | Tỷ lệ chia sẻ theo tỉnh | Sharing key | each province's share of coverage
+demand_huff | Nhu cầu theo Huff (người) | Huff demand (people) | people likely to use the airport: people within the cut-off shared between competing airports by a Huff share with time decay
+demand_grdp | Khối lượng kinh tế (tỷ đồng/năm) | Economic mass (billion VND/yr) | people x provincial GRDP per head within the cut-off, shared between competing seaports by a Huff share (billion VND a year)
+demand_workers | Nguồn lao động chia sẻ (người 15-64) | Shared labour pool (people 15-64) | working-age people within commuting reach, shared among competing parks by area x decay weight
+demand_workers_per_ha | Lao động trên ha (người 15-64/ha) | Labour pool per ha (people 15-64/ha) | demand_workers / park area
+demand_e2sfca_workers_per_ha | Lao động trên ha, E2SFCA (người/ha) | E2SFCA workers per ha | decay-weighted working-age people in reach per ha, not shared (1 / E2SFCA ratio)
+demand_area_assumed | Diện tích giả định | Area assumed | the park has no area; the median park area was used as its supply
 data_note | Ghi chú dữ liệu | Data note | known data problem for this row
 source | Nguồn | Source | input file or source of the row
 facility_a | Cơ sở A | Facility A | first facility of the pair (facility_a < facility_b)

@@ -1,7 +1,9 @@
-"""report.html: the numbers, the flags with their evidence, the data behind them, the method.
+"""report.html: a memo a consultant can paste from.
 
-Rendered with Jinja2 with autoescaping on: every string from data is shown as text.
-Self-contained (inline CSS, no script, no external resource).
+Summary and what the numbers stand on first, then the ranked findings and charts; the
+per-province sections and the appendices (pairs, regions, covering, data, method) follow on
+their own pages. Rendered with Jinja2 with autoescaping on: every string from data is shown as
+text. Self-contained (inline CSS and SVG, no script, no external resource), printable on A4.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from typing import Any
 
 import jinja2
 import markupsafe
-import numpy as np
 import pandas as pd
 
-from analysis.redundancy import fmt_people
 from analysis.results import RunResult
+from analysis.text import fmt_date, fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people
 from geo.files import write_text_atomic
+from maps.report_charts import coverage_curve_svg, severity_bars_svg
+from maps.report_sections import findings, province_sections, standing, summary, type_label
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -28,130 +31,90 @@ _ENV = jinja2.Environment(
 
 T = {
     "title": ("Báo cáo trùng lặp đầu tư hạ tầng", "Infrastructure overlap report"),
-    "headline": ("Kết quả chính", "Headline results"),
+    "summary": ("Tóm tắt", "Summary"),
+    "standing": ("Các con số dựa trên gì", "What the numbers stand on"),
+    "findings": ("Các phát hiện, xếp theo mức độ trùng lặp", "Findings, ranked by severity"),
+    "charts": ("Biểu đồ", "Charts"),
+    "headline": ("Kết quả theo loại", "Results by type"),
     "type": ("Loại", "Type"),
     "loaded": ("Đã nạp", "Loaded"),
     "official": ("Số chính thức", "Official count"),
     "covered": ("Dân số được phục vụ", "People covered"),
-    "flagged": ("Bị gắn cờ", "Flagged"),
-    "flags": ("Cơ sở có thể trùng lặp", "Facilities flagged as redundant"),
-    "evidence": ("Bằng chứng", "Evidence"),
-    "overlaps": (
-        "10 cặp chồng lấn lớn nhất giữa hai tỉnh",
-        "The 10 largest overlaps between provinces",
-    ),
-    "pairs": (
-        "Cặp tỉnh bị trùng lặp nhiều nhất",
-        "Province pairs with the most duplicated coverage",
-    ),
-    "provinces": (
-        "Tỉnh: dân số được cơ sở của tỉnh khác phục vụ",
-        "Provinces: people covered by other provinces' facilities",
-    ),
+    "flagged": ("Dư thừa", "Redundant"),
+    "overlap": ("Trùng lặp", "Overlap"),
+    "evidence": ("Diễn giải", "Evidence"),
+    "rank": ("Hạng", "Rank"),
+    "name": ("Cơ sở", "Facility"),
+    "province": ("Tỉnh/thành", "Province"),
+    "severity": ("Mức độ", "Severity"),
+    "unique": ("Chỉ riêng cơ sở phục vụ", "Served by it alone"),
+    "other": ("Cũng do tỉnh khác phục vụ", "Also served from another province"),
+    "lost": ("Số người mất tiếp cận", "People who lose access"),
+    "extra": ("Thời gian tăng thêm (phút)", "Extra minutes"),
+    "robust": ("Độ vững", "Robustness"),
+    "by_province": ("Theo tỉnh: trùng lặp với ai", "By province: what it duplicates, with whom"),
+    "overlaps": ("10 cặp cơ sở trùng lặp lớn nhất giữa hai tỉnh", "The 10 largest overlaps between provinces"),
+    "pairs": ("Cặp tỉnh có nhiều người được phục vụ chung nhất", "Province pairs with the most people served by both"),
+    "appendix": ("Phụ lục", "Appendices"),
     "data": ("Dữ liệu", "Data"),
     "network": ("Mạng đường bộ", "Road network"),
     "rejects": ("Dòng bị loại", "Rejected input rows"),
     "method": ("Phương pháp", "Method"),
     "sources": ("Nguồn và ghi công", "Sources and attribution"),
-}
+}  # fmt: skip
 
 
-def _people(x: Any, lang: str) -> str:
-    try:
-        return fmt_people(float(x), lang)
-    except (TypeError, ValueError):
-        return ""
-
-
-def _pct(x: Any) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return ""
-    return f"{100 * v:.0f}%" if np.isfinite(v) else ""
-
-
-def _minutes(x: Any) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return ""
-    return f"{v:.0f}" if np.isfinite(v) else "–"
-
-
-def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
-    """Everything the template shows, as plain Python values."""
-    li = 0 if lang == "vi" else 1
-    L = {k: v[li] for k, v in T.items()}
-    fac = result.layers["facilities"]
-    meta = result.meta
-    counts = result.tables.get("facility_counts", pd.DataFrame())
-    head = []
+def _head(result: RunResult, lang: str) -> list[dict[str, Any]]:
+    meta, fac, prov = result.meta, result.layers["facilities"], result.layers["provinces"]
+    people = max(float(prov["population"].sum()), 1.0)
+    rows = []
     for t, tm in meta["types"].items():
         f = fac[(fac["type"] == t)]
-        op = f[f["status"] == "operating"]
-        c = counts[counts["type"] == t] if "type" in counts else pd.DataFrame()
-        prov = result.layers["provinces"]
-        head.append(
+        v = meta.get("verdict", {}).get(t, {})
+        cov = float(prov[f"coverage_{t}"].sum()) if f"coverage_{t}" in prov else float("nan")
+        rows.append(
             {
-                "label": tm["label_vi"] if lang == "vi" else tm["label_en"],
+                "label": type_label(meta, t, lang),
                 "breaks": ", ".join(f"{b:g}" for b in tm["breaks_min"]),
                 "primary": f"{tm['primary_min']:g}",
                 "loaded": len(f),
-                "operating": len(op),
+                "operating": int((f["status"] == "operating").sum()),
                 "planned": int((f["status"] == "planned").sum()),
                 "no_road": int((f["road_access"] == "none").sum()),
-                "official": ""
-                if c.empty or pd.isna(c["official_count"].iloc[0])
-                else int(c["official_count"].iloc[0]),
-                "official_source": "" if c.empty else str(c["official_source"].iloc[0]),
-                "covered": _people(prov[f"coverage_{t}"].sum(), lang)
-                if f"coverage_{t}" in prov
-                else "",
-                "covered_share": _pct(
-                    prov[f"coverage_{t}"].sum() / max(prov["population"].sum(), 1)
-                )
-                if f"coverage_{t}" in prov
-                else "",
-                "flagged": int(f["flag"].sum()),
-                "robust": int((f["flag_robustness"] == "robust").sum()),
+                "covered": fmt_people(cov, lang),
+                "covered_share": fmt_pct(cov / people, lang),
+                "overlap": int(f["overlap_flag"].sum()),
+                "flagged": int(f["verdict"].sum()),
+                "robust": int(((f["flag_robustness"] == "robust") & f["verdict"]).sum()),
+                "loss": fmt_pct(v.get("loss_share"), lang),
+                "lost": fmt_people(v.get("lost_people"), lang),
+                "extra": fmt_min(v.get("extra_min"), lang),
             }
         )
-    label = {
-        t: (tm["label_vi"] if lang == "vi" else tm["label_en"]) for t, tm in meta["types"].items()
-    }
-    flags = [
-        {
-            "name": r.name,
-            "type": label.get(r.type, r.type),
-            "prov": r.prov_name,
-            "unique": _pct(r.unique_share),
-            "other": _pct(r.other_province_share),
-            "penalty": _minutes(r.removal_penalty_min),
-            "lost": _people(r.removal_lost, lang),
-            "robust": r.flag_robustness,
-            "evidence": r.evidence_vi if lang == "vi" else r.evidence_en,
-        }
-        for r in result.layers["flags"]
-        .sort_values(["type", "unique_share", "facility_id"])
-        .itertuples()
-    ]
-    ov = result.layers["overlaps"]
+    return rows
+
+
+def _pairs(result: RunResult, lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The 10 largest facility overlaps across provinces, and the 15 province pairs."""
+    meta = result.meta
     prim = {t: tm["primary_min"] for t, tm in meta["types"].items()}
+    ov = result.layers["overlaps"]
     # the question is duplication between provinces: pairs in one province are in tables/overlaps.csv
     ov = ov[
         (ov["break_min"] == ov["type"].map(prim))
         & (ov["prov_a"].astype(str) != ov["prov_b"].astype(str))
     ]
+    prov = result.layers["provinces"]
+    pname = dict(zip(prov["prov_code"].astype(str), prov["prov_name"].astype(str), strict=False))
     top_ov = [
         {
-            "type": label.get(r.type, r.type),
+            "type": type_label(meta, str(r.type), lang),
             "a": r.name_a,
             "b": r.name_b,
-            "pa": r.prov_a,
-            "pb": r.prov_b,
-            "overlap": _people(r.overlap, lang),
-            "share": _pct(r.overlap_share),
+            "pa": pname.get(str(r.prov_a), str(r.prov_a)),
+            "pb": pname.get(str(r.prov_b), str(r.prov_b)),
+            "overlap": fmt_people(r.overlap, lang),
+            "share": fmt_pct(r.overlap_share, lang),
         }
         for r in ov.sort_values(["overlap", "facility_a"], ascending=[False, True])
         .head(10)
@@ -165,32 +128,28 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     ]
     pairs = [
         {
-            "type": label.get(r.type, r.type),
+            "type": type_label(meta, str(r.type), lang),
             "a": r.name_a,
             "b": r.name_b,
-            "dup": _people(r.duplicated, lang),
+            "dup": fmt_people(r.duplicated, lang),
         }
         for r in pm.sort_values(["duplicated", "province_a"], ascending=[False, True])
         .head(15)
         .itertuples()
         if r.duplicated > 0
     ]
-    prov = result.layers["provinces"]
-    prov_rows = []
-    for r in prov.sort_values("prov_code").itertuples():
-        d = r._asdict()  # type: ignore[operator, misc]  # the stubs hide the namedtuple's methods
-        prov_rows.append(
-            {
-                "name": r.prov_name,
-                "population": _people(r.population, lang),
-                "cells": [_pct(d.get(f"covered_by_others_share_{t}")) for t in meta["types"]],
-            }
-        )
+    return top_ov, pairs
+
+
+def _covering(result: RunResult, lang: str) -> tuple[list[dict[str, Any]], markupsafe.Markup]:
+    """The minimal-cover rows and the coverage-versus-count chart."""
+    meta = result.meta
+    prim = {t: tm["primary_min"] for t, tm in meta["types"].items()}
     cov = result.tables.get("covering", pd.DataFrame())
     sent = "vi" if lang == "vi" else "en"
-    covering = [
+    rows = [
         {
-            "type": label.get(r["type"], r["type"]),
+            "type": type_label(meta, r["type"], lang),
             "n": int(r["n_facilities"]),
             "min": int(r["min_cover_size"]),
             # a p not proved smallest is achievable, perhaps by fewer: shown as "≤ p"
@@ -202,45 +161,74 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         }
         for r in cov.to_dict("records")
     ]
-    gm = result.tables.get("group_measures", pd.DataFrame())
-    regions = []
-    if len(gm):
-        sel = gm[gm["grouping"].isin(["region6", "key_econ_region"])].sort_values(
-            ["grouping", "group_code", "type"]
-        )
-        regions = [
-            {
-                "grouping": r["grouping"],
-                "group": r["group_name"],
-                "type": label.get(r["type"], r["type"]),
-                "n": int(r["n_operating"]),
-                "flagged": int(r["n_flagged"]),
-                "people": _people(r["people"], lang),
-                "covered": _pct(r["people_covered"] / r["people"]) if r["people"] else "",
-                "outside": _pct(r["covered_by_outside"] / r["people"]) if r["people"] else "",
-                "min_cover": int(r["min_cover_own"]) if pd.notna(r["min_cover_own"]) else "",
-            }
-            for r in sel.to_dict("records")
+    curve = result.tables.get("coverage_curve", pd.DataFrame())
+    curves = []
+    if len(curve):
+        prim_curve = curve[curve["break_min"] == curve["type"].map(prim)]
+        curves = [
+            (type_label(meta, str(t), lang), g["p"].tolist(), g["share"].tolist())
+            for t, g in prim_curve.groupby("type", sort=True)
         ]
+    return rows, coverage_curve_svg(curves, lang=lang)
+
+
+def _regions(result: RunResult, lang: str) -> list[dict[str, Any]]:
+    gm = result.tables.get("group_measures", pd.DataFrame())
+    if not len(gm):
+        return []
+    sel = gm[gm["grouping"].isin(["region6", "key_econ_region"])].sort_values(
+        ["grouping", "group_code", "type"]
+    )
+    return [
+        {
+            "grouping": r["grouping"],
+            "group": r["group_name"],
+            "type": type_label(result.meta, r["type"], lang),
+            "n": int(r["n_operating"]),
+            "flagged": int(r["n_flagged"]),
+            "people": fmt_people(r["people"], lang),
+            "covered": fmt_pct(r["people_covered"] / r["people"], lang) if r["people"] else "",
+            "outside": fmt_pct(r["covered_by_outside"] / r["people"], lang) if r["people"] else "",
+            "min_cover": int(r["min_cover_own"]) if pd.notna(r["min_cover_own"]) else "",
+        }
+        for r in sel.to_dict("records")
+    ]
+
+
+def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
+    """Everything the template shows, as plain Python values."""
+    li = 0 if lang == "vi" else 1
+    meta, fac = result.meta, result.layers["facilities"]
+    ed = meta["edition"]
+    counts = result.tables.get("facility_counts", pd.DataFrame())
+    hot = fac[fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)]
+    bars = [
+        (f"{r['name']} ({r[f'prov{ed}_name']})", float(r["severity"]), bool(r["verdict"]))
+        for _, r in hot.sort_values(["severity", "facility_id"], ascending=[False, True]).iterrows()
+    ]
+    top_ov, pairs = _pairs(result, lang)
+    covering, curve_svg = _covering(result, lang)
     net = meta.get("network", {})
     rej = result.layers["rejects"]
     return {
-        "L": L,
+        "L": {k: v[li] for k, v in T.items()},
         "lang": lang,
         "meta": meta,
-        "head": head,
-        "flags": flags,
+        "date": fmt_date(str(meta.get("data_date", "")), lang),
+        "summary": summary(result, lang),
+        "standing": standing(result, lang),
+        "validation": meta.get("validation", {}),
+        "head": _head(result, lang),
+        "findings": findings(result, lang),
+        "curve_svg": curve_svg,
+        "severity_svg": severity_bars_svg(bars, lang=lang),
+        "by_province": province_sections(result, lang),
         "top_ov": top_ov,
         "pairs": pairs,
-        "prov_rows": prov_rows,
-        "type_labels": [
-            (tm["label_vi"] if lang == "vi" else tm["label_en"]) for tm in meta["types"].values()
-        ],
-        "quality_html": markupsafe.Markup(
-            meta.get("quality_html", "")
-        ),  # escaped by maps.quality_report
+        # escaped by maps.quality_report
+        "quality_html": markupsafe.Markup(meta.get("quality_html", "")),
         "covering": covering,
-        "regions": regions,
+        "regions": _regions(result, lang),
         "net": net,
         "repair": net.get("repair", {}),
         "counts": counts.to_dict("records") if len(counts) else [],
@@ -248,11 +236,19 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         "n_rejects": len(rej),
         "attribution": meta.get("attribution", []),
         "sources": meta.get("data_sources", []),
-        "demand_total": _people(meta.get("demand_total", 0), lang),
+        "demand_total": fmt_people(meta.get("demand_total", 0), lang),
+        "fmt_pct": fmt_pct,
+        "fmt_dec": fmt_dec,
+        "fmt_int": fmt_int,
     }
 
 
+METHOD_MD = Path(__file__).resolve().parents[1] / "METHOD.md"
+
+
 def write_report(result: RunResult, path: str | Path, *, lang: str = "vi") -> None:
-    """Render report.html atomically."""
+    """Render report.html atomically, with METHOD.md beside it (the report links to it)."""
     html = _ENV.get_template("report.html.j2").render(**report_context(result, lang=lang))
     write_text_atomic(path, html)
+    if METHOD_MD.is_file():
+        write_text_atomic(Path(path).with_name("METHOD.md"), METHOD_MD.read_text(encoding="utf-8"))

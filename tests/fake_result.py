@@ -63,6 +63,18 @@ def make_fake_result() -> RunResult:
             "other_province_share": [0.8333, 0.714, 0.0, 0.29, 0.667],
             "flag": [True, False, False, False, False],
             "flag_robustness": ["robust", "", "", "", ""],
+            "verdict": [True, False, False, False, False],
+            "verdict_reason": [
+                "redundant",
+                "overlap_gone",
+                "not_candidate",
+                "not_candidate",
+                "not_candidate",
+            ],
+            "severity": [0.6667, 0.4286, np.nan, -0.424, 0.333],
+            "verdict_rank": [1, 2, 0, 4, 3],
+            "overlap_flag": [True, True, False, False, False],
+            "overlap_robustness": ["robust", "fragile", "", "", ""],
             "evidence_vi": [
                 "83% dân số trong vùng phục vụ của Cảng Hà Nội cũng được phục vụ bởi "
                 + HOSTILE_NAME,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import geopandas as gpd
@@ -192,3 +195,34 @@ def test_geopackage_and_project_of_the_run_open_styled_in_qgis(run_out: Path, tm
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert "5/5 spatial layers styled" in r.stdout, r.stdout
+
+
+def _pdf_pages(html: Path, pdf: Path) -> int:
+    """Print ``html`` to an A4 PDF with headless Chromium; the number of pages."""
+    profile = pdf.with_suffix(".profile")
+    subprocess.run(
+        [
+            "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update",
+            f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        timeout=180,
+        check=True,
+    )  # fmt: skip
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
+@pytest.mark.browser
+def test_report_main_part_prints_on_at_most_12_a4_pages(run_out: Path, tmp_path: Path):
+    if shutil.which("chromium") is None:
+        pytest.skip("Chromium not installed (sh ../shared/tools/install.sh)")
+    html = (run_out / "report.html").read_text(encoding="utf-8")
+    assert "@page{size:A4" in html and '<section class="appendix">' in html
+    main = tmp_path / "main.html"
+    main.write_text(html.replace("</style>", ".appendix{display:none}</style>", 1), "utf-8")
+    n_main = _pdf_pages(main, tmp_path / "main.pdf")
+    n_all = _pdf_pages(run_out / "report.html", tmp_path / "all.pdf")
+    assert 1 <= n_main <= 12, f"the main part prints on {n_main} A4 pages (at most 12)"
+    assert n_all > n_main, "the appendices must follow the main part"

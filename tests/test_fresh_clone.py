@@ -43,7 +43,7 @@ def test_make_run_in_a_fresh_clone_without_mirror(tmp_path: Path):
     assert man["data_origin"] == "embedded", (
         f"the default run must read the embedded data, not {man['data_origin']}"
     )
-    assert man["demand_source"].startswith("communes_dasymetric_nso2024")
+    assert man["demand_source"].startswith("communes_census2019_scaled_nso2024")
     assert all("shared" not in i["path"] for i in man["inputs"]), (
         "a default run must not read a mirror"
     )

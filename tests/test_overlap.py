@@ -130,6 +130,8 @@ def test_evidence_of_a_planned_facility_is_a_what_if():
         planned=True,
     )
     assert (
-        "planned" in en and "would newly serve 900,600 people (6%)" in en and "Without it" not in en
+        "planned" in en
+        and "would newly serve 900,600 people (6.2%)" in en
+        and "Without it" not in en
     )
     assert "quy hoạch" in vi and "Nếu không có nó" not in vi

@@ -327,8 +327,8 @@ def test_embedded_default_matches_the_63_nso_totals():
     if not (EMBEDDED / "MANIFEST.json").is_file():
         pytest.skip("embedded default not built (python -m data.build_default --mirror DIR)")
     layer = population_from_config(EMBEDDED, CONFIG)
-    assert layer.source == "communes_dasymetric_nso2024", (
-        "the embedded folder must use the commune rule"
+    assert layer.source == "communes_census2019_scaled_nso2024", (
+        "the embedded folder must use the census per commune"
     )
     _check_63(layer, EMBEDDED)
 

@@ -20,7 +20,26 @@ def _result():
         cells=2400,
         cell_size_m=1000,
         demand_total=12e6,
-        flag_rule={"max_unique_share": 0.25, "min_other_province_share": 0.5},
+        flag_rule={
+            "max_unique_share": 0.25,
+            "min_other_province_share": 0.5,
+            "max_loss_share": 0.02,
+            "equivalent_share": 0.8,
+        },
+        verdict={
+            "seaport": {
+                "loss_share": 0.004,
+                "lost_people": 12_000.0,
+                "moved_people": 2.5e6,
+                "extra_min": 6.5,
+            },
+            "airport": {
+                "loss_share": 0.0,
+                "lost_people": 0.0,
+                "moved_people": 0.0,
+                "extra_min": 0.0,
+            },
+        },
         sensitivity={"speed_factors": [0.8, 1.2], "threshold_shifts_min": [-15, 15]},
         network={
             "nodes": 10,
@@ -60,3 +79,29 @@ def test_report_opens_offline_without_errors(tmp_path: Path):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout)["dialogs"] == [], f"script from data ran: {HOSTILE_NAME}"
+
+
+def test_report_opens_with_quotable_summary_and_ranked_findings(tmp_path: Path):
+    path = tmp_path / "report.html"
+    write_report(_result(), path, lang="en")
+    html = path.read_text()
+    summary = html[html.index("<h2>Summary") : html.index("What the numbers stand on")]
+    assert "1 of the 3 seaports are judged redundant at 120 min" in summary
+    assert "12,000 people lose access and 2.5 million travel 6.5 min longer" in summary
+    assert "0.4% of the people served today" in summary
+    # the findings: the verdict first, then overlap only (in the appendix), each with evidence
+    main = html[: html.index('<section class="appendix">')]
+    assert '<span class="v">Cảng Hà Nội</span>' in main
+    assert '<span class="v">&lt;img' not in main, "an overlap-only facility listed as redundant"
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html.split('<section class="appendix">')[1]
+    assert "<svg" in main and "Severity" in main and "People still served" in main
+    assert "METHOD.md" in html
+    assert (tmp_path / "METHOD.md").is_file(), "the method must travel with the report"
+
+
+def test_vietnamese_report_writes_numbers_the_vietnamese_way(tmp_path: Path):
+    path = tmp_path / "report.html"
+    write_report(_result(), path, lang="vi")
+    html = path.read_text()
+    assert "12.000 người mất tiếp cận" in html and "0,4 %" in html and "2,5 triệu" in html
+    assert "dư thừa" in html and "Tóm tắt" in html

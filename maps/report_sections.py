@@ -1,0 +1,192 @@
+"""The memo parts of report.html: summary, what the numbers stand on, findings, per province.
+
+Plain functions from a RunResult to lists of dicts of display strings (numbers formatted by
+``analysis.text`` in the report's language); the template escapes every string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from analysis.results import RunResult
+from analysis.text import fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people
+
+ROBUST = {"robust": ("vững", "robust"), "fragile": ("nhạy", "fragile")}
+
+
+def type_label(meta: dict[str, Any], t: str, lang: str) -> str:
+    tm = meta["types"].get(t, {})
+    return str(tm.get("label_vi" if lang == "vi" else "label_en", t))
+
+
+def _primary(meta: dict[str, Any]) -> dict[str, float]:
+    return {t: tm["primary_min"] for t, tm in meta["types"].items()}
+
+
+def findings(result: RunResult, lang: str) -> list[dict[str, Any]]:
+    """The verdict's facilities, most severe first, then those with only the overlap flag."""
+    fac, meta = result.layers["facilities"], result.meta
+    ed = meta["edition"]
+    sel = fac[fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)].copy()
+    sel = sel.assign(_o=~sel["verdict"].astype(bool)).sort_values(
+        ["_o", "severity", "type", "facility_id"], ascending=[True, False, True, True]
+    )
+    li = 0 if lang == "vi" else 1
+    return [
+        {
+            "rank": i + 1,
+            "name": r["name"],
+            "type": type_label(meta, r["type"], lang),
+            "prov": r[f"prov{ed}_name"],
+            "verdict": bool(r["verdict"]),
+            "severity": fmt_dec(r["severity"], lang, digits=2),
+            "unique": fmt_pct(r["unique_share"], lang),
+            "other": fmt_pct(r["other_province_share"], lang),
+            "lost": fmt_people(r["removal_lost"], lang),
+            "extra": fmt_min(r["removal_penalty_min"], lang),
+            "robust": ROBUST.get(str(r["flag_robustness"]), ("", ""))[li],
+            "evidence": r["evidence_vi"] if lang == "vi" else r["evidence_en"],
+        }
+        for i, (_, r) in enumerate(sel.iterrows())
+    ]
+
+
+def _type_sentence(result: RunResult, t: str, lang: str) -> str:
+    meta, fac = result.meta, result.layers["facilities"]
+    ed = meta["edition"]
+    f = fac[fac["type"] == t]
+    v = meta.get("verdict", {}).get(t, {})
+    lab = type_label(meta, t, lang).lower()
+    n, k, T = len(f), int(f["verdict"].sum()), f"{meta['types'][t]['primary_min']:g}"
+    n_ov = int(f["overlap_flag"].sum())
+    if k == 0:
+        if lang == "vi":
+            return (
+                f"Không {lab} nào trong {n} cơ sở được kết luận là dư thừa ở ngưỡng {T} phút; "
+                f"{n_ov} cơ sở trùng lặp với {lab} của tỉnh khác."
+            )
+        return (
+            f"None of the {n} {lab}s is judged redundant at {T} min; "
+            f"{n_ov} overlap with another province's {lab}."
+        )
+    top = f[f["verdict"].astype(bool)].sort_values(
+        ["severity", "facility_id"], ascending=[False, True]
+    )
+    names = ", ".join(f"{r['name']} ({r[f'prov{ed}_name']})" for _, r in top.head(3).iterrows())
+    loss, lost = fmt_pct(v.get("loss_share"), lang), fmt_people(v.get("lost_people"), lang)
+    moved, extra = fmt_people(v.get("moved_people"), lang), fmt_min(v.get("extra_min"), lang)
+    if lang == "vi":
+        return (
+            f"{k} trong {n} {lab} được kết luận là dư thừa ở ngưỡng {T} phút (cao nhất: {names}); "
+            f"bỏ cả {k} cùng lúc làm mất {loss} số người đang được phục vụ: {lost} người mất "
+            f"tiếp cận và {moved} người đi thêm trung bình {extra} phút."
+        )
+    return (
+        f"{k} of the {n} {lab}s are judged redundant at {T} min (most: {names}); removed "
+        f"together they would cost {loss} of the people served today: {lost} people lose access "
+        f"and {moved} travel {extra} min longer on average."
+    )
+
+
+def summary(result: RunResult, lang: str) -> list[str]:
+    """Three to five sentences a consultant can quote, from the run's own numbers."""
+    meta = result.meta
+    out = [_type_sentence(result, t, lang) for t in meta["types"]]
+    prim = _primary(meta)
+    pm = result.layers["province_matrix"]
+    pm = pm[
+        (pm["edition"] == meta["edition"])
+        & (pm["break_min"] == pm["type"].map(prim))
+        & (pm["province_a"] < pm["province_b"])
+    ]
+    if len(pm) and pm["duplicated"].max() > 0:
+        r = pm.sort_values(["duplicated", "province_a"], ascending=[False, True]).iloc[0]
+        lab = type_label(meta, r["type"], lang).lower()
+        people, T = fmt_people(r["duplicated"], lang), f"{prim[r['type']]:g}"
+        out.append(
+            f"Trùng lặp lớn nhất giữa hai tỉnh: {people} người nằm trong {T} phút của cả "
+            f"{lab} của {r['name_a']} và {lab} của {r['name_b']}."
+            if lang == "vi"
+            else f"The largest duplication between two provinces: {people} people are within "
+            f"{T} min of both {r['name_a']}'s and {r['name_b']}'s {lab}s."
+        )
+    return out
+
+
+def standing(result: RunResult, lang: str) -> list[dict[str, str]]:
+    """Per type: loaded vs official, facilities and people on the main network, assumed statuses."""
+    meta, fac = result.meta, result.layers["facilities"]
+    counts = result.tables.get("facility_counts", pd.DataFrame())
+    net = meta.get("network", {})
+    people_on = 1.0 - float(net.get("people_off_main_network_share", 0.0))
+    rows = []
+    for t in meta["types"]:
+        f = fac[fac["type"] == t]
+        c = counts[counts["type"] == t] if "type" in counts else pd.DataFrame()
+        has_official = len(c) and pd.notna(c["official_count"].iloc[0])
+        rows.append(
+            {
+                "type": type_label(meta, t, lang),
+                "loaded": fmt_int(len(f), lang),
+                "official": fmt_int(c["official_count"].iloc[0], lang) if has_official else "–",
+                "official_source": "" if c.empty else str(c["official_source"].iloc[0]),
+                "on_network": fmt_pct(
+                    (f["road_access"] == "network").mean() if len(f) else 0, lang
+                ),
+                "people_on_network": fmt_pct(people_on, lang, digits=1),
+                "assumed": fmt_int(
+                    (f["status_source"] == "assumed").sum() if "status_source" in f else 0, lang
+                ),
+            }
+        )
+    return rows
+
+
+def province_sections(result: RunResult, lang: str) -> list[dict[str, Any]]:
+    """One section per province with a redundant or overlapping facility: what, with whom."""
+    meta, fac = result.meta, result.layers["facilities"]
+    ed = meta["edition"]
+    prim = _primary(meta)
+    ov = result.layers["overlaps"]
+    ov = ov[ov["break_min"] == ov["type"].map(prim)]
+    prov = result.layers["provinces"].set_index(result.layers["provinces"]["prov_code"].astype(str))
+    name_of = dict(zip(fac["facility_id"], fac["name"], strict=True))
+    pcode = dict(zip(fac["facility_id"], fac[f"prov{ed}_code"].astype(str), strict=True))
+    pname = dict(zip(fac["facility_id"], fac[f"prov{ed}_name"].astype(str), strict=True))
+    hot = fac[fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)]
+    out = []
+    for code, g in hot.groupby(hot[f"prov{ed}_code"].astype(str), sort=True):
+        items = []
+        for _, r in g.sort_values(["type", "severity"], ascending=[True, False]).iterrows():
+            fid = r["facility_id"]
+            mine = ov[(ov["facility_a"] == fid) | (ov["facility_b"] == fid)]
+            other = mine["facility_b"].where(mine["facility_a"] == fid, mine["facility_a"])
+            part = pd.DataFrame({"j": other.to_numpy(), "people": mine["overlap"].to_numpy()})
+            part = part[part["j"].map(pcode) != code].sort_values(
+                ["people", "j"], ascending=[False, True]
+            )
+            items.append(
+                {
+                    "name": r["name"],
+                    "type": type_label(meta, r["type"], lang),
+                    "verdict": bool(r["verdict"]),
+                    "partners": [
+                        f"{name_of[j]} ({pname[j]}, {fmt_people(p, lang)})"
+                        for j, p in zip(part["j"].head(3), part["people"].head(3), strict=True)
+                    ],
+                }
+            )
+        shares = [
+            (
+                type_label(meta, t, lang),
+                fmt_pct(prov.at[code, f"covered_by_others_share_{t}"], lang),
+            )
+            for t in meta["types"]
+            if code in prov.index and f"covered_by_others_share_{t}" in prov.columns
+        ]
+        out.append(
+            {"name": str(g[f"prov{ed}_name"].iloc[0]), "facilities": items, "shares": shares}
+        )
+    return out

@@ -1,0 +1,210 @@
+"""The joint redundancy verdict on hand-made instances (analysis.verdict).
+
+Each case is small enough to decide by hand: which facilities can go together within the loss
+bound, which must stay as the last of their group, and how ties go to the larger facility.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from analysis.catchments import TravelTimes
+from analysis.redundancy import SetEvidence, evidence_sentences
+from analysis.verdict import (
+    REASON_LAST_OF_GROUP,
+    REASON_LOSS,
+    REASON_OVERLAP_GONE,
+    REASON_VERDICT,
+    VerdictRule,
+    equivalent_groups,
+    joint_verdict,
+    judge,
+    set_removal,
+)
+
+RULE = VerdictRule(max_unique_share=0.25, min_other_province_share=0.5, max_loss_share=0.02)
+
+
+def _within(reach: dict[int, list[int]], n_cells: int) -> sp.csr_matrix:
+    rows = [f for f, cs in reach.items() for _ in cs]
+    cols = [c for cs in reach.values() for c in cs]
+    return sp.csr_matrix((np.ones(len(rows), bool), (rows, cols)), shape=(len(reach), n_cells))
+
+
+def _verdict(reach, weight, prov, *, size=None, rule=RULE, candidates=None, severity=None):
+    n = len(reach)
+    w = _within(reach, len(weight))
+    return joint_verdict(
+        w,
+        np.asarray(weight, float),
+        candidates=np.ones(n, bool) if candidates is None else np.asarray(candidates),
+        base=np.ones(n, bool),
+        severity=np.zeros(n) if severity is None else np.asarray(severity, float),
+        size=np.ones(n) if size is None else np.asarray(size, float),
+        ids=np.array([f"f{i}" for i in range(n)]),
+        fac_prov=np.asarray(prov),
+        rule=rule,
+    )
+
+
+def test_two_identical_facilities_one_flagged_the_larger_kept():
+    # f0 and f1 in two provinces reach the same cells: each alone is a duplicate of the other
+    verdict, reason, group, loss, covered = _verdict(
+        {0: [0, 1, 2], 1: [0, 1, 2]}, [100, 100, 100], [0, 1], size=[5.0, 1.0]
+    )
+    assert verdict.tolist() == [False, True], "the smaller (f1) goes, the larger (f0) is kept"
+    assert group[0] == group[1] >= 0, "identical catchments are one equivalent group"
+    assert reason[0] in (REASON_OVERLAP_GONE, REASON_LAST_OF_GROUP)
+    assert loss == 0.0 and covered == 300.0
+
+
+def test_size_breaks_ties_the_other_way():
+    verdict, *_ = _verdict({0: [0, 1, 2], 1: [0, 1, 2]}, [100, 100, 100], [0, 1], size=[1.0, 5.0])
+    assert verdict.tolist() == [True, False]
+
+
+def test_three_in_a_chain_only_the_middle_one_goes():
+    # f0 (prov 0) cells 0-3, f1 (prov 1) cells 2-5, f2 (prov 2) cells 4-7: f1 is covered by
+    # f0 and f2 together; f0 and f2 each have cells nobody else reaches.
+    reach = {0: [0, 1, 2, 3], 1: [2, 3, 4, 5], 2: [4, 5, 6, 7]}
+    verdict, reason, *_ = _verdict(reach, [100] * 8, [0, 1, 2])
+    assert verdict.tolist() == [False, True, False]
+    assert reason[1] == REASON_VERDICT
+
+
+def test_the_loss_bound_stops_the_set():
+    # Both have 10 % of their people alone; a 2 % bound on 1000 people allows neither.
+    reach = {0: [0, 1, 2, 3, 4, 5, 6, 7, 8], 1: [1, 2, 3, 4, 5, 6, 7, 8, 9]}
+    verdict, reason, _, loss, covered = _verdict(
+        reach, [100] * 10, [0, 1], rule=VerdictRule(0.25, 0.5, max_loss_share=0.02)
+    )
+    assert covered == 1000.0
+    assert not verdict.any() and loss == 0.0
+    assert set(reason) == {REASON_LOSS}
+    # with a 10 % bound one of them may go (100 people = 10 %), not both
+    verdict, _, _, loss, _ = _verdict(
+        reach, [100] * 10, [0, 1], rule=VerdictRule(0.25, 0.5, max_loss_share=0.10)
+    )
+    assert verdict.sum() == 1 and loss == 100.0
+
+
+def test_a_mutual_overlap_is_not_redundant_twice():
+    # f0 (prov 0) and f1 (prov 1) overlap on 90 % of each other's people; after f0 goes,
+    # f1's people are no longer served from another province: f1 stays.
+    reach = {0: list(range(0, 10)), 1: list(range(1, 11))}
+    verdict, reason, *_ = _verdict(
+        reach, [1] * 11, [0, 1], severity=[0.9, 0.8], rule=VerdictRule(0.25, 0.5, 0.2, 0.95)
+    )
+    assert verdict.tolist() == [True, False]
+    assert reason[1] == REASON_OVERLAP_GONE
+
+
+def test_equivalent_groups_are_transitive_components():
+    reach = {0: [0, 1, 2, 3, 4], 1: [0, 1, 2, 3, 4], 2: [3, 4, 5, 6, 7], 3: [9]}
+    g = equivalent_groups(
+        _within(reach, 10), np.ones(10), base=np.ones(4, bool), equivalent_share=0.8
+    )
+    assert g[0] == g[1] and len({g[0], g[2], g[3]}) == 3
+
+
+def _tt(pairs: list[tuple[int, int, float]], n_fac: int, n_cells: int) -> TravelTimes:
+    f, c, t = (np.array(x) for x in zip(*pairs, strict=True))
+    order = np.lexsort((c, f))
+    return TravelTimes(f[order], c[order], t[order].astype(float), n_fac, n_cells, 1e9)
+
+
+def test_set_removal_counts_lost_and_moved_people_together():
+    # cells 0,1,2 with 10, 20, 30 people; f0 nearest to all; f1 reaches cell 1 (+60 s) and
+    # cell 2 (+120 s); nobody else reaches cell 0.
+    tt = _tt([(0, 0, 60), (0, 1, 60), (0, 2, 60), (1, 1, 120), (1, 2, 180)], 2, 3)
+    lost, moved, extra = set_removal(
+        tt,
+        np.array([10.0, 20.0, 30.0]),
+        base=np.ones(2, bool),
+        removed=np.array([True, False]),
+        threshold_s=600,
+    )
+    assert lost == 10.0 and moved == 50.0
+    assert np.isclose(extra, (20 * 1 + 30 * 2) / 50), "people-weighted mean of +1 and +2 min"
+
+
+def test_judge_marks_robustness_under_variants():
+    # f0's cells 0-8 are all within 10 min of f1 too: f0 is redundant at 10 min (nobody lost).
+    # At 5 min f1 reaches only its own cell 9, so f0 is no longer a duplicate: fragile.
+    pairs = [(0, c, 60.0) for c in range(9)] + [(1, c, 540.0) for c in range(9)] + [(1, 9, 60.0)]
+    tt = _tt(pairs, 2, 10)
+    people = np.ones(10) * 10
+    j = judge(
+        tt,
+        people,
+        people,
+        threshold_s=600,
+        variants_s=(300.0, 900.0),
+        fac_prov=np.array([0, 1]),
+        n_prov=2,
+        base=np.ones(2, bool),
+        size=np.array([2.0, 1.0]),
+        ids=np.array(["a", "b"]),
+        rule=VerdictRule(0.25, 0.5, max_loss_share=0.2),
+    )
+    assert j.verdict.verdict.tolist() == [True, False]
+    assert j.verdict_robust.tolist() == [False, False], "at 5 min f0 is no longer a duplicate"
+    assert j.overlap_flag.tolist() == [True, True] and j.overlap_robust.tolist() == [False, False]
+    assert j.verdict.rank.tolist() == [1, 2] and j.verdict.lost_people == 0.0
+    assert j.verdict.moved_people == 90.0 and np.isclose(j.verdict.extra_min, 8.0)
+
+
+def test_evidence_words_verdict_and_overlap_apart_with_loss_and_penalty_together():
+    common = dict(
+        name="Cảng A",
+        prov_name="Hải Phòng",
+        type_vi="Cảng biển",
+        type_en="Seaport",
+        threshold_min=120,
+        coverage=11_500_000,
+        unique=100_000,
+        other_share=0.9,
+        partners=[("Cảng B", "Quảng Ninh", 2_000_000)],
+        lost=9_500_000,
+        penalty_min=3.0,
+        alt=None,
+    )
+    se = SetEvidence(
+        n=3, loss_share=0.015, lost_people=120_000, moved_people=2e6, extra_min=7.5,
+        max_loss_share=0.02,
+    )  # fmt: skip
+    vi, en = evidence_sentences(**common, verdict=True, set_evidence=se)
+    assert en.startswith("Redundant:") and "9.5 million people would lose access" in en
+    assert "2.0 million who keep it would travel 3.0 min longer" in en
+    assert "1.5% of the demand served today" in en and "bound 2%" in en
+    assert vi.startswith("Dư thừa:") and "9,5 triệu người sẽ mất tiếp cận" in vi and "1,5 %" in vi
+    vi, en = evidence_sentences(**common, verdict=False, reason="loss_bound", set_evidence=se)
+    assert en.startswith("Overlap:") and "Redundant" not in en and "more than 2%" in en
+    assert vi.startswith("Trùng lặp:") and "Dư thừa" not in vi
+
+
+def test_pool_severity_is_the_shortfall_against_the_neighbours():
+    # f0 and f1 meet (cell 1); f2 is alone. Pools per ha 100, 300, 50.
+    from analysis.verdict import severity_from_pool
+
+    w = _within({0: [0, 1], 1: [1, 2], 2: [5]}, 6)
+    sev = severity_from_pool(w, np.array([100.0, 300.0, 50.0]), base=np.ones(3, bool))
+    assert np.allclose(sev, [1 - 100 / 200, 1 - 300 / 200, 0.0])
+
+
+def test_only_parks_short_of_labour_are_candidates():
+    # two parks in two provinces over the same cells: the one drawing less per hectare goes,
+    # whatever the size tie-break would say
+    pairs = [(0, c, 60.0) for c in range(5)] + [(1, c, 60.0) for c in range(5)]
+    tt = _tt(pairs, 2, 5)
+    people = np.full(5, 100.0)
+    kw = dict(
+        threshold_s=600, variants_s=(), fac_prov=np.array([0, 1]), n_prov=2,
+        base=np.ones(2, bool), size=np.array([1.0, 9.0]), ids=np.array(["a", "b"]),
+        rule=VerdictRule(0.25, 0.5, 0.02, 0.8, min_pool_shortfall=0.25),
+    )  # fmt: skip
+    j = judge(tt, people, people, pool=np.array([300.0, 100.0]), **kw)
+    assert j.verdict.verdict.tolist() == [False, True], "b draws half of the mean: redundant"
+    j = judge(tt, people, people, pool=np.array([110.0, 100.0]), **kw)
+    assert not j.verdict.verdict.any(), "a 5 % shortfall is within the error: no verdict"
