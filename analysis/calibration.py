@@ -46,18 +46,18 @@ class SpeedGroup:
 
 
 SPEED_GROUPS = (
-    SpeedGroup("expressway", ("expressway", "motorway", "motorway_link"), 50.0, 110.0),
+    SpeedGroup("expressway", ("expressway", "motorway", "motorway_link"), 60.0, 110.0),
     SpeedGroup(
         "trunk_national",
         ("national_highway", "national", "trunk", "trunk_link", "asean"),
-        30.0,
-        90.0,
+        35.0,
+        80.0,
     ),
     SpeedGroup(
         "primary_provincial",
         ("provincial", "primary", "primary_link", "secondary", "secondary_link"),
         20.0,
-        80.0,
+        65.0,
     ),
     SpeedGroup(
         "tertiary_local",
@@ -73,10 +73,13 @@ SPEED_GROUPS = (
             "default",
         ),
         10.0,
-        60.0,
+        45.0,
     ),
 )
-ACCESS_BOUNDS_KMH = (5.0, 40.0)
+ACCESS_BOUNDS_KMH = (5.0, 30.0)
+F_SCALE = 0.1  # relative error where the soft-L1 loss turns from squared to linear
+PRIOR_WEIGHT = 0.25  # pull of log(speed / configured speed), see fit_speeds
+MIN_TRIPS = 3  # trips with 10 % of their time on a group before its speed is fitted
 
 
 @dataclass(frozen=True)
@@ -307,6 +310,8 @@ def fit_speeds(
     crs: str,
     access_speed_kmh: float,
     access_bounds_kmh: tuple[float, float] = ACCESS_BOUNDS_KMH,
+    prior_weight: float = PRIOR_WEIGHT,
+    min_trips: int = MIN_TRIPS,
     max_iter: int = 8,
     limit_s: float = DEFAULT_LIMIT_S,
 ) -> Fit:
@@ -319,43 +324,60 @@ def fit_speeds(
     ends
         Snapped ends of the trips to fit.
     model
-        From :func:`speed_model`; its ``lead_kmh`` is the starting point.
+        From :func:`speed_model`; its ``lead_kmh`` (the configured speeds) is the start.
     mid_min
         (n_trips,) stated midpoint minutes.
     access_speed_kmh
-        Starting access speed.
+        Configured access speed (the start).
     access_bounds_kmh
         Bounds of the access speed; each group's bounds are in its :class:`SpeedGroup`.
+    prior_weight
+        Weight of ``log(speed / configured speed)`` added to the residuals: with a few dozen
+        trips, a speed moves away from the configured one only as far as the trips insist
+        (0 = no pull).
+    min_trips
+        A group is fitted only when at least this many trips spend 10 % of their time on it
+        (with the configured speeds); otherwise it keeps its speed ("not identified").
     max_iter
-        Route-and-fit rounds at most (they stop when no speed moves by 0.05 km/h).
+        Route-and-fit rounds at most.
 
     Returns
     -------
     Fit
-        A group that no fitted route uses (under 1 km in all) keeps its speed and is marked
-        not identified; ``at_bound`` names every parameter that ended on a bound.
+        Each round re-routes the trips at the new speeds; a round whose re-routed objective is
+        not better than the previous one is undone and the fit stops, so the result is never
+        worse on the fitted trips than the speeds it started from. ``at_bound`` names every
+        parameter that ended on a bound.
     """
     groups = model.groups
     lo = np.array([g.low_kmh for g in groups] + [access_bounds_kmh[0]])
     hi = np.array([g.high_kmh for g in groups] + [access_bounds_kmh[1]])
-    x = np.clip(np.append(model.lead_kmh, access_speed_kmh), lo + 1e-6, hi - 1e-6)
+    start = np.append(model.lead_kmh, access_speed_kmh)
+    x = np.clip(start, lo + 1e-6, hi - 1e-6)
     mid_s = np.asarray(mid_min, dtype=np.float64) * 60.0
-    identified = np.zeros(len(groups) + 1, bool)  # set by each fit; none without a routed trip
-    rounds = 0
-    terms = None
+    identified = np.zeros(len(groups) + 1, bool)  # none without a routed trip
+    best: tuple[float, np.ndarray] | None = None
+    rounds, used = 0, 0
     while rounds < max_iter:
         rounds += 1
         graph = graph_with_speeds(edges, node_xy, crs=crs, speed_kmh=model.edge_speeds_kmh(x[:-1]))
         terms = route_terms(graph, ends, model, x[:-1], limit_s=limit_s)
         if not terms.reachable.any():
             break
-        new, identified = _fit_routes(terms, x, lo, hi, mid_s)
-        moved = float(np.max(np.abs(new - x)))
-        x = new
-        if moved < 0.05:
+        if best is None:
+            identified = _identified(terms, min_trips)
+            used = int(terms.reachable.sum())
+        problem = _Problem(terms, mid_s, np.flatnonzero(identified), start, prior_weight)
+        objective = problem.objective(x)
+        if best is not None and objective >= best[0] - 1e-12:
+            break  # re-routing undid the gain: keep the previous speeds
+        best = (objective, x)
+        new = problem.solve(x, lo, hi)
+        if float(np.max(np.abs(new - x))) < 0.05:
+            best = (problem.objective(new), new)
             break
-    start = np.append(model.lead_kmh, access_speed_kmh)
-    x = np.where(identified, x, start)  # a parameter no trip informs keeps its configured value
+        x = new
+    x = np.where(identified, best[1], start) if best is not None else start
     names = [g.name for g in groups] + ["access"]
     at_bound = tuple(
         f"{n} at its {side} bound ({v:g} km/h)"
@@ -369,33 +391,55 @@ def fit_speeds(
         at_bound=at_bound,
         identified=identified,
         iterations=rounds,
-        trips_used=int(terms.reachable.sum()) if terms is not None else 0,
+        trips_used=used,
     )
 
 
-def _fit_routes(
-    terms: RouteTerms, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, mid_s: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Parameters fitted with the routes held fixed, and which were identified (a group that
-    the routes use for under 1 km in all, or no access distance, keeps its value)."""
+def _identified(terms: RouteTerms, min_trips: int) -> np.ndarray:
+    """Groups that at least ``min_trips`` routed trips spend 10 % of their time on; the access
+    speed when any trip has an access distance."""
     use = terms.reachable
-    km = terms.group_base_s[use].sum(axis=0) * terms.lead_kmh / 3.6 / 1000
-    identified = np.append(km >= 1.0, terms.access_m[use].sum() > 0)
-    free = np.flatnonzero(identified)
-    target = mid_s[use]
+    total = terms.group_base_s[use].sum(axis=1) + terms.fixed_s[use]
+    share = terms.group_base_s[use] / np.maximum(total, 1e-9)[:, None]
+    enough = (share >= 0.1).sum(axis=0) >= min(min_trips, int(use.sum()))
+    return np.append(enough, terms.access_m[use].sum() > 0)
 
-    def resid(p: np.ndarray) -> np.ndarray:
-        full = x.copy()
-        full[free] = p
-        return (terms.times_s(full[:-1], full[-1])[use] - target) / target
 
-    new = x.copy()
-    if free.size:
-        sol = least_squares(
-            resid, x[free], bounds=(lo[free], hi[free]), loss="soft_l1", f_scale=0.2
-        )
-        new[free] = sol.x
-    return new, identified
+@dataclass(frozen=True)
+class _Problem:
+    """The fit with routes held fixed: relative errors of the routed trips against their
+    midpoints, plus the pull toward the configured speeds, under a soft-L1 loss."""
+
+    terms: RouteTerms
+    mid_s: np.ndarray
+    free: np.ndarray
+    start: np.ndarray
+    prior_weight: float
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        use = self.terms.reachable
+        rel = (self.terms.times_s(x[:-1], x[-1])[use] - self.mid_s[use]) / self.mid_s[use]
+        prior = self.prior_weight * np.log(x[self.free] / self.start[self.free])
+        return np.concatenate([rel, prior])
+
+    def objective(self, x: np.ndarray) -> float:
+        z = (self.residuals(x) / F_SCALE) ** 2
+        return float(np.sum(2.0 * (np.sqrt(1.0 + z) - 1.0)))
+
+    def solve(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        new = x.copy()
+        if self.free.size == 0:
+            return new
+
+        def resid(p: np.ndarray) -> np.ndarray:
+            full = x.copy()
+            full[self.free] = p
+            return self.residuals(full)
+
+        f = self.free
+        sol = least_squares(resid, x[f], bounds=(lo[f], hi[f]), loss="soft_l1", f_scale=F_SCALE)
+        new[f] = sol.x
+        return new
 
 
 def _bound_hits(

@@ -118,6 +118,7 @@ def calibration_lines(cal: Calibration) -> list[str]:
             f"{r['speeds']:<20} {r['trips']:>5} {_pct(r['median_abs_error']):>12} "
             f"{_pct(r['within_tolerance_share']):>11} {r['unreachable']:>8}"
         )
+    lines.append(_verdict(cal))
     fs = fit_summary(cal.fit)
     lines.append(
         "fitted speeds (the fastest class of each group; its other classes keep their ratio to it):"
@@ -181,6 +182,27 @@ def write_calibration_tables(cal: Calibration, out_dir: str | Path) -> dict[str,
         paths["json"], json.dumps(doc, ensure_ascii=False, indent=1, default=_json_default) + "\n"
     )
     return paths
+
+
+def _verdict(cal: Calibration) -> str:
+    """Whether the fitted speeds beat the configured ones on trips they did not see (the
+    configured speeds were not fitted to these trips, so their figures are out of sample)."""
+    b, h = cal.before.summary, cal.held_back.summary
+    if b["median_abs_error"] is None or h["median_abs_error"] is None:
+        return "verdict: no trip could be timed; nothing to compare"
+    better_err = h["median_abs_error"] < b["median_abs_error"]
+    better_tol = h["within_tolerance_share"] >= b["within_tolerance_share"]
+    if better_err and better_tol:
+        return (
+            "verdict: the fitted speeds beat the configured ones on held-back trips "
+            f"({_pct(h['median_abs_error'])} vs {_pct(b['median_abs_error'])} median error)"
+        )
+    return (
+        "verdict: the fitted speeds do NOT beat the configured ones on held-back trips "
+        f"({_pct(h['median_abs_error'])} vs {_pct(b['median_abs_error'])} median error, "
+        f"{_pct(h['within_tolerance_share'])} vs {_pct(b['within_tolerance_share'])} within "
+        "tolerance): keep the configured speeds, or add trips"
+    )
 
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"

@@ -215,6 +215,8 @@ def _tree_trips(truth: dict[str, float], access_kmh: float):  # type: ignore[no-
     keys = edges["road_class"].to_numpy(dtype=object)
     origins = [km(1, 0.3), km(1, 0.3), km(59, 0.2), km(0.2, 14), km(30.3, 34), km(59.5, 14)]
     dests = [km(59, -0.3), km(30.2, 34.5), km(0.5, 14), km(60.3, 14.5), km(2, 0.4), km(5, 0.2)]
+    origins += [km(30.4, 2), km(15, 17.7)]  # two more trips on national roads
+    dests += [km(30.2, 33), km(29.8, 30)]
     true_speeds = edges["road_class"].map(truth).to_numpy(float)
     true_graph = graph_from_edges(edges.assign(speed_kmh=true_speeds), xy, crs=CRS)
     ends = snap_trip_ends(
@@ -234,12 +236,19 @@ def test_calibration_recovers_known_speeds() -> None:
     edges, xy, keys, ends, minutes = _tree_trips(truth, access_kmh=12.0)
     assert np.isfinite(minutes).all()
     model = speed_model(keys, edges["speed_kmh"].to_numpy(), TABLE, groups=GROUPS)
-    fit = fit_speeds(edges, xy, ends, model, minutes, crs=CRS, access_speed_kmh=20.0)
+    fit = fit_speeds(
+        edges, xy, ends, model, minutes, crs=CRS, access_speed_kmh=20.0, prior_weight=0.0
+    )
+    assert fit.identified.all(), "every group carries at least 3 trips"
     assert fit.lead_kmh == pytest.approx([95.0, 62.0, 33.0], rel=2e-3), (
         f"fitted {fit.lead_kmh}, expected the speeds the trips were made with"
     )
     assert fit.access_speed_kmh == pytest.approx(12.0, rel=2e-3)
     assert fit.at_bound == ()
+    # the default pull toward the configured speeds leaves most of the way to the truth
+    pulled = fit_speeds(edges, xy, ends, model, minutes, crs=CRS, access_speed_kmh=20.0)
+    moved = (pulled.lead_kmh - model.lead_kmh) / (fit.lead_kmh - model.lead_kmh)
+    assert (moved > 0.6).all() and (moved <= 1.0 + 1e-9).all(), moved
 
 
 def test_route_terms_add_up_to_the_model_time() -> None:
@@ -255,7 +264,9 @@ def test_calibration_says_when_a_bound_is_hit() -> None:
     truth = {"expressway": 140.0, "national_highway": 50.0, "provincial": 40.0}
     edges, xy, keys, ends, minutes = _tree_trips(truth, access_kmh=20.0)
     model = speed_model(keys, edges["speed_kmh"].to_numpy(), TABLE, groups=GROUPS)
-    fit = fit_speeds(edges, xy, ends, model, minutes, crs=CRS, access_speed_kmh=20.0)
+    fit = fit_speeds(
+        edges, xy, ends, model, minutes, crs=CRS, access_speed_kmh=20.0, prior_weight=0.0
+    )
     assert fit.lead_kmh[0] == pytest.approx(110.0), "the expressway speed stays within its bound"
     assert any("expressway at its upper bound (110 km/h)" in h for h in fit.at_bound), fit.at_bound
 
