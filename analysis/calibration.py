@@ -1,18 +1,18 @@
 """Fit class speeds and the access speed to real trips, cross-validated by region.
 
 Free parameters (at most five, each bounded): one speed per group of road classes (the group's
-lead class; the other classes of the group keep their ratio to it, so links stay slower than
-their road) and the access speed. Edges whose speed comes from an OSM ``maxspeed`` tag, and
-the topology connectors, keep their speed.
+lead, its fastest class in the region's table; the other classes of the group keep their ratio
+to it, so links stay slower than their road) and the access speed. Edges whose speed comes from
+an OSM ``maxspeed`` tag, and the topology connectors, keep their speed.
 
-The fit alternates two steps until the speeds settle: route every trip on the graph at the
-current speeds (scipy's Dijkstra with predecessors), which splits its time into seconds per
-group at the base speeds, fixed seconds and access metres; then, routes held fixed, the time is
-a sum of terms in 1/speed and :func:`scipy.optimize.least_squares` (bounds, soft-L1 loss on the
-relative error against the stated midpoint) finds the speeds. Accuracy is measured with the
-model's own :func:`analysis.validation.trip_times_s` on trips held back from the fit (k folds,
-stratified by socio-economic region), never only on the fitted trips.
-"""
+The fit alternates two steps: route every trip on the graph at the current speeds (scipy's
+Dijkstra with predecessors), which splits its time into seconds per group, fixed seconds and
+access metres; then, routes held fixed, the time is a sum of terms in 1/speed and
+:func:`scipy.optimize.least_squares` (bounds, soft-L1 loss on the relative error against the
+stated midpoint, a pull toward the configured speeds) finds the speeds. A round that does not
+lower the re-routed objective is undone. Accuracy is measured with the model's own
+:func:`analysis.validation.trip_times_s` on trips held back from the fit (k folds, stratified
+by socio-economic region), never only on the fitted trips."""
 
 from __future__ import annotations
 
