@@ -224,6 +224,9 @@ def _fit(inputs: TripInputs, model: SpeedModel, config: RegionConfig, mask: np.n
         mid,
         crs=net.crs,
         access_speed_kmh=config.access_speed_kmh,
+        # routes longer than three times the longest stated trip are of no use to the fit; the
+        # bound keeps each Dijkstra local on a national full-OSM graph
+        limit_s=min(DEFAULT_LIMIT_S, 3 * 60 * float(t["minutes_high"].max()) + 3600),
     )
 
 

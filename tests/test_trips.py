@@ -464,6 +464,7 @@ def test_cli_calibrate_writes_a_new_config(tmp_path: Path, roads_file: Path) -> 
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "held back (k-fold)" in r.stdout and "fitted (in sample)" in r.stdout, r.stdout
+    assert "verdict: the fitted speeds" in r.stdout, r.stdout
     new = tomllib.loads(target.read_text(encoding="utf-8"))
     old = tomllib.loads((REPO / "data" / "vietnam.toml").read_text(encoding="utf-8"))
     assert new["roads"]["speed_kmh"]["trunk"] != old["roads"]["speed_kmh"]["trunk"], (
