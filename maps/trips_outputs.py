@@ -125,7 +125,9 @@ def calibration_lines(cal: Calibration) -> list[str]:
     )
     for g, lead, ok in zip(cal.fit.groups, cal.fit.lead_keys, cal.fit.identified[:-1], strict=True):
         v = fs["speeds_kmh"][g.name]
-        shown = f"{v:g} km/h" if ok else "not identified (no trip uses it; kept as configured)"
+        shown = (
+            f"{v:g} km/h" if ok else "not identified (under 3 trips rest on it; kept as configured)"
+        )
         lines.append(f"  {g.name:<20} {lead:<18} {shown}  [bounds {g.low_kmh:g}-{g.high_kmh:g}]")
     lines.append(f"  {'access':<20} {'':<18} {fs['access_speed_kmh']:g} km/h")
     for hit in cal.fit.at_bound:
