@@ -52,6 +52,7 @@ def read_table(
     layer: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     crs: str | None = None,
+    delimiter: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, Issues]:
     """Read a facility file of any supported format into a GeoDataFrame in EPSG:4326.
 
@@ -74,6 +75,9 @@ def read_table(
     crs
         CRS of a vector layer that declares none (``--crs``, e.g. ``EPSG:3405``); a layer that
         declares one keeps its own.
+    delimiter
+        Field separator of a CSV; default: sniffed from the first rows (``,``, ``;``, tab,
+        ``|``). Give it when quoted text holds another candidate (notes with semicolons).
 
     Returns
     -------
@@ -103,7 +107,7 @@ def read_table(
             "the file is empty; give a file with a header and at least one row", source=src
         )
     if suffix in (".csv", ".txt"):
-        frame = _read_csv(p, src, encoding, issues)
+        frame = _read_csv(p, src, encoding, issues, delimiter)
         return _points_from_columns(frame, src, lon_field, lat_field, bbox, issues), issues
     if suffix == ".xlsx":
         frame = _read_xlsx(p, src)
