@@ -667,7 +667,23 @@ def _check_region_quality(data_dir: Path, config: Any, load: Any, o: Path) -> No
             f"{r['km_joined']} km joined, {r['facilities_stranded']} facilities stranded"
         )
     _echo_road_repairs(q.tables.get("road_repairs"))
+    _echo_validation(config, data_dir)
     click.echo(f"tables and an HTML section -> {o / 'quality'}/")
+
+
+def _echo_validation(config: Any, data_dir: Path) -> None:
+    """The model's drive times against the region's real trips (``[validation] trips_file``)."""
+    if not config.validation_trips or not Path(config.validation_trips).is_file():
+        return
+    from analysis.trips_run import trips_summary
+
+    s = trips_summary(config.validation_trips, config=config, data_dir=data_dir)
+    click.echo(
+        f"travel times against {s['trips']} real trips ({Path(config.validation_trips).name}): "
+        f"median absolute error {100 * s['median_abs_error']:.1f} %, "
+        f"{100 * s['within_tolerance_share']:.1f} % within tolerance, "
+        f"{s['unreachable']} unreachable (cli.py validate for the table)"
+    )
 
 
 def _echo_road_repairs(table: Any) -> None:

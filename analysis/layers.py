@@ -155,9 +155,10 @@ def analyse_type(
             max_loss_share=config.verdict_max_loss_share,
             equivalent_share=config.verdict_equivalent_share,
             min_pool_shortfall=config.verdict_min_pool_shortfall,
+            keep_one_min=config.verdict_keep_one_min,
         ),
         pool=pool_per_ha,
-        over_capacity=_over_capacity(fac),
+        exempt=_exempt(fac, tc),
     )
     u_share, o_share, flag = judged.unique_share, judged.other_province_share, judged.overlap_flag
     vd = judged.verdict
@@ -267,10 +268,14 @@ def _capacity_arrays(fac: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndar
     return col("throughput"), col("throughput_year"), col("design_capacity")
 
 
-def _over_capacity(fac: pd.DataFrame) -> np.ndarray:
+def _exempt(fac: pd.DataFrame, tc: TypeConfig) -> np.ndarray:
+    """Why a facility is never in the verdict: over capacity, or an exempt class ("" = none)."""
     thr, _, design = _capacity_arrays(fac)
     ok = np.isfinite(thr) & np.isfinite(design)
-    return ok & (np.nan_to_num(thr) > np.nan_to_num(design))
+    over = ok & (np.nan_to_num(thr) > np.nan_to_num(design))
+    cls = fac["class"].astype(str).to_numpy() if "class" in fac else np.full(len(fac), "")
+    exempt_cls = np.isin(cls, list(tc.verdict_exempt_classes))
+    return np.where(over, "over_capacity", np.where(exempt_cls, "exempt_class", "")).astype(object)
 
 
 def _with_capacity(cap: tuple[str, str], caveat: tuple[str, str] | None) -> tuple[str, str] | None:

@@ -215,6 +215,14 @@ _WHY_NOT = {
         "Không được kết luận là dư thừa: cơ sở đang hoạt động vượt công suất thiết kế.",
         "Not judged redundant: it runs over its design capacity.",
     ),
+    "exempt_class": (
+        "Không xét dư thừa: thuộc hạng mà cấu hình vùng miễn xét (ví dụ cảng biển loại đặc biệt, cửa ngõ quốc gia phục vụ cả nước, không chỉ vùng lân cận).",
+        "Not judged: its class is exempt in the region config (e.g. a special-class seaport, a national gateway whose hinterland is the whole country, not a catchment).",
+    ),
+    "last_in_province": (
+        "Không được kết luận là dư thừa: đây là cơ sở cuối cùng cùng loại còn lại của tỉnh.",
+        "Not judged redundant: it is the last facility of its type left in its province.",
+    ),
     "last_of_group": (
         "Không được kết luận là dư thừa: đây là cơ sở cuối cùng còn lại trong một nhóm {type_vi} gần như trùng vùng phục vụ.",
         "Not judged redundant: it is the last one kept of a group of {type_en}s with nearly the same catchment.",

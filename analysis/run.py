@@ -150,6 +150,32 @@ def _capacity(fac: Any, data_dir: Path) -> tuple[Any, Any] | None:
     return facility_capacity(fac, tables), tables.issues
 
 
+def _validation(config: RegionConfig, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The run's drive times against the region's real trips (empty without a trips table)."""
+    from analysis.trips_run import trips_summary_for_run
+    from geo.errors import InfraOverlapError
+
+    if not config.validation_trips or not Path(config.validation_trips).is_file():
+        return {}
+    try:
+        s = trips_summary_for_run(
+            config.validation_trips,
+            config=config,
+            provinces=inputs["provinces"],
+            network=inputs["network"],
+        )
+    except InfraOverlapError as exc:  # a bad trips table must not stop the run
+        log.warning("warning: validation against real trips skipped: %s", exc)
+        return {}
+    return {
+        "source": str(s.get("source", "")),
+        "n_trips": int(s["trips"]),
+        "unreachable": int(s["unreachable"]),
+        "median_abs_error": float(s["median_abs_error"]),
+        "within_tolerance": float(s["within_tolerance_share"]),
+    }
+
+
 def build_demand(config: RegionConfig, inputs: dict[str, Any]) -> DemandGrid:
     """The demand grid from the population layer (polygons or a raster summed onto the grid)."""
     from analysis.demand import grid_for_bounds
@@ -452,6 +478,7 @@ def run_region(
     }
     result.meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
     result.meta["capacity_check"] = demand_throughput_correlation(result.layers["facilities"])
+    result.meta["validation"] = _validation(config, inputs)
     from geo.datasets import attribution_lines, data_attribution
 
     result.meta["attribution"] = attribution_lines(data_dir)

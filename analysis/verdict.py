@@ -40,6 +40,8 @@ REASON_LOSS = "loss_bound"
 REASON_LAST_OF_GROUP = "last_of_group"
 REASON_OVERLAP_GONE = "overlap_gone"
 REASON_OVER_CAPACITY = "over_capacity"
+REASON_EXEMPT_CLASS = "exempt_class"
+REASON_LAST_IN_PROVINCE = "last_in_province"
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ def joint_verdict(
     group = equivalent_groups(a, w, base=base, equivalent_share=rule.equivalent_share)
     group_size = np.bincount(group[group >= 0], minlength=int(group.max()) + 1 if n else 1)
     group_left = group_size.copy()
+    prov_left = np.bincount(prov[base], minlength=n_prov + 1)
+    prov_has = prov_left.copy()
     verdict = np.zeros(n, bool)
     reason = np.full(n, REASON_NOT_CANDIDATE, dtype=object)
     cand = np.flatnonzero(np.asarray(candidates, bool) & base)
@@ -204,12 +208,17 @@ def joint_verdict(
         if g >= 0 and group_size[g] > 1 and group_left[g] <= 1:
             reason[i] = REASON_LAST_OF_GROUP
             continue
+        keeps_one = rule.keep_one_min > 0 and prov_has[prov[i]] >= rule.keep_one_min
+        if keeps_one and fac_prov[i] >= 0 and prov_left[prov[i]] <= 1:
+            reason[i] = REASON_LAST_IN_PROVINCE
+            continue
         if loss + unique > bound:
             reason[i] = REASON_LOSS
             continue
         loss += unique
         count[cells] -= 1
         count_prov[prov[i], cells] -= 1
+        prov_left[prov[i]] -= 1
         verdict[i] = True
         reason[i] = REASON_VERDICT
         if g >= 0:
@@ -290,7 +299,7 @@ def _verdict_at(
     ids: np.ndarray,
     rule: VerdictRule,
     pool: np.ndarray | None,
-    over_capacity: np.ndarray | None,
+    exempt: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
     within = tt.within(threshold_s)
     cov = coverage_measures(within, weight, fac_prov, n_prov, base=base)
@@ -307,8 +316,9 @@ def _verdict_at(
     else:  # competition: only facilities drawing less than their neighbours are candidates
         severity = np.where(cov.coverage > 0, severity_from_pool(within, pool, base=base), np.nan)
         candidates = flag & (np.nan_to_num(severity, nan=-1.0) >= rule.min_pool_shortfall)
-    over = np.zeros(flag.size, bool) if over_capacity is None else np.asarray(over_capacity, bool)
-    candidates = candidates & ~over  # a facility running over capacity is not spare
+    why = np.full(flag.size, "", dtype=object) if exempt is None else np.asarray(exempt, object)
+    over = why != ""
+    candidates = candidates & ~over  # over capacity, or a class the region exempts
     sev = np.nan_to_num(severity, nan=-np.inf)
     verdict, reason, group, loss, covered = joint_verdict(
         within,
@@ -321,7 +331,7 @@ def _verdict_at(
         fac_prov=fac_prov,
         rule=rule,
     )
-    reason[flag & over] = REASON_OVER_CAPACITY
+    reason[flag & over] = why[flag & over]
     lost, moved, extra = set_removal(
         tt, people, base=base, removed=verdict, threshold_s=threshold_s
     )
@@ -350,6 +360,7 @@ class VerdictRule:
     max_loss_share: float = 0.02
     equivalent_share: float = 0.8
     min_pool_shortfall: float = 0.25
+    keep_one_min: int = 3  # a province with at least this many facilities keeps one (0: off)
 
 
 def judge(
@@ -366,7 +377,7 @@ def judge(
     ids: np.ndarray,
     rule: VerdictRule,
     pool: np.ndarray | None = None,
-    over_capacity: np.ndarray | None = None,
+    exempt: np.ndarray | None = None,
 ) -> Judgement:
     """Overlap flag and joint verdict at the threshold, and whether each holds under the variants.
 
@@ -389,9 +400,10 @@ def judge(
         A competing facility's pool (parks: labour pool per hectare); when given, severity is
         its shortfall against its neighbours' (:func:`severity_from_pool`) and only facilities
         with a shortfall of at least ``rule.min_pool_shortfall`` are candidates.
-    over_capacity
-        Facilities whose throughput exceeds their design capacity: never in the verdict (an
-        overlap of catchments is then not spare capacity; ``verdict_reason`` over_capacity).
+    exempt
+        Per facility, the reason it is never in the verdict ("" = none): ``over_capacity`` (its
+        throughput exceeds its design capacity: an overlap is then not spare capacity) or
+        ``exempt_class`` (a class the region exempts, e.g. special-class gateway seaports).
     """
     at = partial(
         _verdict_at,
@@ -405,7 +417,7 @@ def judge(
         ids=ids,
         rule=rule,
         pool=pool,
-        over_capacity=over_capacity,
+        exempt=exempt,
     )
     u_share, o_share, flag, v = at(threshold_s=threshold_s)
     flag_robust, verdict_robust = flag.copy(), v.verdict.copy()

@@ -72,6 +72,8 @@ class TypeConfig:
     # inland river ports are not seaports); empty = no such rule.
     class_provinces63: tuple[str, ...] = ()
     outside_class: str = ""
+    # classes never judged redundant (e.g. special-class gateway seaports), with the reason
+    verdict_exempt_classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ class RegionConfig:
     verdict_max_loss_share: float = 0.02
     verdict_equivalent_share: float = 0.8
     verdict_min_pool_shortfall: float = 0.25
+    verdict_keep_one_min: int = 3
+    validation_trips: str = ""  # absolute path of the trips table (``[validation] trips_file``)
     data_date: str = ""
     path: str = ""
 
@@ -147,6 +151,7 @@ def _type_config(name: str, t: TypeTable) -> TypeConfig:
         sources=tuple(SourceSpec(**s.model_dump()) for s in t.sources),
         class_provinces63=tuple(str(c).zfill(2) for c in t.class_provinces63),
         outside_class=t.outside_class,
+        verdict_exempt_classes=tuple(t.verdict_exempt_classes),
     )
 
 
@@ -254,6 +259,10 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         verdict_max_loss_share=doc.verdict.max_loss_share,
         verdict_equivalent_share=doc.verdict.equivalent_share,
         verdict_min_pool_shortfall=doc.verdict.min_pool_shortfall,
+        verdict_keep_one_min=doc.verdict.keep_one_min,
+        validation_trips=(
+            str(p.parent / doc.validation.trips_file) if doc.validation.trips_file else ""
+        ),
         data_date=reg.data_date,
         path=sp,
     )

@@ -145,6 +145,14 @@ class VerdictTable(Strict):
     max_loss_share: Fraction = 0.02
     equivalent_share: Fraction = 0.8
     min_pool_shortfall: Fraction = 0.25
+    keep_one_min: Count = 3
+
+
+class ValidationTable(Strict):
+    """``[validation]``: the real trips every run is checked against (``cli.py validate``)."""
+
+    # relative to the region config's folder (the trips table travels with the config)
+    trips_file: DataPath | None = None
 
 
 class SensitivityTable(Strict):
@@ -265,6 +273,7 @@ class TypeTable(Strict):
     sources: list[SourceTable] = []
     class_provinces63: list[str] = []
     outside_class: str = ""
+    verdict_exempt_classes: list[str] = []
     # official units and their member sites: validated by geo.unit_lists (its own keys)
     units: dict[str, Any] | None = None
 
@@ -300,6 +309,7 @@ class RegionFile(Strict):
     verdict: VerdictTable = VerdictTable()
     sensitivity: SensitivityTable = SensitivityTable()
     covering: CoveringTable = CoveringTable()
+    validation: ValidationTable = ValidationTable()
     roads: RoadsTable
     population: PopulationTable = PopulationTable()
     provinces: ProvincesTable

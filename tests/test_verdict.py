@@ -23,7 +23,14 @@ from analysis.verdict import (
     set_removal,
 )
 
-RULE = VerdictRule(max_unique_share=0.25, min_other_province_share=0.5, max_loss_share=0.02)
+
+def _rule(*args: float, **kw: object) -> VerdictRule:
+    """The rule of these cases: one facility per province, so the province rule is off
+    unless a case tests it."""
+    return VerdictRule(*args, **{"keep_one_min": 0, **kw})  # type: ignore[arg-type]
+
+
+RULE = _rule(0.25, 0.5, max_loss_share=0.02)
 
 
 def _within(reach: dict[int, list[int]], n_cells: int) -> sp.csr_matrix:
@@ -77,14 +84,14 @@ def test_the_loss_bound_stops_the_set():
     # Both have 10 % of their people alone; a 2 % bound on 1000 people allows neither.
     reach = {0: [0, 1, 2, 3, 4, 5, 6, 7, 8], 1: [1, 2, 3, 4, 5, 6, 7, 8, 9]}
     verdict, reason, _, loss, covered = _verdict(
-        reach, [100] * 10, [0, 1], rule=VerdictRule(0.25, 0.5, max_loss_share=0.02)
+        reach, [100] * 10, [0, 1], rule=_rule(0.25, 0.5, max_loss_share=0.02)
     )
     assert covered == 1000.0
     assert not verdict.any() and loss == 0.0
     assert set(reason) == {REASON_LOSS}
     # with a 10 % bound one of them may go (100 people = 10 %), not both
     verdict, _, _, loss, _ = _verdict(
-        reach, [100] * 10, [0, 1], rule=VerdictRule(0.25, 0.5, max_loss_share=0.10)
+        reach, [100] * 10, [0, 1], rule=_rule(0.25, 0.5, max_loss_share=0.10)
     )
     assert verdict.sum() == 1 and loss == 100.0
 
@@ -94,7 +101,7 @@ def test_a_mutual_overlap_is_not_redundant_twice():
     # f1's people are no longer served from another province: f1 stays.
     reach = {0: list(range(0, 10)), 1: list(range(1, 11))}
     verdict, reason, *_ = _verdict(
-        reach, [1] * 11, [0, 1], severity=[0.9, 0.8], rule=VerdictRule(0.25, 0.5, 0.2, 0.95)
+        reach, [1] * 11, [0, 1], severity=[0.9, 0.8], rule=_rule(0.25, 0.5, 0.2, 0.95)
     )
     assert verdict.tolist() == [True, False]
     assert reason[1] == REASON_OVERLAP_GONE
@@ -146,7 +153,7 @@ def test_judge_marks_robustness_under_variants():
         base=np.ones(2, bool),
         size=np.array([2.0, 1.0]),
         ids=np.array(["a", "b"]),
-        rule=VerdictRule(0.25, 0.5, max_loss_share=0.2),
+        rule=_rule(0.25, 0.5, max_loss_share=0.2),
     )
     assert j.verdict.verdict.tolist() == [True, False]
     assert j.verdict_robust.tolist() == [False, False], "at 5 min f0 is no longer a duplicate"
@@ -202,7 +209,7 @@ def test_only_parks_short_of_labour_are_candidates():
     kw = dict(
         threshold_s=600, variants_s=(), fac_prov=np.array([0, 1]), n_prov=2,
         base=np.ones(2, bool), size=np.array([1.0, 9.0]), ids=np.array(["a", "b"]),
-        rule=VerdictRule(0.25, 0.5, 0.02, 0.8, min_pool_shortfall=0.25),
+        rule=_rule(0.25, 0.5, 0.02, 0.8, min_pool_shortfall=0.25),
     )  # fmt: skip
     j = judge(tt, people, people, pool=np.array([300.0, 100.0]), **kw)
     assert j.verdict.verdict.tolist() == [False, True], "b draws half of the mean: redundant"
@@ -220,7 +227,7 @@ def test_a_facility_over_capacity_is_never_redundant():
     )  # fmt: skip
     j = judge(tt, people, people, **kw)
     assert j.verdict.verdict.tolist() == [False, True], "the smaller one goes"
-    j = judge(tt, people, people, over_capacity=np.array([False, True]), **kw)
+    j = judge(tt, people, people, exempt=np.array(["", "over_capacity"], dtype=object), **kw)
     assert j.verdict.verdict.tolist() == [True, False], "b runs over capacity: a goes instead"
     assert j.verdict.reason[1] == "over_capacity"
 
@@ -261,3 +268,17 @@ def test_rank_correlation_of_demand_and_throughput():
     c = demand_throughput_correlation(fac)
     assert set(c) == {"airport"} and c["airport"]["n"] == 3
     assert c["airport"]["rho_coverage"] == 1.0 and c["airport"]["rho_demand"] == -1.0
+
+
+def test_a_province_keeps_its_last_facility():
+    # three parks of province 0 and one of province 1 over the same cells: with the province
+    # rule, province 0 keeps one of its three (the largest); province 1 has fewer than three,
+    # so its park is judged on the overlap alone (province 0's park serves its people)
+    reach = {0: [0, 1, 2], 1: [0, 1, 2], 2: [0, 1, 2], 3: [0, 1, 2]}
+    rule = VerdictRule(0.25, 0.5, max_loss_share=0.02, equivalent_share=1.01, keep_one_min=3)
+    verdict, reason, *_ = _verdict(reach, [100] * 3, [0, 0, 0, 1], size=[3, 2, 1, 9], rule=rule)
+    assert verdict.tolist() == [False, True, True, True]
+    assert reason[0] == "last_in_province", "province 0 (three parks) keeps its largest"
+    rule = VerdictRule(0.25, 0.5, max_loss_share=0.02, equivalent_share=1.01, keep_one_min=0)
+    verdict, *_ = _verdict(reach, [100] * 3, [0, 0, 0, 1], size=[3, 2, 1, 9], rule=rule)
+    assert verdict.tolist() == [True, True, True, False], "without the rule, the largest stays"
