@@ -291,7 +291,7 @@ def load_shared_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -
     return {
         "provinces": load_provinces(data_dir, config),
         "network": road_network_for_region(data_dir, config, roads_file=opts.roads),
-        "population": population_from_raster(pop) if pop else population_from_config(data_dir, config),
+        "population": population_from_raster(pop, bbox=config.bbox) if pop else population_from_config(data_dir, config),
         "load_s": round(time.perf_counter() - t, 3),
     }  # fmt: skip
 

@@ -113,7 +113,7 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
     )
     fac.require_usable()  # an empty facility set or too many facilities: say so before the network build
     population = (
-        population_from_raster(opts.population)
+        population_from_raster(opts.population, bbox=config.bbox)
         if opts.population
         else population_from_config(data_dir, config)
     )

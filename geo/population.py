@@ -392,7 +392,7 @@ def population_from_config(data_dir: str | Path, config: RegionConfig) -> Popula
         if name == "grid":  # a people-per-cell GeoTIFF in the folder (e.g. made by `fetch`)
             grid_file = config.population.get("grid_file", "population_grid.tif")
             if (data_dir / grid_file).is_file():
-                return population_from_raster(data_dir / grid_file)
+                return population_from_raster(data_dir / grid_file, bbox=config.bbox)
             tried.append(f"grid (missing {grid_file})")
             continue
         build, keys = sources[name]
@@ -465,17 +465,39 @@ def _row_windows(ds: rasterio.io.DatasetReader, window: Window) -> list[Window]:
     return [Window(window.col_off, r, window.width, min(step, end - r)) for r in rows]
 
 
-def population_from_raster(path: str | Path) -> PopulationLayer:
-    """Validate a GeoTIFF of people per cell and return its path and total.
+def population_from_raster(
+    path: str | Path, *, bbox: tuple[float, float, float, float] | None = None
+) -> PopulationLayer:
+    """Validate a GeoTIFF of people per cell and return its path and the total in the region.
+
+    Parameters
+    ----------
+    path
+        GeoTIFF of people per cell (band 1), any CRS.
+    bbox
+        The region's ``(min_lon, min_lat, max_lon, max_lat)``: only the raster's window over it
+        is read (a continental raster is not scanned whole); None reads the whole raster.
 
     Raises
     ------
     InputError
-        The file cannot be opened or has no CRS (the message names the file).
+        The file cannot be opened, has no CRS, or holds no people in the region (the message
+        names the file).
     """
     path = Path(path)
     with _open(path) as ds:
         full = Window(0, 0, ds.width, ds.height)
+        if bbox is not None:
+            box = transform_bounds("EPSG:4326", ds.crs, *bbox, densify_pts=21)
+            win = from_bounds(*box, transform=ds.transform).round_offsets().round_lengths()
+            try:
+                full = win.intersection(full)
+            except rasterio.errors.WindowError:
+                raise InputError(
+                    f"the raster does not cover the region (bbox {list(bbox)}); give a raster of "
+                    "the region's people",
+                    source=str(path),
+                ) from None
         total, negative = 0.0, 0
         for w in _row_windows(ds, full):
             values = ds.read(1, window=w)

@@ -363,3 +363,24 @@ def test_a_population_grid_in_the_data_folder_is_used_before_the_communes(tmp_pa
         w.write(np.full((1, 10, 10), 5.0, dtype="float32"))
     layer = population_from_config(tmp_path, cfg)
     assert layer.source == "raster:population_grid.tif" and layer.total == pytest.approx(500.0)
+
+
+def test_raster_total_is_read_only_over_the_region(tmp_path):
+    """A raster wider than the region is read only over the region's window (issue 20)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from geo.errors import InputError
+
+    path = tmp_path / "wide.tif"
+    data = np.ones((30, 20), dtype="float32")  # 1 person per 1° cell, lon 100-120, lat 0-30
+    with rasterio.open(
+        path, "w", driver="GTiff", width=20, height=30, count=1, dtype="float32",
+        crs="EPSG:4326", transform=from_origin(100, 30, 1, 1),
+    ) as ds:  # fmt: skip
+        ds.write(data, 1)
+    assert population_from_raster(path).total == 600.0
+    region = population_from_raster(path, bbox=(102.0, 6.0, 118.0, 24.0))
+    assert region.total == 16 * 18, "only the 16 x 18 cells over the region are counted"
+    with pytest.raises(InputError, match="does not cover the region"):
+        population_from_raster(path, bbox=(140.0, 40.0, 150.0, 50.0))
