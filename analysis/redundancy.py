@@ -175,9 +175,8 @@ def capacity_sentences(
     design: float,
     largest: bool,
 ) -> tuple[str, str]:
-    """What the capacity data say about an overlap: over capacity, or the largest of its type.
-
-    Empty strings when neither applies or the throughput is unknown.
+    """What the capacity data say about an overlap: over capacity, or the throughput handled
+    (and whether it is the largest of its type). Empty strings when the throughput is unknown.
     """
     if not np.isfinite(throughput):
         return "", ""
@@ -192,14 +191,14 @@ def capacity_sentences(
             f"{fmt_people(design)} ({fmt_pct(ratio)}): running over capacity, an overlap of "
             "catchments is not a redundancy.",
         )
-    if largest:
-        return (
-            f"Đây là cơ sở có lượng thông qua lớn nhất trong loại ({fmt_people(throughput, 'vi')} "
-            f"{unit_vi}{yr}): trùng vùng phục vụ không nói gì về công suất còn dư.",
-            f"It has the largest throughput of its type in the data ({fmt_people(throughput)} "
-            f"{unit_en}{yr}): an overlap of catchments says nothing about spare capacity.",
-        )
-    return "", ""
+    top_vi = ", lớn nhất trong loại theo số liệu" if largest else ""
+    top_en = ", the largest of its type in the data" if largest else ""
+    return (
+        f"Cơ sở này thông qua {fmt_people(throughput, 'vi')} {unit_vi}{yr}{top_vi}: trùng vùng "
+        "phục vụ không nói gì về công suất còn dư.",
+        f"It handled {fmt_people(throughput)} {unit_en}{yr}{top_en}: an overlap of catchments "
+        "says nothing about spare capacity.",
+    )
 
 
 _WHY_NOT = {

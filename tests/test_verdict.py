@@ -245,7 +245,8 @@ def test_capacity_sentences_say_over_capacity_and_largest():
         throughput=163e6, unit_vi="tấn/năm", unit_en="tonnes a year", year=2022,
         design=float("nan"), largest=True,
     )  # fmt: skip
-    assert "largest throughput of its type" in en and "163.0 million tonnes a year (2022)" in en
+    assert "163.0 million tonnes a year (2022), the largest of its type" in en
+    assert "says nothing about spare capacity" in en and "lớn nhất trong loại" in vi
     assert capacity_sentences(
         throughput=float("nan"), unit_vi="", unit_en="", year=2022, design=1.0, largest=True
     ) == ("", "")
