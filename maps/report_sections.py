@@ -78,15 +78,17 @@ def _type_sentence(result: RunResult, t: str, lang: str) -> str:
     loss, lost = fmt_pct(v.get("loss_share"), lang), fmt_people(v.get("lost_people"), lang)
     moved, extra = fmt_people(v.get("moved_people"), lang), fmt_min(v.get("extra_min"), lang)
     if lang == "vi":
+        gone = "bỏ cơ sở này" if k == 1 else f"bỏ cả {k} cùng lúc"
         return (
             f"{k} trong {n} {lab} được kết luận là dư thừa ở ngưỡng {T} phút (cao nhất: {names}); "
-            f"bỏ cả {k} cùng lúc làm mất {loss} số người đang được phục vụ: {lost} người mất "
-            f"tiếp cận và {moved} người đi thêm trung bình {extra} phút."
+            f"{gone} làm mất {loss} nhu cầu đang được phục vụ: {lost} người mất tiếp cận và "
+            f"{moved} người đi thêm trung bình {extra} phút."
         )
+    gone = "removed, it" if k == 1 else f"removed together, the {k}"
     return (
-        f"{k} of the {n} {lab}s are judged redundant at {T} min (most: {names}); removed "
-        f"together they would cost {loss} of the people served today: {lost} people lose access "
-        f"and {moved} travel {extra} min longer on average."
+        f"{k} of the {n} {lab}s {'is' if k == 1 else 'are'} judged redundant at {T} min (most: "
+        f"{names}); {gone} would cost {loss} of the demand served today: {lost} people lose "
+        f"access and {moved} travel {extra} min longer on average."
     )
 
 

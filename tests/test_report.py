@@ -86,9 +86,9 @@ def test_report_opens_with_quotable_summary_and_ranked_findings(tmp_path: Path):
     write_report(_result(), path, lang="en")
     html = path.read_text()
     summary = html[html.index("<h2>Summary") : html.index("What the numbers stand on")]
-    assert "1 of the 3 seaports are judged redundant at 120 min" in summary
+    assert "1 of the 3 seaports is judged redundant at 120 min" in summary
     assert "12,000 people lose access and 2.5 million travel 6.5 min longer" in summary
-    assert "0.4% of the people served today" in summary
+    assert "removed, it would cost 0.4% of the demand served today" in summary
     # the findings: the verdict first, then overlap only (in the appendix), each with evidence
     main = html[: html.index('<section class="appendix">')]
     assert '<span class="v">Cảng Hà Nội</span>' in main
