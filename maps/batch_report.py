@@ -23,7 +23,7 @@ from analysis.results import RunResult
 from geo.files import atomic_path, write_text_atomic
 from maps.manifest import build_manifest
 from maps.outputs import write_outputs
-from maps.safe_table import safe_cell, write_csv
+from maps.safe_table import rounded_frame, safe_cell, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _read(folder: Path) -> dict[str, Any]:
     return {
         "manifest": json.loads((folder / "manifest.json").read_text(encoding="utf-8")),
         **{
-            n: pd.read_csv(t / f"{n}.csv", dtype=CODES)
+            n: pd.read_csv(t / f"{n}.csv", dtype=CODES, encoding="utf-8-sig")
             for n in ("facilities", "provinces", "province_matrix")
         },
     }
@@ -323,7 +323,9 @@ def _charts(summary: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _cell(v: Any) -> Any:
     v = v.item() if isinstance(v, np.generic) else v
-    return None if isinstance(v, float) and v != v else safe_cell(v)
+    if v is pd.NA or (isinstance(v, float) and v != v):
+        return None
+    return safe_cell(v)
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
@@ -334,7 +336,8 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
 
     wb = Workbook()
     wb.remove(wb.active)
-    for name, df in tables.items():
+    for name, raw in tables.items():
+        df = rounded_frame(raw)  # the same rounding as the CSV files
         ws = wb.create_sheet(name[:31])
         cols = [safe_cell(str(c)) for c in df.columns] or ["(empty)"]
         ws.append(cols)

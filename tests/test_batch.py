@@ -172,7 +172,7 @@ def test_batch_runs_all_and_reports_the_failing_scenario(
     assert "scenario broken: FAILED" in r.stderr and "no_such_file.csv" in r.stderr, r.stderr[
         -2000:
     ]
-    sc = pd.read_csv(out / "tables" / "scenarios.csv")
+    sc = pd.read_csv(out / "tables" / "scenarios.csv", encoding="utf-8-sig")
     assert dict(zip(sc["scenario"], sc["status"], strict=True)) == {
         "base": "done",
         "air60": "done",
@@ -190,7 +190,7 @@ def test_numbers_trace_to_each_scenario_manifest(
     batch: tuple[Path, Path, subprocess.CompletedProcess[str]],
 ) -> None:
     _, out, _ = batch
-    summary = pd.read_csv(out / "tables" / "summary.csv")
+    summary = pd.read_csv(out / "tables" / "summary.csv", encoding="utf-8-sig")
     for row in summary.itertuples(index=False):
         man = json.loads((out / row.folder / "manifest.json").read_text(encoding="utf-8"))
         assert man["scenario"]["hash"] == row.hash and man["scenario"]["name"] == row.scenario
@@ -203,7 +203,7 @@ def test_numbers_trace_to_each_scenario_manifest(
     assert cov["air60"] < cov["base"], (
         "60-minute catchments should cover fewer people than 90-minute ones"
     )
-    ch = pd.read_csv(out / "tables" / "changes.csv")
+    ch = pd.read_csv(out / "tables" / "changes.csv", encoding="utf-8-sig")
     swap = ch[ch["scenario"] == "swap"]
     assert LONG_THANH in set(swap.loc[swap["change"] == "facility removed", "facility_id"]), (
         swap.to_string()
@@ -212,7 +212,9 @@ def test_numbers_trace_to_each_scenario_manifest(
         swap.to_string()
     )
     diff = pd.read_csv(
-        out / "tables" / "matrix_diff.csv", dtype={"province_a": str, "province_b": str}
+        out / "tables" / "matrix_diff.csv",
+        dtype={"province_a": str, "province_b": str},
+        encoding="utf-8-sig",
     )
     assert len(diff) and (diff["difference_people"] <= 0).all(), (
         "shorter catchments cannot duplicate more people"

@@ -117,13 +117,13 @@ def test_measures_obey_their_definitions(run_out: Path):
 
 
 def test_every_input_row_is_accounted_for(run_out: Path):
-    counts = pd.read_csv(run_out / "tables" / "facility_counts.csv")
+    counts = pd.read_csv(run_out / "tables" / "facility_counts.csv", encoding="utf-8-sig")
     c = counts[counts["type"].isin(["seaport", "airport", "industrial_park"])]
     # official units (seaports, airports): the source rows are their member sites
     kept = c["member_sites"].where(c["member_sites"] > 0, c["loaded"])
     lhs = kept + c["excluded"] + c["rejected"] + c["merged_duplicates"]
     assert (lhs == c["input_rows"]).all(), f"rows lost:\n{c}"
-    rejects = pd.read_csv(run_out / "tables" / "rejects.csv")
+    rejects = pd.read_csv(run_out / "tables" / "rejects.csv", encoding="utf-8-sig")
     assert list(rejects.columns) == ["source", "row", "field", "reason"]
 
 

@@ -296,7 +296,7 @@ def test_check_type_with_every_row_rejected_is_named_and_usable(tmp_path):
     assert "Traceback" not in r.stderr
     warn = [line for line in r.stderr.splitlines() if "no usable seaport facility" in line]
     assert len(warn) == 1, f"the empty type must be named once:\n{r.stderr}"
-    rejects = pd.read_csv(out / "rejects.csv")
+    rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")
     assert sorted(rejects["row"]) == [2, 3] and set(rejects["source"]) == {str(f)}
 
 
@@ -334,9 +334,9 @@ def test_run_type_with_every_row_rejected_goes_on_and_says_so(fx, tmp_path):
     assert "no usable seaport facility" in r.stderr and "seaport has no catchment" in r.stderr, (
         r.stderr
     )
-    counts = pd.read_csv(out / "tables" / "facility_counts.csv").set_index("type")
+    counts = pd.read_csv(out / "tables" / "facility_counts.csv", encoding="utf-8-sig").set_index("type")
     assert counts.loc["seaport", "loaded"] == 0 and counts.loc["airport", "loaded"] == 1
-    assert len(pd.read_csv(out / "tables" / "rejects.csv")) == 2
+    assert len(pd.read_csv(out / "tables" / "rejects.csv", encoding="utf-8-sig")) == 2
 
 
 def test_run_with_no_usable_facility_exits_1(fx, tmp_path):
@@ -503,9 +503,9 @@ def test_check_accepts_50000_facilities_with_bounded_memory(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     rss_mb = int(re.search(r"MAXRSS_KB=(\d+)", r.stderr).group(1)) / 1024
     assert rss_mb < 1024, f"check on {n} rows used {rss_mb:.0f} MB (expected well under 1 GB)"
-    usable = len(pd.read_csv(out / "facilities.csv", usecols=["facility_id"]))
-    rejected = len(pd.read_csv(out / "rejects.csv"))
-    repairs = pd.read_csv(out / "repairs.csv")
+    usable = len(pd.read_csv(out / "facilities.csv", usecols=["facility_id"], encoding="utf-8-sig"))
+    rejected = len(pd.read_csv(out / "rejects.csv", encoding="utf-8-sig"))
+    repairs = pd.read_csv(out / "repairs.csv", encoding="utf-8-sig")
     merged = int(repairs["source"].astype(str).str.startswith("duplicates:").sum())
     assert usable + rejected + merged == n, (
         f"rows lost: {usable} usable + {rejected} rejected + {merged} merged != {n}"

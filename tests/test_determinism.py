@@ -82,7 +82,7 @@ def start_runs(base: Path) -> dict[str, Path]:
     """The four runs, started at once; their output folders."""
     ordered = facility_file(base / "ports.csv", shuffle_seed=None)
     shuffled = facility_file(base / "shuffled.csv", shuffle_seed=7)
-    ids = [list(pd.read_csv(f)["facility_id"]) for f in (ordered, shuffled)]
+    ids = [list(pd.read_csv(f, encoding="utf-8-sig")["facility_id"]) for f in (ordered, shuffled)]
     assert sorted(ids[0]) == sorted(ids[1]) and ids[0] != ids[1], "fixture: not a shuffle"
     jobs = {
         "a": [],
@@ -150,7 +150,7 @@ def sqlite_dump(path: Path, *, drop: tuple[str, ...] = VOLATILE_COLUMNS) -> dict
 
 
 def read_csv_text(path: Path, *, replace: tuple[str, str] | None = None) -> pd.DataFrame:
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
     if replace is not None:
         text = text.replace(*replace)
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
@@ -230,9 +230,9 @@ def test_shuffled_facility_rows_give_identical_tables(runs):
             obj=f"tables/{n} (ordered vs shuffled rows)",
         )
     # the two rows added to the file: one rejected, one merged, wherever they are
-    rejects = pd.read_csv(s / "rejects.csv")
+    rejects = pd.read_csv(s / "rejects.csv", encoding="utf-8-sig")
     assert rejects["reason"].str.contains("empty coordinates").sum() == 1, rejects
-    merged = pd.read_csv(s / "merged_duplicates.csv")
+    merged = pd.read_csv(s / "merged_duplicates.csv", encoding="utf-8-sig")
     assert merged["merged_id"].astype(str).str.endswith("zz-same-place").sum() == 1, merged
 
 
