@@ -362,9 +362,10 @@ def _run_locked(
     say = _progress(quiet)
     say(f"data: {dd.path} ({dd.origin})")
     t0 = time.perf_counter()
+    from analysis.glossary import demand_source_text
     from analysis.run import apply_overrides, load_inputs
     from geo.quality import region_quality
-    from maps.quality_report import quality_section_html
+    from maps.quality_report import findings_vi, quality_section_html
 
     cfg = apply_overrides(config, opts)
     say("load")
@@ -385,8 +386,21 @@ def _run_locked(
     findings = [*q.findings, *_demand_findings(config, inputs)]
     for line in findings[len(q.findings) :]:
         log.warning("warning: %s", line)
+    lang = opts.lang
+    labels = {t: str(m.get(f"label_{lang}", t)) for t, m in result.meta["types"].items()}
+    labels_vi = {t: str(m.get("label_vi", t)) for t, m in result.meta["types"].items()}
     result.meta["quality_html"] = quality_section_html(
-        q.tables, findings, outline=q.outline, flags=q.flags
+        q.tables,
+        findings,
+        outline=q.outline,
+        flags=q.flags,
+        lang=lang,
+        findings_vi=findings_vi(
+            q.tables,
+            type_labels=labels_vi,
+            population_text=demand_source_text(result.meta, "vi"),
+        ),
+        type_labels=labels,
     )
     result.meta["quality_findings"] = findings
     manifest = build_manifest(

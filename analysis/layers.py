@@ -15,6 +15,7 @@ from analysis.aggregate import aggregate_measures, group_membership
 from analysis.catchments import Access, TravelTimes, nearest_two
 from analysis.covering import covering_tables
 from analysis.demand import DemandGrid
+from analysis.glossary import with_vietnamese_text
 from analysis.overlap import coverage_measures, pairwise_overlaps, province_matrices
 from analysis.polygons import catchment_polygons
 from analysis.redundancy import (
@@ -26,6 +27,7 @@ from analysis.redundancy import (
     sharing_keys,
 )
 from analysis.results import RasterLayer, RunResult
+from analysis.text import fmt_pct
 from analysis.verdict import Verdict, VerdictRule, facility_size, judge
 from geo.config import RegionConfig, TypeConfig
 
@@ -305,7 +307,8 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
         "i"
     ).apply(  # type: ignore[call-overload]
         lambda g: "; ".join(
-            f"{n} {100 * s:.0f}%" for n, s in zip(g["prov_name"][:4], g["share"][:4], strict=True)
+            f"{n} {fmt_pct(s, 'vi', digits=0)}"
+            for n, s in zip(g["prov_name"][:4], g["share"][:4], strict=True)
         ),
         include_groups=False,
     )
@@ -481,12 +484,14 @@ def assemble_result(
             -1,
             "facilities",
             f"number of {ta.tc.label_en.lower()}s within {ta.tc.primary_min:g} min",
+            f"số {ta.tc.label_vi.lower()} trong {ta.tc.primary_min:g} phút",
         )
         rasters[f"travel_time_{ta.tc.name}"] = RasterLayer(
             ta.time_raster,
             -9999.0,
             "min",
             f"travel time to the nearest {ta.tc.label_en.lower()}, minutes",
+            f"thời gian tới {ta.tc.label_vi.lower()} gần nhất, phút",
         )
     facilities = (
         gpd.GeoDataFrame(pd.concat(fac_layers, ignore_index=True), crs="EPSG:4326")
@@ -572,6 +577,7 @@ def assemble_result(
             for ta in analyses
         },
         "demand_source": f"{pop_layer.source}: {pop_layer.description}",
+        "demand_source_id": pop_layer.source,
         "demand_total": float(demand.population.sum()),
         "cells": demand.n_cells,
         "covering": {ta.tc.name: ta.covering["covering"].to_dict("records") for ta in analyses},
@@ -598,4 +604,5 @@ def assemble_result(
             "threshold_shifts_min": list(config.threshold_shifts_min),
         },
     }
+    layers = with_vietnamese_text(layers)
     return RunResult(layers=layers, grid=demand.grid, rasters=rasters, meta=meta, tables=tables)

@@ -84,7 +84,8 @@ class RasterLayer:
     array: np.ndarray
     nodata: float
     unit: str
-    description: str
+    description: str  # English
+    description_vi: str = ""
 
 
 @dataclass

@@ -212,6 +212,7 @@ def build_demand(config: RegionConfig, inputs: dict[str, Any]) -> DemandGrid:
 
 def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
     """Add ``doubtful`` and ``doubt_score``, and extend ``data_note`` (geo.quality's rules)."""
+    from analysis.glossary import note_text
     from geo.quality import facility_data_flags, suspected_duplicates
 
     if len(fac) == 0:
@@ -229,6 +230,7 @@ def _with_data_flags(fac: Any, net: Any, config: RegionConfig) -> Any:
     out["data_note"] = [
         "; ".join(dict.fromkeys(p for p in (a, b) if p)) for a, b in zip(old, new, strict=True)
     ]
+    out["data_note_vi"] = [note_text(n, "vi") for n in out["data_note"]]
     return out
 
 

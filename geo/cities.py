@@ -17,6 +17,21 @@ log = logging.getLogger(__name__)
 
 CITIES_FILE = "cities_geonames.csv"
 CITY_COLUMNS = ("name", "lon", "lat", "population")
+# GeoNames' main name of some Vietnamese cities is the English exonym. Their official Vietnamese
+# names, as the General Statistics Office's list of administrative units writes them
+# (danhmuchanhchinh.gso.gov.vn; the five centrally-run cities also as in the run's provinces
+# layer), keyed by geonameid. "TP." (thành phố) marks Hồ Chí Minh City, whose name alone is
+# the person's.
+NAMES_VI = {
+    "1566083": "TP. Hồ Chí Minh",
+    "1581130": "Hà Nội",
+    "1581298": "Hải Phòng",
+    "1583992": "Đà Nẵng",
+    "1568574": "Quy Nhơn",
+    "1564064": "Long Biên",
+    "8531735": "Phú Quốc",
+    "1562798": "Vinh",
+}
 
 
 def read_major_cities(data_dir: str | Path, *, top: int = 12) -> gpd.GeoDataFrame:
@@ -32,7 +47,8 @@ def read_major_cities(data_dir: str | Path, *, top: int = 12) -> gpd.GeoDataFram
     Returns
     -------
     GeoDataFrame
-        ``name``, ``population``, ``geometry``. Rows with a missing name, a coordinate outside
+        ``name`` (GeoNames), ``name_vi`` (:data:`NAMES_VI`, else ``name``), ``population``,
+        ``geometry``. Rows with a missing name, a coordinate outside
         [-180, 180] x [-90, 90] or a non-numeric population are left out and logged by row
         number (a warning naming the file).
 
@@ -42,7 +58,9 @@ def read_major_cities(data_dir: str | Path, *, top: int = 12) -> gpd.GeoDataFram
         If the file lacks one of ``name, lon, lat, population`` (the message names the file).
     """
     path = Path(data_dir) / CITIES_FILE
-    empty = gpd.GeoDataFrame({"name": [], "population": []}, geometry=[], crs="EPSG:4326")
+    empty = gpd.GeoDataFrame(
+        {"name": [], "name_vi": [], "population": []}, geometry=[], crs="EPSG:4326"
+    )
     if not path.is_file():
         return empty
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -62,10 +80,16 @@ def read_major_cities(data_dir: str | Path, *, top: int = 12) -> gpd.GeoDataFram
             int(bad.sum()),
             rows,
         )
-    ok = pd.DataFrame({"name": name, "population": pop, "lon": lon, "lat": lat})[~bad]
+    ids = (
+        df["geonameid"].str.strip() if "geonameid" in df.columns else pd.Series("", index=df.index)
+    )
+    name_vi = ids.map(NAMES_VI).fillna(name)
+    ok = pd.DataFrame(
+        {"name": name, "name_vi": name_vi, "population": pop, "lon": lon, "lat": lat}
+    )[~bad]
     ok = ok.sort_values(["population", "name"], ascending=[False, True], kind="stable").head(top)
     return gpd.GeoDataFrame(
-        ok[["name", "population"]].reset_index(drop=True),
+        ok[["name", "name_vi", "population"]].reset_index(drop=True),
         geometry=gpd.points_from_xy(ok["lon"], ok["lat"]),
         crs="EPSG:4326",
     )

@@ -64,6 +64,7 @@ class TypeConfig:
     primary_min: float
     official_count: int | None = None
     official_source: str = ""
+    official_source_vi: str = ""
     exclude_classes: tuple[str, ...] = ()
     class_map: dict[str, str] = field(default_factory=dict)
     international_iata: tuple[str, ...] = ()
@@ -145,6 +146,7 @@ def _type_config(name: str, t: TypeTable) -> TypeConfig:
         primary_min=t.primary_min,
         official_count=t.official_count,
         official_source=t.official_source,
+        official_source_vi=t.official_source_vi,
         exclude_classes=tuple(t.exclude_classes),
         class_map=dict(t.class_map),
         international_iata=tuple(t.international_iata),

@@ -267,6 +267,7 @@ class TypeTable(Strict):
     primary_min: Positive
     official_count: Count | None = None
     official_source: str = ""
+    official_source_vi: str = ""
     exclude_classes: list[str] = []
     class_map: dict[str, str] = {}
     international_iata: list[str] = []

@@ -777,6 +777,7 @@ def _counts(
                 "merged_duplicates": int((merged["type"] == t).sum()),
                 "official_count": tc.official_count,
                 "official_source": tc.official_source,
+                "official_source_vi": tc.official_source_vi,
             }
         )
     return pd.DataFrame(rows)

@@ -92,7 +92,8 @@ def region_extras(config: RegionConfig) -> RegionExtras:
 def official_coverage(counts: pd.DataFrame, *, missing: pd.DataFrame | None = None) -> pd.DataFrame:
     """Loaded facilities per type against the official total of the config, with a sentence;
     official units without a mapped site (``missing``, geo.units) are named in it."""
-    out = counts[["type", "loaded", "official_count", "official_source"]].copy()
+    cols = ["type", "loaded", "official_count", "official_source", "official_source_vi"]
+    out = counts[[c for c in cols if c in counts.columns]].copy()
     official = pd.to_numeric(out["official_count"], errors="coerce")
     out["share"] = (out["loaded"] / official).round(3)
     gone = (

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from analysis.glossary import LAYER_TEXT
 from analysis.results import LAYER_ORDER, RunResult
 from geo.files import atomic_path
 from maps.qgis_styles import field_text, layer_types, vector_qml, vector_sld, vector_style
@@ -50,70 +51,6 @@ GEOMETRY_TYPES = {
     "provinces": "MultiPolygon",
 }
 DEFAULT_TIMESTAMP = "2000-01-01T00:00:00.000Z"
-LAYER_TEXT = {  # layer: (title vi, title en, description vi, description en)
-    "facilities": (
-        "Cơ sở hạ tầng",
-        "Facilities",
-        "Cảng biển, sân bay, khu công nghiệp với các chỉ số tại ngưỡng chính",
-        "Seaports, airports, industrial parks with their measures at the type's primary break",
-    ),
-    "flags": (
-        "Cơ sở có thể trùng lặp",
-        "Flagged facilities",
-        "Cơ sở bị gắn cờ trùng lặp, kèm bằng chứng",
-        "Facilities flagged as possibly redundant, with the evidence",
-    ),
-    "catchments": (
-        "Vùng phục vụ",
-        "Catchments",
-        "Vùng phục vụ theo thời gian di chuyển (hợp các ô lưới được tiếp cận)",
-        "Drive-time catchments per facility and break (union of the reached demand cells)",
-    ),
-    "overlaps": (
-        "Chồng lấn",
-        "Overlaps",
-        "Cặp cơ sở cùng loại có vùng phục vụ chồng lấn",
-        "Same-type facility pairs whose catchments overlap, per break",
-    ),
-    "terminals": (
-        "Bến cảng thành viên",
-        "Terminals (member sites)",
-        "Các điểm (bến cảng, điểm chính thức) của mỗi cơ sở chính thức, kèm lý do nếu bị loại",
-        "Sites (terminals, official points) of each official unit, with the reason if left out",
-    ),
-    "province_matrix": (
-        "Ma trận tỉnh",
-        "Province matrix",
-        "Dân số được phục vụ và trùng lặp giữa các tỉnh (dạng dài)",
-        "People served and duplicated between provinces (long form)",
-    ),
-    "provinces": (
-        "Tỉnh",
-        "Provinces",
-        "Tỉnh với dân số được phục vụ từ tỉnh khác theo loại",
-        "Provinces with the people served from outside per type",
-    ),
-    "rejects": (
-        "Dòng bị loại",
-        "Rejected rows",
-        "Các dòng đầu vào không được dùng, kèm lý do",
-        "Input rows not used, with the reason",
-    ),
-    "road_repairs": (
-        "Sửa mạng đường",
-        "Road repairs",
-        "Đoạn nối và đường một chiều được sửa trong mạng đường, kèm cơ sở và dân số được nối lại",
-        "Connectors and one-way edges repaired in the road network, with the facilities and "
-        "people they reconnect",
-    ),
-    "repairs": (
-        "Dòng được sửa",
-        "Repaired rows",
-        "Các sửa chữa không mơ hồ đã áp dụng",
-        "Unambiguous repairs applied to input rows",
-    ),
-}
-
 LAYER_STYLES_DDL = """
 CREATE TABLE IF NOT EXISTS "layer_styles" (
   "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,

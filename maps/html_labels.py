@@ -78,7 +78,7 @@ def add_labels(
     if len(cities):
         props = [
             {
-                "lbl": hp.esc(r.get("name")),
+                "lbl": hp.bi(hp.esc(r.get("name_vi") or r.get("name")), hp.esc(r.get("name"))),
                 "dir": "right",
                 "cls": "io-city" + ("" if i < major else " io-minor"),
             }

@@ -348,7 +348,7 @@ def _add_rings(
             }
         )
     name = (
-        hp.bi("Thừa (kết luận chung)", "Redundant (joint verdict)")
+        hp.bi("Dư thừa (kết luận chung)", "Redundant (joint verdict)")
         if verdict
         else hp.bi("Chỉ trùng lặp (mô tả)", "Overlap only (descriptive)")
     )

@@ -28,6 +28,7 @@ from branca.element import Element, Figure
 from offlinefolium.template import Template
 from offlinefolium.utilities import JsCode
 
+from analysis.glossary import term
 from analysis.results import RunResult
 from geo.cities import read_major_cities
 from geo.files import atomic_path
@@ -68,7 +69,9 @@ GROUPS = (
     ("base", hp.bi("Nền bản đồ", "Base map")),
 )
 FINDINGS_TEXT = {
-    "title": hp.bi("Phát hiện: cơ sở thừa, theo mức độ", "Findings: redundant facilities, ranked"),
+    "title": hp.bi(
+        "Phát hiện: cơ sở dư thừa, theo mức độ", "Findings: redundant facilities, ranked"
+    ),
     "overlap_only": hp.bi(
         "Chỉ trùng lặp (mô tả, không phải kết luận)", "Overlap only (descriptive, not the verdict)"
     ),
@@ -76,9 +79,9 @@ FINDINGS_TEXT = {
     "all_provs": ["Mọi tỉnh", "All provinces"],
     "search": ["Tìm tên…", "Search a name…"],
     "severity": ["mức độ", "severity"],
-    "robust": ["vững", "robust"],
-    "fragile": ["nhạy", "sensitive"],
-    "count": ["{v} thừa · {o} chỉ trùng lặp", "{v} redundant · {o} overlap only"],
+    "robust": [term("robust", "vi"), term("robust", "en")],
+    "fragile": [term("fragile", "vi"), term("fragile", "en")],
+    "count": ["{v} dư thừa · {o} chỉ trùng lặp", "{v} redundant · {o} overlap only"],
 }
 
 

@@ -15,7 +15,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from analysis.text import fmt_people
+from analysis.glossary import class_label, demand_source_text, note_text, term
+from analysis.text import fmt_date, fmt_dec, fmt_pct, fmt_people
 
 TYPE_COLOURS = {"seaport": "#1f5fbf", "airport": "#7b3fa0", "industrial_park": "#e07b00"}
 EXTRA_COLOURS = ("#138d75", "#8c564b", "#c2185b", "#556b2f")
@@ -58,9 +59,8 @@ def people(x: Any) -> str:
 
 
 def pct(x: Any) -> str:
-    """A share (0..1) as a whole percentage; missing values as a dash."""
-    v = _num(x)
-    return "–" if not math.isfinite(v) else f"{v * 100:.0f}%"
+    """A share (0..1) as a whole percentage (vi: 98 %; en: 98%); missing values as a dash."""
+    return bi(fmt_pct(x, "vi", digits=0), fmt_pct(x, "en", digits=0))
 
 
 def minutes(x: Any) -> str:
@@ -101,20 +101,11 @@ def choro_colour(share: Any) -> str:
     return CHORO_COLOURS[-1]
 
 
-_STATUS = {"operating": ("Đang hoạt động", "Operating"), "planned": ("Quy hoạch", "Planned")}
-_ACCESS = {
-    "network": ("Nối mạng đường bộ chính", "On the main road network"),
-    "separate_network": ("Mạng đường riêng (đảo)", "Separate road network (island)"),
-    "none": ("Không có đường bộ", "No road access"),
-}
-_ROBUST = {
-    "robust": ("vững với các giả định", "robust to the assumptions"),
-    "fragile": ("nhạy với các giả định", "sensitive to the assumptions"),
-}
-
-
-def _lookup(table: Mapping[str, tuple[str, str]], key: Any) -> str:
-    vi, en = table.get(str(key), (str(key), str(key)))
+def _term(key: Any, *, capital: bool = False) -> str:
+    """A coded value (status, road access, robustness) in both languages, from the glossary."""
+    vi, en = term(key, "vi"), term(key, "en")
+    if capital:
+        vi, en = vi[:1].upper() + vi[1:], en[:1].upper() + en[1:]
     return bi(esc(vi), esc(en))
 
 
@@ -135,12 +126,12 @@ def facility_popup(row: Mapping[str, Any], types: Mapping[str, Any], *, edition:
     """The numbers of one facility at its type's primary break, and the flag's evidence."""
     t = str(row.get("type"))
     prov = row.get(f"prov{edition}_name", row.get("prov34_name", row.get("prov_name")))
-    status = _lookup(_STATUS, row.get("status"))
+    status = _term(row.get("status"), capital=True)
     if row.get("status_source") == "assumed":
-        status += " " + bi("(giả định)", "(assumed)")
+        status += f" ({_term('assumed')})"
     brk = row.get("primary_break_min", (types.get(t) or {}).get("primary_min"))
     rows = [
-        _row("Loại", "Type", f"{type_label(types, t)} {esc(row.get('class'))}".strip()),
+        _row("Loại", "Type", f"{type_label(types, t)} {_class(row.get('class'))}".strip()),
         _row("Trạng thái", "Status", status),
         _row("Tỉnh", "Province", esc(prov)),
         _row("Ngưỡng", "Threshold", minutes(brk)),
@@ -173,21 +164,25 @@ def facility_popup(row: Mapping[str, Any], types: Mapping[str, Any], *, edition:
         rows.append(
             _row("Tỷ lệ chia sẻ theo tỉnh", "Sharing key by province", esc(row.get("sharing_key")))
         )
-    access = _lookup(_ACCESS, row.get("road_access"))
+    access = _term(row.get("road_access"), capital=True)
     dist = _num(row.get("access_dist_m"))
     if math.isfinite(dist) and dist >= 1000:
-        access += f" ({dist / 1000:.1f} km)"
+        access += f" ({bi(fmt_dec(dist / 1000, 'vi'), fmt_dec(dist / 1000, 'en'))} km)"
     rows.append(_row("Tiếp cận đường bộ", "Road access", access))
     if esc(row.get("members")):
         # the unit's member sites (terminals), names from data: escaped one by one
         items = "".join(f"<li>{esc(m)}</li>" for m in str(row.get("members")).split("; ") if m)
         rows.append(_row("Bến thành viên", "Member sites", f'<ul class="io-members">{items}</ul>'))
     if esc(row.get("data_note")):
-        rows.append(_row("Ghi chú dữ liệu", "Data note", esc(row.get("data_note"))))
+        note_vi = row.get("data_note_vi") or note_text(row.get("data_note"), "vi")
+        rows.append(
+            _row("Ghi chú dữ liệu", "Data note", bi(esc(note_vi), esc(row.get("data_note"))))
+        )
     head = f"<b>{esc(row.get('name'))}</b>"
     flag = ""
     if bool(row.get("flag")):
-        rob = _lookup(_ROBUST, row.get("flag_robustness")) if row.get("flag_robustness") else ""
+        r = row.get("flag_robustness")
+        rob = _term(f"{r}_long") if r in ("robust", "fragile") else ""
         flag = (
             f'<p class="io-flag">⚑ {bi("Có thể trùng lặp", "Flagged as redundant")}'
             f"{' (' + rob + ')' if rob else ''}</p>"
@@ -195,6 +190,12 @@ def facility_popup(row: Mapping[str, Any], types: Mapping[str, Any], *, edition:
     evidence = bi(esc(row.get("evidence_vi")), esc(row.get("evidence_en")))
     evidence = f'<p class="io-ev">{evidence}</p>' if evidence else ""
     return f'<div class="io-pop">{head}{flag}<table>{"".join(rows)}</table>{evidence}</div>'
+
+
+def _class(value: Any) -> str:
+    """A facility class in both languages (``international`` → quốc tế / international)."""
+    vi, en = class_label(value, "vi"), class_label(value, "en")
+    return bi(esc(vi), esc(en))
 
 
 def catchment_tooltip(row: Mapping[str, Any], types: Mapping[str, Any]) -> str:
@@ -272,9 +273,10 @@ def title_html(
             f"{minutes(spec.get('primary_min'))}{f' ({brks})' if brks else ''}</li>"
         )
     info = [
-        f"<b>{bi('Ngày dữ liệu', 'Data date')}:</b> {esc(meta.get('data_date', '–'))}",
-        f"<b>{bi('Nhu cầu (dân số)', 'Demand (people)')}:</b> {esc(meta.get('demand_source', '–'))}",
-        f"<b>{bi('Thừa (kết luận chung)', 'Redundant (joint verdict)')}:</b> {n_flags}; "
+        f"<b>{bi('Ngày dữ liệu', 'Data date')}:</b> {bi(esc(fmt_date(meta.get('data_date', '–'), 'vi')), esc(meta.get('data_date', '–')))}",
+        f"<b>{bi('Nhu cầu (dân số)', 'Demand (people)')}:</b> "
+        f"{bi(esc(demand_source_text(meta, 'vi')), esc(demand_source_text(meta, 'en')))}",
+        f"<b>{bi('Dư thừa (kết luận chung)', 'Redundant (joint verdict)')}:</b> {n_flags}; "
         f"{bi('chỉ trùng lặp', 'overlap only')}: {n_overlap}",
     ]
     return (
@@ -312,9 +314,9 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
     )
     rows.append(
         f"<div>{_swatch(f'width:14px;height:14px;background:transparent;border:3px solid {FLAG_COLOUR}')}"
-        f"{bi('thừa, vững', 'redundant, robust')} "
+        f"{bi('dư thừa, ' + term('robust', 'vi'), 'redundant, robust')} "
         f"{_swatch(f'width:14px;height:14px;background:transparent;border:2px dashed {FLAG_COLOUR}')}"
-        f"{bi('thừa, nhạy', 'redundant, sensitive')}</div>"
+        f"{bi('dư thừa, ' + term('fragile', 'vi'), 'redundant, sensitive')}</div>"
     )
     rows.append(
         _section(

@@ -24,9 +24,10 @@ import pandas as pd
 from pyproj import CRS
 from pyproj.transformer import Transformer
 
+from analysis.glossary import GROUP_TEXT, LAYER_TEXT, RASTER_TEXT, term
 from analysis.results import RunResult
 from geo.files import write_bytes_atomic
-from maps.gpkg import GEOMETRY_TYPES, LAYER_TEXT
+from maps.gpkg import GEOMETRY_TYPES
 from maps.qgis_styles import (
     DOCTYPE,
     QGIS_VERSION,
@@ -44,15 +45,6 @@ PROJECT_NAME = "infra_overlap"
 TYPE_LAYERS = ("flags", "facilities", "overlaps", "catchments")  # drawing order, top first
 TABLES = ("province_matrix", "rejects", "repairs")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that two runs give the same bytes
-RASTER_TEXT = {  # name prefix: (vi, en)
-    "coverage_count_": ("Số cơ sở trong ngưỡng chính", "Facilities within the primary break"),
-    "travel_time_": ("Thời gian tới cơ sở gần nhất (phút)", "Travel time to the nearest (min)"),
-}
-GROUP_TEXT = {
-    "provinces": ("Tỉnh", "Provinces"),
-    "rasters": ("Lưới (raster)", "Rasters"),
-    "tables": ("Bảng", "Tables"),
-}
 
 
 @dataclass(frozen=True)
@@ -131,9 +123,21 @@ def _vector_layer(
     result: RunResult, layer: str, gpkg_name: str, *, only_type: str, lang: str
 ) -> _Layer | None: ...
 def _vector_layer(
-    result: RunResult, layer: str, gpkg_name: str, *, only_type: str | None, lang: str
+    result: RunResult,
+    layer: str,
+    gpkg_name: str,
+    *,
+    only_type: str | None,
+    lang: str,
+    checked: bool = True,
+    measure: str | None = None,
 ) -> _Layer | None:
-    """The layer's QGIS map layer; None only when ``only_type`` is given and has no rows."""
+    """The layer's QGIS map layer; None only when ``only_type`` is given and has no rows.
+
+    Overlaps of a type are limited to its primary break (a subset string; the GeoPackage holds
+    every break). ``measure`` makes a provinces layer show that column (see
+    :func:`maps.qgis_styles.vector_style`) and names the layer after it.
+    """
     df = result.layers[layer]
     if only_type is not None:
         if "type" not in df or not (df["type"] == only_type).any():
@@ -142,10 +146,24 @@ def _vector_layer(
     vi = lang == "vi"
     title = LAYER_TEXT.get(layer, (layer, layer))[0 if vi else 1]
     name = f"{title} – {type_label(only_type, result.meta, lang)}" if only_type else title
-    lid = layer_id(f"{layer}_{only_type}" if only_type else layer)
+    key = layer
     source = f"./{gpkg_name}|layername={layer}"
+    subset = []
     if only_type:
-        source += "|subset=\"type\" = '{}'".format(only_type.replace("'", "''"))
+        key = f"{layer}_{only_type}"
+        subset.append("\"type\" = '{}'".format(only_type.replace("'", "''")))
+        primary = result.meta.get("types", {}).get(only_type, {}).get("primary_min")
+        if layer == "overlaps" and primary is not None and "break_min" in df:
+            subset.append(f'"break_min" = {float(primary):g}')
+            df = df[df["break_min"] == float(primary)]
+            brk = "ngưỡng chính" if vi else "primary break"
+            name += f" ({brk} {float(primary):g} {term('minutes', lang)})"
+    if measure:
+        key = f"{layer}_{measure}"
+        name = field_alias(layer, measure, meta=result.meta, lang=lang)
+    if subset:
+        source += "|subset=" + " AND ".join(subset)
+    lid = layer_id(key)
     ml = _maplayer("vector", lid, name, source, "ogr", CRS.from_epsg(4326))
     spatial = isinstance(df, gpd.GeoDataFrame) and layer in GEOMETRY_TYPES
     if not spatial:
@@ -162,7 +180,9 @@ def _vector_layer(
     if len(df):
         _extent(ml, "extent", df.total_bounds)
     types = layer_types(result.layers, result.meta)
-    style = vector_style(layer, df, meta=result.meta, types=types, lang=lang, only_type=only_type)
+    style = vector_style(
+        layer, df, meta=result.meta, types=types, lang=lang, only_type=only_type, measure=measure
+    )
     if style is not None:
         qml = qml_element(style)
         ml.set("labelsEnabled", qml.get("labelsEnabled", "0"))
@@ -171,7 +191,7 @@ def _vector_layer(
                 ml.append(child)
     for tag, v in (("blendMode", "0"), ("featureBlendMode", "0"), ("layerOpacity", "1")):
         ET.SubElement(ml, tag).text = v
-    return _Layer(lid, name, source, "ogr", ml)
+    return _Layer(lid, name, source, "ogr", ml, checked=checked)
 
 
 def _raster_layer(result: RunResult, name: str, *, lang: str) -> _Layer:
@@ -235,18 +255,43 @@ def project_groups(
     """The layer tree: ``(group name, checked, layers top first)`` in drawing order, top first."""
     vi = lang == "vi"
     groups = []
-    for t in layer_types(result.layers, result.meta):
+    types = layer_types(result.layers, result.meta)
+    for t in types:
+        # on at opening: flags, facilities and the first type's primary catchments
+        on = {"flags": True, "facilities": True, "overlaps": False, "catchments": t == types[0]}
         members = [
             lyr
             for layer in TYPE_LAYERS
             if layer in result.layers
-            if (lyr := _vector_layer(result, layer, gpkg_name, only_type=t, lang=lang)) is not None
+            if (
+                lyr := _vector_layer(
+                    result, layer, gpkg_name, only_type=t, lang=lang, checked=on[layer]
+                )
+            )
+            is not None
         ]
         if members:
             groups.append((type_label(t, result.meta, lang), True, members))
     if "provinces" in result.layers:
-        prov = _vector_layer(result, "provinces", gpkg_name, only_type=None, lang=lang)
-        groups.append((GROUP_TEXT["provinces"][0 if vi else 1], True, [prov]))
+        prov_df = result.layers["provinces"]
+        # one layer per measure (off), then outlines and names (on), drawn under everything
+        prov = [
+            _vector_layer(
+                result,
+                "provinces",
+                gpkg_name,
+                only_type=None,
+                lang=lang,
+                checked=False,
+                measure=f"covered_by_others_share_{t}",
+            )
+            for t in types
+            if f"covered_by_others_share_{t}" in prov_df.columns
+        ]
+        prov.append(
+            _vector_layer(result, "provinces", gpkg_name, only_type=None, lang=lang, measure="")
+        )
+        groups.append((GROUP_TEXT["provinces"][0 if vi else 1], True, prov))
     if result.rasters:
         order = sorted(result.rasters, key=lambda n: (n.split("_")[-1], n))
         rasters = [_raster_layer(result, n, lang=lang) for n in order]

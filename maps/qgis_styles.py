@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from analysis.glossary import FIELD_TEXT, PER_TYPE_TEXT, term
+
 QGIS_VERSION = "3.22.16-Białowieża"
 FONT_FAMILY = "DejaVu Sans"  # has the Vietnamese diacritics; installed with fonts-dejavu-core
 DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
@@ -23,8 +25,14 @@ OTHER_COLORS = ("27,158,119", "102,166,30", "166,118,29", "231,41,138")
 TYPE_SHAPES = {"seaport": "circle", "airport": "triangle", "industrial_park": "square"}
 GEOMETRY_CODES = {"point": 0, "line": 1, "polygon": 2}
 SHARE_BINS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+# label scale limits (denominators): seaport and airport names from the national view, the
+# hundreds of industrial parks and terminals only from a province's view inwards
+LABEL_MAX_SCALE = {
+    "facilities": 6_000_000.0,
+    "industrial_park": 1_500_000.0,
+    "terminals": 500_000.0,
+}
 SHARE_COLORS = ("255,255,204", "254,217,118", "253,141,60", "227,26,28", "128,0,38")
-STATUS_TEXT = {"operating": ("đang hoạt động", "operating"), "planned": ("quy hoạch", "planned")}
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class StyleClass:
     equals: tuple[tuple[str, str], ...] = ()
     lower: float | None = None
     upper: float | None = None
+    render: bool = True  # drawn when the layer is on (off: listed, ticked by the user)
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class VectorStyle:
     label_field: str | None = None
     order_desc: str | None = None  # draw the largest values first (underneath)
     aliases: dict[str, str] = field(default_factory=dict)
+    # labels only from this scale (denominator) inwards; None: at every scale
+    label_max_scale: float | None = None
 
 
 def type_color(ftype: str, types: Sequence[str]) -> str:
@@ -108,6 +119,7 @@ def vector_style(
     types: Sequence[str],
     lang: str = "vi",
     only_type: str | None = None,
+    measure: str | None = None,
 ) -> VectorStyle | None:
     """The style of one spatial layer of a run, or None for a table or an unknown layer.
 
@@ -126,6 +138,13 @@ def vector_style(
     only_type
         Style for a subset of one type (the project's per-type layers): catchments in that
         type's colour and only its break values.
+    measure
+        For ``provinces``: the column shown as a choropleth (e.g.
+        ``covered_by_others_share_seaport``); None: the first type's share. An empty string:
+        outlines and names only.
+
+    Catchments draw only the type's primary break (``meta['types'][t]['primary_min']``); the
+    other breaks are listed in the legend, unticked. Labels use :data:`LABEL_MAX_SCALE`.
     """
     vi = lang == "vi"
     aliases = {
@@ -145,9 +164,9 @@ def vector_style(
                     size_mm=3.4,
                     shape=TYPE_SHAPES.get(t, "diamond"),
                 )
-                text = f"{type_label(t, meta, lang)} ({STATUS_TEXT[status][0 if vi else 1]})"
+                text = f"{type_label(t, meta, lang)} ({term(status, lang)})"
                 classes.append(StyleClass(text, sym, equals=(("type", t), ("status", status))))
-        classes.append(StyleClass("khác" if vi else "other", Symbol("marker", "150,150,150,255")))
+        classes.append(StyleClass(term("other", lang), Symbol("marker", "150,150,150,255")))
         return VectorStyle(
             layer,
             "point",
@@ -156,11 +175,16 @@ def vector_style(
             attr='"type" || \'|\' || "status"',
             label_field="name",
             aliases=aliases,
+            label_max_scale=LABEL_MAX_SCALE.get(
+                "industrial_park" if only_type in (None, "industrial_park") else "facilities"
+            ),
         )
     if layer == "flags":
         # a red ring: visible whether drawn above or below the facility's own marker
         sym = Symbol("marker", "227,26,28,70", "227,26,28,255", width_mm=0.9, size_mm=7.5)
-        text = "Có thể trùng lặp (cờ đỏ)" if vi else "Possibly redundant (flag)"
+        text = (
+            "Trùng lặp hoặc dư thừa (xem kết luận)" if vi else "Overlap or redundant (see verdict)"
+        )
         return VectorStyle(
             layer, "point", "singleSymbol", (StyleClass(text, sym),), aliases=aliases
         )
@@ -168,8 +192,8 @@ def vector_style(
         member = Symbol("marker", "40,40,40,255", "255,255,255,255", width_mm=0.3, size_mm=2.0)
         left = Symbol("marker", "170,170,170,160", "120,120,120,255", width_mm=0.2, size_mm=1.6)
         site_classes = (
-            StyleClass("bến thành viên" if vi else "member", member, equals=(("member", "yes"),)),
-            StyleClass("bị loại (xem lý do)" if vi else "left out (see reason)", left),
+            StyleClass(term("member", lang), member, equals=(("member", "yes"),)),
+            StyleClass(term("left_out", lang), left),
         )
         return VectorStyle(
             layer,
@@ -179,19 +203,26 @@ def vector_style(
             attr="member",
             label_field="name",
             aliases=aliases,
+            label_max_scale=LABEL_MAX_SCALE["terminals"],
         )
     if layer == "catchments":
         sub = df if only_type is None or "type" not in df else df[df["type"] == only_type]
         breaks = sorted({float(b) for b in sub.get("break_min", pd.Series(dtype=float)).dropna()})
         rgb = type_color(only_type, types) if only_type else "49,130,189"
         alphas = [100 - 70 * i / max(len(breaks) - 1, 1) for i in range(len(breaks))] or [80]
+        primary = {
+            float(m.get("primary_min", 0))
+            for k, m in meta.get("types", {}).items()
+            if only_type is None or k == only_type
+        }
         classes = []
         for i, b in enumerate(breaks or [0.0]):
             lo = breaks[i - 1] if i else 0.0
             fill = f"{rgb},{alphas[i]:.0f}"
             sym = Symbol("fill", fill, f"{rgb},220", width_mm=0.3)
-            text = f"≤ {b:g} phút" if vi else f"≤ {b:g} min"
-            classes.append(StyleClass(text, sym, lower=lo, upper=b))
+            text = f"≤ {b:g} {term('minutes', lang)}"
+            on = not primary or b in primary
+            classes.append(StyleClass(text, sym, lower=lo, upper=b, render=on))
         return VectorStyle(
             layer,
             "polygon",
@@ -233,18 +264,23 @@ def vector_style(
             layer, "line", "categorizedSymbol", repair_classes, attr="kind", aliases=aliases
         )
     if layer == "provinces":
-        col = next(
-            (
-                f"covered_by_others_share_{t}"
-                for t in types
-                if f"covered_by_others_share_{t}" in df.columns
-            ),
-            None,
+        col = (
+            measure
+            if measure is not None
+            else next(
+                (
+                    f"covered_by_others_share_{t}"
+                    for t in types
+                    if f"covered_by_others_share_{t}" in df.columns
+                ),
+                None,
+            )
         )
+        col = col or None
         if col is None:
             cls = (
                 StyleClass(
-                    "tỉnh" if vi else "province", Symbol("fill", "240,240,240,160", "90,90,90,255")
+                    term("province", lang), Symbol("fill", "240,240,240,160", "90,90,90,255")
                 ),
             )
             return VectorStyle(
@@ -343,7 +379,12 @@ def _renderer_xml(style: VectorStyle) -> ET.Element:
             for i, c in enumerate(style.classes):
                 value = "|".join(v for _, v in c.equals)
                 ET.SubElement(
-                    holder, "category", render="true", symbol=str(i), value=value, label=c.label
+                    holder,
+                    "category",
+                    render="true" if c.render else "false",
+                    symbol=str(i),
+                    value=value,
+                    label=c.label,
                 )
         else:
             r.set("graduatedMethod", "GraduatedColor")
@@ -352,7 +393,7 @@ def _renderer_xml(style: VectorStyle) -> ET.Element:
                 ET.SubElement(
                     holder,
                     "range",
-                    render="true",
+                    render="true" if c.render else "false",
                     symbol=str(i),
                     lower=f"{c.lower:.15g}",
                     upper=f"{c.upper:.15g}",
@@ -367,7 +408,7 @@ def _renderer_xml(style: VectorStyle) -> ET.Element:
     return r
 
 
-def _labeling_xml(field_name: str, geometry: str) -> ET.Element:
+def _labeling_xml(field_name: str, geometry: str, *, max_scale: float | None = None) -> ET.Element:
     lab = ET.Element("labeling", type="simple")
     st = ET.SubElement(lab, "settings", calloutType="simple")
     ts = ET.SubElement(
@@ -399,8 +440,19 @@ def _labeling_xml(field_name: str, geometry: str) -> ET.Element:
         distUnits="MM",
         priority="5" if geometry == "point" else "3",
     )
+    # displayAll=0: QGIS drops a label that would collide with another (collision handling);
+    # the scale range keeps hundreds of park names from crowding the national view
+    # (QGIS writes the zoomed-out limit as scaleMax, the zoomed-in one as scaleMin)
     ET.SubElement(
-        st, "rendering", obstacle="1", drawLabels="1", displayAll="0", maxNumLabels="2000"
+        st,
+        "rendering",
+        obstacle="1",
+        drawLabels="1",
+        displayAll="0",
+        maxNumLabels="2000",
+        scaleVisibility="1" if max_scale else "0",
+        scaleMax=f"{max_scale:.0f}" if max_scale else "0",
+        scaleMin="1" if max_scale else "0",
     )
     return lab
 
@@ -415,7 +467,9 @@ def qml_element(style: VectorStyle) -> ET.Element:
     )
     root.append(_renderer_xml(style))
     if style.label_field:
-        root.append(_labeling_xml(style.label_field, style.geometry))
+        root.append(
+            _labeling_xml(style.label_field, style.geometry, max_scale=style.label_max_scale)
+        )
     aliases = ET.SubElement(root, "aliases")
     for i, (col, alias) in enumerate(style.aliases.items()):
         ET.SubElement(aliases, "alias", field=col, index=str(i), name=alias)
@@ -519,104 +573,7 @@ def vector_sld(style: VectorStyle) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-# --- field aliases and descriptions ------------------------------------------------------------
-
-# column | alias vi | alias en | description en (units in the description)
-_FIELD_TABLE = """
-facility_id | Mã cơ sở | Facility ID | stable unique facility identifier
-name | Tên | Name | facility name as given by the source
-type | Loại | Type | facility type: seaport, airport or industrial_park
-status | Tình trạng | Status | operating or planned
-status_source | Nguồn tình trạng | Status source | source: given by the data; assumed: default
-class | Hạng | Class | like-with-like class (e.g. international/domestic airport)
-capacity | Công suất | Capacity | capacity as given by the source, unit in capacity_unit
-capacity_unit | Đơn vị công suất | Capacity unit | unit of capacity
-prov34_code | Mã tỉnh (34) | Province code (34) | province code, 34-province edition (2025)
-prov34_name | Tỉnh (34) | Province (34) | province name, 34-province edition (2025)
-prov63_code | Mã tỉnh (63) | Province code (63) | province code, 63-province edition
-prov63_name | Tỉnh (63) | Province (63) | province name, 63-province edition
-prov63_codes | Mã tỉnh cũ (63) | Former codes (63) | 63-edition codes merged into this province, |-separated
-prov_code | Mã tỉnh | Province code | province code in the run's edition
-prov_name | Tỉnh | Province | province name in the run's edition
-region6_code | Vùng KT-XH | Region | socio-economic region (6 regions)
-prov_method | Cách gán tỉnh | Province method | how the province was assigned
-edition | Phiên bản ranh giới | Edition | province edition: 34 or 63 provinces
-population | Dân số | Population | people
-primary_break_min | Ngưỡng chính (phút) | Primary break (min) | the type's primary travel-time threshold, minutes
-break_min | Ngưỡng (phút) | Break (min) | travel-time threshold, minutes
-road_access | Tiếp cận đường bộ | Road access | network, separate_network (island) or none
-access_dist_m | Khoảng cách tới đường (m) | Distance to road (m) | straight-line distance to the snapped road point, metres
-coverage | Dân số phục vụ | People served | people within the threshold (demand-weighted)
-unique_coverage | Phục vụ duy nhất | Served only by it | people within the threshold of no other same-type facility
-unique_share | Tỷ lệ duy nhất | Unique share | unique_coverage / coverage (0-1)
-other_province_share | Tỷ lệ do tỉnh khác phục vụ | Share served from other provinces | share of coverage also within reach of a same-type facility in another province (0-1)
-flag | Cờ trùng lặp | Redundancy flag | 1 if flagged as possibly redundant (see evidence)
-flag_robustness | Độ vững của cờ | Flag robustness | robust: flag holds under the sensitivity check; fragile: it does not
-evidence_vi | Bằng chứng | Evidence (vi) | evidence for the flag, Vietnamese
-evidence_en | Bằng chứng (tiếng Anh) | Evidence | evidence for the flag, English
-removal_penalty_min | Thời gian tăng thêm nếu bỏ (phút) | Removal penalty (min) | demand-weighted mean extra travel time if removed, minutes, over people who keep access
-removal_lost | Dân số mất tiếp cận nếu bỏ | People losing access if removed | people who lose access within the primary break if removed
-best_alternative_id | Mã cơ sở thay thế | Best alternative ID | nearest same-type alternative facility
-best_alternative_name | Cơ sở thay thế | Best alternative | name of the best alternative
-best_alternative_province | Tỉnh của cơ sở thay thế | Alternative's province | province of the best alternative
-best_alternative_extra_min | Thời gian thêm tới cơ sở thay thế (phút) | Extra time to alternative (min) | extra minutes to the best alternative
-sharing_key | Tỷ lệ chia sẻ theo tỉnh | Sharing key | each province's share of coverage
-demand_huff | Nhu cầu theo Huff (người) | Huff demand (people) | people likely to use the airport: people within the cut-off shared between competing airports by a Huff share with time decay
-demand_grdp | Khối lượng kinh tế (tỷ đồng/năm) | Economic mass (billion VND/yr) | people x provincial GRDP per head within the cut-off, shared between competing seaports by a Huff share (billion VND a year)
-demand_workers | Nguồn lao động chia sẻ (người 15-64) | Shared labour pool (people 15-64) | working-age people within commuting reach, shared among competing parks by area x decay weight
-demand_workers_per_ha | Lao động trên ha (người 15-64/ha) | Labour pool per ha (people 15-64/ha) | demand_workers / park area
-demand_e2sfca_workers_per_ha | Lao động trên ha, E2SFCA (người/ha) | E2SFCA workers per ha | decay-weighted working-age people in reach per ha, not shared (1 / E2SFCA ratio)
-demand_area_assumed | Diện tích giả định | Area assumed | the park has no area; the median park area was used as its supply
-data_note | Ghi chú dữ liệu | Data note | known data problem for this row
-source | Nguồn | Source | input file or source of the row
-facility_a | Cơ sở A | Facility A | first facility of the pair (facility_a < facility_b)
-facility_b | Cơ sở B | Facility B | second facility of the pair
-name_a | Tên A | Name A | name of A
-name_b | Tên B | Name B | name of B
-overlap | Dân số trùng | People in overlap | people within the threshold of both facilities
-overlap_share | Tỷ lệ trùng | Overlap share | overlap / min(coverage A, coverage B) (0-1)
-prov_a | Tỉnh A | Province A | province code of facility A
-prov_b | Tỉnh B | Province B | province code of facility B
-province_a | Tỉnh A | Province A | province code A
-province_b | Tỉnh B | Province B | province code B
-served_by | Dân số A được B phục vụ | People of A served from B | people in A within the threshold of a facility in B
-duplicated | Dân số trùng giữa A và B | People served by both A and B | people within the threshold of a facility of A and of B
-row | Dòng | Row | 1-based data row (header excluded) or feature position
-field | Trường | Field | the field concerned
-reason | Lý do | Reason | why the row was not used
-repair | Sửa | Repair | what was repaired
-site_id | Mã điểm | Site ID | identifier of the site (terminal, or the unit's official point)
-unit_id | Mã cơ sở chính thức | Unit ID | the official unit (facility_id) the site is a member of; empty if left out
-kind | Nguồn điểm | Site source | source layer of the site
-use | Công dụng | Use | captive or ferry when tagged so from its name or tags
-member | Thành viên | Member | yes: a member site of its unit; no: left out (see excluded_reason)
-excluded_reason | Lý do loại | Reason left out | why the site is not a member of a unit (empty: member)
-members | Bến thành viên | Member sites | names of the unit's member sites (terminals)
-n_members | Số điểm thành viên | Member sites (count) | number of member sites, the official point included
-"""
-FIELD_TEXT: dict[str, tuple[str, str, str]] = {
-    parts[0]: (parts[1], parts[2], parts[3])
-    for parts in (
-        tuple(p.strip() for p in line.split(" | ")) for line in _FIELD_TABLE.strip().splitlines()
-    )
-}
-PER_TYPE_TEXT = {  # prefix: (alias vi, alias en, description en), {t} = the type label
-    "covered_by_others_share_": (
-        "Tỷ lệ do tỉnh khác phục vụ – {t}",
-        "Share served from outside – {t}",
-        "covered_by_others / population (0-1)",
-    ),
-    "covered_by_others_": (
-        "Dân số do tỉnh khác phục vụ – {t}",
-        "Served from outside – {t}",
-        "people within reach of a {t} located outside the province",
-    ),
-    "coverage_": (
-        "Dân số được phục vụ – {t}",
-        "People served – {t}",
-        "people within the primary break of a {t}",
-    ),
-}
+# --- field aliases and descriptions (the glossary's) ---------------------------------------
 
 
 def field_text(layer: str, column: str, *, meta: dict, lang: str = "vi") -> tuple[str, str]:

@@ -168,9 +168,19 @@ def write_geotiff(path: str | Path, layer: RasterLayer, grid: GridSpec, *, name:
         try:
             with rasterio.open(staging, "w", **profile) as dst:
                 dst.write(array, 1)
-                dst.set_band_description(1, layer.description)
+                # both languages in the band's one description; each also as a tag
+                both = " / ".join(d for d in (layer.description_vi, layer.description) if d)
+                dst.set_band_description(1, both)
                 dst.set_band_unit(1, layer.unit)
-                dst.update_tags(NAME=name, DESCRIPTION=layer.description, UNIT=layer.unit)
+                dst.update_tags(
+                    NAME=name,
+                    DESCRIPTION=layer.description,
+                    DESCRIPTION_VI=layer.description_vi or layer.description,
+                    UNIT=layer.unit,
+                )
+                dst.update_tags(
+                    1, DESCRIPTION_VI=layer.description_vi, DESCRIPTION_EN=layer.description
+                )
                 dst.build_overviews(
                     list(OVERVIEW_FACTORS), Resampling.mode if is_int else Resampling.average
                 )

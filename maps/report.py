@@ -15,6 +15,15 @@ import jinja2
 import markupsafe
 import pandas as pd
 
+from analysis.glossary import (
+    FIELD_TEXT,
+    REPAIR_NOTES_VI,
+    REPAIR_TEXT,
+    demand_source_text,
+    note_text,
+    pick,
+    term,
+)
 from analysis.results import RunResult
 from analysis.text import fmt_date, fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people
 from geo.files import write_text_atomic
@@ -202,12 +211,77 @@ def _regions(result: RunResult, lang: str) -> list[dict[str, Any]]:
     ]
 
 
+def _cell(col: str, value: Any, result: RunResult, lang: str) -> str:
+    """One value of a data table as a reader sees it: type labels, yes/no, formatted numbers."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if col == "type":
+        return type_label(result.meta, str(value), lang)
+    if isinstance(value, bool):
+        return ("có" if value else "không") if lang == "vi" else ("yes" if value else "no")
+    if isinstance(value, int | float):
+        if "share" in col:
+            return fmt_pct(value, lang, digits=1)
+        return (
+            fmt_int(value, lang)
+            if float(value).is_integer() or abs(value) >= 100
+            else fmt_dec(value, lang)
+        )
+    return str(value)
+
+
+def counts_table(result: RunResult, lang: str) -> tuple[list[str], list[list[str]]]:
+    """The facility counts: headers from the glossary, values for reading; in Vietnamese the
+    official source's Vietnamese form (``official_source_vi`` of the region config)."""
+    counts = result.tables.get("facility_counts", pd.DataFrame())
+    if not len(counts):
+        return [], []
+    df = counts.copy()
+    if "official_source_vi" in df:
+        vi = df.pop("official_source_vi").fillna("").astype(str)
+        if lang == "vi":
+            df["official_source"] = vi.where(vi != "", df["official_source"])
+    head = [pick(FIELD_TEXT[c][:2], lang) if c in FIELD_TEXT else c for c in df.columns]
+    rows = [[_cell(c, v, result, lang) for c, v in r.items()] for r in df.to_dict("records")]
+    return head, rows
+
+
+def repair_rows(repair: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """The road-network repair counts as (label, value), labels from the glossary."""
+    out = []
+    for k, v in repair.items():
+        if isinstance(v, dict | list) or k not in REPAIR_TEXT:
+            continue
+        if isinstance(v, str):
+            text = REPAIR_NOTES_VI.get(k, v) if lang == "vi" else v
+        elif "share" in k:
+            text = fmt_pct(v, lang, digits=1)
+        else:
+            text = (
+                fmt_int(v, lang)
+                if float(v).is_integer() or abs(v) >= 100
+                else fmt_dec(v, lang, digits=2)
+            )
+        out.append((pick(REPAIR_TEXT[k], lang), text))
+    return out
+
+
+def _rejects(rej: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+    """The first 300 rejected rows; in Vietnamese the field's alias and the reason translated."""
+    rows = rej.head(300).to_dict("records")
+    if lang == "vi":
+        for r in rows:
+            f = str(r.get("field") or "")
+            r["field"] = FIELD_TEXT[f][0] if f in FIELD_TEXT else f
+            r["reason"] = note_text(r.get("reason"), "vi")
+    return rows
+
+
 def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     """Everything the template shows, as plain Python values."""
     li = 0 if lang == "vi" else 1
     meta, fac = result.meta, result.layers["facilities"]
     ed = meta["edition"]
-    counts = result.tables.get("facility_counts", pd.DataFrame())
     hot = fac[fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)]
     bars = [
         (f"{r['name']} ({r[f'prov{ed}_name']})", float(r["severity"]), bool(r["verdict"]))
@@ -238,9 +312,11 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         "covering": covering,
         "regions": _regions(result, lang),
         "net": net,
-        "repair": net.get("repair", {}),
-        "counts": counts.to_dict("records") if len(counts) else [],
-        "rejects": rej.head(300).to_dict("records"),
+        "repair": repair_rows(net.get("repair", {}), lang),
+        "counts": counts_table(result, lang),
+        "demand_text": demand_source_text(meta, lang),
+        "term": lambda key: term(key, lang),
+        "rejects": _rejects(rej, lang),
         "n_rejects": len(rej),
         "attribution": meta.get("attribution", []),
         "sources": meta.get("data_sources", []),

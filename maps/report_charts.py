@@ -98,10 +98,11 @@ def coverage_curve_svg(
             f"{_L + pw * x:.1f},{_T + ph - ph * y:.1f}" for x, y in zip(xs, ys, strict=True)
         )
         c = _COLOURS[k % len(_COLOURS)]
+        count = f"{int(n)} cơ sở" if vi else f"n = {int(n)}"
         out.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{pts}"/>')
         out.append(
             f'<text x="{_L + pw - 4}" y="{_T + ph - 10 - 16 * k}" text-anchor="end" '
-            f'font-size="12" fill="{c}">{_e(label)} (n = {int(n)})</text>'
+            f'font-size="12" fill="{c}">{_e(label)} ({count})</text>'
         )
     out.append("</svg>")
     return markupsafe.Markup("".join(out))

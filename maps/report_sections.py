@@ -10,10 +10,9 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.glossary import term
 from analysis.results import RunResult
 from analysis.text import fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people
-
-ROBUST = {"robust": ("vững", "robust"), "fragile": ("nhạy", "fragile")}
 
 
 def type_label(meta: dict[str, Any], t: str, lang: str) -> str:
@@ -33,7 +32,6 @@ def findings(result: RunResult, lang: str) -> list[dict[str, Any]]:
     sel = sel.assign(_o=~sel["verdict"].astype(bool)).sort_values(
         ["_o", "severity", "type", "facility_id"], ascending=[True, False, True, True]
     )
-    li = 0 if lang == "vi" else 1
     return [
         {
             "rank": i + 1,
@@ -46,7 +44,7 @@ def findings(result: RunResult, lang: str) -> list[dict[str, Any]]:
             "other": fmt_pct(r["other_province_share"], lang),
             "lost": fmt_people(r["removal_lost"], lang),
             "extra": fmt_min(r["removal_penalty_min"], lang),
-            "robust": ROBUST.get(str(r["flag_robustness"]), ("", ""))[li],
+            "robust": term(str(r["flag_robustness"]), lang, default=""),
             "evidence": r["evidence_vi"] if lang == "vi" else r["evidence_en"],
         }
         for i, (_, r) in enumerate(sel.iterrows())
@@ -117,6 +115,14 @@ def summary(result: RunResult, lang: str) -> list[str]:
     return out
 
 
+def _official_source(counts: pd.DataFrame, lang: str) -> str:
+    """The official count's source; in Vietnamese its ``official_source_vi`` when configured."""
+    if counts.empty:
+        return ""
+    vi = str(counts["official_source_vi"].iloc[0] or "") if "official_source_vi" in counts else ""
+    return vi if lang == "vi" and vi else str(counts["official_source"].iloc[0])
+
+
 def standing(result: RunResult, lang: str) -> list[dict[str, str]]:
     """Per type: loaded vs official, facilities and people on the main network, assumed statuses."""
     meta, fac = result.meta, result.layers["facilities"]
@@ -133,7 +139,7 @@ def standing(result: RunResult, lang: str) -> list[dict[str, str]]:
                 "type": type_label(meta, t, lang),
                 "loaded": fmt_int(len(f), lang),
                 "official": fmt_int(c["official_count"].iloc[0], lang) if has_official else "–",
-                "official_source": "" if c.empty else str(c["official_source"].iloc[0]),
+                "official_source": _official_source(c, lang),
                 "on_network": fmt_pct(
                     (f["road_access"] == "network").mean() if len(f) else 0, lang
                 ),

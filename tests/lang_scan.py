@@ -18,7 +18,6 @@ other proper names and symbols that stay as they are in Vietnamese text.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import sqlite3
@@ -38,7 +37,7 @@ VI_SYLLABLE = re.compile(
 )
 # English words that also parse as a toneless Vietnamese syllable
 ENGLISH_SHORT = frozenset(
-    "the by not top each then than per via min max pie bit hit mean may nut cut lot".split()
+    ["the", "by", "not", "top", "each", "then", "than", "per", "via", "min", "max"]
 )
 # proper names and symbols kept in Vietnamese text, each for a reason:
 ALLOWED = frozenset(
@@ -62,8 +61,13 @@ ALLOWED = frozenset(
         "method",  # METHOD.md, a file name
         "md",
         "leaflet",
+        # Vietnamese abbreviations and loanwords: QĐ-TTg (Thủ tướng) in the number of a
+        # Prime Minister's decision; container, the trade's own word ("hàng container")
+        "ttg",
+        "container",
         # units and symbols used as such in Vietnamese writing
         "km",
+        "m",
         "ha",
     }
 )
@@ -85,6 +89,9 @@ CODED_COLUMNS = frozenset(
         "source",
         "field",
         "flag_robustness",
+        "overlap_robustness",
+        "verdict_reason",
+        "grouping",
         "capacity_unit",
         "edition",
         "facility_a",
@@ -101,12 +108,14 @@ CODED_COLUMNS = frozenset(
 )
 # columns of proper names (facility, province, site names), excluded as proper names are
 PROPER_NAME_COLUMNS = frozenset({"name", "name_a", "name_b", "members"})
-SCHEMA_SUFFIXES = ("_en", "_id", "_code", "_codes", "_name", "geom")
+SCHEMA_SUFFIXES = ("_en", "_id", "_ids", "_code", "_codes", "_name", "_unit", "geom")
 WORD = re.compile(r"[^\W\d_]+(?:_[^\W\d_]+)*", re.UNICODE)
 ENGLISH_NUMBER = re.compile(
     r"\d,\d{3}(?!\d)|(?<![\d.])\d+\.(?:\d{1,2}|\d{4,})(?![\d.])|\d%|\b\d{4}-\d{2}-\d{2}\b"
 )
-URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b[\w./-]+\.(?:gpkg|csv|tif|html|md|qgz)\b")
+URL = re.compile(
+    r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b[a-z_]+:[\w.-]+|\b[\w./-]+\.(?:gpkg|csv|tif|html|md|qgz)\b(?::\w+)?"
+)
 
 
 def english_words(text: str, *, names: Iterable[str] = ()) -> list[str]:
@@ -135,7 +144,9 @@ def english_numbers(text: str) -> list[str]:
 
 
 class _Text(HTMLParser):
-    """Visible text of an HTML page or fragment: no script/style, no ``<l-en>`` side."""
+    """Visible text of an HTML page or fragment: no script/style, no ``<l-en>`` side, no
+    element marked ``lang="en"`` (the report's list of sources, quoted as their owners wrote
+    them; the page says so in Vietnamese)."""
 
     SKIP = frozenset({"script", "style", "l-en", "title"})
 
@@ -146,7 +157,8 @@ class _Text(HTMLParser):
         self._skip: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
+        # an element marked lang="en" is a quotation in English (the cited sources' own words)
+        if tag in self.SKIP or ("lang", "en") in attrs:
             self._skip.append(tag)
         for key, value in attrs:
             if key in ("title", "placeholder", "aria-label", "alt") and value and not self._skip:
@@ -190,7 +202,9 @@ def visible_html_text(page: str) -> list[str]:
 
 
 def _has_vi(text: str) -> bool:
-    return bool(re.search(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", text))
+    return bool(
+        re.search(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", text)
+    )
 
 
 def gpkg_texts(path: Path) -> list[tuple[str, str]]:
@@ -204,8 +218,7 @@ def gpkg_texts(path: Path) -> list[tuple[str, str]]:
     con = sqlite3.connect(path)
     try:
         tables = [
-            r[0]
-            for r in con.execute("SELECT table_name FROM gpkg_contents ORDER BY table_name")
+            r[0] for r in con.execute("SELECT table_name FROM gpkg_contents ORDER BY table_name")
         ]
         has_styles = con.execute(
             "SELECT count(*) FROM sqlite_master WHERE name='layer_styles'"
@@ -218,18 +231,28 @@ def gpkg_texts(path: Path) -> list[tuple[str, str]]:
         ):
             if table != "layer_styles":  # the QGIS styles table, named by QGIS
                 out.extend((f"gpkg_contents/{table}", t) for t in (ident, descr) if t)
-        if con.execute("SELECT count(*) FROM sqlite_master WHERE name='gpkg_data_columns'").fetchone()[0]:
+        if con.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name='gpkg_data_columns'"
+        ).fetchone()[0]:
             # name is the column's own name (the schema); title is its alias
             for table, col, title in con.execute(
                 "SELECT table_name, column_name, title FROM gpkg_data_columns"
             ):
                 out.append((f"gpkg_data_columns/{table}.{col}", title or col))
         for table in tables:
+            if table == "layer_styles":  # read above, as QML
+                continue
             df = pd.read_sql(f'SELECT * FROM "{table}"', con)
             for col in df.columns:
-                if col in CODED_COLUMNS or col in PROPER_NAME_COLUMNS or col.endswith(SCHEMA_SUFFIXES):
+                if (
+                    col in CODED_COLUMNS
+                    or col in PROPER_NAME_COLUMNS
+                    or col.endswith(SCHEMA_SUFFIXES)
+                ):
                     continue
-                if df[col].dtype != object:
+                if f"{col}_vi" in df.columns:  # the English original of a Vietnamese twin
+                    continue
+                if not (df[col].dtype == object or pd.api.types.is_string_dtype(df[col].dtype)):
                     continue
                 for v in df[col].dropna().unique():
                     if isinstance(v, str) and v.strip():
