@@ -694,7 +694,7 @@ def cover_sentence(
         vi = f"{p} trong số {n} {vi_type}{of_vi} vẫn giữ được mọi người mà cả {n} {vi_type} tiếp cận trong {t} phút đường bộ."
     else:
         en = f"{p} of the {n} {en_type}{of_en} reach {pct} of the people that all {n} reach within {t} min by road."
-        vi = f"{p} trong số {n} {vi_type}{of_vi} tiếp cận {pct} số người mà cả {n} {vi_type} tiếp cận trong {t} phút đường bộ."
+        vi = f"{p} trong số {n} {vi_type}{of_vi} tiếp cận {pct.replace('%', ' %')} số người mà cả {n} {vi_type} tiếp cận trong {t} phút đường bộ."
     return vi, en
 
 

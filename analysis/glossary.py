@@ -444,6 +444,10 @@ ROAD_CLASSES = {
     "secondary": "đường tỉnh",
     "tertiary": "đường huyện",
     "provincial_road": "đường tỉnh",
+    "national": "quốc lộ",
+    "provincial": "đường tỉnh",
+    "district": "đường huyện",
+    "asean": "đường ASEAN",
 }
 
 # population sources (meta["demand_source_id"]) described for Vietnamese readers
@@ -538,7 +542,8 @@ _NOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^outside the region: nearest province (?P<p>.+) is (?P<km>[\d.]+) km away$",
             "nằm ngoài vùng: tỉnh gần nhất là {p}, cách {km} km",
         ),
-        (r"^status '(?P<s>[^']*)' is not usable; .*$", "tình trạng “{s}” không dùng được"),
+        (r"^status '(?P<s>[^']*)' is not usable$", "tình trạng “{s}” không dùng được"),
+        (r"^allowed values: .*$", "các giá trị hợp lệ được liệt kê trong lý do bằng tiếng Anh"),
         # road repairs (analysis.road_repairs)
         (
             r"^line end (?P<m>[\d.]+) m from a road it reached only by a detour$",
@@ -617,11 +622,31 @@ def with_vietnamese_text(layers: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_ENGLISH = re.compile(r"\b[A-Za-z]{3,}\b.*\b[A-Za-z]{3,}\b")
+_VI_LETTERS = re.compile(
+    r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.I
+)
+
+
+def _fragments(text: str) -> list[str]:
+    """``text`` split at the ``;`` that are outside parentheses, stripped."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch == ";" and depth <= 0:
+            out.append(text[start:i].strip())
+            start = i + 1
+    out.append(text[start:].strip())
+    return [f for f in out if f]
+
+
 def note_text(note: Any, lang: str) -> str:
     """A data note in ``lang``: each ``;``-separated fragment translated when it is known.
 
-    English (and unknown fragments in Vietnamese, e.g. a status text copied from an official
-    list, already Vietnamese) are returned as they are. Decimal points become commas.
+    English notes are returned as they are. In Vietnamese, a fragment no rule knows is kept as
+    it is when it is Vietnamese already (a status copied from an official list) and quoted in
+    «…» when it is the source's English (e.g. a CAAV status note), so that a reader sees it is
+    a quotation. Decimal points of distances become commas.
     """
     if note is None or (isinstance(note, float) and note != note):
         return ""
@@ -629,7 +654,7 @@ def note_text(note: Any, lang: str) -> str:
     if lang != "vi" or not text:
         return text
     out = []
-    for frag in (f.strip() for f in text.split(";")):
+    for frag in _fragments(text):
         for pattern, vi in _NOTE_RULES:
             m = pattern.match(frag)
             if m:
@@ -643,5 +668,8 @@ def note_text(note: Any, lang: str) -> str:
                     g["road"] = road_class_label(g["road"])
                 frag = vi.format(**g)
                 break
+        else:
+            if _ENGLISH.search(frag) and not _VI_LETTERS.search(frag):
+                frag = f"«{frag}»"  # the source's own words, quoted (no rule translates them)
         out.append(frag)
     return "; ".join(f for f in out if f)

@@ -458,6 +458,7 @@ def run_region(
     t = time.perf_counter()
     say("layers")
     result = assemble_result(analyses, demand, inputs, config, lang=opts.lang)
+    from analysis.glossary import with_vietnamese_text
     from analysis.road_repairs import road_repairs_layer
 
     result.layers["road_repairs"] = road_repairs_layer(
@@ -467,6 +468,7 @@ def run_region(
         population=demand.population,
         facility_snaps=fac_snaps,
     )
+    result.layers.update(with_vietnamese_text({"road_repairs": result.layers["road_repairs"]}))
     timings["layers_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     off_main = cell_snap.component != 0  # nearest eligible road is not on the largest component

@@ -18,6 +18,7 @@ import offlinefolium as folium
 import pandas as pd
 import shapely
 
+from analysis.text import fmt_pct
 from maps import html_panels as hp
 from maps.html_assets import BIND_JS, PROVINCE_JS
 
@@ -243,10 +244,12 @@ def add_overlaps(
         }
         for r in records(ovl)
     ]
-    share = f"{min_share * 100:.0f}%"
+    share_vi, share_en = fmt_pct(min_share, "vi", digits=0), fmt_pct(min_share, "en", digits=0)
     layer = folium.GeoJson(
         features(ovl, props),
-        name=hp.bi(f"Chồng lấn ≥ {share} (ngưỡng chính)", f"Overlaps ≥ {share} (primary break)"),
+        name=hp.bi(
+            f"Trùng lặp ≥ {share_vi} (ngưỡng chính)", f"Overlaps ≥ {share_en} (primary break)"
+        ),
         show=False,
         on_each_feature=BIND_JS,
         pane="io-overlap",

@@ -356,7 +356,7 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
     cls = []
     for bound, colour in zip(CHORO_BOUNDS, CHORO_COLOURS, strict=True):
         cls.append(
-            f"<div>{_swatch(f'border-radius:2px;background:{colour}')}{lo * 100:.0f}–{bound * 100:.0f}%</div>"
+            f"<div>{_swatch(f'border-radius:2px;background:{colour}')}{bi(f'{lo * 100:.0f}–{bound * 100:.0f} %', f'{lo * 100:.0f}–{bound * 100:.0f}%')}</div>"
         )
         lo = bound
     rows.append(

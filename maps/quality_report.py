@@ -20,9 +20,9 @@ from analysis.glossary import (
     NETWORK_METRICS,
     QUALITY_FIELDS,
     QUALITY_TABLES,
-    ROAD_CLASSES,
     note_text,
     pick,
+    road_class_label,
 )
 from analysis.text import fmt_dec, fmt_int, fmt_pct
 
@@ -50,6 +50,8 @@ def _cell(value: object, lang: str = "en") -> str:
         yes, no = ("có", "không") if lang == "vi" else ("yes", "no")
         return yes if value else no
     if isinstance(value, float):
+        if lang == "vi" and abs(value) < 10:
+            return fmt_dec(value, lang, digits=2)
         if lang == "vi":
             return (
                 fmt_dec(value, lang, digits=3).rstrip("0").rstrip(",")
@@ -108,9 +110,7 @@ def _for_reading(
         out["metric"] = out["metric"].map(lambda m: pick(NETWORK_METRICS.get(m, (m, m)), "vi"))
     if key == "road_length":
         out["road_class"] = out["road_class"].map(
-            lambda c: ROAD_CLASSES.get(
-                str(c), "đoạn nối (sửa mạng)" if "connector" in str(c) else c
-            )
+            lambda c: "đoạn nối (sửa mạng)" if "connector" in str(c) else road_class_label(str(c))
         )
     if "reason" in out:
         out["reason"] = out["reason"].map(_reason_vi)
@@ -318,7 +318,7 @@ def findings_vi(
         )
     rl = tables.get("road_length", pd.DataFrame())
     for row in rl.dropna(subset=["expected_km"]).itertuples() if len(rl) else []:
-        name = ROAD_CLASSES.get(str(row.road_class), str(row.road_class))
+        name = road_class_label(str(row.road_class))
         out.append(
             f"{name[:1].upper() + name[1:]}: {fmt_int(row.km, lang)} km trong mạng đường, so với "
             f"{fmt_int(row.expected_km, lang)} km kỳ vọng ({fmt_pct(row.ratio, lang, digits=0)})."
@@ -329,6 +329,6 @@ def findings_vi(
         out.append(
             f"Dân số ({population_text}): {fmt_int(p['source'].sum(), lang)} người, so với "
             f"{fmt_int(p['census'].sum(), lang)} theo số liệu chính thức; chênh lệch lớn nhất "
-            f"ở {worst['prov63_name']} (tỷ lệ {fmt_dec(worst['ratio'], lang, digits=3)})."
+            f"ở {worst['prov63_name']} ({fmt_pct(worst['ratio'], lang, digits=1)} số liệu chính thức)."
         )
     return out

@@ -50,6 +50,8 @@ ALLOWED = frozenset(
         "naturalearth",
         "wikidata",
         "overture",
+        # the GitHub project several layers come through (ura8107/vnmap)
+        "vnmap",
         # methods named after their authors or by their acronym
         "huff",
         "spearman",
@@ -92,6 +94,7 @@ CODED_COLUMNS = frozenset(
         "overlap_robustness",
         "verdict_reason",
         "grouping",
+        "demand_area_assumed",  # a yes/no stored as text (True/False)
         "capacity_unit",
         "edition",
         "facility_a",
@@ -109,12 +112,15 @@ CODED_COLUMNS = frozenset(
 # columns of proper names (facility, province, site names), excluded as proper names are
 PROPER_NAME_COLUMNS = frozenset({"name", "name_a", "name_b", "members"})
 SCHEMA_SUFFIXES = ("_en", "_id", "_ids", "_code", "_codes", "_name", "_unit", "geom")
+# «…»: a source's own words quoted verbatim (analysis.glossary.note_text marks them so);
+# “…”: a value quoted from the data (a status the input gave)
+QUOTED = re.compile(r"«[^»]*»|“[^”]*”")
 WORD = re.compile(r"[^\W\d_]+(?:_[^\W\d_]+)*", re.UNICODE)
 ENGLISH_NUMBER = re.compile(
     r"\d,\d{3}(?!\d)|(?<![\d.])\d+\.(?:\d{1,2}|\d{4,})(?![\d.])|\d%|\b\d{4}-\d{2}-\d{2}\b"
 )
 URL = re.compile(
-    r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b[a-z_]+:[\w.-]+|\b[\w./-]+\.(?:gpkg|csv|tif|html|md|qgz)\b(?::\w+)?"
+    r"\{\w+\}|(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b[a-z_]+:[\w.-]+|\b[\w./-]+\.(?:gpkg|csv|tif|html|md|qgz)\b(?::\w+)?"
 )
 
 
@@ -122,16 +128,16 @@ def english_words(text: str, *, names: Iterable[str] = ()) -> list[str]:
     """The words of ``text`` that are English (see the module docstring), in order."""
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         text = text.replace(name, " ")
-    text = URL.sub(" ", text)
+    text = QUOTED.sub(" ", URL.sub(" ", text))
     hits = []
     for w in WORD.findall(text):
+        if w.replace("_", "").isupper():  # acronyms and codes: KCN, GSO, TDMNPB, BTB_DHMT
+            continue
         if "_" in w:  # a raw column or code name shown as text
             hits.append(w)
             continue
         low = w.lower()
         if not low.isascii() or low in ALLOWED:
-            continue
-        if w.isupper() and len(w) <= 5:  # acronyms and codes: KCN, GSO, VND, IATA codes
             continue
         if low in ENGLISH_SHORT or not VI_SYLLABLE.match(low):
             hits.append(w)

@@ -116,7 +116,9 @@ def test_project_tree_crs_and_styles(out_dir: Path) -> None:
     qgs = _qgs(out_dir)
     assert qgs.find("projectCrs/spatialrefsys/authid").text == "EPSG:3405"
     groups = [g.get("name") for g in qgs.find("layer-tree-group").findall("layer-tree-group")]
-    assert groups == ["Cảng biển", "Cảng hàng không", "Tỉnh", "Lưới (raster)", "Bảng"], groups
+    assert groups == ["Cảng biển", "Cảng hàng không", "Tỉnh, thành phố", "Lưới (raster)", "Bảng"], (
+        groups
+    )
     layers = {m.find("id").text: m for m in qgs.iter("maplayer")}
     seaport = qgs.find("layer-tree-group/layer-tree-group[@name='Cảng biển']")
     kinds = [layers[t.get("id")].get("geometry") for t in seaport.iter("layer-tree-layer")]
@@ -134,6 +136,56 @@ def test_project_tree_crs_and_styles(out_dir: Path) -> None:
     assert (
         400_000 < extent[0] < extent[2] < 800_000 and 2_100_000 < extent[1] < extent[3] < 2_500_000
     ), f"map extent {extent} is not the region in EPSG:3405 metres"
+
+
+def test_project_opens_readable(out_dir: Path) -> None:
+    """Issue 17 item 4: only the first type's primary catchments on, other breaks unticked,
+    overlaps at the primary break only and off, one named province layer per measure, labels
+    with a scale range and collision handling, every field aliased in Vietnamese."""
+    qgs = _qgs(out_dir)
+    tree = {t.get("id"): t for t in qgs.iter("layer-tree-layer")}
+    layers = {m.find("id").text: m for m in qgs.iter("maplayer")}
+    on = {
+        layers[i].find("layername").text
+        for i, t in tree.items()
+        if t.get("checked") == "Qt::Checked"
+    }
+    catch = [m for m in layers.values() if "layername=catchments" in m.find("datasource").text]
+    assert [tree[m.find("id").text].get("checked") for m in catch] == [
+        "Qt::Checked",
+        "Qt::Unchecked",
+    ]
+    for m in catch:
+        ranges = {float(r.get("upper")): r.get("render") for r in m.iter("range")}
+        primary = 120.0 if "seaport" in m.find("datasource").text else 90.0
+        assert ranges[primary] == "true" and all(
+            v == "false" for k, v in ranges.items() if k != primary
+        ), f"{m.find('layername').text}: only the primary break drawn, got {ranges}"
+    for m in layers.values():
+        src = m.find("datasource").text
+        if "layername=overlaps" in src:
+            assert (
+                '"break_min" = ' in src
+                and tree[m.find("id").text].get("checked") == "Qt::Unchecked"
+            ), src
+    prov = qgs.find("layer-tree-group/layer-tree-group[@name='Tỉnh, thành phố']")
+    names = [t.get("name") for t in prov.iter("layer-tree-layer")]
+    assert names == [
+        "Tỷ lệ do tỉnh khác phục vụ – Cảng biển",
+        "Tỷ lệ do tỉnh khác phục vụ – Cảng hàng không",
+        "Tỉnh, thành phố",
+    ], names
+    assert "Tỉnh, thành phố" in on and not (set(names[:2]) & on), on
+    for lid, m in layers.items():
+        for rendering in m.iter("rendering"):
+            assert rendering.get("displayAll") == "0", f"{lid}: colliding labels are all drawn"
+        for alias in m.iter("alias"):
+            name, field = alias.get("name"), alias.get("field")
+            assert name and name != field, f"{lid}: field {field} has no Vietnamese alias"
+    parks = [
+        r for m in layers.values() for r in m.iter("rendering") if r.get("scaleVisibility") == "1"
+    ]
+    assert parks, "no label layer has a scale range"
 
 
 def test_project_written_twice_is_identical(tmp_path: Path, out_dir: Path) -> None:
@@ -202,7 +254,7 @@ def test_check_qgis_accepts_gpkg_and_project(out_dir: Path, tmp_path: Path) -> N
         timeout=400,
     )
     assert r.returncode == 0, f"check_qgis exit {r.returncode}:\n{r.stdout}\n{r.stderr[-3000:]}"
-    assert "6/6 spatial layers styled" in r.stdout, r.stdout
+    assert "7/7 spatial layers styled" in r.stdout, r.stdout
     assert (tmp_path / "png" / "project.png").exists(), "check_qgis rendered no project PNG"
 
 
@@ -233,7 +285,8 @@ def test_moved_project_opens_every_layer(out_dir: Path, tmp_path: Path) -> None:
     report = json.loads(r.stdout.strip().splitlines()[-1])
     assert report["read"] and report["crs"] == "EPSG:3405", report
     layers = report["layers"]
-    assert len(layers) == 12, f"expected 12 layers, QGIS has {[x['name'] for x in layers]}"
+    # 12 layers, and one provinces layer per measure (2 types): 14
+    assert len(layers) == 14, f"expected 14 layers, QGIS has {[x['name'] for x in layers]}"
     broken = [x["name"] for x in layers if not x["valid"]]
     assert not broken, f"layers not valid after moving the folder: {broken}"
     for x in layers:
