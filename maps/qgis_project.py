@@ -116,11 +116,25 @@ def _maplayer(kind: str, lid: str, name: str, source: str, provider: str, crs: C
 
 @overload
 def _vector_layer(
-    result: RunResult, layer: str, gpkg_name: str, *, only_type: None, lang: str
+    result: RunResult,
+    layer: str,
+    gpkg_name: str,
+    *,
+    only_type: None,
+    lang: str,
+    checked: bool = ...,
+    measure: str | None = ...,
 ) -> _Layer: ...
 @overload
 def _vector_layer(
-    result: RunResult, layer: str, gpkg_name: str, *, only_type: str, lang: str
+    result: RunResult,
+    layer: str,
+    gpkg_name: str,
+    *,
+    only_type: str,
+    lang: str,
+    checked: bool = ...,
+    measure: str | None = ...,
 ) -> _Layer | None: ...
 def _vector_layer(
     result: RunResult,

@@ -241,8 +241,12 @@ def counts_table(result: RunResult, lang: str) -> tuple[list[str], list[list[str
         vi = df.pop("official_source_vi").fillna("").astype(str)
         if lang == "vi":
             df["official_source"] = vi.where(vi != "", df["official_source"])
-    head = [pick(FIELD_TEXT[c][:2], lang) if c in FIELD_TEXT else c for c in df.columns]
-    rows = [[_cell(c, v, result, lang) for c, v in r.items()] for r in df.to_dict("records")]
+    cols = [str(c) for c in df.columns]
+    head = [pick(FIELD_TEXT[c][:2], lang) if c in FIELD_TEXT else c for c in cols]
+    rows = [
+        [_cell(c, v, result, lang) for c, v in zip(cols, r, strict=True)]
+        for r in df.itertuples(index=False)
+    ]
     return head, rows
 
 
@@ -268,7 +272,7 @@ def repair_rows(repair: dict[str, Any], lang: str) -> list[tuple[str, str]]:
 
 def _rejects(rej: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
     """The first 300 rejected rows; in Vietnamese the field's alias and the reason translated."""
-    rows = rej.head(300).to_dict("records")
+    rows = [{str(k): v for k, v in r.items()} for r in rej.head(300).to_dict("records")]
     if lang == "vi":
         for r in rows:
             f = str(r.get("field") or "")

@@ -334,7 +334,9 @@ def test_run_type_with_every_row_rejected_goes_on_and_says_so(fx, tmp_path):
     assert "no usable seaport facility" in r.stderr and "seaport has no catchment" in r.stderr, (
         r.stderr
     )
-    counts = pd.read_csv(out / "tables" / "facility_counts.csv", encoding="utf-8-sig").set_index("type")
+    counts = pd.read_csv(out / "tables" / "facility_counts.csv", encoding="utf-8-sig").set_index(
+        "type"
+    )
     assert counts.loc["seaport", "loaded"] == 0 and counts.loc["airport", "loaded"] == 1
     assert len(pd.read_csv(out / "tables" / "rejects.csv", encoding="utf-8-sig")) == 2
 

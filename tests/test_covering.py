@@ -185,7 +185,9 @@ def test_sentences_name_counts_share_and_threshold():
         en
         == "7 of the 19 seaports of Viet Nam reach 98% of the people that all 19 reach within 120 min by road."
     )
-    assert vi.startswith("7 trong số 19 cảng biển của Việt Nam tiếp cận 98% số người")
+    assert vi.startswith("7 trong số 19 cảng biển của Việt Nam tiếp cận 98 % số người"), (
+        vi
+    )  # Vietnamese: a space before %
     _, en = cover_sentence(
         p=5, n=19, share=0.9999, label_vi="x", label_en="Airport", threshold_min=90
     )

@@ -148,7 +148,7 @@ def test_layer_defaults_and_legend_sections(tmp_path: Path) -> None:
     on = sorted(n for n, (s, _) in shown.items() if s)
     assert on == sorted(
         [
-            "Thừa (kết luận chung)",
+            "Dư thừa (kết luận chung)",
             "Cảng biển (5 + 1 quy hoạch)",
             "Cảng hàng không (2 + 0 quy hoạch)",
             "Tên tỉnh",
@@ -156,7 +156,7 @@ def test_layer_defaults_and_legend_sections(tmp_path: Path) -> None:
         ]
     ), on
     off = [n for n, (s, _) in shown.items() if not s]
-    assert any("vùng phục vụ" in n for n in off) and any("Chồng lấn" in n for n in off)
+    assert any("vùng phục vụ" in n for n in off) and any("Trùng lặp ≥" in n for n in off)
     assert any("Tỉnh: tỷ lệ" in n for n in off), "the choropleths must start off"
     assert any(n.startswith("Chỉ trùng lặp") for n in off)
     groups = {g for _, g in shown.values()}

@@ -197,7 +197,9 @@ def test_check_on_the_real_mirror(tmp_path) -> None:
     # 10 of the 28 coastal provinces have no seaport with a terminal in the data (Kiên Giang has
     # the WPI entry of Dương Đông, Phú Quốc)
     assert "10 of 28 coastal provinces have no seaport with a mapped terminal" in r.stdout
-    coastal = pd.read_csv(tmp_path / "quality" / "coastal_ports.csv", dtype={"prov63_code": str}, encoding="utf-8-sig")
+    coastal = pd.read_csv(
+        tmp_path / "quality" / "coastal_ports.csv", dtype={"prov63_code": str}, encoding="utf-8-sig"
+    )
     assert sorted(coastal.loc[~coastal["has_port"], "prov63_code"]) == [
         "34",
         "36",
@@ -210,7 +212,9 @@ def test_check_on_the_real_mirror(tmp_path) -> None:
         "95",
         "96",
     ]
-    length = pd.read_csv(tmp_path / "quality" / "road_length.csv", encoding="utf-8-sig").set_index("road_class")
+    length = pd.read_csv(tmp_path / "quality" / "road_length.csv", encoding="utf-8-sig").set_index(
+        "road_class"
+    )
     assert length.loc["national_highway", "ratio"] == pytest.approx(1.0, abs=0.01)
     flags = pd.read_csv(tmp_path / "quality" / "facility_flags.csv", encoding="utf-8-sig")
     # 20 official seaports with a terminal + 23 official airports + 278 parks
