@@ -104,3 +104,22 @@ def test_the_wheel_lists_every_top_level_package_and_module():
             assert any(p.is_file() for p in (REPO / package).glob(pattern)), (
                 f"package data {package}/{pattern} matches no file"
             )
+
+
+def test_default_paths_in_a_checkout(tmp_path: Path, monkeypatch) -> None:
+    """From the source tree: outputs under the working directory (``make run`` runs at the
+    repository root, so out/vietnam/ stays there), METHOD.md and the fetch cache of the
+    checkout; an explicit cache folder wins."""
+    from geo import paths
+
+    monkeypatch.chdir(tmp_path)
+    assert paths.default_out("vietnam") == tmp_path / "out" / "vietnam"
+    assert paths.default_out("batch", "x") == tmp_path / "out" / "batch" / "x"
+    monkeypatch.chdir(REPO)
+    assert paths.default_out("vietnam") == REPO / "out" / "vietnam"
+    assert paths.is_checkout()
+    assert paths.method_md() == REPO / "METHOD.md"
+    monkeypatch.delenv("INFRA_OVERLAP_CACHE", raising=False)
+    assert paths.cache_dir() == REPO / "data" / "cache"
+    monkeypatch.setenv("INFRA_OVERLAP_CACHE", str(tmp_path / "c"))
+    assert paths.cache_dir() == tmp_path / "c"
