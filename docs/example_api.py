@@ -19,7 +19,7 @@ import pandas as pd
 from shapely.geometry import LineString, box
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's own code
-from analysis import api  # noqa: E402
+from analysis import api
 
 CRS = "EPSG:31983"  # SIRGAS 2000 / UTM zone 23S (metres)
 X0, Y0 = 320_000.0, 7_390_000.0  # south-west corner of the region
