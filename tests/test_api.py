@@ -186,3 +186,20 @@ def test_example_script_runs() -> None:
     assert 0 < loss <= 0.05, f"the verdict set loses {loss} (bound 0.05)"
     m = re.search(r"minimal cover: (\d+) of (\d+) facilities", out)
     assert m and 1 <= int(m.group(1)) <= int(m.group(2)) == 4, out[-500:]
+
+
+def test_demand_from_polygons_keeps_every_person(region: dict[str, gpd.GeoDataFrame]) -> None:
+    """Each polygon's people are spread over its cells, none lost or made (geographic input)."""
+    pop = gpd.GeoDataFrame(
+        {"people": [1000.0, 250.0]},
+        geometry=[box(X0, Y0, X0 + 3_000, Y0 + 2_000), box(X0 + 6_000, Y0, X0 + 6_040, Y0 + 40)],
+        crs=CRS,
+    ).to_crs("EPSG:4326")
+    d = api.demand_from_polygons(
+        region["areas"], pop, population_column="people", area_id="code", cell_size_m=500, crs=CRS
+    )
+    cells = d.cells()
+    assert cells["population"].sum() == pytest.approx(1250.0)
+    by_area = cells.groupby("area_id")["population"].sum()
+    assert by_area["A"] == pytest.approx(1000.0) and by_area["B"] == pytest.approx(250.0)
+    assert "people" in pop.columns and "population" not in pop.columns, "input renamed in place"
