@@ -112,3 +112,18 @@ def test_api_matches_the_cli(sp_run: tuple[Path, Path]) -> None:
     pd.testing.assert_series_equal(
         m["removal_lost_api"], m["removal_lost_cli"], check_names=False, rtol=1e-9
     )
+
+
+def test_missing_area_totals_is_a_user_error(sp_run: tuple[Path, Path], tmp_path: Path) -> None:
+    """A region without [population] province_totals_file: exit 1 naming the key, no traceback."""
+    text = (REPO / "data" / "saopaulo.toml").read_text(encoding="utf-8")
+    cfg = tmp_path / "sp_no_totals.toml"
+    cfg.write_text(
+        "\n".join(ln for ln in text.splitlines() if not ln.startswith("province_totals_file")),
+        encoding="utf-8",
+    )
+    r = run_cli(
+        "run", "--config", str(cfg), "--data", str(sp_run[0]), "--out", str(tmp_path / "out")
+    )
+    assert r.returncode == 1, f"exit {r.returncode}: {r.stderr[-2000:]}"
+    assert "province_totals_file" in r.stderr and "Traceback" not in r.stderr
