@@ -95,6 +95,13 @@ def verdict(
         (people losing access within the threshold if it alone closed), ``removal_penalty_min``
         (mean extra minutes of those who keep access) and ``best_alternative_id``. The frame's
         ``attrs`` hold the set's ``loss_share`` and ``lost_people``.
+
+    Notes
+    -----
+    Demand is people. The full run's per-type demand (Huff shares, economic mass, labour pools),
+    its exempt classes and its over-capacity rule need the region's tables and stay in
+    ``analysis.layers.analyse_type``; on plain people both give the same verdict
+    (``tests/test_saopaulo.py``).
     """
     (t_min,) = check_breaks(catch, (threshold_min,))
     people = catch.demand.grid.population
