@@ -20,9 +20,9 @@ from typing import Any
 import click
 
 from geo.errors import InputError
+from geo.paths import default_out
 
 log = logging.getLogger("infra_overlap")
-REPO = Path(__file__).resolve().parent
 
 
 class Ctx:
@@ -328,7 +328,7 @@ def run(
 
     ctx = click.get_current_context().find_object(Ctx) or Ctx()
     config = _load_config(region, config_path)
-    out_dir = Path(out) if out else REPO / "out" / config.name
+    out_dir = Path(out) if out else default_out(config.name)
     dd = resolve_data_dir(data, region=config.name)
     opts = RunOptions(
         data=str(dd.path),
@@ -486,7 +486,7 @@ def _bbox(
 @click.option(
     "--cache",
     type=click.Path(file_okay=False),
-    help="osmnx and download cache [default: data/cache].",
+    help="osmnx and download cache [default: data/cache in a checkout, else the user's cache folder].",
 )
 @click.option(
     "--skip",
@@ -534,14 +534,14 @@ def fetch(
       python cli.py fetch --out ../mirror_fresh
       python cli.py fetch --bbox 108.1,15.9,108.3,16.1 --out /tmp/danang --skip population
     """
-    from geo.config import REPO_DATA
     from geo.fetch import FetchOptions, fetch_region
     from geo.fetch_population import WORLDPOP_VNM_URL
+    from geo.paths import cache_dir as default_cache
 
     ctx = click.get_current_context().find_object(Ctx) or Ctx()
     config = _load_config(region, config_path)
-    out_dir = Path(out) if out else REPO / "out" / "fetch" / config.name
-    cache_dir = Path(cache) if cache else REPO_DATA / "cache"
+    out_dir = Path(out) if out else default_out("fetch", config.name)
+    cache_dir = Path(cache) if cache else default_cache()
     default_pop = WORLDPOP_VNM_URL if config.name == "vietnam" else None
     opts = FetchOptions(
         bbox=bbox,
@@ -766,7 +766,7 @@ def batch(
 
     ctx = click.get_current_context().find_object(Ctx) or Ctx()
     spec = read_scenarios(scenarios)
-    out_dir = Path(out) if out else REPO / "out" / "batch" / Path(scenarios).stem
+    out_dir = Path(out) if out else default_out("batch", Path(scenarios).stem)
     say = _progress(ctx.quiet)
     if scheduler and workers:
         log.warning("--workers is ignored with --scheduler (the cluster has its own workers)")
@@ -870,7 +870,7 @@ def validate(
     config = _load_config(region, config_path)
     dd = resolve_data_dir(data, region=config.name)
     v = validate_trips(trips, config=config, data_dir=dd.path, roads_file=roads)
-    o = Path(out) if out else REPO / "out" / config.name / "validation"
+    o = Path(out) if out else default_out(config.name, "validation")
     paths = write_trip_validation(v, o, forbidden=(trips,))
     for line in summary_lines(v.summary, label=f"validate {trips}"):
         click.echo(line)

@@ -33,6 +33,23 @@ from analysis.network import Graph
 log = logging.getLogger(__name__)
 
 
+def default_threads() -> int:
+    """Threads the kernel uses when not told: the CPUs this process may run on.
+
+    Linux reports them through ``os.sched_getaffinity`` (which honours ``taskset`` and container
+    CPU sets); macOS and Windows have no such call, so there it is ``os.cpu_count()``.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def _heap_push(hk: np.ndarray, hv: np.ndarray, size: int, key: float, val: int) -> int:
     i = size
     hk[i] = key
@@ -231,7 +248,7 @@ def travel_times(
     fac_access = facilities.access_s[fac_ok].astype(np.float64)
 
     # contiguous blocks keep the output sorted by facility; more blocks than threads balance load
-    threads = threads or len(os.sched_getaffinity(0))
+    threads = threads or default_threads()
     n_blocks = min(fac_ok.size, max(1, threads * 8))
     bounds = np.linspace(0, fac_ok.size, n_blocks + 1).astype(np.int64)
 
@@ -295,7 +312,7 @@ def reachable_nodes(
     att_cell = np.arange(n, dtype=np.int64)
     att_off = np.zeros(n)
     zero_ptr = np.zeros(k.size + 1, np.int64)
-    threads = threads or len(os.sched_getaffinity(0))
+    threads = threads or default_threads()
     n_blocks = min(k.size, max(1, threads * 8))
     bounds = np.linspace(0, k.size, n_blocks + 1).astype(np.int64)
 

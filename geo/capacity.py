@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from geo.errors import InputError
+from geo.paths import DATA_DIR
 from geo.schema import Issues
 from geo.tabular import ROW, read_rows
 
@@ -216,7 +217,7 @@ FILES = (
     ("terminals", "seaport_terminals_throughput.csv", TERMINALS),
     ("airports", "airports_traffic.csv", AIRPORTS),
 )
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "capacity"
+DEFAULT_DIR = DATA_DIR / "capacity"
 
 
 def load_capacity(folder: str | Path = DEFAULT_DIR, *, official: str | Path) -> CapacityTables:

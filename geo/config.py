@@ -16,6 +16,7 @@ from geo.config_schema import (
     TypeTable,
 )
 from geo.errors import ConfigError
+from geo.paths import DATA_DIR
 from geo.validation import validate_file
 
 if sys.version_info >= (3, 11):
@@ -24,7 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["FACILITY_TYPES", "RegionConfig", "RoadsConfig", "SourceSpec", "TypeConfig"]
-REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+REPO_DATA = DATA_DIR  # the shipped `data` package (geo.paths), in a checkout or installed
 
 
 # [covering] defaults (analysis.covering): exact-solve work of a coverage curve (nonzeros x

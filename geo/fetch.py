@@ -46,6 +46,7 @@ from geo.fetch_population import WORLDPOP_LICENCE, download_file, write_populati
 from geo.files import atomic_path, write_text_atomic
 from geo.netcheck import preflight_http
 from geo.outdir import check_path_length, folder_lock, partial_dir_of, swap_in
+from geo.paths import cache_dir
 from geo.provinces import Provinces, load_provinces, tag_provinces
 from geo.quality import region_extras
 from geo.roads import MAIN_ROADS_FILTER
@@ -105,7 +106,7 @@ class FetchOptions:
 
     bbox: tuple[float, float, float, float] | None = None
     overpass_url: str | None = None
-    cache_folder: Path = REPO_DATA / "cache" / "osmnx"
+    cache_folder: Path = field(default_factory=lambda: cache_dir() / "osmnx")
     timeout_s: int = 180
     connect_timeout_s: float = 5.0
     total_s: float = 600.0
@@ -113,7 +114,7 @@ class FetchOptions:
     include_tertiary: bool = False
     population_url: str | None = None
     population_sha256: str | None = None
-    download_dir: Path = REPO_DATA / "cache" / "downloads"
+    download_dir: Path = field(default_factory=lambda: cache_dir() / "downloads")
     skip: tuple[str, ...] = ()
     base_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)

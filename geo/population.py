@@ -41,7 +41,7 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from geo.config import RegionConfig
-from geo.errors import DataNotFoundError, InputError
+from geo.errors import ConfigError, DataNotFoundError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,12 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 
 def province_totals(data_dir: str | Path, config: RegionConfig) -> pd.Series:
     """NSO population per 63-province (``population.province_totals_file``), indexed by code."""
+    if not config.population.get("province_totals_file"):
+        raise ConfigError(
+            "[population] province_totals_file is not set: the data-quality report compares "
+            "the population layer with a total per area (CSV: gso_code, pop2024)",
+            source=config.path,
+        )
     path = Path(data_dir) / config.population["province_totals_file"]
     return _read_csv(path, ("gso_code", "pop2024"))["pop2024"].rename("population")
 

@@ -638,18 +638,22 @@ def network_from_osmnx_online(
     metric_crs: str,
     speed_kmh: Mapping[str, float],
     custom_filter: str = MAIN_ROADS_FILTER,
-    cache_folder: str | Path = "data/cache/osmnx",
+    cache_folder: str | Path | None = None,
     timeout_s: int = 300,
     max_query_area_km2: float = 50_000.0,
 ) -> RoadNetwork:
     """Download main roads inside ``polygon`` (EPSG:4326) from Overpass with osmnx.
 
-    Responses are cached in ``cache_folder`` (osmnx ``use_cache``), so a second run works
-    offline. ``max_query_area_km2`` sets how osmnx subdivides large polygons into queries.
+    Responses are cached in ``cache_folder`` (osmnx ``use_cache``; default the fetch cache of
+    ``geo.paths.cache_dir``), so a second run works offline. ``max_query_area_km2`` sets how osmnx subdivides large polygons into queries.
     """
     import osmnx as ox
 
     ox.settings.use_cache = True
+    if cache_folder is None:
+        from geo.paths import cache_dir
+
+        cache_folder = cache_dir() / "osmnx"
     ox.settings.cache_folder = str(cache_folder)
     ox.settings.requests_timeout = int(timeout_s)
     ox.settings.max_query_area_size = float(max_query_area_km2) * 1e6

@@ -27,6 +27,7 @@ from analysis.glossary import (
 from analysis.results import RunResult
 from analysis.text import fmt_date, fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people
 from geo.files import write_text_atomic
+from geo.paths import method_md
 from maps.report_charts import coverage_curve_svg, severity_bars_svg
 from maps.report_sections import (
     capacity_check,
@@ -331,12 +332,10 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     }
 
 
-METHOD_MD = Path(__file__).resolve().parents[1] / "METHOD.md"
-
-
 def write_report(result: RunResult, path: str | Path, *, lang: str = "vi") -> None:
     """Render report.html atomically, with METHOD.md beside it (the report links to it)."""
     html = _ENV.get_template("report.html.j2").render(**report_context(result, lang=lang))
     write_text_atomic(path, html)
-    if METHOD_MD.is_file():
-        write_text_atomic(Path(path).with_name("METHOD.md"), METHOD_MD.read_text(encoding="utf-8"))
+    method = method_md()  # the checkout's METHOD.md, or the wheel's copy in data/
+    if method is not None:
+        write_text_atomic(Path(path).with_name("METHOD.md"), method.read_text(encoding="utf-8"))

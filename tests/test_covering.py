@@ -247,10 +247,10 @@ def real_catchments():
     captured = {}
     orig = run_mod.analyse_type
 
-    def capture(fac, tc, tt, access, demand, provinces, config):
+    def capture(fac, tc, tt, access, demand, provinces, config, **kw):
         base = (fac["status"].to_numpy() == "operating") & (access.snap.edge >= 0)
         captured[tc.name] = (tt, demand.population, base, tc)
-        return orig(fac, tc, tt, access, demand, provinces, config)
+        return orig(fac, tc, tt, access, demand, provinces, config, **kw)
 
     mp = pytest.MonkeyPatch()
     mp.setattr(run_mod, "analyse_type", capture)

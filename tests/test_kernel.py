@@ -120,3 +120,27 @@ def test_facility_on_a_loop_edge_takes_the_shorter_way_out() -> None:
     assert got.time_s.tolist() == [125.0], (
         f"25 s off the loop + 100 s along the road, got {got.time_s}"
     )
+
+
+def test_thread_count_without_sched_getaffinity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and Windows have no os.sched_getaffinity: the kernel counts CPUs with
+    os.cpu_count() there and still runs (issue 18: no Linux-only call on the default path)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        assert kernel.default_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert kernel.default_threads() == (os.cpu_count() or 1)
+    # the default path (threads=None) runs without the call and finds the same nodes as 1 thread
+    graph, _, _ = _random_graph(3, n=120)
+    csr = graph.csr
+    sources = np.array([0, 5, 17, 60], dtype=np.int64)
+    got = kernel.reachable_nodes(csr.indptr, csr.indices, csr.data, sources, limit_s=600.0)
+    one = kernel.reachable_nodes(
+        csr.indptr, csr.indices, csr.data, sources, limit_s=600.0, threads=1
+    )
+    assert len(got) == sources.size
+    assert all(np.array_equal(np.sort(a), np.sort(b)) for a, b in zip(got, one, strict=True))
+    assert any(a.size > 1 for a in got), "the graph must let some source reach other nodes"
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # cpu_count may be undeterminable
+    assert kernel.default_threads() == 1
