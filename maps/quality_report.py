@@ -265,6 +265,8 @@ def findings_vi(
     out = []
     oc = tables.get("official_coverage", pd.DataFrame())
     for r in oc.to_dict("records"):
+        if pd.isna(r.get("loaded")):  # the users' rejected rows, not a type
+            continue
         label = str(type_labels.get(r["type"], r["type"])).lower()
         src = str(r.get("official_source_vi") or r.get("official_source") or "")
         n, o = int(r["loaded"]), r.get("official_count")
@@ -282,7 +284,7 @@ def findings_vi(
                 f"thức ({src}): nguồn đếm theo đơn vị khác (nhà ga, sân bay đang xây), nên số chính "
                 "thức không phải giới hạn trên."
             )
-        if int(r.get("missing") or 0):
+        if not pd.isna(r.get("missing")) and int(r.get("missing") or 0):
             out[-1] = (
                 out[-1][:-1]
                 + f"; {fmt_int(r['missing'], lang)} {label} chính thức chưa có điểm trên bản đồ."

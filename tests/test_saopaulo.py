@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -100,17 +101,19 @@ def test_api_matches_the_cli(sp_run: tuple[Path, Path]) -> None:
         min_component_km=cfg.min_component_km,
     )
     v = api.verdict(catch, threshold_min=5, keep_one_min=0, variants_min=(4, 6))
-    cli = pd.read_csv(out / "tables" / "facilities.csv")
+    cli = pd.read_csv(out / "tables" / "facilities.csv", encoding="utf-8-sig")
     cli["facility_id"] = cli["facility_id"].str.split(":").str[1]
     m = v.merge(cli, on="facility_id", suffixes=("_api", "_cli"), validate="1:1")
     assert len(m) == 8
-    pd.testing.assert_series_equal(
-        m["coverage_api"], m["coverage_cli"], check_names=False, rtol=1e-9
-    )
+    # the tables round people to whole numbers (for Excel): equal within half a person
+    assert np.allclose(m["coverage_api"], m["coverage_cli"], rtol=0, atol=0.5)
     assert (m["verdict_api"] == m["verdict_cli"]).all()
     assert (m["verdict_reason_api"] == m["verdict_reason_cli"]).all()
-    pd.testing.assert_series_equal(
-        m["removal_lost_api"], m["removal_lost_cli"], check_names=False, rtol=1e-9
+    assert np.allclose(
+        m["removal_lost_api"].astype(float),
+        m["removal_lost_cli"].astype(float),
+        atol=0.5,
+        equal_nan=True,
     )
 
 

@@ -168,7 +168,7 @@ def test_terminals_layer_has_a_default_style():
     )
     style = vector_style("terminals", df, meta={"types": {}}, types=["seaport"], lang="vi")
     assert style is not None and style.renderer == "categorizedSymbol" and style.attr == "member"
-    assert style.aliases["excluded_reason"] == "Lý do loại"
+    assert style.aliases["excluded_reason"].startswith("Lý do loại"), style.aliases  # + a vi twin
     assert 'value="yes"' in vector_qml(style)
 
 
