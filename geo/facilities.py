@@ -702,7 +702,8 @@ def load_region_facilities(
         fac = _join_wpi(fac, d, config)
     # sites of official units are not merged (geo.units: a duplicate site is one more member)
     fac = _sorted(fac)
-    is_site = fac["type"].isin(list(units_specs(config)))
+    # (only the region's own sources become sites; users' rows are merged as usual)
+    is_site = fac["type"].isin(list(units_specs(config))) & fac["source"].isin(list(label_type))
     kept, merged = merge_duplicates(
         fac[~is_site], distance_m=config.duplicate_distance_m, metric_crs=config.metric_crs
     )
