@@ -197,9 +197,10 @@ def _add_option(
     return value
 
 
-def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by run and check (defined once)."""
-    opts = [
+def _region_options() -> list[Callable[..., Any]]:
+    """--region, --config and --data: the region and its data folder (run, check, validate,
+    calibrate)."""
+    return [
         click.option(
             "--region",
             default="vietnam",
@@ -218,6 +219,13 @@ def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(file_okay=False),
             help="Data folder (else $INFRA_OVERLAP_DATA, else the embedded default).",
         ),
+    ]
+
+
+def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by run and check (defined once)."""
+    opts = [
+        *_region_options(),
         click.option(
             "--facilities",
             multiple=True,
@@ -809,23 +817,7 @@ def trips_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Trips table (CSV: origin_name, origin_lon, origin_lat, dest_name, dest_lon, "
             "dest_lat, dest_kind, minutes_low, minutes_high, source_url, source_date, note).",
         ),
-        click.option(
-            "--region",
-            default="vietnam",
-            show_default=True,
-            help="Region configuration data/<region>.toml.",
-        ),
-        click.option(
-            "--config",
-            "config_path",
-            type=click.Path(dir_okay=False),
-            help="Another region configuration file.",
-        ),
-        click.option(
-            "--data",
-            type=click.Path(file_okay=False),
-            help="Data folder (else $INFRA_OVERLAP_DATA, else the embedded default).",
-        ),
+        *_region_options(),
         click.option(
             "--roads",
             type=click.Path(dir_okay=False),
