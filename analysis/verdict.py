@@ -21,7 +21,7 @@ while the set grows, so each candidate costs the size of its catchment (no re-so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -288,7 +288,6 @@ class Judgement:
 
 def _verdict_at(
     tt: TravelTimes,
-    people: np.ndarray,
     weight: np.ndarray,
     *,
     threshold_s: float,
@@ -332,9 +331,8 @@ def _verdict_at(
         rule=rule,
     )
     reason[flag & over] = why[flag & over]
-    lost, moved, extra = set_removal(
-        tt, people, base=base, removed=verdict, threshold_s=threshold_s
-    )
+    # the set's cost in people (lost_people, moved_people, extra_min) is for the primary
+    # threshold only: judge() fills it in; the sensitivity variants need only the verdict
     v = Verdict(
         verdict=verdict,
         severity=severity,
@@ -344,9 +342,9 @@ def _verdict_at(
         loss_demand=loss,
         loss_share=loss / covered if covered > 0 else 0.0,
         covered_demand=covered,
-        lost_people=lost,
-        moved_people=moved,
-        extra_min=extra,
+        lost_people=np.nan,
+        moved_people=np.nan,
+        extra_min=np.nan,
     )
     return u_share, o_share, flag, v
 
@@ -408,7 +406,6 @@ def judge(
     at = partial(
         _verdict_at,
         tt,
-        people,
         weight,
         fac_prov=fac_prov,
         n_prov=n_prov,
@@ -420,6 +417,10 @@ def judge(
         exempt=exempt,
     )
     u_share, o_share, flag, v = at(threshold_s=threshold_s)
+    lost, moved, extra = set_removal(
+        tt, people, base=base, removed=v.verdict, threshold_s=threshold_s
+    )
+    v = replace(v, lost_people=lost, moved_people=moved, extra_min=extra)
     flag_robust, verdict_robust = flag.copy(), v.verdict.copy()
     for tv in variants_s:
         if tv <= 0:
