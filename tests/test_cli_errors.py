@@ -457,9 +457,15 @@ def test_data_folder_with_broken_provinces_layer_is_a_user_error(tmp_path):
 
 # --------------------------------------------------------------------------- very large input
 
+# The peak is read from /proc/self/status (VmHWM, this process's own address space), not from
+# getrusage's ru_maxrss: Linux carries ru_maxrss across fork and exec, so a subprocess started
+# from a pytest worker that had already grown to 1 GB would report the worker's peak, not its own.
 MAXRSS = """
-import atexit, resource, runpy, sys
-atexit.register(lambda: sys.stderr.write(f"MAXRSS_KB={{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}\\n"))
+import atexit, re, runpy, sys
+def _peak():
+    with open("/proc/self/status") as f:
+        return int(re.search(r"VmHWM:\\s+(\\d+)", f.read()).group(1))
+atexit.register(lambda: sys.stderr.write(f"MAXRSS_KB={{_peak()}}\\n"))
 sys.argv = ["cli.py", *sys.argv[1:]]
 sys.path.insert(0, {repo!r})
 runpy.run_path({cli!r}, run_name="__main__")
