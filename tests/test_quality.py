@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.quality import (
+from geo.quality import population_vs_census
+from geo.quality_facilities import (
     coastal_without_port,
     facility_data_flags,
     official_coverage,
-    population_vs_census,
-    road_distance,
     suspected_duplicates,
 )
+from geo.quality_roads import road_distance
 from geo.roads import RoadNetwork
 from maps.quality_report import quality_section_html
 from tests.conftest import MIRROR, run_cli
