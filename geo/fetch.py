@@ -41,7 +41,7 @@ import shapely
 from geo.config import REPO_DATA, RegionConfig
 from geo.datasets import PROVENANCE
 from geo.errors import DataNotFoundError, InputError, NetworkError, ServerError
-from geo.facilities import normalise_name
+from geo.facility_source import normalise_name
 from geo.fetch_population import WORLDPOP_LICENCE, download_file, write_population_grid
 from geo.files import atomic_path, write_text_atomic
 from geo.netcheck import preflight_http

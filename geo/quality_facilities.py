@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.facilities import normalise_name
+from geo.facility_source import normalise_name
 from geo.provinces import Provinces
 
 GENERIC_WORDS = (

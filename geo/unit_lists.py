@@ -77,7 +77,7 @@ def units_specs(config: RegionConfig) -> dict[str, UnitsSpec]:
 
 
 def norm_text(text: object) -> str:
-    from geo.facilities import normalise_name
+    from geo.facility_source import normalise_name
 
     return normalise_name(text) if isinstance(text, str) else ""
 

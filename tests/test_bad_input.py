@@ -14,7 +14,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from geo.config import load_region_config
 from geo.errors import InputError
-from geo.facilities import facilities_from_user_file
+from geo.facility_user import facilities_from_user_file
 from geo.tabular import read_table
 
 CONFIG = load_region_config()

@@ -190,7 +190,7 @@ def test_an_added_facility_is_never_merged_away():
     import geopandas as gpd
     from shapely.geometry import Point
 
-    from geo.facilities import merge_duplicates
+    from geo.facility_merge import merge_duplicates
 
     fac = gpd.GeoDataFrame(
         {

@@ -14,13 +14,10 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from geo.config import load_region_config
-from geo.facilities import (
-    facilities_from_source,
-    facilities_from_user_file,
-    load_region_facilities,
-    merge_duplicates,
-    normalise_name,
-)
+from geo.facilities import load_region_facilities
+from geo.facility_merge import merge_duplicates
+from geo.facility_source import facilities_from_source, normalise_name
+from geo.facility_user import facilities_from_user_file
 from geo.schema import FACILITY_COLUMNS, Issues
 
 CONFIG = load_region_config()
