@@ -13,7 +13,7 @@ import shapely
 
 from analysis.aggregate import aggregate_measures, group_membership
 from analysis.catchments import Access, TravelTimes, nearest_two
-from analysis.covering import covering_tables
+from analysis.covering_tables import covering_tables
 from analysis.demand import DemandGrid
 from analysis.glossary import with_vietnamese_text
 from analysis.overlap import coverage_measures, pairwise_overlaps, province_matrices

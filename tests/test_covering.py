@@ -10,13 +10,9 @@ import pytest
 import scipy.sparse as sp
 
 from analysis.catchments import TravelTimes
-from analysis.covering import (
-    cover_sentence,
-    coverage_curve,
-    covering_tables,
-    minimal_cover,
-    reduce_coverage,
-)
+from analysis.covering import minimal_cover, reduce_coverage
+from analysis.covering_curve import coverage_curve
+from analysis.covering_tables import cover_sentence, covering_tables
 from geo.config import TypeConfig
 
 
