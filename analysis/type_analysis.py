@@ -1,0 +1,332 @@
+"""Measures of one facility type at every break: coverage, overlaps, province matrices, the
+verdict, removal penalties, sharing keys, covering and rasters (:func:`analyse_type`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from analysis.aggregate import aggregate_measures, group_membership
+from analysis.catchments import Access, TravelTimes, nearest_two
+from analysis.covering_tables import covering_tables
+from analysis.demand import DemandGrid
+from analysis.overlap import coverage_measures, pairwise_overlaps, province_matrices
+from analysis.polygons import catchment_polygons
+from analysis.redundancy import removal_penalty, sharing_keys
+from analysis.verdict import Verdict, VerdictRule, facility_size, judge
+from geo.config import RegionConfig, TypeConfig
+
+
+@dataclass
+class TypeAnalysis:
+    """Everything computed for one type (frames indexed like ``fac``)."""
+
+    tc: TypeConfig
+    fac: gpd.GeoDataFrame
+    measures: pd.DataFrame
+    catchments: list[dict[str, Any]]
+    overlaps: pd.DataFrame
+    matrix: pd.DataFrame
+    sharing: pd.DataFrame
+    count_raster: np.ndarray
+    time_raster: np.ndarray
+    covered_by_others: np.ndarray
+    covering: dict[str, pd.DataFrame]
+    group_measures: pd.DataFrame
+    group_pairs: pd.DataFrame
+    verdict: Verdict
+
+
+def prov_index(codes: pd.Series, table: pd.DataFrame) -> np.ndarray:
+    """Row of each code in an area table's ``prov_code`` (-1: not in it)."""
+    pos = {c: i for i, c in enumerate(table["prov_code"].astype(str))}
+    return np.array([pos.get(str(c), -1) for c in codes], dtype=np.int64)
+
+
+def area_editions(provinces: Any, demand: DemandGrid) -> dict[int, tuple[pd.DataFrame, np.ndarray]]:
+    """Province table and cell -> province index for both editions."""
+    p63, p34 = provinces.p63, provinces.p34
+    to34 = prov_index(p63["prov34_code"], p34)
+    cell34 = np.where(demand.prov63 >= 0, to34[np.maximum(demand.prov63, 0)], -1)
+    return {63: (p63, demand.prov63), 34: (p34, cell34)}
+
+
+def analyse_type(
+    fac: gpd.GeoDataFrame,
+    tc: TypeConfig,
+    tt: TravelTimes,
+    access: Access,
+    demand: DemandGrid,
+    provinces: Any,
+    config: RegionConfig,
+    *,
+    weight: np.ndarray | None = None,
+    pool_per_ha: np.ndarray | None = None,
+) -> TypeAnalysis:
+    """All measures of one type at every break; flags, removal and sharing at the primary break.
+
+    ``weight`` is the type's demand per cell (default: people), on which the overlap flag and
+    the verdict are decided; ``pool_per_ha`` (parks) makes the verdict's severity the shortfall
+    of a park's labour pool per hectare against its neighbours' (``analysis.verdict``).
+    """
+    d = demand.population
+    ed = area_editions(provinces, demand)
+    table, _cell_prov = ed[config.edition]
+    n_prov = len(table)
+    fac_prov = prov_index(fac[f"prov{config.edition}_code"], table)
+    has_road = access.snap.edge >= 0
+    base = (fac["status"].to_numpy() == "operating") & has_road
+    main = access.snap.component == 0
+    road_access = np.where(~has_road, "none", np.where(main, "network", "separate_network"))
+    per_break = _break_measures(fac, tc, tt, d, ed, config, fac_prov=fac_prov, base=base)
+    T = tc.primary_min
+    within, cov = per_break.at[T]
+    judged = _judge(fac, tc, tt, d, config, weight, pool_per_ha, fac_prov, n_prov, base, cov)
+    vd = judged.verdict
+    cover = covering_tables(
+        tt,
+        d,
+        fac,
+        tc,
+        base=base,
+        region_vi=config.label_vi,
+        region_en=config.label_en,
+        max_work=config.covering_exact_work,
+        exact_shares=config.covering_exact_shares,
+    )
+    groups, membership = group_membership(
+        provinces.p63, p34=provinces.p34, regions6=provinces.regions6, groupings=config.groupings
+    )
+    gm, gp = aggregate_measures(
+        within,
+        d,
+        cell_prov63=demand.prov63,
+        fac_prov63=prov_index(fac["prov63_code"], provinces.p63),
+        status=fac["status"].to_numpy(),
+        base=base,
+        flag=vd.verdict,
+        groups=groups,
+        membership=membership,
+    )
+    keep = np.isin(tt.fac, np.flatnonzero(base))
+    tt_base = TravelTimes(
+        tt.fac[keep], tt.cell[keep], tt.time_s[keep], tt.n_fac, tt.n_cells, tt.limit_s
+    )
+    f1, t1, f2, t2 = nearest_two(tt_base)
+    rm = removal_penalty(f1, t1, f2, t2, d, cov.coverage, threshold_s=T * 60.0)
+    measures = _measures_frame(T, road_access, access, cov, judged, base, rm)
+    count = np.asarray(
+        (sp.diags(base.astype(np.float64)) @ within.astype(np.float64)).sum(axis=0)
+    ).ravel()
+    count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
+    t_nearest = np.where(np.isfinite(t1), t1 / 60.0, -9999.0)
+    time_raster = demand.to_raster(t_nearest.astype(np.float32), nodata=-9999.0, dtype=np.float32)
+    polys = catchment_polygons(tt, demand, tuple(b * 60.0 for b in tc.breaks_min))
+    geom_of = {(i, b / 60.0): g for i, b, g in polys}
+    for r in per_break.catchments:
+        r["geometry"] = geom_of.get((r["i"], r["break_min"]))
+    return TypeAnalysis(
+        tc=tc,
+        fac=fac,
+        measures=measures,
+        catchments=per_break.catchments,
+        overlaps=pd.concat(per_break.overlaps, ignore_index=True),
+        matrix=pd.concat(per_break.matrices, ignore_index=True),
+        sharing=_sharing(within, d, ed),
+        count_raster=count_raster,
+        time_raster=time_raster,
+        covered_by_others=per_break.covered_by_others,
+        covering=cover,
+        group_measures=gm.assign(type=tc.name, break_min=T),
+        group_pairs=gp.assign(type=tc.name, break_min=T),
+        verdict=vd,
+    )
+
+
+@dataclass
+class _PerBreak:
+    """Catchment rows, overlaps and province matrices of every break; (within, coverage) by
+    break; people of each province reached by another province's facilities (primary break)."""
+
+    catchments: list[dict[str, Any]]
+    overlaps: list[pd.DataFrame]
+    matrices: list[pd.DataFrame]
+    at: dict[float, Any]
+    covered_by_others: np.ndarray
+
+
+def _break_measures(
+    fac: gpd.GeoDataFrame,
+    tc: TypeConfig,
+    tt: TravelTimes,
+    d: np.ndarray,
+    ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
+    config: RegionConfig,
+    *,
+    fac_prov: np.ndarray,
+    base: np.ndarray,
+) -> _PerBreak:
+    """Coverage, pairwise overlaps and province matrices (every edition) at every break."""
+    n_prov = len(ed[config.edition][0])
+    out = _PerBreak([], [], [], {}, np.zeros(n_prov))
+    for b in tc.breaks_min:
+        within = tt.within(b * 60.0)
+        cov = coverage_measures(within, d, fac_prov, n_prov, base=base)
+        out.at[b] = (within, cov)
+        for i in np.flatnonzero(cov.coverage > 0):
+            out.catchments.append(
+                {
+                    "i": int(i),
+                    "break_min": b,
+                    "coverage": cov.coverage[i],
+                    "unique_coverage": cov.unique[i],
+                }
+            )
+        out.overlaps.append(pairwise_overlaps(within, d, cov.coverage).assign(break_min=b))
+        wb = sp.diags(base.astype(np.float64)) @ within.astype(np.float64)
+        for edition, (tab, cprov) in ed.items():
+            fprov = prov_index(fac[f"prov{edition}_code"], tab)
+            served, dup, others = province_matrices(wb, d, fprov, cprov, len(tab))
+            if edition == config.edition and b == tc.primary_min:
+                out.covered_by_others = others
+            a, bb = np.nonzero((served > 0) | (dup > 0))
+            codes = tab["prov_code"].astype(str).to_numpy()
+            names = tab["prov_name"].astype(str).to_numpy()
+            out.matrices.append(
+                pd.DataFrame(
+                    {
+                        "type": tc.name,
+                        "break_min": b,
+                        "edition": edition,
+                        "province_a": codes[a],
+                        "province_b": codes[bb],
+                        "name_a": names[a],
+                        "name_b": names[bb],
+                        "served_by": served[a, bb],
+                        "duplicated": dup[a, bb],
+                    }
+                )
+            )
+    return out
+
+
+def _judge(
+    fac: gpd.GeoDataFrame,
+    tc: TypeConfig,
+    tt: TravelTimes,
+    d: np.ndarray,
+    config: RegionConfig,
+    weight: np.ndarray | None,
+    pool_per_ha: np.ndarray | None,
+    fac_prov: np.ndarray,
+    n_prov: int,
+    base: np.ndarray,
+    cov: Any,
+) -> Any:
+    """The overlap flag and the verdict at the primary break, with their sensitivity variants."""
+    T = tc.primary_min
+    # sensitivity: speeds x f scale every time (network and access) by 1/f, i.e. threshold T*f
+    variants = [T * f for f in config.speed_factors] + [T + s for s in config.threshold_shifts_min]
+    return judge(
+        tt,
+        d,
+        d if weight is None else weight,
+        threshold_s=T * 60.0,
+        variants_s=tuple(v * 60.0 for v in variants),
+        fac_prov=fac_prov,
+        n_prov=n_prov,
+        base=base,
+        size=facility_size(fac, cov.coverage),
+        ids=fac["facility_id"].astype(str).to_numpy(),
+        rule=VerdictRule(
+            max_unique_share=config.max_unique_share,
+            min_other_province_share=config.min_other_province_share,
+            max_loss_share=config.verdict_max_loss_share,
+            equivalent_share=config.verdict_equivalent_share,
+            min_pool_shortfall=config.verdict_min_pool_shortfall,
+            keep_one_min=config.verdict_keep_one_min,
+        ),
+        pool=pool_per_ha,
+        exempt=_exempt(fac, tc),
+    )
+
+
+def _sharing(
+    within: Any, d: np.ndarray, ed: dict[int, tuple[pd.DataFrame, np.ndarray]]
+) -> pd.DataFrame:
+    """Sharing keys (people of each facility's catchment by province) in every edition."""
+    sharing = []
+    for edition, (tab, cprov) in ed.items():
+        sk = sharing_keys(within, d, cprov, len(tab))
+        sk["edition"] = edition
+        sk["prov_code"] = tab["prov_code"].astype(str).to_numpy()[sk["prov"]]
+        sk["prov_name"] = tab["prov_name"].astype(str).to_numpy()[sk["prov"]]
+        sharing.append(sk)
+    return pd.concat(sharing, ignore_index=True)
+
+
+def _measures_frame(
+    T: float,
+    road_access: np.ndarray,
+    access: Access,
+    cov: Any,
+    judged: Any,
+    base: np.ndarray,
+    rm: Any,
+) -> pd.DataFrame:
+    """One row per facility: access, coverage, overlap flag, verdict and removal penalty."""
+    flag, vd = judged.overlap_flag, judged.verdict
+    return pd.DataFrame(
+        {
+            "primary_break_min": T,
+            "road_access": road_access,
+            "access_dist_m": np.where(np.isfinite(access.snap.dist_m), access.snap.dist_m, np.nan),
+            "coverage": cov.coverage,
+            "unique_coverage": cov.unique,
+            "unique_share": judged.unique_share,
+            "other_province_share": judged.other_province_share,
+            "overlap_flag": flag,
+            "overlap_robustness": np.where(
+                flag, np.where(judged.overlap_robust, "robust", "fragile"), ""
+            ),
+            "flag": vd.verdict,
+            "flag_robustness": np.where(
+                vd.verdict, np.where(judged.verdict_robust, "robust", "fragile"), ""
+            ),
+            "verdict": vd.verdict,
+            "verdict_reason": vd.reason.astype(str),
+            "severity": vd.severity,
+            "verdict_rank": vd.rank,
+            "equivalent_group": vd.group,
+            "removal_penalty_min": np.where(base, rm.penalty_min, np.nan),
+            "removal_lost": np.where(base, rm.lost, np.nan),
+            "alt_index": rm.alt_index,
+            "best_alternative_extra_min": rm.alt_extra_min,
+        }
+    )
+
+
+def capacity_arrays(fac: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Throughput, its year and the design capacity (NaN where the data do not say)."""
+
+    def col(name: str) -> np.ndarray:
+        if name not in fac.columns:
+            return np.full(len(fac), np.nan)
+        return pd.to_numeric(fac[name], errors="coerce").to_numpy(np.float64)
+
+    return col("throughput"), col("throughput_year"), col("design_capacity")
+
+
+def _exempt(fac: pd.DataFrame, tc: TypeConfig) -> np.ndarray:
+    """Why a facility is never in the verdict: over capacity, or an exempt class ("" = none)."""
+    thr, _, design = capacity_arrays(fac)
+    ok = np.isfinite(thr) & np.isfinite(design)
+    over = ok & (np.nan_to_num(thr) > np.nan_to_num(design))
+    cls = fac["class"].astype(str).to_numpy() if "class" in fac else np.full(len(fac), "")
+    exempt_cls = np.isin(cls, list(tc.verdict_exempt_classes))
+    return np.where(over, "over_capacity", np.where(exempt_cls, "exempt_class", "")).astype(object)
