@@ -21,12 +21,23 @@ import charset_normalizer
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
-import pyogrio.errors
-import shapely
 
+from geo.coordinates import classify_coordinates, parse_coordinates
 from geo.errors import InputError
 from geo.schema import Issues
+from geo.vector_input import ROW, check_layer, read_vector
+
+__all__ = [
+    "LAT_NAMES",
+    "LON_NAMES",
+    "ROW",
+    "TABLE_SUFFIXES",
+    "VECTOR_SUFFIXES",
+    "classify_coordinates",
+    "parse_coordinates",
+    "read_rows",
+    "read_table",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +45,7 @@ LON_NAMES = ("lon", "lng", "long", "longitude", "x", "kinh_do", "kinhdo")
 LAT_NAMES = ("lat", "latitude", "y", "vi_do", "vido")
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".parquet")
-ROW = "source_row"
 _BOM = b"\xef\xbb\xbf"
-_DMS = (
-    r"^\s*(?P<h1>[NSEWnsew])?\s*(?P<d>\d+(?:[.,]\d+)?)\s*(?:°|º|d|\s)\s*"
-    r"(?:(?P<m>\d+(?:[.,]\d+)?)\s*(?:'|′|’|m)?\s*)?"
-    r"(?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:\"|″|”|''|s)?\s*)?(?P<h2>[NSEWnsew])?\s*$"
-)
 
 
 def read_table(
@@ -112,10 +117,10 @@ def read_table(
     if suffix == ".xlsx":
         frame = _read_xlsx(p, src)
         return _points_from_columns(frame, src, lon_field, lat_field, bbox, issues), issues
-    data = _read_vector(p, src, layer, crs=crs)
+    data = read_vector(p, src, layer, crs=crs)
     if not isinstance(data, gpd.GeoDataFrame):
         return _points_from_columns(data, src, lon_field, lat_field, bbox, issues), issues
-    return _check_layer(data, src, bbox, issues), issues
+    return check_layer(data, src, bbox, issues), issues
 
 
 # --------------------------------------------------------------------------- tables
@@ -247,96 +252,6 @@ def _find_column(
     )
 
 
-def parse_coordinates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Parse coordinate text into decimal degrees.
-
-    Parameters
-    ----------
-    values
-        Numbers or text: ``105.8``, ``105,8`` (decimal comma), ``21°13'17"N`` (degrees, minutes,
-        seconds with an optional hemisphere letter before or after).
-
-    Returns
-    -------
-    (values, how, hemisphere)
-        Float degrees (NaN where unparseable), how each was parsed (``number``,
-        ``decimal_comma``, ``dms``, ``""``), and the hemisphere letter found (upper case or "").
-    """
-    text = values.astype(str).str.strip().where(values.notna(), "")
-    number = pd.to_numeric(text, errors="coerce")
-    how = pd.Series(np.where(number.notna(), "number", ""), index=values.index, dtype=object)
-    comma = text.str.fullmatch(r"[-+]?\d+,\d+")
-    comma_value = pd.to_numeric(
-        text.where(comma).str.replace(",", ".", regex=False), errors="coerce"
-    )
-    number = number.where(number.notna(), comma_value)
-    how = how.where(~(comma & comma_value.notna()), "decimal_comma")
-    parts = text.where(number.isna(), "").str.extract(_DMS)
-    dms = parts["d"].notna()
-    num = {
-        k: pd.to_numeric(parts[k].str.replace(",", ".", regex=False), errors="coerce").fillna(0.0)
-        for k in ("d", "m", "s")
-    }
-    ok = (
-        dms
-        & (num["m"] < 60)
-        & (num["s"] < 60)
-        & (parts["m"].notna() | parts["h1"].notna() | parts["h2"].notna())
-    )
-    hemi = parts["h1"].fillna(parts["h2"]).fillna("").str.upper()
-    dms_value = (num["d"] + num["m"] / 60 + num["s"] / 3600) * np.where(
-        hemi.isin(["S", "W"]), -1.0, 1.0
-    )
-    number = number.where(~ok, dms_value)
-    how = how.where(~ok, "dms")
-    return number.astype(float), how, hemi.where(ok, "")
-
-
-def classify_coordinates(
-    lon: pd.Series, lat: pd.Series, bbox: tuple[float, float, float, float] | None
-) -> pd.Series:
-    """Reason each lon/lat pair is unusable ("" when usable), vectorised.
-
-    Order of checks: projected values (|x| or |y| > 180), swapped (|lat| > 90 with a valid
-    longitude, or outside ``bbox`` while the swap is inside), out of range, 0,0, outside ``bbox``.
-    """
-    reason = pd.Series("", index=lon.index, dtype=object)
-
-    def inside(x: pd.Series, y: pd.Series) -> pd.Series:
-        if bbox is None:
-            return pd.Series(True, index=x.index)
-        return (x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])
-
-    projected = (lon.abs() > 180) | (lat.abs() > 180)
-    swapped = ~projected & (
-        ((lat.abs() > 90) & (lon.abs() <= 90)) | (~inside(lon, lat) & inside(lat, lon))
-    )
-    out_of_range = ~projected & ~swapped & ((lat.abs() > 90) | (lon.abs() > 180))
-    zero = (lon == 0) & (lat == 0)
-    outside = ~inside(lon, lat)
-    box = "" if bbox is None else f" [{bbox[0]:g}, {bbox[1]:g}, {bbox[2]:g}, {bbox[3]:g}]"
-    reason = reason.mask(
-        outside, f"outside the region's bounding box{box} (lon {{lon}}, lat {{lat}})"
-    )
-    reason = reason.mask(zero, "coordinates are 0,0: a missing location written as zeros")
-    reason = reason.mask(out_of_range, "latitude must lie within ±90 and longitude within ±180")
-    reason = reason.mask(
-        swapped, "latitude and longitude look swapped; put longitude in the lon column"
-    )
-    reason = reason.mask(
-        projected,
-        "values look projected (metres, e.g. VN-2000 or UTM), not degrees; convert to EPSG:4326 "
-        "longitude/latitude, or give the file as a layer with its CRS declared",
-    )
-    fmt = reason.str.contains("{lon}", regex=False)
-    if fmt.any():
-        reason.loc[fmt] = [  # type: ignore[call-overload]
-            r.replace("{lon}", f"{x:g}").replace("{lat}", f"{y:g}")
-            for r, x, y in zip(reason[fmt], lon[fmt], lat[fmt], strict=True)
-        ]
-    return reason
-
-
 def _points_from_columns(
     frame: pd.DataFrame,
     src: str,
@@ -391,112 +306,3 @@ def _points_from_columns(
 
 
 # --------------------------------------------------------------------------- layers
-
-
-def _read_vector(p: Path, src: str, layer: str | None, *, crs: str | None = None) -> pd.DataFrame:
-    suffix = p.suffix.lower()
-    target = str(p)
-    if suffix == ".parquet":
-        try:
-            return gpd.read_parquet(p)
-        except ValueError:
-            try:
-                return pd.read_parquet(p)  # no geo metadata: a table with lon/lat columns
-            except (OSError, ValueError) as exc:
-                raise InputError(f"not a readable Parquet file: {exc}", source=src) from None
-        except OSError as exc:
-            raise InputError(f"not a readable Parquet file: {exc}", source=src) from None
-    if suffix == ".zip":
-        try:
-            with zipfile.ZipFile(p) as zf:
-                shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
-                names = set(zf.namelist())
-        except zipfile.BadZipFile:
-            raise InputError("corrupt or truncated zip archive; re-create it", source=src) from None
-        if len(shps) != 1:
-            raise InputError(
-                f"the zip must hold exactly one shapefile (.shp), found {len(shps)}", source=src
-            )
-        stem = shps[0][:-4]
-        if not any(n.lower() == f"{stem}.prj".lower() for n in names):
-            raise InputError(
-                f"{shps[0]} has no .prj (no coordinate reference system); add the .prj file, "
-                "or convert the layer to EPSG:4326 (e.g. ogr2ogr -t_srs EPSG:4326)",
-                source=src,
-            )
-        target = f"/vsizip/{p}/{shps[0]}"
-    try:
-        layers = pyogrio.list_layers(target)
-        if layer is None and len(layers) > 1:
-            raise InputError(
-                f"the file has several layers ({', '.join(str(n) for n in layers[:, 0])}); name one",
-                source=src,
-            )
-        if layer is not None and layer not in set(layers[:, 0]):
-            raise InputError(
-                f"no layer '{layer}'; the layers are: {', '.join(str(n) for n in layers[:, 0])}",
-                source=src,
-            )
-        data = gpd.read_file(target, layer=layer, engine="pyogrio")
-    except (
-        pyogrio.errors.DataSourceError,
-        pyogrio.errors.DataLayerError,
-        pyogrio.errors.FieldError,
-    ) as exc:
-        raise InputError(
-            f"cannot read the file (corrupt, truncated or not a supported format): {exc}",
-            source=src,
-        ) from None
-    if len(data) == 0:
-        raise InputError("the layer has no features", source=src)
-    if isinstance(data, gpd.GeoDataFrame) and "geometry" in data and data.crs is None and crs:
-        data = data.set_crs(crs)
-    if isinstance(data, gpd.GeoDataFrame) and "geometry" in data and data.crs is None:
-        raise InputError(
-            "the layer has no coordinate reference system; add a .prj, declare it with --crs "
-            "(e.g. --crs EPSG:4326), "
-            "or convert it to EPSG:4326 (e.g. ogr2ogr -t_srs EPSG:4326)",
-            source=src,
-        )
-    return data
-
-
-def _check_layer(
-    data: gpd.GeoDataFrame, src: str, bbox: tuple[float, float, float, float] | None, issues: Issues
-) -> gpd.GeoDataFrame:
-    data = data.reset_index(drop=True).copy()
-    data[ROW] = np.arange(1, len(data) + 1, dtype="int64")
-    if not data.crs.equals("EPSG:4326"):
-        issues.repair(
-            src, None, "geometry", f"reprojected from {data.crs.to_string()} to EPSG:4326"
-        )
-        data = data.to_crs("EPSG:4326")
-    geoms = data.geometry.to_numpy()
-    kind = shapely.get_type_id(geoms)  # -1 None, 0 Point, 1 LineString, 3 Polygon, 6 MultiPolygon
-    reason = np.full(len(data), "", dtype=object)
-    reason[(kind == -1) | shapely.is_empty(geoms)] = "no geometry (null or empty)"
-    lines = np.isin(kind, [1, 2, 5])
-    reason[(reason == "") & lines] = "a line is not a facility location; give a point or a polygon"
-    other = ~np.isin(kind, [-1, 0, 1, 2, 3, 5, 6])
-    reason[(reason == "") & other] = (
-        "unsupported geometry type (give one Point or a Polygon per facility)"
-    )
-    poly = np.isin(kind, [3, 6]) & (reason == "")
-    invalid = poly & ~shapely.is_valid(geoms)
-    if invalid.any():
-        why = shapely.is_valid_reason(geoms[invalid])
-        reason[invalid] = [
-            f"invalid polygon ({w}); repair it in a GIS (e.g. Fix geometries)" for w in why
-        ]
-    usable = reason == ""
-    points = np.asarray(shapely.points(np.full((len(data), 2), np.nan)))
-    points[usable] = np.where(
-        kind[usable] == 0, geoms[usable], shapely.point_on_surface(geoms[usable])
-    )
-    lon = pd.Series(shapely.get_x(points), index=data.index)
-    lat = pd.Series(shapely.get_y(points), index=data.index)
-    coord = classify_coordinates(lon, lat, bbox).to_numpy()
-    reason = np.where((reason == "") & (coord != ""), coord, reason)
-    for i in np.flatnonzero(reason != ""):
-        issues.reject(src, int(data[ROW].iloc[i]), "geometry", str(reason[i]))
-    return data.loc[reason == ""].reset_index(drop=True)
