@@ -4,6 +4,7 @@ per break, as the ``covering``, ``coverage_curve`` and ``cover_members`` tables.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.catchments import TravelTimes
-from analysis.covering import EXACT_WORK, minimal_cover
+from analysis.covering import EXACT_WORK, CoverResult, minimal_cover
 from analysis.covering_curve import coverage_curve
 from geo.config import TypeConfig
 
@@ -155,51 +156,7 @@ def covering_tables(
             len(curve),
             t2 - t1,
         )
-        row: dict[str, object] = {
-            "type": tc.name,
-            "break_min": b,
-            "n_facilities": n,
-            "covered_people": cover.covered_people,
-            "min_cover_size": cover.n_chosen,
-            "min_cover_ids": "|".join(ids[cover.chosen]),
-            "optimal": cover.optimal,
-            "mip_gap": cover.mip_gap,
-            "curve_points": len(curve),
-            "curve_points_proved": int(curve["optimal"].sum()),
-        }  # solve times are logged, not stored: identical runs give identical tables
-        for s in shares:
-            hit = curve.loc[curve["share"] >= s - 1e-12, "p"]
-            p_s = int(hit.min()) if len(hit) else cover.n_chosen
-            row[f"p_{round(100 * s)}"] = p_s
-            # proved when no smaller p could reach the share even at its upper bound
-            can = curve.loc[curve["upper_bound"] >= s * cover.covered_people * (1 - 1e-12), "p"]
-            row[f"p_{round(100 * s)}_proved"] = bool(
-                cover.optimal and (int(can.min()) if len(can) else p_s) >= p_s
-            )
-        vi, en = cover_sentence(
-            p=cover.n_chosen,
-            n=n,
-            share=1.0,
-            label_vi=tc.label_vi,
-            label_en=tc.label_en,
-            threshold_min=b,
-            region_vi=region_vi,
-            region_en=region_en,
-        )
-        row["cover_sentence_vi"], row["cover_sentence_en"] = vi, en
-        knee = curve[curve["share"] >= 0.95 - 1e-12].head(1)
-        if len(knee) and int(knee["p"].iloc[0]) < cover.n_chosen:
-            vi, en = cover_sentence(
-                p=int(knee["p"].iloc[0]),
-                n=n,
-                share=float(knee["share"].iloc[0]),
-                label_vi=tc.label_vi,
-                label_en=tc.label_en,
-                threshold_min=b,
-                region_vi=region_vi,
-                region_en=region_en,
-            )
-        row["curve_sentence_vi"], row["curve_sentence_en"] = vi, en
+        row = _summary_row(tc, b, ids, n, cover, curve, shares, (region_vi, region_en))
         summary.append(row)
         chosen_ids = [
             "|".join(ids[np.array(c.split("|"), dtype=np.int64)]) if c else ""
@@ -221,3 +178,54 @@ def covering_tables(
         "coverage_curve": pd.concat(curves, ignore_index=True)[cols],
         "cover_members": pd.concat(members, ignore_index=True),
     }
+
+
+def _summary_row(
+    tc: TypeConfig,
+    b: float,
+    ids: np.ndarray,
+    n: int,
+    cover: CoverResult,
+    curve: pd.DataFrame,
+    shares: tuple[float, ...],
+    region: tuple[str, str],
+) -> dict[str, object]:
+    """One row of the ``covering`` table: the cover, the first p of each share, the sentences."""
+    region_vi, region_en = region
+    row: dict[str, object] = {
+        "type": tc.name,
+        "break_min": b,
+        "n_facilities": n,
+        "covered_people": cover.covered_people,
+        "min_cover_size": cover.n_chosen,
+        "min_cover_ids": "|".join(ids[cover.chosen]),
+        "optimal": cover.optimal,
+        "mip_gap": cover.mip_gap,
+        "curve_points": len(curve),
+        "curve_points_proved": int(curve["optimal"].sum()),
+    }  # solve times are logged, not stored: identical runs give identical tables
+    for s in shares:
+        hit = curve.loc[curve["share"] >= s - 1e-12, "p"]
+        p_s = int(hit.min()) if len(hit) else cover.n_chosen
+        row[f"p_{round(100 * s)}"] = p_s
+        # proved when no smaller p could reach the share even at its upper bound
+        can = curve.loc[curve["upper_bound"] >= s * cover.covered_people * (1 - 1e-12), "p"]
+        row[f"p_{round(100 * s)}_proved"] = bool(
+            cover.optimal and (int(can.min()) if len(can) else p_s) >= p_s
+        )
+    say = functools.partial(
+        cover_sentence,
+        n=n,
+        label_vi=tc.label_vi,
+        label_en=tc.label_en,
+        threshold_min=b,
+        region_vi=region_vi,
+        region_en=region_en,
+    )
+    vi, en = say(p=cover.n_chosen, share=1.0)
+    row["cover_sentence_vi"], row["cover_sentence_en"] = vi, en
+    knee = curve[curve["share"] >= 0.95 - 1e-12].head(1)
+    if len(knee) and int(knee["p"].iloc[0]) < cover.n_chosen:
+        vi, en = say(p=int(knee["p"].iloc[0]), share=float(knee["share"].iloc[0]))
+    row["curve_sentence_vi"], row["curve_sentence_en"] = vi, en
+    return row

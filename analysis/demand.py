@@ -40,8 +40,9 @@ class DemandGrid:
         (n_cells, 2) cell centres in the metric CRS.
     population
         People per cell (float).
-    prov63
-        Index into the 63-province table of every cell (-1 if none).
+    area
+        Index of every cell into the table of the region's finest area level (the first of
+        ``RegionConfig.area_levels``; Viet Nam: the 63 provinces), -1 if none.
     """
 
     grid: GridSpec
@@ -49,7 +50,13 @@ class DemandGrid:
     col: np.ndarray
     xy: np.ndarray
     population: np.ndarray
-    prov63: np.ndarray
+    area: np.ndarray
+
+    @property
+    def prov63(self) -> np.ndarray:
+        """Viet Nam's name of :attr:`area` (the 63 provinces are its finest level); kept for the
+        callers not yet on the generic name."""
+        return self.area
 
     @property
     def n_cells(self) -> int:
@@ -177,5 +184,5 @@ def demand_from_polygons(
         col=col.astype(np.int64),
         xy=np.column_stack([xs, ys]),
         population=people[row, col],
-        prov63=p63.astype(np.int64),
+        area=p63.astype(np.int64),
     )

@@ -32,8 +32,9 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
     """The facilities of a type with their measures, best alternative, sharing key and evidence."""
     fac, m = ta.fac.reset_index(drop=True), ta.measures
     ed = config.edition
+    key = config.area_key()
     names = fac["name"].astype(str).to_numpy()
-    prov_names = fac[f"prov{ed}_name"].astype(str).to_numpy()
+    prov_names = fac[f"{key}_name"].astype(str).to_numpy()
     ids = fac["facility_id"].astype(str).to_numpy()
     alt = m["alt_index"].to_numpy()
     out = fac.drop(columns=[c for c in ("area_wkb",) if c in fac.columns]).copy()
@@ -55,7 +56,7 @@ def _facility_layer(ta: TypeAnalysis, config: RegionConfig) -> gpd.GeoDataFrame:
         include_groups=False,
     )
     out["sharing_key"] = [text.get(i, "") for i in range(len(out))]
-    fprov = fac[f"prov{ed}_code"].astype(str).to_numpy()
+    fprov = fac[f"{key}_code"].astype(str).to_numpy()
     ev_vi, ev_en = _evidence(ta, config, out, fprov, names, prov_names, alt)
     members = ta.covering["cover_members"]
     mem = members[members["break_min"] == ta.tc.primary_min].set_index("facility_id")[
@@ -161,6 +162,7 @@ def assemble_result(
 ) -> RunResult:
     """Build the layers of DESIGN.md from the per-type analyses (EPSG:4326, sorted)."""
     ed = config.edition
+    key = config.area_key()
     fac_layers, catch, ovs, mats, shares = [], [], [], [], []
     cov_tabs: dict[str, list[pd.DataFrame]] = {
         "covering": [],
@@ -170,7 +172,7 @@ def assemble_result(
     }
     rasters: dict[str, RasterLayer] = {}
     provinces = inputs["provinces"]
-    table, cell_prov = area_editions(provinces, demand)[ed]
+    table, cell_prov = area_editions(provinces, demand, config.area_levels)[ed]
     prov_layer = table.copy()
     pop = np.bincount(
         cell_prov[cell_prov >= 0], weights=demand.population[cell_prov >= 0], minlength=len(table)
@@ -182,7 +184,7 @@ def assemble_result(
         fac_layers.append(fl)
         ids = fl["facility_id"].astype(str).to_numpy()
         nm = fl["name"].astype(str).to_numpy()
-        pc = fl[f"prov{ed}_code"].astype(str).to_numpy()
+        pc = fl[f"{key}_code"].astype(str).to_numpy()
         catch += _catchment_rows(ta, ids, nm)
         ovs.append(_overlap_layer(ta.overlaps, ta.tc.name, fl, pc))
         mats.append(ta.matrix)
@@ -221,7 +223,7 @@ def assemble_result(
         )
     )
     flags = facilities[facilities["verdict"] | facilities["overlap_flag"]].copy()
-    flags = flags.assign(prov_code=flags[f"prov{ed}_code"], prov_name=flags[f"prov{ed}_name"])[
+    flags = flags.assign(prov_code=flags[f"{key}_code"], prov_name=flags[f"{key}_name"])[
         [
             "facility_id",
             "name",

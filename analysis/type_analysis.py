@@ -19,7 +19,7 @@ from analysis.overlap import coverage_measures, pairwise_overlaps, province_matr
 from analysis.polygons import catchment_polygons
 from analysis.redundancy import removal_penalty, sharing_keys
 from analysis.verdict import Verdict, VerdictRule, facility_size, judge
-from geo.config import RegionConfig, TypeConfig
+from geo.config import AreaLevel, RegionConfig, TypeConfig
 
 
 @dataclass
@@ -48,12 +48,23 @@ def prov_index(codes: pd.Series, table: pd.DataFrame) -> np.ndarray:
     return np.array([pos.get(str(c), -1) for c in codes], dtype=np.int64)
 
 
-def area_editions(provinces: Any, demand: DemandGrid) -> dict[int, tuple[pd.DataFrame, np.ndarray]]:
-    """Province table and cell -> province index for both editions."""
-    p63, p34 = provinces.p63, provinces.p34
-    to34 = prov_index(p63["prov34_code"], p34)
-    cell34 = np.where(demand.prov63 >= 0, to34[np.maximum(demand.prov63, 0)], -1)
-    return {63: (p63, demand.prov63), 34: (p34, cell34)}
+def area_editions(
+    provinces: Any, demand: DemandGrid, levels: tuple[AreaLevel, ...]
+) -> dict[int, tuple[pd.DataFrame, np.ndarray]]:
+    """Area table and cell -> area index of every level of the region, by edition, finest first.
+
+    ``levels`` is ``RegionConfig.area_levels``; a level's table is ``provinces.p<edition>``
+    (:class:`geo.provinces.Provinces`); the cells of a coarser level are those of the finest
+    units its crosswalk column maps onto it.
+    """
+    finest = levels[0]
+    base = getattr(provinces, f"p{finest.edition}")
+    out = {finest.edition: (base, demand.area)}
+    for lv in levels[1:]:
+        table = getattr(provinces, f"p{lv.edition}")
+        to = prov_index(base[lv.crosswalk], table)
+        out[lv.edition] = (table, np.where(demand.area >= 0, to[np.maximum(demand.area, 0)], -1))
+    return out
 
 
 def analyse_type(
@@ -75,10 +86,10 @@ def analyse_type(
     of a park's labour pool per hectare against its neighbours' (``analysis.verdict``).
     """
     d = demand.population
-    ed = area_editions(provinces, demand)
+    ed = area_editions(provinces, demand, config.area_levels)
     table, _cell_prov = ed[config.edition]
     n_prov = len(table)
-    fac_prov = prov_index(fac[f"prov{config.edition}_code"], table)
+    fac_prov = prov_index(fac[f"{config.area_key()}_code"], table)
     has_road = access.snap.edge >= 0
     base = (fac["status"].to_numpy() == "operating") & has_road
     main = access.snap.component == 0
@@ -99,14 +110,15 @@ def analyse_type(
         max_work=config.covering_exact_work,
         exact_shares=config.covering_exact_shares,
     )
+    finest = config.area_levels[0]
     groups, membership = group_membership(
         provinces.p63, p34=provinces.p34, regions6=provinces.regions6, groupings=config.groupings
     )
     gm, gp = aggregate_measures(
         within,
         d,
-        cell_prov63=demand.prov63,
-        fac_prov63=prov_index(fac["prov63_code"], provinces.p63),
+        cell_prov63=demand.area,
+        fac_prov63=prov_index(fac[f"{finest.key}_code"], ed[finest.edition][0]),
         status=fac["status"].to_numpy(),
         base=base,
         flag=vd.verdict,
@@ -190,7 +202,7 @@ def _break_measures(
         out.overlaps.append(pairwise_overlaps(within, d, cov.coverage).assign(break_min=b))
         wb = sp.diags(base.astype(np.float64)) @ within.astype(np.float64)
         for edition, (tab, cprov) in ed.items():
-            fprov = prov_index(fac[f"prov{edition}_code"], tab)
+            fprov = prov_index(fac[f"{config.area_key(edition)}_code"], tab)
             served, dup, others = province_matrices(wb, d, fprov, cprov, len(tab))
             if edition == config.edition and b == tc.primary_min:
                 out.covered_by_others = others

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from geo.config_schema import (
+    DEFAULT_AREAS,
     FACILITY_TYPES,
     REGION_NAME,
+    AreasTable,
     RegionFile,
     RoadsTable,
     TypeTable,
@@ -102,6 +104,20 @@ class RoadsConfig:
 
 
 @dataclass(frozen=True)
+class AreaLevel:
+    """One area level of the region (``[[areas.levels]]``, finest first; see
+    ``geo.config_schema.AreaLevelTable``): Viet Nam's 63 and 34 provinces."""
+
+    edition: int  # the number the outputs write (province_matrix.edition)
+    key: str  # prefix of the facilities' columns: <key>_code, <key>_name
+    crosswalk: str | None = None  # column of the finest level's table giving this level's code
+
+
+def _area_levels(areas: AreasTable) -> tuple[AreaLevel, ...]:
+    return tuple(AreaLevel(lv.edition, lv.key, lv.crosswalk) for lv in areas.levels)
+
+
+@dataclass(frozen=True)
 class RegionConfig:
     """The whole validated region configuration."""
 
@@ -136,6 +152,17 @@ class RegionConfig:
     validation_trips: str = ""  # absolute path of the trips table (``[validation] trips_file``)
     data_date: str = ""
     path: str = ""
+    # the region's area levels, finest first, and groupings of the finest units ([areas])
+    area_levels: tuple[AreaLevel, ...] = _area_levels(DEFAULT_AREAS)
+    area_groups: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_AREAS.groups))
+
+    def area_key(self, edition: int | None = None) -> str:
+        """Column prefix of an area level (default: the run's edition), e.g. ``prov34``."""
+        want = self.edition if edition is None else edition
+        for lv in self.area_levels:
+            if lv.edition == want:
+                return lv.key
+        raise KeyError(f"no area level with edition {want}")
 
 
 def _type_config(name: str, t: TypeTable) -> TypeConfig:
@@ -257,6 +284,8 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
             k: (v if isinstance(v, list) else v.model_dump(exclude_none=True))
             for k, v in doc.groupings.items()
         },
+        area_levels=_area_levels(doc.areas),
+        area_groups=dict(doc.areas.groups),
         covering_exact_work=doc.covering.exact_work,
         covering_exact_shares=tuple(doc.covering.exact_shares),
         verdict_max_loss_share=doc.verdict.max_loss_share,

@@ -243,6 +243,57 @@ class ProvincesTable(Strict):
     key_regions_layer: str | None = None
 
 
+class AreaLevelTable(Strict):
+    """One area level of the region (``[[areas.levels]]``), finest first.
+
+    ``edition``: the number the outputs write for it (``province_matrix.edition``; Viet Nam: 63
+    and 34); ``key``: the prefix of its columns on facilities (``<key>_code``, ``<key>_name``);
+    ``crosswalk``: the column of the finest level's table that gives this level's code (none for
+    the finest level, whose units cells and facilities are located in).
+    """
+
+    edition: int
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    crosswalk: str | None = None
+
+
+class AreasTable(Strict):
+    """The region's area levels (``[areas]``): what the analysis counts people and facilities by."""
+
+    levels: Annotated[list[AreaLevelTable], Field(min_length=1)]
+    # Groupings of the finest units beside the levels (Viet Nam: the 6 socio-economic regions),
+    # each by its crosswalk column of the finest level's table.
+    groups: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _finest_first(self) -> AreasTable:
+        first, rest = self.levels[0], self.levels[1:]
+        if first.crosswalk is not None:
+            raise ValueError(
+                f"areas.levels: the first level ({first.key}) is the finest and has no crosswalk"
+            )
+        for lv in rest:
+            if not lv.crosswalk:
+                raise ValueError(
+                    f"areas.levels: level {lv.key} needs a crosswalk (the column of the "
+                    f"{first.key} table that gives its code)"
+                )
+        editions = [lv.edition for lv in self.levels]
+        if len(set(editions)) != len(editions):
+            raise ValueError(f"areas.levels: editions must differ, got {editions}")
+        return self
+
+
+# The area levels of a region file without ``[areas]`` (files written before it existed).
+DEFAULT_AREAS = AreasTable(
+    levels=[
+        AreaLevelTable(edition=63, key="prov63"),
+        AreaLevelTable(edition=34, key="prov34", crosswalk="prov34_code"),
+    ],
+    groups={"region6": "region6_code"},
+)
+
+
 class SourceTable(Strict):
     file: DataPath
     layer: str | None = None
@@ -318,6 +369,7 @@ class RegionFile(Strict):
     status_map: dict[str, Literal["operating", "planned"]] = {}
     groupings: dict[str, list[str] | Grouping] = {}
     province_overrides: list[OverrideTable] | None = None
+    areas: AreasTable = DEFAULT_AREAS
 
     @field_validator("types", mode="before")
     @classmethod
@@ -339,6 +391,12 @@ class RegionFile(Strict):
                     f"({t.primary_min:g} min) to {low:g} min; every shifted threshold must stay > 0"
                 )
         _check_grid_memory(self.region)
+        editions = [lv.edition for lv in self.areas.levels]
+        if self.region.edition not in editions:
+            raise ValueError(
+                f"region.edition = {self.region.edition} is not an area level; "
+                f"the levels ([[areas.levels]]) are {editions}"
+            )
         return self
 
 

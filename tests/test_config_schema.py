@@ -59,6 +59,14 @@ CASES = [
     (r"^\[provinces\]", "[provinces_x]", ["unknown key 'provinces_x'", "provinces, types"]),
     (r"^snap_tolerance_m = 100.0", "snap_tolerance_m = nan", ["snap_tolerance_m"]),
     (r"^unknown = \"operating\"", 'unknown = "open"', ["status_map.unknown", "operating"]),
+    # area levels (issue 18 item 2): the run's edition must be a declared level, the finest first
+    (
+        r'^edition = 34\nkey = "prov34"',
+        'edition = 35\nkey = "prov34"',
+        ["region.edition = 34 is not an area level", "[63, 35]"],
+    ),
+    (r'^crosswalk = "prov34_code"', "", ["level prov34 needs a crosswalk"]),
+    (r'^key = "prov63"', 'key = "prov63"\ncrosswalk = "x"', ["first level (prov63) is the finest"]),
 ]
 
 
@@ -77,6 +85,12 @@ def test_the_shipped_config_is_valid_and_keeps_its_values():
     assert c.roads.merge_second is True and c.types["seaport"].exclude_classes == ()
     assert len(c.roads.islands) == 7 and c.roads.max_connector_m == 10_000
     assert c.types["airport"].breaks_min == (60.0, 90.0, 120.0) and c.max_unique_share == 0.25
+    # Viet Nam declares its area levels (63 provinces, finest; 34 by crosswalk) and its regions
+    assert [(lv.edition, lv.key, lv.crosswalk) for lv in c.area_levels] == [
+        (63, "prov63", None),
+        (34, "prov34", "prov34_code"),
+    ]
+    assert c.area_groups == {"region6": "region6_code"} and c.area_key() == "prov34"
 
 
 def test_region_option_with_a_separator_is_refused():

@@ -1,0 +1,32 @@
+"""Area levels declared by the region (issue 18 item 2): the analysis takes its area tables and
+the cells' areas from ``RegionConfig.area_levels``, not from Viet Nam's 63/34 written in code."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from analysis.type_analysis import area_editions
+from geo.config import AreaLevel
+
+
+def test_coarser_levels_map_cells_through_the_crosswalk_of_the_finest():
+    fine = pd.DataFrame({"prov_code": ["a", "b", "c"], "big_code": ["Y", "X", "Y"]})
+    coarse = pd.DataFrame({"prov_code": ["X", "Y"]})
+    provinces = SimpleNamespace(p7=fine, p2=coarse)
+    demand = SimpleNamespace(area=np.array([0, 1, 2, -1, 2]))
+    levels = (AreaLevel(7, "fine"), AreaLevel(2, "big", crosswalk="big_code"))
+    ed = area_editions(provinces, demand, levels)
+    assert list(ed) == [7, 2]  # finest first, as declared
+    assert ed[7][0] is fine and ed[7][1].tolist() == [0, 1, 2, -1, 2]
+    assert ed[2][0] is coarse and ed[2][1].tolist() == [1, 0, 1, -1, 1]
+
+
+def test_a_single_level_region_needs_no_crosswalk():
+    only = pd.DataFrame({"prov_code": ["a", "b"]})
+    ed = area_editions(
+        SimpleNamespace(p1=only), SimpleNamespace(area=np.array([1, 0])), (AreaLevel(1, "zone"),)
+    )
+    assert list(ed) == [1] and ed[1][1].tolist() == [1, 0]
