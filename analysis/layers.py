@@ -196,17 +196,7 @@ def assemble_result(
         shares.append(
             sh[["facility_id", "type", "edition", "prov_code", "prov_name", "people", "share"]]
         )
-        any_cov = np.asarray(ta.count_raster[demand.row, demand.col] > 0)
-        prov_layer[f"coverage_{ta.tc.name}"] = np.bincount(
-            cell_prov[cell_prov >= 0],
-            weights=(demand.population * any_cov)[cell_prov >= 0],
-            minlength=len(table),
-        )
-        cbo = ta.covered_by_others
-        prov_layer[f"covered_by_others_{ta.tc.name}"] = cbo
-        prov_layer[f"covered_by_others_share_{ta.tc.name}"] = np.divide(
-            cbo, pop, out=np.zeros_like(cbo), where=pop > 0
-        )
+        _add_province_columns(prov_layer, ta, demand, cell_prov, pop)
         rasters.update(_type_rasters(ta))
     facilities = (
         gpd.GeoDataFrame(pd.concat(fac_layers, ignore_index=True), crs="EPSG:4326")
@@ -222,28 +212,7 @@ def assemble_result(
             crs="EPSG:4326",
         )
     )
-    flags = facilities[facilities["verdict"] | facilities["overlap_flag"]].copy()
-    flags = flags.assign(prov_code=flags[f"{key}_code"], prov_name=flags[f"{key}_name"])[
-        [
-            "facility_id",
-            "name",
-            "type",
-            "prov_code",
-            "prov_name",
-            "verdict",
-            "severity",
-            "verdict_rank",
-            "overlap_flag",
-            "unique_share",
-            "other_province_share",
-            "removal_lost",
-            "removal_penalty_min",
-            "flag_robustness",
-            "evidence_vi",
-            "evidence_en",
-            "geometry",
-        ]
-    ]
+    flags = _flags_layer(facilities, key)
     load = inputs["facilities"]
     layers = {
         "facilities": facilities,
@@ -399,3 +368,52 @@ def _type_rasters(ta: TypeAnalysis) -> dict[str, RasterLayer]:
         f"thời gian tới {ta.tc.label_vi.lower()} gần nhất, phút",
     )
     return rasters
+
+
+def _add_province_columns(
+    prov_layer: pd.DataFrame,
+    ta: TypeAnalysis,
+    demand: DemandGrid,
+    cell_prov: np.ndarray,
+    pop: np.ndarray,
+) -> None:
+    """A type's people covered, and covered by another province's facilities, per province."""
+    table_len = len(prov_layer)
+    any_cov = np.asarray(ta.count_raster[demand.row, demand.col] > 0)
+    prov_layer[f"coverage_{ta.tc.name}"] = np.bincount(
+        cell_prov[cell_prov >= 0],
+        weights=(demand.population * any_cov)[cell_prov >= 0],
+        minlength=table_len,
+    )
+    cbo = ta.covered_by_others
+    prov_layer[f"covered_by_others_{ta.tc.name}"] = cbo
+    prov_layer[f"covered_by_others_share_{ta.tc.name}"] = np.divide(
+        cbo, pop, out=np.zeros_like(cbo), where=pop > 0
+    )
+
+
+def _flags_layer(facilities: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
+    """The flagged facilities (verdict or overlap flag) with their province in the run's edition."""
+    flags = facilities[facilities["verdict"] | facilities["overlap_flag"]].copy()
+    flags = flags.assign(prov_code=flags[f"{key}_code"], prov_name=flags[f"{key}_name"])[
+        [
+            "facility_id",
+            "name",
+            "type",
+            "prov_code",
+            "prov_name",
+            "verdict",
+            "severity",
+            "verdict_rank",
+            "overlap_flag",
+            "unique_share",
+            "other_province_share",
+            "removal_lost",
+            "removal_penalty_min",
+            "flag_robustness",
+            "evidence_vi",
+            "evidence_en",
+            "geometry",
+        ]
+    ]
+    return flags

@@ -44,7 +44,7 @@ from pyproj import CRS, Transformer
 
 from geo.errors import NetworkError
 from geo.topology_edges import edges_frame, sorted_edges
-from geo.topology_gaps import join_gaps
+from geo.topology_gaps import Gaps, join_gaps
 from geo.topology_segments import (
     Segments,
     apply_splits,
@@ -149,19 +149,7 @@ def repair_topology(
     NetworkError
         If the layer is in a geographic CRS, or if no line is left to build a graph from.
     """
-    crs = lines.crs
-    if crs is None or not CRS.from_user_input(crs).is_projected:
-        raise NetworkError(
-            "topology repair measures gaps in metres: reproject the lines to a metric CRS "
-            f"first (got {crs})"
-        )
-    geom = np.asarray(lines.geometry.array, dtype=object)
-    parts, part_row = shapely.get_parts(geom, return_index=True)
-    line_part = shapely.get_type_id(parts) == 1
-    parts, part_row = parts[line_part], part_row[line_part]
-    seg = segments_from_parts(parts, quantum_m)
-    if len(seg.part) == 0:
-        raise NetworkError("no road line with a length is left to build a network from")
+    parts, part_row, seg = _segments(lines, quantum_m)
     report: dict[str, Any] = {
         "snap_tolerance_m": float(snap_tolerance_m),
         "quantum_m": float(quantum_m),
@@ -172,14 +160,7 @@ def repair_topology(
         else "crossings without a vertex kept apart",
     }
 
-    node_xy, inv = node_ids(np.concatenate([seg.p0, seg.p1]), quantum_m)
-    u, v = inv[: len(seg.part)], inv[len(seg.part) :]
-    deg = np.bincount(inv, minlength=len(node_xy))
-    run = _runs(seg, u, v, deg)
-    first = np.searchsorted(run, np.arange(run[-1] + 1))
-    last = np.append(first[1:], len(run)) - 1
-    report["before"] = _graph_stats(u[first], v[last], len(node_xy))
-    report["before"]["vertices"] = len(node_xy)
+    node_xy, u, v, report["before"] = _before(seg, quantum_m)
 
     if split_crossings:
         s_seg, s_xy, n_cross, n_collinear = crossing_splits(seg, quantum_m)
@@ -200,18 +181,7 @@ def repair_topology(
         node_preference_m=node_preference_m,
         quantum=quantum_m,
     )
-    seg = apply_splits(seg, gaps.seg_split, gaps.xy_split)
-    n_road = len(seg.part)
-    node_xy, inv = node_ids(np.concatenate([seg.p0, gaps.conn_a, seg.p1, gaps.conn_b]), quantum_m)
-    n_all = n_road + len(gaps.conn_a)
-    su, sv = inv[:n_all], inv[n_all:]
-    deg = np.bincount(inv, minlength=len(node_xy))
-    run = _runs(seg, su[:n_road], sv[:n_road], deg)
-    edges = edges_frame(lines, seg, part_row, run, su, sv, node_xy, gaps, connector_speed_kmh)
-    # Vertices inside contracted runs are not graph nodes: renumber (order kept, so ids stay sorted).
-    used, compact = np.unique(np.concatenate([edges["u"], edges["v"]]), return_inverse=True)
-    node_xy = node_xy[used]
-    edges["u"], edges["v"] = compact[: len(edges)], compact[len(edges) :]
+    node_xy, edges = _edges(lines, seg, part_row, gaps, quantum_m, connector_speed_kmh)
 
     edges, comp_report = label_components(
         edges, len(node_xy), n_components_listed=n_components_listed
@@ -239,6 +209,65 @@ def repair_topology(
         100 * report["largest_share"],
     )
     return RepairedGraph(node_xy, edges, report)
+
+
+def _segments(lines: gpd.GeoDataFrame, quantum_m: float) -> tuple[np.ndarray, np.ndarray, Segments]:
+    """The line parts of a metric layer, the input row of each, and their segments."""
+    crs = lines.crs
+    if crs is None or not CRS.from_user_input(crs).is_projected:
+        raise NetworkError(
+            "topology repair measures gaps in metres: reproject the lines to a metric CRS "
+            f"first (got {crs})"
+        )
+    geom = np.asarray(lines.geometry.array, dtype=object)
+    parts, part_row = shapely.get_parts(geom, return_index=True)
+    line_part = shapely.get_type_id(parts) == 1
+    parts, part_row = parts[line_part], part_row[line_part]
+    seg = segments_from_parts(parts, quantum_m)
+    if len(seg.part) == 0:
+        raise NetworkError("no road line with a length is left to build a network from")
+    return parts, part_row, seg
+
+
+def _before(
+    seg: Segments, quantum_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """Nodes and segment ends of the layer as given, and the counts of its graph before repair."""
+    node_xy, inv = node_ids(np.concatenate([seg.p0, seg.p1]), quantum_m)
+    u, v = inv[: len(seg.part)], inv[len(seg.part) :]
+    deg = np.bincount(inv, minlength=len(node_xy))
+    run = _runs(seg, u, v, deg)
+    first = np.searchsorted(run, np.arange(run[-1] + 1))
+    last = np.append(first[1:], len(run)) - 1
+    stats = _graph_stats(u[first], v[last], len(node_xy))
+    stats["vertices"] = len(node_xy)
+    return node_xy, u, v, stats
+
+
+def _edges(
+    lines: gpd.GeoDataFrame,
+    seg: Segments,
+    part_row: np.ndarray,
+    gaps: Gaps,
+    quantum_m: float,
+    connector_speed_kmh: float,
+) -> tuple[np.ndarray, gpd.GeoDataFrame]:
+    """The repaired graph's nodes and edges: segments cut at the joins, runs contracted,
+    connectors added, nodes renumbered."""
+    seg = apply_splits(seg, gaps.seg_split, gaps.xy_split)
+    n_road = len(seg.part)
+    node_xy, inv = node_ids(np.concatenate([seg.p0, gaps.conn_a, seg.p1, gaps.conn_b]), quantum_m)
+    n_all = n_road + len(gaps.conn_a)
+    su, sv = inv[:n_all], inv[n_all:]
+    deg = np.bincount(inv, minlength=len(node_xy))
+    run = _runs(seg, su[:n_road], sv[:n_road], deg)
+    edges = edges_frame(lines, seg, part_row, run, su, sv, node_xy, gaps, connector_speed_kmh)
+    # Vertices inside contracted runs are not graph nodes: renumber (order kept, so ids stay sorted).
+    used, compact = np.unique(np.concatenate([edges["u"], edges["v"]]), return_inverse=True)
+    node_xy = node_xy[used]
+    edges["u"], edges["v"] = compact[: len(edges)], compact[len(edges) :]
+
+    return node_xy, edges
 
 
 def label_components(

@@ -104,34 +104,9 @@ def join_gaps(
     if len(d_node) == 0:
         return nothing
     d_xy = node_xy[d_node]
-    seg_len = seg.length
-    limit = 2.0 * tol
-    near_key, near_d = _network_near(u, v, seg_len, n_nodes, d_node, limit)
-    geoms = np.asarray(shapely.linestrings(np.stack([seg.p0, seg.p1], axis=1)))
-    di, sj = shapely.STRtree(geoms).query(shapely.points(d_xy), predicate="dwithin", distance=tol)
-    pt, a, ab = d_xy[di], seg.p0[sj], seg.p1[sj] - seg.p0[sj]
-    t = np.clip(np.einsum("ij,ij->i", pt - a, ab) / np.einsum("ij,ij->i", ab, ab), 0.0, 1.0)
-    near = a + t[:, None] * ab
-    dl = np.hypot(*(pt - near).T)
-    base = di.astype(np.int64) * n_nodes
-    net_u = _lookup(near_key, near_d, base + u[sj])
-    net_v = _lookup(near_key, near_d, base + v[sj])
-    # A target already this close over the network gains nothing from a connector.
-    line_ok = (dl <= tol) & (
-        np.minimum(net_u + t * seg_len[sj], net_v + (1 - t) * seg_len[sj]) >= limit
-    )
-    d0 = np.hypot(*(pt - seg.p0[sj]).T)
-    d1 = np.hypot(*(pt - seg.p1[sj]).T)
-    at_u = d0 <= d1
-    cand_node = np.where(at_u, u[sj], v[sj])
-    dn = np.minimum(d0, d1)
-    node_ok = (dn <= tol) & (np.where(at_u, net_u, net_v) >= limit)
-    # An end where two lines continue into each other only joins other components: short-cuts
-    # from there mostly link the two carriageways of a dual road.
-    _, comp = components(u, v, n_nodes)
-    through = (deg[d_node[di]] == 2) & (comp[u[sj]] == comp[d_node[di]])
-    line_ok &= ~through
-    node_ok &= ~through
+    c = _candidates(seg, u, v, node_xy, d_node, deg, tol)
+    di, sj, near, dl, cand_node, dn, comp = c.di, c.sj, c.near, c.dl, c.cand_node, c.dn, c.comp
+    line_ok, node_ok, pt = c.line_ok, c.node_ok, c.pt
 
     # One join per open end and per component within reach: the nearest target in its own
     # component (a short-cut) and the nearest in each other component (what joins pieces).
@@ -184,3 +159,65 @@ def join_gaps(
         int(np.count_nonzero(to_dangling[first])),
         int(np.count_nonzero(~is_node_join[first])),
     )
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """Pairs (open end ``di``, segment ``sj``) within the tolerance, with the nearest point on the
+    segment (``near``, ``dl`` away) and the nearer segment end (``cand_node``, ``dn`` away);
+    ``line_ok`` / ``node_ok``: that target may be joined; ``comp``: component of every node."""
+
+    di: np.ndarray
+    sj: np.ndarray
+    pt: np.ndarray
+    near: np.ndarray
+    dl: np.ndarray
+    cand_node: np.ndarray
+    dn: np.ndarray
+    line_ok: np.ndarray
+    node_ok: np.ndarray
+    comp: np.ndarray
+
+
+def _candidates(
+    seg: Segments,
+    u: np.ndarray,
+    v: np.ndarray,
+    node_xy: np.ndarray,
+    d_node: np.ndarray,
+    deg: np.ndarray,
+    tol: float,
+) -> _Candidates:
+    """What each open end (``d_node``) could join within ``tol`` (see :func:`join_gaps`)."""
+    n_nodes = len(node_xy)
+    d_xy = node_xy[d_node]
+    seg_len = seg.length
+    limit = 2.0 * tol
+    near_key, near_d = _network_near(u, v, seg_len, n_nodes, d_node, limit)
+    geoms = np.asarray(shapely.linestrings(np.stack([seg.p0, seg.p1], axis=1)))
+    di, sj = shapely.STRtree(geoms).query(shapely.points(d_xy), predicate="dwithin", distance=tol)
+    pt, a, ab = d_xy[di], seg.p0[sj], seg.p1[sj] - seg.p0[sj]
+    t = np.clip(np.einsum("ij,ij->i", pt - a, ab) / np.einsum("ij,ij->i", ab, ab), 0.0, 1.0)
+    near = a + t[:, None] * ab
+    dl = np.hypot(*(pt - near).T)
+    base = di.astype(np.int64) * n_nodes
+    net_u = _lookup(near_key, near_d, base + u[sj])
+    net_v = _lookup(near_key, near_d, base + v[sj])
+    # A target already this close over the network gains nothing from a connector.
+    line_ok = (dl <= tol) & (
+        np.minimum(net_u + t * seg_len[sj], net_v + (1 - t) * seg_len[sj]) >= limit
+    )
+    d0 = np.hypot(*(pt - seg.p0[sj]).T)
+    d1 = np.hypot(*(pt - seg.p1[sj]).T)
+    at_u = d0 <= d1
+    cand_node = np.where(at_u, u[sj], v[sj])
+    dn = np.minimum(d0, d1)
+    node_ok = (dn <= tol) & (np.where(at_u, net_u, net_v) >= limit)
+    # An end where two lines continue into each other only joins other components: short-cuts
+    # from there mostly link the two carriageways of a dual road.
+    _, comp = components(u, v, n_nodes)
+    through = (deg[d_node[di]] == 2) & (comp[u[sj]] == comp[d_node[di]])
+    line_ok &= ~through
+    node_ok &= ~through
+
+    return _Candidates(di, sj, pt, near, dl, cand_node, dn, line_ok, node_ok, comp)
