@@ -117,6 +117,9 @@ def _area_levels(areas: AreasTable) -> tuple[AreaLevel, ...]:
     return tuple(AreaLevel(lv.edition, lv.key, lv.crosswalk) for lv in areas.levels)
 
 
+DEFAULT_LEVELS = _area_levels(DEFAULT_AREAS)
+
+
 @dataclass(frozen=True)
 class RegionConfig:
     """The whole validated region configuration."""
@@ -153,7 +156,7 @@ class RegionConfig:
     data_date: str = ""
     path: str = ""
     # the region's area levels, finest first, and groupings of the finest units ([areas])
-    area_levels: tuple[AreaLevel, ...] = _area_levels(DEFAULT_AREAS)
+    area_levels: tuple[AreaLevel, ...] = DEFAULT_LEVELS
     area_groups: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_AREAS.groups))
 
     def area_key(self, edition: int | None = None) -> str:

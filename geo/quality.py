@@ -183,7 +183,7 @@ def _facility_tables(
     fac = load.facilities
     tables: dict[str, pd.DataFrame] = {}
     tables["official_coverage"] = official_coverage(load.counts, missing=load.missing)
-    tables["counts_by_area"] = counts_by_area(fac, provinces)
+    tables["counts_by_area"] = counts_by_area(fac, provinces, config.area_levels)
     tables["coastal_ports"] = coastal_without_port(
         fac,
         provinces,

@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.config import DEFAULT_LEVELS, AreaLevel
 from geo.facility_source import normalise_name
 from geo.provinces import Provinces
 
@@ -70,15 +71,27 @@ def _coverage_sentence(type_name: str, n: int, official: float, source: str) -> 
     )
 
 
-def counts_by_area(facilities: gpd.GeoDataFrame, provinces: Provinces) -> pd.DataFrame:
-    """Facilities per type and area (63 and 34 provinces, 6 regions), zeros included.
+def counts_by_area(
+    facilities: gpd.GeoDataFrame,
+    provinces: Provinces,
+    levels: tuple[AreaLevel, ...] = DEFAULT_LEVELS,
+) -> pd.DataFrame:
+    """Facilities per type and area (every declared area level, and the 6 regions), zeros included.
 
-    Returns a long table: ``type``, ``level`` (``prov63``, ``prov34``, ``region6``), ``code``,
-    ``name``, ``operating``, ``planned``, ``total``.
+    ``levels``: the region's area levels (``RegionConfig.area_levels``; Viet Nam: 63 and 34
+    provinces), whose tables are ``provinces.p<edition>``. Returns a long table: ``type``,
+    ``level`` (the level's key, e.g. ``prov63``, ``prov34``; ``region6``), ``code``, ``name``,
+    ``operating``, ``planned``, ``total``.
     """
     areas = [
-        ("prov63", "prov63_code", provinces.p63[["prov_code", "prov_name"]]),
-        ("prov34", "prov34_code", provinces.p34[["prov_code", "prov_name"]]),
+        (
+            lv.key,
+            f"{lv.key}_code",
+            getattr(provinces, f"p{lv.edition}")[["prov_code", "prov_name"]],
+        )
+        for lv in levels
+    ]
+    areas.append(
         (
             "region6",
             "region6_code",
@@ -86,8 +99,8 @@ def counts_by_area(facilities: gpd.GeoDataFrame, provinces: Provinces) -> pd.Dat
                 prov_code=provinces.regions6["region6_code"],
                 prov_name=provinces.regions6.get("region6_vi", provinces.regions6["region6_code"]),
             )[["prov_code", "prov_name"]],
-        ),
-    ]
+        )
+    )
     rows = []
     types = sorted(facilities["type"].dropna().unique())
     for level, col, table in areas:

@@ -30,3 +30,27 @@ def test_a_single_level_region_needs_no_crosswalk():
         SimpleNamespace(p1=only), SimpleNamespace(area=np.array([1, 0])), (AreaLevel(1, "zone"),)
     )
     assert list(ed) == [1] and ed[1][1].tolist() == [1, 0]
+
+
+def test_counts_by_area_follows_the_declared_levels():
+    import geopandas as gpd
+
+    from geo.quality_facilities import counts_by_area
+
+    zones = pd.DataFrame({"prov_code": ["a", "b"], "prov_name": ["A", "B"]})
+    regions = pd.DataFrame({"region6_code": ["R"], "region6_vi": ["Vùng R"]})
+    fac = gpd.GeoDataFrame(
+        {
+            "type": ["seaport", "seaport", "airport"],
+            "status": ["operating", "planned", "operating"],
+            "zone_code": ["a", "a", "b"],
+            "region6_code": ["R", "R", "R"],
+        },
+        geometry=gpd.points_from_xy([0, 1, 2], [0, 1, 2]),
+        crs="EPSG:4326",
+    )
+    out = counts_by_area(fac, SimpleNamespace(p5=zones, regions6=regions), (AreaLevel(5, "zone"),))
+    assert sorted(out["level"].unique()) == ["region6", "zone"]
+    sea_a = out[(out["level"] == "zone") & (out["type"] == "seaport") & (out["code"] == "a")]
+    assert sea_a[["operating", "planned", "total"]].to_numpy().tolist() == [[1, 1, 2]]
+    assert out.loc[out["level"] == "zone", "total"].sum() == 3  # zeros kept, nothing lost
