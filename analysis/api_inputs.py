@@ -168,7 +168,7 @@ class Demand:
     Attributes
     ----------
     grid
-        ``analysis.demand.DemandGrid`` (its ``prov63`` is the index into ``areas``).
+        ``analysis.demand.DemandGrid`` (its ``area`` is the index into ``areas``).
     areas
         ``area_id`` and geometry (metric CRS), sorted by ``area_id``.
     """
@@ -187,7 +187,7 @@ class Demand:
         return gpd.GeoDataFrame(
             {
                 "cell": np.arange(g.n_cells),
-                "area_id": np.where(g.prov63 >= 0, ids[np.maximum(g.prov63, 0)], None),
+                "area_id": np.where(g.area >= 0, ids[np.maximum(g.area, 0)], None),
                 "population": g.population,
             },
             geometry=gpd.points_from_xy(g.xy[:, 0], g.xy[:, 1]),

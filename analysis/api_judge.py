@@ -43,7 +43,7 @@ def province_matrices(
             _existing_within(catch, b),
             people,
             catch.area_index,
-            catch.demand.grid.prov63,
+            catch.demand.grid.area,
             codes.size,
         )
         a, bb = np.nonzero((served > 0) | (dup > 0))

@@ -306,7 +306,7 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
         demand.n_cells, size=n_all, replace=False, p=demand.population / demand.population.sum()
     )
     xy = demand.xy[pick] + 500.0
-    prov = demand.prov63[pick]
+    prov = demand.area[pick]
     fac_all = gpd.GeoDataFrame(
         {
             "facility_id": [f"F{i:04d}" for i in range(n_all)],
@@ -370,7 +370,7 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
             m["coverage"] += dt
             _, dt = timed(pairwise_overlaps, within, d, cov.coverage)
             m["overlaps"] += dt
-            _, dt = timed(province_matrices, within, d, fprov, demand.prov63, len(p63))
+            _, dt = timed(province_matrices, within, d, fprov, demand.area, len(p63))
             m["province_matrix"] += dt
         (f1, t1, f2, t2), m["nearest_two"] = timed(nearest_two, tt)
         _, m["removal_penalty"] = timed(
