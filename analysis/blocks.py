@@ -1,0 +1,360 @@
+"""Per-cell and per-facility reductions merged from facility blocks, without every pair at once.
+
+The kernel (:mod:`analysis.kernel`) solves facilities in contiguous blocks; each block's pairs
+(facility, cell, time) are reduced at once to arrays the size of the grid (or of the facility
+list), and the partial results of the blocks are merged in block order. Memory is the grid plus
+one block, not every (facility, cell) pair within the largest break.
+
+Two passes, each over the same blocks:
+
+1. :func:`reduce_blocks` -> :class:`CellReduction`: per cell and break, the number of existing
+   (``base``) facilities within the break and the provinces they are located in (a bit set);
+   per cell, the nearest and second-nearest existing facility and their times; per facility and
+   break, the demand within reach (``coverage``: each facility lies in exactly one block).
+2. :func:`facility_measures` -> :class:`analysis.overlap.Coverage` per break: unique and
+   other-province demand need the whole grid's counts, so they are read in a second pass over
+   the blocks against the merged reduction.
+
+Every merge is exact (integer counts, bitwise or, minimum with the facility index breaking
+ties, a sum of one nonzero term), so the result does not depend on the block size and equals
+the whole-array computation (``analysis.overlap.coverage_measures``,
+``analysis.catchments.nearest_two``) bit for bit.
+
+Blocks come from the kernel (:func:`kernel_blocks`), from an existing long-form result
+(:func:`split_blocks`), or from Dask workers (:func:`cell_reductions` with a client): the
+workers return partial reductions and the client merges them in block order.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.catchments import Access, TravelTimes
+from analysis.network import Graph
+from analysis.overlap import Coverage
+
+#: facilities per block when not told (a block's pairs are its facilities' catchments)
+DEFAULT_BLOCK = 32
+
+
+@dataclass(frozen=True)
+class CellReduction:
+    """Merged (or partial) reduction of facility blocks for one type.
+
+    ``count[k, c]``: existing facilities within ``breaks_s[k]`` of cell c; ``prov_bits[k, w, c]``:
+    bit ``p % 64`` of word ``p // 64`` set when a facility located in province p is among them;
+    ``f1/t1, f2/t2``: nearest and second-nearest existing facility within the limit (-1 / inf
+    where none; ties to the lower index); ``coverage[k, i]``: demand within ``breaks_s[k]`` of
+    facility i (every facility, existing or not).
+    """
+
+    breaks_s: tuple[float, ...]
+    count: np.ndarray
+    prov_bits: np.ndarray
+    f1: np.ndarray
+    t1: np.ndarray
+    f2: np.ndarray
+    t2: np.ndarray
+    coverage: np.ndarray
+
+
+def _words(n_prov: int) -> int:
+    return max(1, (n_prov + 63) // 64)
+
+
+def empty(n_fac: int, n_cells: int, breaks_s: tuple[float, ...], n_prov: int) -> CellReduction:
+    """The neutral element of :func:`merge`."""
+    nb = len(breaks_s)
+    return CellReduction(
+        breaks_s=tuple(breaks_s),
+        count=np.zeros((nb, n_cells), np.int32),
+        prov_bits=np.zeros((nb, _words(n_prov), n_cells), np.uint64),
+        f1=np.full(n_cells, -1, np.int64),
+        t1=np.full(n_cells, np.inf),
+        f2=np.full(n_cells, -1, np.int64),
+        t2=np.full(n_cells, np.inf),
+        coverage=np.zeros((nb, n_fac)),
+    )
+
+
+def _nearest_two(
+    cell: np.ndarray, fac: np.ndarray, t: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest two (fac, time) per cell of a set of candidates; ties to the lower index."""
+    f1 = np.full(n_cells, -1, np.int64)
+    f2 = np.full(n_cells, -1, np.int64)
+    t1 = np.full(n_cells, np.inf)
+    t2 = np.full(n_cells, np.inf)
+    if cell.size == 0:
+        return f1, t1, f2, t2
+    order = np.lexsort((fac, t, cell))
+    c, f, tt = cell[order], fac[order], t[order]
+    start = np.ones(c.size, bool)
+    start[1:] = c[1:] != c[:-1]
+    first = np.flatnonzero(start)
+    f1[c[first]] = f[first]
+    t1[c[first]] = tt[first]
+    second = first + 1
+    has2 = second < c.size
+    has2[has2] = ~start[second[has2]]
+    s = second[has2]
+    f2[c[s]] = f[s]
+    t2[c[s]] = tt[s]
+    return f1, t1, f2, t2
+
+
+def block_reduction(
+    tt: TravelTimes,
+    *,
+    breaks_s: tuple[float, ...],
+    base: np.ndarray,
+    demand: np.ndarray,
+    fac_prov: np.ndarray,
+    n_prov: int,
+) -> CellReduction:
+    """The partial reduction of one block of pairs (any subset of whole facilities)."""
+    base = np.asarray(base, bool)
+    out = empty(tt.n_fac, tt.n_cells, breaks_s, n_prov)
+    d = np.asarray(demand, np.float64)
+    keep = base[tt.fac]
+    bf, bc, bt = tt.fac[keep], tt.cell[keep], tt.time_s[keep]
+    prov = np.asarray(fac_prov, np.int64)[bf]
+    for k, b in enumerate(breaks_s):
+        m = tt.time_s <= b
+        # pairs sorted by (fac, cell): a facility's cells are summed in cell order, as a CSR
+        # matrix-vector product does
+        out.coverage[k] = np.bincount(tt.fac[m], weights=d[tt.cell[m]], minlength=tt.n_fac)
+        mb = bt <= b
+        out.count[k] = np.bincount(bc[mb], minlength=tt.n_cells).astype(np.int32)
+        located = mb & (prov >= 0)
+        p, c = prov[located], bc[located]
+        bits = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
+        for w in np.unique(p // 64):
+            sel = (p // 64) == w
+            np.bitwise_or.at(out.prov_bits[k, w], c[sel], bits[sel])
+    f1, t1, f2, t2 = _nearest_two(bc, bf, bt, tt.n_cells)
+    return CellReduction(out.breaks_s, out.count, out.prov_bits, f1, t1, f2, t2, out.coverage)
+
+
+def _before(ta: np.ndarray, fa: np.ndarray, tb: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    """(ta, fa) comes before (tb, fb): shorter time, then lower facility index (-1 = none)."""
+    return (ta < tb) | ((ta == tb) & (fa < fb) & (fa >= 0)) | ((fb < 0) & (fa >= 0))
+
+
+def merge(a: CellReduction, b: CellReduction) -> CellReduction:
+    """Merge two partial reductions of disjoint facility sets (exact; order-free)."""
+    a_wins = _before(a.t1, a.f1, b.t1, b.f1)
+    f1 = np.where(a_wins, a.f1, b.f1)
+    t1 = np.where(a_wins, a.t1, b.t1)
+    # the runner-up: the loser of the first places against the winner's own second
+    lf, lt = np.where(a_wins, b.f1, a.f1), np.where(a_wins, b.t1, a.t1)
+    sf, st = np.where(a_wins, a.f2, b.f2), np.where(a_wins, a.t2, b.t2)
+    s_wins = _before(st, sf, lt, lf)
+    return CellReduction(
+        breaks_s=a.breaks_s,
+        count=a.count + b.count,
+        prov_bits=a.prov_bits | b.prov_bits,
+        f1=f1,
+        t1=t1,
+        f2=np.where(s_wins, sf, lf),
+        t2=np.where(s_wins, st, lt),
+        coverage=a.coverage + b.coverage,
+    )
+
+
+def reduce_blocks(
+    blocks: Iterable[TravelTimes],
+    *,
+    n_fac: int,
+    n_cells: int,
+    breaks_s: tuple[float, ...],
+    base: np.ndarray,
+    demand: np.ndarray,
+    fac_prov: np.ndarray,
+    n_prov: int,
+) -> CellReduction:
+    """Pass 1: the merged :class:`CellReduction` of ``blocks``, merged in the order given."""
+    acc = empty(n_fac, n_cells, breaks_s, n_prov)
+    for tt in blocks:
+        part = block_reduction(
+            tt, breaks_s=breaks_s, base=base, demand=demand, fac_prov=fac_prov, n_prov=n_prov
+        )
+        acc = merge(acc, part)
+    return acc
+
+
+def _other_weight(
+    red: CellReduction, k: int, p: int, demand: np.ndarray, cache: dict[tuple[int, int], Any]
+) -> np.ndarray:
+    """Demand of the cells within break k of an existing facility located outside province p."""
+    key = (k, p)
+    if key not in cache:
+        bits = red.prov_bits[k].copy()
+        if p >= 0:
+            bits[p // 64] &= ~np.uint64(1 << (p % 64))
+        cache[key] = demand * (bits != 0).any(axis=0)
+    return cache[key]  # type: ignore[no-any-return]
+
+
+def facility_measures(
+    blocks: Iterable[TravelTimes],
+    red: CellReduction,
+    *,
+    base: np.ndarray,
+    demand: np.ndarray,
+    fac_prov: np.ndarray,
+) -> list[Coverage]:
+    """Pass 2: per break, the :class:`analysis.overlap.Coverage` of every facility (unique and
+    other-province demand against the merged counts), equal to ``coverage_measures``."""
+    base = np.asarray(base, bool)
+    d = np.asarray(demand, np.float64)
+    nb = len(red.breaks_s)
+    n_fac = red.coverage.shape[1]
+    unique = np.zeros((nb, n_fac))
+    other = np.zeros((nb, n_fac))
+    w_unique = [
+        (d * (red.count[k] == 1), d * (red.count[k] == 0)) for k in range(nb)
+    ]  # (for existing, for planned facilities)
+    cache: dict[tuple[int, int], Any] = {}
+    prov = np.asarray(fac_prov, np.int64)
+    for tt in blocks:
+        for k, b in enumerate(red.breaks_s):
+            m = tt.time_s <= b
+            f, c = tt.fac[m], tt.cell[m]
+            # per pair, the weight that counts for its facility; summed per facility in cell
+            # order (pairs are sorted by facility, cell), as a CSR matrix-vector product does
+            w = np.where(base[f], w_unique[k][0][c], w_unique[k][1][c])
+            unique[k] += np.bincount(f, weights=w, minlength=n_fac)
+            fp = prov[f]
+            for p in np.unique(fp):
+                sel = fp == p
+                ow = _other_weight(red, k, int(p), d, cache)
+                other[k] += np.bincount(f[sel], weights=ow[c[sel]], minlength=n_fac)
+    return [
+        Coverage(
+            coverage=red.coverage[k],
+            unique=unique[k],
+            other_province=other[k],
+            count_per_cell=red.count[k].astype(np.float64),
+        )
+        for k in range(nb)
+    ]
+
+
+def split_blocks(tt: TravelTimes, per_block: int = DEFAULT_BLOCK) -> Iterator[TravelTimes]:
+    """Blocks of ``per_block`` facilities (by index) of a long-form result sorted by facility."""
+    if per_block < 1:
+        raise ValueError(f"split_blocks: per_block must be >= 1, got {per_block}")
+    cuts = np.searchsorted(tt.fac, np.arange(0, tt.n_fac + per_block, per_block))
+    for lo, hi in itertools.pairwise(cuts):
+        if hi > lo:
+            yield TravelTimes(
+                tt.fac[lo:hi], tt.cell[lo:hi], tt.time_s[lo:hi], tt.n_fac, tt.n_cells, tt.limit_s
+            )
+
+
+def kernel_blocks(
+    graph: Graph,
+    facilities: Access,
+    cells: Access,
+    *,
+    limit_s: float,
+    per_block: int = DEFAULT_BLOCK,
+) -> Iterator[TravelTimes]:
+    """The kernel's pairs block by block (``per_block`` facilities with a road each), in
+    facility order; only one block is held at a time."""
+    from analysis import kernel
+
+    ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
+    bounds = kernel.block_bounds(ki.fac_ok.size, -(-ki.fac_ok.size // max(1, per_block)))
+    for a, z in itertools.pairwise(bounds):
+        if z > a:
+            yield kernel.run_block(ki, int(a), int(z))
+
+
+# --------------------------------------------------------------------------- over a Dask cluster
+
+
+def _remote_partial(ki: Any, a: int, z: int, params: dict[str, Any]) -> CellReduction:
+    """On a worker: solve one block and return its partial reduction (not its pairs)."""
+    from analysis import kernel
+
+    return block_reduction(kernel.run_block(ki, a, z), **params)
+
+
+def _remote_measures(
+    ki: Any, a: int, z: int, red: CellReduction, params: dict[str, Any]
+) -> list[Coverage]:
+    """On a worker: pass 2 of one block (its facilities' unique and other-province demand)."""
+    from analysis import kernel
+
+    return facility_measures([kernel.run_block(ki, a, z)], red, **params)
+
+
+def _sum_measures(parts: list[list[Coverage]], red: CellReduction) -> list[Coverage]:
+    """Facility measures of disjoint blocks added in block order (one nonzero term each)."""
+    out = []
+    for k in range(len(red.breaks_s)):
+        unique = np.zeros(red.coverage.shape[1])
+        other = np.zeros(red.coverage.shape[1])
+        for part in parts:
+            unique = unique + part[k].unique
+            other = other + part[k].other_province
+        out.append(Coverage(red.coverage[k], unique, other, red.count[k].astype(np.float64)))
+    return out
+
+
+def cell_reductions(
+    graph: Graph,
+    facilities: Access,
+    cells: Access,
+    *,
+    limit_s: float,
+    breaks_s: tuple[float, ...],
+    base: np.ndarray,
+    demand: np.ndarray,
+    fac_prov: np.ndarray,
+    n_prov: int,
+    per_block: int = DEFAULT_BLOCK,
+    client: Any = None,
+) -> tuple[CellReduction, list[Coverage]]:
+    """Both passes for one type, in this process or on the workers of a Dask ``client``.
+
+    With a client, the kernel's inputs are scattered once, every block is a task that returns
+    its partial reduction, and the client merges the partials in block order (pass 1), then
+    scatters the merged reduction for pass 2. The result equals the single-process one.
+    ``analysis.batch.dask_client`` gives a client on a scheduler or a LocalCluster.
+    """
+    params = {"base": base, "demand": demand, "fac_prov": fac_prov}
+    n_fac = facilities.snap.edge.size
+    n_cells = cells.snap.edge.size
+    if client is None:
+
+        def blocks() -> Iterator[TravelTimes]:
+            return kernel_blocks(graph, facilities, cells, limit_s=limit_s, per_block=per_block)
+
+        red = reduce_blocks(
+            blocks(), n_fac=n_fac, n_cells=n_cells, breaks_s=breaks_s, n_prov=n_prov, **params
+        )
+        return red, facility_measures(blocks(), red, **params)
+    from analysis import kernel
+
+    ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
+    bounds = kernel.block_bounds(ki.fac_ok.size, -(-ki.fac_ok.size // max(1, per_block)))
+    spans = [(int(a), int(z)) for a, z in itertools.pairwise(bounds) if z > a]
+    [ki_f] = client.scatter([ki], broadcast=True)
+    p1 = {**params, "breaks_s": tuple(breaks_s), "n_prov": n_prov}
+    futs = [client.submit(_remote_partial, ki_f, a, z, p1, pure=False) for a, z in spans]
+    red = empty(n_fac, n_cells, tuple(breaks_s), n_prov)
+    for part in client.gather(futs):  # in block order, whatever order they finished in
+        red = merge(red, part)
+    [red_f] = client.scatter([red], broadcast=True)
+    futs = [
+        client.submit(_remote_measures, ki_f, a, z, red_f, params, pure=False) for a, z in spans
+    ]
+    return red, _sum_measures(client.gather(futs), red)
