@@ -198,7 +198,7 @@ def _other_weight(
         if p >= 0:
             bits[p // 64] &= ~np.uint64(1 << (p % 64))
         cache[key] = demand * (bits != 0).any(axis=0)
-    return cache[key]  # type: ignore[no-any-return]
+    return cache[key]
 
 
 def facility_measures(
@@ -351,8 +351,9 @@ def cell_reductions(
     p1 = {**params, "breaks_s": tuple(breaks_s), "n_prov": n_prov}
     futs = [client.submit(_remote_partial, ki_f, a, z, p1, pure=False) for a, z in spans]
     red = empty(n_fac, n_cells, tuple(breaks_s), n_prov)
-    for part in client.gather(futs):  # in block order, whatever order they finished in
-        red = merge(red, part)
+    for fut in futs:  # in block order, one partial in memory at a time
+        red = merge(red, fut.result())
+        fut.release()
     [red_f] = client.scatter([red], broadcast=True)
     futs = [
         client.submit(_remote_measures, ki_f, a, z, red_f, params, pure=False) for a, z in spans
