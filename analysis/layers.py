@@ -12,11 +12,12 @@ import scipy.sparse as sp
 import shapely
 
 from analysis.aggregate import aggregate_measures, group_membership
-from analysis.catchments import Access, TravelTimes, nearest_two
+from analysis.blocks import facility_measures, reduce_blocks, split_blocks
+from analysis.catchments import Access, TravelTimes
 from analysis.covering import covering_tables
 from analysis.demand import DemandGrid
 from analysis.glossary import with_vietnamese_text
-from analysis.overlap import coverage_measures, pairwise_overlaps, province_matrices
+from analysis.overlap import pairwise_overlaps, province_matrices
 from analysis.polygons import catchment_polygons
 from analysis.redundancy import (
     CAVEATS,
@@ -97,9 +98,13 @@ def analyse_type(
     overlaps, matrices = [], []
     at: dict[float, Any] = {}
     cbo = np.zeros(n_prov)
+    # per-cell and per-facility measures merged from facility blocks (analysis.blocks)
+    red = reduce_blocks(split_blocks(tt), n_fac=tt.n_fac, n_cells=tt.n_cells, n_prov=n_prov,
+                        breaks_s=tuple(b * 60.0 for b in tc.breaks_min), base=base, demand=d, fac_prov=fac_prov)  # fmt: skip
+    by_break = dict(zip(tc.breaks_min, facility_measures(split_blocks(tt), red, base=base, demand=d, fac_prov=fac_prov), strict=True))  # fmt: skip
     for b in tc.breaks_min:
         within = tt.within(b * 60.0)
-        cov = coverage_measures(within, d, fac_prov, n_prov, base=base)
+        cov = by_break[b]
         at[b] = (within, cov)
         for i in np.flatnonzero(cov.coverage > 0):
             rows_catch.append(
@@ -189,11 +194,7 @@ def analyse_type(
         groups=groups,
         membership=membership,
     )
-    keep = np.isin(tt.fac, np.flatnonzero(base))
-    tt_base = TravelTimes(
-        tt.fac[keep], tt.cell[keep], tt.time_s[keep], tt.n_fac, tt.n_cells, tt.limit_s
-    )
-    f1, t1, f2, t2 = nearest_two(tt_base)
+    f1, t1, f2, t2 = red.f1, red.t1, red.f2, red.t2
     rm = removal_penalty(f1, t1, f2, t2, d, cov.coverage, threshold_s=T * 60.0)
     sharing = []
     for edition, (tab, cprov) in ed.items():
@@ -231,9 +232,7 @@ def analyse_type(
             "best_alternative_extra_min": rm.alt_extra_min,
         }
     )
-    count = np.asarray(
-        (sp.diags(base.astype(np.float64)) @ within.astype(np.float64)).sum(axis=0)
-    ).ravel()
+    count = cov.count_per_cell
     count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
     t_nearest = np.where(np.isfinite(t1), t1 / 60.0, -9999.0)
     time_raster = demand.to_raster(t_nearest.astype(np.float32), nodata=-9999.0, dtype=np.float32)
