@@ -359,3 +359,65 @@ def cell_reductions(
         client.submit(_remote_measures, ki_f, a, z, red_f, params, pure=False) for a, z in spans
     ]
     return red, _sum_measures(client.gather(futs), red)
+
+
+# --------------------------------------------------------------------------- province matrices
+
+
+def province_bits(
+    blocks: Iterable[TravelTimes],
+    *,
+    threshold_s: float,
+    base: np.ndarray,
+    fac_prov: np.ndarray,
+    n_prov: int,
+) -> np.ndarray:
+    """(words, n_cells) uint64: the provinces of the existing facilities within ``threshold_s``
+    of each cell, merged (bitwise or) over the blocks; for another edition's provinces than the
+    one of :func:`reduce_blocks`."""
+    prov = np.asarray(fac_prov, np.int64)
+    base = np.asarray(base, bool)
+    out: np.ndarray | None = None
+    for tt in blocks:
+        if out is None:
+            out = np.zeros((_words(n_prov), tt.n_cells), np.uint64)
+        m = (tt.time_s <= threshold_s) & base[tt.fac] & (prov[tt.fac] >= 0)
+        p, c = prov[tt.fac[m]], tt.cell[m]
+        bits = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
+        for w in np.unique(p // 64):
+            sel = (p // 64) == w
+            np.bitwise_or.at(out[w], c[sel], bits[sel])
+    return np.zeros((_words(n_prov), 0), np.uint64) if out is None else out
+
+
+def province_matrices_from_bits(
+    bits: np.ndarray, demand: np.ndarray, cell_prov: np.ndarray, n_prov: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``served_by``, ``duplicated`` and ``covered_by_others`` (as
+    ``analysis.overlap.province_matrices``) from the per-cell province bits: cells are grouped
+    by their set of covering provinces (a few thousand distinct sets), so the work is the grid
+    plus the sets, never the pairs. Equal to the sparse products up to the order of the sums."""
+    d = np.asarray(demand, np.float64)
+    n_cells = bits.shape[1]
+    words = np.ascontiguousarray(bits.T).view(np.dtype((np.void, 8 * bits.shape[0])))
+    keys, inv = np.unique(words.ravel(), return_inverse=True)
+    sets = np.frombuffer(keys.tobytes(), np.uint64).reshape(keys.size, bits.shape[0])
+    # member[s, p]: province p is in set s
+    member = np.zeros((keys.size, n_prov), bool)
+    for p in range(n_prov):
+        member[:, p] = (sets[:, p // 64] >> np.uint64(p % 64)) & np.uint64(1) != 0
+    ok = cell_prov >= 0
+    # people per (cell province A, set s)
+    per = np.zeros((n_prov, keys.size))
+    np.add.at(per, (cell_prov[ok], inv.ravel()[ok]), d[ok])
+    served_by = per @ member
+    per_set = np.bincount(inv.ravel(), weights=d, minlength=keys.size)
+    m = member.astype(np.float64)
+    dup = m.T @ (per_set[:, None] * m)
+    np.fill_diagonal(dup, 0.0)
+    n_in = member.sum(axis=1)
+    own = np.zeros(n_cells, bool)
+    own[ok] = member[inv.ravel()[ok], cell_prov[ok]]
+    by_others = d * ((n_in[inv.ravel()] - own) > 0)
+    covered_by_others = np.bincount(cell_prov[ok], weights=by_others[ok], minlength=n_prov)
+    return served_by, dup, covered_by_others

@@ -252,3 +252,31 @@ def test_separate_scheduler_and_workers_give_identical_reductions(case: dict) ->
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+@pytest.mark.parametrize("per_block", [1, 6, 1_000])
+def test_province_matrices_from_block_bits_equal_the_sparse_products(
+    case: dict, per_block: int
+) -> None:
+    from analysis.overlap import province_matrices
+
+    tt, params = case["tt"], case["params"]
+    base, demand, fac_prov = params["base"], params["demand"], params["fac_prov"]
+    cell_prov = np.random.default_rng(9).integers(-1, N_PROV, tt.n_cells)
+    for b in BREAKS_S:
+        wb = tt.within(b).multiply(base[:, None]).tocsr()
+        want = province_matrices(wb, demand, fac_prov, cell_prov, N_PROV)
+        bits = blocks.province_bits(
+            blocks.split_blocks(tt, per_block),
+            threshold_s=b,
+            base=base,
+            fac_prov=fac_prov,
+            n_prov=N_PROV,
+        )
+        got = blocks.province_matrices_from_bits(bits, demand, cell_prov, N_PROV)
+        assert (want[1] > 0).sum() > 20 and (want[2] > 0).sum() > 20, "weak fixture"
+        for name, g, w in zip(
+            ("served_by", "duplicated", "covered_by_others"), got, want, strict=True
+        ):
+            assert g.shape == w.shape and np.array_equal(g > 0, w > 0), name
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=0, err_msg=name)
