@@ -108,6 +108,22 @@ def _nearest_two(
     return f1, t1, f2, t2
 
 
+@dataclass(frozen=True)
+class Partial:
+    """One block's reduction, on the cells its existing facilities reach (``cells``, sorted)
+    and on its own facilities (``facs``): the size of the block, not of the grid."""
+
+    cells: np.ndarray
+    count: np.ndarray
+    prov_bits: np.ndarray
+    f1: np.ndarray
+    t1: np.ndarray
+    f2: np.ndarray
+    t2: np.ndarray
+    facs: np.ndarray
+    coverage: np.ndarray
+
+
 def block_reduction(
     tt: TravelTimes,
     *,
@@ -116,29 +132,34 @@ def block_reduction(
     demand: np.ndarray,
     fac_prov: np.ndarray,
     n_prov: int,
-) -> CellReduction:
+) -> Partial:
     """The partial reduction of one block of pairs (any subset of whole facilities)."""
     base = np.asarray(base, bool)
-    out = empty(tt.n_fac, tt.n_cells, breaks_s, n_prov)
     d = np.asarray(demand, np.float64)
     keep = base[tt.fac]
-    bf, bc, bt = tt.fac[keep], tt.cell[keep], tt.time_s[keep]
+    bf, bt = tt.fac[keep], tt.time_s[keep]
+    cells, inv = np.unique(tt.cell[keep], return_inverse=True)
+    facs, f_local = np.unique(tt.fac, return_inverse=True)
+    nb, m = len(breaks_s), cells.size
+    count = np.zeros((nb, m), np.int32)
+    bits_out = np.zeros((nb, _words(n_prov), m), np.uint64)
+    coverage = np.zeros((nb, facs.size))
     prov = np.asarray(fac_prov, np.int64)[bf]
     for k, b in enumerate(breaks_s):
-        m = tt.time_s <= b
+        mk = tt.time_s <= b
         # pairs sorted by (fac, cell): a facility's cells are summed in cell order, as a CSR
         # matrix-vector product does
-        out.coverage[k] = np.bincount(tt.fac[m], weights=d[tt.cell[m]], minlength=tt.n_fac)
+        coverage[k] = np.bincount(f_local[mk], weights=d[tt.cell[mk]], minlength=facs.size)
         mb = bt <= b
-        out.count[k] = np.bincount(bc[mb], minlength=tt.n_cells).astype(np.int32)
+        count[k] = np.bincount(inv[mb], minlength=m)
         located = mb & (prov >= 0)
-        p, c = prov[located], bc[located]
+        p, c = prov[located], inv[located]
         bits = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
         for w in np.unique(p // 64):
             sel = (p // 64) == w
-            np.bitwise_or.at(out.prov_bits[k, w], c[sel], bits[sel])
-    f1, t1, f2, t2 = _nearest_two(bc, bf, bt, tt.n_cells)
-    return CellReduction(out.breaks_s, out.count, out.prov_bits, f1, t1, f2, t2, out.coverage)
+            np.bitwise_or.at(bits_out[k, w], c[sel], bits[sel])
+    f1, t1, f2, t2 = _nearest_two(inv, bf, bt, m)
+    return Partial(cells, count, bits_out, f1, t1, f2, t2, facs, coverage)
 
 
 def _before(ta: np.ndarray, fa: np.ndarray, tb: np.ndarray, fb: np.ndarray) -> np.ndarray:
@@ -146,25 +167,22 @@ def _before(ta: np.ndarray, fa: np.ndarray, tb: np.ndarray, fb: np.ndarray) -> n
     return (ta < tb) | ((ta == tb) & (fa < fb) & (fa >= 0)) | ((fb < 0) & (fa >= 0))
 
 
-def merge(a: CellReduction, b: CellReduction) -> CellReduction:
-    """Merge two partial reductions of disjoint facility sets (exact; order-free)."""
-    a_wins = _before(a.t1, a.f1, b.t1, b.f1)
-    f1 = np.where(a_wins, a.f1, b.f1)
-    t1 = np.where(a_wins, a.t1, b.t1)
+def merge_into(acc: CellReduction, part: Partial) -> None:
+    """Merge a block's partial into ``acc`` in place (exact, whatever the order of blocks)."""
+    c = part.cells
+    acc.count[:, c] += part.count
+    acc.prov_bits[:, :, c] |= part.prov_bits
+    acc.coverage[:, part.facs] += part.coverage  # each facility lies in one block: 0 + x
+    a1f, a1t, a2f, a2t = acc.f1[c], acc.t1[c], acc.f2[c], acc.t2[c]
+    a_wins = _before(a1t, a1f, part.t1, part.f1)
+    acc.f1[c] = np.where(a_wins, a1f, part.f1)
+    acc.t1[c] = np.where(a_wins, a1t, part.t1)
     # the runner-up: the loser of the first places against the winner's own second
-    lf, lt = np.where(a_wins, b.f1, a.f1), np.where(a_wins, b.t1, a.t1)
-    sf, st = np.where(a_wins, a.f2, b.f2), np.where(a_wins, a.t2, b.t2)
+    lf, lt = np.where(a_wins, part.f1, a1f), np.where(a_wins, part.t1, a1t)
+    sf, st = np.where(a_wins, a2f, part.f2), np.where(a_wins, a2t, part.t2)
     s_wins = _before(st, sf, lt, lf)
-    return CellReduction(
-        breaks_s=a.breaks_s,
-        count=a.count + b.count,
-        prov_bits=a.prov_bits | b.prov_bits,
-        f1=f1,
-        t1=t1,
-        f2=np.where(s_wins, sf, lf),
-        t2=np.where(s_wins, st, lt),
-        coverage=a.coverage + b.coverage,
-    )
+    acc.f2[c] = np.where(s_wins, sf, lf)
+    acc.t2[c] = np.where(s_wins, st, lt)
 
 
 def reduce_blocks(
@@ -184,21 +202,19 @@ def reduce_blocks(
         part = block_reduction(
             tt, breaks_s=breaks_s, base=base, demand=demand, fac_prov=fac_prov, n_prov=n_prov
         )
-        acc = merge(acc, part)
+        merge_into(acc, part)
     return acc
 
 
-def _other_weight(
-    red: CellReduction, k: int, p: int, demand: np.ndarray, cache: dict[tuple[int, int], Any]
-) -> np.ndarray:
-    """Demand of the cells within break k of an existing facility located outside province p."""
-    key = (k, p)
-    if key not in cache:
-        bits = red.prov_bits[k].copy()
-        if p >= 0:
-            bits[p // 64] &= ~np.uint64(1 << (p % 64))
-        cache[key] = demand * (bits != 0).any(axis=0)
-    return cache[key]
+def _other_pairs(bits: np.ndarray, cell: np.ndarray, prov: np.ndarray) -> np.ndarray:
+    """Per pair: its cell is reached by an existing facility located outside the pair's
+    facility's province (``bits``: one break's (words, n_cells) province bits)."""
+    pb = bits[:, cell]
+    own = np.zeros_like(pb)
+    located = np.flatnonzero(prov >= 0)
+    p = prov[located]
+    own[p // 64, located] = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
+    return np.asarray(((pb & ~own) != 0).any(axis=0))
 
 
 def facility_measures(
@@ -217,24 +233,19 @@ def facility_measures(
     n_fac = red.coverage.shape[1]
     unique = np.zeros((nb, n_fac))
     other = np.zeros((nb, n_fac))
-    w_unique = [
-        (d * (red.count[k] == 1), d * (red.count[k] == 0)) for k in range(nb)
-    ]  # (for existing, for planned facilities)
-    cache: dict[tuple[int, int], Any] = {}
     prov = np.asarray(fac_prov, np.int64)
     for tt in blocks:
         for k, b in enumerate(red.breaks_s):
             m = tt.time_s <= b
             f, c = tt.fac[m], tt.cell[m]
-            # per pair, the weight that counts for its facility; summed per facility in cell
-            # order (pairs are sorted by facility, cell), as a CSR matrix-vector product does
-            w = np.where(base[f], w_unique[k][0][c], w_unique[k][1][c])
+            # per pair, the demand that counts for its facility, summed per facility in cell
+            # order (pairs are sorted by facility, cell), as a CSR matrix-vector product does;
+            # existing facilities: cells no other reaches; planned: cells none reaches
+            n = red.count[k][c]
+            w = d[c] * np.where(base[f], n == 1, n == 0)
             unique[k] += np.bincount(f, weights=w, minlength=n_fac)
-            fp = prov[f]
-            for p in np.unique(fp):
-                sel = fp == p
-                ow = _other_weight(red, k, int(p), d, cache)
-                other[k] += np.bincount(f[sel], weights=ow[c[sel]], minlength=n_fac)
+            w = d[c] * _other_pairs(red.prov_bits[k], c, prov[f])
+            other[k] += np.bincount(f, weights=w, minlength=n_fac)
     return [
         Coverage(
             coverage=red.coverage[k],
@@ -280,7 +291,7 @@ def kernel_blocks(
 # --------------------------------------------------------------------------- over a Dask cluster
 
 
-def _remote_partial(ki: Any, a: int, z: int, params: dict[str, Any]) -> CellReduction:
+def _remote_partial(ki: Any, a: int, z: int, params: dict[str, Any]) -> Partial:
     """On a worker: solve one block and return its partial reduction (not its pairs)."""
     from analysis import kernel
 
@@ -352,7 +363,7 @@ def cell_reductions(
     futs = [client.submit(_remote_partial, ki_f, a, z, p1, pure=False) for a, z in spans]
     red = empty(n_fac, n_cells, tuple(breaks_s), n_prov)
     for fut in futs:  # in block order, one partial in memory at a time
-        red = merge(red, fut.result())
+        merge_into(red, fut.result())
         fut.release()
     [red_f] = client.scatter([red], broadcast=True)
     futs = [
