@@ -432,3 +432,57 @@ def province_matrices_from_bits(
     by_others = d * ((n_in[inv.ravel()] - own) > 0)
     covered_by_others = np.bincount(cell_prov[ok], weights=by_others[ok], minlength=n_prov)
     return served_by, dup, covered_by_others
+
+
+# --------------------------------------------------------------------------- pairwise overlaps
+
+
+def facility_sets(
+    blocks: Iterable[TravelTimes], *, threshold_s: float, n_fac: int, n_cells: int
+) -> np.ndarray:
+    """(words, n_cells) uint64: bit ``i % 64`` of word ``i // 64`` set when facility i (any
+    status) is within ``threshold_s`` of the cell; merged (bitwise or) over the blocks."""
+    out = np.zeros((_words(n_fac), n_cells), np.uint64)
+    for tt in blocks:
+        m = tt.time_s <= threshold_s
+        f, c = tt.fac[m], tt.cell[m]
+        bits = np.left_shift(np.uint64(1), (f % 64).astype(np.uint64))
+        for w in np.unique(f // 64):
+            sel = (f // 64) == w
+            np.bitwise_or.at(out[w], c[sel], bits[sel])
+    return out
+
+
+def pairwise_overlaps_from_sets(
+    sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray, *, chunk: int = 1 << 16
+) -> Any:
+    """``analysis.overlap.pairwise_overlaps`` from the cells' facility sets, without the pairs:
+    cells with the same set of facilities are merged first (their demand added), then every
+    pair of facilities of a set gets the set's demand. Equal to the sparse product up to the
+    order of the sums."""
+    import pandas as pd
+    import scipy.sparse as sp
+
+    n_fac = coverage.size
+    d = np.asarray(demand, np.float64)
+    rows = np.ascontiguousarray(sets.T).view(np.dtype((np.void, 8 * sets.shape[0]))).ravel()
+    keys, inv = np.unique(rows, return_inverse=True)
+    per_set = np.bincount(inv.ravel(), weights=d, minlength=keys.size)
+    raw = np.frombuffer(keys.tobytes(), np.uint8).reshape(keys.size, 8 * sets.shape[0])
+    r_parts, c_parts = [], []
+    for lo in range(0, keys.size, chunk):  # unpack a chunk of sets at a time
+        member = np.unpackbits(raw[lo : lo + chunk], axis=1, bitorder="little")[:, :n_fac]
+        r, c = np.nonzero(member)
+        r_parts.append(r + lo)
+        c_parts.append(c)
+    r, c = np.concatenate(r_parts), np.concatenate(c_parts)
+    m = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(keys.size, n_fac))
+    o = sp.triu(m.T @ sp.diags(per_set) @ m, k=1).tocoo()
+    keep = o.data > 0
+    i, j, v = o.row[keep], o.col[keep], o.data[keep]
+    denom = np.minimum(coverage[i], coverage[j])
+    share = np.divide(v, denom, out=np.zeros_like(v), where=denom > 0)
+    df = pd.DataFrame(
+        {"i": i.astype(np.int64), "j": j.astype(np.int64), "overlap": v, "overlap_share": share}
+    )
+    return df.sort_values(["i", "j"], kind="stable").reset_index(drop=True)

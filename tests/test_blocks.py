@@ -280,3 +280,60 @@ def test_province_matrices_from_block_bits_equal_the_sparse_products(
         ):
             assert g.shape == w.shape and np.array_equal(g > 0, w > 0), name
             np.testing.assert_allclose(g, w, rtol=1e-12, atol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("per_block", [1, 9, 1_000])
+def test_pairwise_overlaps_from_merged_cell_sets_equal_the_sparse_product(
+    case: dict, per_block: int
+) -> None:
+    from analysis.overlap import pairwise_overlaps
+
+    tt, demand = case["tt"], case["params"]["demand"]
+    for b in BREAKS_S:
+        within = tt.within(b)
+        cov = np.asarray(within.astype(float) @ demand).ravel()
+        want = pairwise_overlaps(within, demand, cov)
+        sets = blocks.facility_sets(
+            blocks.split_blocks(tt, per_block), threshold_s=b, n_fac=tt.n_fac, n_cells=tt.n_cells
+        )
+        got = blocks.pairwise_overlaps_from_sets(sets, demand, cov, chunk=50)
+        assert len(want) > 30, "too few overlapping pairs to compare"
+        assert np.array_equal(got[["i", "j"]].to_numpy(), want[["i", "j"]].to_numpy())
+        for col in ("overlap", "overlap_share"):
+            np.testing.assert_allclose(got[col], want[col], rtol=1e-12, atol=0, err_msg=col)
+
+
+def test_overlaps_and_measures_with_more_than_64_facilities() -> None:
+    """Several words of facility bits: 150 facilities over 400 cells, random pairs."""
+    from analysis.overlap import pairwise_overlaps
+
+    rng = np.random.default_rng(11)
+    keep = rng.random((150, 400)) < 0.05
+    f, c = np.nonzero(keep)
+    t = rng.uniform(0, 1_000, f.size)
+    tt = TravelTimes(f.astype(np.int64), c.astype(np.int64), t, 150, 400, 1_000.0)
+    demand = rng.gamma(1.5, 200.0, 400)
+    params = {
+        "base": rng.random(150) < 0.8,
+        "demand": demand,
+        "fac_prov": rng.integers(-1, 130, 150),
+    }
+    for per_block in (1, 70):
+        red = blocks.reduce_blocks(
+            blocks.split_blocks(tt, per_block), n_fac=150, n_cells=400, breaks_s=(500.0,),
+            n_prov=130, **params,
+        )  # fmt: skip
+        got = blocks.facility_measures(blocks.split_blocks(tt, per_block), red, **params)[0]
+        want = coverage_measures(
+            tt.within(500.0), demand, params["fac_prov"], 130, base=params["base"]
+        )
+        for name in ("coverage", "unique", "other_province", "count_per_cell"):
+            assert np.array_equal(getattr(got, name), getattr(want, name)), name
+        sets = blocks.facility_sets(
+            blocks.split_blocks(tt, per_block), threshold_s=500.0, n_fac=150, n_cells=400
+        )
+        ov = blocks.pairwise_overlaps_from_sets(sets, demand, want.coverage)
+        ref = pairwise_overlaps(tt.within(500.0), demand, want.coverage)
+        assert (ref["j"] >= 128).any() and len(ref) > 500
+        assert np.array_equal(ov[["i", "j"]].to_numpy(), ref[["i", "j"]].to_numpy())
+        np.testing.assert_allclose(ov["overlap"], ref["overlap"], rtol=1e-12, atol=0)
