@@ -486,3 +486,35 @@ def pairwise_overlaps_from_sets(
         {"i": i.astype(np.int64), "j": j.astype(np.int64), "overlap": v, "overlap_share": share}
     )
     return df.sort_values(["i", "j"], kind="stable").reset_index(drop=True)
+
+
+def covering_input(sets: np.ndarray, demand: np.ndarray, *, candidates: np.ndarray) -> Any:
+    """The covering step's input (``analysis.covering.Reduced``: cells with the same covering
+    set merged) from the cells' facility sets, equal to ``covering.reduce_coverage`` on the
+    pairs: ``candidates`` (boolean) are the facilities that count; cells without people or
+    without a candidate are dropped."""
+    import scipy.sparse as sp
+
+    from analysis.covering import Reduced
+
+    cand = np.asarray(candidates, bool)
+    n_fac, n_cells = cand.size, sets.shape[1]
+    mask = np.zeros(sets.shape[0], np.uint64)
+    for w in range(sets.shape[0]):
+        idx = np.flatnonzero(cand[64 * w : 64 * w + 64])
+        mask[w] = np.bitwise_or.reduce(
+            np.left_shift(np.uint64(1), idx.astype(np.uint64)), initial=np.uint64(0)
+        )
+    masked = sets & mask[:, None]
+    cells = np.flatnonzero((masked != 0).any(axis=0) & (np.asarray(demand) > 0))
+    cell_row = np.full(n_cells, -1, np.int64)
+    if cells.size == 0:
+        return Reduced(sp.csr_matrix((0, n_fac), dtype=bool), np.zeros(0), cell_row)
+    uniq, inverse = np.unique(np.ascontiguousarray(masked[:, cells].T), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    weight = np.bincount(inverse, weights=np.asarray(demand, float)[cells], minlength=len(uniq))
+    cell_row[cells] = inverse
+    raw = np.ascontiguousarray(uniq).view(np.uint8).reshape(len(uniq), -1)
+    r, j = np.nonzero(np.unpackbits(raw, axis=1, bitorder="little")[:, :n_fac])
+    rows = sp.csr_matrix((np.ones(r.size, bool), (r, j)), shape=(len(uniq), n_fac))
+    return Reduced(rows=rows, weight=weight, cell_row=cell_row)

@@ -337,3 +337,29 @@ def test_overlaps_and_measures_with_more_than_64_facilities() -> None:
         assert (ref["j"] >= 128).any() and len(ref) > 500
         assert np.array_equal(ov[["i", "j"]].to_numpy(), ref[["i", "j"]].to_numpy())
         np.testing.assert_allclose(ov["overlap"], ref["overlap"], rtol=1e-12, atol=0)
+        from analysis.covering import reduce_coverage
+
+        cin = blocks.covering_input(sets, demand, candidates=params["base"])
+        cref = reduce_coverage(tt.within(500.0), demand, candidates=params["base"])
+        assert (cin.rows != cref.rows).nnz == 0 and np.array_equal(cin.weight, cref.weight)
+
+
+@pytest.mark.parametrize("per_block", [1, 13])
+def test_covering_input_from_cell_sets_equals_the_covering_reduction(
+    case: dict, per_block: int
+) -> None:
+    from analysis.covering import reduce_coverage
+
+    tt, params = case["tt"], case["params"]
+    demand = params["demand"].copy()
+    demand[::7] = 0.0  # cells without people are dropped
+    for b in BREAKS_S:
+        want = reduce_coverage(tt.within(b), demand, candidates=params["base"])
+        sets = blocks.facility_sets(
+            blocks.split_blocks(tt, per_block), threshold_s=b, n_fac=tt.n_fac, n_cells=tt.n_cells
+        )
+        got = blocks.covering_input(sets, demand, candidates=params["base"])
+        assert want.rows.shape[0] > 20, "too few covering sets"
+        assert (got.rows != want.rows).nnz == 0 and got.rows.shape == want.rows.shape
+        assert np.array_equal(got.weight, want.weight)
+        assert np.array_equal(got.cell_row, want.cell_row)
