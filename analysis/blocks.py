@@ -20,9 +20,22 @@ ties, a sum of one nonzero term), so the result does not depend on the block siz
 the whole-array computation (``analysis.overlap.coverage_measures``,
 ``analysis.catchments.nearest_two``) bit for bit.
 
-Blocks come from the kernel (:func:`kernel_blocks`), from an existing long-form result
-(:func:`split_blocks`), or from Dask workers (:func:`cell_reductions` with a client): the
-workers return partial reductions and the client merges them in block order.
+Measures between facilities are reduced over cells first: :func:`facility_sets` merges the
+set of facilities within a break of every cell (a bit set, or-ed over blocks; the grid times
+n_fac / 64 words), then cells with the same set are merged, as the covering step does:
+:func:`pairwise_overlaps_from_sets` and :func:`covering_input` (= ``covering.reduce_coverage``).
+:func:`province_bits` and :func:`province_matrices_from_bits` give the province matrices the
+same way. These three sum in another order than the sparse products (equal to 1e-12).
+
+A block's partial (:class:`Partial`) holds only the cells its facilities reach; it is merged in
+place (:func:`merge_into`). Blocks come from the kernel (:func:`kernel_blocks`), from an
+existing long-form result (:func:`split_blocks`), or from Dask workers (:func:`cell_reductions`
+with a client): the workers return partials and the client merges them in block order.
+
+The run (``analysis.layers.analyse_type``) takes coverage, unique and other-province demand,
+the counts per cell and the nearest / second-nearest facility from here; it still holds the
+type's pairs for the consumers not moved yet (catchment polygons, type demand, the verdict's
+variants, covering, overlaps, province matrices, sharing keys, group aggregates).
 """
 
 from __future__ import annotations
