@@ -9,6 +9,10 @@ and reports its peak RSS (``VmHWM``) and time:
 - ``blocks``: ``analysis.blocks.cell_reductions`` (the same measures, merged from blocks of
   32 facilities; equal bit for bit, see tests/test_blocks.py).
 
+With ``--scheduler ADDRESS`` or ``--workers N`` the blocks run on Dask workers instead (N
+facilities): the merged result is checked equal to the single-process one, and the client's
+and every worker's peak RSS are reported.
+
 The target of issue 19 is a ratio: doubling the facilities raises the peak by under 25 % when
 memory is bounded by the grid, not by the pairs. Usage:
 ``python bench/blocks_memory.py [--side 200] [--cells 100000] [--facilities 150] [--reach 0.4]``.
@@ -109,6 +113,51 @@ def _one(mode: str, side: int, n_cells: int, n_fac: int, reach: float) -> dict[s
     }
 
 
+def _cluster(a: argparse.Namespace) -> None:
+    """The blocks on Dask workers (``--scheduler`` or a LocalCluster of ``--workers``): the
+    merged result must equal the single-process one; the client's and each worker's peak RSS."""
+    import numpy as np
+
+    from analysis import blocks
+    from analysis.batch import dask_client
+
+    graph, fac, cells, demand, fac_prov, base, breaks = _case(
+        a.side, a.cells, a.facilities, a.reach
+    )
+    kw = {"limit_s": breaks[-1], "breaks_s": breaks, "base": base, "demand": demand}
+    kw |= {"fac_prov": fac_prov, "n_prov": 63}
+    t0 = time.perf_counter()
+    local = blocks.cell_reductions(graph, fac, cells, **kw)
+    t_local = time.perf_counter() - t0
+    with dask_client(a.scheduler, n_workers=a.workers) as client:
+        t0 = time.perf_counter()
+        remote = blocks.cell_reductions(graph, fac, cells, client=client, **kw)
+        t_remote = time.perf_counter() - t0
+        workers = client.run(_hwm_kb)
+    same = all(
+        np.array_equal(getattr(local[0], n), getattr(remote[0], n))
+        for n in ("count", "prov_bits", "f1", "t1", "f2", "t2", "coverage")
+    ) and all(
+        np.array_equal(x.unique, y.unique) and np.array_equal(x.other_province, y.other_province)
+        for x, y in zip(local[1], remote[1], strict=True)
+    )
+    print(
+        json.dumps(
+            {
+                "mode": "cluster",
+                "facilities": a.facilities,
+                "identical_to_single_process": bool(same),
+                "seconds_single_process": round(t_local, 2),
+                "seconds_cluster": round(t_remote, 2),
+                "client_peak_rss_mb": round(_hwm_kb() / 1024, 1),
+                "worker_peak_rss_mb": {k: round(v / 1024, 1) for k, v in workers.items()},
+            }
+        )
+    )
+    if not same:
+        raise SystemExit("the cluster's merged reductions differ from the single-process run")
+
+
 def _hwm_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM"):
@@ -123,7 +172,12 @@ def main() -> None:
     ap.add_argument("--facilities", type=int, default=150, help="N (and 2N)")
     ap.add_argument("--reach", type=float, default=0.4, help="largest break, share of the width")
     ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--scheduler", help="run the blocks on this Dask scheduler (tcp://HOST:PORT)")
+    ap.add_argument("--workers", type=int, help="run the blocks on a LocalCluster of N workers")
     a = ap.parse_args()
+    if a.scheduler or a.workers:
+        _cluster(a)
+        return
     if a.one:
         print(json.dumps(_one(a.one[0], a.side, a.cells, int(a.one[1]), a.reach)))
         return
