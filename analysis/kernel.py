@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -193,28 +194,40 @@ def _csr_by(key: np.ndarray, n: int, *cols: np.ndarray) -> tuple[np.ndarray, ...
     return (ptr, *(c[order] for c in cols))
 
 
-def travel_times(
-    graph: Graph,
-    facilities: Access,
-    cells: Access,
-    *,
-    limit_s: float,
-    threads: int | None = None,
-) -> TravelTimes:
-    """Travel times from every facility to every cell within ``limit_s`` seconds.
+@dataclass(frozen=True)
+class KernelInputs:
+    """Everything one facility block needs (plain arrays, picklable for Dask workers).
 
-    Called by :func:`analysis.catchments.travel_times` (parameters and result documented
-    there; ``threads`` default: the CPUs this process may use); the result is identical to the
-    scipy reference ``travel_times_scipy``.
+    Built once per type by :func:`prepare`; :func:`run_block` solves facilities
+    ``fac_ok[a:z]`` (the facilities with a road, in index order) from it.
     """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    n_nodes: int
+    seed_ptr: np.ndarray
+    seed_node: np.ndarray
+    seed_w: np.ndarray
+    fac_access: np.ndarray
+    fac_ok: np.ndarray
+    att_ptr: np.ndarray
+    att_cell: np.ndarray
+    att_off: np.ndarray
+    same_ptr: np.ndarray
+    same_cell: np.ndarray
+    same_t: np.ndarray
+    cell_access: np.ndarray
+    n_fac: int
+    n_cells: int
+    limit_s: float
+
+
+def prepare(graph: Graph, facilities: Access, cells: Access, *, limit_s: float) -> KernelInputs:
+    """The kernel's inputs for one type: graph arrays, facility seeds, node -> cell table."""
     n = graph.n_nodes
-    n_fac = facilities.snap.edge.size
     n_cells = cells.snap.edge.size
     csr = graph.csr
-    indptr = csr.indptr.astype(np.int64)
-    indices = csr.indices.astype(np.int64)
-    weights = csr.data.astype(np.float64)
-
     # cells: offsets from each end of their edge (the access time is added last, as in scipy)
     cell_ok, ce, c_from_u, c_from_v = cell_offsets(graph, cells)
     node = np.concatenate([graph.edge_u[ce], graph.edge_v[ce]])
@@ -245,48 +258,99 @@ def travel_times(
     ]
     direct = along_edge_s(graph, ce[pos], cells.snap.along_m[cell_ok][pos] - fa[sk])
     same_ptr, same_cell, same_t = _csr_by(sk, fac_ok.size, cell_ok[pos], direct)
-    fac_access = facilities.access_s[fac_ok].astype(np.float64)
+    return KernelInputs(
+        indptr=csr.indptr.astype(np.int64),
+        indices=csr.indices.astype(np.int64),
+        weights=csr.data.astype(np.float64),
+        n_nodes=n,
+        seed_ptr=seed_ptr,
+        seed_node=seed_node,
+        seed_w=seed_w,
+        fac_access=facilities.access_s[fac_ok].astype(np.float64),
+        fac_ok=fac_ok.astype(np.int64),
+        att_ptr=att_ptr,
+        att_cell=att_cell,
+        att_off=att_off,
+        same_ptr=same_ptr,
+        same_cell=same_cell,
+        same_t=same_t,
+        cell_access=cell_access,
+        n_fac=facilities.snap.edge.size,
+        n_cells=n_cells,
+        limit_s=float(limit_s),
+    )
 
+
+def run_block(ki: KernelInputs, a: int, z: int) -> TravelTimes:
+    """The pairs of facilities ``ki.fac_ok[a:z]`` (sorted by facility, cell) as a TravelTimes
+    over all facilities (``n_fac``), so blocks concatenate into the whole result."""
+    sp_ = ki.seed_ptr[a : z + 1]
+    sm_ = ki.same_ptr[a : z + 1]
+    f, c, t = _block(
+        ki.indptr, ki.indices, ki.weights, ki.n_nodes,
+        sp_ - sp_[0], ki.seed_node[sp_[0] : sp_[-1]], ki.seed_w[sp_[0] : sp_[-1]],
+        ki.fac_access[a:z], ki.fac_ok[a:z],
+        ki.att_ptr, ki.att_cell, ki.att_off,
+        sm_ - sm_[0], ki.same_cell[sm_[0] : sm_[-1]], ki.same_t[sm_[0] : sm_[-1]],
+        ki.cell_access, ki.n_cells, ki.limit_s,
+    )  # fmt: skip
+    return TravelTimes(
+        fac=f, cell=c, time_s=t, n_fac=ki.n_fac, n_cells=ki.n_cells, limit_s=ki.limit_s
+    )
+
+
+def block_bounds(n: int, n_blocks: int) -> np.ndarray:
+    """Bounds of ``n_blocks`` contiguous blocks over ``n`` facilities (``n_blocks + 1`` ints)."""
+    return np.linspace(0, n, max(1, min(n, n_blocks)) + 1).astype(np.int64)
+
+
+def travel_times(
+    graph: Graph,
+    facilities: Access,
+    cells: Access,
+    *,
+    limit_s: float,
+    threads: int | None = None,
+) -> TravelTimes:
+    """Travel times from every facility to every cell within ``limit_s`` seconds.
+
+    Called by :func:`analysis.catchments.travel_times` (parameters and result documented
+    there; ``threads`` default: the CPUs this process may use); the result is identical to the
+    scipy reference ``travel_times_scipy``.
+    """
+    ki = prepare(graph, facilities, cells, limit_s=limit_s)
     # contiguous blocks keep the output sorted by facility; more blocks than threads balance load
     threads = threads or default_threads()
-    n_blocks = min(fac_ok.size, max(1, threads * 8))
-    bounds = np.linspace(0, fac_ok.size, n_blocks + 1).astype(np.int64)
+    bounds = block_bounds(ki.fac_ok.size, threads * 8)
 
-    def run(b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        a, z = bounds[b], bounds[b + 1]
-        sp_ = seed_ptr[a : z + 1]
-        sm_ = same_ptr[a : z + 1]
-        return _block(
-            indptr, indices, weights, n,
-            sp_ - sp_[0], seed_node[sp_[0] : sp_[-1]], seed_w[sp_[0] : sp_[-1]],
-            fac_access[a:z], fac_ok[a:z].astype(np.int64),
-            att_ptr, att_cell, att_off,
-            sm_ - sm_[0], same_cell[sm_[0] : sm_[-1]], same_t[sm_[0] : sm_[-1]],
-            cell_access, n_cells, float(limit_s),
-        )  # fmt: skip
+    def run(b: int) -> TravelTimes:
+        return run_block(ki, int(bounds[b]), int(bounds[b + 1]))
 
-    if fac_ok.size == 0:
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    n_blocks = bounds.size - 1
+    if ki.fac_ok.size == 0:
+        parts: list[TravelTimes] = []
     elif threads == 1:
         parts = [run(b) for b in range(n_blocks)]
     else:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             parts = list(pool.map(run, range(n_blocks)))
     if parts:
-        f = np.concatenate([p[0] for p in parts])
-        c = np.concatenate([p[1] for p in parts])
-        tt = np.concatenate([p[2] for p in parts])
+        f = np.concatenate([p.fac for p in parts])
+        c = np.concatenate([p.cell for p in parts])
+        tt = np.concatenate([p.time_s for p in parts])
     else:
         f = c = np.zeros(0, np.int64)
         tt = np.zeros(0)
     log.debug(
         "kernel.travel_times: %d facilities, %d cells, %d pairs within %.0f s",
-        n_fac,
-        n_cells,
+        ki.n_fac,
+        ki.n_cells,
         f.size,
         limit_s,
     )
-    return TravelTimes(fac=f, cell=c, time_s=tt, n_fac=n_fac, n_cells=n_cells, limit_s=limit_s)
+    return TravelTimes(
+        fac=f, cell=c, time_s=tt, n_fac=ki.n_fac, n_cells=ki.n_cells, limit_s=limit_s
+    )
 
 
 def reachable_nodes(

@@ -12,10 +12,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from analysis.aggregate import aggregate_measures, group_membership
-from analysis.catchments import Access, TravelTimes, nearest_two
+from analysis.blocks import facility_measures, reduce_blocks, split_blocks
+from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
 from analysis.demand import DemandGrid
-from analysis.overlap import coverage_measures, pairwise_overlaps, province_matrices
+from analysis.overlap import pairwise_overlaps, province_matrices
 from analysis.polygons import catchment_polygons
 from analysis.redundancy import removal_penalty, sharing_keys
 from analysis.verdict import Verdict, VerdictRule, facility_size, judge
@@ -94,7 +95,20 @@ def analyse_type(
     base = (fac["status"].to_numpy() == "operating") & has_road
     main = access.snap.component == 0
     road_access = np.where(~has_road, "none", np.where(main, "network", "separate_network"))
-    per_break = _break_measures(fac, tc, tt, d, ed, config, fac_prov=fac_prov, base=base)
+    # per-cell and per-facility measures merged from facility blocks (analysis.blocks)
+    red = reduce_blocks(
+        split_blocks(tt),
+        n_fac=tt.n_fac,
+        n_cells=tt.n_cells,
+        n_prov=n_prov,
+        breaks_s=tuple(b * 60.0 for b in tc.breaks_min),
+        base=base,
+        demand=d,
+        fac_prov=fac_prov,
+    )
+    per_fac = facility_measures(split_blocks(tt), red, base=base, demand=d, fac_prov=fac_prov)
+    by_break = dict(zip(tc.breaks_min, per_fac, strict=True))
+    per_break = _break_measures(fac, tc, tt, d, ed, config, by_break=by_break, base=base)
     T = tc.primary_min
     within, cov = per_break.at[T]
     judged = _judge(fac, tc, tt, d, config, weight, pool_per_ha, fac_prov, n_prov, base, cov)
@@ -125,16 +139,10 @@ def analyse_type(
         groups=groups,
         membership=membership,
     )
-    keep = np.isin(tt.fac, np.flatnonzero(base))
-    tt_base = TravelTimes(
-        tt.fac[keep], tt.cell[keep], tt.time_s[keep], tt.n_fac, tt.n_cells, tt.limit_s
-    )
-    f1, t1, f2, t2 = nearest_two(tt_base)
+    f1, t1, f2, t2 = red.f1, red.t1, red.f2, red.t2
     rm = removal_penalty(f1, t1, f2, t2, d, cov.coverage, threshold_s=T * 60.0)
     measures = _measures_frame(T, road_access, access, cov, judged, base, rm)
-    count = np.asarray(
-        (sp.diags(base.astype(np.float64)) @ within.astype(np.float64)).sum(axis=0)
-    ).ravel()
+    count = cov.count_per_cell
     count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
     t_nearest = np.where(np.isfinite(t1), t1 / 60.0, -9999.0)
     time_raster = demand.to_raster(t_nearest.astype(np.float32), nodata=-9999.0, dtype=np.float32)
@@ -180,7 +188,7 @@ def _break_measures(
     ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
     config: RegionConfig,
     *,
-    fac_prov: np.ndarray,
+    by_break: dict[float, Any],
     base: np.ndarray,
 ) -> _PerBreak:
     """Coverage, pairwise overlaps and province matrices (every edition) at every break."""
@@ -188,7 +196,7 @@ def _break_measures(
     out = _PerBreak([], [], [], {}, np.zeros(n_prov))
     for b in tc.breaks_min:
         within = tt.within(b * 60.0)
-        cov = coverage_measures(within, d, fac_prov, n_prov, base=base)
+        cov = by_break[b]
         out.at[b] = (within, cov)
         for i in np.flatnonzero(cov.coverage > 0):
             out.catchments.append(

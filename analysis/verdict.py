@@ -125,6 +125,16 @@ def equivalent_groups(
     return np.where(base & (cov > 0), labels, -1).astype(np.int64)
 
 
+def _row_at(m: sp.csr_matrix, row: int, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``m.data`` and values of ``m[row, cols]`` (sorted indices; 0 if absent)."""
+    lo, hi = m.indptr[row], m.indptr[row + 1]
+    idx = m.indices[lo:hi]
+    pos = np.minimum(np.searchsorted(idx, cols), max(idx.size - 1, 0))
+    hit = (idx[pos] == cols) if idx.size else np.zeros(cols.size, bool)
+    at = lo + pos
+    return at, np.where(hit, m.data[at] if idx.size else 0, 0)
+
+
 def joint_verdict(
     within: sp.csr_matrix,
     weight: np.ndarray,
@@ -179,7 +189,10 @@ def joint_verdict(
     n_prov = int(fac_prov.max()) + 1 if fac_prov.size and fac_prov.max() >= 0 else 1
     prov = np.where(fac_prov >= 0, fac_prov, n_prov)  # no province: a class of its own
     onehot = sp.csr_matrix((np.ones(n), (prov, np.arange(n))), shape=(n_prov + 1, n))
-    count_prov = np.asarray((onehot @ ab).todense(), dtype=np.int32)  # (provinces, cells)
+    # (provinces, cells) counts kept sparse: a row holds only the cells its province's
+    # facilities reach, so memory follows the covered cells, not provinces x the whole grid
+    count_prov = sp.csr_matrix(onehot @ ab, dtype=np.int32)
+    count_prov.sort_indices()
     covered = float(w[count > 0].sum())
     bound = rule.max_loss_share * covered
     group = equivalent_groups(a, w, base=base, equivalent_share=rule.equivalent_share)
@@ -197,7 +210,8 @@ def joint_verdict(
         wc = w[cells]
         cov_i = float(wc.sum())
         unique = float(wc[count[cells] == 1].sum())
-        other = float(wc[(count[cells] - count_prov[prov[i], cells]) > 0].sum())
+        at, own = _row_at(count_prov, prov[i], cells)
+        other = float(wc[(count[cells] - own) > 0].sum())
         if cov_i <= 0 or not (
             unique / cov_i < rule.max_unique_share
             and other / cov_i >= rule.min_other_province_share
@@ -217,7 +231,7 @@ def joint_verdict(
             continue
         loss += unique
         count[cells] -= 1
-        count_prov[prov[i], cells] -= 1
+        count_prov.data[at[own > 0]] -= 1
         prov_left[prov[i]] -= 1
         verdict[i] = True
         reason[i] = REASON_VERDICT

@@ -283,3 +283,29 @@ def test_a_province_keeps_its_last_facility():
     rule = VerdictRule(0.25, 0.5, max_loss_share=0.02, equivalent_share=1.01, keep_one_min=0)
     verdict, *_ = _verdict(reach, [100] * 3, [0, 0, 0, 1], size=[3, 2, 1, 9], rule=rule)
     assert verdict.tolist() == [True, True, True, False], "without the rule, the largest stays"
+
+
+def test_sparse_province_counts_read_and_decrement_like_the_dense_array():
+    """joint_verdict keeps the (province, cell) counts sparse (issue 19: the grid, not
+    provinces x cells); reading and removing a facility's cells gives the dense array's numbers."""
+    import scipy.sparse as sp
+
+    from analysis.verdict import _row_at
+
+    rng = np.random.default_rng(4)
+    within = sp.random(30, 500, density=0.1, random_state=5, format="csr").astype(bool)
+    prov = rng.integers(0, 6, 30)
+    onehot = sp.csr_matrix((np.ones(30), (prov, np.arange(30))), shape=(7, 30))
+    dense = np.asarray((onehot @ within.astype(float)).todense(), dtype=np.int32)
+    sparse = sp.csr_matrix(onehot @ within.astype(float), dtype=np.int32)
+    sparse.sort_indices()
+    assert (dense[6] == 0).all() and (dense > 1).any()
+    for i in rng.permutation(30):
+        cells = within.indices[within.indptr[i] : within.indptr[i + 1]]
+        for p in range(7):  # every province's row, also rows without these cells
+            assert np.array_equal(_row_at(sparse, p, cells)[1], dense[p, cells])
+        at, own = _row_at(sparse, prov[i], cells)
+        assert (own > 0).all()
+        sparse.data[at[own > 0]] -= 1
+        dense[prov[i], cells] -= 1
+    assert np.array_equal(sparse.toarray(), dense) and not dense.any()

@@ -1,0 +1,533 @@
+"""Per-cell and per-facility reductions merged from facility blocks, without every pair at once.
+
+The kernel (:mod:`analysis.kernel`) solves facilities in contiguous blocks; each block's pairs
+(facility, cell, time) are reduced at once to arrays the size of the grid (or of the facility
+list), and the partial results of the blocks are merged in block order. Memory is the grid plus
+one block, not every (facility, cell) pair within the largest break.
+
+Two passes, each over the same blocks:
+
+1. :func:`reduce_blocks` -> :class:`CellReduction`: per cell and break, the number of existing
+   (``base``) facilities within the break and the provinces they are located in (a bit set);
+   per cell, the nearest and second-nearest existing facility and their times; per facility and
+   break, the demand within reach (``coverage``: each facility lies in exactly one block).
+2. :func:`facility_measures` -> :class:`analysis.overlap.Coverage` per break: unique and
+   other-province demand need the whole grid's counts, so they are read in a second pass over
+   the blocks against the merged reduction.
+
+Every merge is exact (integer counts, bitwise or, minimum with the facility index breaking
+ties, a sum of one nonzero term), so the result does not depend on the block size and equals
+the whole-array computation (``analysis.overlap.coverage_measures``,
+``analysis.catchments.nearest_two``) bit for bit.
+
+Measures between facilities are reduced over cells first: :func:`facility_sets` merges the
+set of facilities within a break of every cell (a bit set, or-ed over blocks; the grid times
+n_fac / 64 words), then cells with the same set are merged, as the covering step does:
+:func:`pairwise_overlaps_from_sets` and :func:`covering_input` (= ``covering.reduce_coverage``).
+:func:`province_bits` and :func:`province_matrices_from_bits` give the province matrices the
+same way. These three sum in another order than the sparse products (equal to 1e-12).
+
+A block's partial (:class:`Partial`) holds only the cells its facilities reach; it is merged in
+place (:func:`merge_into`). Blocks come from the kernel (:func:`kernel_blocks`), from an
+existing long-form result (:func:`split_blocks`), or from Dask workers (:func:`cell_reductions`
+with a client): the workers return partials and the client merges them in block order.
+
+The run (``analysis.layers.analyse_type``) takes coverage, unique and other-province demand,
+the counts per cell and the nearest / second-nearest facility from here; it still holds the
+type's pairs for the consumers not moved yet (catchment polygons, type demand, the verdict's
+variants, covering, overlaps, province matrices, sharing keys, group aggregates).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.catchments import Access, TravelTimes
+from analysis.network import Graph
+from analysis.overlap import Coverage
+
+#: facilities per block when not told (a block's pairs are its facilities' catchments)
+DEFAULT_BLOCK = 32
+
+
+@dataclass(frozen=True)
+class CellReduction:
+    """Merged (or partial) reduction of facility blocks for one type.
+
+    ``count[k, c]``: existing facilities within ``breaks_s[k]`` of cell c; ``prov_bits[k, w, c]``:
+    bit ``p % 64`` of word ``p // 64`` set when a facility located in province p is among them;
+    ``f1/t1, f2/t2``: nearest and second-nearest existing facility within the limit (-1 / inf
+    where none; ties to the lower index); ``coverage[k, i]``: demand within ``breaks_s[k]`` of
+    facility i (every facility, existing or not).
+    """
+
+    breaks_s: tuple[float, ...]
+    count: np.ndarray
+    prov_bits: np.ndarray
+    f1: np.ndarray
+    t1: np.ndarray
+    f2: np.ndarray
+    t2: np.ndarray
+    coverage: np.ndarray
+
+
+def _words(n_prov: int) -> int:
+    return max(1, (n_prov + 63) // 64)
+
+
+def empty(n_fac: int, n_cells: int, breaks_s: tuple[float, ...], n_prov: int) -> CellReduction:
+    """The neutral element of :func:`merge`."""
+    nb = len(breaks_s)
+    return CellReduction(
+        breaks_s=tuple(breaks_s),
+        count=np.zeros((nb, n_cells), np.int32),
+        prov_bits=np.zeros((nb, _words(n_prov), n_cells), np.uint64),
+        f1=np.full(n_cells, -1, np.int64),
+        t1=np.full(n_cells, np.inf),
+        f2=np.full(n_cells, -1, np.int64),
+        t2=np.full(n_cells, np.inf),
+        coverage=np.zeros((nb, n_fac)),
+    )
+
+
+def _nearest_two(
+    cell: np.ndarray, fac: np.ndarray, t: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest two (fac, time) per cell of a set of candidates; ties to the lower index."""
+    f1 = np.full(n_cells, -1, np.int64)
+    f2 = np.full(n_cells, -1, np.int64)
+    t1 = np.full(n_cells, np.inf)
+    t2 = np.full(n_cells, np.inf)
+    if cell.size == 0:
+        return f1, t1, f2, t2
+    order = np.lexsort((fac, t, cell))
+    c, f, tt = cell[order], fac[order], t[order]
+    start = np.ones(c.size, bool)
+    start[1:] = c[1:] != c[:-1]
+    first = np.flatnonzero(start)
+    f1[c[first]] = f[first]
+    t1[c[first]] = tt[first]
+    second = first + 1
+    has2 = second < c.size
+    has2[has2] = ~start[second[has2]]
+    s = second[has2]
+    f2[c[s]] = f[s]
+    t2[c[s]] = tt[s]
+    return f1, t1, f2, t2
+
+
+@dataclass(frozen=True)
+class Partial:
+    """One block's reduction, on the cells its existing facilities reach (``cells``, sorted)
+    and on its own facilities (``facs``): the size of the block, not of the grid."""
+
+    cells: np.ndarray
+    count: np.ndarray
+    prov_bits: np.ndarray
+    f1: np.ndarray
+    t1: np.ndarray
+    f2: np.ndarray
+    t2: np.ndarray
+    facs: np.ndarray
+    coverage: np.ndarray
+
+
+def block_reduction(
+    tt: TravelTimes,
+    *,
+    breaks_s: tuple[float, ...],
+    base: np.ndarray,
+    demand: np.ndarray,
+    fac_prov: np.ndarray,
+    n_prov: int,
+) -> Partial:
+    """The partial reduction of one block of pairs (any subset of whole facilities)."""
+    base = np.asarray(base, bool)
+    d = np.asarray(demand, np.float64)
+    keep = base[tt.fac]
+    bf, bt = tt.fac[keep], tt.time_s[keep]
+    cells, inv = np.unique(tt.cell[keep], return_inverse=True)
+    facs, f_local = np.unique(tt.fac, return_inverse=True)
+    nb, m = len(breaks_s), cells.size
+    count = np.zeros((nb, m), np.int32)
+    bits_out = np.zeros((nb, _words(n_prov), m), np.uint64)
+    coverage = np.zeros((nb, facs.size))
+    prov = np.asarray(fac_prov, np.int64)[bf]
+    for k, b in enumerate(breaks_s):
+        mk = tt.time_s <= b
+        # pairs sorted by (fac, cell): a facility's cells are summed in cell order, as a CSR
+        # matrix-vector product does
+        coverage[k] = np.bincount(f_local[mk], weights=d[tt.cell[mk]], minlength=facs.size)
+        mb = bt <= b
+        count[k] = np.bincount(inv[mb], minlength=m)
+        located = mb & (prov >= 0)
+        p, c = prov[located], inv[located]
+        bits = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
+        for w in np.unique(p // 64):
+            sel = (p // 64) == w
+            np.bitwise_or.at(bits_out[k, w], c[sel], bits[sel])
+    f1, t1, f2, t2 = _nearest_two(inv, bf, bt, m)
+    return Partial(cells, count, bits_out, f1, t1, f2, t2, facs, coverage)
+
+
+def _before(ta: np.ndarray, fa: np.ndarray, tb: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    """(ta, fa) comes before (tb, fb): shorter time, then lower facility index (-1 = none)."""
+    return (ta < tb) | ((ta == tb) & (fa < fb) & (fa >= 0)) | ((fb < 0) & (fa >= 0))
+
+
+def merge_into(acc: CellReduction, part: Partial) -> None:
+    """Merge a block's partial into ``acc`` in place (exact, whatever the order of blocks)."""
+    c = part.cells
+    acc.count[:, c] += part.count
+    acc.prov_bits[:, :, c] |= part.prov_bits
+    acc.coverage[:, part.facs] += part.coverage  # each facility lies in one block: 0 + x
+    a1f, a1t, a2f, a2t = acc.f1[c], acc.t1[c], acc.f2[c], acc.t2[c]
+    a_wins = _before(a1t, a1f, part.t1, part.f1)
+    acc.f1[c] = np.where(a_wins, a1f, part.f1)
+    acc.t1[c] = np.where(a_wins, a1t, part.t1)
+    # the runner-up: the loser of the first places against the winner's own second
+    lf, lt = np.where(a_wins, part.f1, a1f), np.where(a_wins, part.t1, a1t)
+    sf, st = np.where(a_wins, a2f, part.f2), np.where(a_wins, a2t, part.t2)
+    s_wins = _before(st, sf, lt, lf)
+    acc.f2[c] = np.where(s_wins, sf, lf)
+    acc.t2[c] = np.where(s_wins, st, lt)
+
+
+def reduce_blocks(
+    blocks: Iterable[TravelTimes],
+    *,
+    n_fac: int,
+    n_cells: int,
+    breaks_s: tuple[float, ...],
+    base: np.ndarray,
+    demand: np.ndarray,
+    fac_prov: np.ndarray,
+    n_prov: int,
+) -> CellReduction:
+    """Pass 1: the merged :class:`CellReduction` of ``blocks``, merged in the order given."""
+    acc = empty(n_fac, n_cells, breaks_s, n_prov)
+    for tt in blocks:
+        part = block_reduction(
+            tt, breaks_s=breaks_s, base=base, demand=demand, fac_prov=fac_prov, n_prov=n_prov
+        )
+        merge_into(acc, part)
+    return acc
+
+
+def _other_pairs(bits: np.ndarray, cell: np.ndarray, prov: np.ndarray) -> np.ndarray:
+    """Per pair: its cell is reached by an existing facility located outside the pair's
+    facility's province (``bits``: one break's (words, n_cells) province bits)."""
+    pb = bits[:, cell]
+    own = np.zeros_like(pb)
+    located = np.flatnonzero(prov >= 0)
+    p = prov[located]
+    own[p // 64, located] = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
+    return np.asarray(((pb & ~own) != 0).any(axis=0))
+
+
+def facility_measures(
+    blocks: Iterable[TravelTimes],
+    red: CellReduction,
+    *,
+    base: np.ndarray,
+    demand: np.ndarray,
+    fac_prov: np.ndarray,
+) -> list[Coverage]:
+    """Pass 2: per break, the :class:`analysis.overlap.Coverage` of every facility (unique and
+    other-province demand against the merged counts), equal to ``coverage_measures``."""
+    base = np.asarray(base, bool)
+    d = np.asarray(demand, np.float64)
+    nb = len(red.breaks_s)
+    n_fac = red.coverage.shape[1]
+    unique = np.zeros((nb, n_fac))
+    other = np.zeros((nb, n_fac))
+    prov = np.asarray(fac_prov, np.int64)
+    for tt in blocks:
+        for k, b in enumerate(red.breaks_s):
+            m = tt.time_s <= b
+            f, c = tt.fac[m], tt.cell[m]
+            # per pair, the demand that counts for its facility, summed per facility in cell
+            # order (pairs are sorted by facility, cell), as a CSR matrix-vector product does;
+            # existing facilities: cells no other reaches; planned: cells none reaches
+            n = red.count[k][c]
+            w = d[c] * np.where(base[f], n == 1, n == 0)
+            unique[k] += np.bincount(f, weights=w, minlength=n_fac)
+            w = d[c] * _other_pairs(red.prov_bits[k], c, prov[f])
+            other[k] += np.bincount(f, weights=w, minlength=n_fac)
+    return [
+        Coverage(
+            coverage=red.coverage[k],
+            unique=unique[k],
+            other_province=other[k],
+            count_per_cell=red.count[k].astype(np.float64),
+        )
+        for k in range(nb)
+    ]
+
+
+def split_blocks(tt: TravelTimes, per_block: int = DEFAULT_BLOCK) -> Iterator[TravelTimes]:
+    """Blocks of ``per_block`` facilities (by index) of a long-form result sorted by facility."""
+    if per_block < 1:
+        raise ValueError(f"split_blocks: per_block must be >= 1, got {per_block}")
+    cuts = np.searchsorted(tt.fac, np.arange(0, tt.n_fac + per_block, per_block))
+    for lo, hi in itertools.pairwise(cuts):
+        if hi > lo:
+            yield TravelTimes(
+                tt.fac[lo:hi], tt.cell[lo:hi], tt.time_s[lo:hi], tt.n_fac, tt.n_cells, tt.limit_s
+            )
+
+
+def kernel_blocks(
+    graph: Graph,
+    facilities: Access,
+    cells: Access,
+    *,
+    limit_s: float,
+    per_block: int = DEFAULT_BLOCK,
+) -> Iterator[TravelTimes]:
+    """The kernel's pairs block by block (``per_block`` facilities with a road each), in
+    facility order; only one block is held at a time."""
+    from analysis import kernel
+
+    ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
+    bounds = kernel.block_bounds(ki.fac_ok.size, -(-ki.fac_ok.size // max(1, per_block)))
+    for a, z in itertools.pairwise(bounds):
+        if z > a:
+            yield kernel.run_block(ki, int(a), int(z))
+
+
+# --------------------------------------------------------------------------- over a Dask cluster
+
+
+def _remote_partial(ki: Any, a: int, z: int, params: dict[str, Any]) -> Partial:
+    """On a worker: solve one block and return its partial reduction (not its pairs)."""
+    from analysis import kernel
+
+    return block_reduction(kernel.run_block(ki, a, z), **params)
+
+
+def _remote_measures(
+    ki: Any, a: int, z: int, red: CellReduction, params: dict[str, Any]
+) -> list[Coverage]:
+    """On a worker: pass 2 of one block (its facilities' unique and other-province demand)."""
+    from analysis import kernel
+
+    return facility_measures([kernel.run_block(ki, a, z)], red, **params)
+
+
+def _sum_measures(parts: list[list[Coverage]], red: CellReduction) -> list[Coverage]:
+    """Facility measures of disjoint blocks added in block order (one nonzero term each)."""
+    out = []
+    for k in range(len(red.breaks_s)):
+        unique = np.zeros(red.coverage.shape[1])
+        other = np.zeros(red.coverage.shape[1])
+        for part in parts:
+            unique = unique + part[k].unique
+            other = other + part[k].other_province
+        out.append(Coverage(red.coverage[k], unique, other, red.count[k].astype(np.float64)))
+    return out
+
+
+def cell_reductions(
+    graph: Graph,
+    facilities: Access,
+    cells: Access,
+    *,
+    limit_s: float,
+    breaks_s: tuple[float, ...],
+    base: np.ndarray,
+    demand: np.ndarray,
+    fac_prov: np.ndarray,
+    n_prov: int,
+    per_block: int = DEFAULT_BLOCK,
+    client: Any = None,
+) -> tuple[CellReduction, list[Coverage]]:
+    """Both passes for one type, in this process or on the workers of a Dask ``client``.
+
+    With a client, the kernel's inputs are scattered once, every block is a task that returns
+    its partial reduction, and the client merges the partials in block order (pass 1), then
+    scatters the merged reduction for pass 2. The result equals the single-process one.
+    ``analysis.batch.dask_client`` gives a client on a scheduler or a LocalCluster.
+    """
+    params = {"base": base, "demand": demand, "fac_prov": fac_prov}
+    n_fac = facilities.snap.edge.size
+    n_cells = cells.snap.edge.size
+    if client is None:
+
+        def blocks() -> Iterator[TravelTimes]:
+            return kernel_blocks(graph, facilities, cells, limit_s=limit_s, per_block=per_block)
+
+        red = reduce_blocks(
+            blocks(), n_fac=n_fac, n_cells=n_cells, breaks_s=breaks_s, n_prov=n_prov, **params
+        )
+        return red, facility_measures(blocks(), red, **params)
+    from analysis import kernel
+
+    ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
+    bounds = kernel.block_bounds(ki.fac_ok.size, -(-ki.fac_ok.size // max(1, per_block)))
+    spans = [(int(a), int(z)) for a, z in itertools.pairwise(bounds) if z > a]
+    [ki_f] = client.scatter([ki], broadcast=True)
+    p1 = {**params, "breaks_s": tuple(breaks_s), "n_prov": n_prov}
+    futs = [client.submit(_remote_partial, ki_f, a, z, p1, pure=False) for a, z in spans]
+    red = empty(n_fac, n_cells, tuple(breaks_s), n_prov)
+    for fut in futs:  # in block order, one partial in memory at a time
+        merge_into(red, fut.result())
+        fut.release()
+    [red_f] = client.scatter([red], broadcast=True)
+    futs = [
+        client.submit(_remote_measures, ki_f, a, z, red_f, params, pure=False) for a, z in spans
+    ]
+    return red, _sum_measures(client.gather(futs), red)
+
+
+# --------------------------------------------------------------------------- province matrices
+
+
+def province_bits(
+    blocks: Iterable[TravelTimes],
+    *,
+    threshold_s: float,
+    base: np.ndarray,
+    fac_prov: np.ndarray,
+    n_prov: int,
+) -> np.ndarray:
+    """(words, n_cells) uint64: the provinces of the existing facilities within ``threshold_s``
+    of each cell, merged (bitwise or) over the blocks; for another edition's provinces than the
+    one of :func:`reduce_blocks`."""
+    prov = np.asarray(fac_prov, np.int64)
+    base = np.asarray(base, bool)
+    out: np.ndarray | None = None
+    for tt in blocks:
+        if out is None:
+            out = np.zeros((_words(n_prov), tt.n_cells), np.uint64)
+        m = (tt.time_s <= threshold_s) & base[tt.fac] & (prov[tt.fac] >= 0)
+        p, c = prov[tt.fac[m]], tt.cell[m]
+        bits = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
+        for w in np.unique(p // 64):
+            sel = (p // 64) == w
+            np.bitwise_or.at(out[w], c[sel], bits[sel])
+    return np.zeros((_words(n_prov), 0), np.uint64) if out is None else out
+
+
+def province_matrices_from_bits(
+    bits: np.ndarray, demand: np.ndarray, cell_prov: np.ndarray, n_prov: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``served_by``, ``duplicated`` and ``covered_by_others`` (as
+    ``analysis.overlap.province_matrices``) from the per-cell province bits: cells are grouped
+    by their set of covering provinces (a few thousand distinct sets), so the work is the grid
+    plus the sets, never the pairs. Equal to the sparse products up to the order of the sums."""
+    d = np.asarray(demand, np.float64)
+    n_cells = bits.shape[1]
+    words = np.ascontiguousarray(bits.T).view(np.dtype((np.void, 8 * bits.shape[0])))
+    keys, inv = np.unique(words.ravel(), return_inverse=True)
+    sets = np.frombuffer(keys.tobytes(), np.uint64).reshape(keys.size, bits.shape[0])
+    # member[s, p]: province p is in set s
+    member = np.zeros((keys.size, n_prov), bool)
+    for p in range(n_prov):
+        member[:, p] = (sets[:, p // 64] >> np.uint64(p % 64)) & np.uint64(1) != 0
+    ok = cell_prov >= 0
+    # people per (cell province A, set s)
+    per = np.zeros((n_prov, keys.size))
+    np.add.at(per, (cell_prov[ok], inv.ravel()[ok]), d[ok])
+    served_by = per @ member
+    per_set = np.bincount(inv.ravel(), weights=d, minlength=keys.size)
+    m = member.astype(np.float64)
+    dup = m.T @ (per_set[:, None] * m)
+    np.fill_diagonal(dup, 0.0)
+    n_in = member.sum(axis=1)
+    own = np.zeros(n_cells, bool)
+    own[ok] = member[inv.ravel()[ok], cell_prov[ok]]
+    by_others = d * ((n_in[inv.ravel()] - own) > 0)
+    covered_by_others = np.bincount(cell_prov[ok], weights=by_others[ok], minlength=n_prov)
+    return served_by, dup, covered_by_others
+
+
+# --------------------------------------------------------------------------- pairwise overlaps
+
+
+def facility_sets(
+    blocks: Iterable[TravelTimes], *, threshold_s: float, n_fac: int, n_cells: int
+) -> np.ndarray:
+    """(words, n_cells) uint64: bit ``i % 64`` of word ``i // 64`` set when facility i (any
+    status) is within ``threshold_s`` of the cell; merged (bitwise or) over the blocks."""
+    out = np.zeros((_words(n_fac), n_cells), np.uint64)
+    for tt in blocks:
+        m = tt.time_s <= threshold_s
+        f, c = tt.fac[m], tt.cell[m]
+        bits = np.left_shift(np.uint64(1), (f % 64).astype(np.uint64))
+        for w in np.unique(f // 64):
+            sel = (f // 64) == w
+            np.bitwise_or.at(out[w], c[sel], bits[sel])
+    return out
+
+
+def pairwise_overlaps_from_sets(
+    sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray, *, chunk: int = 1 << 16
+) -> Any:
+    """``analysis.overlap.pairwise_overlaps`` from the cells' facility sets, without the pairs:
+    cells with the same set of facilities are merged first (their demand added), then every
+    pair of facilities of a set gets the set's demand. Equal to the sparse product up to the
+    order of the sums."""
+    import pandas as pd
+    import scipy.sparse as sp
+
+    n_fac = coverage.size
+    d = np.asarray(demand, np.float64)
+    rows = np.ascontiguousarray(sets.T).view(np.dtype((np.void, 8 * sets.shape[0]))).ravel()
+    keys, inv = np.unique(rows, return_inverse=True)
+    per_set = np.bincount(inv.ravel(), weights=d, minlength=keys.size)
+    raw = np.frombuffer(keys.tobytes(), np.uint8).reshape(keys.size, 8 * sets.shape[0])
+    r_parts, c_parts = [], []
+    for lo in range(0, keys.size, chunk):  # unpack a chunk of sets at a time
+        member = np.unpackbits(raw[lo : lo + chunk], axis=1, bitorder="little")[:, :n_fac]
+        r, c = np.nonzero(member)
+        r_parts.append(r + lo)
+        c_parts.append(c)
+    r, c = np.concatenate(r_parts), np.concatenate(c_parts)
+    m = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(keys.size, n_fac))
+    o = sp.triu(m.T @ sp.diags(per_set) @ m, k=1).tocoo()
+    keep = o.data > 0
+    i, j, v = o.row[keep], o.col[keep], o.data[keep]
+    denom = np.minimum(coverage[i], coverage[j])
+    share = np.divide(v, denom, out=np.zeros_like(v), where=denom > 0)
+    df = pd.DataFrame(
+        {"i": i.astype(np.int64), "j": j.astype(np.int64), "overlap": v, "overlap_share": share}
+    )
+    return df.sort_values(["i", "j"], kind="stable").reset_index(drop=True)
+
+
+def covering_input(sets: np.ndarray, demand: np.ndarray, *, candidates: np.ndarray) -> Any:
+    """The covering step's input (``analysis.covering.Reduced``: cells with the same covering
+    set merged) from the cells' facility sets, equal to ``covering.reduce_coverage`` on the
+    pairs: ``candidates`` (boolean) are the facilities that count; cells without people or
+    without a candidate are dropped."""
+    import scipy.sparse as sp
+
+    from analysis.covering import Reduced
+
+    cand = np.asarray(candidates, bool)
+    n_fac, n_cells = cand.size, sets.shape[1]
+    mask = np.zeros(sets.shape[0], np.uint64)
+    for w in range(sets.shape[0]):
+        idx = np.flatnonzero(cand[64 * w : 64 * w + 64])
+        mask[w] = np.bitwise_or.reduce(
+            np.left_shift(np.uint64(1), idx.astype(np.uint64)), initial=np.uint64(0)
+        )
+    masked = sets & mask[:, None]
+    cells = np.flatnonzero((masked != 0).any(axis=0) & (np.asarray(demand) > 0))
+    cell_row = np.full(n_cells, -1, np.int64)
+    if cells.size == 0:
+        return Reduced(sp.csr_matrix((0, n_fac), dtype=bool), np.zeros(0), cell_row)
+    uniq, inverse = np.unique(np.ascontiguousarray(masked[:, cells].T), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    weight = np.bincount(inverse, weights=np.asarray(demand, float)[cells], minlength=len(uniq))
+    cell_row[cells] = inverse
+    raw = np.ascontiguousarray(uniq).view(np.uint8).reshape(len(uniq), -1)
+    r, j = np.nonzero(np.unpackbits(raw, axis=1, bitorder="little")[:, :n_fac])
+    rows = sp.csr_matrix((np.ones(r.size, bool), (r, j)), shape=(len(uniq), n_fac))
+    return Reduced(rows=rows, weight=weight, cell_row=cell_row)
