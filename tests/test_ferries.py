@@ -153,13 +153,16 @@ def test_city_and_facility_connectors_are_the_shortest_and_listed():
     assert t["length_m"].tolist() == pytest.approx([4_000.0, 11_000.0], abs=1.0)
     assert "Thành phố xa" in t["note"].iloc[0]
     assert out.report["road_repairs"]["point_connectors"][KIND_CITY]["count"] == 1
-    # the city point is now a node of the main network, 4 km at 20 km/h from the road
+    # the facility's connector is an edge: its point is a node, 11 km at 20 km/h from the road;
+    # the city's is listed only (no node at the city point)
     g = graph_from_edges(out.edges, out.node_xy, crs=CRS)
-    d = dijkstra(g.csr, indices=node_at(out.node_xy, 3_000, 0))
-    assert d[node_at(out.node_xy, 3_000, 4_000)] == pytest.approx(4_000 / (20 / 3.6), rel=1e-3)
-    # each connector edge carries its repair id
+    d = dijkstra(g.csr, indices=node_at(out.node_xy, 8_000, 0))
+    assert d[node_at(out.node_xy, 8_000, -11_000)] == pytest.approx(11_000 / (20 / 3.6), rel=1e-3)
+    city = np.array([X0 + 3_000, Y0 + 4_000])
+    assert np.hypot(*(out.node_xy - city).T).min() > 1_000
+    # only the facility connector edge carries a repair id
     rid = out.edges["repair_id"].to_numpy()
-    assert sorted(rid[rid >= 0].tolist()) == t["repair_id"].tolist()
+    assert rid[rid >= 0].tolist() == [t["repair_id"].iloc[1]]
 
 
 def test_city_on_an_island_gets_no_connector():
