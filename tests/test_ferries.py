@@ -3,6 +3,8 @@ geo.road_links.split_false_junctions) on hand-made networks; times checked again
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -203,3 +205,23 @@ def test_false_junction_under_an_expressway_is_split():
     # 5 km on the expressway + 3 km south before; 3 + 5 + 6 km round the side road after
     assert time(before) == pytest.approx(800.0, rel=1e-3)
     assert time(after) == pytest.approx(1_400.0, rel=1e-3), "the local road still joins it"
+
+
+def test_region_config_ferries_and_false_junctions_are_validated(tmp_path):
+    from geo.config import load_region_config
+    from geo.errors import ConfigError
+
+    cfg = load_region_config(None, region="vietnam")
+    ferries = [Ferry.from_config(f) for f in cfg.roads.ferries]
+    assert ferries and all("http" in f.source for f in ferries)
+    assert all(f.crossing_min > 0 and f.wait_min >= 0 for f in ferries)
+    assert cfg.roads.no_junctions and all("http" in j["source"] for j in cfg.roads.no_junctions)
+    # a ferry with an unknown key is refused with the key named
+    text = (Path(__file__).resolve().parents[1] / "data" / "vietnam.toml").read_text(
+        encoding="utf-8"
+    )
+    bad = text.replace("drawn_road_crossing = true", "drawn_road_crossing = true\nspeed = 3", 1)
+    p = tmp_path / "vietnam.toml"
+    p.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError, match="speed"):
+        load_region_config(p, region="vietnam")
