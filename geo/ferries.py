@@ -24,6 +24,7 @@ from pyproj import Transformer
 from shapely import ops
 
 from geo.edge_split import split_edges
+from geo.topology import label_components
 
 KIND_FERRY = "ferry"
 
@@ -168,3 +169,50 @@ def add_ferries(
             crs=edges.crs,
         )
     return edges, node_xy, repairs, skipped
+
+
+def add_ferries_labelled(
+    edges: gpd.GeoDataFrame,
+    node_xy: np.ndarray,
+    ferries: Sequence[Ferry],
+    crs: str,
+    connector_speed_kmh: float,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict[str, Any]], dict[str, Any]]:
+    """:func:`add_ferries` on a labelled network, relabelled after; ``_ferry_id`` marks the ferry
+    edges and the edges of the components (fragments before the ferries) that a ferry joined to
+    the main network (for :func:`geo.road_repairs.repair_network`'s repair ids)."""
+    edges = edges.assign(_ferry_id=-1)
+    if not ferries:
+        return edges, node_xy, [], {}
+    before = edges["component"].to_numpy()
+    edges = edges.assign(_pre_ferry=before)
+    edges, node_xy, rows, skipped = add_ferries(
+        edges, node_xy, ferries, crs=crs, connector_speed_kmh=connector_speed_kmh
+    )
+    pre = edges["_pre_ferry"].fillna(-1).to_numpy(np.int64)
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    ferry_id = np.full(len(edges), -1, dtype=np.int64)
+    ferry_id[len(edges) - len(rows) :] = np.arange(len(rows))
+    for k, rep in enumerate(rows):  # a handful of ferries
+        ends = set(rep["ends"])
+        touching = np.isin(u, list(ends)) | np.isin(v, list(ends))
+        comps = {int(c) for c in pre[touching] if c > 0}
+        for c in sorted(comps):
+            ferry_id[(pre == c) & (ferry_id < 0)] = k
+    edges = edges.assign(_ferry_id=ferry_id).drop(columns=["_pre_ferry"])
+    edges, _ = label_components(edges, len(node_xy))
+    # a fragment that a ferry did not join to the main network is not reconnected by it
+    ferry_id = edges["_ferry_id"].to_numpy().copy()
+    road_part = ferry_id >= 0
+    ferry_id[road_part & (edges["component"].to_numpy() != 0)] = -1
+    edges["_ferry_id"] = ferry_id
+    info = {
+        "ferries": [
+            {"note": r["note"], "time_min": r["time_min"], "length_m": round(r["length_m"], 1)}
+            for r in rows
+        ],
+        "ferries_not_added": skipped,
+    }
+    for r in rows:
+        r.pop("ends")
+    return edges, node_xy, rows, info

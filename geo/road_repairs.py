@@ -40,7 +40,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo.edge_split import split_edges
-from geo.ferries import Ferry, add_ferries
+from geo.ferries import Ferry, add_ferries_labelled
 from geo.road_links import add_links, missing_links, split_false_junctions
 from geo.topology import label_components
 
@@ -221,52 +221,6 @@ def _join_fragments(
     return edges, node_xy, repairs, info
 
 
-def _add_ferries(
-    edges: gpd.GeoDataFrame,
-    node_xy: np.ndarray,
-    ferries: Sequence[Ferry],
-    crs: str,
-    connector_speed_kmh: float,
-) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict[str, Any]], dict[str, Any]]:
-    """Add the ferries and relabel; ``_ferry_id`` marks the ferry edges and the edges of the
-    components (fragments before the ferries) that a ferry joined to the main network."""
-    edges = edges.assign(_ferry_id=-1)
-    if not ferries:
-        return edges, node_xy, [], {}
-    before = edges["component"].to_numpy()
-    edges = edges.assign(_pre_ferry=before)
-    edges, node_xy, rows, skipped = add_ferries(
-        edges, node_xy, ferries, crs=crs, connector_speed_kmh=connector_speed_kmh
-    )
-    pre = edges["_pre_ferry"].fillna(-1).to_numpy(np.int64)
-    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    ferry_id = np.full(len(edges), -1, dtype=np.int64)
-    ferry_id[len(edges) - len(rows) :] = np.arange(len(rows))
-    for k, rep in enumerate(rows):  # a handful of ferries
-        ends = set(rep["ends"])
-        touching = np.isin(u, list(ends)) | np.isin(v, list(ends))
-        comps = {int(c) for c in pre[touching] if c > 0}
-        for c in sorted(comps):
-            ferry_id[(pre == c) & (ferry_id < 0)] = k
-    edges = edges.assign(_ferry_id=ferry_id).drop(columns=["_pre_ferry"])
-    edges, _ = label_components(edges, len(node_xy))
-    # a fragment that a ferry did not join to the main network is not reconnected by it
-    ferry_id = edges["_ferry_id"].to_numpy().copy()
-    road_part = ferry_id >= 0
-    ferry_id[road_part & (edges["component"].to_numpy() != 0)] = -1
-    edges["_ferry_id"] = ferry_id
-    info = {
-        "ferries": [
-            {"note": r["note"], "time_min": r["time_min"], "length_m": round(r["length_m"], 1)}
-            for r in rows
-        ],
-        "ferries_not_added": skipped,
-    }
-    for r in rows:
-        r.pop("ends")
-    return edges, node_xy, rows, info
-
-
 def _mend_oneway(
     edges: gpd.GeoDataFrame, n_nodes: int
 ) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
@@ -341,7 +295,7 @@ def repair_network(
     )
     if nj_rows:
         edges, _ = label_components(edges, len(node_xy))
-    edges, node_xy, ferry_rows, ferry_info = _add_ferries(
+    edges, node_xy, ferry_rows, ferry_info = add_ferries_labelled(
         edges.reset_index(drop=True), node_xy, ferries, crs, connector_speed_kmh
     )
     ferry_rows = [*nj_rows, *ferry_rows]
