@@ -94,6 +94,7 @@ def apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
 def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[str, Any]:
     """Read every input layer through ``geo`` (facilities, provinces, roads, population)."""
     from geo.facilities import load_region_facilities
+    from geo.point_connectors import facilities_to_connect
     from geo.population import population_from_config, population_from_raster
     from geo.provinces import load_provinces
     from geo.roads import road_network_for_region
@@ -117,7 +118,14 @@ def load_inputs(config: RegionConfig, opts: RunOptions, data_dir: Path) -> dict[
         if opts.population
         else population_from_config(data_dir, config)
     )
-    network = road_network_for_region(data_dir, config, roads_file=opts.roads)
+    network = road_network_for_region(
+        data_dir,
+        config,
+        roads_file=opts.roads,
+        points=facilities_to_connect(
+            fac.facilities, min_gap_m=config.max_facility_access_km * 1000
+        ),
+    )
     capacity = _capacity(fac.facilities, data_dir)
     if capacity is not None:
         fac.issues.extend(capacity[1])

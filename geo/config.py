@@ -101,6 +101,13 @@ class RoadsConfig:
     max_connector_m: float = 0.0
     islands: tuple[dict[str, Any], ...] = ()
     extra_files: tuple[str, ...] = ()
+    # geo.ferries ({name, a, b, crossing_min, wait_min, source, drawn_road_crossing}) and
+    # geo.point_connectors (cities of this file at least this large, farther than this).
+    ferries: tuple[dict[str, Any], ...] = ()
+    no_junctions: tuple[dict[str, Any], ...] = ()  # geo.road_links.split_false_junctions
+    city_connectors_file: str | None = None
+    city_connectors_min_population: int = 50_000
+    city_connector_min_m: float = 2000.0
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,11 @@ def _roads_config(r: RoadsTable) -> RoadsConfig:
             {"name": i.name, "bbox": tuple(i.bbox), "source": i.source} for i in r.islands
         ),
         extra_files=tuple(r.extra_files),
+        ferries=tuple(f.model_dump() for f in r.ferries),
+        no_junctions=tuple(j.model_dump() for j in r.no_junctions),
+        city_connectors_file=r.city_connectors_file,
+        city_connectors_min_population=r.city_connectors_min_population,
+        city_connector_min_m=r.city_connector_min_m,
     )
 
 

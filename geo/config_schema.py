@@ -173,6 +173,30 @@ class IslandTable(Strict):
     source: Annotated[str, Field(min_length=1)]
 
 
+class FerryTable(Strict):
+    """``[[roads.ferries]]``: a car ferry as a network link (geo.ferries), with its source."""
+
+    name: Annotated[str, Field(min_length=1)]
+    a: Annotated[list[float], Field(min_length=2, max_length=2)]
+    b: Annotated[list[float], Field(min_length=2, max_length=2)]
+    a_osm_node: int | None = None
+    b_osm_node: int | None = None
+    crossing_min: Annotated[float, Field(gt=0, le=600)]
+    wait_min: Annotated[float, Field(ge=0, le=600)]
+    source: Annotated[str, Field(min_length=1)]
+    drawn_road_crossing: bool = False
+
+
+class NoJunctionTable(Strict):
+    """``[[roads.no_junctions]]``: a road passing over others without a junction (a bridge)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    at: Annotated[list[float], Field(min_length=2, max_length=2)]
+    radius_m: Annotated[float, Field(gt=0, le=2000)] = 300.0
+    over_class: Annotated[str, Field(min_length=1)] = "expressway"
+    source: Annotated[str, Field(min_length=1)]
+
+
 class RoadsTable(Strict):
     file: DataPath
     layer: str | None = None
@@ -193,6 +217,12 @@ class RoadsTable(Strict):
     max_connector_m: Annotated[float, Field(ge=0)] = 0.0
     islands: list[IslandTable] = []
     extra_files: list[DataPath] = []
+    # geo.ferries: car ferries as links; geo.point_connectors: cities far from the network
+    ferries: list[FerryTable] = []
+    no_junctions: list[NoJunctionTable] = []
+    city_connectors_file: DataPath | None = None
+    city_connectors_min_population: Annotated[int, Field(ge=0)] = 50_000
+    city_connector_min_m: Annotated[float, Field(gt=0)] = 2000.0
 
     @field_validator("speed_kmh")
     @classmethod

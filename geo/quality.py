@@ -152,7 +152,13 @@ def region_quality(
     extras = region_extras(config)
     provinces = provinces or load_provinces(d, config)
     load = load or load_region_facilities(d, config)
-    network = network or road_network_for_region(d, config)
+    if network is None:
+        from geo.point_connectors import facilities_to_connect
+
+        gap_m = config.max_facility_access_km * 1000
+        network = road_network_for_region(
+            d, config, points=facilities_to_connect(load.facilities, min_gap_m=gap_m)
+        )
     fac = load.facilities
     tables = _facility_tables(load, provinces, network, config, extras)
     tables.update(_road_tables(d, config, network, extras))

@@ -142,3 +142,67 @@ def add_links(
             crs=edges.crs,
         )
     return edges, node_xy, repairs
+
+
+KIND_NO_JUNCTION = "no_junction"
+
+
+def split_false_junctions(
+    edges: gpd.GeoDataFrame, node_xy: np.ndarray, items: list[dict[str, Any]], *, crs: str
+) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict[str, Any]]]:
+    """Undo junctions that a line layer's crossings made where one road passes over another.
+
+    A plain line layer does not say which crossings are bridges (:mod:`geo.topology` joins every
+    crossing). For each configured item (``at`` = [lon, lat], ``radius_m``, ``over_class``,
+    ``name``, ``source``), every node within the radius where an edge of ``over_class`` meets
+    an edge of another class is split: the ``over_class`` edges move to a new node at the same
+    place, so the road passing over no longer connects there. One repair row per item.
+    """
+    from pyproj import Transformer
+
+    if not items:
+        return edges, node_xy, []
+    to_m = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    edges = edges.reset_index(drop=True).copy()
+    u, v = edges["u"].to_numpy().copy(), edges["v"].to_numpy().copy()
+    cls = edges["road_class"].to_numpy(object)
+    kind = edges["edge_kind"].to_numpy(object)
+    geoms = np.asarray(edges.geometry.array, dtype=object)
+    new_xy: list[np.ndarray] = []
+    rows: list[dict[str, Any]] = []
+    for it in items:  # a handful of configured crossings
+        x, y = to_m.transform(float(it["at"][0]), float(it["at"][1]))
+        d = np.hypot(node_xy[:, 0] - x, node_xy[:, 1] - y)
+        near = np.flatnonzero(d <= float(it.get("radius_m", 300.0)))
+        over = cls == it.get("over_class", "expressway")
+        split, moved = 0, []
+        for nd in near:
+            at = (u == nd) | (v == nd)
+            if not (at & over).any() or not (at & ~over & (kind != "ferry")).any():
+                continue
+            nid = len(node_xy) + len(new_xy)
+            new_xy.append(node_xy[nd].copy())
+            for e in np.flatnonzero(at & over):
+                u[e] = nid if u[e] == nd else u[e]
+                v[e] = nid if v[e] == nd else v[e]
+                moved.append(e)
+            split += 1
+        if split:
+            line = shapely.line_merge(shapely.union_all(geoms[sorted(set(moved))]))
+            rows.append(
+                {
+                    "kind": KIND_NO_JUNCTION,
+                    "component": -1,
+                    "component_km": 0.0,
+                    "geometry": line if line.geom_type == "LineString" else geoms[moved[0]],
+                    "length_m": 0.0,
+                    "note": (
+                        f"{it['name']}: the {it.get('over_class', 'expressway')} passes over without "
+                        f"a junction; {split} crossing node(s) split (source: {it['source']})"
+                    ),
+                }
+            )
+    edges["u"], edges["v"] = u, v
+    if new_xy:
+        node_xy = np.vstack([node_xy, np.asarray(new_xy)])
+    return edges, node_xy, rows

@@ -40,7 +40,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo.edge_split import split_edges
-from geo.road_links import add_links, missing_links
+from geo.ferries import Ferry, add_ferries_labelled
+from geo.road_links import add_links, missing_links, split_false_junctions
 from geo.topology import label_components
 
 logger = logging.getLogger(__name__)
@@ -256,6 +257,8 @@ def repair_network(
     connector_speed_kmh: float = 20.0,
     link_radius_m: float = 300.0,
     link_detour_m: float = 5000.0,
+    ferries: Sequence[Ferry] = (),
+    no_junctions: Sequence[dict[str, Any]] = (),
 ) -> Repairs:
     """Join fragments to the main network and mend one-way dead ends (see the module docstring).
 
@@ -274,6 +277,12 @@ def repair_network(
     link_radius_m, link_detour_m
         Missing links: a line end within ``link_radius_m`` of a road that it reaches only over
         more than ``link_detour_m`` of network is joined to it (0 radius: none).
+    ferries
+        Car ferries (:mod:`geo.ferries`), added first: a fragment that a ferry reaches is then
+        part of the main network, and the people and facilities on it count for the ferry.
+    no_junctions
+        Crossings where one road passes over another without a junction
+        (:func:`geo.road_links.split_false_junctions`), undone before anything else.
 
     Returns
     -------
@@ -281,7 +290,15 @@ def repair_network(
     """
     n0 = len(node_xy)
     _, share_before = _scc_main(edges, n0)
-    edges = edges.reset_index(drop=True)
+    edges, node_xy, nj_rows = split_false_junctions(
+        edges.reset_index(drop=True), node_xy, list(no_junctions), crs=crs
+    )
+    if nj_rows:
+        edges, _ = label_components(edges, len(node_xy))
+    edges, node_xy, ferry_rows, ferry_info = add_ferries_labelled(
+        edges.reset_index(drop=True), node_xy, ferries, crs, connector_speed_kmh
+    )
+    ferry_rows = [*nj_rows, *ferry_rows]
     edges, node_xy, frag, info = _join_fragments(
         edges,
         node_xy,
@@ -298,19 +315,20 @@ def repair_network(
         edges, node_xy, links, connector_speed_kmh=connector_speed_kmh
     )
     edges, ow = _mend_oneway(edges, len(node_xy))
-    repair_id = np.full(len(edges), -1, dtype=np.int64)
-    frag_of_comp = {rep["component"]: k for k, rep in enumerate(frag)}
-    old = edges["_old_component"].to_numpy() if "_old_component" in edges else None
-    if old is not None:
-        repair_id = np.array([frag_of_comp.get(int(c), -1) for c in old], dtype=np.int64)
-    n_conn = len(frag) + len(link_rows)
+    n_f = len(ferry_rows)
+    frag_of_comp = {rep["component"]: n_f + k for k, rep in enumerate(frag)}
+    old = edges["_old_component"].to_numpy()
+    repair_id = np.array([frag_of_comp.get(int(c), -1) for c in old], dtype=np.int64)
+    ferry_of = edges["_ferry_id"].fillna(-1).to_numpy(np.int64)
+    repair_id = np.where(ferry_of >= 0, ferry_of + len(nj_rows), repair_id)
+    n_conn = n_f + len(frag) + len(link_rows)
     for k, rep in enumerate(ow):
         repair_id[rep["edge"]] = n_conn + k
     # The link connectors are the last rows (appended after the cut pieces).
     n_links = len(link_rows)
     if n_links:
-        repair_id[len(edges) - n_links :] = len(frag) + np.arange(n_links)
-    rows = [*frag, *link_rows, *ow]
+        repair_id[len(edges) - n_links :] = n_f + len(frag) + np.arange(n_links)
+    rows = [*ferry_rows, *frag, *link_rows, *ow]
     table = gpd.GeoDataFrame(
         {
             "repair_id": np.arange(len(rows), dtype=np.int64),
@@ -322,7 +340,9 @@ def repair_network(
         geometry=[r["geometry"] for r in rows],
         crs=edges.crs,
     )
-    edges = edges.assign(repair_id=repair_id).drop(columns=["_old_component"], errors="ignore")
+    edges = edges.assign(repair_id=repair_id).drop(
+        columns=["_old_component", "_ferry_id"], errors="ignore"
+    )
     _, share_after = _scc_main(edges, len(node_xy))
     by_kind = table.groupby("kind")["length_m"].agg(["size", "sum"])
     report = {
@@ -336,6 +356,7 @@ def repair_network(
         "largest_scc_share_before": round(share_before, 6),
         "largest_scc_share_after": round(share_after, 6),
         **info,
+        **ferry_info,
     }
     logger.info(
         "road repairs: %d fragments joined, %d one-way dead ends mended; largest strongly "

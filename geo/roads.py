@@ -804,30 +804,54 @@ def network_from_pbf(
 
 
 def road_network_for_region(
-    data_dir: str | Path, config: Any, *, roads_file: str | Path | None = None
+    data_dir: str | Path,
+    config: Any,
+    *,
+    roads_file: str | Path | None = None,
+    points: Sequence[Any] = (),
 ) -> RoadNetwork:
     """The region's road network: its configured line layer(s), or a user's ``--roads`` file.
 
     ``.osm``/``.xml`` files are read with :func:`network_from_osm_xml`, ``.pbf`` with
     :func:`network_from_pbf`; any other file as a line layer with the region's field names
     (``[roads]`` of the config). With ``merge_second`` the configured second layer is merged.
+    Repairs (:mod:`geo.road_repairs`, ferries, and the connectors of
+    :mod:`geo.point_connectors` for the configured cities and the given ``points``) follow.
     """
     net = _region_network(data_dir, config, roads_file=roads_file)
     r = config.roads
     if r.max_connector_m <= 0:
         return net
+    from geo.ferries import Ferry
+    from geo.point_connectors import add_point_connectors, cities_to_connect
     from geo.road_repairs import Island, apply_repairs
 
+    speed = float(r.speed_kmh.get("connector", 20.0))
+    net = apply_repairs(
+        net,
+        islands=[Island(i["name"], i["bbox"], i["source"]) for i in r.islands],
+        max_connector_m=r.max_connector_m,
+        connector_speed_kmh=speed,
+        # Missing links are artefacts of generalised line layers; a full OSM extract has
+        # its junctions, and its dead ends near another road are real (walls, canals).
+        link_radius_m=0.0 if _is_osm_file(roads_file) else 300.0,
+        ferries=[Ferry.from_config(f) for f in r.ferries],
+        no_junctions=list(r.no_junctions),
+    )
+    cities = []
+    if r.city_connectors_file and (Path(data_dir) / r.city_connectors_file).exists():
+        cities = cities_to_connect(
+            Path(data_dir) / r.city_connectors_file,
+            min_population=r.city_connectors_min_population,
+            min_gap_m=r.city_connector_min_m,
+        )
     return cast(
         RoadNetwork,
-        apply_repairs(
+        add_point_connectors(
             net,
-            islands=[Island(i["name"], i["bbox"], i["source"]) for i in r.islands],
-            max_connector_m=r.max_connector_m,
-            connector_speed_kmh=float(r.speed_kmh.get("connector", 20.0)),
-            # Missing links are artefacts of generalised line layers; a full OSM extract has
-            # its junctions, and its dead ends near another road are real (walls, canals).
-            link_radius_m=0.0 if _is_osm_file(roads_file) else 300.0,
+            [*cities, *points],
+            connector_speed_kmh=speed,
+            island_bboxes=[i["bbox"] for i in r.islands],
         ),
     )
 
