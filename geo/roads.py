@@ -851,6 +851,7 @@ def _region_network(
     else:
         path = Path(data_dir) / r.file
         gdf = read_road_layer(path, layer=r.layer)
+    gdf, additions = _with_additions(gdf, config)
     first = RoadLayer(
         gdf,
         class_field=r.class_field
@@ -896,7 +897,26 @@ def _region_network(
         snap_tolerance_m=r.snap_tolerance_m,
     )
     net.report.update(report_extra)
+    if additions:
+        net.report["road_additions"] = additions
     return net
+
+
+def _with_additions(gdf: gpd.GeoDataFrame, config: Any) -> tuple[gpd.GeoDataFrame, list[Any]]:
+    """The layer plus the crossings its clipping cut away (:mod:`geo.road_additions`)."""
+    from geo.road_additions import clip_gap_links
+
+    r = config.roads
+    links, records = clip_gap_links(
+        gdf,
+        metric_crs=config.metric_crs,
+        status_field=r.status_field,
+        open_statuses=r.open_statuses,
+    )
+    if not records:
+        return gdf, []
+    merged = pd.concat([gdf, links.drop(columns="addition")], ignore_index=True)
+    return gpd.GeoDataFrame(merged, geometry=gdf.geometry.name, crs=gdf.crs), records
 
 
 def _guess_class_field(gdf: gpd.GeoDataFrame, path: Path) -> str:
