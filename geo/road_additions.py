@@ -26,12 +26,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 CLIPPED_FIELD = "clipped_at_boundary"
 MAX_GAP_M = 3000.0
 MAX_TURN_DEG = 50.0
 DANGLE_M = 15.0  # an end with another line this close continues (junction gaps: p90 15 m)
-MIN_GAP_M = 100.0  # shorter gaps are closed by the topology repair's snap
+MIN_GAP_M = 20.0  # shorter gaps: junction offsets of the generalisation, snapped by the repair
+PROBE_M = 40.0
+CLOSED_NEAR_M = 30.0
 
 
 def _ends(geom: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -75,52 +78,55 @@ def clip_gap_links(
     if CLIPPED_FIELD not in gdf.columns or ref_field not in gdf.columns or len(gdf) == 0:
         return empty, []
     metric = gdf.geometry.to_crs(metric_crs)
-    single = shapely.get_type_id(metric.to_numpy()) == 1
-    ok = (
-        single
-        & _open_lines(gdf, status_field, open_statuses)
-        & gdf[CLIPPED_FIELD].fillna(False).astype(bool).to_numpy()
-        & gdf[ref_field].notna().to_numpy()
+    is_open = _open_lines(gdf, status_field, open_statuses)
+    rows = np.flatnonzero(
+        (shapely.get_type_id(metric.to_numpy()) == 1) & is_open & gdf[ref_field].notna().to_numpy()
     )
-    rows = np.flatnonzero(ok)
     if rows.size < 2:
         return empty, []
-    geom = metric.to_numpy()[rows]
-    first, dfirst, last, dlast = _ends(geom)
+    first, dfirst, last, dlast = _ends(metric.to_numpy()[rows])
     pts = np.concatenate([first, last])
     outward = np.concatenate([dfirst, dlast])
     owner = np.concatenate([rows, rows])
     ref = gdf[ref_field].astype(str).to_numpy()[owner]
-    open_all = metric.to_numpy()[_open_lines(gdf, status_field, open_statuses)]
-    tree = shapely.STRtree(open_all)
-    points = shapely.points(pts)
-    near_idx = tree.query(points, predicate="dwithin", distance=dangle_m)
-    # lines near an end, other than its own and the clipped lines of the same road (the other
-    # carriageway of a dual road, cut at the same shore, ends beside it)
-    open_rows = np.flatnonzero(_open_lines(gdf, status_field, open_statuses))
-    near_row = open_rows[near_idx[1]]
-    all_ref = gdf[ref_field].astype(str).to_numpy()
-    twin = ok[near_row] & (all_ref[near_row] == ref[near_idx[0]])
-    other = ~twin & (near_row != owner[near_idx[0]])
-    dangling = np.bincount(near_idx[0][other], minlength=len(pts)) == 0
-    cos_max = np.cos(np.radians(max_turn_deg))
+    clipped = gdf[CLIPPED_FIELD].fillna(False).astype(bool).to_numpy()[owner]
+    # An end is open when no other line runs on ahead of it: nothing within dangle_m of the
+    # point PROBE_M beyond the end (the other carriageway of a dual road ends beside it and
+    # runs back, so it does not count; a continuation or a road met there does).
+    open_rows = np.flatnonzero(is_open)
+    tree = shapely.STRtree(metric.to_numpy()[open_rows])
+    probe = shapely.points(pts + outward * PROBE_M)
+    pi, lj = tree.query(probe, predicate="dwithin", distance=dangle_m)
+    other = open_rows[lj] != owner[pi]
+    dangling = np.bincount(pi[other], minlength=len(pts)) == 0
     cand = np.flatnonzero(dangling)
-    best: dict[int, tuple[float, int]] = {}
-    for i in cand:
-        d = np.hypot(*(pts[cand] - pts[i]).T)
-        same = (
-            (ref[cand] == ref[i]) & (owner[cand] != owner[i]) & (d > MIN_GAP_M) & (d <= max_gap_m)
-        )
-        for j in cand[same]:
-            gap = pts[j] - pts[i]
-            g = gap / np.hypot(*gap)
-            if outward[i] @ g >= cos_max and outward[j] @ (-g) >= cos_max:
-                dist = float(np.hypot(*gap))
-                if i not in best or dist < best[i][0]:
-                    best[i] = (dist, int(j))
-    pairs = sorted(
-        {(min(i, j), max(i, j)) for i, (_, j) in best.items() if best.get(j, (0, -1))[1] == i}
+    pairs_ij = cKDTree(pts[cand]).query_pairs(max_gap_m, output_type="ndarray")
+    i, j = cand[pairs_ij[:, 0]], cand[pairs_ij[:, 1]]
+    keep = (ref[i] == ref[j]) & (owner[i] != owner[j]) & (clipped[i] | clipped[j])
+    i, j = i[keep], j[keep]
+    gap = pts[j] - pts[i]
+    dist = np.hypot(gap[:, 0], gap[:, 1])
+    unit = gap / np.where(dist > 0, dist, 1.0)[:, None]
+    cos_max = np.cos(np.radians(max_turn_deg))
+    facing = (np.einsum("ij,ij->i", outward[i], unit) >= cos_max) & (
+        np.einsum("ij,ij->i", outward[j], -unit) >= cos_max
     )
+    keep = facing & (dist > MIN_GAP_M)
+    i, j, dist = i[keep], j[keep], dist[keep]
+    # mutual nearest: each end keeps its closest partner
+    best: dict[int, tuple[float, int]] = {}
+    for a, b, d in zip(i.tolist(), j.tolist(), dist.tolist(), strict=True):
+        for x, y in ((a, b), (b, a)):
+            if x not in best or d < best[x][0]:
+                best[x] = (d, y)
+    pairs = sorted({(min(a, b), max(a, b)) for a, (_, b) in best.items() if best[b][1] == a})
+    # a gap along which the layer has a road not open (under construction, planned) is that
+    # road's missing section, not a cut crossing
+    closed = metric.to_numpy()[~is_open]
+    if pairs and len(closed):
+        mid = shapely.points([(pts[a] + pts[b]) / 2 for a, b in pairs])
+        hit = shapely.STRtree(closed).query(mid, predicate="dwithin", distance=CLOSED_NEAR_M)[0]
+        pairs = [p for k, p in enumerate(pairs) if k not in set(hit.tolist())]
     return _link_frame(gdf, metric_crs, pts, owner, pairs)
 
 
@@ -166,3 +172,92 @@ def _link_frame(
 
 def _text(v: Any) -> str | None:
     return None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+
+
+EXPRESSWAY_CLASSES = ("expressway", "motorway")
+TERMINUS_RADIUS_M = 3000.0
+TERMINUS_DETOUR_M = 5000.0
+
+
+def expressway_termini(
+    network: Any, *, connector_speed_kmh: float
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Join each dead end of an expressway to the nearest other road it reaches only by a detour.
+
+    An expressway ends at an interchange with another road. In the generalised layers the
+    local road that carries the last kilometres (e.g. the Lộ Tẻ – Rạch Sỏi expressway's end at
+    Rạch Sỏi, 1.8 km from QL.61 / QL.80) is often not a national road and is missing, so the
+    expressway stops in the fields and routes return along it. A road end (one road edge) on an
+    expressway-class edge of the main network whose nearest non-expressway road of the main
+    network lies within ``TERMINUS_RADIUS_M`` but more than ``TERMINUS_DETOUR_M`` away over
+    the network gets a two-way connector to it (at the connector speed: the local road's class
+    is not known). Returns the network and one record per connector."""
+    from geo.road_links import add_links, farther_than
+
+    edges, node_xy = network.edges.reset_index(drop=True), network.node_xy
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    main = edges["component"].to_numpy() == 0
+    road = main & (edges["edge_kind"].to_numpy() == "road")
+    xway = np.isin(edges["road_class"].astype(str).to_numpy(), EXPRESSWAY_CLASSES)
+    n = len(node_xy)
+    deg = np.bincount(np.concatenate([u[road], v[road]]), minlength=n)
+    on_xway = np.zeros(n, bool)
+    on_xway[u[road & xway]] = True
+    on_xway[v[road & xway]] = True
+    ends = np.flatnonzero((deg == 1) & on_xway)
+    target = np.flatnonzero(road & ~xway)
+    if ends.size == 0 or target.size == 0:
+        return network, []
+    geoms = np.asarray(edges.geometry.array, dtype=object)
+    pts = shapely.points(node_xy[ends])
+    tree = shapely.STRtree(geoms[target])
+    pi, tj = tree.query_nearest(pts, max_distance=TERMINUS_RADIUS_M, all_matches=False)
+    node, ej = ends[pi], target[tj]
+    far = farther_than(
+        u[main], v[main], edges["length_m"].to_numpy()[main], n, node, ej, u, v, TERMINUS_DETOUR_M
+    )
+    node, ej = node[far], ej[far]
+    links = []
+    for a, e in zip(node, ej, strict=True):
+        p = shapely.Point(node_xy[a])
+        b = shapely.get_coordinates(shapely.shortest_line(p, geoms[e]))[1]
+        links.append({"node": int(a), "edge": int(e), "b": b, "gap": float(p.distance(geoms[e]))})
+    if not links:
+        return network, []
+    new_edges, new_xy, rows = add_links(
+        edges, node_xy, links, connector_speed_kmh=connector_speed_kmh
+    )
+    ll = gpd.GeoSeries([r["geometry"] for r in rows], crs=network.crs).to_crs("EPSG:4326")
+    records = []
+    for lk, r, g in zip(links, rows, ll, strict=True):
+        xy = shapely.get_coordinates(g)
+        records.append(
+            {
+                "kind": "expressway terminus",
+                "ref": None,
+                "name": _text(edges["name"].iat[_edge_at(edges, lk["node"], road & xway)]),
+                "road_class": "connector",
+                "gap_m": round(r["length_m"], 1),
+                "from_lon": round(float(xy[0, 0]), 5),
+                "from_lat": round(float(xy[0, 1]), 5),
+                "to_lon": round(float(xy[-1, 0]), 5),
+                "to_lat": round(float(xy[-1, 1]), 5),
+                "to_road": _text(edges["name"].iat[lk["edge"]])
+                or str(edges["road_class"].iat[lk["edge"]]),
+                "source": "an expressway ends at an interchange: the missing local road is "
+                "stood for by a connector (geo.road_additions)",
+            }
+        )
+    from geo.topology import label_components
+
+    new_edges = new_edges.drop(columns=["_old_component"], errors="ignore")
+    new_edges, comp = label_components(new_edges, len(new_xy))
+    report = {**network.report, **comp}
+    from dataclasses import replace
+
+    return replace(network, node_xy=new_xy, edges=new_edges, report=report), records
+
+
+def _edge_at(edges: gpd.GeoDataFrame, node: int, mask: np.ndarray) -> int:
+    hit = np.flatnonzero(mask & ((edges["u"].to_numpy() == node) | (edges["v"].to_numpy() == node)))
+    return int(hit[0])

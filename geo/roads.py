@@ -12,7 +12,7 @@ import logging
 import re
 from array import array
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -814,6 +814,8 @@ def road_network_for_region(
     """
     net = _region_network(data_dir, config, roads_file=roads_file)
     r = config.roads
+    if not _is_osm_file(roads_file):
+        net = _with_termini(net, config)
     if r.max_connector_m <= 0:
         return net
     from geo.road_repairs import Island, apply_repairs
@@ -830,6 +832,18 @@ def road_network_for_region(
             link_radius_m=0.0 if _is_osm_file(roads_file) else 300.0,
         ),
     )
+
+
+def _with_termini(net: RoadNetwork, config: Any) -> RoadNetwork:
+    """Expressway dead ends joined to the road they meet (:mod:`geo.road_additions`)."""
+    from geo.road_additions import expressway_termini
+
+    speed = float(config.roads.speed_kmh.get("connector", 20.0))
+    out, records = expressway_termini(net, connector_speed_kmh=speed)
+    if records:
+        additions = [*out.report.get("road_additions", []), *records]
+        out = replace(out, report={**out.report, "road_additions": additions})
+    return cast(RoadNetwork, out)
 
 
 def _is_osm_file(path: str | Path | None) -> bool:
