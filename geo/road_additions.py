@@ -29,6 +29,13 @@ import shapely
 from scipy.spatial import cKDTree
 
 CLIPPED_FIELD = "clipped_at_boundary"
+SOURCES = {
+    "clip gap": "roads_trunk_osm.gpkg: a line clipped_at_boundary (the generalised coastline cut "
+    "the crossing; mirror PROVENANCE.md) and the same road's next line facing it",
+    "same-road gap": "roads_national_odv.gpkg: two parts of one named road facing each other "
+    "across a gap wider than the snap tolerance",
+}
+SAME_ROAD_MAX_GAP_M = 1500.0
 MAX_GAP_M = 3000.0
 MAX_TURN_DEG = 50.0
 DANGLE_M = 15.0  # an end with another line this close continues (junction gaps: p90 15 m)
@@ -68,14 +75,22 @@ def clip_gap_links(
     max_gap_m: float = MAX_GAP_M,
     max_turn_deg: float = MAX_TURN_DEG,
     dangle_m: float = DANGLE_M,
+    require_clipped: bool = True,
+    kind: str = "clip gap",
 ) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
     """Lines that rejoin the clipped ends of one road (see the module docstring).
+
+    ``require_clipped=False`` (a layer without the flag, e.g. the ODV national layer, whose
+    multi-part roads have gaps between their parts): any two open ends of the same ``ref_field``
+    value that face each other are joined (``kind`` names the record).
 
     Returns the new lines (the columns of ``gdf``, in its CRS, plus ``addition`` = "clip gap")
     and one record per line: ref, name, road_class, gap_m, lon/lat of both ends, the two source
     rows (0-based). Empty when ``gdf`` has no ``clipped_at_boundary`` or ``ref`` column."""
     empty = gdf.iloc[0:0].assign(addition=pd.Series(dtype=object))
-    if CLIPPED_FIELD not in gdf.columns or ref_field not in gdf.columns or len(gdf) == 0:
+    if ref_field not in gdf.columns or len(gdf) == 0:
+        return empty, []
+    if require_clipped and CLIPPED_FIELD not in gdf.columns:
         return empty, []
     metric = gdf.geometry.to_crs(metric_crs)
     is_open = _open_lines(gdf, status_field, open_statuses)
@@ -89,7 +104,11 @@ def clip_gap_links(
     outward = np.concatenate([dfirst, dlast])
     owner = np.concatenate([rows, rows])
     ref = gdf[ref_field].astype(str).to_numpy()[owner]
-    clipped = gdf[CLIPPED_FIELD].fillna(False).astype(bool).to_numpy()[owner]
+    clipped = (
+        gdf[CLIPPED_FIELD].fillna(False).astype(bool).to_numpy()[owner]
+        if require_clipped
+        else np.ones(len(owner), bool)
+    )
     # An end is open when no other line runs on ahead of it: nothing within dangle_m of the
     # point PROBE_M beyond the end (the other carriageway of a dual road ends beside it and
     # runs back, so it does not count; a continuation or a road met there does).
@@ -127,7 +146,7 @@ def clip_gap_links(
         mid = shapely.points([(pts[a] + pts[b]) / 2 for a, b in pairs])
         hit = shapely.STRtree(closed).query(mid, predicate="dwithin", distance=CLOSED_NEAR_M)[0]
         pairs = [p for k, p in enumerate(pairs) if k not in set(hit.tolist())]
-    return _link_frame(gdf, metric_crs, pts, owner, pairs)
+    return _link_frame(gdf, metric_crs, pts, owner, pairs, kind, ref_field)
 
 
 def _link_frame(
@@ -136,6 +155,8 @@ def _link_frame(
     pts: np.ndarray,
     owner: np.ndarray,
     pairs: list[tuple[int, int]],
+    kind: str,
+    ref_field: str,
 ) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
     if not pairs:
         return gdf.iloc[0:0].assign(addition=pd.Series(dtype=object)), []
@@ -144,7 +165,7 @@ def _link_frame(
     metric_lines = shapely.linestrings(np.stack([pts[a], pts[b]], axis=1))
     geo = gpd.GeoSeries(metric_lines, crs=metric_crs).to_crs(gdf.crs)
     out = gdf.iloc[owner[a]].copy().reset_index(drop=True)
-    out = out.set_geometry(geo.to_numpy()).assign(addition="clip gap")
+    out = out.set_geometry(geo.to_numpy()).assign(addition=kind)
     lonlat = gpd.GeoSeries(shapely.points(np.concatenate([pts[a], pts[b]])), crs=metric_crs)
     ll = shapely.get_coordinates(lonlat.to_crs("EPSG:4326").to_numpy())
     k = len(pairs)
@@ -153,18 +174,17 @@ def _link_frame(
         src = gdf.iloc[int(owner[a[n]])]
         records.append(
             {
-                "kind": "clip gap",
-                "ref": _text(src.get("ref")),
-                "name": _text(src.get("name")),
-                "road_class": _text(src.get("road_class")),
+                "kind": kind,
+                "ref": _text(src.get(ref_field)),
+                "name": _text(src.get("name", src.get("name_vi"))),
+                "road_class": _text(src.get("road_class", src.get("level_en"))),
                 "gap_m": round(float(np.hypot(*(pts[b[n]] - pts[a[n]]))), 1),
                 "from_lon": round(float(ll[n, 0]), 5),
                 "from_lat": round(float(ll[n, 1]), 5),
                 "to_lon": round(float(ll[k + n, 0]), 5),
                 "to_lat": round(float(ll[k + n, 1]), 5),
                 "source_rows": [int(owner[a[n]]), int(owner[b[n]])],
-                "source": "mirror roads_trunk_osm.gpkg: both lines clipped_at_boundary "
-                "(generalised coastline cut the crossing; PROVENANCE.md)",
+                "source": SOURCES.get(kind, kind),
             }
         )
     return out, records

@@ -834,6 +834,28 @@ def road_network_for_region(
     )
 
 
+def _with_same_road_gaps(gdf: gpd.GeoDataFrame, config: Any) -> tuple[gpd.GeoDataFrame, list[Any]]:
+    """The second layer plus the gaps between the parts of one named road (ODV)."""
+    from geo.road_additions import SAME_ROAD_MAX_GAP_M, clip_gap_links
+
+    if "name_vi" not in gdf.columns:
+        return gdf, []
+    parts = gdf.explode(index_parts=False).reset_index(drop=True)
+    links, records = clip_gap_links(
+        parts,
+        metric_crs=config.metric_crs,
+        status_field=None,
+        ref_field="name_vi",
+        max_gap_m=SAME_ROAD_MAX_GAP_M,
+        require_clipped=False,
+        kind="same-road gap",
+    )
+    if not records:
+        return gdf, []
+    merged = pd.concat([parts, links.drop(columns="addition")], ignore_index=True)
+    return gpd.GeoDataFrame(merged, geometry=gdf.geometry.name, crs=gdf.crs), records
+
+
 def _with_termini(net: RoadNetwork, config: Any) -> RoadNetwork:
     """Expressway dead ends joined to the road they meet (:mod:`geo.road_additions`)."""
     from geo.road_additions import expressway_termini
@@ -902,7 +924,8 @@ def _region_network(
             )
     if r.merge_second and r.second_file and roads_file is None:
         p2 = Path(data_dir) / r.second_file
-        g2 = read_road_layer(p2, layer=r.second_layer)
+        g2, more = _with_same_road_gaps(read_road_layer(p2, layer=r.second_layer), config)
+        additions = [*additions, *more]
         layers.append(RoadLayer(g2, class_field=r.second_class_field or "level_en", source=str(p2)))
     net = network_from_layers(
         layers,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 
 from analysis.network import graph_from_edges
-from geo.road_additions import clip_gap_links
+from geo.road_additions import clip_gap_links, expressway_termini
 from geo.roads import RoadLayer, network_from_layers
 
 CRS = "EPSG:3405"
@@ -133,3 +135,54 @@ def test_layer_without_the_clipping_flag_is_left_alone():
     gdf = two_pieces().drop(columns="clipped_at_boundary")
     links, records = clip_gap_links(gdf, metric_crs=CRS)
     assert records == [] and len(links) == 0
+
+
+def terminus_network(gap_m: float):
+    # an expressway from x=0 to x=10 km on y=0 that ends gap_m short of a national road running
+    # north-south at x = 10 km + gap; both meet only through a 30 km loop in the south
+    g = layer(
+        [
+            {"xy": [(0, 0), (10_000, 0)], "clipped_at_boundary": False},
+            {
+                "xy": [(10_000 + gap_m, -5_000), (10_000 + gap_m, 5_000)],
+                "road_class": "national_highway",
+                "ref": "QL.99",
+                "clipped_at_boundary": False,
+            },
+            {
+                "xy": [(0, 0), (0, -15_000), (10_000 + gap_m, -15_000), (10_000 + gap_m, -5_000)],
+                "road_class": "national_highway",
+                "ref": "QL.98",
+                "clipped_at_boundary": False,
+            },
+        ]
+    )
+    return network_from_layers(
+        [RoadLayer(g, class_field="road_class", status_field="status", open_statuses=("unknown",))],
+        metric_crs=CRS,
+        speed_kmh=SPEEDS,
+        snap_tolerance_m=100.0,
+    )
+
+
+def test_expressway_dead_end_joined_to_the_road_it_meets():
+    net = terminus_network(1_500.0)
+    out, records = expressway_termini(net, connector_speed_kmh=20.0)
+    assert [r["kind"] for r in records] == ["expressway terminus"]
+    assert records[0]["gap_m"] == pytest.approx(1_500.0, abs=1.0)
+    added = out.edges[out.edges["edge_kind"] == "connector"]
+    assert len(added) == len(net.edges[net.edges["edge_kind"] == "connector"]) + 1
+    g = graph_from_edges(out.edges, out.node_xy, crs=CRS)
+    end = int(np.argmin(np.hypot(*(out.node_xy - [X0 + 10_000, Y0]).T)))
+    road = int(np.argmin(np.hypot(*(out.node_xy - [X0 + 11_500, Y0]).T)))
+    # 1.5 km at 20 km/h = 4.5 min instead of the southern loop
+    assert dijkstra(g.csr, indices=end)[road] / 60 == pytest.approx(4.5, abs=0.05)
+
+
+def test_expressway_end_far_from_any_road_or_a_non_expressway_end_is_left_alone():
+    _, records = expressway_termini(terminus_network(4_000.0), connector_speed_kmh=20.0)
+    assert records == []
+    net = terminus_network(1_500.0)
+    edges = net.edges.assign(road_class=net.edges["road_class"].replace("expressway", "trunk"))
+    _, records = expressway_termini(replace(net, edges=edges), connector_speed_kmh=20.0)
+    assert records == []
