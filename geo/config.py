@@ -99,6 +99,9 @@ class RoadsConfig:
     max_connector_m: float = 0.0
     islands: tuple[dict[str, Any], ...] = ()
     extra_files: tuple[str, ...] = ()
+    urban_speed_factor: float = 1.0
+    urban_min_population: int = 1_000_000
+    urban_radius_km: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,9 @@ def _roads_config(r: RoadsTable) -> RoadsConfig:
             {"name": i.name, "bbox": tuple(i.bbox), "source": i.source} for i in r.islands
         ),
         extra_files=tuple(r.extra_files),
+        urban_speed_factor=r.urban_speed_factor,
+        urban_min_population=r.urban_min_population,
+        urban_radius_km=r.urban_radius_km,
     )
 
 

@@ -812,24 +812,30 @@ def road_network_for_region(
     :func:`network_from_pbf`; any other file as a line layer with the region's field names
     (``[roads]`` of the config). With ``merge_second`` the configured second layer is merged.
     """
+    from geo.urban import with_urban_factor
+
     net = _region_network(data_dir, config, roads_file=roads_file)
     r = config.roads
     if not _is_osm_file(roads_file):
         net = _with_termini(net, config)
     if r.max_connector_m <= 0:
-        return net
+        return cast(RoadNetwork, with_urban_factor(net, data_dir, r))
     from geo.road_repairs import Island, apply_repairs
 
     return cast(
         RoadNetwork,
-        apply_repairs(
-            net,
-            islands=[Island(i["name"], i["bbox"], i["source"]) for i in r.islands],
-            max_connector_m=r.max_connector_m,
-            connector_speed_kmh=float(r.speed_kmh.get("connector", 20.0)),
-            # Missing links are artefacts of generalised line layers; a full OSM extract has
-            # its junctions, and its dead ends near another road are real (walls, canals).
-            link_radius_m=0.0 if _is_osm_file(roads_file) else 300.0,
+        with_urban_factor(
+            apply_repairs(
+                net,
+                islands=[Island(i["name"], i["bbox"], i["source"]) for i in r.islands],
+                max_connector_m=r.max_connector_m,
+                connector_speed_kmh=float(r.speed_kmh.get("connector", 20.0)),
+                # Missing links are artefacts of generalised line layers; a full OSM extract has
+                # its junctions, and its dead ends near another road are real (walls, canals).
+                link_radius_m=0.0 if _is_osm_file(roads_file) else 300.0,
+            ),
+            data_dir,
+            r,
         ),
     )
 
