@@ -38,9 +38,11 @@ def urban_edges(
     if radius_km <= 0 or not path.is_file() or len(edges) == 0:
         return none, []
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    pop = pd.to_numeric(df.get("population"), errors="coerce")
-    lon = pd.to_numeric(df.get("lon"), errors="coerce")
-    lat = pd.to_numeric(df.get("lat"), errors="coerce")
+    if not {"name", "lon", "lat", "population"} <= set(df.columns):
+        return none, []
+    pop = pd.to_numeric(df["population"], errors="coerce")
+    lon = pd.to_numeric(df["lon"], errors="coerce")
+    lat = pd.to_numeric(df["lat"], errors="coerce")
     big = (pop >= min_population) & lon.notna() & lat.notna()
     if not big.any():
         return none, []
