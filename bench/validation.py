@@ -141,7 +141,11 @@ def _markdown(table, verdict: str, worst: list[str], doc: dict) -> str:
         "| " + " | ".join("---" for _ in cols) + " |",
     ]
     for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+        cells = [
+            f"{100 * v:.1f} %" if isinstance(v, float) and c != "trips" else str(v)
+            for c, v in zip(cols, row, strict=True)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"**{verdict}**", "", "Largest held-back errors:", ""]
     lines += [f"- {w}" for w in worst]
     adds = ", ".join(f"{k} {v}" for k, v in doc["road_additions"].items()) or "none"
