@@ -946,6 +946,7 @@ def calibrate(
         write_config,
         speed_kmh=cal.speed_kmh,
         access_speed_kmh=round(cal.fit.access_speed_kmh, 1),
+        urban_speed_factor=cal.urban_speed_factor,
         comment=f"Speeds calibrated by `cli.py calibrate` on {Path(trips).name}:\n"
         + "\n".join(lines),
         forbidden=(trips,),

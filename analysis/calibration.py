@@ -80,6 +80,9 @@ ACCESS_BOUNDS_KMH = (5.0, 30.0)
 F_SCALE = 0.1  # relative error where the soft-L1 loss turns from squared to linear
 PRIOR_WEIGHT = 0.25  # pull of log(speed / configured speed), see fit_speeds
 MIN_TRIPS = 3  # trips with 10 % of their time on a group before its speed is fitted
+# Urban speed factors tried (geo.urban; bounds 0.4-1): the speeds are fitted at each and the
+# factor whose fit has the lowest loss on the fitted trips is kept (fit_loss).
+URBAN_FACTORS = (1.0, 0.85, 0.7, 0.55, 0.4)
 
 
 @dataclass(frozen=True)
@@ -470,6 +473,13 @@ def model_times_s(
         edges, node_xy, crs=crs, speed_kmh=model.edge_speeds_kmh(fit.lead_kmh)
     )
     return trip_times_s(graph, ends, access_speed_kmh=fit.access_speed_kmh, limit_s=limit_s)
+
+
+def fit_loss(model_min: np.ndarray, mid_min: np.ndarray) -> float:
+    """Mean soft-L1 loss (scale :data:`F_SCALE`) of the relative error against the stated
+    midpoints, as the speed fit weighs it; an unreachable trip counts as a 100 % error."""
+    z = np.where(np.isfinite(model_min), np.abs(model_min - mid_min) / mid_min, 1.0) / F_SCALE
+    return float(np.mean(2.0 * (np.sqrt(1.0 + z * z) - 1.0))) if z.size else 0.0
 
 
 def stratified_folds(strata: np.ndarray, *, k: int, seed: int = 0) -> np.ndarray:

@@ -10,7 +10,7 @@ headline figures for the report and ``check``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,10 @@ import pandas as pd
 from pyproj import Transformer
 
 from analysis.calibration import (
+    URBAN_FACTORS,
     Fit,
     SpeedModel,
+    fit_loss,
     fit_speeds,
     model_times_s,
     route_terms,
@@ -86,6 +88,7 @@ class Calibration:
     in_sample: TripValidation
     held_back: TripValidation
     folds: list[dict[str, Any]] = field(default_factory=list)
+    urban_speed_factor: float = 1.0
 
 
 def load_trip_inputs(
@@ -254,22 +257,24 @@ def calibrate_loaded(
             source=inputs.table.source,
         )
     k = max(2, min(k, n))
-    model = _speed_model(inputs, config)
-    net = inputs.network
     strata = trips["region6_code"].to_numpy() if "region6_code" in trips else np.zeros(n)
     fold = stratified_folds(strata, k=k, seed=seed)
     held = np.full(n, np.inf)
     folds = []
     for f in range(k):
         test = fold == f
-        fit_f = _fit(inputs, model, config, ~test)
+        uf, inp_f, model_f, fit_f = _best_urban_fit(inputs, config, ~test)
+        net_f = inp_f.network
         held[test] = model_times_s(
-            net.edges, net.node_xy, subset_ends(inputs.ends, test), model, fit_f, crs=net.crs
+            net_f.edges, net_f.node_xy, subset_ends(inp_f.ends, test), model_f, fit_f, crs=net_f.crs
         )
-        folds.append({"fold": f, "trips": int(test.sum()), **fit_summary(fit_f)})
+        folds.append(
+            {"fold": f, "trips": int(test.sum()), **fit_summary(fit_f), "urban_speed_factor": uf}
+        )
     everything = np.ones(n, bool)
-    fit = _fit(inputs, model, config, everything)
-    fitted = model_times_s(net.edges, net.node_xy, inputs.ends, model, fit, crs=net.crs)
+    uf, inp, model, fit = _best_urban_fit(inputs, config, everything)
+    net = inp.network
+    fitted = model_times_s(net.edges, net.node_xy, inp.ends, model, fit, crs=net.crs)
     return Calibration(
         fit=fit,
         speed_kmh=speed_table_for(model, fit.lead_kmh, config.roads.speed_kmh),
@@ -277,7 +282,51 @@ def calibrate_loaded(
         in_sample=_validation(inputs, fitted),
         held_back=_validation(inputs, held),
         folds=folds,
+        urban_speed_factor=uf,
     )
+
+
+def _with_urban_factor(
+    inputs: TripInputs, config: RegionConfig, factor: float
+) -> tuple[TripInputs, RegionConfig]:
+    """The inputs with the urban edges (:mod:`geo.urban`) at another speed factor."""
+    now = float(config.roads.urban_speed_factor)
+    net = inputs.network
+    if factor == now or "urban" not in net.edges:
+        return inputs, config
+    urban = net.edges["urban"].to_numpy(bool)
+    speed = net.edges["speed_kmh"].to_numpy(np.float64)
+    edges = net.edges.assign(speed_kmh=np.where(urban, speed * factor / now, speed))
+    net2 = replace(net, edges=edges)
+    graph = graph_from_edges(edges, net2.node_xy, crs=net2.crs)
+    cfg = replace(config, roads=replace(config.roads, urban_speed_factor=factor))
+    return replace(inputs, network=net2, graph=graph), cfg
+
+
+def _best_urban_fit(
+    inputs: TripInputs, config: RegionConfig, mask: np.ndarray
+) -> tuple[float, TripInputs, SpeedModel, Fit]:
+    """Fit the speeds at each urban factor of :data:`analysis.calibration.URBAN_FACTORS` (only
+    the configured one when no edge is urban) and keep the factor whose fit has the lowest loss
+    on the fitted trips (``mask``): the factor is chosen without the held-back trips."""
+    has_urban = "urban" in inputs.network.edges and bool(inputs.network.edges["urban"].any())
+    factors = URBAN_FACTORS if has_urban else (float(config.roads.urban_speed_factor),)
+    t = inputs.table.trips.loc[mask]
+    mid = (t["minutes_low"].to_numpy() + t["minutes_high"].to_numpy()) / 2.0
+    best: tuple[float, float, TripInputs, SpeedModel, Fit] | None = None
+    for uf in factors:
+        inp, cfg = _with_urban_factor(inputs, config, uf)
+        model = _speed_model(inp, cfg)
+        fit = _fit(inp, model, cfg, mask)
+        net = inp.network
+        t_s = model_times_s(
+            net.edges, net.node_xy, subset_ends(inp.ends, mask), model, fit, crs=net.crs
+        )
+        loss = fit_loss(t_s / 60.0, mid)
+        if best is None or loss < best[0]:
+            best = (loss, uf, inp, model, fit)
+    assert best is not None
+    return best[1], best[2], best[3], best[4]
 
 
 def calibrate_trips(

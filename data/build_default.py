@@ -77,7 +77,17 @@ FACILITY_FIELDS = (
     *PROVINCE_FIELDS,
     *("lon", "lat"),
 )
-ROAD_FIELDS = ("osm_way_id", "road_class", "highway", "ref", "name", "maxspeed", "oneway", "status")
+ROAD_FIELDS = (
+    "osm_way_id",
+    "road_class",
+    "highway",
+    "ref",
+    "name",
+    "maxspeed",
+    "oneway",
+    "status",
+    "clipped_at_boundary",  # geo.road_additions rejoins the crossings the clipping cut
+)
 COMMUNE_FIELDS = (
     "commune_code",
     "name_vi",

@@ -109,6 +109,10 @@ class RoadsConfig:
     city_connectors_min_population: int = 50_000
     city_connector_min_m: float = 2000.0
 
+    urban_speed_factor: float = 1.0
+    urban_min_population: int = 1_000_000
+    urban_radius_km: float = 10.0
+
 
 @dataclass(frozen=True)
 class AreaLevel:
@@ -221,6 +225,9 @@ def _roads_config(r: RoadsTable) -> RoadsConfig:
         city_connectors_file=r.city_connectors_file,
         city_connectors_min_population=r.city_connectors_min_population,
         city_connector_min_m=r.city_connector_min_m,
+        urban_speed_factor=r.urban_speed_factor,
+        urban_min_population=r.urban_min_population,
+        urban_radius_km=r.urban_radius_km,
     )
 
 

@@ -223,6 +223,11 @@ class RoadsTable(Strict):
     city_connectors_file: DataPath | None = None
     city_connectors_min_population: Annotated[int, Field(ge=0)] = 50_000
     city_connector_min_m: Annotated[float, Field(gt=0)] = 2000.0
+    # geo.urban: speed factor of the non-expressway roads within urban_radius_km of a city of
+    # cities_geonames.csv with at least urban_min_population people (1: no congestion)
+    urban_speed_factor: Annotated[float, Field(gt=0, le=1)] = 1.0
+    urban_min_population: Annotated[int, Field(ge=0)] = 1_000_000
+    urban_radius_km: Annotated[float, Field(ge=0)] = 10.0
 
     @field_validator("speed_kmh")
     @classmethod

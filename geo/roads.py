@@ -12,7 +12,7 @@ import logging
 import re
 from array import array
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -818,10 +818,14 @@ def road_network_for_region(
     Repairs (:mod:`geo.road_repairs`, ferries, and the connectors of
     :mod:`geo.point_connectors` for the configured cities and the given ``points``) follow.
     """
+    from geo.urban import with_urban_factor
+
     net = _region_network(data_dir, config, roads_file=roads_file)
     r = config.roads
+    if not _is_osm_file(roads_file):
+        net = _with_termini(net, config)
     if r.max_connector_m <= 0:
-        return net
+        return cast(RoadNetwork, with_urban_factor(net, data_dir, r))
     from geo.ferries import Ferry
     from geo.point_connectors import add_point_connectors, cities_to_connect
     from geo.road_repairs import Island, apply_repairs
@@ -847,13 +851,51 @@ def road_network_for_region(
         )
     return cast(
         RoadNetwork,
-        add_point_connectors(
-            net,
-            [*cities, *points],
-            connector_speed_kmh=speed,
-            island_bboxes=[i["bbox"] for i in r.islands],
+        with_urban_factor(
+            add_point_connectors(
+                net,
+                [*cities, *points],
+                connector_speed_kmh=speed,
+                island_bboxes=[i["bbox"] for i in r.islands],
+            ),
+            data_dir,
+            r,
         ),
     )
+
+
+def _with_same_road_gaps(gdf: gpd.GeoDataFrame, config: Any) -> tuple[gpd.GeoDataFrame, list[Any]]:
+    """The second layer plus the gaps between the parts of one named road (ODV)."""
+    from geo.road_additions import SAME_ROAD_MAX_GAP_M, clip_gap_links
+
+    if "name_vi" not in gdf.columns:
+        return gdf, []
+    parts = gdf.explode(index_parts=False).reset_index(drop=True)
+    links, records = clip_gap_links(
+        parts,
+        metric_crs=config.metric_crs,
+        status_field=None,
+        ref_field="name_vi",
+        max_gap_m=SAME_ROAD_MAX_GAP_M,
+        require_clipped=False,
+        kind="same-road gap",
+    )
+    if not records:
+        return gdf, []
+    merged = pd.concat([parts, links.drop(columns="addition")], ignore_index=True)
+    return gpd.GeoDataFrame(merged, geometry=gdf.geometry.name, crs=gdf.crs), records
+
+
+def _with_termini(net: RoadNetwork, config: Any) -> RoadNetwork:
+    """Expressway dead ends joined to the road they meet (:mod:`geo.road_additions`)."""
+    from geo.road_additions import expressway_termini
+
+    speed = float(config.roads.speed_kmh.get("connector", 20.0))
+    out, records = expressway_termini(net, connector_speed_kmh=speed)
+    if records:
+        additions = [*out.report.get("road_additions", []), *records]
+        out = replace(out, report={**out.report, "road_additions": additions})
+    return cast(RoadNetwork, out)
 
 
 def _is_osm_file(path: str | Path | None) -> bool:
@@ -875,6 +917,7 @@ def _region_network(
     else:
         path = Path(data_dir) / r.file
         gdf = read_road_layer(path, layer=r.layer)
+    gdf, additions = _with_additions(gdf, config)
     first = RoadLayer(
         gdf,
         class_field=r.class_field
@@ -911,7 +954,8 @@ def _region_network(
             )
     if r.merge_second and r.second_file and roads_file is None:
         p2 = Path(data_dir) / r.second_file
-        g2 = read_road_layer(p2, layer=r.second_layer)
+        g2, more = _with_same_road_gaps(read_road_layer(p2, layer=r.second_layer), config)
+        additions = [*additions, *more]
         layers.append(RoadLayer(g2, class_field=r.second_class_field or "level_en", source=str(p2)))
     net = network_from_layers(
         layers,
@@ -920,7 +964,26 @@ def _region_network(
         snap_tolerance_m=r.snap_tolerance_m,
     )
     net.report.update(report_extra)
+    if additions:
+        net.report["road_additions"] = additions
     return net
+
+
+def _with_additions(gdf: gpd.GeoDataFrame, config: Any) -> tuple[gpd.GeoDataFrame, list[Any]]:
+    """The layer plus the crossings its clipping cut away (:mod:`geo.road_additions`)."""
+    from geo.road_additions import clip_gap_links
+
+    r = config.roads
+    links, records = clip_gap_links(
+        gdf,
+        metric_crs=config.metric_crs,
+        status_field=r.status_field,
+        open_statuses=r.open_statuses,
+    )
+    if not records:
+        return gdf, []
+    merged = pd.concat([gdf, links.drop(columns="addition")], ignore_index=True)
+    return gpd.GeoDataFrame(merged, geometry=gdf.geometry.name, crs=gdf.crs), records
 
 
 def _guess_class_field(gdf: gpd.GeoDataFrame, path: Path) -> str:

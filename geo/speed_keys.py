@@ -41,7 +41,8 @@ def road_network_with_speed_keys(
     table = config.roads.speed_kmh
     keys = list(table)
     probe = {k: PROBE_BASE_KMH + i for i, k in enumerate(keys)}
-    probed = replace(config, roads=replace(config.roads, speed_kmh=probe))
+    # the urban factor (geo.urban) rescales speeds: probe without it, apply it after
+    probed = replace(config, roads=replace(config.roads, speed_kmh=probe, urban_speed_factor=1.0))
     net = road_network_for_region(data_dir, probed, roads_file=roads_file)
     speed = net.edges["speed_kmh"].to_numpy(np.float64)
     is_key = speed >= PROBE_BASE_KMH
@@ -55,5 +56,8 @@ def road_network_with_speed_keys(
         )
     edge_key = np.where(is_key, np.asarray(keys, dtype=object)[pos], "").astype(object)
     real = np.where(is_key, np.array([float(table[k]) for k in keys])[pos], speed)
+    if "urban" in net.edges:
+        f = float(config.roads.urban_speed_factor)
+        real = np.where(net.edges["urban"].to_numpy(bool), real * f, real)
     edges = net.edges.assign(speed_kmh=real)
     return replace(net, edges=edges), edge_key

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import tomllib
 
+from analysis.calibration import URBAN_FACTORS
 from analysis.trips_run import Calibration, TripValidation, fit_summary
 from geo.config import load_region_config
 from geo.errors import ConfigError, InputError
@@ -130,6 +131,11 @@ def calibration_lines(cal: Calibration) -> list[str]:
         )
         lines.append(f"  {g.name:<20} {lead:<18} {shown}  [bounds {g.low_kmh:g}-{g.high_kmh:g}]")
     lines.append(f"  {'access':<20} {'':<18} {fs['access_speed_kmh']:g} km/h")
+    lines.append(
+        f"  {'urban factor':<20} {'':<18} {cal.urban_speed_factor:g}  [tried "
+        + ", ".join(f"{x:g}" for x in URBAN_FACTORS)
+        + "; non-expressway roads near the largest cities, geo.urban]"
+    )
     for hit in cal.fit.at_bound:
         lines.append(f"warning: {hit}: the data push the parameter beyond its stated range")
     lines.append("fits of the folds (each tested on the trips it did not see):")
@@ -137,7 +143,7 @@ def calibration_lines(cal: Calibration) -> list[str]:
         speeds = ", ".join(f"{k} {v:g}" for k, v in f["speeds_kmh"].items() if v is not None)
         lines.append(
             f"  fold {f['fold'] + 1} ({f['trips']} held back): {speeds}, access "
-            f"{f['access_speed_kmh']:g} km/h"
+            f"{f['access_speed_kmh']:g} km/h, urban factor {f.get('urban_speed_factor', 1):g}"
             + (f"; {'; '.join(f['at_bound'])}" if f["at_bound"] else "")
         )
     return lines
@@ -241,6 +247,7 @@ def write_calibrated_config(
     *,
     speed_kmh: Mapping[str, float],
     access_speed_kmh: float,
+    urban_speed_factor: float | None = None,
     comment: str = "",
     forbidden: tuple[str | Path, ...] = (),
     overwrite: bool = False,
@@ -284,6 +291,10 @@ def write_calibrated_config(
     changed = {k: float(v) for k, v in speed_kmh.items() if float(old.get(k, math.nan)) != float(v)}
     text = _replace_in_section(text, "roads.speed_kmh", changed, str(src))
     text = _replace_in_section(text, "region", {"access_speed_kmh": access_speed_kmh}, str(src))
+    if urban_speed_factor is not None:
+        text = _replace_in_section(
+            text, "roads", {"urban_speed_factor": urban_speed_factor}, str(src)
+        )
     if comment:
         text = "".join(f"# {ln}\n".replace("# \n", "#\n") for ln in comment.splitlines()) + text
     with atomic_path(dst) as tmp:

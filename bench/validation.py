@@ -8,8 +8,12 @@ how right the times are, not how fast they come.
 
 Usage::
 
-    .venv/bin/python bench/validate_trips.py [--trips data/trips_vietnam.csv] [--data DIR]
-        [--folds 5] [--json FILE]
+    .venv/bin/python bench/validation.py [--trips data/trips_vietnam.csv] [--data DIR]
+        [--folds 5] [--out DIR] [--json FILE]
+
+Writes ``validation.json`` (figures, targets, fits, per-trip held-back table) and
+``validation.md`` (the table against the targets, the worst trips) to DIR (``--out``, else
+``$BENCH_DIR``, else ``/tmp/infra_overlap_bench``), atomically; nothing in the repository.
 
 Targets (issue 15, "Done when", held back): median absolute error <= 20 %, >= 85 % within
 tolerance, no unreachable trip. Exit code 0 when all three are met, 1 otherwise.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="also write the figures as JSON here")
+    ap.add_argument("--out", default=os.environ.get("BENCH_DIR", "/tmp/infra_overlap_bench"))
     args = ap.parse_args(argv)
 
     config = load_region_config(region=args.region)
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     held = cal.held_back.summary
     worst = cal.held_back.table.sort_values("error", ascending=False).head(8)
     split = route_split(inputs, config).set_index("trip_row")
-    print("\nlargest held-back errors (route with the configured speeds: minutes per road group):")
+    worst_lines = []
     for r in worst.itertuples():
         parts = split.loc[r.trip_row]
         where = ", ".join(
@@ -75,31 +81,82 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in parts.items()
             if k.startswith("min_") and v
         )
-        print(
-            f"  row {r.trip_row}: {r.origin_name} -> {r.dest_name}: model {r.model_min} min, "
+        worst_lines.append(
+            f"row {r.trip_row}: {r.origin_name} -> {r.dest_name}: model {r.model_min} min, "
             f"stated {r.minutes_low:g}-{r.minutes_high:g}, error {100 * r.error:.0f} % ({where})"
         )
+    print("\nlargest held-back errors (route with the configured speeds: minutes per road group):")
+    print("\n".join("  " + w for w in worst_lines))
     ok = (
         held["median_abs_error"] is not None
         and held["median_abs_error"] <= TARGET_MEDIAN_ERROR
         and held["within_tolerance_share"] >= TARGET_WITHIN_SHARE
         and held["unreachable"] == 0
     )
-    print(
-        f"\nheld back vs targets (median <= 20 %, >= 85 % within, 0 unreachable): "
-        f"{'met' if ok else 'NOT met'} ({wall:.0f} s)"
-    )
+    verdict = f"held back vs targets (median <= 20 %, >= 85 % within, 0 unreachable): {'met' if ok else 'NOT met'}"
+    print(f"\n{verdict} ({wall:.0f} s)")
+    doc = {
+        "trips": args.trips,
+        "data": str(dd.path),
+        "folds": args.folds,
+        "targets": {
+            "median_abs_error_max": TARGET_MEDIAN_ERROR,
+            "within_tolerance_share_min": TARGET_WITHIN_SHARE,
+            "unreachable_max": 0,
+        },
+        "targets_met": ok,
+        "table": table.to_dict("records"),
+        "fit": fit_summary(cal.fit),
+        "speed_kmh": cal.speed_kmh,
+        "fold_fits": cal.folds,
+        "road_additions": _additions_count(inputs.network.report),
+        "held_back_trips": cal.held_back.table.to_dict("records"),
+    }
+    text = json.dumps(doc, indent=1, ensure_ascii=False, default=str) + "\n"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out / "validation.json", text)
+    _write_atomic(out / "validation.md", _markdown(table, verdict, worst_lines, doc))
+    print(f"JSON and markdown in {out / 'validation.json'}, {out / 'validation.md'}")
     if args.json:
-        doc = {
-            "trips": args.trips,
-            "table": table.to_dict("records"),
-            "fit": fit_summary(cal.fit),
-            "speed_kmh": cal.speed_kmh,
-            "folds": cal.folds,
-            "targets_met": ok,
-        }
-        Path(args.json).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        _write_atomic(Path(args.json), text)
     return 0 if ok else 1
+
+
+def _additions_count(report: dict) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for rec in report.get("road_additions", []):
+        counts[rec["kind"]] = counts.get(rec["kind"], 0) + 1
+    return counts
+
+
+def _markdown(table, verdict: str, worst: list[str], doc: dict) -> str:
+    cols = list(table.columns)
+    lines = [
+        "# Drive times against real trips (bench/validation.py)",
+        "",
+        f"Trips: `{doc['trips']}`; data: `{doc['data']}`; {doc['folds']} folds stratified by region.",
+        "",
+        "| " + " | ".join(map(str, cols)) + " |",
+        "| " + " | ".join("---" for _ in cols) + " |",
+    ]
+    for row in table.itertuples(index=False):
+        cells = [
+            f"{100 * v:.1f} %" if isinstance(v, float) and c != "trips" else str(v)
+            for c, v in zip(cols, row, strict=True)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"**{verdict}**", "", "Largest held-back errors:", ""]
+    lines += [f"- {w}" for w in worst]
+    adds = ", ".join(f"{k} {v}" for k, v in doc["road_additions"].items()) or "none"
+    lines += ["", f"Road additions in the network (geo.road_additions): {adds}.", ""]
+    return "\n".join(lines)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
