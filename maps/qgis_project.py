@@ -24,8 +24,8 @@ import pandas as pd
 from pyproj import CRS
 from pyproj.transformer import Transformer
 
-from analysis.glossary import GROUP_TEXT, LAYER_TEXT, RASTER_TEXT, term
 from analysis.results import RunResult
+from analysis.text import GROUP_TEXT, LAYER_TEXT, RASTER_TEXT, term
 from geo.files import write_bytes_atomic
 from maps.gpkg import GEOMETRY_TYPES
 from maps.qgis_styles import (

@@ -15,16 +15,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.glossary import (
+from analysis.text import (
     FIELD_TEXT,
     NETWORK_METRICS,
     QUALITY_FIELDS,
     QUALITY_TABLES,
+    fmt_dec,
+    fmt_int,
+    fmt_pct,
     note_text,
     pick,
     road_class_label,
 )
-from analysis.text import fmt_dec, fmt_int, fmt_pct
 
 # Doubt score -> colour (0 none, 1 one doubt, 2+ several).
 DOUBT_COLOURS = ("#2e7d32", "#f9a825", "#c62828")

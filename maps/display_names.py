@@ -1,0 +1,52 @@
+"""Province names as the outputs show them (*TP. Hồ Chí Minh*), applied once before writing.
+
+The boundary data names the city "Hồ Chí Minh", which is also how every join, key and filter
+finds it; documents write *TP. Hồ Chí Minh*. :func:`for_display` returns a copy of a run's result
+whose province-name columns and sentences carry the display name of
+:data:`analysis.glossary.PROVINCE_DISPLAY`, so that the map, report, tables, GeoPackage and QGIS
+labels agree. Codes, keys and facility names are left as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pandas as pd
+
+from analysis.results import RunResult
+from analysis.text import PROVINCE_DISPLAY, province_name, province_names_in_text
+
+# columns holding a province's name as a whole value
+_NAME_COLUMN = re.compile(r"^(prov\d*_name|best_alternative_province|group_name|province_name)$")
+# tables whose name_a / name_b are provinces (elsewhere they are facilities)
+_PROVINCE_PAIR_TABLES = {"province_matrix", "group_pairs"}
+# sentence columns: the language is the suffix
+_TEXT_COLUMN = re.compile(r"(_vi|_en)$")
+
+
+def _frame(name: str, df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    cols = [c for c in df.columns if isinstance(c, str)]
+    names = [c for c in cols if _NAME_COLUMN.match(c)]
+    if name in _PROVINCE_PAIR_TABLES:
+        names += [c for c in ("name_a", "name_b") if c in cols]
+    texts = [c for c in cols if _TEXT_COLUMN.search(c) and df[c].dtype == object]
+    if not names and not texts:
+        return df
+    out = df.copy()
+    for c in names:
+        out[c] = [province_name(v, lang) if isinstance(v, str) else v for v in out[c]]
+    for c in texts:
+        out[c] = [province_names_in_text(v, c[-2:]) for v in out[c]]
+    return out
+
+
+def for_display(result: RunResult, lang: str = "vi") -> RunResult:
+    """A copy of ``result`` with display province names (see the module docstring)."""
+    if not PROVINCE_DISPLAY:
+        return result
+    return dataclasses.replace(
+        result,
+        layers={k: _frame(k, v, lang) for k, v in result.layers.items()},
+        tables={k: _frame(k, v, lang) for k, v in result.tables.items()},
+    )
