@@ -7,9 +7,9 @@ from __future__ import annotations
 _FIELD_DESC_VI = """
 facility_id | mã định danh ổn định, duy nhất của cơ sở
 name | tên cơ sở theo nguồn dữ liệu
-type | loại cơ sở: cảng biển, cảng hàng không hoặc khu công nghiệp (mã: seaport, airport, industrial_park)
-status | tình trạng: đang hoạt động (operating) hoặc quy hoạch (planned)
-status_source | nguồn của tình trạng: theo dữ liệu (source) hoặc giả định mặc định (assumed)
+type | loại cơ sở, ghi bằng mã: cảng biển “seaport”, cảng hàng không “airport”, khu công nghiệp “industrial_park”
+status | tình trạng, ghi bằng mã: đang hoạt động “operating” hoặc quy hoạch “planned”
+status_source | nguồn của tình trạng, ghi bằng mã: theo dữ liệu “source” hoặc giả định mặc định “assumed”
 class | cấp, hạng để so sánh cơ sở cùng loại (ví dụ cảng hàng không quốc tế hay nội địa)
 capacity | công suất theo nguồn dữ liệu, đơn vị ở trường đơn vị công suất
 capacity_unit | đơn vị của công suất
@@ -26,14 +26,14 @@ edition | phiên bản ranh giới: 34 hoặc 63 tỉnh, thành phố
 population | số người
 primary_break_min | ngưỡng thời gian di chuyển chính của loại cơ sở, tính bằng phút
 break_min | ngưỡng thời gian di chuyển, tính bằng phút
-road_access | tiếp cận đường bộ: mạng chính (network), mạng riêng trên đảo (separate_network) hoặc không có (none)
+road_access | tiếp cận đường bộ, ghi bằng mã: mạng chính “network”, mạng riêng trên đảo “separate_network” hoặc không có “none”
 access_dist_m | khoảng cách đường chim bay tới điểm bắt trên đường bộ, tính bằng mét
 coverage | số người trong ngưỡng thời gian (theo nhu cầu)
 unique_coverage | số người trong ngưỡng của cơ sở này và không trong ngưỡng của cơ sở cùng loại nào khác
 unique_share | dân số chỉ cơ sở này phục vụ chia cho dân số phục vụ (0-1)
 other_province_share | phần dân số phục vụ cũng nằm trong tầm của một cơ sở cùng loại ở tỉnh khác (0-1)
 flag | 1 nếu cơ sở được đánh dấu có thể dư thừa (xem diễn giải)
-flag_robustness | ổn định (robust): kết luận giữ nguyên khi thay đổi giả định; phụ thuộc giả định (fragile): không giữ nguyên
+flag_robustness | độ ổn định, ghi bằng mã: “robust” nếu kết luận giữ nguyên khi thay đổi giả định, “fragile” nếu không
 evidence_vi | diễn giải của kết luận, tiếng Việt
 evidence_en | diễn giải của kết luận, tiếng Anh
 removal_penalty_min | thời gian di chuyển tăng thêm bình quân (theo nhu cầu) nếu bỏ cơ sở, tính bằng phút, trên những người vẫn còn tiếp cận
@@ -76,7 +76,7 @@ site_id | mã của điểm (bến cảng, hoặc điểm chính thức của c�
 unit_id | cơ sở chính thức mà điểm thuộc về; để trống nếu bị loại
 kind | lớp dữ liệu nguồn của điểm
 use | bến chuyên dùng hoặc bến phà, khi tên hay thẻ dữ liệu cho biết
-member | yes: điểm thuộc cơ sở chính thức; no: bị loại (xem lý do loại)
+member | “yes” nếu điểm thuộc cơ sở chính thức, “no” nếu bị loại (xem lý do loại)
 excluded_reason | lý do điểm không thuộc cơ sở chính thức nào, tiếng Anh (trống: là thành viên)
 members | tên các bến thành viên của cơ sở
 n_members | số điểm thành viên, kể cả điểm chính thức
