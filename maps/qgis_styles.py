@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -134,6 +135,198 @@ def _flags_style(df: pd.DataFrame, *, lang: str, aliases: dict[str, str]) -> Vec
     )
 
 
+@dataclass(frozen=True)
+class _Ctx:
+    """What a layer's style is made from (see :func:`vector_style`)."""
+
+    df: pd.DataFrame
+    meta: dict
+    types: list[str]
+    lang: str
+    only_type: str | None
+    measure: str | None
+    aliases: dict[str, str]
+
+
+def _facilities_style(ctx: _Ctx) -> VectorStyle:
+    meta = ctx.meta
+    types = ctx.types
+    lang = ctx.lang
+    only_type = ctx.only_type
+    aliases = ctx.aliases
+    classes = []
+    for t in types if only_type is None else [only_type]:
+        c = type_color(t, types)
+        for status in ("operating", "planned"):
+            planned = status == "planned"
+            sym = Symbol(
+                "marker",
+                f"{c},0" if planned else f"{c},255",
+                f"{c},255" if planned else "255,255,255,255",
+                width_mm=0.7 if planned else 0.4,
+                size_mm=3.4,
+                shape=TYPE_SHAPES.get(t, "diamond"),
+            )
+            text = f"{type_label(t, meta, lang)} ({term(status, lang)})"
+            classes.append(StyleClass(text, sym, equals=(("type", t), ("status", status))))
+    classes.append(StyleClass(term("other", lang), Symbol("marker", "150,150,150,255")))
+    return VectorStyle(
+        "facilities",
+        "point",
+        "categorizedSymbol",
+        tuple(classes),
+        attr='"type" || \'|\' || "status"',
+        label_field="name",
+        aliases=aliases,
+        label_max_scale=LABEL_MAX_SCALE.get(
+            "industrial_park" if only_type in (None, "industrial_park") else "facilities"
+        ),
+    )
+
+
+def _terminals_style(ctx: _Ctx) -> VectorStyle:
+    lang = ctx.lang
+    aliases = ctx.aliases
+    member = Symbol("marker", "40,40,40,255", "255,255,255,255", width_mm=0.3, size_mm=2.0)
+    left = Symbol("marker", "170,170,170,160", "120,120,120,255", width_mm=0.2, size_mm=1.6)
+    site_classes = (
+        StyleClass(term("member", lang), member, equals=(("member", "yes"),)),
+        StyleClass(term("left_out", lang), left),
+    )
+    return VectorStyle(
+        "terminals",
+        "point",
+        "categorizedSymbol",
+        site_classes,
+        attr="member",
+        label_field="name",
+        aliases=aliases,
+        label_max_scale=LABEL_MAX_SCALE["terminals"],
+    )
+
+
+def _catchments_style(ctx: _Ctx) -> VectorStyle:
+    df = ctx.df
+    meta = ctx.meta
+    types = ctx.types
+    lang = ctx.lang
+    only_type = ctx.only_type
+    aliases = ctx.aliases
+    sub = df if only_type is None or "type" not in df else df[df["type"] == only_type]
+    breaks = sorted({float(b) for b in sub.get("break_min", pd.Series(dtype=float)).dropna()})
+    rgb = type_color(only_type, types) if only_type else "49,130,189"
+    alphas = [100 - 70 * i / max(len(breaks) - 1, 1) for i in range(len(breaks))] or [80]
+    primary = {
+        float(m.get("primary_min", 0))
+        for k, m in meta.get("types", {}).items()
+        if only_type is None or k == only_type
+    }
+    classes = []
+    for i, b in enumerate(breaks or [0.0]):
+        lo = breaks[i - 1] if i else 0.0
+        fill = f"{rgb},{alphas[i]:.0f}"
+        sym = Symbol("fill", fill, f"{rgb},220", width_mm=0.3)
+        text = f"≤ {b:g} {term('minutes', lang)}"
+        on = not primary or b in primary
+        classes.append(StyleClass(text, sym, lower=lo, upper=b, render=on))
+    return VectorStyle(
+        "catchments",
+        "polygon",
+        "graduatedSymbol",
+        tuple(classes),
+        attr="break_min",
+        order_desc="break_min",
+        aliases=aliases,
+    )
+
+
+def _overlaps_style(ctx: _Ctx) -> VectorStyle:
+    aliases = ctx.aliases
+    line_classes = tuple(
+        StyleClass(
+            _pct(lo, hi),
+            Symbol("line", f"{SHARE_COLORS[i + 1]},255", width_mm=0.5 + 0.6 * i),
+            lower=lo,
+            upper=hi,
+        )
+        for i, (lo, hi) in enumerate(
+            zip((0.0, 0.25, 0.5, 0.75), (0.25, 0.5, 0.75, 1.0), strict=True)
+        )
+    )
+    return VectorStyle(
+        "overlaps", "line", "graduatedSymbol", line_classes, attr="overlap_share", aliases=aliases
+    )
+
+
+def _road_repairs_style(ctx: _Ctx) -> VectorStyle:
+    aliases = ctx.aliases
+    vi = ctx.lang == "vi"
+    repair_classes = (
+        StyleClass(
+            "nối đoạn đường rời" if vi else "fragment connector",
+            Symbol("line", "230,85,13,255", width_mm=1.2),
+            equals=(("kind", "fragment_connector"),),
+        ),
+        StyleClass(
+            "đường một chiều cụt, mở hai chiều" if vi else "one-way dead end made two-way",
+            Symbol("line", "117,107,177,255", width_mm=0.9),
+            equals=(("kind", "oneway_dead_end"),),
+        ),
+    )
+    return VectorStyle(
+        "road_repairs", "line", "categorizedSymbol", repair_classes, attr="kind", aliases=aliases
+    )
+
+
+def _provinces_style(ctx: _Ctx) -> VectorStyle:
+    df = ctx.df
+    types = ctx.types
+    lang = ctx.lang
+    measure = ctx.measure
+    aliases = ctx.aliases
+    col = (
+        measure
+        if measure is not None
+        else next(
+            (
+                f"covered_by_others_share_{t}"
+                for t in types
+                if f"covered_by_others_share_{t}" in df.columns
+            ),
+            None,
+        )
+    )
+    col = col or None
+    if col is None:
+        cls = (
+            StyleClass(term("province", lang), Symbol("fill", "240,240,240,160", "90,90,90,255")),
+        )
+        return VectorStyle(
+            "provinces", "polygon", "singleSymbol", cls, label_field="prov_name", aliases=aliases
+        )
+    base = Symbol("fill", "", "90,90,90,255", width_mm=0.4)
+    share_classes = _share_ranges([f"{c},170" for c in SHARE_COLORS], base)
+    return VectorStyle(
+        "provinces",
+        "polygon",
+        "graduatedSymbol",
+        share_classes,
+        attr=col,
+        label_field="prov_name",
+        aliases=aliases,
+    )
+
+
+_LAYER_STYLES = {
+    "facilities": _facilities_style,
+    "terminals": _terminals_style,
+    "catchments": _catchments_style,
+    "overlaps": _overlaps_style,
+    "road_repairs": _road_repairs_style,
+    "provinces": _provinces_style,
+}
+
+
 def vector_style(
     layer: str,
     df: pd.DataFrame,
@@ -169,151 +362,15 @@ def vector_style(
     Catchments draw only the type's primary break (``meta['types'][t]['primary_min']``); the
     other breaks are listed in the legend, unticked. Labels use :data:`LABEL_MAX_SCALE`.
     """
-    vi = lang == "vi"
     aliases = {
         c: field_alias(layer, c, meta=meta, lang=lang) for c in df.columns if c != "geometry"
     }
-    if layer == "facilities":
-        classes = []
-        for t in types if only_type is None else [only_type]:
-            c = type_color(t, types)
-            for status in ("operating", "planned"):
-                planned = status == "planned"
-                sym = Symbol(
-                    "marker",
-                    f"{c},0" if planned else f"{c},255",
-                    f"{c},255" if planned else "255,255,255,255",
-                    width_mm=0.7 if planned else 0.4,
-                    size_mm=3.4,
-                    shape=TYPE_SHAPES.get(t, "diamond"),
-                )
-                text = f"{type_label(t, meta, lang)} ({term(status, lang)})"
-                classes.append(StyleClass(text, sym, equals=(("type", t), ("status", status))))
-        classes.append(StyleClass(term("other", lang), Symbol("marker", "150,150,150,255")))
-        return VectorStyle(
-            layer,
-            "point",
-            "categorizedSymbol",
-            tuple(classes),
-            attr='"type" || \'|\' || "status"',
-            label_field="name",
-            aliases=aliases,
-            label_max_scale=LABEL_MAX_SCALE.get(
-                "industrial_park" if only_type in (None, "industrial_park") else "facilities"
-            ),
-        )
     if layer == "flags":
         return _flags_style(df, lang=lang, aliases=aliases)
-    if layer == "terminals":
-        member = Symbol("marker", "40,40,40,255", "255,255,255,255", width_mm=0.3, size_mm=2.0)
-        left = Symbol("marker", "170,170,170,160", "120,120,120,255", width_mm=0.2, size_mm=1.6)
-        site_classes = (
-            StyleClass(term("member", lang), member, equals=(("member", "yes"),)),
-            StyleClass(term("left_out", lang), left),
-        )
-        return VectorStyle(
-            layer,
-            "point",
-            "categorizedSymbol",
-            site_classes,
-            attr="member",
-            label_field="name",
-            aliases=aliases,
-            label_max_scale=LABEL_MAX_SCALE["terminals"],
-        )
-    if layer == "catchments":
-        sub = df if only_type is None or "type" not in df else df[df["type"] == only_type]
-        breaks = sorted({float(b) for b in sub.get("break_min", pd.Series(dtype=float)).dropna()})
-        rgb = type_color(only_type, types) if only_type else "49,130,189"
-        alphas = [100 - 70 * i / max(len(breaks) - 1, 1) for i in range(len(breaks))] or [80]
-        primary = {
-            float(m.get("primary_min", 0))
-            for k, m in meta.get("types", {}).items()
-            if only_type is None or k == only_type
-        }
-        classes = []
-        for i, b in enumerate(breaks or [0.0]):
-            lo = breaks[i - 1] if i else 0.0
-            fill = f"{rgb},{alphas[i]:.0f}"
-            sym = Symbol("fill", fill, f"{rgb},220", width_mm=0.3)
-            text = f"≤ {b:g} {term('minutes', lang)}"
-            on = not primary or b in primary
-            classes.append(StyleClass(text, sym, lower=lo, upper=b, render=on))
-        return VectorStyle(
-            layer,
-            "polygon",
-            "graduatedSymbol",
-            tuple(classes),
-            attr="break_min",
-            order_desc="break_min",
-            aliases=aliases,
-        )
-    if layer == "overlaps":
-        line_classes = tuple(
-            StyleClass(
-                _pct(lo, hi),
-                Symbol("line", f"{SHARE_COLORS[i + 1]},255", width_mm=0.5 + 0.6 * i),
-                lower=lo,
-                upper=hi,
-            )
-            for i, (lo, hi) in enumerate(
-                zip((0.0, 0.25, 0.5, 0.75), (0.25, 0.5, 0.75, 1.0), strict=True)
-            )
-        )
-        return VectorStyle(
-            layer, "line", "graduatedSymbol", line_classes, attr="overlap_share", aliases=aliases
-        )
-    if layer == "road_repairs":
-        repair_classes = (
-            StyleClass(
-                "nối đoạn đường rời" if vi else "fragment connector",
-                Symbol("line", "230,85,13,255", width_mm=1.2),
-                equals=(("kind", "fragment_connector"),),
-            ),
-            StyleClass(
-                "đường một chiều cụt, mở hai chiều" if vi else "one-way dead end made two-way",
-                Symbol("line", "117,107,177,255", width_mm=0.9),
-                equals=(("kind", "oneway_dead_end"),),
-            ),
-        )
-        return VectorStyle(
-            layer, "line", "categorizedSymbol", repair_classes, attr="kind", aliases=aliases
-        )
-    if layer == "provinces":
-        col = (
-            measure
-            if measure is not None
-            else next(
-                (
-                    f"covered_by_others_share_{t}"
-                    for t in types
-                    if f"covered_by_others_share_{t}" in df.columns
-                ),
-                None,
-            )
-        )
-        col = col or None
-        if col is None:
-            cls = (
-                StyleClass(
-                    term("province", lang), Symbol("fill", "240,240,240,160", "90,90,90,255")
-                ),
-            )
-            return VectorStyle(
-                layer, "polygon", "singleSymbol", cls, label_field="prov_name", aliases=aliases
-            )
-        base = Symbol("fill", "", "90,90,90,255", width_mm=0.4)
-        share_classes = _share_ranges([f"{c},170" for c in SHARE_COLORS], base)
-        return VectorStyle(
-            layer,
-            "polygon",
-            "graduatedSymbol",
-            share_classes,
-            attr=col,
-            label_field="prov_name",
-            aliases=aliases,
-        )
-    return None
+    make = _LAYER_STYLES.get(layer)
+    if make is None:
+        return None
+    return make(_Ctx(df, meta, list(types), lang, only_type, measure, aliases))
 
 
 # --- field aliases and descriptions (the glossary's) ---------------------------------------
