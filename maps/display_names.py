@@ -25,19 +25,24 @@ _PROVINCE_PAIR_TABLES = {"province_matrix", "group_pairs"}
 _TEXT_COLUMN = re.compile(r"(_vi|_en)$")
 
 
-def _frame(name: str, df: pd.DataFrame, lang: str) -> pd.DataFrame:
+def _frame(name: str, df: pd.DataFrame, lang: str, keep: frozenset[str]) -> pd.DataFrame:
     cols = [c for c in df.columns if isinstance(c, str)]
     names = [c for c in cols if _NAME_COLUMN.match(c)]
     if name in _PROVINCE_PAIR_TABLES:
         names += [c for c in ("name_a", "name_b") if c in cols]
-    texts = [c for c in cols if _TEXT_COLUMN.search(c) and df[c].dtype == object]
+    texts = [
+        c
+        for c in cols
+        if _TEXT_COLUMN.search(c)
+        and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype))
+    ]
     if not names and not texts:
         return df
     out = df.copy()
     for c in names:
         out[c] = [province_name(v, lang) if isinstance(v, str) else v for v in out[c]]
     for c in texts:
-        out[c] = [province_names_in_text(v, c[-2:]) for v in out[c]]
+        out[c] = [province_names_in_text(v, c[-2:], keep=keep) for v in out[c]]
     return out
 
 
@@ -45,8 +50,22 @@ def for_display(result: RunResult, lang: str = "vi") -> RunResult:
     """A copy of ``result`` with display province names (see the module docstring)."""
     if not PROVINCE_DISPLAY:
         return result
+    keep = _own_names(result)
     return dataclasses.replace(
         result,
-        layers={k: _frame(k, v, lang) for k, v in result.layers.items()},
-        tables={k: _frame(k, v, lang) for k, v in result.tables.items()},
+        layers={k: _frame(k, v, lang, keep) for k, v in result.layers.items()},
+        tables={k: _frame(k, v, lang, keep) for k, v in result.tables.items()},
     )
+
+
+def _own_names(result: RunResult) -> frozenset[str]:
+    """Facility and site names that hold a province's bare name (kept as the source wrote
+    them, also inside sentences)."""
+    names: set[str] = set()
+    for k, df in result.layers.items():
+        if k in _PROVINCE_PAIR_TABLES:
+            continue
+        for c in ("name", "name_a", "name_b", "best_alternative_name"):
+            if c in df.columns:
+                names |= {v for v in df[c] if isinstance(v, str)}
+    return frozenset(n for n in names if any(p in n for p in PROVINCE_DISPLAY))

@@ -153,3 +153,29 @@ def test_hcmc_is_shown_as_tp_ho_chi_minh(default_run: Path) -> None:
                 t = t.replace(n, " ")
             bare += [t.strip()[:120] for _ in BARE_HCMC.finditer(t)]
         assert not bare, f"{f}: 'Hồ Chí Minh' without 'TP.' in {bare[:10]}"
+
+
+def test_display_names_change_display_only() -> None:
+    import dataclasses
+
+    from maps.display_names import for_display
+
+    result = make_fake_result()
+    fac = result.layers["facilities"].copy()
+    fac.loc[0, ["prov34_name", "name"]] = ["Hồ Chí Minh", "Cảng biển Hồ Chí Minh"]
+    fac.loc[0, "evidence_vi"] = "Cảng biển Hồ Chí Minh (Hồ Chí Minh) trùng với Đồng Nai."
+    mat = result.layers["province_matrix"].copy()
+    mat.loc[0, "name_a"] = "Hồ Chí Minh"
+    result = dataclasses.replace(
+        result, layers={**result.layers, "facilities": fac, "province_matrix": mat}
+    )
+    shown = for_display(result, "vi")
+    row = shown.layers["facilities"].iloc[0]
+    assert row["prov34_name"] == "TP. Hồ Chí Minh"
+    assert row["name"] == "Cảng biển Hồ Chí Minh", "a facility's own name was changed"
+    assert row["evidence_vi"] == "Cảng biển Hồ Chí Minh (TP. Hồ Chí Minh) trùng với Đồng Nai."
+    assert shown.layers["province_matrix"].loc[0, "name_a"] == "TP. Hồ Chí Minh"
+    assert row["prov34_code"] == fac.loc[0, "prov34_code"], "codes are keys: unchanged"
+    assert result.layers["facilities"].loc[0, "prov34_name"] == "Hồ Chí Minh", "input mutated"
+    en = for_display(result, "en").layers["facilities"].iloc[0]
+    assert en["prov34_name"] == "Hồ Chí Minh City"

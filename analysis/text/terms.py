@@ -11,7 +11,7 @@ Chí Minh* for the city. A facility is named or called *cơ sở này*, never *n
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # key: (vi, en). Sentence-case; callers capitalise where a label starts a line.
@@ -138,13 +138,20 @@ _PROVINCE_IN_TEXT = {
 }
 
 
-def province_names_in_text(text: Any, lang: str = "vi") -> Any:
+def province_names_in_text(text: Any, lang: str = "vi", *, keep: Iterable[str] = ()) -> Any:
     """``text`` with each bare province name of :data:`PROVINCE_DISPLAY` in its display form
-    (a sentence that names the province); non-strings are returned as they are."""
+    (a sentence that names the province); the names in ``keep`` (facility names, which are
+    the source's own: *Cảng biển Hồ Chí Minh*) are left as they are. Non-strings are returned
+    as they are."""
     if not isinstance(text, str):
         return text
+    held = [n for n in sorted(set(keep), key=len, reverse=True) if n and n in text]
+    for i, n in enumerate(held):
+        text = text.replace(n, f"\x00{i}\x00")
     for k, pattern in _PROVINCE_IN_TEXT.items():
         text = pattern.sub(province_name(k, lang), text)
+    for i, n in enumerate(held):
+        text = text.replace(f"\x00{i}\x00", n)
     return text
 
 
