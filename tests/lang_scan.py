@@ -63,6 +63,7 @@ ALLOWED = frozenset(
         "method",  # METHOD.md, a file name
         "md",
         "leaflet",
+        "dask",  # the cluster software a batch runs on (cli.py batch)
         # Vietnamese abbreviations and loanwords: QĐ-TTg (Thủ tướng) in the number of a
         # Prime Minister's decision; container, the trade's own word ("hàng container")
         "ttg",
