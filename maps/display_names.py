@@ -21,8 +21,9 @@ from analysis.text import PROVINCE_DISPLAY, province_name, province_names_in_tex
 _NAME_COLUMN = re.compile(r"^(prov\d*_name|best_alternative_province|group_name|province_name)$")
 # tables whose name_a / name_b are provinces (elsewhere they are facilities)
 _PROVINCE_PAIR_TABLES = {"province_matrix", "group_pairs"}
-# sentence columns: the language is the suffix
+# sentence columns: the language is the suffix; those without one are in the run's language
 _TEXT_COLUMN = re.compile(r"(_vi|_en)$")
+_RUN_LANGUAGE_TEXT = frozenset({"sharing_key"})
 
 
 def _frame(name: str, df: pd.DataFrame, lang: str, keep: frozenset[str]) -> pd.DataFrame:
@@ -33,7 +34,7 @@ def _frame(name: str, df: pd.DataFrame, lang: str, keep: frozenset[str]) -> pd.D
     texts = [
         c
         for c in cols
-        if _TEXT_COLUMN.search(c)
+        if (_TEXT_COLUMN.search(c) or c in _RUN_LANGUAGE_TEXT)
         and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype))
     ]
     if not names and not texts:
@@ -42,7 +43,8 @@ def _frame(name: str, df: pd.DataFrame, lang: str, keep: frozenset[str]) -> pd.D
     for c in names:
         out[c] = [province_name(v, lang) if isinstance(v, str) else v for v in out[c]]
     for c in texts:
-        out[c] = [province_names_in_text(v, c[-2:], keep=keep) for v in out[c]]
+        lang_c = c[-2:] if _TEXT_COLUMN.search(c) else lang
+        out[c] = [province_names_in_text(v, lang_c, keep=keep) for v in out[c]]
     return out
 
 
