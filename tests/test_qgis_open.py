@@ -49,6 +49,13 @@ res = job.takeLabelingResults()
 labels = {}
 for lab in (res.allLabels() if res else []):
     labels.setdefault(project.mapLayer(lab.layerID).name(), []).append(lab.labelText)
+every = [lyr for lyr in root.layerOrder() if lyr.isValid() and lyr.isSpatial()]
+ms.setLayers(every)  # every layer ticked (what check_qgis.py draws): names still placed
+job = QgsMapRendererParallelJob(ms)
+job.start()
+job.waitForFinished()
+res_all = job.takeLabelingResults()
+all_labels = [lab.labelText for lab in (res_all.allLabels() if res_all else [])]
 flags = [lyr for lyr in order if "layername=flags" in lyr.source()]
 cats = [c.value() for c in flags[0].renderer().categories()] if flags else []
 print(json.dumps({
@@ -58,6 +65,7 @@ print(json.dumps({
                lyr.geometryType()] for lyr in order],
     "labels": labels,
     "flag_categories": cats,
+    "labels_all_ticked": all_labels,
 }))
 sys.stdout.flush()
 os._exit(0)
@@ -104,3 +112,7 @@ def test_project_as_opened(tmp_path: Path) -> None:
     placed = rep["labels"].get("Tỉnh, thành phố", [])
     assert placed and set(placed) <= {"Hà Nội", "Hải Phòng"}, rep["labels"]
     assert png.stat().st_size > 5000, "the render is empty"
+    names = {"Hà Nội", "Hải Phòng"}
+    assert names & set(rep["labels_all_ticked"]), (
+        f"with every layer ticked no province name is placed: {rep['labels_all_ticked']}"
+    )
