@@ -52,6 +52,8 @@ class VectorStyle:
     aliases: dict[str, str] = field(default_factory=dict)
     # labels only from this scale (denominator) inwards; None: at every scale
     label_max_scale: float | None = None
+    # QGIS label priority 0-10 (higher: placed first when labels collide); None: by geometry
+    label_priority: int | None = None
     # categorizedSymbol: the category values when the attribute is an expression that does not
     # join the ``equals`` values with "|" (None: "|".join of each class's ``equals`` values)
     category_values: tuple[str, ...] | None = None
@@ -169,7 +171,13 @@ def _renderer_xml(style: VectorStyle) -> ET.Element:
     return r
 
 
-def _labeling_xml(field_name: str, geometry: str, *, max_scale: float | None = None) -> ET.Element:
+def _labeling_xml(
+    field_name: str,
+    geometry: str,
+    *,
+    max_scale: float | None = None,
+    priority: int | None = None,
+) -> ET.Element:
     lab = ET.Element("labeling", type="simple")
     st = ET.SubElement(lab, "settings", calloutType="simple")
     ts = ET.SubElement(
@@ -199,7 +207,7 @@ def _labeling_xml(field_name: str, geometry: str, *, max_scale: float | None = N
         placement="0" if geometry == "point" else "4",  # polygons: horizontal, anywhere inside
         dist="1.2",
         distUnits="MM",
-        priority="5" if geometry == "point" else "3",
+        priority=str(priority if priority is not None else 5 if geometry == "point" else 3),
     )
     # displayAll=0: QGIS drops a label that would collide with another (collision handling);
     # the scale range keeps hundreds of park names from crowding the national view
@@ -232,7 +240,12 @@ def qml_element(style: VectorStyle) -> ET.Element:
     root.append(_renderer_xml(style))
     if style.label_field:
         root.append(
-            _labeling_xml(style.label_field, style.geometry, max_scale=style.label_max_scale)
+            _labeling_xml(
+                style.label_field,
+                style.geometry,
+                max_scale=style.label_max_scale,
+                priority=style.label_priority,
+            )
         )
     aliases = ET.SubElement(root, "aliases")
     for i, (col, alias) in enumerate(style.aliases.items()):

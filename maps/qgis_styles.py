@@ -181,6 +181,8 @@ def _facilities_style(ctx: _Ctx) -> VectorStyle:
         label_max_scale=LABEL_MAX_SCALE.get(
             "industrial_park" if only_type in (None, "industrial_park") else "facilities"
         ),
+        # a seaport's or an airport's name wins over the hundreds of park names around it
+        label_priority=4 if only_type in (None, "industrial_park") else 8,
     )
 
 

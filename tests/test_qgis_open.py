@@ -56,6 +56,8 @@ job.start()
 job.waitForFinished()
 res_all = job.takeLabelingResults()
 all_labels = [lab.labelText for lab in (res_all.allLabels() if res_all else [])]
+prio = {lyr.name(): lyr.labeling().settings().priority for lyr in order
+        if "layername=facilities" in lyr.source() and lyr.labeling() is not None}
 flags = [lyr for lyr in order if "layername=flags" in lyr.source()]
 cats = [c.value() for c in flags[0].renderer().categories()] if flags else []
 print(json.dumps({
@@ -66,6 +68,7 @@ print(json.dumps({
     "labels": labels,
     "flag_categories": cats,
     "labels_all_ticked": all_labels,
+    "facility_label_priority": prio,
 }))
 sys.stdout.flush()
 os._exit(0)
@@ -112,6 +115,10 @@ def test_project_as_opened(tmp_path: Path) -> None:
     placed = rep["labels"].get("Tỉnh, thành phố", [])
     assert placed and set(placed) <= {"Hà Nội", "Hải Phòng"}, rep["labels"]
     assert png.stat().st_size > 5000, "the render is empty"
+    prio = rep["facility_label_priority"]
+    seaport = next(v for k, v in prio.items() if "Cảng biển" in k)
+    parks = [v for k, v in prio.items() if "Khu công nghiệp" in k]
+    assert seaport > max(parks, default=5), f"park names must give way to seaport names: {prio}"
     names = {"Hà Nội", "Hải Phòng"}
     assert names & set(rep["labels_all_ticked"]), (
         f"with every layer ticked no province name is placed: {rep['labels_all_ticked']}"
