@@ -10,6 +10,7 @@ carries the same style as its GeoPackage default (or raster sidecar), embedded i
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import uuid
@@ -197,6 +198,9 @@ def _vector_layer(
     style = vector_style(
         layer, df, meta=result.meta, types=types, lang=lang, only_type=only_type, measure=measure
     )
+    if style is not None and measure:
+        # names once: the outlines layer carries them, the choropleths drawn under it do not
+        style = dataclasses.replace(style, label_field=None)
     if style is not None:
         qml = qml_element(style)
         ml.set("labelsEnabled", qml.get("labelsEnabled", "0"))
