@@ -219,3 +219,12 @@ def test_two_writes_are_identical_and_atomic(tmp_path: Path) -> None:
     assert paths[0].read_bytes() == paths[1].read_bytes(), "same content but different bytes"
     leftovers = [p.name for p in paths[0].parent.iterdir() if p.name != "infra_overlap.gpkg"]
     assert leftovers == [], f"temporary files left behind: {leftovers}"
+
+
+def test_province_polygons_are_no_label_obstacles(gpkg: Path) -> None:
+    # as obstacles, one province layer's polygons push every other province layer's names off
+    # (on the national project QGIS placed 5 names of 34 instead of 31)
+    prov = _qml(gpkg, "provinces").find("labeling/settings/rendering")
+    fac = _qml(gpkg, "facilities").find("labeling/settings/rendering")
+    assert prov is not None and fac is not None, "provinces and facilities are labelled"
+    assert prov.get("obstacle") == "0" and fac.get("obstacle") == "1"
