@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,10 @@ import pandas as pd
 
 from analysis.batch import BatchRun
 from analysis.results import RunResult
+from analysis.text import fmt_dec, fmt_int, fmt_pct, pick
+from analysis.text.batch import BATCH_CHANGES, BATCH_STATUS, BATCH_TEXT
 from geo.files import atomic_path, write_text_atomic
+from maps.batch_charts import heatmap_svg, summary_charts
 from maps.manifest import build_manifest
 from maps.outputs import write_outputs
 from maps.safe_table import rounded_frame, safe_cell, write_csv
@@ -44,6 +46,10 @@ FORMATS = (
     ("_s", '0.0" s"'),
     ("_count", "0"),
 )
+
+
+def _tr(key: str, lang: str) -> str:
+    return pick(BATCH_TEXT[key], lang)
 
 
 def write_scenario_outputs(
@@ -122,14 +128,16 @@ def _changes(key: dict[str, str], base: pd.DataFrame, fac: pd.DataFrame) -> list
 
 
 def _matrix_diff(
-    a: tuple[dict[str, str], dict[str, Any]], b: tuple[dict[str, str], dict[str, Any]]
+    a: tuple[dict[str, str], dict[str, Any]],
+    b: tuple[dict[str, str], dict[str, Any]],
+    lang: str = "en",
 ) -> tuple[pd.DataFrame, str]:
     (ka, da), (kb, db) = a, b
     ed = int(
         da["manifest"]["edition"]
     )  # each matrix holds both editions: compare in the baseline's
     if not (db["province_matrix"]["edition"] == ed).any():
-        return pd.DataFrame(), f"not comparable: {kb['scenario']} has no {ed}-province matrix"
+        return pd.DataFrame(), _tr("not_comparable", lang).format(s=kb["scenario"], ed=ed)
     frames = []
     for t in sorted(set(da["manifest"]["types"]) & set(db["manifest"]["types"])):
         sides = []
@@ -179,7 +187,7 @@ def _matrix_diff(
         compare_hash=kb["hash"],
     )
     order = out["difference_people"].abs().sort_values(ascending=False, kind="stable").index
-    note = f"in the {ed}-province edition" if ed != int(db["manifest"]["edition"]) else ""
+    note = _tr("in_edition", lang).format(ed=ed) if ed != int(db["manifest"]["edition"]) else ""
     return out.loc[order].reset_index(drop=True), note
 
 
@@ -197,8 +205,9 @@ def _show(value: Any) -> str:
     )
 
 
-def batch_tables(run: BatchRun) -> tuple[dict[str, pd.DataFrame], str]:
-    """The report's tables (scenarios, summary, changes, flags, matrix_diff) and a note on the diff."""
+def batch_tables(run: BatchRun, lang: str = "en") -> tuple[dict[str, pd.DataFrame], str]:
+    """The report's tables (scenarios, summary, changes, flags, matrix_diff) and a note on the
+    diff (in ``lang``); the tables keep codes (status, kind of change) in every language."""
     rows, summary, changes, flags, done = [], [], [], [], {}
     for sc, o in zip(run.spec.scenarios, run.outcomes, strict=True):
         folder = Path(o["folder"]).relative_to(run.out_dir).as_posix() if o["folder"] else ""
@@ -228,12 +237,10 @@ def batch_tables(run: BatchRun) -> tuple[dict[str, pd.DataFrame], str]:
             changes += _changes(key, base[1]["facilities"], d["facilities"])
     note = ""
     if base is not None and run.spec.compare in done and run.spec.compare != run.spec.baseline:
-        diff, note = _matrix_diff(base, done[run.spec.compare])
+        diff, note = _matrix_diff(base, done[run.spec.compare], lang)
     else:
-        diff, note = (
-            pd.DataFrame(),
-            f"needs both {run.spec.baseline} and {run.spec.compare} finished",
-        )
+        needs = _tr("needs_both", lang).format(b=run.spec.baseline, c=run.spec.compare)
+        diff, note = pd.DataFrame(), needs
     ch_cols = [*KEY, "change", "type", "facility_id", "name", "province", "unique_share"]
     tables = {
         "scenarios": pd.DataFrame(rows),
@@ -243,79 +250,6 @@ def batch_tables(run: BatchRun) -> tuple[dict[str, pd.DataFrame], str]:
         "matrix_diff": diff,
     }
     return tables, note
-
-
-# --------------------------------------------------------------------------- SVG charts
-
-
-def bars_svg(
-    labels: list[str], values: list[float], *, fmt: str, title: str, vmax: float | None = None
-) -> str:
-    """A horizontal bar chart as an inline SVG string (labels escaped; NaN drawn as 'n/a')."""
-    w, lw, rh = 560, 190, 20
-    finite = [v for v in values if v == v]
-    top = vmax or max(finite, default=0.0) or 1.0
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{w}" height="{rh * len(labels) + 24}" class="chart">',
-           f'<title>{escape(title)}</title><text x="0" y="14" class="t">{escape(title)}</text>']  # fmt: skip
-    for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
-        y = 22 + i * rh
-        out.append(f'<text x="{lw - 6}" y="{y + 14}" text-anchor="end">{escape(lab)}</text>')
-        if v == v:
-            bw = max(0.0, (w - lw - 90) * v / top)
-            out.append(
-                f'<rect x="{lw}" y="{y + 3}" width="{bw:.1f}" height="{rh - 6}" fill="#2b6cb0"/>'
-            )
-            out.append(f'<text x="{lw + bw + 4:.1f}" y="{y + 14}">{escape(fmt.format(v))}</text>')
-        else:
-            out.append(f'<text x="{lw + 4}" y="{y + 14}" fill="#888">n/a</text>')
-    return "".join([*out, "</svg>"])
-
-
-def heatmap_svg(diff: pd.DataFrame, *, title: str) -> str:
-    """The province x province difference (symmetric) as an SVG grid: red more, blue less."""
-    codes = sorted(set(diff["province_a"]) | set(diff["province_b"]))
-    names = dict(zip(diff["province_a"], diff["name_a"], strict=False)) | dict(
-        zip(diff["province_b"], diff["name_b"], strict=False)
-    )
-    n, c, lab = len(codes), 14, 34
-    vmax = float(diff["difference_people"].abs().max()) or 1.0
-    pos = {k: i for i, k in enumerate(codes)}
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{lab + n * c + 4}" height="{lab + n * c + 4}" class="chart">',
-           f"<title>{escape(title)}</title>"]  # fmt: skip
-    for k, i in pos.items():
-        out.append(
-            f'<text x="{lab + i * c + c / 2}" y="{lab - 4}" font-size="8" text-anchor="middle">{escape(k)}</text>'
-        )
-        out.append(
-            f'<text x="{lab - 4}" y="{lab + i * c + 10}" font-size="8" text-anchor="end">{escape(k)}</text>'
-        )
-    for r in diff.itertuples(index=False):
-        v = float(r.difference_people)  # type: ignore[arg-type]
-        a = min(1.0, abs(v) / vmax)
-        fill = f"rgba(200,30,30,{a:.3f})" if v > 0 else f"rgba(30,80,200,{a:.3f})"
-        tip = escape(
-            f"{names.get(r.province_a, '')} × {names.get(r.province_b, '')}: {v:+,.0f} people"
-        )
-        for x, y in (
-            (pos[r.province_a], pos[r.province_b]),
-            (pos[r.province_b], pos[r.province_a]),
-        ):
-            out.append(
-                f'<rect x="{lab + x * c}" y="{lab + y * c}" width="{c - 1}" height="{c - 1}" fill="{fill}"><title>{tip}</title></rect>'
-            )
-    return "".join([*out, "</svg>"])
-
-
-def _charts(summary: pd.DataFrame) -> list[dict[str, Any]]:
-    charts = []
-    for t, g in summary.groupby("type", sort=True):
-        labels = [f"{s} ({p:g} min)" for s, p in zip(g["scenario"], g["primary_min"], strict=True)]
-        charts.append({"type": t, "svgs": [
-            bars_svg(labels, list(g["covered_share"] * 100), fmt="{:.1f} %", title=f"{t}: population covered within the primary threshold (%)", vmax=100.0),
-            bars_svg(labels, list(g["unique_share"] * 100), fmt="{:.1f} %", title=f"{t}: unique share of catchment people (%)", vmax=100.0),
-            bars_svg(labels, list(g["flags_count"].astype(float)), fmt="{:.0f}", title=f"{t}: facilities flagged redundant"),
-        ]})  # fmt: skip
-    return charts
 
 
 # --------------------------------------------------------------------------- files
@@ -361,10 +295,49 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> None:
         wb.save(tmp)
 
 
+def report_lang(run: BatchRun) -> str:
+    """The batch report's language: the baseline scenario's ``lang`` (else the first
+    scenario's, else Vietnamese, the tool's default)."""
+    scs = {sc.name: sc for sc in run.spec.scenarios}
+    first = scs.get(run.spec.baseline) or (run.spec.scenarios[0] if run.spec.scenarios else None)
+    lang = str((first.params.get("lang") if first else None) or "vi")
+    return lang if lang in ("vi", "en") else "vi"
+
+
+def _type_labels(run: BatchRun, lang: str) -> dict[str, str]:
+    """Type code -> label in ``lang``, from the finished scenarios' manifests."""
+    labels: dict[str, str] = {}
+    for o in run.outcomes:
+        man = Path(o["folder"]) / "manifest.json" if o.get("folder") else None
+        if man is None or not man.is_file():
+            continue
+        for t, info in json.loads(man.read_text(encoding="utf-8")).get("types", {}).items():
+            labels.setdefault(t, str(info.get(f"label_{lang}") or t))
+    return labels
+
+
+def _display(lang: str, type_labels: dict[str, str]) -> dict[str, Any]:
+    """What the template needs to speak ``lang``: words, value labels and number formats."""
+    return {
+        "lang": lang,
+        "tr": {k: pick(v, lang) for k, v in BATCH_TEXT.items()},
+        "status_label": {k: pick(v, lang) for k, v in BATCH_STATUS.items()},
+        "change_label": {k: pick(v, lang) for k, v in BATCH_CHANGES.items()},
+        "type_label": type_labels,
+        "fi": lambda x: fmt_int(x, lang),
+        "fd": lambda x, d=1: fmt_dec(x, lang, digits=d),
+        "fp": lambda x: fmt_pct(x, lang, digits=1),
+        "fs": lambda x: ("+" if x == x and x > 0 else "") + fmt_int(x, lang),
+    }
+
+
 def write_batch_report(run: BatchRun, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``report.html``, ``report.xlsx`` and ``tables/*.csv`` of a batch into ``out_dir``."""
+    """Write ``report.html``, ``report.xlsx`` and ``tables/*.csv`` of a batch into ``out_dir``.
+
+    The HTML speaks the batch's language (:func:`report_lang`); the tables keep codes."""
     out = Path(out_dir)
-    tables, note = batch_tables(run)
+    lang = report_lang(run)
+    tables, note = batch_tables(run, lang)
     written = {}
     for name, df in tables.items():
         p = out / "tables" / f"{name}.csv"
@@ -372,12 +345,24 @@ def write_batch_report(run: BatchRun, out_dir: str | Path) -> dict[str, Path]:
         write_csv(df, p)
         written[name] = p
     write_xlsx(tables, out / "report.xlsx")
+    labels = _type_labels(run, lang)
     diff = tables["matrix_diff"]
-    heat = [{"type": t, "svg": heatmap_svg(g[g["difference_people"] != 0], title=f"{t}: duplicated people, {run.spec.compare} minus {run.spec.baseline}"),
-             "top": g[g["difference_people"] != 0].head(15).to_dict("records")}
-            for t, g in diff.groupby("type", sort=True) if (g["difference_people"] != 0).any()] if len(diff) else []  # fmt: skip
+    heat = []
+    for t, g in diff.groupby("type", sort=True) if len(diff) else []:
+        g = g[g["difference_people"] != 0]
+        if not len(g):
+            continue
+        lab = labels.get(str(t), str(t))
+        title = _tr("chart_heat", lang).format(t=lab, c=run.spec.compare, b=run.spec.baseline)
+        heat.append(
+            {
+                "type": lab,
+                "svg": heatmap_svg(g, lang=lang, title=title),
+                "top": g.head(15).to_dict("records"),
+            }
+        )
     ch = tables["changes"]
-    kinds = ("facility added", "facility removed", "flag appears", "flag disappears")
+    kinds = tuple(BATCH_CHANGES)
     counts = [
         {
             "scenario": s,
@@ -395,8 +380,13 @@ def write_batch_report(run: BatchRun, out_dir: str | Path) -> dict[str, Path]:
     saved = sum(
         max(0, len(s["scenarios"]) - 1) * s["load_s"] for s in run.shared.values() if s["shared"]
     )
+    charts = (
+        summary_charts(tables["summary"], lang=lang, type_labels=labels)
+        if len(tables["summary"])
+        else []
+    )
     html = _ENV.get_template("batch_report.html.j2").render(
-        run=run, spec=run.spec, t=tables, note=note, charts=_charts(tables["summary"]) if len(tables["summary"]) else [],
+        run=run, spec=run.spec, t=tables, note=note, charts=charts, **_display(lang, labels),
         heat=heat, kinds=kinds, change_counts=counts, saved_s=saved, changes=ch.head(300).to_dict("records"), n_changes=len(ch),
     )  # fmt: skip
     write_text_atomic(out / "report.html", html)

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from analysis.glossary import LAYER_TEXT
 from analysis.results import LAYER_ORDER, RunResult
+from analysis.text import LAYER_TEXT
 from geo.files import atomic_path
 from maps.qgis_styles import field_text, layer_types, vector_qml, vector_sld, vector_style
 

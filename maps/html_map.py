@@ -28,8 +28,8 @@ from branca.element import Element, Figure
 from offlinefolium.template import Template
 from offlinefolium.utilities import JsCode
 
-from analysis.glossary import term
 from analysis.results import RunResult
+from analysis.text import term
 from geo.cities import read_major_cities
 from geo.files import atomic_path
 from maps import html_findings as hf

@@ -15,8 +15,16 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from analysis.glossary import class_label, demand_source_text, note_text, term
-from analysis.text import fmt_date, fmt_dec, fmt_pct, fmt_people
+from analysis.text import (
+    class_label,
+    demand_source_text,
+    fmt_date,
+    fmt_dec,
+    fmt_pct,
+    fmt_people,
+    note_text,
+    term,
+)
 
 TYPE_COLOURS = {"seaport": "#1f5fbf", "airport": "#7b3fa0", "industrial_park": "#e07b00"}
 EXTRA_COLOURS = ("#138d75", "#8c564b", "#c2185b", "#556b2f")

@@ -109,12 +109,14 @@ def _write_all(
     step: Callable[[str], None],
 ) -> dict[str, Any]:
     """Every file of a run into ``tmp``; manifest.json and then the run marker last."""
+    from maps.display_names import for_display
     from maps.gpkg import write_geopackage
     from maps.html_map import write_map
     from maps.qgis_project import write_qgis_project
     from maps.rasters import write_rasters
     from maps.report import write_report
 
+    result = for_display(result, lang)  # TP. Hồ Chí Minh in every file (display only)
     step("map")
     write_map(result, tmp / "map.html", lang=lang)
     step("geopackage")

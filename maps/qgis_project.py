@@ -10,6 +10,7 @@ carries the same style as its GeoPackage default (or raster sidecar), embedded i
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import uuid
@@ -24,8 +25,8 @@ import pandas as pd
 from pyproj import CRS
 from pyproj.transformer import Transformer
 
-from analysis.glossary import GROUP_TEXT, LAYER_TEXT, RASTER_TEXT, term
 from analysis.results import RunResult
+from analysis.text import GROUP_TEXT, LAYER_TEXT, RASTER_TEXT, term
 from geo.files import write_bytes_atomic
 from maps.gpkg import GEOMETRY_TYPES
 from maps.qgis_styles import (
@@ -197,6 +198,9 @@ def _vector_layer(
     style = vector_style(
         layer, df, meta=result.meta, types=types, lang=lang, only_type=only_type, measure=measure
     )
+    if style is not None and measure:
+        # names once: the outlines layer carries them, the choropleths drawn under it do not
+        style = dataclasses.replace(style, label_field=None)
     if style is not None:
         qml = qml_element(style)
         ml.set("labelsEnabled", qml.get("labelsEnabled", "0"))
@@ -320,6 +324,21 @@ def project_groups(
     return groups
 
 
+_GEOMETRY_RANK = {"Point": 0, "Line": 1, "Polygon": 2}
+
+
+def drawing_order(layers: list[_Layer]) -> list[_Layer]:
+    """``layers`` top first as drawn: points, lines, polygons (catchments before provinces, as
+    in the tree), rasters, tables; the tree's order within each kind."""
+
+    def rank(lyr: _Layer) -> int:
+        if lyr.provider == "gdal":
+            return 3
+        return _GEOMETRY_RANK.get(lyr.element.get("geometry", ""), 4)
+
+    return sorted(layers, key=rank)
+
+
 def project_xml(
     result: RunResult, *, gpkg_name: str = "infra_overlap.gpkg", lang: str = "vi"
 ) -> str:
@@ -346,6 +365,12 @@ def project_xml(
         for lyr in members:
             _tree_layer(g, lyr)
         layers.extend(members)
+    # drawing order: every type's points above lines above catchment polygons above provinces,
+    # so that one type's catchments never cover another type's facilities and rings (the
+    # layer tree keeps its groups by type)
+    custom = ET.SubElement(tree, "custom-order", enabled="1")
+    for lyr in drawing_order(layers):
+        ET.SubElement(custom, "item").text = lyr.id
     canvas = ET.SubElement(root, "mapcanvas", name="theMapCanvas", annotationsVisible="1")
     ET.SubElement(canvas, "units").text = "meters" if not crs.is_geographic else "degrees"
     extent = _region_extent(result, crs)
@@ -354,7 +379,7 @@ def project_xml(
     _srs(ET.SubElement(canvas, "destinationsrs"), crs)
     ET.SubElement(root, "projectlayers").extend(lyr.element for lyr in layers)
     order = ET.SubElement(root, "layerorder")
-    for lyr in layers:
+    for lyr in drawing_order(layers):
         ET.SubElement(order, "layer", id=lyr.id)
     props = ET.SubElement(root, "properties")
     ET.SubElement(ET.SubElement(props, "Paths"), "Absolute", type="bool").text = "false"

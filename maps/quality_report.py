@@ -15,16 +15,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis.glossary import (
+from analysis.text import (
     FIELD_TEXT,
     NETWORK_METRICS,
     QUALITY_FIELDS,
     QUALITY_TABLES,
+    fmt_dec,
+    fmt_int,
+    fmt_pct,
     note_text,
     pick,
+    province_name,
     road_class_label,
 )
-from analysis.text import fmt_dec, fmt_int, fmt_pct
 
 # Doubt score -> colour (0 none, 1 one doubt, 2+ several).
 DOUBT_COLOURS = ("#2e7d32", "#f9a825", "#c62828")
@@ -80,6 +83,9 @@ def table_html(
     Headers are the glossary's labels in ``lang``; numbers are formatted for ``lang``.
     """
     cols = [c for c in columns if c in frame.columns]
+    names = [c for c in cols if re.fullmatch(r"prov\d*_name", c)]
+    if names:  # province names as documents write them (TP. Hồ Chí Minh)
+        frame = frame.assign(**{c: frame[c].map(lambda v: province_name(v, lang)) for c in names})
     head = "".join(f"<th>{html.escape(_header(c, lang))}</th>" for c in cols)
     body = "".join(
         "<tr>" + "".join(f"<td>{_cell(v, lang)}</td>" for v in row) + "</tr>"
@@ -291,7 +297,9 @@ def findings_vi(
             )
     c = tables.get("coastal_ports", pd.DataFrame())
     if len(c):
-        missing = c.loc[~c["has_port"].astype(bool), "prov63_name"].tolist()
+        missing = [
+            province_name(n, lang) for n in c.loc[~c["has_port"].astype(bool), "prov63_name"]
+        ]
         what = "cảng tổng hợp" if "general_ports" in c else "cảng biển có bến cảng trên bản đồ"
         out.append(
             f"{fmt_int(len(missing), lang)} trong {fmt_int(len(c), lang)} tỉnh ven biển không có {what}"
@@ -331,6 +339,6 @@ def findings_vi(
         out.append(
             f"Dân số ({population_text}): {fmt_int(p['source'].sum(), lang)} người, so với "
             f"{fmt_int(p['census'].sum(), lang)} theo số liệu chính thức; chênh lệch lớn nhất "
-            f"ở {worst['prov63_name']} ({fmt_pct(worst['ratio'], lang, digits=1)} số liệu chính thức)."
+            f"ở {province_name(worst['prov63_name'], lang)} ({fmt_pct(worst['ratio'], lang, digits=1)} số liệu chính thức)."
         )
     return out

@@ -15,17 +15,22 @@ import jinja2
 import markupsafe
 import pandas as pd
 
-from analysis.glossary import (
+from analysis.results import RunResult
+from analysis.text import (
     FIELD_TEXT,
     REPAIR_NOTES_VI,
     REPAIR_TEXT,
     demand_source_text,
+    fmt_date,
+    fmt_dec,
+    fmt_int,
+    fmt_min,
+    fmt_pct,
+    fmt_people,
     note_text,
     pick,
     term,
 )
-from analysis.results import RunResult
-from analysis.text import fmt_date, fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people
 from geo.files import write_text_atomic
 from geo.paths import method_md
 from maps.report_charts import coverage_curve_svg, severity_bars_svg

@@ -108,6 +108,17 @@ def coverage_curve_svg(
     return markupsafe.Markup("".join(out))
 
 
+def short_label(name: str, limit: int = 44) -> str:
+    """``name`` cut to ``limit`` characters with an ellipsis; a trailing ``(province)`` is kept
+    whole and the facility's name before it is cut instead (never "TP. Hồ Chí Min…")."""
+    if len(name) <= limit:
+        return name
+    head, sep, tail = name.rpartition(" (")
+    if sep and tail.endswith(")") and len(tail) + 2 < limit - 8:
+        return head[: limit - len(tail) - 3].rstrip() + "…" + sep + tail
+    return name[: limit - 1] + "…"
+
+
 def severity_bars_svg(
     rows: Sequence[tuple[str, float, bool]], *, lang: str, top: int = 20
 ) -> markupsafe.Markup:
@@ -152,7 +163,7 @@ def severity_bars_svg(
             f'<rect x="{min(zero, x):.1f}" y="{y + 3}" width="{abs(x - zero):.1f}" height="12" '
             f'fill="{fill}" stroke="#c53030"/>'
         )
-        label = name if len(name) <= 44 else name[:43] + "…"
+        label = short_label(name)
         out.append(
             f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" font-size="11">{_e(label)}</text>'
         )

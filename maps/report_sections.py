@@ -10,9 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.glossary import term
 from analysis.results import RunResult
-from analysis.text import fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people
+from analysis.text import fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people, term
 
 
 def type_label(meta: dict[str, Any], t: str, lang: str) -> str:

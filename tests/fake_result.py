@@ -178,6 +178,8 @@ def make_fake_result() -> RunResult:
             "removal_penalty_min",
             "removal_lost",
             "flag_robustness",
+            "verdict",
+            "overlap_flag",
             "evidence_vi",
             "evidence_en",
             "geometry",

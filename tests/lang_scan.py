@@ -63,6 +63,7 @@ ALLOWED = frozenset(
         "method",  # METHOD.md, a file name
         "md",
         "leaflet",
+        "dask",  # the cluster software a batch runs on (cli.py batch)
         # Vietnamese abbreviations and loanwords: QĐ-TTg (Thủ tướng) in the number of a
         # Prime Minister's decision; container, the trade's own word ("hàng container")
         "ttg",
@@ -152,9 +153,10 @@ def english_numbers(text: str) -> list[str]:
 class _Text(HTMLParser):
     """Visible text of an HTML page or fragment: no script/style, no ``<l-en>`` side, no
     element marked ``lang="en"`` (the report's list of sources, quoted as their owners wrote
-    them; the page says so in Vietnamese)."""
+    them; the page says so in Vietnamese), no ``<code>`` (a field, file or parameter name: the
+    schema)."""
 
-    SKIP = frozenset({"script", "style", "l-en", "title"})
+    SKIP = frozenset({"script", "style", "l-en", "title", "code"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -240,11 +242,14 @@ def gpkg_texts(path: Path) -> list[tuple[str, str]]:
         if con.execute(
             "SELECT count(*) FROM sqlite_master WHERE name='gpkg_data_columns'"
         ).fetchone()[0]:
-            # name is the column's own name (the schema); title is its alias
-            for table, col, title in con.execute(
-                "SELECT table_name, column_name, title FROM gpkg_data_columns"
+            # name is the column's own name (the schema); title is its alias, description
+            # what it holds (both in the run's language)
+            for table, col, title, descr in con.execute(
+                "SELECT table_name, column_name, title, description FROM gpkg_data_columns"
             ):
                 out.append((f"gpkg_data_columns/{table}.{col}", title or col))
+                if descr:
+                    out.append((f"gpkg_data_columns/{table}.{col}:description", descr))
         for table in tables:
             if table == "layer_styles":  # read above, as QML
                 continue

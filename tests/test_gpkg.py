@@ -15,6 +15,7 @@ import pytest
 
 from analysis.results import LAYER_ORDER
 from maps.gpkg import write_geopackage
+from maps.qgis_styles import FLAGS_ATTR
 from tests.fake_result import HOSTILE_NAME, make_fake_result
 
 SPATIAL = (
@@ -88,7 +89,7 @@ def test_default_style_rows_as_qgis_queries_them(gpkg: Path) -> None:
     ("layer", "renderer", "attr"),
     [
         ("facilities", "categorizedSymbol", '"type" || \'|\' || "status"'),
-        ("flags", "singleSymbol", None),
+        ("flags", "categorizedSymbol", FLAGS_ATTR),
         ("catchments", "graduatedSymbol", "break_min"),
         ("overlaps", "graduatedSymbol", "overlap_share"),
         ("terminals", "categorizedSymbol", "member"),
@@ -122,10 +123,18 @@ def test_facilities_planned_hollow_and_labelled(gpkg: Path) -> None:
     assert style.get("fieldName") == "name" and style.get("fontFamily") == "DejaVu Sans"
 
 
-def test_flags_red_and_catchments_lighter_for_longer_breaks(gpkg: Path) -> None:
-    flag = next(_qml(gpkg, "flags").iter("symbol"))
-    r, g, b, _ = _symbol_color(flag, "outline_color")
-    assert r > 200 and g < 60 and b < 60, f"flag outline {r, g, b} is not red"
+def test_flags_by_finding_and_catchments_lighter_for_longer_breaks(gpkg: Path) -> None:
+    flags = _qml(gpkg, "flags")
+    cats = {c.get("value"): c for c in flags.iter("category")}
+    assert set(cats) == {"redundant|robust", "redundant|fragile", "overlap_only|"}, set(cats)
+    labels = {v: c.get("label") for v, c in cats.items()}
+    assert labels["redundant|robust"] == "Dư thừa (ổn định)", labels
+    assert labels["overlap_only|"] == "Chỉ trùng lặp", labels
+    symbols = {s.get("name"): s for s in flags.iter("symbol")}
+    r, g, b, _ = _symbol_color(symbols[cats["redundant|robust"].get("symbol")], "outline_color")
+    assert r > 200 and g < 60 and b < 60, f"redundant flag outline {r, g, b} is not red"
+    o = _symbol_color(symbols[cats["overlap_only|"].get("symbol")], "outline_color")
+    assert o[:3] != (r, g, b), "overlap-only flags look like redundant ones"
     qml = _qml(gpkg, "catchments")
     ranges = sorted(qml.iter("range"), key=lambda e: float(e.get("upper")))
     symbols = {s.get("name"): s for s in qml.iter("symbol")}
@@ -158,7 +167,7 @@ def test_descriptions_and_attribution(gpkg: Path) -> None:
         )
     }
     assert cols[("facilities", "coverage")][0] == "Dân số phục vụ", cols[("facilities", "coverage")]
-    assert "minutes" in cols[("catchments", "break_min")][1]
+    assert "phút" in cols[("catchments", "break_min")][1], "descriptions of a vi run: Vietnamese"
     ext = {r[0] for r in _rows(gpkg, "SELECT extension_name FROM gpkg_extensions")}
     assert {"gpkg_schema", "gpkg_metadata"} <= ext, f"extensions registered: {ext}"
     md = " ".join(
@@ -210,3 +219,12 @@ def test_two_writes_are_identical_and_atomic(tmp_path: Path) -> None:
     assert paths[0].read_bytes() == paths[1].read_bytes(), "same content but different bytes"
     leftovers = [p.name for p in paths[0].parent.iterdir() if p.name != "infra_overlap.gpkg"]
     assert leftovers == [], f"temporary files left behind: {leftovers}"
+
+
+def test_province_polygons_are_no_label_obstacles(gpkg: Path) -> None:
+    # as obstacles, one province layer's polygons push every other province layer's names off
+    # (on the national project QGIS placed 5 names of 34 instead of 31)
+    prov = _qml(gpkg, "provinces").find("labeling/settings/rendering")
+    fac = _qml(gpkg, "facilities").find("labeling/settings/rendering")
+    assert prov is not None and fac is not None, "provinces and facilities are labelled"
+    assert prov.get("obstacle") == "0" and fac.get("obstacle") == "1"

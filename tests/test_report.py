@@ -105,3 +105,13 @@ def test_vietnamese_report_writes_numbers_the_vietnamese_way(tmp_path: Path):
     html = path.read_text()
     assert "12.000 người mất tiếp cận" in html and "0,4 %" in html and "2,5 triệu" in html
     assert "dư thừa" in html and "Tóm tắt" in html
+
+
+def test_chart_labels_cut_the_name_not_the_province() -> None:
+    from maps.report_charts import short_label
+
+    long = "Khu công nghiệp Sóng Thần 3 mở rộng giai đoạn hai (TP. Hồ Chí Minh)"
+    cut = short_label(long)
+    assert len(cut) <= 44 and cut.endswith("… (TP. Hồ Chí Minh)"), cut
+    assert short_label("Cảng Cát Lái (TP. Hồ Chí Minh)") == "Cảng Cát Lái (TP. Hồ Chí Minh)"
+    assert len(short_label("x" * 60)) == 44
