@@ -26,7 +26,7 @@ from analysis.redundancy import (
     removal_penalty,
     sharing_keys,
 )
-from analysis.results import RasterLayer, RunResult
+from analysis.results import RasterLayer, RunMeta, RunResult
 from analysis.text import fmt_pct
 from analysis.verdict import Verdict, VerdictRule, facility_size, judge
 from geo.config import RegionConfig, TypeConfig
@@ -605,4 +605,10 @@ def assemble_result(
         },
     }
     layers = with_vietnamese_text(layers)
-    return RunResult(layers=layers, grid=demand.grid, rasters=rasters, meta=meta, tables=tables)
+    return RunResult(
+        layers=layers,
+        grid=demand.grid,
+        rasters=rasters,
+        meta=RunMeta.from_dict(meta),
+        tables=tables,
+    )

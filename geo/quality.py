@@ -534,6 +534,7 @@ def region_quality(
     provinces: Provinces | None = None,
     population: Any = None,
     population_raster: str | Path | None = None,
+    roads_file: str | Path | None = None,
 ) -> QualityReport:
     """Run every measure on a data folder (loading what is not given).
 
@@ -550,6 +551,9 @@ def region_quality(
     population_raster
         A people-per-cell GeoTIFF to compare with the census (default: ``population_grid.tif``
         of ``data_dir`` if present).
+    roads_file
+        The road file that replaced the config's layer (``run --roads``): the config's layer is
+        then not read again (it is not what the run used), and ``road_layer`` is left out.
     """
     from geo.population import population_from_config, province_totals
 
@@ -593,14 +597,14 @@ def region_quality(
     )
     tables["status"] = status_summary(fac)
     r = config.roads
-    raw = read_road_layer(d / r.file, layer=r.layer)
-    tables["road_layer"] = road_layer_summary(
-        raw,
-        class_field=r.class_field,
-        status_field=r.status_field,
-        maxspeed_field=r.maxspeed_field,
-        metric_crs=config.metric_crs,
-    )
+    if roads_file is None:
+        tables["road_layer"] = road_layer_summary(
+            read_road_layer(d / r.file, layer=r.layer),
+            class_field=r.class_field,
+            status_field=r.status_field,
+            maxspeed_field=r.maxspeed_field,
+            metric_crs=config.metric_crs,
+        )
     tables["road_length"] = road_length_by_class(network, extras.expected_road_km)
     tables["road_network"] = network_summary(network)
     census = province_totals(d, config)
@@ -669,10 +673,10 @@ def _findings(
             f"Roads {row.road_class}: {row.km:,.0f} km in the network vs {row.expected_km:,.0f} km expected ({row.ratio:.0%})."
         )
     net = t["road_network"].set_index("metric")["value"]
-    lay = t["road_layer"]
+    lay = t.get("road_layer")
     no_speed = (
         float(lay["km_without_maxspeed"].sum() / lay["km"].sum())
-        if lay["km"].sum()
+        if lay is not None and lay["km"].sum()
         else float("nan")
     )
     dangling = net.get("dangling_ends_after_repair")

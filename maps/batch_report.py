@@ -18,11 +18,8 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from analysis.batch import BatchRun
-from analysis.results import RunResult
+from analysis.scenarios import BatchRun, Status
 from geo.files import atomic_path, write_text_atomic
-from maps.manifest import build_manifest
-from maps.outputs import write_outputs
 from maps.safe_table import rounded_frame, safe_cell, write_csv
 
 log = logging.getLogger(__name__)
@@ -44,24 +41,6 @@ FORMATS = (
     ("_s", '0.0" s"'),
     ("_count", "0"),
 )
-
-
-def write_scenario_outputs(
-    result: RunResult,
-    *,
-    config: Any,
-    opts: Any,
-    data_dir: Path,
-    data_origin: str,
-    folder: Path,
-    scenario: dict[str, Any],
-) -> None:
-    """One scenario's folder: the run's usual outputs, its manifest holding the scenario block."""
-    manifest = build_manifest(
-        result, config=config, opts=opts, data_dir=data_dir, data_origin=data_origin
-    )
-    manifest["scenario"] = scenario
-    write_outputs(result, folder, overwrite=True, lang=opts.lang, manifest=manifest)
 
 
 def _read(folder: Path) -> dict[str, Any]:
@@ -201,14 +180,14 @@ def batch_tables(run: BatchRun) -> tuple[dict[str, pd.DataFrame], str]:
     """The report's tables (scenarios, summary, changes, flags, matrix_diff) and a note on the diff."""
     rows, summary, changes, flags, done = [], [], [], [], {}
     for sc, o in zip(run.spec.scenarios, run.outcomes, strict=True):
-        folder = Path(o["folder"]).relative_to(run.out_dir).as_posix() if o["folder"] else ""
-        key = {"scenario": sc.name, "hash": o["hash"], "folder": folder}
+        folder = Path(o.folder).relative_to(run.out_dir).as_posix() if o.folder else ""
+        key = {"scenario": sc.name, "hash": o.hash, "folder": folder}
         settings = "; ".join(f"{k}={_show(v)}" for k, v in sorted(sc.params.items()) if k != "data")
-        row = {**key, "status": o["status"], "description": sc.description, "settings": settings,
-               "this_run_s": o.get("seconds", 0.0), "run_s": np.nan, "error": o.get("error", "")}  # fmt: skip
-        if o["status"] != "failed":
+        row = {**key, "status": o.status.value, "description": sc.description, "settings": settings,
+               "this_run_s": o.seconds, "run_s": np.nan, "error": o.error}  # fmt: skip
+        if o.status is not Status.FAILED:
             try:
-                d = _read(Path(o["folder"]))
+                d = _read(Path(o.folder))
             except (OSError, ValueError, KeyError) as exc:
                 row.update(status="failed", error=f"outputs unreadable: {exc}")
             else:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -83,12 +84,12 @@ def type_color(ftype: str, types: Sequence[str]) -> str:
     return OTHER_COLORS[others.index(ftype) % len(OTHER_COLORS)] if ftype in others else "90,90,90"
 
 
-def type_label(ftype: str, meta: dict, lang: str) -> str:
+def type_label(ftype: str, meta: Mapping[str, Any], lang: str) -> str:
     """The type's label in ``lang`` from ``meta['types']``, else the code itself."""
     return str(meta.get("types", {}).get(ftype, {}).get(f"label_{lang}", ftype))
 
 
-def layer_types(result_layers: dict[str, pd.DataFrame], meta: dict) -> list[str]:
+def layer_types(result_layers: dict[str, pd.DataFrame], meta: Mapping[str, Any]) -> list[str]:
     """Facility types of the run: ``meta['types']`` order first, then any others found."""
     types = list(meta.get("types", {}))
     fac = result_layers.get("facilities")
@@ -115,7 +116,7 @@ def vector_style(
     layer: str,
     df: pd.DataFrame,
     *,
-    meta: dict,
+    meta: Mapping[str, Any],
     types: Sequence[str],
     lang: str = "vi",
     only_type: str | None = None,
@@ -576,7 +577,9 @@ def vector_sld(style: VectorStyle) -> str:
 # --- field aliases and descriptions (the glossary's) ---------------------------------------
 
 
-def field_text(layer: str, column: str, *, meta: dict, lang: str = "vi") -> tuple[str, str]:
+def field_text(
+    layer: str, column: str, *, meta: Mapping[str, Any], lang: str = "vi"
+) -> tuple[str, str]:
     """``(alias, description)`` of a column, the alias in ``lang``; unknown columns keep their name."""
     if column in FIELD_TEXT:
         vi, en, desc = FIELD_TEXT[column]
@@ -597,6 +600,6 @@ def field_text(layer: str, column: str, *, meta: dict, lang: str = "vi") -> tupl
     return column, ""
 
 
-def field_alias(layer: str, column: str, *, meta: dict, lang: str = "vi") -> str:
+def field_alias(layer: str, column: str, *, meta: Mapping[str, Any], lang: str = "vi") -> str:
     """The column's alias in ``lang`` (see :func:`field_text`)."""
     return field_text(layer, column, meta=meta, lang=lang)[0]

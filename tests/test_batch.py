@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.batch import read_scenarios
+from batch import read_scenarios
 from geo.errors import ConfigError
 from tests.conftest import EMBEDDED, REPO, run_cli
 
