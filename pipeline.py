@@ -51,6 +51,7 @@ __all__ = [
     "RunResult",
     "SharedInputs",
     "analyse",
+    "apply_overrides",
     "calibrate_trips",
     "describe_quality",
     "load_facilities",

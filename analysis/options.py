@@ -32,9 +32,10 @@ class RunOptions:
     primary_min: dict[str, float] = field(default_factory=dict)
 
 
-def _with_breaks(types: dict[str, TypeConfig], opts: RunOptions) -> None:
+def _with_breaks(config_types: dict[str, TypeConfig], opts: RunOptions) -> dict[str, TypeConfig]:
     """``breaks_min`` per type: positive minutes; the primary break moves to the middle one
     when it is not among them."""
+    types = dict(config_types)
     for name, breaks in opts.breaks_min.items():
         if name not in types:
             raise ConfigError(
@@ -46,10 +47,12 @@ def _with_breaks(types: dict[str, TypeConfig], opts: RunOptions) -> None:
         if prim not in breaks:
             prim = sorted(breaks)[len(breaks) // 2]
         types[name] = replace(types[name], breaks_min=tuple(sorted(set(breaks))), primary_min=prim)
+    return types
 
 
-def _with_primary(types: dict[str, TypeConfig], opts: RunOptions) -> None:
+def _with_primary(config_types: dict[str, TypeConfig], opts: RunOptions) -> dict[str, TypeConfig]:
     """``primary_min`` per type: positive, added to the breaks when missing."""
+    types = dict(config_types)
     for name, prim in opts.primary_min.items():
         if name not in types:
             raise ConfigError(f"primary break given for unknown type '{name}'")
@@ -60,15 +63,14 @@ def _with_primary(types: dict[str, TypeConfig], opts: RunOptions) -> None:
                 types[name], breaks_min=tuple(sorted({*types[name].breaks_min, prim}))
             )
         types[name] = replace(types[name], primary_min=prim)
+    return types
 
 
 def apply_overrides(config: RegionConfig, opts: RunOptions) -> RegionConfig:
     """The configuration with the run's overrides (breaks, primary thresholds, road statuses,
     second-layer merge, edition); unknown types or bad values are a :class:`ConfigError`.
     Neither argument is changed."""
-    types = dict(config.types)
-    _with_breaks(types, opts)
-    _with_primary(types, opts)
+    types = _with_primary(_with_breaks(config.types, opts), opts)
     roads = config.roads
     if opts.open_statuses is not None:
         roads = replace(roads, open_statuses=tuple(opts.open_statuses))
