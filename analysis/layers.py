@@ -13,7 +13,7 @@ import shapely
 from analysis.demand import DemandGrid
 from analysis.glossary import with_vietnamese_text
 from analysis.redundancy import CAVEATS, SetEvidence, capacity_sentences, evidence_sentences
-from analysis.results import RasterLayer, RunResult
+from analysis.results import RasterLayer, RunMeta, RunResult
 from analysis.text import fmt_pct
 from analysis.type_analysis import TypeAnalysis, analyse_type, area_editions, capacity_arrays
 from geo.config import RegionConfig
@@ -247,7 +247,13 @@ def assemble_result(
     }
     meta = _meta(analyses, demand, inputs, config, lang=lang)
     layers = with_vietnamese_text(layers)
-    return RunResult(layers=layers, grid=demand.grid, rasters=rasters, meta=meta, tables=tables)
+    return RunResult(
+        layers=layers,
+        grid=demand.grid,
+        rasters=rasters,
+        meta=RunMeta.from_dict(meta),
+        tables=tables,
+    )
 
 
 def _meta(

@@ -39,11 +39,15 @@ Rasters (``RunResult.rasters``): ``coverage_count_<type>`` (int16, nodata -1) an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from geo.quality import QualityReport
 
 LAYER_ORDER = (
     "facilities",
@@ -89,11 +93,79 @@ class RasterLayer:
 
 
 @dataclass
+class RunMeta(Mapping[str, Any]):
+    """What a run was and how it went (plain values, no HTML): region, edition, types,
+    demand, verdict figures, network, timings, sources and options.
+
+    Fields are typed attributes (``meta.types``); the mapping interface (``meta["types"]``,
+    ``meta.get("validation", {})``) reads the same fields, for the writers and templates that
+    use it.
+    """
+
+    region: dict[str, str] = field(default_factory=dict)
+    edition: int = 0
+    lang: str = "vi"
+    metric_crs: str = ""
+    types: dict[str, dict[str, Any]] = field(default_factory=dict)
+    demand_source: str = ""
+    demand_source_id: str = ""
+    demand_total: float = 0.0
+    cells: int = 0
+    covering: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    cell_size_m: float = 0.0
+    flag_rule: dict[str, float] = field(default_factory=dict)
+    verdict: dict[str, dict[str, float]] = field(default_factory=dict)
+    sensitivity: dict[str, list[float]] = field(default_factory=dict)
+    network: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    capacity_check: dict[str, Any] = field(default_factory=dict)
+    validation: dict[str, Any] = field(default_factory=dict)
+    attribution: list[str] = field(default_factory=list)
+    data_sources: list[dict[str, Any]] = field(default_factory=list)
+    data_date: str = ""
+    data_dir: str = ""
+    data_origin: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    #: plausibility findings on the demand grid (analysis.plausibility), for the quality section
+    demand_findings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> RunMeta:
+        """A RunMeta from a dict of its fields; an unknown key is an error (a typo, not data)."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise TypeError(f"RunMeta has no field(s) {unknown}")
+        return cls(**dict(values))
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._names():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+@dataclass
 class RunResult:
-    """Everything a writer needs; ``meta`` holds region, edition, types, sources, attribution."""
+    """Everything a writer needs: layers, rasters on ``grid``, tables, :class:`RunMeta`, and the
+    data-quality report of the inputs (``quality``, None when it was not measured)."""
 
     layers: dict[str, pd.DataFrame]
     grid: GridSpec
     rasters: dict[str, RasterLayer] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: RunMeta = field(default_factory=RunMeta)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    quality: QualityReport | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.meta, RunMeta):  # a plain dict of fields (hand-made results)
+            self.meta = RunMeta.from_dict(self.meta)

@@ -1,17 +1,15 @@
-"""Validation and calibration against real trips, from a trips file to results (nothing written).
+"""Validation and calibration against real trips, from a read trips table to results.
 
-The orchestration behind ``cli.py validate`` and ``cli.py calibrate`` (as :mod:`analysis.run`
-is behind ``run``): read the trips and the region's network through ``geo``, snap the trips'
-ends, then :mod:`analysis.validation` and :mod:`analysis.calibration` compute. A notebook can
-call :func:`validate_trips` or :func:`calibrate_trips` alone; :func:`trips_summary` returns the
-headline figures for the report and ``check``.
+The analysis behind ``cli.py validate`` and ``cli.py calibrate``: ``pipeline`` reads the trips and
+the region's network through ``geo`` (``pipeline.load_trip_inputs``); here the trips' ends are
+snapped (:func:`trip_inputs`), then :mod:`analysis.validation` and :mod:`analysis.calibration`
+compute. Nothing here reads or writes a file.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,10 +41,8 @@ from analysis.validation import (
 )
 from geo.config import RegionConfig
 from geo.errors import InputError
-from geo.provinces import load_provinces
 from geo.roads import RoadNetwork
-from geo.speed_keys import road_network_with_speed_keys
-from geo.trips import TripTable, read_trips
+from geo.trips import TripTable
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +85,6 @@ class Calibration:
     held_back: TripValidation
     folds: list[dict[str, Any]] = field(default_factory=list)
     urban_speed_factor: float = 1.0
-
-
-def load_trip_inputs(
-    trips_path: str | Path,
-    *,
-    config: RegionConfig,
-    data_dir: str | Path,
-    roads_file: str | Path | None = None,
-) -> TripInputs:
-    """Read the trips (rows checked, origins tagged with their region) and the road network
-    (with the speed-table key of every edge, for the calibration), and snap the trips' ends as
-    the analysis snaps facilities and cells."""
-    provinces = load_provinces(Path(data_dir), config)
-    table = read_trips(trips_path, config=config, provinces=provinces)
-    net, keys = road_network_with_speed_keys(data_dir, config, roads_file=roads_file)
-    return trip_inputs(table, net, config=config, edge_key=keys)
 
 
 def trip_inputs(
@@ -156,55 +136,13 @@ def validate_loaded(inputs: TripInputs, config: RegionConfig) -> TripValidation:
     return _validation(inputs, time_s)
 
 
-def validate_trips(
-    trips_path: str | Path,
-    *,
-    config: RegionConfig,
-    data_dir: str | Path,
-    roads_file: str | Path | None = None,
-) -> TripValidation:
-    """The model's drive time for every trip of a file against its stated range.
-
-    Parameters
-    ----------
-    trips_path
-        The trips table (columns in :data:`geo.trips.TRIP_COLUMNS`).
-    config
-        Region configuration (speeds, access speed, snapping rules, bbox).
-    data_dir
-        The resolved data folder (roads and provinces).
-    roads_file
-        A road file replacing the region's layer (as ``run --roads``).
-
-    Returns
-    -------
-    TripValidation
-    """
-    inputs = load_trip_inputs(trips_path, config=config, data_dir=data_dir, roads_file=roads_file)
-    return validate_loaded(inputs, config)
-
-
-def trips_summary(
-    trips_path: str | Path,
-    *,
-    config: RegionConfig,
-    data_dir: str | Path,
-    roads_file: str | Path | None = None,
+def summary_for_table(
+    table: TripTable, *, config: RegionConfig, network: RoadNetwork
 ) -> dict[str, Any]:
-    """Headline validation figures of a trips file (for the report and ``check``): ``trips``,
-    ``reachable``, ``unreachable``, ``median_abs_error`` (share), ``within_tolerance_share``,
-    ``within_tolerance``, ``rejected``, ``median_model_min``, ``median_stated_min``,
-    ``source``."""
-    v = validate_trips(trips_path, config=config, data_dir=data_dir, roads_file=roads_file)
-    return {**v.summary, "source": v.source}
-
-
-def trips_summary_for_run(
-    trips_path: str | Path, *, config: RegionConfig, provinces: Any, network: RoadNetwork
-) -> dict[str, Any]:
-    """:func:`trips_summary` on a run's already loaded provinces and network (``inputs`` of
-    :func:`analysis.run.load_inputs`): the validation figures of exactly the run's roads."""
-    table = read_trips(trips_path, config=config, provinces=provinces)
+    """Headline validation figures of a read trips table on a built network (a run's own
+    network: exactly the run's roads): ``trips``, ``reachable``, ``unreachable``,
+    ``median_abs_error`` (share), ``within_tolerance_share``, ``within_tolerance``,
+    ``rejected``, ``median_model_min``, ``median_stated_min``, ``source``."""
     v = validate_loaded(trip_inputs(table, network, config=config), config)
     return {**v.summary, "source": v.source}
 
@@ -241,7 +179,7 @@ def calibrate_loaded(
     Parameters
     ----------
     inputs
-        From :func:`load_trip_inputs`.
+        From :func:`trip_inputs` (``pipeline.load_trip_inputs`` reads the files).
     config
         Region configuration (its speeds are the starting point and the ``before`` figures).
     k
@@ -327,20 +265,6 @@ def _best_urban_fit(
             best = (loss, uf, inp, model, fit)
     assert best is not None
     return best[1], best[2], best[3], best[4]
-
-
-def calibrate_trips(
-    trips_path: str | Path,
-    *,
-    config: RegionConfig,
-    data_dir: str | Path,
-    roads_file: str | Path | None = None,
-    k: int = 5,
-    seed: int = 0,
-) -> Calibration:
-    """Read a trips file and the network, then :func:`calibrate_loaded`."""
-    inputs = load_trip_inputs(trips_path, config=config, data_dir=data_dir, roads_file=roads_file)
-    return calibrate_loaded(inputs, config, k=k, seed=seed)
 
 
 def route_split(inputs: TripInputs, config: RegionConfig) -> pd.DataFrame:

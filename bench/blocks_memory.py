@@ -117,9 +117,9 @@ def _cluster(a: argparse.Namespace) -> None:
     """The blocks on Dask workers (``--scheduler`` or a LocalCluster of ``--workers``): the
     merged result must equal the single-process one; the client's and each worker's peak RSS."""
     import numpy as np
+    from analysis.batch import dask_client
 
     from analysis import blocks
-    from analysis.batch import dask_client
 
     graph, fac, cells, demand, fac_prov, base, breaks = _case(
         a.side, a.cells, a.facilities, a.reach

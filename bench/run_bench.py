@@ -228,13 +228,14 @@ def _graph(net):
 def run_kernel(out: Path) -> None:
     import graphs as bg
 
-    from analysis.run import RunOptions, load_inputs
+    from analysis.run import RunOptions
     from geo.config import load_region_config
+    from pipeline import load_shared
 
     cfg = load_region_config(region="vietnam")
-    inp = load_inputs(cfg, RunOptions(), VIETNAM_DATA)
-    kernel_section(out, "vietnam_real_roads", _graph(inp["network"]), 366, 120.0)
-    del inp
+    shared = load_shared(cfg, RunOptions(), VIETNAM_DATA)
+    kernel_section(out, "vietnam_real_roads", _graph(shared.network), 366, 120.0)
+    del shared
     base = bg.load_base()
     kernel_section(out, "sao_paulo_real", _graph(bg.tile_grid(base, target_arcs=1)), 500, 6.0)
     kernel_section(out, "sp_tiled_500k", _graph(bg.tile_grid(base, target_arcs=500_000)), 100, 30.0)
@@ -271,8 +272,9 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
     from analysis.overlap import coverage_measures, pairwise_overlaps, province_matrices
     from analysis.polygons import catchment_polygons
     from analysis.redundancy import removal_penalty
-    from analysis.run import RunOptions, build_demand, load_inputs
+    from analysis.run import RunOptions, build_demand
     from geo.config import load_region_config
+    from pipeline import load_shared
 
     cfg = load_region_config(region="vietnam")
     # the same region with the coverage curve left to its greedy order and bounds
@@ -281,10 +283,10 @@ def run_national(out: Path, *, compare_scipy: bool = True) -> None:
     text = re.sub(r"(?m)^exact_shares = .*$", "exact_shares = []", text)
     (out / "vietnam_greedy_curve.toml").write_text(text, encoding="utf-8")
     cfg_greedy = load_region_config(out / "vietnam_greedy_curve.toml")
-    inp = load_inputs(cfg, RunOptions(), VIETNAM_DATA)
-    demand = build_demand(cfg, inp)
-    provinces = inp["provinces"]
-    del inp["network"]
+    shared = load_shared(cfg, RunOptions(), VIETNAM_DATA)
+    demand = build_demand(cfg, shared)
+    provinces = shared.provinces
+    del shared
     base = bg.load_base()
     net, t_tile = timed(
         bg.tile_over_cells, base, demand.xy, target_arcs=2_000_000, crs=cfg.metric_crs

@@ -37,11 +37,12 @@ TARGET_WITHIN_SHARE = 0.85
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis.trips_run import calibrate_loaded, fit_summary, load_trip_inputs, route_split
+    from analysis.trips_run import calibrate_loaded, fit_summary, route_split
     from geo.config import load_region_config
     from geo.datasets import resolve_data_dir
     from geo.errors import InputError
     from maps.trips_outputs import calibration_lines, calibration_table
+    from pipeline import load_trip_inputs
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trips", default=str(ROOT / "data" / "trips_vietnam.csv"))

@@ -4,6 +4,7 @@ return frozen dataclasses whose attributes the rest of the code reads."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,9 @@ class RegionConfig:
     # the region's area levels, finest first, and groupings of the finest units ([areas])
     area_levels: tuple[AreaLevel, ...] = DEFAULT_LEVELS
     area_groups: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_AREAS.groups))
+    #: the file's tables as parsed (and validated) once; read through :func:`config_tables`.
+    #: Left out of repr and equality: the fields above carry the values a run depends on.
+    tables: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def area_key(self, edition: int | None = None) -> str:
         """Column prefix of an area level (default: the run's edition), e.g. ``prov34``."""
@@ -319,12 +323,12 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         ),
         data_date=reg.data_date,
         path=sp,
+        tables=raw,
     )
 
 
-def config_tables(config: RegionConfig) -> dict[str, Any]:
-    """The region's TOML as parsed, for tables only one module reads (``[[province_overrides]]``,
-    ``coastal_provinces63``, ``[roads.expected_km]``); empty when the config has no file."""
-    if not config.path or not Path(config.path).is_file():
-        return {}
-    return tomllib.loads(Path(config.path).read_text(encoding="utf-8"))
+def config_tables(config: RegionConfig) -> Mapping[str, Any]:
+    """The region's TOML as parsed when the config was loaded (not read again), for tables only
+    one module reads (``[[province_overrides]]``, ``coastal_provinces63``,
+    ``[roads.expected_km]``); empty for a config built in code."""
+    return config.tables

@@ -5,7 +5,7 @@ is not a number, a string is not a list, ``"no"`` is not ``false``); ranges are 
 fields. :func:`geo.validation.validate_file` turns pydantic's errors into one :class:`ConfigError` naming the
 file, the key (dotted, e.g. ``types.airport.breaks_min[0]``) and what to change.
 
-``geo.config`` builds its frozen dataclasses from these models; ``analysis.batch`` validates
+``geo.config`` builds its frozen dataclasses from these models; ``batch_spec`` validates
 scenario files with :class:`ScenarioFile`; both through :func:`geo.validation.validate_file`.
 """
 

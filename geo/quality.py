@@ -131,6 +131,7 @@ def region_quality(
     provinces: Provinces | None = None,
     population: Any = None,
     population_raster: str | Path | None = None,
+    roads_file: str | Path | None = None,
 ) -> QualityReport:
     """Run every measure on a data folder (loading what is not given).
 
@@ -147,6 +148,9 @@ def region_quality(
     population_raster
         A people-per-cell GeoTIFF to compare with the census (default: ``population_grid.tif``
         of ``data_dir`` if present).
+    roads_file
+        The road file that replaced the config's layer (``run --roads``): the config's layer is
+        then not read again (it is not what the run used), and ``road_layer`` is left out.
     """
     d = Path(data_dir)
     extras = region_extras(config)
@@ -161,7 +165,7 @@ def region_quality(
         )
     fac = load.facilities
     tables = _facility_tables(load, provinces, network, config, extras)
-    tables.update(_road_tables(d, config, network, extras))
+    tables.update(_road_tables(d, config, network, extras, roads_file))
     raster = Path(population_raster) if population_raster else d / RASTER_NAME
     pop_tables, pop_source = _population_tables(
         d, config, provinces, population, raster if raster.is_file() else None
@@ -222,22 +226,26 @@ def _facility_tables(
 
 
 def _road_tables(
-    d: Path, config: RegionConfig, network: RoadNetwork, extras: RegionExtras
+    d: Path,
+    config: RegionConfig,
+    network: RoadNetwork,
+    extras: RegionExtras,
+    roads_file: str | Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The road measures of :func:`region_quality`: the raw line layer and the network."""
     r = config.roads
-    raw = read_road_layer(d / r.file, layer=r.layer)
-    return {
-        "road_layer": road_layer_summary(
-            raw,
+    out: dict[str, pd.DataFrame] = {}
+    if roads_file is None:
+        out["road_layer"] = road_layer_summary(
+            read_road_layer(d / r.file, layer=r.layer),
             class_field=r.class_field,
             status_field=r.status_field,
             maxspeed_field=r.maxspeed_field,
             metric_crs=config.metric_crs,
-        ),
-        "road_length": road_length_by_class(network, extras.expected_road_km),
-        "road_network": network_summary(network),
-    }
+        )
+    out["road_length"] = road_length_by_class(network, extras.expected_road_km)
+    out["road_network"] = network_summary(network)
+    return out
 
 
 def _population_tables(
@@ -311,10 +319,10 @@ def _findings(
             f"Roads {row.road_class}: {row.km:,.0f} km in the network vs {row.expected_km:,.0f} km expected ({row.ratio:.0%})."
         )
     net = t["road_network"].set_index("metric")["value"]
-    lay = t["road_layer"]
+    lay = t.get("road_layer")
     no_speed = (
         float(lay["km_without_maxspeed"].sum() / lay["km"].sum())
-        if lay["km"].sum()
+        if lay is not None and lay["km"].sum()
         else float("nan")
     )
     dangling = net.get("dangling_ends_after_repair")

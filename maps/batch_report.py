@@ -17,14 +17,11 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from analysis.batch import BatchRun
-from analysis.results import RunResult
+from analysis.scenarios import BatchRun, Status
 from analysis.text import fmt_dec, fmt_int, fmt_pct, pick
 from analysis.text.batch import BATCH_CHANGES, BATCH_STATUS, BATCH_TEXT
 from geo.files import atomic_path, write_text_atomic
 from maps.batch_charts import heatmap_svg, summary_charts
-from maps.manifest import build_manifest
-from maps.outputs import write_outputs
 from maps.safe_table import rounded_frame, safe_cell, write_csv
 
 log = logging.getLogger(__name__)
@@ -50,24 +47,6 @@ FORMATS = (
 
 def _tr(key: str, lang: str) -> str:
     return pick(BATCH_TEXT[key], lang)
-
-
-def write_scenario_outputs(
-    result: RunResult,
-    *,
-    config: Any,
-    opts: Any,
-    data_dir: Path,
-    data_origin: str,
-    folder: Path,
-    scenario: dict[str, Any],
-) -> None:
-    """One scenario's folder: the run's usual outputs, its manifest holding the scenario block."""
-    manifest = build_manifest(
-        result, config=config, opts=opts, data_dir=data_dir, data_origin=data_origin
-    )
-    manifest["scenario"] = scenario
-    write_outputs(result, folder, overwrite=True, lang=opts.lang, manifest=manifest)
 
 
 def _read(folder: Path) -> dict[str, Any]:
@@ -210,14 +189,14 @@ def batch_tables(run: BatchRun, lang: str = "en") -> tuple[dict[str, pd.DataFram
     diff (in ``lang``); the tables keep codes (status, kind of change) in every language."""
     rows, summary, changes, flags, done = [], [], [], [], {}
     for sc, o in zip(run.spec.scenarios, run.outcomes, strict=True):
-        folder = Path(o["folder"]).relative_to(run.out_dir).as_posix() if o["folder"] else ""
-        key = {"scenario": sc.name, "hash": o["hash"], "folder": folder}
+        folder = Path(o.folder).relative_to(run.out_dir).as_posix() if o.folder else ""
+        key = {"scenario": sc.name, "hash": o.hash, "folder": folder}
         settings = "; ".join(f"{k}={_show(v)}" for k, v in sorted(sc.params.items()) if k != "data")
-        row = {**key, "status": o["status"], "description": sc.description, "settings": settings,
-               "this_run_s": o.get("seconds", 0.0), "run_s": np.nan, "error": o.get("error", "")}  # fmt: skip
-        if o["status"] != "failed":
+        row = {**key, "status": o.status.value, "description": sc.description, "settings": settings,
+               "this_run_s": o.seconds, "run_s": np.nan, "error": o.error}  # fmt: skip
+        if o.status is not Status.FAILED:
             try:
-                d = _read(Path(o["folder"]))
+                d = _read(Path(o.folder))
             except (OSError, ValueError, KeyError) as exc:
                 row.update(status="failed", error=f"outputs unreadable: {exc}")
             else:
@@ -308,7 +287,7 @@ def _type_labels(run: BatchRun, lang: str) -> dict[str, str]:
     """Type code -> label in ``lang``, from the finished scenarios' manifests."""
     labels: dict[str, str] = {}
     for o in run.outcomes:
-        man = Path(o["folder"]) / "manifest.json" if o.get("folder") else None
+        man = Path(o.folder) / "manifest.json" if o.folder else None
         if man is None or not man.is_file():
             continue
         for t, info in json.loads(man.read_text(encoding="utf-8")).get("types", {}).items():

@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -72,7 +72,7 @@ DATA_COLUMNS_DDL = (
 SCHEMA_EXTENSION = "http://www.geopackage.org/spec121/#extension_schema"
 
 
-def fixed_timestamp(meta: dict[str, Any]) -> str:
+def fixed_timestamp(meta: Mapping[str, Any]) -> str:
     """The timestamp written everywhere in the file: ``meta['data_date']`` at midnight UTC if set."""
     date = str(meta.get("data_date", ""))
     return (

@@ -10,8 +10,9 @@ so a layer looks the same whether it is opened from the GeoPackage or from the p
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -68,12 +69,12 @@ def type_color(ftype: str, types: Sequence[str]) -> str:
     return OTHER_COLORS[others.index(ftype) % len(OTHER_COLORS)] if ftype in others else "90,90,90"
 
 
-def type_label(ftype: str, meta: dict, lang: str) -> str:
+def type_label(ftype: str, meta: Mapping[str, Any], lang: str) -> str:
     """The type's label in ``lang`` from ``meta['types']``, else the code itself."""
     return str(meta.get("types", {}).get(ftype, {}).get(f"label_{lang}", ftype))
 
 
-def layer_types(result_layers: dict[str, pd.DataFrame], meta: dict) -> list[str]:
+def layer_types(result_layers: dict[str, pd.DataFrame], meta: Mapping[str, Any]) -> list[str]:
     """Facility types of the run: ``meta['types']`` order first, then any others found."""
     types = list(meta.get("types", {}))
     fac = result_layers.get("facilities")
@@ -140,7 +141,7 @@ class _Ctx:
     """What a layer's style is made from (see :func:`vector_style`)."""
 
     df: pd.DataFrame
-    meta: dict
+    meta: Mapping[str, Any]
     types: list[str]
     lang: str
     only_type: str | None
@@ -333,7 +334,7 @@ def vector_style(
     layer: str,
     df: pd.DataFrame,
     *,
-    meta: dict,
+    meta: Mapping[str, Any],
     types: Sequence[str],
     lang: str = "vi",
     only_type: str | None = None,
@@ -378,7 +379,9 @@ def vector_style(
 # --- field aliases and descriptions (the glossary's) ---------------------------------------
 
 
-def field_text(layer: str, column: str, *, meta: dict, lang: str = "vi") -> tuple[str, str]:
+def field_text(
+    layer: str, column: str, *, meta: Mapping[str, Any], lang: str = "vi"
+) -> tuple[str, str]:
     """``(alias, description)`` of a column in ``lang``; unknown columns keep their name."""
     vi = lang == "vi"
     if column in FIELD_TEXT:
@@ -401,6 +404,6 @@ def field_text(layer: str, column: str, *, meta: dict, lang: str = "vi") -> tupl
     return column, ""
 
 
-def field_alias(layer: str, column: str, *, meta: dict, lang: str = "vi") -> str:
+def field_alias(layer: str, column: str, *, meta: Mapping[str, Any], lang: str = "vi") -> str:
     """The column's alias in ``lang`` (see :func:`field_text`)."""
     return field_text(layer, column, meta=meta, lang=lang)[0]

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from analysis.results import RunResult
 from analysis.text import (
     FIELD_TEXT,
     NETWORK_METRICS,
     QUALITY_FIELDS,
     QUALITY_TABLES,
+    demand_source_text,
     fmt_dec,
     fmt_int,
     fmt_pct,
@@ -342,3 +344,26 @@ def findings_vi(
             f"ở {province_name(worst['prov63_name'], lang)} ({fmt_pct(worst['ratio'], lang, digits=1)} số liệu chính thức)."
         )
     return out
+
+
+def run_quality_html(result: RunResult, lang: str) -> str:
+    """The data-quality section of a run's report (``result.quality``; empty when absent)."""
+    q = result.quality
+    if q is None:
+        return ""
+    types = result.meta.types
+    labels = {t: str(m.get(f"label_{lang}", t)) for t, m in types.items()}
+    labels_vi = {t: str(m.get("label_vi", t)) for t, m in types.items()}
+    return quality_section_html(
+        q.tables,
+        q.findings,
+        outline=q.outline,
+        flags=q.flags,
+        lang=lang,
+        findings_vi=findings_vi(
+            q.tables,
+            type_labels=labels_vi,
+            population_text=demand_source_text(result.meta, "vi"),
+        ),
+        type_labels=labels,
+    )

@@ -33,6 +33,7 @@ from analysis.text import (
 )
 from geo.files import write_text_atomic
 from geo.paths import method_md
+from maps.quality_report import run_quality_html
 from maps.report_charts import coverage_curve_svg, severity_bars_svg
 from maps.report_sections import (
     capacity_check,
@@ -318,7 +319,7 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         "top_ov": top_ov,
         "pairs": pairs,
         # escaped by maps.quality_report
-        "quality_html": markupsafe.Markup(meta.get("quality_html", "")),
+        "quality_html": markupsafe.Markup(run_quality_html(result, lang)),
         "covering": covering,
         "regions": _regions(result, lang),
         "net": net,

@@ -6,6 +6,7 @@ Plain functions from a RunResult to lists of dicts of display strings (numbers f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -14,12 +15,12 @@ from analysis.results import RunResult
 from analysis.text import fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people, term
 
 
-def type_label(meta: dict[str, Any], t: str, lang: str) -> str:
+def type_label(meta: Mapping[str, Any], t: str, lang: str) -> str:
     tm = meta["types"].get(t, {})
     return str(tm.get("label_vi" if lang == "vi" else "label_en", t))
 
 
-def _primary(meta: dict[str, Any]) -> dict[str, float]:
+def _primary(meta: Mapping[str, Any]) -> dict[str, float]:
     return {t: tm["primary_min"] for t, tm in meta["types"].items()}
 
 

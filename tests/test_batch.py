@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.batch import read_scenarios
+from batch import read_scenarios
 from geo.errors import ConfigError
 from tests.conftest import EMBEDDED, REPO, run_cli
 
@@ -166,6 +166,10 @@ def test_batch_runs_all_and_reports_the_failing_scenario(
     for name, f in folders.items():
         for file in ("manifest.json", "map.html", "infra_overlap.gpkg", "report.html"):
             assert (f / file).is_file(), f"{name}: {file} missing"
+        # a scenario goes through pipeline.py as `cli run` does: same data-quality section
+        assert "<section class='data-quality'>" in (f / "report.html").read_text("utf-8"), (
+            f"{name}: the scenario's report lacks the data-quality section"
+        )
         assert f"scenario {name}: done in" in r.stderr, (
             f"no log line for {name}:\n{r.stderr[-2000:]}"
         )

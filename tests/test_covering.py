@@ -235,7 +235,9 @@ def real_catchments():
     from pathlib import Path
 
     import analysis.run as run_mod
+    import pipeline
     from geo.config import load_region_config
+    from geo.datasets import DataDir
 
     data = Path(__file__).resolve().parent.parent / "data" / "vietnam"
     if not (data / "MANIFEST.json").exists():
@@ -251,9 +253,9 @@ def real_catchments():
     mp = pytest.MonkeyPatch()
     mp.setattr(run_mod, "analyse_type", capture)
     try:
-        run_mod.run_region(
-            load_region_config(), run_mod.RunOptions(types=("seaport", "airport")), data_dir=data
-        )
+        config, opts = load_region_config(), run_mod.RunOptions(types=("seaport", "airport"))
+        inputs = pipeline.load_inputs(config, opts, DataDir(data, "embedded"))
+        run_mod.run_region(config, opts, inputs)
     finally:
         mp.undo()
     return captured

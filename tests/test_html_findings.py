@@ -59,7 +59,7 @@ def findings_result(data_dir: Path | None = None):
     result = make_fake_result()
     if data_dir is not None:
         (data_dir / "cities_geonames.csv").write_text(CITIES_CSV, encoding="utf-8")
-        result.meta["data_dir"] = str(data_dir)
+        result.meta.data_dir = str(data_dir)
     fac = result.layers["facilities"]
     extra = []
     for fid, name, lon in (

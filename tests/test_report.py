@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from tests.fake_result import HOSTILE_NAME, make_fake_result
 
 def _result():
     r = make_fake_result()
-    r.meta.update(
+    r.meta = replace(
+        r.meta,
         cells=2400,
         cell_size_m=1000,
         demand_total=12e6,

@@ -393,8 +393,8 @@ def test_cli_calibrate_unusable_file(tmp_path: Path, roads_file: Path) -> None:
 
 
 def test_trips_summary_matches_the_written_table(tmp_path: Path, roads_file: Path) -> None:
-    from analysis.trips_run import trips_summary
     from geo.config import load_region_config
+    from pipeline import trips_summary
 
     trips = tmp_path / "trips.csv"
     trips.write_text(
@@ -412,16 +412,16 @@ def test_trips_summary_matches_the_written_table(tmp_path: Path, roads_file: Pat
     assert (s["trips"], s["reachable"], s["unreachable"], s["rejected"]) == (2, 1, 1, 0)
     assert s["within_tolerance"] <= 1 and s["source"] == str(trips)
     # the same figures from a run's own provinces and network (no second load)
-    from analysis.trips_run import trips_summary_for_run
+    from analysis.trips_run import summary_for_table
     from geo.provinces import load_provinces
     from geo.roads import road_network_for_region
+    from geo.trips import read_trips
 
     config = load_region_config()
     data = REPO / "data" / "vietnam"
-    again = trips_summary_for_run(
-        trips,
+    again = summary_for_table(
+        read_trips(trips, config=config, provinces=load_provinces(data, config)),
         config=config,
-        provinces=load_provinces(data, config),
         network=road_network_for_region(data, config, roads_file=roads_file),
     )
     assert again == s
