@@ -44,6 +44,11 @@ MAIN_ROADS_FILTER = (
     'secondary_link"]["area"!~"yes"]["access"!~"private|no"]'
 )
 CITY_STREETS_DEDUPE_M = 30.0
+# The full drive network: every highway value of DRIVE_HIGHWAYS (what network_from_pbf keeps).
+DRIVE_FILTER = (
+    '["highway"~"^(' + "|".join(sorted(DRIVE_HIGHWAYS)) + ')$"]["area"!~"yes"]'
+    '["access"!~"private|no"]["motor_vehicle"!~"no"]'
+)
 _SPEED_TOKEN = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(km/h|kmh|kph|mph)?\s*$", re.IGNORECASE)
 
 
