@@ -40,8 +40,6 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 DATA = ROOT / "data" / "vietnam"
 METRIC = "EPSG:3405"
 TYPES = {"seaport": 150, "airport": 100, "industrial_park": 750}
-ROAD_SPACING_M = 550.0  # ~1.1 M junctions over 331,000 km2 of land: ~2.2 M edges, ~4.4 M arcs
-WAY_SEGMENTS = 8
 RES_DEG = 1 / 1200  # WorldPop's 3 arc-seconds
 STAGES = (
     "pbf_write",
@@ -54,6 +52,9 @@ STAGES = (
 )
 
 
+from synthetic_vietnam import land  # noqa: E402 (after the sys.path line)
+
+
 def vm_hwm_mb() -> float:
     """Peak resident memory of this process (VmHWM), MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -62,142 +63,28 @@ def vm_hwm_mb() -> float:
     return float("nan")
 
 
-def land():  # the country's land as one metric (multi)polygon
-    import geopandas as gpd
-    import shapely
-
-    from geo.config import load_region_config
-    from geo.provinces import load_provinces
-
-    cfg = load_region_config(region="vietnam")
-    p63 = load_provinces(DATA, cfg).p63.to_crs(METRIC)
-    return shapely.union_all(np.asarray(p63.geometry.array)), gpd.GeoSeries(p63.geometry)
-
-
-# --------------------------------------------------------------------------- synthetic PBF
-
-
-def road_grid(seed: int = 19) -> dict[str, np.ndarray]:
-    """Jittered grid junctions on land and the row / column segments between land neighbours."""
-    import shapely
-    from pyproj import Transformer
-
-    poly, _ = land()
-    shapely.prepare(poly)
-    x0, y0, x1, y1 = poly.bounds
-    xs = np.arange(x0, x1, ROAD_SPACING_M)
-    ys = np.arange(y0, y1, ROAD_SPACING_M)
-    gx, gy = np.meshgrid(xs, ys)
-    rng = np.random.default_rng(seed)
-    jx = gx + rng.uniform(-0.3, 0.3, gx.shape) * ROAD_SPACING_M
-    jy = gy + rng.uniform(-0.3, 0.3, gy.shape) * ROAD_SPACING_M
-    on = np.zeros(gx.shape, bool)
-    for r in range(0, gx.shape[0], 200):  # in row blocks: bounded memory for contains_xy
-        on[r : r + 200] = shapely.contains_xy(poly, jx[r : r + 200], jy[r : r + 200])
-    node_id = np.full(gx.shape, -1, np.int64)
-    node_id[on] = np.arange(int(on.sum()))
-    to_ll = Transformer.from_crs(METRIC, "EPSG:4326", always_xy=True)
-    lon, lat = to_ll.transform(jx[on], jy[on])
-    # segments along rows (dir 0) and columns (dir 1): both ends on land
-    a_row, b_row = node_id[:, :-1], node_id[:, 1:]
-    a_col, b_col = node_id[:-1, :], node_id[1:, :]
-    keep_r, keep_c = (a_row >= 0) & (b_row >= 0), (a_col >= 0) & (b_col >= 0)
-    line_r = np.broadcast_to(np.arange(gx.shape[0])[:, None], a_row.shape)[keep_r]
-    line_c = np.broadcast_to(np.arange(gx.shape[1])[:, None], a_col.T.shape)[keep_c.T]
-    a = np.concatenate([a_row[keep_r], a_col.T[keep_c.T]])
-    b = np.concatenate([b_row[keep_r], b_col.T[keep_c.T]])
-    line = np.concatenate([line_r, gx.shape[0] + line_c])
-    return {"lon": np.asarray(lon), "lat": np.asarray(lat), "a": a, "b": b, "line": line}
-
-
-def _highway(line: np.ndarray) -> np.ndarray:
-    cls = np.full(line.size, "residential", dtype=object)
-    cls[line % 5 == 0] = "tertiary"
-    cls[line % 10 == 0] = "secondary"
-    cls[line % 40 == 0] = "primary"
-    cls[line % 160 == 0] = "trunk"
-    return cls
-
-
 def stage_pbf_write(out: Path, target_mb: float) -> dict[str, Any]:
-    import osmium
-    from osmium.osm.mutable import Node, Way
+    """Roads, then buildings to the target size (bytes per building measured on a sample)."""
+    from synthetic_vietnam import road_grid, write_pbf
 
     path = out / "synthetic_vietnam.osm.pbf"
     if path.is_file():
         return {"file": str(path), "bytes": path.stat().st_size, "cached": True}
     t0 = time.perf_counter()
     g = road_grid()
-    n_junction, n_seg = g["lon"].size, g["a"].size
-    # one shape node per segment, slightly off the straight line (roads are not straight)
-    rng = np.random.default_rng(7)
-    mid_lon = (g["lon"][g["a"]] + g["lon"][g["b"]]) / 2 + rng.normal(0, 4e-4, n_seg)
-    mid_lat = (g["lat"][g["a"]] + g["lat"][g["b"]]) / 2 + rng.normal(0, 4e-4, n_seg)
-    road_nodes = n_junction + n_seg
-    # buildings: 4 nodes each (closed way of 5 refs) near junctions, to the target size
-    bytes_per_node = 6.5  # measured on this writer's output
-    n_bld = max(0, int((target_mb * 1e6 / bytes_per_node - road_nodes) / 4))
     tmp = path.with_suffix(".tmp.pbf")
-    tmp.unlink(missing_ok=True)
-    hw = _highway(g["line"])
-    with osmium.SimpleWriter(str(tmp)) as w:
-        lon = np.concatenate([g["lon"], mid_lon]).tolist()
-        lat = np.concatenate([g["lat"], mid_lat]).tolist()
-        for i in range(road_nodes):
-            w.add_node(Node(id=i + 1, location=(lon[i], lat[i])))
-        del lon, lat
-        nid = road_nodes + 1
-        for start in range(0, n_bld, 1_000_000):
-            k = min(1_000_000, n_bld - start)
-            at = rng.integers(0, n_junction, k)
-            cx = g["lon"][at] + rng.uniform(-2e-3, 2e-3, k)
-            cy = g["lat"][at] + rng.uniform(-2e-3, 2e-3, k)
-            d = 5e-5
-            xs = np.column_stack([cx - d, cx + d, cx + d, cx - d]).ravel().tolist()
-            ys = np.column_stack([cy - d, cy - d, cy + d, cy + d]).ravel().tolist()
-            for j in range(4 * k):
-                w.add_node(Node(id=nid + j, location=(xs[j], ys[j])))
-            nid += 4 * k
-        wid = 1
-        # road ways: runs of up to WAY_SEGMENTS consecutive segments of one grid line
-        cut = np.flatnonzero(
-            (g["line"][1:] != g["line"][:-1]) | (g["a"][1:] != g["b"][:-1])
-        )  # a gap (sea) or a new line starts a new way
-        starts = np.concatenate([[0], cut + 1])
-        ends = np.concatenate([cut + 1, [n_seg]])
-        a, b, line = g["a"].tolist(), g["b"].tolist(), g["line"].tolist()
-        for s0, e0 in zip(starts.tolist(), ends.tolist(), strict=True):
-            for s in range(s0, e0, WAY_SEGMENTS):
-                e = min(e0, s + WAY_SEGMENTS)
-                refs = [a[s] + 1]
-                for k in range(s, e):
-                    refs += [n_junction + k + 1, b[k] + 1]
-                tags = {"highway": hw[s]}
-                if line[s] % 7 == 3 and hw[s] == "residential":
-                    tags["oneway"] = "yes"
-                if hw[s] in ("trunk", "primary"):
-                    tags["maxspeed"] = "60"
-                w.add_way(Way(id=wid, nodes=refs, tags=tags))
-                wid += 1
-        n_road_ways = wid - 1
-        for i in range(n_bld):
-            first = road_nodes + 1 + 4 * i
-            w.add_way(Way(id=wid, nodes=[first, first + 1, first + 2, first + 3, first], tags=BLD))
-            wid += 1
+    base = write_pbf(tmp, g, 0)["road_nodes"] and tmp.stat().st_size
+    write_pbf(tmp, g, 500_000)
+    per_building = (tmp.stat().st_size - base) / 500_000
+    n_bld = max(0, int((target_mb * 1e6 - base) / per_building))
+    row = write_pbf(tmp, g, n_bld)
     tmp.replace(path)
     return {
         "file": str(path),
         "bytes": path.stat().st_size,
-        "nodes": road_nodes + 4 * n_bld,
-        "road_nodes": road_nodes,
-        "road_ways": n_road_ways,
-        "road_segments": n_seg,
-        "buildings": n_bld,
+        **row,
         "write_s": time.perf_counter() - t0,
     }
-
-
-BLD = {"building": "yes"}
 
 
 def stage_pbf_read(out: Path, **_: Any) -> dict[str, Any]:
@@ -408,10 +295,10 @@ def report(rows: list[dict[str, Any]]) -> str:
     lines = [
         "## Full resolution (issue 19): synthetic national data, one process per stage",
         "",
-        "| stage | exit | wall s | peak RSS MB (VmHWM) | sizes |",
-        "|---|---|---|---|---|",
+        "| stage | exit | wall s | CPU s | peak RSS MB (VmHWM) | sizes |",
+        "|---|---|---|---|---|---|",
     ]
-    skip = {"stage", "exit", "wall_s", "peak_mb", "file"}
+    skip = {"stage", "exit", "wall_s", "cpu_s", "peak_mb", "file", "error"}
     for r in rows:
         sizes = ", ".join(
             f"{k}={v:,.1f}" if isinstance(v, float) else f"{k}={v:,}" if isinstance(v, int) else ""
@@ -420,7 +307,7 @@ def report(rows: list[dict[str, Any]]) -> str:
         )
         peak = r.get("peak_mb")
         lines.append(
-            f"| {r['stage']} | {r['exit']} | {r['wall_s']:.1f} | "
+            f"| {r['stage']} | {r['exit']} | {r['wall_s']:.1f} | {r.get('cpu_s', float('nan')):.1f} | "
             f"{peak if peak is None else round(peak)} | {sizes} |"
         )
     for kind in ("demand", "catchments"):
@@ -447,7 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     if a.stage:
         t0 = time.perf_counter()
         row = RUN[a.stage](out, a)
-        row.update(stage=a.stage, wall_s=time.perf_counter() - t0, peak_mb=vm_hwm_mb(), exit=0)
+        cpu = os.times()
+        row.update(
+            stage=a.stage,
+            wall_s=time.perf_counter() - t0,
+            cpu_s=cpu.user + cpu.system,  # the machine is shared: CPU time is the fairer number
+            peak_mb=vm_hwm_mb(),
+            exit=0,
+        )
         print("ROW " + json.dumps(row), flush=True)
         return 0
     rows = []
