@@ -34,10 +34,13 @@ default-data: $(STAMP)
 	$(PY) -m data.build_default --mirror $${INFRA_OVERLAP_DATA:-../shared/data/vietnam} --out data/vietnam
 
 ## Performance benchmark (issue 10): kernel vs networkx / osmnx / scipy, scaling, national chain
-## (JSON lines and report.md in $$BENCH_DIR, default /tmp/infra_overlap_bench)
+## (JSON lines and report.md in $$BENCH_DIR, default /tmp/infra_overlap_bench); then the
+## full-resolution section (issue 19, bench/full_resolution.py: synthetic national PBF, 100 m
+## population; FULL_STAGES=pbf_write,pbf_read runs some stages only)
 bench: $(STAMP)
 	test -x $(VENV)/bin/py-spy || $(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/run_bench.py $(ARGS)
+	$(PY) bench/full_resolution.py $(if $(FULL_STAGES),--stages $(FULL_STAGES))
 
 clean:
 	rm -rf out .pytest_cache

@@ -32,7 +32,15 @@ from geo.paths import default_out
     "--bbox", callback=bbox_option, help="Only this area: min_lon,min_lat,max_lon,max_lat."
 )
 @click.option(
-    "--tertiary", is_flag=True, help="Also tertiary roads (default: motorway to secondary)."
+    "--tertiary", is_flag=True, help="Also tertiary roads (the same as --network tertiary)."
+)
+@click.option(
+    "--network",
+    type=click.Choice(["main", "tertiary", "drive"]),
+    default="main",
+    show_default=True,
+    help="Roads: main (motorway to secondary), tertiary, or drive (the full drive network; for "
+    "a whole country prefer run --roads COUNTRY.osm.pbf from Geofabrik).",
 )
 @click.option(
     "--overpass-url", help="Overpass API base URL [default: osmnx's, overpass-api.de/api]."
@@ -84,6 +92,7 @@ def fetch(  # noqa: PLR0913 (a click command: one parameter per option)
     out: str | None,
     bbox: tuple[float, float, float, float] | None,
     tertiary: bool,
+    network: str,
     overpass_url: str | None,
     population_url: str | None,
     population_sha256: str | None,
@@ -113,6 +122,7 @@ def fetch(  # noqa: PLR0913 (a click command: one parameter per option)
         bbox=bbox,
         overpass_url=overpass_url,
         include_tertiary=tertiary,
+        network=network,
         cache_folder=cache_dir / "osmnx",
         download_dir=cache_dir / "downloads",
         population_url=population_url or default_pop,

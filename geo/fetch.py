@@ -7,8 +7,12 @@ The folder has the same file names, layers and columns that the loaders read (``
 - ``industrial_parks.gpkg``: ``parks`` (polygons) and ``parks_points`` (one point each,
   ``is_group_primary`` on one record per name and province) of ``landuse=industrial`` named
   "Khu công nghiệp", "KCN", "Khu kinh tế" or "industrial park/zone";
-- ``roads_trunk_osm.gpkg`` (layer ``roads``): motorway to secondary (optionally tertiary),
-  downloaded per province polygon, merged on OSM node ids and simplified once;
+- ``roads_trunk_osm.gpkg`` (layer ``roads``): motorway to secondary (``network="main"``), to
+  tertiary (``"tertiary"``) or the full drive network (``"drive"``: every primary, secondary,
+  tertiary, unclassified, residential and urban road), downloaded per province polygon, merged on
+  OSM node ids and simplified once. The full national drive network (millions of edges) is better
+  read from a Geofabrik PBF with ``run --roads vietnam-latest.osm.pbf`` (streamed, no graph in
+  memory); ``drive`` suits a province or a ``--bbox``;
 - ``population_grid.tif``: a WorldPop / GHS-POP raster summed onto the region's grid;
 - boundaries, crosswalk, statistics and reference layers copied from the embedded default
   (they have no simple public API);
@@ -49,6 +53,7 @@ from geo.outdir import check_path_length, folder_lock, partial_dir_of, swap_in
 from geo.paths import cache_dir
 from geo.provinces import Provinces, load_provinces, tag_provinces
 from geo.quality import region_extras
+from geo.road_speeds import DRIVE_FILTER
 from geo.roads import MAIN_ROADS_FILTER
 
 log = logging.getLogger(__name__)
@@ -63,6 +68,7 @@ FEATURE_TAGS: dict[str, bool | str | list[str]] = {
 TERTIARY_FILTER = MAIN_ROADS_FILTER.replace(
     'secondary_link"', 'secondary_link|tertiary|tertiary_link"'
 )
+ROAD_FILTERS = {"main": MAIN_ROADS_FILTER, "tertiary": TERTIARY_FILTER, "drive": DRIVE_FILTER}
 PARK_NAME = re.compile(r"\b(?:khu cong nghiep|kcn|khu kinh te|industrial (?:park|zone|estate))\b")
 FETCHED_FILES = ("transport_facilities_osm.gpkg", "industrial_parks.gpkg", "roads_trunk_osm.gpkg")
 NOT_COPIED = (*FETCHED_FILES, "MANIFEST.json")
@@ -93,7 +99,10 @@ class FetchOptions:
     max_query_area_km2
         Area above which osmnx splits a polygon into several Overpass queries.
     include_tertiary
-        Add tertiary roads to the main-road filter.
+        Add tertiary roads to the main-road filter (the same as ``network="tertiary"``).
+    network
+        Roads to download: ``main`` (motorway to secondary), ``tertiary`` or ``drive`` (the
+        full drive network, every highway value a car may use; see ``ROAD_FILTERS``).
     population_url, population_sha256
         GeoTIFF of people per cell and its expected SHA-256 (None: recorded, not verified).
     download_dir
@@ -112,6 +121,7 @@ class FetchOptions:
     total_s: float = 600.0
     max_query_area_km2: float = 50_000.0
     include_tertiary: bool = False
+    network: str = "main"
     population_url: str | None = None
     population_sha256: str | None = None
     download_dir: Path = field(default_factory=lambda: cache_dir() / "downloads")
@@ -373,7 +383,11 @@ def roads_from_graph(
 
 
 def download_main_roads(
-    polygons: list[shapely.Geometry], *, include_tertiary: bool, progress: Callable[[str], None]
+    polygons: list[shapely.Geometry],
+    *,
+    include_tertiary: bool = False,
+    progress: Callable[[str], None],
+    road_filter: str | None = None,
 ) -> nx.MultiDiGraph:
     """Main roads by province polygon with osmnx, merged on OSM node ids, then simplified once.
 
@@ -382,7 +396,7 @@ def download_main_roads(
     """
     import osmnx as ox
 
-    flt = TERTIARY_FILTER if include_tertiary else MAIN_ROADS_FILTER
+    flt = road_filter or (TERTIARY_FILTER if include_tertiary else MAIN_ROADS_FILTER)
     graphs = []
     for i, poly in enumerate(polygons, start=1):
         progress(f"roads: province polygon {i}/{len(polygons)}")
@@ -397,14 +411,28 @@ def download_main_roads(
                 )
             )
         except ox._errors.InsufficientResponseError:
-            log.info("no main road in province polygon %d", i)
+            log.info("no road in province polygon %d", i)
     if not graphs:
-        raise NetworkError("Overpass returned no main road in the area; check --bbox")
+        raise NetworkError("Overpass returned no road in the area; check --bbox")
     merged = nx.compose_all(graphs)
     return ox.simplification.simplify_graph(merged)
 
 
 # --------------------------------------------------------------------------- the folder
+
+
+def _network_of(opts: FetchOptions) -> str:
+    if opts.network not in ROAD_FILTERS:
+        raise InputError(
+            f"unknown road network '{opts.network}'; use one of {', '.join(ROAD_FILTERS)}",
+            field="network",
+        )
+    return "tertiary" if opts.include_tertiary and opts.network == "main" else opts.network
+
+
+def road_filter_of(opts: FetchOptions) -> str:
+    """The Overpass filter of ``opts.network`` (``--tertiary`` widens ``main`` to tertiary)."""
+    return ROAD_FILTERS[_network_of(opts)]
 
 
 def coastal_provinces63(config: RegionConfig) -> tuple[str, ...]:
@@ -483,6 +511,7 @@ def fetch_region(
         A download failed (Overpass, the population raster, a checksum mismatch).
     """
     opts = options or FetchOptions()
+    road_filter_of(opts)  # an unknown network name fails here, before any download
     say = progress or (lambda _msg: None)
     final = Path(out_dir)
     base = Path(opts.base_dir) if opts.base_dir else REPO_DATA / config.name
@@ -580,13 +609,15 @@ def _fetch_into(
         layers.update(_fetch_facilities(region, provinces, config, fetched, out, osm, say))
     if "roads" not in opts.skip:
         say(f"roads: {len(polygons)} province polygon(s)")
-        graph = download_main_roads(polygons, include_tertiary=opts.include_tertiary, progress=say)
+        flt = road_filter_of(opts)
+        graph = download_main_roads(polygons, road_filter=flt, progress=say)
         roads = roads_from_graph(graph, provinces=provinces, config=config, fetched=fetched)
         _write_layers(out / "roads_trunk_osm.gpkg", {"roads": roads})
         km = roads.groupby("road_class")["length_m"].sum().div(1000).round(1)
         layers["roads_trunk_osm.gpkg"] = osm | {
-            "source": "OpenStreetMap main roads via osmnx graph_from_polygon per province, merged",
-            "filter": TERTIARY_FILTER if opts.include_tertiary else MAIN_ROADS_FILTER,
+            "source": f"OpenStreetMap roads ({_network_of(opts)}) via osmnx graph_from_polygon "
+            "per province, merged",
+            "filter": flt,
             "counts": {"roads": len(roads)},
             "km_by_class": km.to_dict(),
             "maxspeed_share": round(float(roads["maxspeed"].notna().mean()), 4)

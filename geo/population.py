@@ -587,20 +587,7 @@ def raster_to_grid(
                 continue
             src_transform = ds.window_transform(w)
             if hasattr(Resampling, "sum"):
-                part = np.zeros_like(grid)
-                reproject(
-                    people,
-                    part,
-                    src_transform=src_transform,
-                    src_crs=ds.crs,
-                    dst_transform=dst_transform,
-                    dst_crs=crs,
-                    resampling=Resampling.sum,
-                    src_nodata=None,
-                    dst_nodata=None,
-                    init_dest_nodata=False,
-                )
-                grid += part
+                _sum_chunk(people, src_transform, ds.crs, grid, dst_transform, crs)
             else:  # pragma: no cover - rasterio < 1.3
                 grid += _bin_cell_centres(people, src_transform, ds.crs, crs, dst_transform, shape)
     if not grid.sum() > 0:
@@ -610,6 +597,52 @@ def raster_to_grid(
             source=str(path),
         )
     return grid
+
+
+def _sum_chunk(
+    people: np.ndarray,
+    src_transform: Affine,
+    src_crs: CRS,
+    grid: np.ndarray,
+    dst_transform: Affine,
+    dst_crs: str,
+) -> None:
+    """Add one chunk of the raster to ``grid`` (GDAL ``sum``), warping only into the part of the
+    grid under the chunk (plus one cell): at 100 m a national grid is ~150 M cells, and a
+    full-grid buffer per chunk would cost 1.2 GB and a full-grid pass each time."""
+    rows, cols = people.shape
+    left, top = src_transform.c, src_transform.f
+    right, bottom = src_transform @ (cols, rows)
+    box = transform_bounds(
+        src_crs,
+        dst_crs,
+        min(left, right),
+        min(top, bottom),
+        max(left, right),
+        max(top, bottom),
+        densify_pts=21,
+    )
+    win = from_bounds(*box, transform=dst_transform)
+    r0 = max(0, int(np.floor(win.row_off)) - 1)
+    c0 = max(0, int(np.floor(win.col_off)) - 1)
+    r1 = min(grid.shape[0], int(np.ceil(win.row_off + win.height)) + 1)
+    c1 = min(grid.shape[1], int(np.ceil(win.col_off + win.width)) + 1)
+    if r1 <= r0 or c1 <= c0:
+        return
+    part = np.zeros((r1 - r0, c1 - c0), dtype="float64")
+    reproject(
+        people,
+        part,
+        src_transform=src_transform,
+        src_crs=src_crs,
+        dst_transform=dst_transform @ Affine.translation(c0, r0),
+        dst_crs=dst_crs,
+        resampling=Resampling.sum,
+        src_nodata=None,
+        dst_nodata=None,
+        init_dest_nodata=False,
+    )
+    grid[r0:r1, c0:c1] += part
 
 
 def _bin_cell_centres(

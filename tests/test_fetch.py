@@ -15,7 +15,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from geo.config import REPO_DATA, load_region_config
-from geo.errors import NetworkError, ServerError
+from geo.errors import InputError, NetworkError, ServerError
 from geo.fetch_population import download_file, sha256_bytes
 
 FIXTURES = Path(__file__).parent / "data" / "fetch"
@@ -105,7 +105,7 @@ class _Server:
                         e
                         for e in roads["elements"]
                         if e["type"] == "node"
-                        or "tertiary" in query
+                        or "tertiary" in query  # --tertiary and --network drive
                         or e["tags"]["highway"] != "tertiary"
                     ]
                     body = json.dumps({**roads, "elements": keep}).encode()
@@ -374,3 +374,61 @@ def test_fetched_folder_names_its_own_sources(fetched: tuple[Path, _Server]) -> 
     assert pop["source"] == prov["layers"]["population_grid.tif"]["source"]
     assert set(by_file) == {n for n in prov["layers"] if (mirror / n).is_file()}
     assert any("OpenStreetMap" in line for line in attribution_lines(mirror))
+
+
+def test_fetch_full_drive_network_from_the_local_overpass(tmp_path: Path) -> None:
+    """`fetch --network drive` asks Overpass for every drivable highway value (not only main
+    roads), writes them to the roads layer and names the filter in the provenance."""
+    from click.testing import CliRunner
+
+    import cli
+    from geo.roads import DRIVE_HIGHWAYS, road_network_for_region
+
+    with _Server({}) as srv:
+        result = CliRunner().invoke(
+            cli.cli,
+            [
+                "fetch",
+                "--out",
+                str(tmp_path / "mirror"),
+                "--bbox",
+                ",".join(map(str, BBOX)),
+                "--overpass-url",
+                f"{srv.url}/api",
+                "--network",
+                "drive",
+                "--skip",
+                "facilities",
+                "--skip",
+                "population",
+                "--cache",
+                str(tmp_path / "cache"),
+            ],
+            obj=cli.Ctx(),
+        )
+    assert result.exit_code == 0, f"fetch failed:\n{result.output}\n{result.exception!r}"
+    roads_q = [q for q in srv.queries if '"highway"' in q]
+    assert roads_q
+    for value in ("residential", "unclassified", "tertiary", "living_street", "primary"):
+        assert all(value in q for q in roads_q), f"{value} not requested"
+    prov = json.loads((tmp_path / "mirror" / "PROVENANCE.json").read_text(encoding="utf-8"))
+    layer = prov["layers"]["roads_trunk_osm.gpkg"]
+    assert "residential" in layer["filter"] and "(drive)" in layer["source"]
+    assert "tertiary" in layer["km_by_class"], layer["km_by_class"]
+    # the fetched full network goes through the same reader, speed rules and repairs
+    config = load_region_config(region="vietnam")
+    net = road_network_for_region(tmp_path / "mirror", config)
+    classes = set(net.edges.loc[net.edges["edge_kind"] == "road", "road_class"])
+    assert "tertiary" in classes and classes & set(DRIVE_HIGHWAYS), classes
+
+
+def test_unknown_network_is_refused_before_any_download(tmp_path: Path) -> None:
+    from geo.fetch import FetchOptions, fetch_region
+
+    with pytest.raises(InputError, match="unknown road network 'all'"):
+        fetch_region(
+            load_region_config(region="vietnam"),
+            tmp_path / "mirror",
+            options=FetchOptions(network="all", overpass_url="http://127.0.0.1:9/api"),
+        )
+    assert not (tmp_path / "mirror").exists()
