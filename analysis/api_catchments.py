@@ -50,7 +50,8 @@ class Catchments:
 
     @property
     def ids(self) -> np.ndarray:
-        return self.facilities["facility_id"].astype(str).to_numpy()
+        ids: np.ndarray = self.facilities["facility_id"].astype(str).to_numpy()
+        return ids
 
     @property
     def area_index(self) -> np.ndarray:
@@ -59,7 +60,8 @@ class Catchments:
 
     @property
     def exists(self) -> np.ndarray:
-        return self.facilities["exists"].to_numpy(bool)
+        exists: np.ndarray = self.facilities["exists"].to_numpy(bool)
+        return exists
 
 
 def _facilities(

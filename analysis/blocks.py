@@ -177,7 +177,8 @@ def block_reduction(
 
 def _before(ta: np.ndarray, fa: np.ndarray, tb: np.ndarray, fb: np.ndarray) -> np.ndarray:
     """(ta, fa) comes before (tb, fb): shorter time, then lower facility index (-1 = none)."""
-    return (ta < tb) | ((ta == tb) & (fa < fb) & (fa >= 0)) | ((fb < 0) & (fa >= 0))
+    out: np.ndarray = (ta < tb) | ((ta == tb) & (fa < fb) & (fa >= 0)) | ((fb < 0) & (fa >= 0))
+    return out
 
 
 def merge_into(acc: CellReduction, part: Partial) -> None:

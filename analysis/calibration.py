@@ -184,7 +184,10 @@ class RouteTerms:
     def times_s(self, lead_kmh: np.ndarray, access_speed_kmh: float) -> np.ndarray:
         """Trip times with other speeds on the same routes."""
         scale = self.lead_kmh / np.asarray(lead_kmh, dtype=np.float64)
-        return self.group_base_s @ scale + self.fixed_s + self.access_m / (access_speed_kmh / 3.6)
+        out: np.ndarray = (
+            self.group_base_s @ scale + self.fixed_s + self.access_m / (access_speed_kmh / 3.6)
+        )
+        return out
 
 
 def _arc_edges(graph: Graph) -> sp.csr_matrix:

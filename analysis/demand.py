@@ -96,7 +96,8 @@ def _rasterize_index(geoms: np.ndarray, grid: GridSpec, *, all_touched: bool = F
         dtype="int32",
         all_touched=all_touched,
     )
-    return out.astype(np.int64) - 1
+    index: np.ndarray = out.astype(np.int64) - 1
+    return index
 
 
 def demand_from_polygons(

@@ -382,7 +382,7 @@ def reachable_nodes(
 
     def run(b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         a, z = bounds[b], bounds[b + 1]
-        return _block(
+        out: tuple[np.ndarray, np.ndarray, np.ndarray] = _block(
             indptr, indices, weights, n,
             np.arange(z - a + 1, dtype=np.int64), k[a:z], np.zeros(z - a),
             np.zeros(z - a), np.arange(a, z, dtype=np.int64),
@@ -390,6 +390,7 @@ def reachable_nodes(
             zero_ptr[: z - a + 1], np.zeros(0, np.int64), np.zeros(0),
             np.zeros(n), n, float(limit_s),
         )  # fmt: skip
+        return out
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         parts = list(pool.map(run, range(n_blocks)))

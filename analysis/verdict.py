@@ -95,7 +95,8 @@ def severity_from_shares(unique_share: np.ndarray, other_province_share: np.ndar
     In [-1, 1]; larger means more of the facility's demand is already served from elsewhere and
     less of it by this facility alone. Computed on the type's demand.
     """
-    return np.asarray(other_province_share, float) - np.asarray(unique_share, float)
+    out: np.ndarray = np.asarray(other_province_share, float) - np.asarray(unique_share, float)
+    return out
 
 
 def equivalent_groups(
