@@ -233,7 +233,9 @@ def road_network_for_region(
             add_point_connectors(
                 net,
                 [*cities, *points],
-                connector_speed_kmh=speed,
+                # a point's connector stands for the local roads a cell crosses at the access
+                # speed: slower, it would slow the cells that snap to it (geo.point_connectors)
+                connector_speed_kmh=float(config.access_speed_kmh),
                 island_bboxes=[i["bbox"] for i in r.islands],
             ),
             data_dir,

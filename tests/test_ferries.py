@@ -225,3 +225,52 @@ def test_region_config_ferries_and_false_junctions_are_validated(tmp_path):
     p.write_text(bad, encoding="utf-8")
     with pytest.raises(ConfigError, match="speed"):
         load_region_config(p, region="vietnam")
+
+
+def test_facility_connector_runs_at_the_access_speed_so_a_cell_on_it_is_not_held_back(tmp_path):
+    """The region's network gives a far facility's connector the access speed, not the repairs'
+    20 km/h: a cell that snaps to it crosses the missing local road at its own access speed."""
+    from dataclasses import replace
+
+    from analysis.catchments import Access, travel_times
+    from geo.config import load_region_config
+    from geo.roads import road_network_for_region
+
+    road = LineString([ll(0, 0), ll(20_000, 0)])
+    gpd.GeoDataFrame(
+        {"road_class": ["national_highway"], "status": ["unknown"]}, geometry=[road], crs=4326
+    ).to_file(tmp_path / "roads.gpkg", layer="roads", driver="GPKG")
+    cfg = load_region_config(Path(__file__).resolve().parent.parent / "data" / "vietnam.toml")
+    roads = replace(
+        cfg.roads,
+        file="roads.gpkg",
+        merge_second=False,
+        extra_files=(),
+        city_connectors_file=None,
+        ferries=(),
+        no_junctions=(),
+    )
+    cfg = replace(cfg, roads=roads)
+    far = Point("KCN xa", *ll(10_000, -12_000), KIND_FACILITY, 10_000.0)
+    net = road_network_for_region(tmp_path, cfg, points=[far])
+    conn = net.edges[net.edges["edge_kind"] == "connector"]
+    assert len(conn) == 1 and conn["length_m"].iloc[0] == pytest.approx(12_000, rel=1e-3)
+    assert cfg.access_speed_kmh != roads.speed_kmh["connector"]  # else the test shows nothing
+    assert conn["speed_kmh"].iloc[0] == pytest.approx(cfg.access_speed_kmh)
+    # a facility on the road 5 km east of the connector's foot; a cell 3 km beside the connector
+    # (the road is 6 km away) snaps to it and comes up it at the access speed
+    g = graph_from_edges(net.edges, net.node_xy, crs=CRS)
+    acc = cfg.access_speed_kmh / 3.6
+    fac = snap_points(g, np.array([[X0 + 15_000, Y0]]))
+    cell = snap_points(g, np.array([[X0 + 7_000, Y0 - 6_000]]))
+    assert net.edges["edge_kind"].iloc[cell.edge[0]] == "connector"
+    tt = travel_times(
+        g,
+        Access.from_snap(fac, access_speed_kmh=cfg.access_speed_kmh),
+        Access.from_snap(cell, access_speed_kmh=cfg.access_speed_kmh),
+        limit_s=7_200.0,
+        method="scipy",
+    )
+    road_ms = net.edges.loc[net.edges["edge_kind"] == "road", "speed_kmh"].iloc[0] / 3.6
+    expected = 5_000 / road_ms + 6_000 / acc + 3_000 / acc
+    assert tt.time_s.tolist() == pytest.approx([expected], rel=2e-3)
