@@ -14,77 +14,37 @@ from __future__ import annotations
 import math
 import os
 import re
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
+
+from geo.config_types import (
+    BBox,
+    Count,
+    DataPath,
+    Fraction,
+    Number,
+    Positive,
+    Share,
+    Strict,
+    _check_bbox,
+)
+from geo.scenario_schema import ReportTable as ReportTable
+from geo.scenario_schema import ScenarioFile as ScenarioFile
+from geo.scenario_schema import ScenarioName as ScenarioName
+from geo.scenario_schema import ScenarioParams as ScenarioParams
+from geo.scenario_schema import ScenarioTable as ScenarioTable
 
 FACILITY_TYPES = ("seaport", "airport", "industrial_park")
 REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # bytes held per demand-grid cell at the peak of a run (demand, travel times and coverage per
 # type, masks): a deliberate over-estimate so that the message comes before a MemoryError
 GRID_BYTES_PER_CELL = 48
-
-
-def _relative_data_path(value: str) -> str:
-    """A file of the data folder: relative, no ``..``, no drive (DESIGN.md, "Paths")."""
-    posix, win = PurePosixPath(value), PureWindowsPath(value)
-    if not value or posix.is_absolute() or win.is_absolute() or win.drive:
-        raise ValueError(
-            f"{value!r} must be a file name relative to the data folder (give other files on "
-            "the command line, e.g. --roads, --population, --facilities)"
-        )
-    if ".." in posix.parts or ".." in win.parts:
-        raise ValueError(f"{value!r} may not leave the data folder ('..')")
-    return value
-
-
-def _share(value: float) -> float:
-    if not 0 < value <= 1:
-        raise ValueError(f"shares must lie in (0, 1], got {value:g}")
-    return value
-
-
-def _fraction(value: float) -> float:
-    if not 0 <= value <= 1:
-        raise ValueError(f"must lie in [0, 1] (a share), got {value:g}")
-    return value
-
-
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {value!r}")
-    return value
-
-
-Number = Annotated[float, AfterValidator(_finite)]
-Positive = Annotated[float, Field(gt=0), AfterValidator(_finite)]
-Count = Annotated[int, Field(ge=0)]
-Share = Annotated[float, AfterValidator(_share)]
-Fraction = Annotated[float, AfterValidator(_fraction)]
-DataPath = Annotated[str, AfterValidator(_relative_data_path)]
-BBox = Annotated[list[Number], Field(min_length=4, max_length=4)]
-
-
-def _check_bbox(bbox: list[float]) -> list[float]:
-    if not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
-        raise ValueError("bbox must be [min_lon, min_lat, max_lon, max_lat] with min < max")
-    if not (bbox[0] >= -180 and bbox[2] <= 180 and bbox[1] >= -90 and bbox[3] <= 90):
-        raise ValueError(f"bbox {bbox} lies outside longitude -180..180, latitude -90..90")
-    return bbox
-
-
-class Strict(BaseModel):
-    """Unknown keys rejected, no coercion between kinds."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class RegionTable(Strict):
@@ -457,58 +417,3 @@ def _memory_gib() -> float:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):  # pragma: no cover (not POSIX)
         return 16.0
-
-
-# --------------------------------------------------------------------------- scenario files
-
-ScenarioName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-
-
-class ScenarioParams(Strict):
-    """Keys a scenario or ``[defaults]`` may set (any :class:`analysis.run.RunOptions` field)."""
-
-    data: str | None = None
-    roads: str | None = None
-    population: str | None = None
-    config: str | None = None
-    types: list[Literal["seaport", "airport", "industrial_park"]] | None = None
-    add: list[str] | None = None
-    remove: list[str] | None = None
-    open_statuses: list[str] | None = None
-    region6: list[str] | None = None
-    facilities: list[str] | None = None
-    provinces: list[str] | None = None
-    keep_default_facilities: bool | None = None
-    merge_second_roads: bool | None = None
-    region: str | None = None
-    encoding: str | None = None
-    lang: Literal["vi", "en"] | None = None
-    edition: Literal[34, 63] | None = None
-    speed_factor: Annotated[Positive, Field(le=10)] | None = None
-    breaks_min: dict[str, Annotated[list[Positive], Field(min_length=1)]] | None = None
-    primary_min: dict[str, Positive] | None = None
-
-    @field_validator("types")
-    @classmethod
-    def _unique_types(cls, v: list[str] | None) -> list[str] | None:
-        if v is not None and not v:
-            raise ValueError("types is empty; name at least one type or leave the key out")
-        return list(dict.fromkeys(v)) if v is not None else None
-
-
-class ScenarioTable(ScenarioParams):
-    name: ScenarioName
-    description: str = ""
-
-
-class ReportTable(Strict):
-    baseline: str | None = None
-    compare: str | None = None
-
-
-class ScenarioFile(Strict):
-    """A batch scenario file: ``[defaults]``, ``[[scenario]]`` tables, ``[report]``."""
-
-    defaults: ScenarioParams = ScenarioParams()
-    scenario: Annotated[list[ScenarioTable], Field(min_length=1)]
-    report: ReportTable = ReportTable()

@@ -28,7 +28,7 @@ import pandas as pd
 
 from geo.config import RegionConfig
 from geo.errors import DataNotFoundError, InputError
-from geo.population import (
+from geo.population_polygons import (
     PopulationLayer,
     _check_provinces,
     _fill_prov63,

@@ -106,8 +106,6 @@ def test_no_upward_import():
 KNOWN_CYCLES = {
     # the kernel compiles on first use; catchments imports it lazily (h-blocks19 / next session)
     frozenset({"analysis.kernel", "analysis.catchments"}),
-    # population imports the census reader lazily, which imports population's helpers
-    frozenset({"geo.population", "geo.population_census"}),
 }
 
 
