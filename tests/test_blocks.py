@@ -200,7 +200,7 @@ def _on_client(case: dict, client: Any) -> Any:
 @pytest.mark.integration
 @pytest.mark.xdist_group("batch")
 def test_local_cluster_gives_identical_reductions(case: dict) -> None:
-    from analysis.batch import dask_client
+    from batch import dask_client
 
     local = _reduce(case["tt"], case["params"], 4)
     with dask_client(n_workers=2) as client:
@@ -218,7 +218,7 @@ def _free_port() -> int:
 @pytest.mark.integration
 @pytest.mark.xdist_group("batch")
 def test_separate_scheduler_and_workers_give_identical_reductions(case: dict) -> None:
-    from analysis.batch import dask_client
+    from batch import dask_client
 
     dask = Path(sys.executable).parent / "dask"
     port = _free_port()

@@ -88,7 +88,9 @@ def test_the_wheel_lists_every_top_level_package_and_module():
     st = PYPROJECT["tool"]["setuptools"]
     not_shipped = {"tests", "bench", "docs"}
     packages = {
-        p.parent.name for p in REPO.glob("*/__init__.py") if p.parent.name not in not_shipped
+        ".".join(p.parent.relative_to(REPO).parts)
+        for p in [*REPO.glob("*/__init__.py"), *REPO.glob("*/*/__init__.py")]
+        if p.parent.relative_to(REPO).parts[0] not in not_shipped
     }
     assert packages == set(st["packages"]), (
         f"[tool.setuptools] packages {sorted(st['packages'])} != the repository's {sorted(packages)}"
