@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from analysis.catchments import Access, TravelTimes, along_edge_s, cell_offsets, source_arcs
+from analysis.access import Access, TravelTimes, along_edge_s, cell_offsets, source_arcs
 from analysis.network import Graph
 
 log = logging.getLogger(__name__)
