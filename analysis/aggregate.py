@@ -135,7 +135,7 @@ def _member_of(index: np.ndarray, membership: np.ndarray) -> sp.csr_matrix:
     return (sp.csr_matrix(membership.astype(np.float64)) @ onehot.T).tocsr() > 0
 
 
-def aggregate_measures(
+def aggregate_measures(  # noqa: PLR0913 (keyword-only inputs of one call site: cells, facilities, groups)
     within: sp.spmatrix,
     demand: np.ndarray,
     *,

@@ -86,7 +86,7 @@ def _facilities(
     return fac
 
 
-def catchments(
+def catchments(  # noqa: PLR0913 (public API entry point: keyword options, as osmnx's graph_from_* take)
     facilities: gpd.GeoDataFrame,
     graph: Graph,
     demand: Demand,

@@ -357,7 +357,7 @@ def _sum_measures(parts: list[list[Coverage]], red: CellReduction) -> list[Cover
     return out
 
 
-def cell_reductions(
+def cell_reductions(  # noqa: PLR0913 (keyword-only block inputs and the optional Dask client)
     graph: Graph,
     facilities: Access,
     cells: Access,

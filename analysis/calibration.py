@@ -90,7 +90,7 @@ def graph_with_speeds(
     return graph_from_edges(edges.assign(speed_kmh=speed_kmh), node_xy, crs=crs)
 
 
-def fit_speeds(
+def fit_speeds(  # noqa: PLR0913 (keyword-only route terms and the fit's bounds)
     edges: gpd.GeoDataFrame,
     node_xy: np.ndarray,
     ends: TripEnds,

@@ -74,7 +74,7 @@ def cover_sentence(
     return vi, en
 
 
-def covering_tables(
+def covering_tables(  # noqa: PLR0913 (keyword-only options of the covering step)
     tt: TravelTimes,
     demand: np.ndarray,
     fac: pd.DataFrame,

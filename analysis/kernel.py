@@ -85,7 +85,7 @@ def _heap_pop(hk: np.ndarray, hv: np.ndarray, size: int) -> int:
     return size
 
 
-def _block(
+def _block(  # noqa: C901, PLR0913 (numba kernel: flat arrays in nopython mode, no objects)
     indptr, indices, weights, n_nodes,
     seed_ptr, seed_node, seed_w, fac_access, fac_index,
     att_ptr, att_cell, att_off,

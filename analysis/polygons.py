@@ -61,7 +61,7 @@ def _label(mask: np.ndarray, label: np.ndarray, stack: np.ndarray) -> int:
 
 
 @numba.njit(cache=True)
-def _trace_all(
+def _trace_all(  # noqa: C901, PLR0913 (numba kernel: flat arrays in nopython mode, no objects)
     fac_ptr, cell_row, cell_col, times, breaks,
     out_x, out_y, ring_geom, ring_part, ring_len, ring_area,
 ):  # fmt: skip

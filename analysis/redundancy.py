@@ -229,7 +229,7 @@ _WHY_NOT = {
 }
 
 
-def evidence_sentences(
+def evidence_sentences(  # noqa: PLR0913 (one keyword per measure the sentence quotes)
     *,
     name: str,
     prov_name: str,

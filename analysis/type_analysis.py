@@ -68,7 +68,7 @@ def area_editions(
     return out
 
 
-def analyse_type(
+def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-only)
     fac: gpd.GeoDataFrame,
     tc: TypeConfig,
     tt: TravelTimes,
@@ -235,7 +235,7 @@ def _break_measures(
     return out
 
 
-def _judge(
+def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
     fac: gpd.GeoDataFrame,
     tc: TypeConfig,
     tt: TravelTimes,

@@ -148,7 +148,7 @@ class Judgement:
     verdict_robust: np.ndarray
 
 
-def _verdict_at(
+def _verdict_at(  # noqa: PLR0913 (the verdict's inputs at one sensitivity variant)
     tt: TravelTimes,
     weight: np.ndarray,
     *,
@@ -211,7 +211,7 @@ def _verdict_at(
     return u_share, o_share, flag, v
 
 
-def judge(
+def judge(  # noqa: PLR0913 (the verdict's inputs (demand, rule, sizes, capacity), keyword-only)
     tt: TravelTimes,
     people: np.ndarray,
     weight: np.ndarray,

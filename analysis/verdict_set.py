@@ -73,7 +73,7 @@ def _row_at(m: sp.csr_matrix, row: int, cols: np.ndarray) -> tuple[np.ndarray, n
     return at, np.where(hit, m.data[at] if idx.size else 0, 0)
 
 
-def joint_verdict(
+def joint_verdict(  # noqa: PLR0913 (the joint rule's inputs, keyword-only)
     within: sp.csr_matrix,
     weight: np.ndarray,
     *,

@@ -65,7 +65,7 @@ def _open_lines(gdf: gpd.GeoDataFrame, status_field: str | None, open_statuses: 
     return ok
 
 
-def clip_gap_links(
+def clip_gap_links(  # noqa: PLR0913 (keyword options of a network repair)
     gdf: gpd.GeoDataFrame,
     *,
     metric_crs: str,

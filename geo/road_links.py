@@ -69,7 +69,7 @@ def missing_links(
     return out
 
 
-def farther_than(
+def farther_than(  # noqa: PLR0913 (keyword options of a network repair)
     gu: np.ndarray,
     gv: np.ndarray,
     w: np.ndarray,

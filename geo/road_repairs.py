@@ -247,7 +247,7 @@ def _mend_oneway(
     return edges, repairs
 
 
-def repair_network(
+def repair_network(  # noqa: PLR0913 (keyword options of a network repair)
     node_xy: np.ndarray,
     edges: gpd.GeoDataFrame,
     *,

@@ -110,7 +110,7 @@ def network_from_layers(
     return RoadNetwork(str(metric_crs), repaired.node_xy, repaired.edges, report, src)
 
 
-def network_from_lines(
+def network_from_lines(  # noqa: PLR0913 (keyword options of a network build (field names, speeds, CRS))
     gdf: gpd.GeoDataFrame,
     *,
     metric_crs: str,

@@ -28,7 +28,7 @@ EDGE_COLUMNS = (
 )
 
 
-def edges_frame(
+def edges_frame(  # noqa: PLR0913 (keyword options of a network build)
     lines: gpd.GeoDataFrame,
     seg: Segments,
     part_row: np.ndarray,

@@ -137,7 +137,7 @@ def _vector_layer(
     checked: bool = ...,
     measure: str | None = ...,
 ) -> _Layer | None: ...
-def _vector_layer(
+def _vector_layer(  # noqa: C901 (one branch per layer kind and language)
     result: RunResult,
     layer: str,
     gpkg_name: str,
