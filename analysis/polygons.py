@@ -30,6 +30,7 @@ import shapely
 
 from analysis.catchments import TravelTimes
 from analysis.demand import DemandGrid
+from analysis.results import GridSpec
 
 # directions: 0 = east (+col), 1 = north (-row), 2 = west (-col), 3 = south (+row)
 
@@ -243,3 +244,27 @@ def catchment_polygons(
         geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
     gid = pg[geom_key]
     return [(int(k // nb), float(breaks[k % nb]), geom) for k, geom in zip(gid, geoms, strict=True)]
+
+
+def mask_polygons(grid: GridSpec, masks: list[np.ndarray]) -> list[shapely.Geometry | None]:
+    """The outline of each boolean grid mask (rows x cols of ``grid``) in the grid's metric CRS,
+    traced by the same compiled pass as the catchments (one polygoniser); None for an empty mask."""
+    rows, cols, owner = [], [], []
+    for i, m in enumerate(masks):
+        r, c = np.nonzero(m)
+        rows.append(r)
+        cols.append(c)
+        owner.append(np.full(r.size, i, np.int64))
+    row, col, fac = np.concatenate(rows), np.concatenate(cols), np.concatenate(owner)
+    n = row.size
+    cells = DemandGrid(
+        grid=grid,
+        row=row,
+        col=col,
+        xy=np.zeros((n, 2)),
+        population=np.zeros(n),
+        area=np.full(n, -1, np.int64),
+    )
+    tt = TravelTimes(fac, np.arange(n, dtype=np.int64), np.zeros(n), len(masks), n, 1.0)
+    traced = {i: g for i, _b, g in catchment_polygons(tt, cells, (1.0,))}
+    return [traced.get(i) for i in range(len(masks))]

@@ -13,7 +13,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 
@@ -23,16 +22,11 @@ from analysis.text.batch import BATCH_CHANGES, BATCH_STATUS, BATCH_TEXT
 from geo.files import atomic_path, write_text_atomic
 from maps.batch_charts import heatmap_svg, summary_charts
 from maps.safe_table import rounded_frame, safe_cell, write_csv
+from maps.templating import ENV
 
 log = logging.getLogger(__name__)
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_ENV = ENV
 KEY = ["scenario", "hash", "folder"]
 CODES = {c: str for c in ("prov_code", "province_a", "province_b", "prov34_code", "prov63_code")}
 # Excel number formats by column-name ending (units shown in the cell, values stay numbers)

@@ -8,7 +8,7 @@ the legend section ``several`` while a layer is shown.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,11 +26,10 @@ def served_by_several(
     """Per type, the areas served by 2, 3 and 4+ facilities within the primary break.
 
     From the ``coverage_count_<type>`` raster of the demand grid: each class becomes the union of
-    its 1 km cells (``rasterio.features.shapes``), simplified in the grid's metric CRS, then
+    its 1 km cells (traced by ``analysis.polygons.mask_polygons``, the catchments' tracer), simplified in the grid's metric CRS, then
     reprojected to EPSG:4326. Empty classes are left out.
     """
-    from rasterio import features as rfeatures
-    from rasterio.transform import Affine
+    from analysis.polygons import mask_polygons
 
     grid = result.grid
     out: dict[str, gpd.GeoDataFrame] = {}
@@ -40,24 +39,17 @@ def served_by_several(
             continue
         count = np.asarray(layer.array)
         klass = np.where(count >= 4, 4, np.where(count >= 2, count, 0)).astype(np.int16)
-        aff = Affine(*grid.affine)
-        rows = []
-        for k in (2, 3, 4):
-            mask = klass == k
-            if not mask.any():
-                continue
-            parts = [
-                shapely.geometry.shape(g)
-                for g, _ in rfeatures.shapes(mask.astype(np.uint8), mask=mask, transform=aff)
-            ]
-            geom = shapely.simplify(
-                shapely.MultiPolygon(cast("list[shapely.Polygon]", parts))
-                if len(parts) > 1
-                else parts[0],
-                simplify_m,
-                preserve_topology=True,
-            )
-            rows.append({"n": k, "cells": int(mask.sum()), "geometry": geom})
+        kinds = [k for k in (2, 3, 4) if (klass == k).any()]
+        outlines = mask_polygons(grid, [klass == k for k in kinds])
+        rows = [
+            {
+                "n": k,
+                "cells": int((klass == k).sum()),
+                "geometry": shapely.simplify(geom, simplify_m, preserve_topology=True),
+            }
+            for k, geom in zip(kinds, outlines, strict=True)
+            if geom is not None
+        ]
         if rows:
             out[t] = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs).to_crs("EPSG:4326")
     return out

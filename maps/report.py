@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import markupsafe
 import pandas as pd
 
@@ -43,14 +42,9 @@ from maps.report_sections import (
     summary,
     type_label,
 )
+from maps.templating import ENV
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_ENV = ENV
 
 T = {
     "title": ("Báo cáo trùng lặp đầu tư hạ tầng", "Infrastructure overlap report"),

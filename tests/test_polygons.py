@@ -100,3 +100,31 @@ def test_only_corners_are_kept():
     [(_, _, geom)] = catchment_polygons(_tt_from_times(times), demand, (10.0,))
     assert len(geom.geoms) == 1
     assert len(geom.geoms[0].exterior.coords) <= 6  # 4 corners, the start, the closing point
+
+
+def test_mask_polygons_trace_what_rasterio_shapes_trace():
+    """One polygoniser: the map's "served by 2, 3, 4+" areas use the catchments' tracer; on a
+    hand-made mask with two parts, a hole and a diagonal touch it gives rasterio's geometry."""
+    from rasterio import features as rfeatures
+    from rasterio.transform import Affine
+
+    from analysis.polygons import mask_polygons
+    from analysis.results import GridSpec
+
+    grid = GridSpec(crs="EPSG:3405", x0=500_000.0, y0=2_000_000.0, cell_size_m=1000.0, shape=(8, 9))
+    a = np.zeros(grid.shape, bool)
+    a[1:6, 1:6] = True
+    a[3, 3] = False  # a hole
+    a[6, 6] = True  # touches the block only at a corner
+    a[0:2, 7:9] = True  # a second part
+    empty = np.zeros(grid.shape, bool)
+    got = mask_polygons(grid, [a, empty])
+    parts = [
+        shapely.geometry.shape(g)
+        for g, _ in rfeatures.shapes(a.astype(np.uint8), mask=a, transform=Affine(*grid.affine))
+    ]
+    want = shapely.union_all(parts)
+    assert got[1] is None
+    assert shapely.equals(got[0], want)
+    assert got[0].area == a.sum() * 1e6
+    assert len(shapely.get_parts(got[0])) >= 2
