@@ -4,6 +4,7 @@ the demand grid from areas and people (polygons, points or a raster)."""
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,10 @@ def _version() -> str:
     except PackageNotFoundError:
         from pathlib import Path
 
-        from geo.config import tomllib
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
 
         pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
         try:

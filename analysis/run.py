@@ -93,7 +93,7 @@ def build_demand(config: RegionConfig, inputs: Inputs | SharedInputs) -> DemandG
 def _with_data_flags(fac: Any, config: RegionConfig) -> Any:
     """Add ``doubtful`` and ``doubt_score``, and extend ``data_note`` (geo.quality's rules)."""
     from analysis.glossary import note_text
-    from geo.quality import facility_data_flags, suspected_duplicates
+    from geo.quality_facilities import facility_data_flags, suspected_duplicates
 
     if len(fac) == 0:
         return fac.assign(doubtful=False, doubt_score=0)
