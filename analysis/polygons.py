@@ -249,6 +249,8 @@ def catchment_polygons(
 def mask_polygons(grid: GridSpec, masks: list[np.ndarray]) -> list[shapely.Geometry | None]:
     """The outline of each boolean grid mask (rows x cols of ``grid``) in the grid's metric CRS,
     traced by the same compiled pass as the catchments (one polygoniser); None for an empty mask."""
+    if not any(m.any() for m in masks):
+        return [None] * len(masks)
     rows, cols, owner = [], [], []
     for i, m in enumerate(masks):
         r, c = np.nonzero(m)

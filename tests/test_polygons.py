@@ -128,3 +128,5 @@ def test_mask_polygons_trace_what_rasterio_shapes_trace():
     assert shapely.equals(got[0], want)
     assert got[0].area == a.sum() * 1e6
     assert len(shapely.get_parts(got[0])) >= 2
+    assert mask_polygons(grid, []) == []
+    assert mask_polygons(grid, [empty, empty]) == [None, None]
