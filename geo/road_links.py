@@ -19,6 +19,9 @@ from geo.edge_split import split_edges
 KIND_LINK = "missing_link"
 
 
+SPLIT_OFFSET_M = 0.01  # how far a split crossing's second node lies from the first
+
+
 def missing_links(
     edges: gpd.GeoDataFrame, node_xy: np.ndarray, *, radius_m: float, detour_m: float
 ) -> list[dict[str, Any]]:
@@ -181,10 +184,19 @@ def split_false_junctions(
             if not (at & over).any() or not (at & ~over & (kind != "ferry")).any():
                 continue
             nid = len(node_xy) + len(new_xy)
-            new_xy.append(node_xy[nd].copy())
+            # 1 cm apart: distinct positions, so a GIS that nodes lines by position (QGIS's
+            # service area) does not merge the two nodes back into the junction
+            new = node_xy[nd] + np.array([0.0, SPLIT_OFFSET_M])
+            new_xy.append(new)
             for e in np.flatnonzero(at & over):
                 u[e] = nid if u[e] == nd else u[e]
                 v[e] = nid if v[e] == nd else v[e]
+                xy = shapely.get_coordinates(geoms[e])
+                if u[e] == nid:
+                    xy[0] = new
+                if v[e] == nid:
+                    xy[-1] = new
+                geoms[e] = shapely.linestrings(xy)
                 moved.append(e)
             split += 1
         if split:
@@ -204,5 +216,6 @@ def split_false_junctions(
             )
     edges["u"], edges["v"] = u, v
     if new_xy:
+        edges[edges.geometry.name] = gpd.GeoSeries(geoms, index=edges.index, crs=edges.crs)
         node_xy = np.vstack([node_xy, np.asarray(new_xy)])
     return edges, node_xy, rows

@@ -51,6 +51,47 @@ _NOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^fragment of (?P<km>[\d.]+) km joined to the main network$",
             "mảng đường rời dài {km} km được nối vào mạng chính",
         ),
+        # ferries, false junctions, far points (geo.ferries, geo.road_links, geo.point_connectors)
+        (
+            r"^ferry (?P<x>.+): (?P<min_a>[\d.]+) min crossing \+ (?P<min_b>[\d.]+) min mean wait$",
+            "phà {x}: qua sông {min_a} phút + chờ trung bình {min_b} phút",
+        ),
+        (
+            r"^(?P<n>\d+) road edge\(s\) drawn across the water removed \(source: (?P<src>.+)\)$",
+            "bỏ {n} đoạn đường vẽ băng qua mặt nước (nguồn: «{src}»)",
+        ),
+        (
+            r"^(?P<x>.+): the (?P<road>\w+) passes over without a junction$",
+            "«{x}»: {road} đi qua phía trên, không có nút giao",
+        ),
+        (
+            r"^(?P<n>\d+) crossing node\(s\) split \(source: (?P<src>.+)\)$",
+            "tách {n} nút giao không có thật (nguồn: «{src}»)",
+        ),
+        (
+            r"^facility (?P<x>.+): (?P<km>[\d.]+) km from the main network, beyond the access limit$",
+            "cơ sở {x}: cách mạng đường chính {km} km, xa hơn giới hạn tiếp cận",
+        ),
+        (
+            r"^shortest connector to (?P<road>\w+), standing for local roads the layers lack$",
+            "nối bằng đoạn ngắn nhất tới {road}, thay cho đường địa phương mà dữ liệu còn thiếu",
+        ),
+        (
+            r"^city (?P<x>.+): (?P<km>[\d.]+) km from the main network \(nearest: (?P<nn>.+) \((?P<road>\w+)\)\)$",
+            "đô thị {x}: cách mạng đường chính {km} km (gần nhất: {nn}, {road})",
+        ),
+        (
+            r"^city (?P<x>.+): (?P<km>[\d.]+) km from the main network \(nearest: (?P<road>\w+)\)$",
+            "đô thị {x}: cách mạng đường chính {km} km (gần nhất: {road})",
+        ),
+        (
+            r"^the local roads between are missing from the layers$",
+            "dữ liệu còn thiếu các đường địa phương ở giữa",
+        ),
+        (
+            r"^listed, not added \(its cells reach the road at the access speed\)$",
+            "chỉ liệt kê, không thêm vào mạng (các ô quanh đó tới đường ở tốc độ tiếp cận)",
+        ),
         # sites left out of an official unit (geo.units)
         (r"^fishing port: not a seaport terminal$", "cảng cá: không phải bến cảng biển"),
         (r"^dry port \(ICD\): not a seaport terminal$", "cảng cạn (ICD): không phải bến cảng biển"),
@@ -146,7 +187,7 @@ def note_text(note: Any, lang: str) -> str:
             m = pattern.match(frag)
             if m:
                 g = {k: v for k, v in m.groupdict().items() if v is not None}
-                for unit in ("km", "m"):
+                for unit in ("km", "m", "min_a", "min_b"):
                     if unit in g:
                         g[unit] = g[unit].replace(".", ",")
                 if "method" in g:
