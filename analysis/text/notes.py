@@ -58,7 +58,7 @@ _NOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             r"^(?P<n>\d+) road edge\(s\) drawn across the water removed \(source: (?P<src>.+)\)$",
-            "bỏ {n} đoạn đường vẽ băng qua mặt nước (nguồn: «{src}»)",
+            "bỏ {n} đoạn đường vẽ băng qua mặt nước (nguồn: xem ghi chú tiếng Anh)",
         ),
         (
             r"^(?P<x>.+): the (?P<road>\w+) passes over without a junction$",
@@ -66,7 +66,7 @@ _NOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             r"^(?P<n>\d+) crossing node\(s\) split \(source: (?P<src>.+)\)$",
-            "tách {n} nút giao không có thật (nguồn: «{src}»)",
+            "tách {n} nút giao không có thật (nguồn: xem ghi chú tiếng Anh)",
         ),
         (
             r"^facility (?P<x>.+): (?P<km>[\d.]+) km from the main network, beyond the access limit$",
@@ -78,11 +78,11 @@ _NOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             r"^city (?P<x>.+): (?P<km>[\d.]+) km from the main network \(nearest: (?P<nn>.+) \((?P<road>\w+)\)\)$",
-            "đô thị {x}: cách mạng đường chính {km} km (gần nhất: {nn}, {road})",
+            "đô thị «{x}»: cách mạng đường chính {km} km (gần nhất: {nn}, {road})",
         ),
         (
             r"^city (?P<x>.+): (?P<km>[\d.]+) km from the main network \(nearest: (?P<road>\w+)\)$",
-            "đô thị {x}: cách mạng đường chính {km} km (gần nhất: {road})",
+            "đô thị «{x}»: cách mạng đường chính {km} km (gần nhất: {road})",
         ),
         (
             r"^the local roads between are missing from the layers$",
