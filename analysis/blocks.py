@@ -56,6 +56,7 @@ from analysis.block_sets import (
     province_matrices_from_bits,
 )
 from analysis.catchments import Access, TravelTimes
+from analysis.catchments import nearest_two_arrays as _nearest_two
 from analysis.network import Graph
 from analysis.overlap import Coverage
 
@@ -116,32 +117,6 @@ def empty(n_fac: int, n_cells: int, breaks_s: tuple[float, ...], n_prov: int) ->
         t2=np.full(n_cells, np.inf),
         coverage=np.zeros((nb, n_fac)),
     )
-
-
-def _nearest_two(
-    cell: np.ndarray, fac: np.ndarray, t: np.ndarray, n_cells: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest two (fac, time) per cell of a set of candidates; ties to the lower index."""
-    f1 = np.full(n_cells, -1, np.int64)
-    f2 = np.full(n_cells, -1, np.int64)
-    t1 = np.full(n_cells, np.inf)
-    t2 = np.full(n_cells, np.inf)
-    if cell.size == 0:
-        return f1, t1, f2, t2
-    order = np.lexsort((fac, t, cell))
-    c, f, tt = cell[order], fac[order], t[order]
-    start = np.ones(c.size, bool)
-    start[1:] = c[1:] != c[:-1]
-    first = np.flatnonzero(start)
-    f1[c[first]] = f[first]
-    t1[c[first]] = tt[first]
-    second = first + 1
-    has2 = second < c.size
-    has2[has2] = ~start[second[has2]]
-    s = second[has2]
-    f2[c[s]] = f[s]
-    t2[c[s]] = tt[s]
-    return f1, t1, f2, t2
 
 
 @dataclass(frozen=True)

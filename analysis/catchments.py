@@ -38,6 +38,7 @@ __all__ = [
     "along_edge_s",
     "cell_offsets",
     "nearest_two",
+    "nearest_two_arrays",
     "source_arcs",
     "travel_times",
     "travel_times_scipy",
@@ -170,14 +171,22 @@ def nearest_two(tt: TravelTimes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     Ties in time go to the lower facility index, so the result does not depend on input order
     once facilities are sorted by id.
     """
-    f1 = np.full(tt.n_cells, -1, np.int64)
-    f2 = np.full(tt.n_cells, -1, np.int64)
-    t1 = np.full(tt.n_cells, np.inf)
-    t2 = np.full(tt.n_cells, np.inf)
-    if tt.fac.size == 0:
+    return nearest_two_arrays(tt.cell, tt.fac, tt.time_s, tt.n_cells)
+
+
+def nearest_two_arrays(
+    cell: np.ndarray, fac: np.ndarray, t: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`nearest_two` of (cell, facility, time) arrays; also the merge step of the
+    facility blocks (``analysis.blocks``)."""
+    f1 = np.full(n_cells, -1, np.int64)
+    f2 = np.full(n_cells, -1, np.int64)
+    t1 = np.full(n_cells, np.inf)
+    t2 = np.full(n_cells, np.inf)
+    if cell.size == 0:
         return f1, t1, f2, t2
-    order = np.lexsort((tt.fac, tt.time_s, tt.cell))
-    c, f, t = tt.cell[order], tt.fac[order], tt.time_s[order]
+    order = np.lexsort((fac, t, cell))
+    c, f, t = cell[order], fac[order], t[order]
     start = np.ones(c.size, bool)
     start[1:] = c[1:] != c[:-1]
     first = np.flatnonzero(start)
