@@ -39,7 +39,7 @@ Rasters (``RunResult.rasters``): ``coverage_count_<type>`` (int16, nodata -1) an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -93,13 +93,12 @@ class RasterLayer:
 
 
 @dataclass
-class RunMeta(Mapping[str, Any]):
+class RunMeta:
     """What a run was and how it went (plain values, no HTML): region, edition, types,
     demand, verdict figures, network, timings, sources and options.
 
-    Fields are typed attributes (``meta.types``); the mapping interface (``meta["types"]``,
-    ``meta.get("validation", {})``) reads the same fields, for the writers and templates that
-    use it.
+    Fields are typed attributes (``meta.types``), read as attributes everywhere (no mapping
+    interface: ``dataclasses.asdict(meta)`` gives the plain dict).
     """
 
     region: dict[str, str] = field(default_factory=dict)
@@ -138,21 +137,6 @@ class RunMeta(Mapping[str, Any]):
             raise TypeError(f"RunMeta has no field(s) {unknown}")
         return cls(**dict(values))
 
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._names():
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names())
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-    @classmethod
-    def _names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
 
 @dataclass
 class RunResult:
@@ -165,7 +149,3 @@ class RunResult:
     meta: RunMeta = field(default_factory=RunMeta)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     quality: QualityReport | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.meta, RunMeta):  # a plain dict of fields (hand-made results)
-            self.meta = RunMeta.from_dict(self.meta)

@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from analysis.results import LAYER_ORDER, RunResult
+from analysis.results import LAYER_ORDER, RunMeta, RunResult
 from analysis.text import LAYER_TEXT
 from geo.files import atomic_path
 from maps.qgis_styles import field_text, layer_types, vector_qml, vector_sld, vector_style
@@ -72,9 +72,9 @@ DATA_COLUMNS_DDL = (
 SCHEMA_EXTENSION = "http://www.geopackage.org/spec121/#extension_schema"
 
 
-def fixed_timestamp(meta: Mapping[str, Any]) -> str:
-    """The timestamp written everywhere in the file: ``meta['data_date']`` at midnight UTC if set."""
-    date = str(meta.get("data_date", ""))
+def fixed_timestamp(meta: RunMeta) -> str:
+    """The timestamp written everywhere in the file: ``meta.data_date`` at midnight UTC if set."""
+    date = str(meta.data_date)
     return (
         f"{date}T00:00:00.000Z" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) else DEFAULT_TIMESTAMP
     )
@@ -117,24 +117,24 @@ def flatten_columns(df: pd.DataFrame, *, layer: str = "") -> pd.DataFrame:
 
 def _metadata(result: RunResult, lang: str) -> dict[str, str]:
     meta = result.meta
-    region = meta.get("region", {})
+    region = meta.region
     sources = [
         " – ".join(
             str(s.get(k, "")) for k in ("layer", "source", "licence", "attribution") if s.get(k)
         )
-        for s in meta.get("data_sources", [])
+        for s in meta.data_sources
     ]
-    attribution = meta.get("attribution", [])
+    attribution = meta.attribution
     if isinstance(attribution, str):
         attribution = [attribution]
     items = {
         "TITLE": f"infra-overlap: {region.get(f'label_{lang}', region.get('name', ''))}",
         "REGION": str(region.get("name", "")),
-        "EDITION": str(meta.get("edition", "")),
+        "EDITION": str(meta.edition),
         "ATTRIBUTION": "\n".join(map(str, attribution)),
         "DATA_SOURCES": "\n".join(sources),
-        "DEMAND_SOURCE": str(meta.get("demand_source", "")),
-        "DATA_DATE": str(meta.get("data_date", "")),
+        "DEMAND_SOURCE": str(meta.demand_source),
+        "DATA_DATE": str(meta.data_date),
     }
     return {k: v for k, v in items.items() if v}
 

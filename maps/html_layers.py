@@ -18,6 +18,7 @@ import offlinefolium as folium
 import pandas as pd
 import shapely
 
+from analysis.results import RunMeta
 from analysis.text import fmt_pct
 from maps import html_panels as hp
 from maps.html_assets import BIND_JS, PROVINCE_JS
@@ -131,14 +132,14 @@ def simplified(
 
 
 def add_basemap(
-    m: folium.Map, provinces: gpd.GeoDataFrame, present: list[str], meta: Mapping[str, Any]
+    m: folium.Map, provinces: gpd.GeoDataFrame, present: list[str], meta: RunMeta
 ) -> list[tuple[str, Any]]:
     """Province land (not in the layer control) and one empty choropleth group per type.
 
     The groups are filled in the page from the basemap's geometry (``Panels``), so the province
     polygons are embedded once whatever the number of types.
     """
-    types = meta.get("types") or {}
+    types = meta.types or {}
     shaded = [t for t in present if f"covered_by_others_share_{t}" in provinces.columns]
     props = []
     for r in records(provinces):

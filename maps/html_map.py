@@ -142,8 +142,8 @@ def build_map(
         Overlap lines drawn: share of at least this, the largest ones first, at most this many.
     """
     layers, meta = result.layers, result.meta
-    types = meta.get("types") or {}
-    edition = meta.get("edition", 34)
+    types = meta.types or {}
+    edition = meta.edition
     metric_crs = getattr(result.grid, "crs", None)
     fac = hl.drawable(layers.get("facilities"))
     found = set(fac.get("type", []))
@@ -155,7 +155,7 @@ def build_map(
     m.default_js, m.default_css = list(LEAFLET_JS), list(LEAFLET_CSS)
     for pane, z in PANES.items():
         folium.map.CustomPane(pane, z_index=z).add_to(m)
-    region = meta.get("region") or {}
+    region = meta.region or {}
     label = (
         region.get(f"label_{lang}", region.get("name", ""))
         if isinstance(region, Mapping)
@@ -179,7 +179,7 @@ def build_map(
         coverage=True,
     )
     groups = hl.add_basemap(m, provinces, present, meta)
-    data_dir = meta.get("data_dir")
+    data_dir = meta.data_dir
     cities = read_major_cities(data_dir, top=60) if data_dir else hl.drawable(None)
     cities = hlab.spaced_cities(cities, keep=MAJOR_CITIES, min_km=CITY_SPACING_KM)
     hlab.add_labels(m, provinces, cities)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from analysis.results import RunMeta
 from analysis.text import (
     class_label,
     demand_source_text,
@@ -89,7 +90,7 @@ def type_colour(t: str, order: Sequence[str]) -> str:
 
 
 def type_label(types: Mapping[str, Any], t: str, *, plural: bool = False) -> str:
-    """The bilingual label of a type from ``meta['types']`` (escaped)."""
+    """The bilingual label of a type from ``meta.types`` (escaped)."""
     spec = types.get(t, {}) or {}
     fallback = t.replace("_", " ")
     en = str(spec.get("label_en", fallback.capitalize()))
@@ -243,10 +244,10 @@ def _texts(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
-def attribution_html(meta: Mapping[str, Any]) -> str:
+def attribution_html(meta: RunMeta) -> str:
     """The attribution line for Leaflet's control (escaped; Leaflet inserts it as HTML)."""
-    parts = _texts(meta.get("attribution"))
-    for src in meta.get("data_sources") or []:
+    parts = _texts(meta.attribution)
+    for src in meta.data_sources or []:
         a = str(src.get("attribution", "")) if isinstance(src, Mapping) else ""
         if a and not any(a in p for p in parts):
             parts.append(a)
@@ -262,16 +263,16 @@ def _edition_text(edition: Any) -> str:
 
 
 def title_html(
-    meta: Mapping[str, Any], types_present: Sequence[str], *, n_flags: int, n_overlap: int = 0
+    meta: RunMeta, types_present: Sequence[str], *, n_flags: int, n_overlap: int = 0
 ) -> str:
     """The title box: region, edition, types and thresholds, data date and demand source."""
-    region = meta.get("region") or {}
+    region = meta.region or {}
     if isinstance(region, Mapping):
         name = str(region.get("name", ""))
         reg = bi(esc(region.get("label_vi", name)), esc(region.get("label_en", name)))
     else:
         reg = esc(region)
-    types = meta.get("types") or {}
+    types = meta.types or {}
     lines = []
     for t in types_present:
         spec = types.get(t) or {}
@@ -281,7 +282,7 @@ def title_html(
             f"{minutes(spec.get('primary_min'))}{f' ({brks})' if brks else ''}</li>"
         )
     info = [
-        f"<b>{bi('Ngày dữ liệu', 'Data date')}:</b> {bi(esc(fmt_date(meta.get('data_date', '–'), 'vi')), esc(meta.get('data_date', '–')))}",
+        f"<b>{bi('Ngày dữ liệu', 'Data date')}:</b> {bi(esc(fmt_date(meta.data_date, 'vi')), esc(meta.data_date))}",
         f"<b>{bi('Nhu cầu (dân số)', 'Demand (people)')}:</b> "
         f"{bi(esc(demand_source_text(meta, 'vi')), esc(demand_source_text(meta, 'en')))}",
         f"<b>{bi('Dư thừa (kết luận chung)', 'Redundant (joint verdict)')}:</b> {n_flags}; "
@@ -289,7 +290,7 @@ def title_html(
     ]
     return (
         f"<h1>{bi('Trùng lặp đầu tư hạ tầng', 'Infrastructure overlap')} – {reg}</h1>"
-        f"<details><summary>{_edition_text(meta.get('edition'))}</summary>"
+        f"<details><summary>{_edition_text(meta.edition)}</summary>"
         f"<ul>{''.join(lines)}</ul>"
         f'<div class="io-small">{"<br>".join(info)}</div></details>'
     )

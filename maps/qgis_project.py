@@ -167,7 +167,7 @@ def _vector_layer(  # noqa: C901 (one branch per layer kind and language)
     if only_type:
         key = f"{layer}_{only_type}"
         subset.append("\"type\" = '{}'".format(only_type.replace("'", "''")))
-        primary = result.meta.get("types", {}).get(only_type, {}).get("primary_min")
+        primary = result.meta.types.get(only_type, {}).get("primary_min")
         if layer == "overlaps" and primary is not None and "break_min" in df:
             subset.append(f'"break_min" = {float(primary):g}')
             df = df[df["break_min"] == float(primary)]
@@ -344,7 +344,7 @@ def project_xml(
 ) -> str:
     """The ``.qgs`` document (text) for a run's outputs; see :func:`write_qgis_project`."""
     crs = CRS.from_user_input(result.grid.crs)
-    region = result.meta.get("region", {})
+    region = result.meta.region
     title = f"infra-overlap – {region.get(f'label_{lang}', region.get('name', ''))}"
     root = ET.Element("qgis", projectname=title, version=QGIS_VERSION)
     ET.SubElement(root, "homePath", path="")
@@ -395,7 +395,7 @@ def project_xml(
     _srs(dve, crs)
     md = ET.SubElement(root, "projectMetadata")
     ET.SubElement(md, "title").text = title
-    attribution = result.meta.get("attribution", [])
+    attribution = result.meta.attribution
     ET.SubElement(md, "abstract").text = "\n".join(
         [attribution] if isinstance(attribution, str) else map(str, attribution)
     )

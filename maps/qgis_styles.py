@@ -10,12 +10,12 @@ so a layer looks the same whether it is opened from the GeoPackage or from the p
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
+from analysis.results import RunMeta
 from analysis.text import FIELD_TEXT, PER_TYPE_TEXT, field_description_vi, term
 from analysis.text.field_descriptions import PER_TYPE_DESC_VI
 from maps.qgis_qml import (
@@ -69,14 +69,14 @@ def type_color(ftype: str, types: Sequence[str]) -> str:
     return OTHER_COLORS[others.index(ftype) % len(OTHER_COLORS)] if ftype in others else "90,90,90"
 
 
-def type_label(ftype: str, meta: Mapping[str, Any], lang: str) -> str:
-    """The type's label in ``lang`` from ``meta['types']``, else the code itself."""
-    return str(meta.get("types", {}).get(ftype, {}).get(f"label_{lang}", ftype))
+def type_label(ftype: str, meta: RunMeta, lang: str) -> str:
+    """The type's label in ``lang`` from ``meta.types``, else the code itself."""
+    return str(meta.types.get(ftype, {}).get(f"label_{lang}", ftype))
 
 
-def layer_types(result_layers: dict[str, pd.DataFrame], meta: Mapping[str, Any]) -> list[str]:
-    """Facility types of the run: ``meta['types']`` order first, then any others found."""
-    types = list(meta.get("types", {}))
+def layer_types(result_layers: dict[str, pd.DataFrame], meta: RunMeta) -> list[str]:
+    """Facility types of the run: ``meta.types`` order first, then any others found."""
+    types = list(meta.types)
     fac = result_layers.get("facilities")
     if fac is not None and "type" in fac:
         types += sorted(set(fac["type"].dropna().astype(str)) - set(types))
@@ -141,7 +141,7 @@ class _Ctx:
     """What a layer's style is made from (see :func:`vector_style`)."""
 
     df: pd.DataFrame
-    meta: Mapping[str, Any]
+    meta: RunMeta
     types: list[str]
     lang: str
     only_type: str | None
@@ -221,7 +221,7 @@ def _catchments_style(ctx: _Ctx) -> VectorStyle:
     alphas = [100 - 70 * i / max(len(breaks) - 1, 1) for i in range(len(breaks))] or [80]
     primary = {
         float(m.get("primary_min", 0))
-        for k, m in meta.get("types", {}).items()
+        for k, m in meta.types.items()
         if only_type is None or k == only_type
     }
     classes = []
@@ -334,7 +334,7 @@ def vector_style(
     layer: str,
     df: pd.DataFrame,
     *,
-    meta: Mapping[str, Any],
+    meta: RunMeta,
     types: Sequence[str],
     lang: str = "vi",
     only_type: str | None = None,
@@ -362,7 +362,7 @@ def vector_style(
         ``covered_by_others_share_seaport``); None: the first type's share. An empty string:
         outlines and names only.
 
-    Catchments draw only the type's primary break (``meta['types'][t]['primary_min']``); the
+    Catchments draw only the type's primary break (``meta.types[t]['primary_min']``); the
     other breaks are listed in the legend, unticked. Labels use :data:`LABEL_MAX_SCALE`.
     """
     aliases = {
@@ -379,9 +379,7 @@ def vector_style(
 # --- field aliases and descriptions (the glossary's) ---------------------------------------
 
 
-def field_text(
-    layer: str, column: str, *, meta: Mapping[str, Any], lang: str = "vi"
-) -> tuple[str, str]:
+def field_text(layer: str, column: str, *, meta: RunMeta, lang: str = "vi") -> tuple[str, str]:
     """``(alias, description)`` of a column in ``lang``; unknown columns keep their name."""
     vi = lang == "vi"
     if column in FIELD_TEXT:
@@ -404,6 +402,6 @@ def field_text(
     return column, ""
 
 
-def field_alias(layer: str, column: str, *, meta: Mapping[str, Any], lang: str = "vi") -> str:
+def field_alias(layer: str, column: str, *, meta: RunMeta, lang: str = "vi") -> str:
     """The column's alias in ``lang`` (see :func:`field_text`)."""
     return field_text(layer, column, meta=meta, lang=lang)[0]

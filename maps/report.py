@@ -85,9 +85,9 @@ def _head(result: RunResult, lang: str) -> list[dict[str, Any]]:
     meta, fac, prov = result.meta, result.layers["facilities"], result.layers["provinces"]
     people = max(float(prov["population"].sum()), 1.0)
     rows = []
-    for t, tm in meta["types"].items():
+    for t, tm in meta.types.items():
         f = fac[(fac["type"] == t)]
-        v = meta.get("verdict", {}).get(t, {})
+        v = meta.verdict.get(t, {})
         cov = float(prov[f"coverage_{t}"].sum()) if f"coverage_{t}" in prov else float("nan")
         rows.append(
             {
@@ -114,7 +114,7 @@ def _head(result: RunResult, lang: str) -> list[dict[str, Any]]:
 def _pairs(result: RunResult, lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The 10 largest facility overlaps across provinces, and the 15 province pairs."""
     meta = result.meta
-    prim = {t: tm["primary_min"] for t, tm in meta["types"].items()}
+    prim = {t: tm["primary_min"] for t, tm in meta.types.items()}
     ov = result.layers["overlaps"]
     # the question is duplication between provinces: pairs in one province are in tables/overlaps.csv
     ov = ov[
@@ -139,9 +139,10 @@ def _pairs(result: RunResult, lang: str) -> tuple[list[dict[str, Any]], list[dic
     ]
     pm = result.layers["province_matrix"]
     pm = pm[
-        (pm["edition"] == meta["edition"])
+        (pm["edition"] == meta.edition)
         & (pm["break_min"] == pm["type"].map(prim))
         & (pm["province_a"] < pm["province_b"])
+        & (pm["duplicated"] > 0)
     ]
     pairs = [
         {
@@ -153,7 +154,6 @@ def _pairs(result: RunResult, lang: str) -> tuple[list[dict[str, Any]], list[dic
         for r in pm.sort_values(["duplicated", "province_a"], ascending=[False, True])
         .head(15)
         .itertuples()
-        if r.duplicated > 0
     ]
     return top_ov, pairs
 
@@ -161,7 +161,7 @@ def _pairs(result: RunResult, lang: str) -> tuple[list[dict[str, Any]], list[dic
 def _covering(result: RunResult, lang: str) -> tuple[list[dict[str, Any]], markupsafe.Markup]:
     """The minimal-cover rows and the coverage-versus-count chart."""
     meta = result.meta
-    prim = {t: tm["primary_min"] for t, tm in meta["types"].items()}
+    prim = {t: tm["primary_min"] for t, tm in meta.types.items()}
     cov = result.tables.get("covering", pd.DataFrame())
     sent = "vi" if lang == "vi" else "en"
     rows = [
@@ -286,7 +286,7 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     """Everything the template shows, as plain Python values."""
     li = 0 if lang == "vi" else 1
     meta, fac = result.meta, result.layers["facilities"]
-    ed = meta["edition"]
+    ed = meta.edition
     hot = fac[fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)]
     bars = [
         (f"{r['name']} ({r[f'prov{ed}_name']})", float(r["severity"]), bool(r["verdict"]))
@@ -294,16 +294,16 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
     ]
     top_ov, pairs = _pairs(result, lang)
     covering, curve_svg = _covering(result, lang)
-    net = meta.get("network", {})
+    net = meta.network
     rej = result.layers["rejects"]
     return {
         "L": {k: v[li] for k, v in T.items()},
         "lang": lang,
         "meta": meta,
-        "date": fmt_date(str(meta.get("data_date", "")), lang),
+        "date": fmt_date(str(meta.data_date), lang),
         "summary": summary(result, lang),
         "standing": standing(result, lang),
-        "validation": meta.get("validation", {}),
+        "validation": meta.validation,
         "capacity_check": capacity_check(result, lang),
         "head": _head(result, lang),
         "findings": findings(result, lang),
@@ -323,9 +323,9 @@ def report_context(result: RunResult, *, lang: str) -> dict[str, Any]:
         "term": lambda key: term(key, lang),
         "rejects": _rejects(rej, lang),
         "n_rejects": len(rej),
-        "attribution": meta.get("attribution", []),
-        "sources": meta.get("data_sources", []),
-        "demand_total": fmt_people(meta.get("demand_total", 0), lang),
+        "attribution": meta.attribution,
+        "sources": meta.data_sources,
+        "demand_total": fmt_people(meta.demand_total, lang),
         "fmt_pct": fmt_pct,
         "fmt_dec": fmt_dec,
         "fmt_int": fmt_int,

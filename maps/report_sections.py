@@ -6,28 +6,27 @@ Plain functions from a RunResult to lists of dicts of display strings (numbers f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from analysis.results import RunResult
+from analysis.results import RunMeta, RunResult
 from analysis.text import fmt_dec, fmt_int, fmt_min, fmt_pct, fmt_people, term
 
 
-def type_label(meta: Mapping[str, Any], t: str, lang: str) -> str:
-    tm = meta["types"].get(t, {})
+def type_label(meta: RunMeta, t: str, lang: str) -> str:
+    tm = meta.types.get(t, {})
     return str(tm.get("label_vi" if lang == "vi" else "label_en", t))
 
 
-def _primary(meta: Mapping[str, Any]) -> dict[str, float]:
-    return {t: tm["primary_min"] for t, tm in meta["types"].items()}
+def _primary(meta: RunMeta) -> dict[str, float]:
+    return {t: tm["primary_min"] for t, tm in meta.types.items()}
 
 
 def findings(result: RunResult, lang: str) -> list[dict[str, Any]]:
     """The verdict's facilities, most severe first, then those with only the overlap flag."""
     fac, meta = result.layers["facilities"], result.meta
-    ed = meta["edition"]
+    ed = meta.edition
     sel = fac[fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)].copy()
     sel = sel.assign(_o=~sel["verdict"].astype(bool)).sort_values(
         ["_o", "severity", "type", "facility_id"], ascending=[True, False, True, True]
@@ -53,11 +52,11 @@ def findings(result: RunResult, lang: str) -> list[dict[str, Any]]:
 
 def _type_sentence(result: RunResult, t: str, lang: str) -> str:
     meta, fac = result.meta, result.layers["facilities"]
-    ed = meta["edition"]
+    ed = meta.edition
     f = fac[fac["type"] == t]
-    v = meta.get("verdict", {}).get(t, {})
+    v = meta.verdict.get(t, {})
     lab = type_label(meta, t, lang).lower()
-    n, k, T = len(f), int(f["verdict"].sum()), f"{meta['types'][t]['primary_min']:g}"
+    n, k, T = len(f), int(f["verdict"].sum()), f"{meta.types[t]['primary_min']:g}"
     n_ov = int(f["overlap_flag"].sum())
     if k == 0:
         if lang == "vi":
@@ -93,11 +92,11 @@ def _type_sentence(result: RunResult, t: str, lang: str) -> str:
 def summary(result: RunResult, lang: str) -> list[str]:
     """Three to five sentences a consultant can quote, from the run's own numbers."""
     meta = result.meta
-    out = [_type_sentence(result, t, lang) for t in meta["types"]]
+    out = [_type_sentence(result, t, lang) for t in meta.types]
     prim = _primary(meta)
     pm = result.layers["province_matrix"]
     pm = pm[
-        (pm["edition"] == meta["edition"])
+        (pm["edition"] == meta.edition)
         & (pm["break_min"] == pm["type"].map(prim))
         & (pm["province_a"] < pm["province_b"])
     ]
@@ -127,10 +126,10 @@ def standing(result: RunResult, lang: str) -> list[dict[str, str]]:
     """Per type: loaded vs official, facilities and people on the main network, assumed statuses."""
     meta, fac = result.meta, result.layers["facilities"]
     counts = result.tables.get("facility_counts", pd.DataFrame())
-    net = meta.get("network", {})
+    net = meta.network
     people_on = 1.0 - float(net.get("people_off_main_network_share", 0.0))
     rows = []
-    for t in meta["types"]:
+    for t in meta.types:
         f = fac[fac["type"] == t]
         c = counts[counts["type"] == t] if "type" in counts else pd.DataFrame()
         has_official = len(c) and pd.notna(c["official_count"].iloc[0])
@@ -155,7 +154,7 @@ def standing(result: RunResult, lang: str) -> list[dict[str, str]]:
 def province_sections(result: RunResult, lang: str) -> list[dict[str, Any]]:
     """One section per province with a redundant or overlapping facility: what, with whom."""
     meta, fac = result.meta, result.layers["facilities"]
-    ed = meta["edition"]
+    ed = meta.edition
     prim = _primary(meta)
     ov = result.layers["overlaps"]
     ov = ov[ov["break_min"] == ov["type"].map(prim)]
@@ -191,7 +190,7 @@ def province_sections(result: RunResult, lang: str) -> list[dict[str, Any]]:
                 type_label(meta, t, lang),
                 fmt_pct(prov.at[code, f"covered_by_others_share_{t}"], lang),
             )
-            for t in meta["types"]
+            for t in meta.types
             if code in prov.index and f"covered_by_others_share_{t}" in prov.columns
         ]
         out.append(
@@ -203,7 +202,7 @@ def province_sections(result: RunResult, lang: str) -> list[dict[str, Any]]:
 def capacity_check(result: RunResult, lang: str) -> list[str]:
     """One sentence per type: how the modelled demand ranks facilities against their traffic."""
     out = []
-    for t, c in result.meta.get("capacity_check", {}).items():
+    for t, c in result.meta.capacity_check.items():
         lab = type_label(result.meta, t, lang).lower()
         rd = fmt_dec(c.get("rho_demand"), lang, digits=2)
         rc = fmt_dec(c.get("rho_coverage"), lang, digits=2)

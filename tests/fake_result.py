@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import LineString, MultiPolygon, Point, box
 
-from analysis.results import GridSpec, RasterLayer, RunResult
+from analysis.results import GridSpec, RasterLayer, RunMeta, RunResult
 
 HOSTILE_NAME = '<img src=x onerror=alert(1)>Cảng "Độc" & Co'
 
@@ -304,5 +304,5 @@ def make_fake_result() -> RunResult:
         },
         grid=grid,
         rasters=rasters,
-        meta=meta,
+        meta=RunMeta.from_dict(meta),
     )

@@ -56,11 +56,12 @@ def test_outputs_exist_and_name_their_sources(run_out: Path):
     )
     report = (run_out / "report.html").read_text()
     from analysis.glossary import demand_source_text
+    from analysis.results import RunMeta
 
-    meta = {
-        "demand_source": man["demand_source"],
-        "demand_source_id": man["demand_source"].split(":")[0],
-    }
+    meta = RunMeta(
+        demand_source=man["demand_source"],
+        demand_source_id=man["demand_source"].split(":")[0],
+    )
     described = demand_source_text(meta, "vi")
     assert "OpenStreetMap" in report and described and described in report, (
         "the report must name the demand layer (in the report's language)"

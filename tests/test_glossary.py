@@ -14,6 +14,7 @@ from analysis.glossary import (
     note_text,
     with_vietnamese_text,
 )
+from analysis.results import RunMeta
 from tests.lang_scan import english_numbers, english_words, visible_html_text
 
 
@@ -60,7 +61,7 @@ def test_classes_and_demand_source():
     assert class_label("international", "vi") == "quốc tế"
     assert class_label("II", "vi") == "loại II" and class_label("II", "en") == "class II"
     assert class_label(None, "vi") == ""
-    meta = {"demand_source_id": "communes_census2019_scaled_nso2024", "demand_source": "x: y"}
+    meta = RunMeta(demand_source_id="communes_census2019_scaled_nso2024", demand_source="x: y")
     assert "Tổng điều tra 2019" in demand_source_text(meta, "vi")
     assert demand_source_text(meta, "en") == "x: y"
 

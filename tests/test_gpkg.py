@@ -178,7 +178,7 @@ def test_descriptions_and_attribution(gpkg: Path) -> None:
             "ON r.md_file_id = m.id WHERE r.reference_scope = 'geopackage'",
         )
     )
-    for line in make_fake_result().meta["attribution"]:
+    for line in make_fake_result().meta.attribution:
         assert line in md, f"attribution {line!r} missing from the GeoPackage metadata"
     info = pyogrio.read_info(gpkg, layer="facilities")
     assert info["dataset_metadata"]["ATTRIBUTION"].startswith("©"), "GDAL does not see attribution"

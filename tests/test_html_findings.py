@@ -183,7 +183,7 @@ def test_pairs_are_ranked_by_name_with_planned_footnote() -> None:
     result = findings_result()
     html = hpairs.pairs_html(
         result.layers["province_matrix"],
-        result.meta["types"],
+        result.meta.types,
         ["seaport", "airport"],
         edition=34,
         n_planned={"seaport": 1},

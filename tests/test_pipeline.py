@@ -73,17 +73,19 @@ def test_the_analysis_changes_no_input_and_repeats(sp_inputs) -> None:
 
 
 def test_meta_is_typed_plain_data(sp_inputs) -> None:
-    """RunMeta: typed attributes, the same values through the mapping, no HTML, JSON-ready."""
+    """RunMeta: typed attributes only (no mapping interface), no HTML, JSON-ready."""
+    import dataclasses
+
     import pipeline
     from analysis.results import RunMeta
 
     config, opts, _, inputs = sp_inputs
     meta = pipeline.analyse(config, opts, inputs).meta
     assert isinstance(meta, RunMeta)
-    assert meta.types == meta["types"] and set(meta.types) == {"industrial_park"}
-    assert meta.get("quality_html") is None and "quality_html" not in meta
+    assert set(meta.types) == {"industrial_park"}
+    assert not hasattr(meta, "quality_html") and not hasattr(meta, "__getitem__")
     assert meta.data_origin == "--data" and meta.timings["total_s"] > 0
-    text = json.dumps(dict(meta), default=str)
+    text = json.dumps(dataclasses.asdict(meta), default=str)
     assert "<div" not in text and "<table" not in text, "meta holds HTML"
     with pytest.raises(TypeError, match="no field"):
         RunMeta.from_dict({"quality_html": "<p>"})

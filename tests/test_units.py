@@ -161,12 +161,13 @@ def test_member_list_in_the_popup_is_escaped():
 
 
 def test_terminals_layer_has_a_default_style():
+    from analysis.results import RunMeta
     from maps.qgis_styles import vector_qml, vector_style
 
     df = pd.DataFrame(
         {"site_id": ["a", "b"], "member": ["yes", "no"], "excluded_reason": ["", "x"]}
     )
-    style = vector_style("terminals", df, meta={"types": {}}, types=["seaport"], lang="vi")
+    style = vector_style("terminals", df, meta=RunMeta(), types=["seaport"], lang="vi")
     assert style is not None and style.renderer == "categorizedSymbol" and style.attr == "member"
     assert style.aliases["excluded_reason"].startswith("Lý do loại"), style.aliases  # + a vi twin
     assert 'value="yes"' in vector_qml(style)

@@ -11,8 +11,11 @@ Chí Minh* for the city. A facility is named or called *cơ sở này*, never *n
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analysis.results import RunMeta
 
 # key: (vi, en). Sentence-case; callers capitalise where a label starts a line.
 TERMS: dict[str, tuple[str, str]] = {
@@ -81,7 +84,7 @@ RASTER_TEXT = {  # name prefix: (vi, en)
     "travel_time_": ("Thời gian tới cơ sở gần nhất (phút)", "Travel time to the nearest (min)"),
 }
 
-# population sources (meta["demand_source_id"]) described for Vietnamese readers
+# population sources (meta.demand_source_id) described for Vietnamese readers
 DEMAND_SOURCES = {
     "communes_census2019_scaled_nso2024": (
         "dân số Tổng điều tra 2019 theo xã, phường (ranh giới 2025), hiệu chỉnh theo tổng dân số "
@@ -164,13 +167,13 @@ def prov_method_label(method: Any, lang: str) -> str:
     return pick(("theo quy tắc riêng của cấu hình", "by a rule of the configuration"), lang)
 
 
-def demand_source_text(meta: Mapping[str, Any], lang: str) -> str:
+def demand_source_text(meta: RunMeta, lang: str) -> str:
     """The population source of a run, described in ``lang`` (English: the loader's text)."""
-    sid = str(meta.get("demand_source_id") or "")
+    sid = str(meta.demand_source_id or "")
     if lang == "vi":
         if sid in DEMAND_SOURCES:
             return DEMAND_SOURCES[sid]
         if sid.startswith("raster:"):
             return f"lưới dân số {sid.removeprefix('raster:')}"
         return "nguồn dân số do người dùng cung cấp" if sid else "–"
-    return str(meta.get("demand_source") or sid or "–")
+    return str(meta.demand_source or sid or "–")
