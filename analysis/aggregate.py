@@ -1,11 +1,12 @@
-"""The measures of one type per group of provinces: provinces (63 and 34), the 6 socio-economic
-regions, the 4 historical key economic regions and the groupings of the region config.
+"""The measures of one type per group of areas: every area level of the region (Viet Nam:
+provinces, 63 and 34), its groupings of the finest units (Viet Nam: the 6 socio-economic regions
+and the 4 historical key economic regions) and the groupings of the region config.
 
-A group is a set of 63-edition provinces (a 34-edition province is the union of its 63 members),
-so every grouping, disjoint or not, is one boolean membership matrix (groups x 63 provinces).
-A facility belongs to the groups of its 63-edition province, a cell to those of its province.
-For a group G, at threshold T, counting only facilities that exist (``base``: operating, with
-road access) unless said otherwise:
+A group is a set of finest-level areas (a coarser level's area is the union of the finest units
+its crosswalk maps onto it), so every grouping, disjoint or not, is one boolean membership matrix
+(groups x finest areas). A facility belongs to the groups of its finest area, a cell to those of
+its area. For a group G, at threshold T, counting only facilities that exist (``base``:
+operating, with road access) unless said otherwise:
 
 - ``people``: people in the cells of G
 - ``people_covered``: people in G within T of at least one facility (anywhere)
@@ -26,6 +27,8 @@ of a facility of A and of one of B), as ``analysis.overlap.province_matrices`` d
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,89 +36,129 @@ import pandas as pd
 import scipy.sparse as sp
 
 from analysis.covering import minimal_cover
+from geo.config import AreaLevel
 from geo.errors import ConfigError
 
 GROUP_COLUMNS = ["grouping", "group_code", "group_name"]
 
 
+@dataclass(frozen=True)
+class AreaGrouping:
+    """One grouping of the finest areas: its name in the outputs (``grouping``), the group code
+    of every finest area ("": in no group), its groups in output order and their names."""
+
+    name: str
+    of_area: np.ndarray
+    group_codes: tuple[str, ...]
+    names: Mapping[str, str]
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    return values.fillna("").astype(str).to_numpy()
+
+
+def _names(table: pd.DataFrame | None, code: str, name: str) -> dict[str, str]:
+    if table is None or code not in table or name not in table:
+        return {}
+    return dict(zip(table[code].astype(str), table[name].astype(str), strict=True))
+
+
+def area_groupings(
+    provinces: Any, levels: Sequence[AreaLevel], groups: Mapping[str, str]
+) -> tuple[pd.DataFrame, list[AreaGrouping]]:
+    """The finest area table and every grouping of its areas the region declares (``[areas]``).
+
+    ``levels`` (``RegionConfig.area_levels``, finest first): one grouping each, named
+    ``province<edition>``, its areas those of the level's table ``provinces.p<edition>`` (the
+    finest in table order, a coarser one as its crosswalk column names them, sorted), named by
+    the table's ``prov_name``. ``groups`` (``RegionConfig.area_groups``): name -> column of the
+    finest table giving each area's group, named by a ``<name>_vi`` column of another table of
+    ``provinces`` that carries the code column (Viet Nam: ``regions6``), else by their codes.
+    """
+    tables = {lv.edition: getattr(provinces, f"p{lv.edition}") for lv in levels}
+    finest = tables[levels[0].edition]
+    codes = _codes(finest["prov_code"])
+    out = [
+        AreaGrouping(
+            f"province{levels[0].edition}",
+            codes,
+            tuple(dict.fromkeys(codes)),
+            _names(finest, "prov_code", "prov_name"),
+        )
+    ]
+    for lv in levels[1:]:
+        of_area = _codes(finest[str(lv.crosswalk)])
+        names = _names(tables[lv.edition], "prov_code", "prov_name")
+        out.append(
+            AreaGrouping(f"province{lv.edition}", of_area, tuple(sorted(set(of_area))), names)
+        )
+    others = [t for t in vars(provinces).values() if isinstance(t, pd.DataFrame)]
+    others = [t for t in others if all(t is not lt for lt in tables.values())]
+    for name, column in groups.items():
+        if column not in finest:
+            raise ConfigError(
+                f"[areas] groups: '{name}' reads column '{column}', which the finest area table "
+                f"({levels[0].key}) does not have",
+                field=f"areas.groups.{name}",
+            )
+        of_area = _codes(finest[column])
+        named = [t for t in others if column in t and f"{name}_vi" in t]
+        names = _names(named[0] if named else None, column, f"{name}_vi")
+        out.append(AreaGrouping(name, of_area, tuple(sorted(set(of_area) - {""})), names))
+    return finest, out
+
+
 def group_membership(
-    p63: pd.DataFrame,
+    finest: pd.DataFrame,
+    area_groups: Sequence[AreaGrouping],
     *,
-    p34: pd.DataFrame | None = None,
-    regions6: pd.DataFrame | None = None,
     groupings: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Every group of provinces and its 63-edition members.
+    """Every group of areas and its finest-level members.
 
     Parameters
     ----------
-    p63
-        The 63 provinces (``prov_code``, ``prov_name``, ``prov34_code``, ``region6_code``,
-        ``key_econ_region_vi``), in the order of the run's province index.
-    p34
-        The 34 provinces (``prov_code``, ``prov_name``), for their names.
-    regions6
-        ``region6_code``, ``region6_vi``, for the region names.
+    finest
+        The finest areas (``prov_code``), in the order of the run's area index.
+    area_groups
+        The region's groupings of them, from :func:`area_groupings` (Viet Nam: ``province63``,
+        ``province34``, ``region6``, ``key_econ_region``).
     groupings
-        The region config's ``[groupings]``: name -> list of 63-edition codes, or name ->
+        The region config's ``[groupings]``: name -> list of finest-level codes, or name ->
         table with ``provinces`` (the codes) and optional ``label``.
 
     Returns
     -------
     groups : DataFrame
-        ``grouping`` (``province63``, ``province34``, ``region6``, ``key_econ_region``,
-        ``config``), ``group_code``, ``group_name``.
+        ``grouping`` (the area groupings, then ``config``), ``group_code``, ``group_name``.
     membership : ndarray of bool
-        (n_groups, 63): province k is a member of group g.
+        (n_groups, n_finest): area k is a member of group g.
 
     Raises
     ------
     ConfigError
-        A configured grouping names a code that is not a 63-edition province.
+        A configured grouping names a code that is not a finest-level area.
     """
-    codes = p63["prov_code"].astype(str).to_numpy()
-    blocks: list[tuple[str, np.ndarray, list[str], list[str]]] = [
-        ("province63", codes, list(codes), list(p63["prov_name"].astype(str)))
-    ]
-    c34 = p63["prov34_code"].astype(str).to_numpy()
-    u34 = sorted(set(c34))
-    n34 = (
-        dict(zip(p34["prov_code"].astype(str), p34["prov_name"].astype(str), strict=True))
-        if p34 is not None
-        else {}
+    codes = _codes(finest["prov_code"])
+    width = (
+        len(codes[0])
+        if codes.size and all(c.isdigit() and len(c) == len(codes[0]) for c in codes)
+        else 0
     )
-    blocks.append(("province34", c34, u34, [n34.get(c, c) for c in u34]))
-    r6 = p63["region6_code"].astype(str).to_numpy()
-    u6 = sorted(set(r6))
-    n6 = (
-        dict(
-            zip(
-                regions6["region6_code"].astype(str),
-                regions6["region6_vi"].astype(str),
-                strict=True,
-            )
-        )
-        if regions6 is not None and "region6_vi" in regions6
-        else {}
-    )
-    blocks.append(("region6", r6, u6, [n6.get(c, c) for c in u6]))
-    ker = p63["key_econ_region_vi"].fillna("").astype(str).to_numpy()
-    uk = sorted(set(ker) - {""})
-    blocks.append(("key_econ_region", ker, uk, uk))
     rows, member = [], []
-    for grouping, of_prov, group_codes, names in blocks:  # a loop over groupings
-        for code, name in zip(group_codes, names, strict=True):
-            rows.append((grouping, code, name))
-            member.append(of_prov == code)
+    for ag in area_groups:  # a loop over groupings
+        for code in ag.group_codes:
+            rows.append((ag.name, code, ag.names.get(code, code)))
+            member.append(ag.of_area == code)
     for name, spec in (groupings or {}).items():
         members = spec.get("provinces", []) if isinstance(spec, dict) else spec
         label = spec.get("label", name) if isinstance(spec, dict) else name
-        wanted = [str(c).zfill(2) for c in members]
+        wanted = [str(c).zfill(width) for c in members]
         unknown = sorted(set(wanted) - set(codes))
         if unknown or not wanted:
             raise ConfigError(
                 f"[groupings] '{name}': {'unknown province codes ' + ', '.join(unknown) if unknown else 'no provinces'}; "
-                'give 63-edition GSO codes such as "01" (Hà Nội)',
+                f"give codes of the finest area level such as {codes[0]!r} ({finest['prov_name'].iloc[0]})",
                 field=f"groupings.{name}",
             )
         rows.append(("config", str(name), str(label)))
@@ -126,7 +169,7 @@ def group_membership(
 
 
 def _member_of(index: np.ndarray, membership: np.ndarray) -> sp.csr_matrix:
-    """(n_groups, n_items) boolean: item (cell or facility) with province ``index`` is in group g."""
+    """(n_groups, n_items) boolean: item (cell or facility) with area ``index`` is in group g."""
     ok = index >= 0
     onehot = sp.csr_matrix(
         (np.ones(int(ok.sum())), (np.flatnonzero(ok), index[ok])),
@@ -139,8 +182,8 @@ def aggregate_measures(  # noqa: PLR0913 (keyword-only inputs of one call site: 
     within: sp.spmatrix,
     demand: np.ndarray,
     *,
-    cell_prov63: np.ndarray,
-    fac_prov63: np.ndarray,
+    cell_area: np.ndarray,
+    fac_area: np.ndarray,
     status: np.ndarray,
     base: np.ndarray,
     flag: np.ndarray,
@@ -156,8 +199,8 @@ def aggregate_measures(  # noqa: PLR0913 (keyword-only inputs of one call site: 
         Boolean (n_fac, n_cells): cell within T of facility.
     demand
         People per cell.
-    cell_prov63, fac_prov63
-        63-edition province index of every cell and facility (-1: none).
+    cell_area, fac_area
+        Finest-level area index of every cell and facility (-1: none).
     status
         ``operating`` / ``planned`` per facility.
     base
@@ -180,8 +223,8 @@ def aggregate_measures(  # noqa: PLR0913 (keyword-only inputs of one call site: 
     d = np.asarray(demand, np.float64)
     base = np.asarray(base, bool)
     a = sp.diags(base.astype(np.float64)) @ sp.csr_matrix(within).astype(np.float64)
-    cell_in = _member_of(np.asarray(cell_prov63), membership)  # (G, cells)
-    fac_in = _member_of(np.asarray(fac_prov63), membership)  # (G, fac)
+    cell_in = _member_of(np.asarray(cell_area), membership)  # (G, cells)
+    fac_in = _member_of(np.asarray(fac_area), membership)  # (G, fac)
     fac_in_f = fac_in.astype(np.float64)
     n_total = sp.csr_matrix(np.asarray(a.sum(axis=0)))  # (1, cells): facilities reaching each cell
     n_own = (fac_in_f @ a).tocsr()  # (G, cells): facilities of g reaching each cell

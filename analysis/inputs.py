@@ -58,7 +58,7 @@ class Inputs:
     capacity
         Throughput and design capacity per facility (None without the official lists).
     grdp_per_head
-        GRDP per head per 63-province (only when a type's demand is ``economic_huff``).
+        GRDP per head per finest area (only when a type's demand is ``economic_huff``).
     trips
         The region's real trips (``[validation] trips_file``), None without one or when the
         file could not be used (a warning said why).

@@ -72,7 +72,7 @@ def coverage_measures(
     prov_cover = (_one_hot(np.where(base, fac_prov, -1), n_prov).T @ ab) > 0  # (n_prov, n_cells)
     n_cover_prov = np.asarray(prov_cover.sum(axis=0)).ravel()
     other = np.zeros(fac_prov.size)
-    for p in np.unique(fac_prov):  # loop over provinces (<= 63), not features
+    for p in np.unique(fac_prov):  # loop over provinces (a few dozen), not features
         mine = np.flatnonzero(fac_prov == p)
         own = np.asarray(prov_cover[p].todense()).ravel() if p >= 0 else np.zeros(n_cover_prov.size)
         w = demand * ((n_cover_prov - own) > 0)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from analysis.aggregate import aggregate_measures, group_membership
+from analysis.aggregate import aggregate_measures, area_groupings, group_membership
 from analysis.blocks import facility_measures, reduce_blocks, split_blocks
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
@@ -124,15 +124,13 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         max_work=config.covering_exact_work,
         exact_shares=config.covering_exact_shares,
     )
-    finest = config.area_levels[0]
-    groups, membership = group_membership(
-        provinces.p63, p34=provinces.p34, regions6=provinces.regions6, groupings=config.groupings
-    )
+    finest, area_groups = area_groupings(provinces, config.area_levels, config.area_groups)
+    groups, membership = group_membership(finest, area_groups, groupings=config.groupings)
     gm, gp = aggregate_measures(
         within,
         d,
-        cell_prov63=demand.area,
-        fac_prov63=prov_index(fac[f"{finest.key}_code"], ed[finest.edition][0]),
+        cell_area=demand.area,
+        fac_area=prov_index(fac[f"{config.area_levels[0].key}_code"], finest),
         status=fac["status"].to_numpy(),
         base=base,
         flag=vd.verdict,

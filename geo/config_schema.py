@@ -256,8 +256,9 @@ class AreasTable(Strict):
     """The region's area levels (``[areas]``): what the analysis counts people and facilities by."""
 
     levels: Annotated[list[AreaLevelTable], Field(min_length=1)]
-    # Groupings of the finest units beside the levels (Viet Nam: the 6 socio-economic regions),
-    # each by its crosswalk column of the finest level's table.
+    # Groupings of the finest units beside the levels (Viet Nam: the 6 socio-economic regions and
+    # the 4 key economic regions), each by its crosswalk column of the finest level's table
+    # (analysis.aggregate.area_groupings; group names from a <name>_vi column where one exists).
     groups: dict[str, str] = {}
 
     @model_validator(mode="after")
@@ -285,7 +286,7 @@ DEFAULT_AREAS = AreasTable(
         AreaLevelTable(edition=63, key="prov63"),
         AreaLevelTable(edition=34, key="prov34", crosswalk="prov34_code"),
     ],
-    groups={"region6": "region6_code"},
+    groups={"region6": "region6_code", "key_econ_region": "key_econ_region_vi"},
 )
 
 

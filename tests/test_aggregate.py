@@ -8,12 +8,15 @@ c1 c2 c3 (flagged); f2 in 03 is planned and reaches c3; f3 in 03 reaches c4.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from analysis.aggregate import aggregate_measures, group_membership
+from analysis.aggregate import aggregate_measures, area_groupings, group_membership
+from geo.config import DEFAULT_LEVELS
 from geo.errors import ConfigError
 
 P63 = pd.DataFrame(
@@ -32,14 +35,24 @@ WITHIN = sp.csr_matrix(
 DEMAND = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
 
 
+GROUPS = {"region6": "region6_code", "key_econ_region": "key_econ_region_vi"}
+
+
+def _membership(**kw):
+    finest, area_groups = area_groupings(
+        SimpleNamespace(p63=P63, p34=P34, regions6=None), DEFAULT_LEVELS, GROUPS
+    )
+    return group_membership(finest, area_groups, **kw)
+
+
 @pytest.fixture(scope="module")
 def result():
-    groups, mem = group_membership(P63, p34=P34, groupings={"west": ["01", "3"]})
+    groups, mem = _membership(groupings={"west": ["01", "3"]})
     measures, pairs = aggregate_measures(
         WITHIN,
         DEMAND,
-        cell_prov63=np.array([0, 0, 1, 2, 2]),
-        fac_prov63=np.array([0, 1, 2, 2]),
+        cell_area=np.array([0, 0, 1, 2, 2]),
+        fac_area=np.array([0, 1, 2, 2]),
         status=np.array(["operating", "operating", "planned", "operating"]),
         base=np.array([True, True, False, True]),
         flag=np.array([False, True, False, False]),
@@ -120,6 +133,6 @@ def test_pairs_served_by_and_duplicated(result):
 
 def test_unknown_province_code_in_config_grouping_is_a_clear_error():
     with pytest.raises(ConfigError, match="unknown province codes 99"):
-        group_membership(P63, groupings={"bad": ["01", "99"]})
+        _membership(groupings={"bad": ["01", "99"]})
     with pytest.raises(ConfigError, match="no provinces"):
-        group_membership(P63, groupings={"empty": []})
+        _membership(groupings={"empty": []})

@@ -54,3 +54,47 @@ def test_counts_by_area_follows_the_declared_levels():
     sea_a = out[(out["level"] == "zone") & (out["type"] == "seaport") & (out["code"] == "a")]
     assert sea_a[["operating", "planned", "total"]].to_numpy().tolist() == [[1, 1, 2]]
     assert out.loc[out["level"] == "zone", "total"].sum() == 3  # zeros kept, nothing lost
+
+
+def test_groups_follow_the_declared_levels_and_groups():
+    """No 63/34 in the aggregates: a region of 3 zones in 2 big areas and one named grouping."""
+    import pytest
+
+    from analysis.aggregate import area_groupings, group_membership
+    from geo.errors import ConfigError
+
+    fine = pd.DataFrame(
+        {
+            "prov_code": ["z3", "z1", "z2"],
+            "prov_name": ["Zone 3", "Zone 1", "Zone 2"],
+            "big_code": ["Y", "X", "Y"],
+            "basin_code": ["b", None, "b"],
+        }
+    )
+    coarse = pd.DataFrame({"prov_code": ["X", "Y"], "prov_name": ["Big X", "Big Y"]})
+    basins = pd.DataFrame({"basin_code": ["b"], "basin_vi": ["Lưu vực B"]})
+    provinces = SimpleNamespace(p7=fine, p2=coarse, basins=basins)
+    levels = (AreaLevel(7, "fine"), AreaLevel(2, "big", crosswalk="big_code"))
+    finest, area_groups = area_groupings(provinces, levels, {"basin": "basin_code"})
+    groups, member = group_membership(finest, area_groups, groupings={"two": ["z1", "z2"]})
+    got = list(zip(groups["grouping"], groups["group_code"], groups["group_name"], strict=True))
+    assert got == [
+        ("province7", "z3", "Zone 3"),  # the finest level in its table's order
+        ("province7", "z1", "Zone 1"),
+        ("province7", "z2", "Zone 2"),
+        ("province2", "X", "Big X"),
+        ("province2", "Y", "Big Y"),
+        ("basin", "b", "Lưu vực B"),  # z1 is in no basin: no empty group
+        ("config", "two", "two"),
+    ]
+    assert member.tolist() == [
+        [True, False, False],
+        [False, True, False],
+        [False, False, True],
+        [False, True, False],
+        [True, False, True],
+        [True, False, True],
+        [False, True, True],
+    ]
+    with pytest.raises(ConfigError, match="'nope_code'"):
+        area_groupings(provinces, levels, {"nope": "nope_code"})

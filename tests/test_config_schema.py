@@ -90,7 +90,8 @@ def test_the_shipped_config_is_valid_and_keeps_its_values():
         (63, "prov63", None),
         (34, "prov34", "prov34_code"),
     ]
-    assert c.area_groups == {"region6": "region6_code"} and c.area_key() == "prov34"
+    assert c.area_groups == {"region6": "region6_code", "key_econ_region": "key_econ_region_vi"}
+    assert c.area_key() == "prov34"
 
 
 def test_region_option_with_a_separator_is_refused():
