@@ -22,10 +22,10 @@ the whole-array computation (``analysis.overlap.coverage_measures``,
 
 Measures between facilities are reduced over cells first: :func:`facility_sets` merges the
 set of facilities within a break of every cell (a bit set, or-ed over blocks; the grid times
-n_fac / 64 words), then cells with the same set are merged, as the covering step does:
-:func:`pairwise_overlaps_from_sets` and :func:`covering_input` (= ``covering.reduce_coverage``).
-:func:`province_bits` and :func:`province_matrices_from_bits` give the province matrices the
-same way. These three sum in another order than the sparse products (equal to 1e-12).
+n_fac / 64 words): :func:`pairwise_overlaps_from_sets` folds every pair of a cell's set over the
+cells and :func:`covering_input` (= ``covering.reduce_coverage``) merges cells with the same
+set. :func:`province_bits` and :func:`province_matrices_from_bits` give the province matrices
+the same way. All equal the sparse products to the last bit (``analysis.block_sets``).
 
 A block's partial (:class:`Partial`) holds only the cells its facilities reach; it is merged in
 place (:func:`merge_into`). Blocks come from the kernel (:func:`kernel_blocks`), from an
