@@ -14,6 +14,7 @@ from analysis.aggregate import aggregate_measures, group_membership
 from analysis.block_measures import catchment_polygons_blocks, sharing_keys_blocks
 from analysis.blocks import (
     CellReduction,
+    covering_input,
     facility_measures,
     facility_sets,
     pairwise_overlaps_from_sets,
@@ -121,7 +122,11 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     judged = _judge(fac, tc, tt, d, config, weight, pool_per_ha, fac_prov, n_prov, base, cov)
     vd = judged.verdict
     cover = covering_tables(
-        tt,
+        lambda s: covering_input(
+            facility_sets(split_blocks(tt), threshold_s=s, n_fac=tt.n_fac, n_cells=tt.n_cells),
+            d,
+            candidates=base,
+        ),
         d,
         fac,
         tc,
