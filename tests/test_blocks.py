@@ -409,3 +409,70 @@ def test_catchment_polygons_from_blocks_equal_the_whole(case: dict, per_block: i
     assert all(
         shapely.equals_exact(g, h_, 0.0) for (_, _, g), (_, _, h_) in zip(got, want, strict=True)
     )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"kind": "huff", "beta": 2.0},
+        {"kind": "economic_huff", "decay": "exponential", "beta": 0.05, "cutoff_min": 20.0},
+        {"kind": "labour", "decay": "steps", "step_weights": [1.0, 0.68, 0.22]},
+    ],
+)
+def test_type_demand_from_blocks_equals_the_whole(case: dict, raw: dict) -> None:
+    """Huff (two passes: the denominators per cell, then the shares) and E2SFCA from blocks of
+    1, 7 and all facilities = on every pair at once, bit for bit; some sizes missing."""
+    from analysis.type_demand import demand_spec, type_demand_blocks, type_demand_columns
+
+    tt, params = case["tt"], case["params"]
+    spec = demand_spec(raw)
+    rng = np.random.default_rng(3)
+    sizes = rng.uniform(5.0, 500.0, tt.n_fac)
+    sizes[::6] = np.nan
+    kw: dict[str, Any] = {
+        "breaks_min": tuple(b / 60.0 for b in BREAKS_S),
+        "active": params["base"],
+        "area_ha": sizes,
+        "size": sizes,
+    }
+    want = type_demand_columns(spec, tt, params["demand"], **kw)
+    assert want.notna().sum().min() > 20, "weak fixture"
+    for per_block in (1, 7, 1_000):
+        got = type_demand_blocks(
+            spec,
+            lambda per_block=per_block: blocks.split_blocks(tt, per_block),
+            params["demand"],
+            n_fac=tt.n_fac,
+            **kw,
+        )
+        assert got.equals(want), per_block
+
+
+def test_covering_tables_on_the_cells_merged_sets_equal_the_pairs(case: dict) -> None:
+    """The run's covering step on the covering input reduced from the blocks' cell sets gives
+    the same cover and curve as on the pairs."""
+    import pandas as pd
+
+    from analysis.covering_tables import covering_tables
+    from geo.config import TypeConfig
+
+    tt, params = case["tt"], case["params"]
+    fac = pd.DataFrame({"facility_id": [f"f{i:02d}" for i in range(tt.n_fac)]})
+    tc = TypeConfig(
+        name="airport", label_vi="Sân bay", label_en="Airport", breaks_min=(10.0, 25.0),
+        primary_min=10.0,
+    )  # fmt: skip
+    base, demand = params["base"], params["demand"]
+
+    def reduced(s: float) -> Any:
+        sets = blocks.facility_sets(
+            blocks.split_blocks(tt, 5), threshold_s=s, n_fac=tt.n_fac, n_cells=tt.n_cells
+        )
+        return blocks.covering_input(sets, demand, candidates=base)
+
+    kw: dict[str, Any] = {"base": base, "breaks_min": (10.0, 25.0)}
+    want = covering_tables(tt, demand, fac, tc, **kw)
+    got = covering_tables(reduced, demand, fac, tc, **kw)
+    assert want["covering"]["min_cover_size"].min() > 1, "weak fixture"
+    for name in ("covering", "coverage_curve", "cover_members"):
+        assert got[name].equals(want[name]), name
