@@ -27,7 +27,7 @@ from analysis.network import Graph, Snap, component_report, graph_from_edges, sn
 from analysis.options import RunOptions, apply_overrides
 from analysis.results import RunMeta, RunResult
 from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_blocks
-from analysis.units import reduce_to_units, unit_access
+from analysis.units import unit_access, unit_travel_times
 from geo.config import RegionConfig
 from geo.errors import ConfigError
 
@@ -329,9 +329,17 @@ def _analyse_one_type(
         tc.primary_min * max((*config.speed_factors, 1.0)),
         tc.primary_min + max((*shifts, 0.0)),
     )
-    tt = travel_times(chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0)
-    if sites is not None:  # multi-site units: each site snapped on its own, min over members
-        tt = reduce_to_units(tt, site_unit, len(fac))
+    if sites is None:
+        tt = travel_times(chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0)
+    else:  # multi-site units: each site snapped on its own, min over members, block by block
+        tt = unit_travel_times(
+            chain.graph,
+            fac_access,
+            chain.cell_access,
+            site_unit=site_unit,
+            n_units=len(fac),
+            limit_s=limit_min * 60.0,
+        )
         fac_access = unit_access(fac_access, site_unit, len(fac))
     weights = type_cell_weights(config, type_name, chain.demand, chain.inputs)
     tdem = _type_demand(chain, _TypeTimes(fac, tc, tt, fac_access, weights))

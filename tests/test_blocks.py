@@ -476,3 +476,30 @@ def test_covering_tables_on_the_cells_merged_sets_equal_the_pairs(case: dict) ->
     assert want["covering"]["min_cover_size"].min() > 1, "weak fixture"
     for name in ("covering", "coverage_curve", "cover_members"):
         assert got[name].equals(want[name]), name
+
+
+@pytest.mark.parametrize("per_block", [1, 4, 1_000])
+def test_units_reduced_per_block_equal_the_whole_reduction(case: dict, per_block: int) -> None:
+    """40 sites in 12 units, members interleaved (unit = a random draw, some sites in none,
+    one unit with no member): the kernel's site blocks in unit order, each reduced on its own,
+    = ``reduce_to_units`` of every pair; a block that splits a unit is refused."""
+    from analysis import units
+
+    rng = np.random.default_rng(8)
+    site_unit = rng.integers(-1, 12, case["tt"].n_fac)
+    site_unit[site_unit == 5] = 6  # unit 5 has no member
+    want = units.reduce_to_units(case["tt"], site_unit, 12)
+    got = units.unit_travel_times(
+        case["graph"], case["fac"], case["cells"], site_unit=site_unit, n_units=12,
+        limit_s=LIMIT_S, per_block=per_block,
+    )  # fmt: skip
+    assert want.fac.size > 1_000 and np.unique(want.fac).size >= 9, "weak fixture"
+    for name in ("fac", "cell", "time_s"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    assert (got.n_fac, got.n_cells) == (want.n_fac, want.n_cells)
+    order = units.sites_by_unit(site_unit)
+    bounds = units.unit_bounds(site_unit[order], per_block)
+    assert all(site_unit[order][b - 1] != site_unit[order][b] for b in bounds[1:-1])
+    split = [blocks.split_blocks(case["tt"], 3)]  # index order: units cut across blocks
+    with pytest.raises(ValueError, match="member sites in two blocks"):
+        list(units.units_from_blocks(split[0], site_unit, 12))
