@@ -32,10 +32,14 @@ place (:func:`merge_into`). Blocks come from the kernel (:func:`kernel_blocks`),
 existing long-form result (:func:`split_blocks`), or from Dask workers (:func:`cell_reductions`
 with a client): the workers return partials and the client merges them in block order.
 
-The run (``analysis.layers.analyse_type``) takes coverage, unique and other-province demand,
-the counts per cell and the nearest / second-nearest facility from here; it still holds the
-type's pairs for the consumers not moved yet (catchment polygons, type demand, the verdict's
-variants, covering, overlaps, province matrices, sharing keys, group aggregates).
+The run (``analysis.type_analysis.analyse_type``) takes every measure it can from blocks (the
+table "Measures from facility blocks" of METHOD.md): the reductions here, per-block rows
+(``analysis.block_measures``: sharing keys, polygons), the cells' merged sets
+(``analysis.block_sets``: overlaps, province matrices, covering input), type demand
+(``analysis.type_demand.type_demand_blocks``) and units (``analysis.units.unit_travel_times``).
+It still holds the type's pairs for the verdict and its sensitivity variants
+(``analysis.verdict``) and the group aggregates (``analysis.aggregate``), so its blocks are
+slices of the held pairs (:func:`split_blocks`), not yet the kernel's (:func:`kernel_blocks`).
 """
 
 from __future__ import annotations
