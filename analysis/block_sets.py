@@ -1,7 +1,13 @@
 """Bit sets of the cells merged over facility blocks: the provinces (province matrices) and the
-facilities (pairwise overlaps, the covering step's input) within a break of every cell, then
-cells with the same set merged, never the pairs (moved from ``analysis.blocks``, which
-re-exports these names; see its docstring).
+facilities (pairwise overlaps, the covering step's input) within a break of every cell, never
+the pairs (moved from ``analysis.blocks``, which re-exports these names; see its docstring).
+
+Province matrices and pairwise overlaps are folded over the cells' sets, one ``np.add.at`` per
+chunk of cells, in the order in which the sparse products of ``analysis.overlap`` add the
+people of the cells two provinces (facilities) share: ascending cells for the province
+matrices, descending for the overlaps (scipy's ``csr_matmat`` lists a row's columns in reverse
+order of first appearance, and ``within @ diag(d)`` is the overlaps' first product). The sums
+are therefore equal to the last bit. The covering input merges cells with the same set.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analysis.catchments import TravelTimes
 
@@ -47,39 +54,6 @@ def province_bits(
     return np.zeros((_words(n_prov), 0), np.uint64) if out is None else out
 
 
-def province_matrices_from_bits(
-    bits: np.ndarray, demand: np.ndarray, cell_prov: np.ndarray, n_prov: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``served_by``, ``duplicated`` and ``covered_by_others`` (as
-    ``analysis.overlap.province_matrices``) from the per-cell province bits: cells are grouped
-    by their set of covering provinces (a few thousand distinct sets), so the work is the grid
-    plus the sets, never the pairs. Equal to the sparse products up to the order of the sums."""
-    d = np.asarray(demand, np.float64)
-    n_cells = bits.shape[1]
-    words = np.ascontiguousarray(bits.T).view(np.dtype((np.void, 8 * bits.shape[0])))
-    keys, inv = np.unique(words.ravel(), return_inverse=True)
-    sets = np.frombuffer(keys.tobytes(), np.uint64).reshape(keys.size, bits.shape[0])
-    # member[s, p]: province p is in set s
-    member = np.zeros((keys.size, n_prov), bool)
-    for p in range(n_prov):
-        member[:, p] = (sets[:, p // 64] >> np.uint64(p % 64)) & np.uint64(1) != 0
-    ok = cell_prov >= 0
-    # people per (cell province A, set s)
-    per = np.zeros((n_prov, keys.size))
-    np.add.at(per, (cell_prov[ok], inv.ravel()[ok]), d[ok])
-    served_by = per @ member
-    per_set = np.bincount(inv.ravel(), weights=d, minlength=keys.size)
-    m = member.astype(np.float64)
-    dup = m.T @ (per_set[:, None] * m)
-    np.fill_diagonal(dup, 0.0)
-    n_in = member.sum(axis=1)
-    own = np.zeros(n_cells, bool)
-    own[ok] = member[inv.ravel()[ok], cell_prov[ok]]
-    by_others = d * ((n_in[inv.ravel()] - own) > 0)
-    covered_by_others = np.bincount(cell_prov[ok], weights=by_others[ok], minlength=n_prov)
-    return served_by, dup, covered_by_others
-
-
 # --------------------------------------------------------------------------- pairwise overlaps
 
 
@@ -99,39 +73,108 @@ def facility_sets(
     return out
 
 
-def pairwise_overlaps_from_sets(
-    sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray, *, chunk: int = 1 << 16
-) -> Any:
-    """``analysis.overlap.pairwise_overlaps`` from the cells' facility sets, without the pairs:
-    cells with the same set of facilities are merged first (their demand added), then every
-    pair of facilities of a set gets the set's demand. Equal to the sparse product up to the
-    order of the sums."""
-    import pandas as pd
-    import scipy.sparse as sp
+def _members(sets: np.ndarray, cells: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cell position, member) of the sets of ``cells``, by cell then member ascending."""
+    raw = np.ascontiguousarray(sets[:, cells].T).view(np.uint8).reshape(cells.size, -1)
+    bits = np.unpackbits(raw, axis=1, bitorder="little")[:, :n]
+    r, m = np.nonzero(bits)
+    return r, m
 
+
+def _pairs_in_cells(r: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair (a < b by position) of members of the same cell: (cell position, a, b),
+    in cell order (``r`` sorted)."""
+    k = np.bincount(r, minlength=int(r.max()) + 1 if r.size else 0)
+    start = np.cumsum(k) - k
+    pos = np.arange(r.size) - start[r]
+    partners = k[r] - pos - 1
+    first = np.repeat(np.arange(r.size), partners)
+    offset = np.arange(first.size) - np.repeat(np.cumsum(partners) - partners, partners)
+    second = first + 1 + offset
+    return r[first], m[first], m[second]
+
+
+def _cell_chunks(sizes: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive ranges of cells whose ``sizes`` (pairs per cell) add to about ``budget``."""
+    cum = np.cumsum(sizes)
+    out, lo = [], 0
+    while lo < sizes.size:
+        base = cum[lo - 1] if lo else 0
+        hi = int(np.searchsorted(cum, base + budget, side="right"))
+        hi = max(hi, lo + 1)
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def pairwise_overlaps_from_sets(
+    sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray, *, budget: int = 1 << 22
+) -> pd.DataFrame:
+    """``analysis.overlap.pairwise_overlaps`` from the cells' facility sets (``facility_sets``)
+    without the pairs: every pair of facilities of a cell gets the cell's people, cells in
+    descending order (the order of the sparse product's sums, so equal to the last bit).
+    ``budget``: (cell, pair) triples expanded at a time."""
     n_fac = coverage.size
     d = np.asarray(demand, np.float64)
-    rows = np.ascontiguousarray(sets.T).view(np.dtype((np.void, 8 * sets.shape[0]))).ravel()
-    keys, inv = np.unique(rows, return_inverse=True)
-    per_set = np.bincount(inv.ravel(), weights=d, minlength=keys.size)
-    raw = np.frombuffer(keys.tobytes(), np.uint8).reshape(keys.size, 8 * sets.shape[0])
-    r_parts, c_parts = [], []
-    for lo in range(0, keys.size, chunk):  # unpack a chunk of sets at a time
-        member = np.unpackbits(raw[lo : lo + chunk], axis=1, bitorder="little")[:, :n_fac]
-        r, c = np.nonzero(member)
-        r_parts.append(r + lo)
-        c_parts.append(c)
-    r, c = np.concatenate(r_parts), np.concatenate(c_parts)
-    m = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(keys.size, n_fac))
-    o = sp.triu(m.T @ sp.diags(per_set) @ m, k=1).tocoo()
-    keep = o.data > 0
-    i, j, v = o.row[keep], o.col[keep], o.data[keep]
+    acc = np.zeros(n_fac * n_fac)
+    # descending: the sparse product's row of (within @ diag(d)) lists a facility's cells in
+    # reverse (scipy's csr_matmat gives a row's columns in reverse order of first appearance)
+    cells = np.flatnonzero((sets != 0).any(axis=0) & (d != 0))[::-1]
+    k = _popcount(sets[:, cells])
+    for lo, hi in _cell_chunks(k * (k - 1) // 2, budget):
+        c = cells[lo:hi]
+        r, m = _members(sets, c, n_fac)
+        rc, a, b = _pairs_in_cells(r, m)
+        np.add.at(acc, a * n_fac + b, d[c[rc]])
+    o = acc.reshape(n_fac, n_fac)
+    i, j = np.nonzero(np.triu(o, k=1) > 0)
+    v = o[i, j]
     denom = np.minimum(coverage[i], coverage[j])
     share = np.divide(v, denom, out=np.zeros_like(v), where=denom > 0)
-    df = pd.DataFrame(
+    return pd.DataFrame(
         {"i": i.astype(np.int64), "j": j.astype(np.int64), "overlap": v, "overlap_share": share}
     )
-    return df.sort_values(["i", "j"], kind="stable").reset_index(drop=True)
+
+
+def _popcount(words: np.ndarray) -> np.ndarray:
+    """Set bits per column of a (words, n) uint64 array."""
+    out: np.ndarray = np.bitwise_count(words).sum(axis=0).astype(np.int64)
+    return out
+
+
+def province_matrices_from_bits(
+    bits: np.ndarray, demand: np.ndarray, cell_prov: np.ndarray, n_prov: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``analysis.overlap.province_matrices`` (``served_by``, ``duplicated``,
+    ``covered_by_others``) from the cells' province bits (``province_bits``), the people of
+    each cell added in ascending cell order as the sparse products do: equal to the last bit."""
+    d = np.asarray(demand, np.float64)
+    cells = np.flatnonzero((bits != 0).any(axis=0))
+    r, p = _members(bits, cells, n_prov)
+    c = cells[r]
+    served = np.zeros(n_prov * n_prov)  # [A, B]: people in A within reach of B
+    ok = cell_prov[c] >= 0
+    np.add.at(served, cell_prov[c[ok]] * n_prov + p[ok], d[c[ok]])
+    dup = np.zeros(n_prov * n_prov)
+    k = np.bincount(r, minlength=cells.size)
+    for lo, hi in _cell_chunks(k * k, 1 << 22):
+        sel = (r >= lo) & (r < hi)
+        rr, pp = r[sel] - lo, p[sel]
+        rc, a, b = _pairs_in_cells(rr, pp)
+        cc = cells[lo:hi][rc]
+        # both orders of a pair in one sequence by cell: a cell adds to [a, b] and [b, a] once
+        np.add.at(dup, a * n_prov + b, d[cc])
+        np.add.at(dup, b * n_prov + a, d[cc])
+    n_cover = k
+    own = np.zeros(cells.size, bool)
+    okc = cell_prov[cells] >= 0
+    word, bit = cell_prov[cells] // 64, (cell_prov[cells] % 64).astype(np.uint64)
+    own[okc] = (bits[word[okc], cells[okc]] >> bit[okc]) & np.uint64(1) != 0
+    by_others = np.zeros(d.size)
+    by_others[cells] = d[cells] * ((n_cover - own) > 0)
+    okall = cell_prov >= 0
+    covered = np.bincount(cell_prov[okall], weights=by_others[okall], minlength=n_prov)
+    return served.reshape(n_prov, n_prov), dup.reshape(n_prov, n_prov), covered
 
 
 def covering_input(sets: np.ndarray, demand: np.ndarray, *, candidates: np.ndarray) -> Any:

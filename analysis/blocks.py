@@ -22,20 +22,24 @@ the whole-array computation (``analysis.overlap.coverage_measures``,
 
 Measures between facilities are reduced over cells first: :func:`facility_sets` merges the
 set of facilities within a break of every cell (a bit set, or-ed over blocks; the grid times
-n_fac / 64 words), then cells with the same set are merged, as the covering step does:
-:func:`pairwise_overlaps_from_sets` and :func:`covering_input` (= ``covering.reduce_coverage``).
-:func:`province_bits` and :func:`province_matrices_from_bits` give the province matrices the
-same way. These three sum in another order than the sparse products (equal to 1e-12).
+n_fac / 64 words): :func:`pairwise_overlaps_from_sets` folds every pair of a cell's set over the
+cells and :func:`covering_input` (= ``covering.reduce_coverage``) merges cells with the same
+set. :func:`province_bits` and :func:`province_matrices_from_bits` give the province matrices
+the same way. All equal the sparse products to the last bit (``analysis.block_sets``).
 
 A block's partial (:class:`Partial`) holds only the cells its facilities reach; it is merged in
 place (:func:`merge_into`). Blocks come from the kernel (:func:`kernel_blocks`), from an
 existing long-form result (:func:`split_blocks`), or from Dask workers (:func:`cell_reductions`
 with a client): the workers return partials and the client merges them in block order.
 
-The run (``analysis.layers.analyse_type``) takes coverage, unique and other-province demand,
-the counts per cell and the nearest / second-nearest facility from here; it still holds the
-type's pairs for the consumers not moved yet (catchment polygons, type demand, the verdict's
-variants, covering, overlaps, province matrices, sharing keys, group aggregates).
+The run (``analysis.type_analysis.analyse_type``) takes every measure it can from blocks (the
+table "Measures from facility blocks" of METHOD.md): the reductions here, per-block rows
+(``analysis.block_measures``: sharing keys, polygons), the cells' merged sets
+(``analysis.block_sets``: overlaps, province matrices, covering input), type demand
+(``analysis.type_demand.type_demand_blocks``) and units (``analysis.units.unit_travel_times``).
+It still holds the type's pairs for the verdict and its sensitivity variants
+(``analysis.verdict``) and the group aggregates (``analysis.aggregate``), so its blocks are
+slices of the held pairs (:func:`split_blocks`), not yet the kernel's (:func:`kernel_blocks`).
 """
 
 from __future__ import annotations

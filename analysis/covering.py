@@ -149,6 +149,19 @@ def reduce_coverage(
     return Reduced(rows=rows, weight=weight, cell_row=cell_row)
 
 
+def reduced_input(
+    within: sp.spmatrix | Reduced, demand: np.ndarray, candidates: np.ndarray | None
+) -> tuple[Reduced, np.ndarray]:
+    """The covering input and the candidates' mask: ``within`` reduced here, or already reduced
+    (``analysis.block_sets.covering_input`` from the cells' merged sets, with the same
+    candidates; then it is used as given)."""
+    if isinstance(within, Reduced):
+        mask = candidate_mask(candidates, within.rows.shape[1])
+        return within, mask
+    mask = candidate_mask(candidates, within.shape[0])
+    return reduce_coverage(within, demand, candidates=mask), mask
+
+
 def candidate_mask(candidates: np.ndarray | None, n_fac: int) -> np.ndarray:
     if candidates is None:
         return np.ones(n_fac, bool)
@@ -163,7 +176,7 @@ def candidate_mask(candidates: np.ndarray | None, n_fac: int) -> np.ndarray:
 
 
 def minimal_cover(
-    within: sp.spmatrix,
+    within: sp.spmatrix | Reduced,
     demand: np.ndarray,
     *,
     candidates: np.ndarray | None = None,
@@ -174,7 +187,8 @@ def minimal_cover(
     Parameters
     ----------
     within
-        Boolean (n_fac, n_cells): cell within the threshold of the facility.
+        Boolean (n_fac, n_cells): cell within the threshold of the facility; or its reduction
+        with the same ``candidates`` (:func:`reduced_input`).
     demand
         People per cell (cells with 0 people need no cover).
     candidates
@@ -195,9 +209,7 @@ def minimal_cover(
     trades a facility for coverage; it only picks, among minimal covers, the largest catchments.
     """
     t0 = time.perf_counter()
-    n_fac = within.shape[0]
-    mask = candidate_mask(candidates, n_fac)
-    red = reduce_coverage(within, demand, candidates=mask)
+    red, mask = reduced_input(within, demand, candidates)
     n_cand = int(mask.sum())
     if red.weight.size == 0:
         return CoverResult(

@@ -14,7 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from analysis.covering import EXACT_WORK, candidate_mask, minimal_cover, reduce_coverage
+from analysis.covering import EXACT_WORK, Reduced, minimal_cover, reduced_input
 from analysis.mclp import Mclp, greedy_chain, keep_monotone
 
 
@@ -69,7 +69,7 @@ def _component_curve(
 
 
 def coverage_curve(
-    within: sp.spmatrix,
+    within: sp.spmatrix | Reduced,
     demand: np.ndarray,
     *,
     candidates: np.ndarray | None = None,
@@ -84,7 +84,8 @@ def coverage_curve(
     Parameters
     ----------
     within
-        Boolean (n_fac, n_cells).
+        Boolean (n_fac, n_cells), or its reduction with the same ``candidates``
+        (``analysis.covering.reduced_input``).
     demand
         People per cell.
     candidates
@@ -124,8 +125,7 @@ def coverage_curve(
     F(p) = max over p_1 + ... + p_K = p of sum_k f_k(p_k), by dynamic programming over
     components, for the achieved values and, separately, for the upper bounds.
     """
-    mask = candidate_mask(candidates, within.shape[0])
-    red = reduce_coverage(within, demand, candidates=mask)
+    red, mask = reduced_input(within, demand, candidates)
     cols = np.flatnonzero(mask)
     total = float(red.weight.sum())
     columns = ["p", "covered", "share", "chosen", "optimal", "upper_bound"]
@@ -133,8 +133,8 @@ def coverage_curve(
         return pd.DataFrame([], columns=columns)
     a = red.rows[:, cols].tocsc().astype(np.float64)
     if cover is None:
-        cover = minimal_cover(within, demand, candidates=mask, time_limit_s=time_limit_s).chosen
-    local = np.full(within.shape[0], -1, np.int64)
+        cover = minimal_cover(red, demand, candidates=mask, time_limit_s=time_limit_s).chosen
+    local = np.full(mask.size, -1, np.int64)
     local[cols] = np.arange(cols.size)
     in_cover = np.zeros(cols.size, bool)
     in_cover[local[np.asarray(cover, np.int64)]] = True

@@ -7,12 +7,13 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from analysis.catchments import TravelTimes
-from analysis.covering import EXACT_WORK, CoverResult, minimal_cover
+from analysis.covering import EXACT_WORK, CoverResult, Reduced, minimal_cover
 from analysis.covering_curve import coverage_curve
 from geo.config import TypeConfig
 
@@ -75,7 +76,7 @@ def cover_sentence(
 
 
 def covering_tables(  # noqa: PLR0913 (keyword-only options of the covering step)
-    tt: TravelTimes,
+    tt: TravelTimes | Callable[[float], Reduced],
     demand: np.ndarray,
     fac: pd.DataFrame,
     tc: TypeConfig,
@@ -94,7 +95,9 @@ def covering_tables(  # noqa: PLR0913 (keyword-only options of the covering step
     Parameters
     ----------
     tt
-        Travel times of the type (facility x cell).
+        Travel times of the type (facility x cell), or a function of a threshold (seconds)
+        that gives the covering input with ``base`` as candidates (the run's: from the cells'
+        merged facility sets, ``analysis.block_sets.covering_input``).
     demand
         People per cell.
     fac
@@ -132,7 +135,7 @@ def covering_tables(  # noqa: PLR0913 (keyword-only options of the covering step
     n = int(base.sum())
     summary, curves, members = [], [], []
     for b in breaks_min or (tc.primary_min,):  # a loop over breaks
-        within = tt.within(b * 60.0)
+        within = tt.within(b * 60.0) if isinstance(tt, TravelTimes) else tt(b * 60.0)
         t0 = time.perf_counter()
         cover = minimal_cover(within, demand, candidates=base, time_limit_s=time_limit_s)
         t1 = time.perf_counter()

@@ -198,6 +198,33 @@ def assemble_result(
         )
         _add_province_columns(prov_layer, ta, demand, cell_prov, pop)
         rasters.update(_type_rasters(ta))
+    layers, tables = _layers_and_tables(
+        fac_layers, catch, ovs, mats, prov_layer, shares, cov_tabs, inputs["facilities"], config
+    )
+    meta = _meta(analyses, demand, inputs, config, lang=lang)
+    layers = with_vietnamese_text(layers)
+    return RunResult(
+        layers=layers,
+        grid=demand.grid,
+        rasters=rasters,
+        meta=RunMeta.from_dict(meta),
+        tables=tables,
+    )
+
+
+def _layers_and_tables(  # noqa: PLR0913 (the per-type parts assemble_result collected)
+    fac_layers: list[gpd.GeoDataFrame],
+    catch: list[dict[str, Any]],
+    ovs: list[gpd.GeoDataFrame],
+    mats: list[pd.DataFrame],
+    prov_layer: pd.DataFrame,
+    shares: list[pd.DataFrame],
+    cov_tabs: dict[str, list[pd.DataFrame]],
+    load: Any,
+    config: RegionConfig,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The result's layers and tables from the per-type parts, sorted (EPSG:4326)."""
+    key = config.area_key()
     facilities = (
         gpd.GeoDataFrame(pd.concat(fac_layers, ignore_index=True), crs="EPSG:4326")
         .sort_values(["type", "facility_id"])
@@ -213,7 +240,6 @@ def assemble_result(
         )
     )
     flags = _flags_layer(facilities, key)
-    load = inputs["facilities"]
     layers = {
         "facilities": facilities,
         "flags": flags.reset_index(drop=True),
@@ -245,15 +271,7 @@ def assemble_result(
         "missing_units": getattr(load, "missing", None),
         **{k: pd.concat(v, ignore_index=True) for k, v in cov_tabs.items() if v},
     }
-    meta = _meta(analyses, demand, inputs, config, lang=lang)
-    layers = with_vietnamese_text(layers)
-    return RunResult(
-        layers=layers,
-        grid=demand.grid,
-        rasters=rasters,
-        meta=RunMeta.from_dict(meta),
-        tables=tables,
-    )
+    return layers, tables
 
 
 def _meta(

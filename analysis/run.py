@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from analysis.blocks import split_blocks
 from analysis.capacity import demand_throughput_correlation
 from analysis.catchments import Access, travel_times
 from analysis.demand import DemandGrid, demand_from_polygons
@@ -25,8 +26,8 @@ from analysis.layers import TypeAnalysis, analyse_type, assemble_result
 from analysis.network import Graph, Snap, component_report, graph_from_edges, snap_points
 from analysis.options import RunOptions, apply_overrides
 from analysis.results import RunMeta, RunResult
-from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_columns
-from analysis.units import reduce_to_units, unit_access
+from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_blocks
+from analysis.units import unit_access, unit_travel_times
 from geo.config import RegionConfig
 from geo.errors import ConfigError
 
@@ -173,7 +174,7 @@ class _TypeTimes:
 
 
 def _type_demand(chain: _Chain, t: _TypeTimes) -> Any:
-    """The type's demand columns (analysis.type_demand) of its facilities."""
+    """The type's demand columns (analysis.type_demand) of its facilities, from facility blocks."""
     config, fac, tc = chain.config, t.fac, t.tc
     spec = type_demand_spec(config, tc.name)
     active = (fac["status"].to_numpy() == "operating") & (t.access.snap.edge >= 0)
@@ -187,10 +188,11 @@ def _type_demand(chain: _Chain, t: _TypeTimes) -> Any:
                 source=config.path,
             )
         size = pd.to_numeric(fac[spec.size_field], errors="coerce").to_numpy(np.float64)
-    return type_demand_columns(
+    return type_demand_blocks(
         spec,
-        t.tt,
+        lambda: split_blocks(t.tt),
         t.weights,
+        n_fac=t.tt.n_fac,
         breaks_min=tc.breaks_min,
         active=active,
         area_ha=area,
@@ -327,9 +329,17 @@ def _analyse_one_type(
         tc.primary_min * max((*config.speed_factors, 1.0)),
         tc.primary_min + max((*shifts, 0.0)),
     )
-    tt = travel_times(chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0)
-    if sites is not None:  # multi-site units: each site snapped on its own, min over members
-        tt = reduce_to_units(tt, site_unit, len(fac))
+    if sites is None:
+        tt = travel_times(chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0)
+    else:  # multi-site units: each site snapped on its own, min over members, block by block
+        tt = unit_travel_times(
+            chain.graph,
+            fac_access,
+            chain.cell_access,
+            site_unit=site_unit,
+            n_units=len(fac),
+            limit_s=limit_min * 60.0,
+        )
         fac_access = unit_access(fac_access, site_unit, len(fac))
     weights = type_cell_weights(config, type_name, chain.demand, chain.inputs)
     tdem = _type_demand(chain, _TypeTimes(fac, tc, tt, fac_access, weights))

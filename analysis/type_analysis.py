@@ -9,16 +9,24 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from analysis.aggregate import aggregate_measures, area_groupings, group_membership
-from analysis.blocks import facility_measures, reduce_blocks, split_blocks
+from analysis.block_measures import catchment_polygons_blocks, sharing_keys_blocks
+from analysis.blocks import (
+    CellReduction,
+    covering_input,
+    facility_measures,
+    facility_sets,
+    pairwise_overlaps_from_sets,
+    province_bits,
+    province_matrices_from_bits,
+    reduce_blocks,
+    split_blocks,
+)
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
 from analysis.demand import DemandGrid
-from analysis.overlap import pairwise_overlaps, province_matrices
-from analysis.polygons import catchment_polygons
-from analysis.redundancy import removal_penalty, sharing_keys
+from analysis.redundancy import removal_penalty
 from analysis.verdict import Verdict, VerdictRule, facility_size, judge
 from geo.config import AreaLevel, RegionConfig, TypeConfig
 
@@ -108,13 +116,17 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     )
     per_fac = facility_measures(split_blocks(tt), red, base=base, demand=d, fac_prov=fac_prov)
     by_break = dict(zip(tc.breaks_min, per_fac, strict=True))
-    per_break = _break_measures(fac, tc, tt, d, ed, config, by_break=by_break, base=base)
+    per_break = _break_measures(fac, tc, tt, d, ed, config, red=red, by_break=by_break, base=base)
     T = tc.primary_min
     within, cov = per_break.at[T]
     judged = _judge(fac, tc, tt, d, config, weight, pool_per_ha, fac_prov, n_prov, base, cov)
     vd = judged.verdict
     cover = covering_tables(
-        tt,
+        lambda s: covering_input(
+            facility_sets(split_blocks(tt), threshold_s=s, n_fac=tt.n_fac, n_cells=tt.n_cells),
+            d,
+            candidates=base,
+        ),
         d,
         fac,
         tc,
@@ -144,7 +156,9 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
     t_nearest = np.where(np.isfinite(t1), t1 / 60.0, -9999.0)
     time_raster = demand.to_raster(t_nearest.astype(np.float32), nodata=-9999.0, dtype=np.float32)
-    polys = catchment_polygons(tt, demand, tuple(b * 60.0 for b in tc.breaks_min))
+    polys = catchment_polygons_blocks(
+        split_blocks(tt), demand, tuple(b * 60.0 for b in tc.breaks_min)
+    )
     geom_of = {(i, b / 60.0): g for i, b, g in polys}
     for r in per_break.catchments:
         r["geometry"] = geom_of.get((r["i"], r["break_min"]))
@@ -155,7 +169,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         catchments=per_break.catchments,
         overlaps=pd.concat(per_break.overlaps, ignore_index=True),
         matrix=pd.concat(per_break.matrices, ignore_index=True),
-        sharing=_sharing(within, d, ed),
+        sharing=_sharing(tt, T * 60.0, d, ed),
         count_raster=count_raster,
         time_raster=time_raster,
         covered_by_others=per_break.covered_by_others,
@@ -178,7 +192,7 @@ class _PerBreak:
     covered_by_others: np.ndarray
 
 
-def _break_measures(
+def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block reduction)
     fac: gpd.GeoDataFrame,
     tc: TypeConfig,
     tt: TravelTimes,
@@ -186,16 +200,17 @@ def _break_measures(
     ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
     config: RegionConfig,
     *,
+    red: CellReduction,
     by_break: dict[float, Any],
     base: np.ndarray,
 ) -> _PerBreak:
-    """Coverage, pairwise overlaps and province matrices (every edition) at every break."""
+    """Coverage, pairwise overlaps and province matrices (every edition) at every break, from
+    the cells' merged facility and province sets (``analysis.block_sets``), never the pairs."""
     n_prov = len(ed[config.edition][0])
     out = _PerBreak([], [], [], {}, np.zeros(n_prov))
-    for b in tc.breaks_min:
-        within = tt.within(b * 60.0)
+    for k, b in enumerate(tc.breaks_min):
         cov = by_break[b]
-        out.at[b] = (within, cov)
+        out.at[b] = (tt.within(b * 60.0) if b == tc.primary_min else None, cov)
         for i in np.flatnonzero(cov.coverage > 0):
             out.catchments.append(
                 {
@@ -205,11 +220,21 @@ def _break_measures(
                     "unique_coverage": cov.unique[i],
                 }
             )
-        out.overlaps.append(pairwise_overlaps(within, d, cov.coverage).assign(break_min=b))
-        wb = sp.diags(base.astype(np.float64)) @ within.astype(np.float64)
+        sets = facility_sets(
+            split_blocks(tt), threshold_s=b * 60.0, n_fac=tt.n_fac, n_cells=tt.n_cells
+        )
+        out.overlaps.append(pairwise_overlaps_from_sets(sets, d, cov.coverage).assign(break_min=b))
+        del sets
         for edition, (tab, cprov) in ed.items():
-            fprov = prov_index(fac[f"{config.area_key(edition)}_code"], tab)
-            served, dup, others = province_matrices(wb, d, fprov, cprov, len(tab))
+            if edition == config.edition:  # the run's edition: merged with the counts
+                bits = red.prov_bits[k]
+            else:
+                fprov = prov_index(fac[f"{config.area_key(edition)}_code"], tab)
+                bits = province_bits(
+                    split_blocks(tt), threshold_s=b * 60.0, base=base, fac_prov=fprov,
+                    n_prov=len(tab),
+                )  # fmt: skip
+            served, dup, others = province_matrices_from_bits(bits, d, cprov, len(tab))
             if edition == config.edition and b == tc.primary_min:
                 out.covered_by_others = others
             a, bb = np.nonzero((served > 0) | (dup > 0))
@@ -275,12 +300,21 @@ def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
 
 
 def _sharing(
-    within: Any, d: np.ndarray, ed: dict[int, tuple[pd.DataFrame, np.ndarray]]
+    tt: TravelTimes,
+    threshold_s: float,
+    d: np.ndarray,
+    ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
 ) -> pd.DataFrame:
-    """Sharing keys (people of each facility's catchment by province) in every edition."""
+    """Sharing keys (people of each facility's catchment by province) in every edition, block
+    by block (``analysis.block_measures``)."""
     sharing = []
-    for edition, (tab, cprov) in ed.items():
-        sk = sharing_keys(within, d, cprov, len(tab))
+    keys = sharing_keys_blocks(
+        split_blocks(tt),
+        threshold_s=threshold_s,
+        demand=d,
+        editions=[(cprov, len(tab)) for tab, cprov in ed.values()],
+    )
+    for (edition, (tab, _cprov)), sk in zip(ed.items(), keys, strict=True):
         sk["edition"] = edition
         sk["prov_code"] = tab["prov_code"].astype(str).to_numpy()[sk["prov"]]
         sk["prov_name"] = tab["prov_name"].astype(str).to_numpy()[sk["prov"]]

@@ -16,10 +16,16 @@ T (``coverage``) stay the people fields; a type's own demand goes in ``demand_*`
 - ``people``: no ``demand_*`` field (the plain coverage is the demand).
 
 :func:`cell_weights` gives the per-cell demand vector of a type (for the joint verdict).
+
+:func:`type_demand_blocks` gives the same columns from facility blocks (``analysis.blocks``)
+in two passes: the Huff denominators per cell (added pair by pair in facility order, as one
+``bincount`` over every pair does), then each facility's shares; E2SFCA's pool is per facility.
+Bit for bit the whole-array result; memory the grid plus one block.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -329,6 +335,70 @@ def type_demand_columns(
         {
             "demand_workers": np.where(off, np.nan, sh.demand),
             "demand_workers_per_ha": np.where(off, np.nan, sh.demand / supply),
+            "demand_e2sfca_workers_per_ha": np.where(off, np.nan, unshared),
+            "demand_area_assumed": assumed,
+        }
+    )
+
+
+def _huff_weights(
+    tt: TravelTimes, spec: DemandSpec, attract: np.ndarray, cutoff_s: float, active: np.ndarray,
+    breaks_min: tuple[float, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The pairs of a block that take a Huff share: (facility, cell, A_i w_ic), as
+    :func:`huff_shares` selects them."""
+    idx = _pairs(tt, cutoff_s, active)
+    w = attract[tt.fac[idx]] * decay_weights(tt.time_s[idx], spec, breaks_min=breaks_min)
+    pos = w > 0
+    return tt.fac[idx][pos], tt.cell[idx][pos], w[pos]
+
+
+def type_demand_blocks(
+    spec: DemandSpec,
+    blocks: Callable[[], Iterable[TravelTimes]],
+    cells: np.ndarray,
+    *,
+    n_fac: int,
+    breaks_min: tuple[float, ...],
+    active: np.ndarray,
+    area_ha: np.ndarray | None = None,
+    size: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """:func:`type_demand_columns` from facility blocks (``blocks()`` gives them afresh for each
+    pass, in facility order): equal to the last bit, without every pair at once."""
+    if spec.kind == "people":
+        return pd.DataFrame(index=range(n_fac))
+    cutoff_s = 60.0 * (spec.cutoff_min if spec.cutoff_min is not None else max(breaks_min))
+    act = np.asarray(active, dtype=bool)
+    labour = spec.kind == "labour"
+    supply, assumed = fill_size(area_ha if labour else size, n_fac)
+    attract = supply if labour or size is not None else np.ones(n_fac)
+    cd = np.asarray(cells, np.float64)
+    total = np.zeros(cd.size)
+    for tt in blocks():  # pass 1: the denominators, pair by pair in facility order
+        _f, c, w = _huff_weights(tt, spec, attract, cutoff_s, act, breaks_min)
+        np.add.at(total, c, w)
+    demand = np.zeros(n_fac)
+    pooled = np.zeros(n_fac)
+    for tt in blocks():  # pass 2: each facility's shares (and E2SFCA's pool)
+        f, c, w = _huff_weights(tt, spec, attract, cutoff_s, act, breaks_min)
+        demand += np.bincount(f, weights=(w / total[c]) * cd[c], minlength=n_fac)
+        if labour:
+            idx = _pairs(tt, cutoff_s, act)
+            wt = decay_weights(tt.time_s[idx], spec, breaks_min=breaks_min)
+            pooled += np.bincount(tt.fac[idx], weights=cd[tt.cell[idx]] * wt, minlength=n_fac)
+    off = ~act
+    if not labour:
+        name = "demand_huff" if spec.kind == "huff" else "demand_grdp"
+        return pd.DataFrame({name: np.where(off, np.nan, demand)})
+    ratio = np.full(n_fac, np.nan)
+    np.divide(supply, pooled, out=ratio, where=pooled > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unshared = 1.0 / ratio
+    return pd.DataFrame(
+        {
+            "demand_workers": np.where(off, np.nan, demand),
+            "demand_workers_per_ha": np.where(off, np.nan, demand / supply),
             "demand_e2sfca_workers_per_ha": np.where(off, np.nan, unshared),
             "demand_area_assumed": assumed,
         }

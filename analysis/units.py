@@ -3,14 +3,23 @@
 A unit (an official seaport) has member sites (its terminals). Each site is snapped on its own,
 with its own access time; the unit's travel time to a cell is the minimum over its members, so
 that every measure downstream (coverage, flags, overlaps, covers, sentences) is per unit.
+
+Per facility block (``analysis.blocks``): the minimum over a unit's members needs all of them,
+so a block of sites must hold whole units. :func:`sites_by_unit` orders the sites by unit and
+:func:`unit_bounds` cuts that order at unit boundaries; :func:`units_from_blocks` reduces each
+such block on its own (a unit split over two blocks is refused), and the unit blocks come out in
+unit order, so they concatenate into :func:`reduce_to_units` of every pair.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 
 from analysis.catchments import Access, TravelTimes
-from analysis.network import Snap
+from analysis.network import Graph, Snap
 
 # road access of a member, best first: on the main network, on a separate network, no road
 _ACCESS_RANK_NONE = 2
@@ -55,6 +64,48 @@ def reduce_to_units(tt: TravelTimes, site_unit: np.ndarray, n_units: int) -> Tra
     )
 
 
+def sites_by_unit(site_unit: np.ndarray) -> np.ndarray:
+    """Site indices ordered by unit (stable; sites of no unit last)."""
+    su = np.asarray(site_unit, np.int64)
+    key = np.where(su >= 0, su, np.iinfo(np.int64).max)
+    return np.argsort(key, kind="stable")
+
+
+def unit_bounds(unit_of_ordered: np.ndarray, per_block: int) -> np.ndarray:
+    """Bounds (into the ordered sites) of blocks of about ``per_block`` sites that never split
+    a unit: each cut is moved forward to the next unit boundary."""
+    u = np.asarray(unit_of_ordered, np.int64)
+    n = u.size
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]) if n else np.zeros(0, np.int64)
+    cuts = [0]
+    for want in range(per_block, n, max(1, per_block)):
+        nxt = starts[np.searchsorted(starts, want)] if want <= starts[-1] else n
+        if nxt > cuts[-1]:
+            cuts.append(int(nxt))
+    if cuts[-1] != n:
+        cuts.append(n)
+    return np.asarray(cuts, np.int64)
+
+
+def units_from_blocks(
+    blocks: Iterable[TravelTimes], site_unit: np.ndarray, n_units: int
+) -> Iterator[TravelTimes]:
+    """:func:`reduce_to_units` of each block of sites (each holding whole units); a unit whose
+    members lie in two blocks is an error (its minimum would be split)."""
+    su = np.asarray(site_unit, np.int64)
+    seen = np.zeros(n_units, bool)
+    for tt in blocks:
+        units = np.unique(su[tt.fac])
+        units = units[units >= 0]
+        if seen[units].any():
+            raise ValueError(
+                f"units_from_blocks: unit {int(units[seen[units]][0])} has member sites in two "
+                "blocks (order the sites with sites_by_unit and cut them with unit_bounds)"
+            )
+        seen[units] = True
+        yield reduce_to_units(tt, su, n_units)
+
+
 def best_member(access: Access, site_unit: np.ndarray, n_units: int) -> np.ndarray:
     """The member whose road access is best, per unit (-1 for a unit without a member).
 
@@ -95,3 +146,51 @@ def unit_access(access: Access, site_unit: np.ndarray, n_units: int) -> Access:
         component=take(s.component, -1),
     )
     return Access(snap=snap, access_s=take(access.access_s, np.inf))
+
+
+def _take(access: Access, idx: np.ndarray) -> Access:
+    s = access.snap
+    snap = Snap(edge=s.edge[idx], dist_m=s.dist_m[idx], along_m=s.along_m[idx],
+                component=s.component[idx])  # fmt: skip
+    return Access(snap=snap, access_s=access.access_s[idx])
+
+
+def unit_travel_times(
+    graph: Graph,
+    sites: Access,
+    cells: Access,
+    *,
+    site_unit: np.ndarray,
+    n_units: int,
+    limit_s: float,
+    per_block: int = 32,
+) -> TravelTimes:
+    """The units' travel times from the kernel's site blocks, each block reduced to its units
+    on its own (sites in unit order, blocks cut at unit boundaries): every pair of the sites is
+    never held at once. Equal to ``reduce_to_units(travel_times(sites))``."""
+    from analysis import kernel
+
+    su = np.asarray(site_unit, np.int64)
+    order = sites_by_unit(su)
+    ki = kernel.prepare(graph, _take(sites, order), cells, limit_s=limit_s)
+    bounds = unit_bounds(su[order][ki.fac_ok], per_block)
+
+    def site_blocks() -> Iterator[TravelTimes]:
+        for a, z in itertools.pairwise(bounds):
+            tt = kernel.run_block(ki, int(a), int(z))
+            yield TravelTimes(order[tt.fac], tt.cell, tt.time_s, su.size, tt.n_cells, limit_s)
+
+    parts = list(units_from_blocks(site_blocks(), su, n_units))
+    if not parts:
+        return reduce_to_units(
+            TravelTimes(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), su.size,
+                        cells.snap.edge.size, limit_s), su, n_units,
+        )  # fmt: skip
+    return TravelTimes(
+        np.concatenate([p.fac for p in parts]),
+        np.concatenate([p.cell for p in parts]),
+        np.concatenate([p.time_s for p in parts]),
+        n_units,
+        cells.snap.edge.size,
+        limit_s,
+    )

@@ -9,6 +9,12 @@ and reports its peak RSS (``VmHWM``) and time:
 - ``blocks``: ``analysis.blocks.cell_reductions`` (the same measures, merged from blocks of
   32 facilities; equal bit for bit, see tests/test_blocks.py).
 
+``--run`` measures the real run path instead: ``analysis.run.run_region`` on the embedded
+default (national, 1 km cells) for the industrial parks, half of them (every second id
+removed with ``RunOptions.remove``) and all of them, each in its own process; the peak RSS of
+the analysis is taken above the process's RSS once the inputs are loaded (the high-water mark
+is reset there through ``/proc/self/clear_refs``).
+
 With ``--scheduler ADDRESS`` or ``--workers N`` the blocks run on Dask workers instead (N
 facilities): the merged result is checked equal to the single-process one, and the client's
 and every worker's peak RSS are reported.
@@ -158,6 +164,60 @@ def _cluster(a: argparse.Namespace) -> None:
         raise SystemExit("the cluster's merged reductions differ from the single-process run")
 
 
+def _run_one(half: bool, type_name: str) -> dict[str, float]:
+    """The real run path (``run_region``) on the default data for one type, all or half of
+    its facilities; peak RSS above the loaded inputs."""
+    from analysis.run import RunOptions, apply_overrides, run_region
+    from geo.config import load_region_config
+    from geo.datasets import resolve_data_dir
+    from pipeline import load_inputs
+
+    config = load_region_config(region="vietnam")
+    opts = RunOptions(types=(type_name,))
+    inputs = load_inputs(
+        apply_overrides(config, opts), opts, resolve_data_dir(None, region="vietnam")
+    )
+    fac = inputs.facilities.facilities
+    ids = sorted(fac.loc[fac["type"] == type_name, "facility_id"].astype(str))
+    if half:
+        opts = RunOptions(types=(type_name,), remove=tuple(ids[1::2]))
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    rss0 = _hwm_kb()
+    t0 = time.perf_counter()
+    result = run_region(config, opts, inputs)
+    n = int((result.layers["facilities"]["type"] == type_name).sum())
+    return {
+        "mode": "run",
+        "facilities": n,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "peak_rss_mb": round(_hwm_kb() / 1024, 1),
+        "rss_before_mb": round(rss0 / 1024, 1),
+    }
+
+
+def _run_path(type_name: str) -> None:
+    rows = []
+    for half in ("half", "all"):
+        out = subprocess.run(
+            [sys.executable, __file__, "--run-one", half, type_name],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), flush=True)
+    r1, r2 = rows
+    grow = (r2["peak_rss_mb"] - r2["rss_before_mb"]) / max(
+        r1["peak_rss_mb"] - r1["rss_before_mb"], 1e-9
+    )
+    print(
+        f"run path ({type_name}): peak RSS {r1['peak_rss_mb']} MB at N={r1['facilities']}, "
+        f"{r2['peak_rss_mb']} MB at N={r2['facilities']} "
+        f"(x{r2['peak_rss_mb'] / r1['peak_rss_mb']:.2f}; above the loaded inputs x{grow:.2f}); "
+        f"{r1['seconds']} s / {r2['seconds']} s"
+    )
+
+
 def _hwm_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM"):
@@ -172,11 +232,21 @@ def main() -> None:
     ap.add_argument("--facilities", type=int, default=150, help="N (and 2N)")
     ap.add_argument("--reach", type=float, default=0.4, help="largest break, share of the width")
     ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--run-one", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--run", metavar="TYPE", help="the real run path on the default data (e.g. industrial_park)"
+    )
     ap.add_argument("--scheduler", help="run the blocks on this Dask scheduler (tcp://HOST:PORT)")
     ap.add_argument("--workers", type=int, help="run the blocks on a LocalCluster of N workers")
     a = ap.parse_args()
     if a.scheduler or a.workers:
         _cluster(a)
+        return
+    if a.run_one:
+        print(json.dumps(_run_one(a.run_one[0] == "half", a.run_one[1])))
+        return
+    if a.run:
+        _run_path(a.run)
         return
     if a.one:
         print(json.dumps(_one(a.one[0], a.side, a.cells, int(a.one[1]), a.reach)))
