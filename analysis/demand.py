@@ -173,19 +173,30 @@ def _r0(window: GridSpec, grid: GridSpec) -> int:
 
 
 def _province_cells(
-    prov_geoms: np.ndarray, grid: GridSpec, window_cells: int | None
+    prov_geoms: np.ndarray,
+    grid: GridSpec,
+    window_cells: int | None,
+    only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(flat index, province) of every cell touched by a province: the province of the cell's
-    centre, else of the polygon that touches it; window by window."""
+    centre, else of the polygon that touches it; window by window. With ``only`` (sorted flat
+    indices): the province (-1 if none) of those cells alone, in their order."""
     flats, provs = [], []
     cols = grid.shape[1]
     for w in row_windows(grid, window_cells=window_cells):
+        lo = _r0(w, grid) * cols
+        if only is not None:
+            i0, i1 = np.searchsorted(only, [lo, lo + w.shape[0] * cols])
+            if i1 == i0:
+                continue
         centre = _rasterize_index(prov_geoms, w)
         touched = _rasterize_index(prov_geoms, w, all_touched=True)
         idx = np.where(centre >= 0, centre, touched).ravel()
-        local = np.flatnonzero(idx >= 0)
-        flats.append(local + _r0(w, grid) * cols)
+        local = np.flatnonzero(idx >= 0) if only is None else only[i0:i1] - lo
+        flats.append(local + lo)
         provs.append(idx[local])
+    if not flats:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(flats).astype(np.int64), np.concatenate(provs).astype(np.int64)
 
 
@@ -244,13 +255,16 @@ def demand_from_cells(
     memory for that many cells is checked before the cells are built (:class:`MemoryBudget`)."""
     prov = provinces63.to_crs(grid.crs)
     geoms = np.asarray(prov.geometry.values)
-    pflat, pidx = _province_cells(geoms, grid, window_cells)
     if populated_only:
         flat = people.flat[people.people > 0]
+        if memory is not None:
+            memory.check(flat.size, grid, populated_only=populated_only)
+        pflat, pidx = _province_cells(geoms, grid, window_cells, only=flat)
     else:
+        pflat, pidx = _province_cells(geoms, grid, window_cells)
         flat = _union(pflat, people.flat[people.people > 0])
-    if memory is not None:
-        memory.check(flat.size, grid, populated_only=populated_only)
+        if memory is not None:
+            memory.check(flat.size, grid, populated_only=populated_only)
     pop = np.zeros(flat.size)
     pos = np.searchsorted(flat, people.flat)
     ok = (pos < flat.size) & (flat[np.minimum(pos, flat.size - 1)] == people.flat)
