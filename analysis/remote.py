@@ -50,7 +50,7 @@ def travel_times_on(
     [ki_f] = client.scatter([ki], broadcast=True)
     futs = [client.submit(kernel.run_block, ki_f, a, z, pure=False) for a, z in spans]
     parts: list[TravelTimes] = client.gather(futs)
-    log.debug("travel times: %d blocks on %d workers", len(spans), n_workers(client))
+    log.info("catchments: %d facility blocks on %d Dask workers", len(spans), n_workers(client))
     return TravelTimes(
         fac=np.concatenate([p.fac for p in parts]),
         cell=np.concatenate([p.cell for p in parts]),

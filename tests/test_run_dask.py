@@ -60,7 +60,8 @@ def _assert_same_outputs(a: Path, b: Path) -> None:
 
 def test_local_cluster_gives_identical_outputs(single: tuple[Path, Path], tmp_path: Path) -> None:
     data, one = single
-    _run(data, tmp_path / "two", "--workers", "2")
+    r = _run(data, tmp_path / "two", "--workers", "2")
+    assert "on 2 Dask workers" in r.stderr, r.stderr[-2000:]
     _assert_same_outputs(one, tmp_path / "two")
 
 
@@ -93,7 +94,8 @@ def test_separate_scheduler_and_worker(single: tuple[Path, Path], tmp_path: Path
             )
         )
         time.sleep(3)
-        _run(data, tmp_path / "remote", "--scheduler", addr)
+        r = _run(data, tmp_path / "remote", "--scheduler", addr)
+        assert "on 2 Dask workers" in r.stderr, r.stderr[-2000:]
         _assert_same_outputs(one, tmp_path / "remote")
     finally:
         for p in reversed(procs):
