@@ -16,8 +16,10 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -108,6 +110,15 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     show_default=True,
     help="Seconds to wait for another run writing the same --out, then refuse.",
 )
+@click.option(
+    "--scheduler",
+    help="Dask scheduler address, e.g. tcp://HOST:8786: the catchments run on its workers.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Run the catchments on a local Dask cluster of N worker processes.",
+)
 @guard
 def run(  # noqa: PLR0913 (a click command: one parameter per option)
     region: str,
@@ -126,8 +137,13 @@ def run(  # noqa: PLR0913 (a click command: one parameter per option)
     add: tuple[str, ...],
     overwrite: bool,
     wait_s: float,
+    scheduler: str | None,
+    workers: int | None,
 ) -> int:
     """The whole chain for one region: map.html, infra_overlap.gpkg, report.html, tables/.
+
+    With --workers N (a local Dask cluster) or --scheduler ADDRESS the catchments run in
+    facility blocks on Dask workers; the outputs are the same as in one process.
 
     \b
     Example:
@@ -138,6 +154,12 @@ def run(  # noqa: PLR0913 (a click command: one parameter per option)
     from geo.outdir import folder_lock
     from maps.outputs import prepare_out_dir
 
+    if scheduler:  # seconds, before the heavy work: a wrong --scheduler fails at once
+        from geo.netcheck import preflight_dask
+
+        preflight_dask(scheduler, timeout_s=5.0)
+        if workers:
+            log.warning("--workers is ignored with --scheduler (the cluster has its own workers)")
     config = load_config(region, config_path)
     out_dir = Path(out) if out else default_out(config.name)
     dd = resolve_data_dir(data, region=config.name)
@@ -159,7 +181,22 @@ def run(  # noqa: PLR0913 (a click command: one parameter per option)
     # refuses naming the holder, and the folder always holds one complete run
     with folder_lock(out_dir, wait_s=wait_s):
         prepare_out_dir(out_dir, overwrite=overwrite, inputs=inputs_used)
-        return _run_locked(config, opts, dd, out_dir, overwrite=overwrite)
+        with _cluster(scheduler, workers) as client:
+            return _run_locked(config, opts, dd, out_dir, overwrite=overwrite, client=client)
+
+
+@contextmanager
+def _cluster(scheduler: str | None, workers: int | None) -> Iterator[Any]:
+    """A Dask client for ``run`` (``batch.dask_client``: the scheduler, else a LocalCluster of
+    ``workers`` processes), closed at the end; None without either option."""
+    if not (scheduler or workers):
+        yield None
+        return
+    from batch import dask_client
+
+    ctx = click.get_current_context().find_object(Ctx) or Ctx()
+    with dask_client(scheduler, n_workers=workers, verbose=bool(ctx.verbose)) as client:
+        yield client
 
 
 def _summary_line(result: RunResult, seconds: float, out_dir: Path) -> str:
@@ -174,7 +211,13 @@ def _summary_line(result: RunResult, seconds: float, out_dir: Path) -> str:
 
 
 def _run_locked(
-    config: RegionConfig, opts: RunOptions, dd: DataDir, out_dir: Path, *, overwrite: bool
+    config: RegionConfig,
+    opts: RunOptions,
+    dd: DataDir,
+    out_dir: Path,
+    *,
+    overwrite: bool,
+    client: Any = None,
 ) -> int:
     """The body of ``run`` once the output folder is locked and checked."""
     import pipeline
@@ -183,7 +226,7 @@ def _run_locked(
     say = progress(ctx.quiet)
     say(f"data: {dd.path} ({dd.origin})")
     t0 = time.perf_counter()
-    result = pipeline.run(config, opts, source=dd, progress=say)
+    result = pipeline.run(config, opts, source=dd, progress=say, client=client)
     pipeline.write(result, out_dir, config=config, opts=opts, overwrite=overwrite, progress=say)
     click.echo(_summary_line(result, time.perf_counter() - t0, out_dir))
     return 0

@@ -223,10 +223,16 @@ def load_inputs(
 
 
 def analyse(
-    config: RegionConfig, opts: RunOptions, inputs: Inputs, *, progress: Progress | None = None
+    config: RegionConfig,
+    opts: RunOptions,
+    inputs: Inputs,
+    *,
+    progress: Progress | None = None,
+    client: Any = None,
 ) -> RunResult:
-    """The analysis of loaded inputs (:func:`analysis.run.run_region`; no file is touched)."""
-    return run_region(config, opts, inputs, progress=progress)
+    """The analysis of loaded inputs (:func:`analysis.run.run_region`; no file is touched);
+    with a Dask ``client`` the catchments run on its workers."""
+    return run_region(config, opts, inputs, progress=progress, client=client)
 
 
 def describe_quality(
@@ -259,8 +265,11 @@ def run(
     source: DataDir,
     progress: Progress | None = None,
     shared: SharedInputs | None = None,
+    client: Any = None,
 ) -> RunResult:
-    """The whole chain without writing: load, analyse, describe the data quality.
+    """The whole chain without writing: load, analyse, describe the data quality. With a Dask
+    ``client`` (``batch.dask_client``: a scheduler or a LocalCluster, opened and closed by the
+    caller) the catchments run in facility blocks on its workers; the result is the same.
 
     Returns
     -------
@@ -271,7 +280,7 @@ def run(
     cfg = apply_overrides(config, opts)  # unknown types or bad breaks fail before any loading
     say("load")
     inputs = load_inputs(cfg, opts, source, shared=shared)
-    result = analyse(config, opts, inputs, progress=say)
+    result = analyse(config, opts, inputs, progress=say, client=client)
     say("data quality")
     result.quality = describe_quality(config, opts, inputs, result)
     return result

@@ -4,15 +4,23 @@ measure.
 The grid's origin is aligned to multiples of the cell size. A cell belongs to the region when
 it touches a province polygon (the 63-province edition; the 34 provinces are whole unions of
 them; the province of its centre, else of the polygon that touches it) or when people were placed
-on it. Population polygons are spread over the
-cells whose centres they contain, in proportion to the count of those cells (uniform density
-within a polygon); a polygon too small to contain a cell centre puts its people on the cell
-under its representative point, so that every province total is kept exactly.
+on it; with ``populated_only`` (``[region] populated_cells_only``, for 100 m grids) only the cells
+with people are demand. Population polygons are spread over the cells whose centres they contain,
+in proportion to the count of those cells (uniform density within a polygon); a polygon too small
+to contain a cell centre puts its people on the cell under its representative point, so that
+every province total is kept exactly.
+
+The grid is never held dense: provinces and population polygons are rasterised in row windows of
+at most :data:`WINDOW_CELLS` cells, and only the region's cells (flat index, people, area) are
+kept, so memory scales with the cells kept, not with the bounding box (a national 100 m bbox is
+~290 M cells, of which ~33 M on land and ~10 M populated). Rasters are read by
+``geo.population.raster_to_cells`` in row windows the same way.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -22,8 +30,12 @@ from rasterio import features
 from rasterio import transform as rtransform
 
 from analysis.results import GridSpec
+from geo.population_polygons import PopulationLayer
 
 log = logging.getLogger(__name__)
+
+#: cells of one row window rasterised at a time (int32 + int64 per cell, ~100 MB at the peak)
+WINDOW_CELLS = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,36 @@ class DemandGrid:
         return out
 
 
+@dataclass(frozen=True)
+class SparseCells:
+    """People on some cells of a grid: sorted unique flat indices (row * cols + col) and their
+    values (the people of one source, before the region is cut out)."""
+
+    flat: np.ndarray
+    people: np.ndarray
+
+    @classmethod
+    def from_dense(cls, grid: np.ndarray) -> SparseCells:
+        """The nonzero cells of a dense people array (NaN counts as 0)."""
+        values = np.nan_to_num(np.asarray(grid, dtype=np.float64)).ravel()
+        flat = np.flatnonzero(values)
+        return cls(flat.astype(np.int64), values[flat])
+
+    @classmethod
+    def summed(cls, flat: np.ndarray, people: np.ndarray) -> SparseCells:
+        """Duplicate cells summed, in their given order (0 + a + b ..., as a dense ``+=``)."""
+        if flat.size == 0:
+            return cls(np.zeros(0, np.int64), np.zeros(0))
+        order = np.argsort(flat, kind="stable")
+        fs = flat[order].astype(np.int64)
+        first = np.ones(fs.size, bool)
+        first[1:] = fs[1:] != fs[:-1]
+        starts = np.flatnonzero(first)
+        # a cell appears once per chunk over it (a handful): summed left to right
+        out = np.add.reduceat(np.asarray(people, np.float64)[order], starts)
+        return cls(fs[starts], out)
+
+
 def grid_for_bounds(
     bounds: tuple[float, float, float, float], *, crs: str, cell_size_m: float
 ) -> GridSpec:
@@ -83,6 +125,22 @@ def grid_for_bounds(
     return GridSpec(
         crs=crs, x0=float(x0), y0=float(y0), cell_size_m=float(cell_size_m), shape=(rows, cols)
     )
+
+
+def row_windows(grid: GridSpec, *, window_cells: int | None = None) -> Iterator[GridSpec]:
+    """The grid in row windows of at most ``window_cells`` cells (each a grid of its own, its
+    origin ``r0`` rows down: exact, since the origin is a multiple of the cell size)."""
+    rows, cols = grid.shape
+    step = max(1, (window_cells or WINDOW_CELLS) // max(cols, 1))
+    for r0 in range(0, rows, step):
+        h = min(step, rows - r0)
+        yield GridSpec(
+            crs=grid.crs,
+            x0=grid.x0,
+            y0=grid.y0 - r0 * grid.cell_size_m,
+            cell_size_m=grid.cell_size_m,
+            shape=(h, cols),
+        )
 
 
 def _rasterize_index(geoms: np.ndarray, grid: GridSpec, *, all_touched: bool = False) -> np.ndarray:
@@ -100,6 +158,142 @@ def _rasterize_index(geoms: np.ndarray, grid: GridSpec, *, all_touched: bool = F
     return index
 
 
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted unique values of two int arrays (``np.union1d`` without its hash table, which is
+    slower than a sort here)."""
+    c = np.sort(np.concatenate([a, b]).astype(np.int64))
+    keep = np.ones(c.size, bool)
+    keep[1:] = c[1:] != c[:-1]
+    out: np.ndarray = c[keep]
+    return out
+
+
+def _r0(window: GridSpec, grid: GridSpec) -> int:
+    return round((grid.y0 - window.y0) / grid.cell_size_m)
+
+
+def _province_cells(
+    prov_geoms: np.ndarray,
+    grid: GridSpec,
+    window_cells: int | None,
+    only: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flat index, province) of every cell touched by a province: the province of the cell's
+    centre, else of the polygon that touches it; window by window. With ``only`` (sorted flat
+    indices): the province (-1 if none) of those cells alone, in their order."""
+    flats, provs = [], []
+    cols = grid.shape[1]
+    for w in row_windows(grid, window_cells=window_cells):
+        lo = _r0(w, grid) * cols
+        if only is not None:
+            i0, i1 = np.searchsorted(only, [lo, lo + w.shape[0] * cols])
+            if i1 == i0:
+                continue
+        centre = _rasterize_index(prov_geoms, w)
+        touched = _rasterize_index(prov_geoms, w, all_touched=True)
+        idx = np.where(centre >= 0, centre, touched).ravel()
+        local = np.flatnonzero(idx >= 0) if only is None else only[i0:i1] - lo
+        flats.append(local + lo)
+        provs.append(idx[local])
+    if not flats:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(flats).astype(np.int64), np.concatenate(provs).astype(np.int64)
+
+
+def spread_polygons(
+    population: gpd.GeoDataFrame, grid: GridSpec, *, window_cells: int | None = None
+) -> SparseCells:
+    """People of polygons (``population`` column, the grid's CRS) spread evenly over the cells
+    whose centres they contain; a polygon without a cell centre puts its people on the cell
+    under its representative point. Two passes over row windows (counts, then values)."""
+    geoms = np.asarray(population.geometry.values)
+    values = population["population"].to_numpy(np.float64)
+    cols = grid.shape[1]
+    flats, pids = [], []
+    for w in row_windows(grid, window_cells=window_cells):
+        idx = _rasterize_index(geoms, w).ravel()
+        local = np.flatnonzero(idx >= 0)
+        flats.append(local + _r0(w, grid) * cols)
+        pids.append(idx[local])
+    flat = np.concatenate(flats).astype(np.int64)
+    pid = np.concatenate(pids)
+    counts = np.bincount(pid, minlength=len(population))
+    has = counts > 0
+    per_cell = np.zeros(len(population))
+    per_cell[has] = values[has] / counts[has]
+    people = per_cell[pid]
+    # polygons without a cell centre: all their people on the cell under a representative point
+    small = np.flatnonzero(~has & (values > 0))
+    if small.size:
+        pts = shapely.point_on_surface(geoms[small])
+        r, c = rtransform.rowcol(
+            rtransform.Affine(*grid.affine), shapely.get_x(pts), shapely.get_y(pts)
+        )
+        r = np.clip(np.asarray(r), 0, grid.shape[0] - 1)
+        c = np.clip(np.asarray(c), 0, grid.shape[1] - 1)
+        extra = (r * cols + c).astype(np.int64)
+        allf = _union(flat, extra)
+        out = np.zeros(allf.size)
+        out[np.searchsorted(allf, flat)] = people
+        np.add.at(out, np.searchsorted(allf, extra), values[small])
+        flat, people = allf, out
+    return SparseCells(flat, people)
+
+
+def demand_from_cells(
+    provinces63: gpd.GeoDataFrame,
+    people: SparseCells,
+    grid: GridSpec,
+    *,
+    populated_only: bool = False,
+    window_cells: int | None = None,
+    memory: MemoryBudget | None = None,
+) -> DemandGrid:
+    """The demand grid from people on cells of ``grid`` and the 63 provinces (any CRS, in the
+    order ``area`` refers to): the cells touched by a province or holding people (with
+    ``populated_only``: the cells holding people), row by row. With ``memory``, the run's
+    memory for that many cells is checked before the cells are built (:class:`MemoryBudget`)."""
+    prov = provinces63.to_crs(grid.crs)
+    geoms = np.asarray(prov.geometry.values)
+    if populated_only:
+        flat = people.flat[people.people > 0]
+        if memory is not None:
+            memory.check(flat.size, grid, populated_only=populated_only)
+        pflat, pidx = _province_cells(geoms, grid, window_cells, only=flat)
+    else:
+        pflat, pidx = _province_cells(geoms, grid, window_cells)
+        flat = _union(pflat, people.flat[people.people > 0])
+        if memory is not None:
+            memory.check(flat.size, grid, populated_only=populated_only)
+    pop = np.zeros(flat.size)
+    pos = np.searchsorted(flat, people.flat)
+    ok = (pos < flat.size) & (flat[np.minimum(pos, flat.size - 1)] == people.flat)
+    pop[pos[ok]] = people.people[ok]
+    area = np.full(flat.size, -1, np.int64)
+    pos = np.searchsorted(flat, pflat)
+    ok = (pos < flat.size) & (flat[np.minimum(pos, flat.size - 1)] == pflat)
+    area[pos[ok]] = pidx[ok]
+    cols = grid.shape[1]
+    row, col = flat // cols, flat % cols
+    xs = grid.x0 + (col + 0.5) * grid.cell_size_m
+    ys = grid.y0 - (row + 0.5) * grid.cell_size_m
+    # cells with people but no province centre (coast, islands): the nearest province
+    orphan = np.flatnonzero(area < 0)
+    if orphan.size:
+        tree = shapely.STRtree(geoms)
+        idx = tree.query_nearest(shapely.points(xs[orphan], ys[orphan]), all_matches=False)
+        area[orphan[idx[0]]] = idx[1]
+    log.info("demand grid: %d cells of %.0f m, %.0f people", row.size, grid.cell_size_m, pop.sum())
+    return DemandGrid(
+        grid=grid,
+        row=row.astype(np.int64),
+        col=col.astype(np.int64),
+        xy=np.column_stack([xs, ys]),
+        population=pop,
+        area=area,
+    )
+
+
 def demand_from_polygons(
     provinces63: gpd.GeoDataFrame,
     population: gpd.GeoDataFrame | None,
@@ -108,6 +302,7 @@ def demand_from_polygons(
     cell_size_m: float,
     population_grid: np.ndarray | None = None,
     grid: GridSpec | None = None,
+    populated_only: bool = False,
 ) -> DemandGrid:
     """Build the demand grid from 63-province polygons and population polygons (or a raster).
 
@@ -122,68 +317,141 @@ def demand_from_polygons(
     cell_size_m
         Cell size in metres.
     population_grid
-        People per cell already on ``grid`` (e.g. a WorldPop raster summed onto the grid).
+        People per cell already on ``grid`` (dense; e.g. a raster summed onto the grid).
     grid
         The grid to use with ``population_grid``; computed from the provinces' bounds otherwise.
+    populated_only
+        Only the cells holding people are demand (else every cell a province touches, too).
 
     Returns
     -------
     DemandGrid
     """
-    prov = provinces63.to_crs(crs)
     if grid is None:
-        grid = grid_for_bounds(tuple(prov.total_bounds), crs=crs, cell_size_m=cell_size_m)
-    prov_idx = _rasterize_index(np.asarray(prov.geometry.values), grid)
-    people = np.zeros(grid.shape, dtype=np.float64)
+        bounds = tuple(provinces63.to_crs(crs).total_bounds)
+        grid = grid_for_bounds(bounds, crs=crs, cell_size_m=cell_size_m)
     if population_grid is not None:
-        people += np.nan_to_num(np.asarray(population_grid, dtype=np.float64))
+        people = SparseCells.from_dense(population_grid)
     elif population is not None:
-        pop = population.to_crs(crs)
-        pop_geoms = np.asarray(pop.geometry.values)
-        pop_idx = _rasterize_index(pop_geoms, grid)
-        values = pop["population"].to_numpy(np.float64)
-        counts = np.bincount(pop_idx[pop_idx >= 0], minlength=len(pop))
-        has = counts > 0
-        per_cell = np.zeros(len(pop))
-        per_cell[has] = values[has] / counts[has]
-        m = pop_idx >= 0
-        people[m] += per_cell[pop_idx[m]]
-        # polygons without a cell centre: all their people on the cell under a representative point
-        small = np.flatnonzero(~has & (values > 0))
-        if small.size:
-            pts = shapely.point_on_surface(pop_geoms[small])
-            r, c = rtransform.rowcol(
-                rtransform.Affine(*grid.affine), shapely.get_x(pts), shapely.get_y(pts)
+        people = spread_polygons(population.to_crs(crs), grid)
+    else:
+        people = SparseCells(np.zeros(0, np.int64), np.zeros(0))
+    return demand_from_cells(provinces63, people, grid, populated_only=populated_only)
+
+
+# --------------------------------------------------------------------------- memory
+
+
+#: bytes per demand cell at the peak of a run, the (facility, cell) pairs aside: the cells
+#: (row, col, xy, people, area), their snap and access, the construction's index arrays, and
+#: the per-cell measures of the type being analysed; a deliberate over-estimate
+DEMAND_BYTES_PER_CELL = 240
+#: bytes per demand cell kept for every type (coverage counts, nearest times, masks)
+TYPE_BYTES_PER_CELL = 40
+#: bytes per cell of the whole grid (the bbox), per type: the coverage-count (int16) and
+#: nearest-time (float32) rasters are written dense over the grid, plus a mask
+RASTER_BYTES_PER_CELL = 8
+#: bytes per populated cell while a raster is read (flat index + people, twice while merged)
+READ_BYTES_PER_CELL = 32
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """The memory a run may use, checked from cell counts before the work that needs it."""
+
+    limit_gib: float
+    n_types: int = 1
+    source: str = ""
+
+    @classmethod
+    def for_machine(
+        cls, *, max_gib: float | None = None, n_types: int = 1, source: str = ""
+    ) -> MemoryBudget:
+        """``max_gib`` (``[region] max_grid_gib``), else half of this machine's memory."""
+        from geo.config_schema import machine_memory_gib
+
+        return cls(max_gib or machine_memory_gib() * 0.5, n_types, source)
+
+    def need_gib(self, n_cells: int, grid: GridSpec) -> float:
+        """GiB a run needs for ``n_cells`` demand cells on ``grid`` (pairs aside)."""
+        per_cell = DEMAND_BYTES_PER_CELL + TYPE_BYTES_PER_CELL * self.n_types
+        dense = RASTER_BYTES_PER_CELL * self.n_types * grid.shape[0] * grid.shape[1]
+        return (n_cells * per_cell + dense) / 2**30
+
+    def check(self, n_cells: int, grid: GridSpec, *, populated_only: bool) -> None:
+        """Refuse, before the cells are built, a run that would exceed the budget."""
+        from geo.errors import InputError
+
+        need = self.need_gib(n_cells, grid)
+        if need <= self.limit_gib:
+            return
+        fixes = "raise [region] cell_size_m"
+        if not populated_only:
+            fixes = "set [region] populated_cells_only = true (only cells with people), " + fixes
+        raise InputError(
+            f"{n_cells:,} demand cells of {grid.cell_size_m:g} m on a {grid.shape[0]:,} × "
+            f"{grid.shape[1]:,} grid need about {need:,.2f} GiB for {self.n_types} type(s) "
+            f"(limit {self.limit_gib:,.2f} GiB: [region] max_grid_gib, else half of this "
+            f"machine's memory); {fixes}, run fewer --types, or raise max_grid_gib on a "
+            "larger machine",
+            source=self.source or None,
+        )
+
+    def check_read(self, populated_upper: int, grid: GridSpec, path: str) -> None:
+        """Refuse a raster whose populated cells cannot even be read onto the grid."""
+        from geo.errors import InputError
+
+        need = populated_upper * READ_BYTES_PER_CELL / 2**30
+        if need > self.limit_gib:
+            raise InputError(
+                f"the raster would put people on up to {populated_upper:,} cells of "
+                f"{grid.cell_size_m:g} m, about {need:,.2f} GiB to read (limit "
+                f"{self.limit_gib:,.2f} GiB); raise [region] cell_size_m or clip the raster",
+                source=path,
             )
-            r = np.clip(np.asarray(r), 0, grid.shape[0] - 1)
-            c = np.clip(np.asarray(c), 0, grid.shape[1] - 1)
-            np.add.at(people, (r, c), values[small])
-    # coastal cells whose centre is at sea still carry a travel time (a coastal town's point
-    # may fall in one): cells touched by a province are in the region, with 0 people
-    touched = _rasterize_index(np.asarray(prov.geometry.values), grid, all_touched=True)
-    prov_idx = np.where(prov_idx >= 0, prov_idx, touched)
-    region = (prov_idx >= 0) | (people > 0)
-    row, col = np.nonzero(region)
-    xs = grid.x0 + (col + 0.5) * grid.cell_size_m
-    ys = grid.y0 - (row + 0.5) * grid.cell_size_m
-    p63 = prov_idx[row, col]
-    # cells with people but no province centre (coast, islands): the nearest province
-    orphan = np.flatnonzero(p63 < 0)
-    if orphan.size:
-        tree = shapely.STRtree(np.asarray(prov.geometry.values))
-        idx = tree.query_nearest(shapely.points(xs[orphan], ys[orphan]), all_matches=False)
-        p63[orphan[idx[0]]] = idx[1]
-    log.info(
-        "demand grid: %d cells of %.0f m, %.0f people",
-        row.size,
-        cell_size_m,
-        people[row, col].sum(),
+
+
+def populated_upper_bound(populated_src: int, src_cell_area_m2: float, grid: GridSpec) -> int:
+    """At most how many grid cells receive people from ``populated_src`` raster cells of
+    ``src_cell_area_m2`` each (a source cell of side s overlaps at most (1 + s / c)² cells of
+    side c); never more than the grid has."""
+    side = float(np.sqrt(max(src_cell_area_m2, 0.0)))
+    per_src = (1.0 + side / grid.cell_size_m) ** 2
+    return int(min(populated_src * per_src, grid.shape[0] * grid.shape[1]))
+
+
+def people_from_raster(path: str, grid: GridSpec) -> SparseCells:
+    """A raster of people per cell summed onto ``grid`` (GDAL ``sum``), row window by row
+    window, kept sparse (``geo.population.raster_to_cells``)."""
+    from geo.population import raster_to_cells
+
+    flat, people = raster_to_cells(
+        path, crs=grid.crs, x0=grid.x0, y0=grid.y0, cell_size_m=grid.cell_size_m, shape=grid.shape
     )
-    return DemandGrid(
-        grid=grid,
-        row=row.astype(np.int64),
-        col=col.astype(np.int64),
-        xy=np.column_stack([xs, ys]),
-        population=people[row, col],
-        area=p63.astype(np.int64),
+    return SparseCells.summed(flat, people)
+
+
+def build_demand(
+    provinces63: gpd.GeoDataFrame,
+    layer: PopulationLayer,
+    *,
+    crs: str,
+    cell_size_m: float,
+    populated_only: bool = False,
+    memory: MemoryBudget | None = None,
+) -> DemandGrid:
+    """The demand grid of a region from its population layer (polygons, or a raster read in
+    row windows), on the grid over the provinces' bounds; memory checked on the way."""
+    grid = grid_for_bounds(
+        tuple(provinces63.to_crs(crs).total_bounds), crs=crs, cell_size_m=cell_size_m
+    )
+    if layer.raster is not None:
+        if memory is not None and layer.populated_cells is not None:
+            upper = populated_upper_bound(layer.populated_cells, layer.cell_area_m2 or 0.0, grid)
+            memory.check_read(upper, grid, str(layer.raster))
+        people = people_from_raster(str(layer.raster), grid)
+    else:
+        people = spread_polygons(layer.polygons.to_crs(crs), grid)
+    return demand_from_cells(
+        provinces63, people, grid, populated_only=populated_only, memory=memory
     )

@@ -19,12 +19,14 @@ import pandas as pd
 
 from analysis.blocks import split_blocks
 from analysis.capacity import demand_throughput_correlation
-from analysis.catchments import Access, travel_times
-from analysis.demand import DemandGrid, demand_from_polygons
+from analysis.catchments import Access
+from analysis.demand import DemandGrid, MemoryBudget
+from analysis.demand import build_demand as demand_build
 from analysis.inputs import Inputs, SharedInputs
 from analysis.layers import TypeAnalysis, analyse_type, assemble_result
 from analysis.network import Graph, Snap, component_report, graph_from_edges, snap_points
 from analysis.options import RunOptions, apply_overrides
+from analysis.remote import travel_times_on
 from analysis.results import RunMeta, RunResult
 from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_blocks
 from analysis.units import unit_access, unit_travel_times
@@ -58,36 +60,18 @@ def validation_summary(config: RegionConfig, inputs: Inputs) -> dict[str, Any]:
 
 
 def build_demand(config: RegionConfig, inputs: Inputs | SharedInputs) -> DemandGrid:
-    """The demand grid from the population layer (polygons or a raster summed onto the grid)."""
-    from analysis.demand import grid_for_bounds
-    from geo.population import raster_to_grid
-
-    p63 = inputs.provinces.p63
-    pop = inputs.population
-    if pop.raster is not None:
-        grid = grid_for_bounds(
-            tuple(p63.to_crs(config.metric_crs).total_bounds),
-            crs=config.metric_crs,
-            cell_size_m=config.cell_size_m,
-        )
-        arr = raster_to_grid(
-            pop.raster,
-            crs=grid.crs,
-            x0=grid.x0,
-            y0=grid.y0,
-            cell_size_m=grid.cell_size_m,
-            shape=grid.shape,
-        )
-        return demand_from_polygons(
-            p63,
-            None,
-            crs=config.metric_crs,
-            cell_size_m=config.cell_size_m,
-            population_grid=arr,
-            grid=grid,
-        )
-    return demand_from_polygons(
-        p63, pop.polygons, crs=config.metric_crs, cell_size_m=config.cell_size_m
+    """The demand grid from the population layer (polygons or a raster read in row windows),
+    its memory checked against ``[region] max_grid_gib`` (``analysis.demand.build_demand``)."""
+    memory = MemoryBudget.for_machine(
+        max_gib=config.max_grid_gib, n_types=len(config.types), source=config.path
+    )
+    return demand_build(
+        inputs.provinces.p63,
+        inputs.population,
+        crs=config.metric_crs,
+        cell_size_m=config.cell_size_m,
+        populated_only=config.populated_cells_only,
+        memory=memory,
     )
 
 
@@ -160,6 +144,7 @@ class _Chain:
     demand: DemandGrid
     cell_snap: Snap
     cell_access: Access
+    client: Any = None  # a Dask client: catchments on its workers (analysis.remote)
 
 
 @dataclass(frozen=True)
@@ -227,6 +212,7 @@ def run_region(
     inputs: Inputs,
     *,
     progress: Callable[[str], None] | None = None,
+    client: Any = None,
 ) -> RunResult:
     """Analyse loaded inputs and return the result (nothing is read or written, no argument
     is changed).
@@ -241,6 +227,9 @@ def run_region(
         The loaded inputs (``pipeline.load_inputs``).
     progress
         Called with the name of each step as it starts.
+    client
+        A Dask client (``batch.dask_client``): the catchments run in facility blocks on its
+        workers (:mod:`analysis.remote`); the result is the single-process one.
     """
     say = progress or (lambda step: None)
     timings: dict[str, float] = {"load_s": float(inputs.load_s)}
@@ -248,7 +237,7 @@ def run_region(
     config = apply_overrides(config, opts)
 
     say("network")
-    chain = _chain(config, opts, inputs)
+    chain = replace(_chain(config, opts, inputs), client=client)
     timings["network_demand_s"] = time.perf_counter() - t0
 
     facilities = _with_data_flags(inputs.facilities.facilities, config)
@@ -330,7 +319,9 @@ def _analyse_one_type(
         tc.primary_min + max((*shifts, 0.0)),
     )
     if sites is None:
-        tt = travel_times(chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0)
+        tt = travel_times_on(
+            chain.client, chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0
+        )
     else:  # multi-site units: each site snapped on its own, min over members, block by block
         tt = unit_travel_times(
             chain.graph,

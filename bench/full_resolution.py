@@ -49,6 +49,7 @@ STAGES = (
     "demand_100m",
     "catchments_1km",
     "catchments_100m",
+    "kernel",
 )
 
 
@@ -106,6 +107,10 @@ def stage_pbf_read(out: Path, **_: Any) -> dict[str, Any]:
     t1 = time.perf_counter()
     graph = graph_from_edges(net.edges, net.node_xy, crs=net.crs)
     arcs = int(np.where(net.edges["oneway"], 1, 2).sum())
+    import pickle
+
+    with open(out / "graph.pkl", "wb") as fh:  # for the catchment and kernel stages
+        pickle.dump(graph, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return {
         "bytes": check["bytes"],
         "blocks": check["blocks"],
@@ -189,97 +194,149 @@ def stage_raster_write(out: Path, **_: Any) -> dict[str, Any]:
     }
 
 
-def _demand(out: Path, cell: float):
-    from analysis.demand import demand_from_polygons, grid_for_bounds
-    from geo.population import raster_to_grid
-
-    _, p63 = land()
-    grid = grid_for_bounds(tuple(p63.total_bounds), crs=METRIC, cell_size_m=cell)
-    t0 = time.perf_counter()
-    arr = raster_to_grid(
-        out / "synthetic_vnm_ppp_100m.tif",
-        crs=METRIC,
-        x0=grid.x0,
-        y0=grid.y0,
-        cell_size_m=cell,
-        shape=grid.shape,
-    )
-    t_raster = time.perf_counter() - t0
+def _provinces():
     from geo.config import load_region_config
     from geo.provinces import load_provinces
 
-    prov = load_provinces(DATA, load_region_config(region="vietnam")).p63
-    t1 = time.perf_counter()
-    demand = demand_from_polygons(
-        prov, None, crs=METRIC, cell_size_m=cell, population_grid=arr, grid=grid
-    )
-    return demand, {
-        "cell_m": cell,
-        "grid_cells": int(arr.size),
-        "raster_to_grid_s": t_raster,
-        "demand_grid_s": time.perf_counter() - t1,
-        "demand_cells": int(demand.n_cells),
-        "populated_cells": int(np.count_nonzero(demand.population > 0)),
-        "people": float(demand.population.sum()),
-    }
+    cfg = load_region_config(region="vietnam")
+    return cfg, load_provinces(DATA, cfg).p63
 
 
 def stage_demand(out: Path, cell: float) -> dict[str, Any]:
-    return _demand(out, cell)[1]
+    """The raster's populated cells counted (the memory estimate's input), summed onto the grid
+    in row windows (sparse), the demand cells built (100 m: populated cells only); the demand
+    is saved for the catchment stage."""
+    from analysis.demand import (
+        MemoryBudget,
+        demand_from_cells,
+        grid_for_bounds,
+        people_from_raster,
+        populated_upper_bound,
+    )
+    from geo.population import population_from_raster
+
+    cfg, prov = _provinces()
+    tif = out / "synthetic_vnm_ppp_100m.tif"
+    grid = grid_for_bounds(tuple(prov.to_crs(METRIC).total_bounds), crs=METRIC, cell_size_m=cell)
+    populated_only = cell < 1000.0
+    t0 = time.perf_counter()
+    layer = population_from_raster(tif, bbox=cfg.bbox)
+    t_scan = time.perf_counter() - t0
+    upper = populated_upper_bound(layer.populated_cells or 0, layer.cell_area_m2 or 0.0, grid)
+    t0 = time.perf_counter()
+    people = people_from_raster(str(tif), grid)
+    t_read = time.perf_counter() - t0
+    peak_read = vm_hwm_mb()
+    memory = MemoryBudget.for_machine(n_types=len(TYPES))
+    t0 = time.perf_counter()
+    demand = demand_from_cells(prov, people, grid, populated_only=populated_only, memory=memory)
+    t_cells = time.perf_counter() - t0
+    np.savez(
+        out / f"demand_{int(cell)}m.npz",
+        xy=demand.xy,
+        population=demand.population,
+        area=demand.area,
+    )
+    return {
+        "cell_m": cell,
+        "populated_only": populated_only,
+        "grid_cells": int(grid.shape[0] * grid.shape[1]),
+        "raster_populated_cells": int(layer.populated_cells or 0),
+        "populated_upper_bound": upper,
+        "raster_scan_s": t_scan,
+        "raster_to_cells_s": t_read,
+        "peak_read_mb": peak_read,
+        "demand_cells_s": t_cells,
+        "demand_cells": int(demand.n_cells),
+        "populated_cells": int(np.count_nonzero(demand.population > 0)),
+        "people": float(demand.population.sum()),
+        "memory_estimate_gib": memory.need_gib(demand.n_cells, grid),
+        "memory_limit_gib": memory.limit_gib,
+    }
+
+
+def _graph(out: Path):
+    import pickle
+
+    with open(out / "graph.pkl", "rb") as fh:
+        return pickle.load(fh)
 
 
 def stage_catchments(out: Path, cell: float) -> dict[str, Any]:
+    """1,000 facilities in three types on the ≥ 4 M-arc graph: every type's catchments reduced
+    block by block (``analysis.blocks.cell_reductions``: counts, nearest two, province bits and
+    coverage per break, then unique and other-province demand), never holding every pair."""
+    from analysis.blocks import cell_reductions
     from analysis.catchments import Access
-    from analysis.catchments import travel_times as tt_chain
-    from analysis.network import graph_from_edges, snap_points
-    from geo.config import load_region_config
-    from geo.pbf import network_from_pbf
+    from analysis.network import snap_points
 
-    cfg = load_region_config(region="vietnam")
-    demand, row = _demand(out, cell)
+    cfg, _ = _provinces()
+    d = np.load(out / f"demand_{int(cell)}m.npz")
+    xy, pop, area = d["xy"], d["population"], d["area"]
     t0 = time.perf_counter()
-    net = network_from_pbf(
-        out / "synthetic_vietnam.osm.pbf", metric_crs=METRIC, speed_kmh=cfg.roads.speed_kmh
+    graph = _graph(out)
+    row: dict[str, Any] = {"cell_m": cell, "demand_cells": int(pop.size), "graph_load_s": 0.0}
+    row["graph_load_s"] = time.perf_counter() - t0
+    row["arcs"] = int(graph.csr.nnz)
+    t0 = time.perf_counter()
+    cells = Access.from_snap(
+        snap_points(graph, xy, min_component_km=cfg.min_component_km),
+        access_speed_kmh=cfg.access_speed_kmh,
     )
-    graph = graph_from_edges(net.edges, net.node_xy, crs=net.crs)
-    del net
-    row["graph_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    snap = snap_points(graph, demand.xy, min_component_km=cfg.min_component_km)
-    cells = Access.from_snap(snap, access_speed_kmh=cfg.access_speed_kmh)
     row["snap_cells_s"] = time.perf_counter() - t0
+    row["peak_after_snap_mb"] = vm_hwm_mb()
     rng = np.random.default_rng(42)
-    pick = rng.choice(
-        demand.n_cells,
-        size=sum(TYPES.values()),
-        replace=False,
-        p=demand.population / demand.population.sum(),
-    )
-    fxy = demand.xy[pick] + 50.0
-    at = 0
-    pairs = 0
-    row["travel_times_s"] = 0.0
+    pick = rng.choice(pop.size, size=sum(TYPES.values()), replace=False, p=pop / pop.sum())
+    at, pairs, row["catchments_s"] = 0, 0, 0.0
     for tname, count in TYPES.items():
         tc = cfg.types[tname]
+        sub = pick[at : at + count]
         t0 = time.perf_counter()
-        fsnap = snap_points(
-            graph,
-            fxy[at : at + count],
-            min_component_km=cfg.min_component_km,
-            max_dist_m=cfg.max_facility_access_km * 1000,
+        fac = Access.from_snap(
+            snap_points(
+                graph,
+                xy[sub] + 50.0,
+                min_component_km=cfg.min_component_km,
+                max_dist_m=cfg.max_facility_access_km * 1000,
+            ),
+            access_speed_kmh=cfg.access_speed_kmh,
         )
-        fa = Access.from_snap(fsnap, access_speed_kmh=cfg.access_speed_kmh)
-        tt = tt_chain(graph, fa, cells, limit_s=max(tc.breaks_min) * 60.0)
+        breaks_s = tuple(b * 60.0 for b in tc.breaks_min)
+        red, _ = cell_reductions(
+            graph,
+            fac,
+            cells,
+            limit_s=max(breaks_s),
+            breaks_s=breaks_s,
+            base=np.ones(count, bool),
+            demand=pop,
+            fac_prov=area[sub],
+            n_prov=63,
+        )
         dt = time.perf_counter() - t0
-        row[f"travel_times_{tname}_s"] = dt
-        row[f"pairs_{tname}"] = int(tt.fac.size)
-        row["travel_times_s"] += dt
-        pairs += int(tt.fac.size)
+        n = int(red.count[-1].sum(dtype=np.int64))  # pairs within the largest break
+        row[f"{tname}_s"] = dt
+        row[f"{tname}_pairs"] = n
+        row["catchments_s"] += dt
+        pairs += n
         at += count
-        del tt
-        print(f"  {tname}: {dt:.1f} s, peak {vm_hwm_mb():.0f} MB", flush=True)
+        print(f"  {tname}: {dt:.1f} s, {n:,} pairs, peak {vm_hwm_mb():.0f} MB", flush=True)
     row["pairs"] = pairs
     return row
+
+
+def stage_kernel(out: Path, **_: Any) -> dict[str, Any]:
+    """The kernel against raw scipy ``dijkstra(limit=)`` and networkx single-source (on a
+    prefix that fits its time budget) on the ≥ 4 M-arc graph: 100 facilities, 60 min."""
+    from bench_kernel import kernel_section
+
+    graph = _graph(out)
+    kernel_section(out, "synthetic_vietnam_4m", graph, 100, 60.0, slow_peers=True)
+    last = (out / "results.jsonl").read_text().strip().splitlines()[-1]
+    got = json.loads(last)
+    got["kernel_vs_nx"] = got["nx_s"] / got["ours_node_s"]
+    got["kernel_vs_scipy"] = got["ours_node_s"] / got["scipy_s"]
+    return {k: v for k, v in got.items() if k not in ("section", "graph")}
 
 
 RUN = {
@@ -290,6 +347,7 @@ RUN = {
     "demand_100m": lambda out, a: stage_demand(out, 100.0),
     "catchments_1km": lambda out, a: stage_catchments(out, 1000.0),
     "catchments_100m": lambda out, a: stage_catchments(out, 100.0),
+    "kernel": lambda out, a: stage_kernel(out),
 }
 
 

@@ -165,6 +165,11 @@ class RegionConfig:
     verdict_min_pool_shortfall: float = 0.25
     verdict_keep_one_min: int = 3
     validation_trips: str = ""  # absolute path of the trips table (``[validation] trips_file``)
+    #: only cells with people are demand (``[region] populated_cells_only``; for 100 m grids)
+    populated_cells_only: bool = False
+    #: memory limit of the grid and demand cells, GiB (``[region] max_grid_gib``; None: half
+    #: of the machine's memory)
+    max_grid_gib: float | None = None
     data_date: str = ""
     path: str = ""
     # the region's area levels, finest first, and groupings of the finest units ([areas])
@@ -292,6 +297,8 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         bbox=(reg.bbox[0], reg.bbox[1], reg.bbox[2], reg.bbox[3]),
         edition=reg.edition,
         cell_size_m=reg.cell_size_m,
+        populated_cells_only=reg.populated_cells_only,
+        max_grid_gib=reg.max_grid_gib,
         access_speed_kmh=reg.access_speed_kmh,
         max_facility_access_km=reg.max_facility_access_km,
         province_tolerance_m=reg.province_tolerance_m,

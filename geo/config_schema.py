@@ -42,9 +42,11 @@ from geo.scenario_schema import ScenarioTable as ScenarioTable
 
 FACILITY_TYPES = ("seaport", "airport", "industrial_park")
 REGION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-# bytes held per demand-grid cell at the peak of a run (demand, travel times and coverage per
-# type, masks): a deliberate over-estimate so that the message comes before a MemoryError
-GRID_BYTES_PER_CELL = 48
+# bytes held per cell of the whole grid (the bbox) at the peak of a run, per facility type: the
+# coverage-count and nearest-time rasters and a mask are dense over the grid; the demand cells
+# themselves are sparse and checked from their count when they are built
+# (analysis.demand.MemoryBudget). A deliberate over-estimate: the message comes before a MemoryError
+GRID_BYTES_PER_CELL = 8
 
 
 class RegionTable(Strict):
@@ -62,6 +64,7 @@ class RegionTable(Strict):
     duplicate_distance_m: Positive = 500.0
     min_component_km: Annotated[float, Field(ge=0)] = 5.0
     max_grid_gib: Positive | None = None
+    populated_cells_only: bool = False
     coastal_provinces63: list[str] = []
 
     @field_validator("name")
@@ -386,7 +389,7 @@ class RegionFile(Strict):
                     f"sensitivity.threshold_shifts_min takes the primary threshold of {name} "
                     f"({t.primary_min:g} min) to {low:g} min; every shifted threshold must stay > 0"
                 )
-        _check_grid_memory(self.region)
+        _check_grid_memory(self.region, n_types=len(self.types))
         editions = [lv.edition for lv in self.areas.levels]
         if self.region.edition not in editions:
             raise ValueError(
@@ -396,24 +399,25 @@ class RegionFile(Strict):
         return self
 
 
-def _check_grid_memory(region: RegionTable) -> None:
-    """Refuse a demand grid that cannot fit in memory, before anything is allocated."""
+def _check_grid_memory(region: RegionTable, *, n_types: int = 1) -> None:
+    """Refuse a grid whose dense rasters cannot fit in memory, before anything is allocated."""
     lon0, lat0, lon1, lat1 = region.bbox
     mid = math.radians((lat0 + lat1) / 2)
     width_m = (lon1 - lon0) * 111_320 * max(math.cos(mid), 0.01)
     height_m = (lat1 - lat0) * 110_574
     cells = (width_m / region.cell_size_m) * (height_m / region.cell_size_m)
-    need_gib = cells * GRID_BYTES_PER_CELL / 2**30
-    limit = region.max_grid_gib or _memory_gib() * 0.5
+    need_gib = cells * GRID_BYTES_PER_CELL * max(n_types, 1) / 2**30
+    limit = region.max_grid_gib or machine_memory_gib() * 0.5
     if need_gib > limit:
         raise ValueError(
             f"cell_size_m = {region.cell_size_m:g} over the bbox gives about {cells:.3g} grid cells, "
-            f"about {need_gib:,.1f} GiB of memory (limit {limit:,.1f} GiB, half of this machine's "
+            f"about {need_gib:,.1f} GiB of dense rasters for {max(n_types, 1)} type(s) (limit {limit:,.1f} GiB, half of this machine's "
             "memory or [region] max_grid_gib); raise cell_size_m (e.g. 1000) or shrink the bbox"
         )
 
 
-def _memory_gib() -> float:
+def machine_memory_gib() -> float:
+    """This machine's physical memory, GiB (16 when it cannot be read)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):  # pragma: no cover (not POSIX)

@@ -70,6 +70,7 @@ __all__ = [
     "population_from_raster",
     "province_grdp_per_head",
     "province_totals",
+    "raster_to_cells",
     "raster_to_grid",
     "spread_by_area",
 ]
@@ -222,10 +223,12 @@ def population_from_raster(
                     "the region's people",
                     source=str(path),
                 ) from None
-        total, negative = 0.0, 0
+        total, negative, populated = 0.0, 0, 0
         for w in _row_windows(ds, full):
             values = ds.read(1, window=w)
-            total += float(_people(values, ds.nodata).sum())
+            people = _people(values, ds.nodata)
+            total += float(people.sum())
+            populated += int(np.count_nonzero(people))
             below = values < 0
             if ds.nodata is not None:
                 below &= values != ds.nodata
@@ -241,6 +244,7 @@ def population_from_raster(
         cell = f"{abs(ds.res[0]):g} × {abs(ds.res[1]):g} {ds.crs.linear_units or 'units'}"
         crs = ds.crs.to_string()
         width, height = ds.width, ds.height
+        cell_area = _cell_area_m2(ds, full)
     empty = gpd.GeoDataFrame({"population": [], "prov63_code": []}, geometry=[], crs=WGS84)
     return PopulationLayer(
         empty,
@@ -248,7 +252,19 @@ def population_from_raster(
         f"Raster {path.name}: {width:,} × {height:,} cells of {cell} ({crs}), {total:,.0f} people.",
         total,
         raster=path,
+        populated_cells=populated,
+        cell_area_m2=cell_area,
     )
+
+
+def _cell_area_m2(ds: rasterio.io.DatasetReader, window: Window) -> float:
+    """Area of one cell in m² (a geographic raster: at the window's mid latitude)."""
+    rx, ry = abs(ds.res[0]), abs(ds.res[1])
+    if not ds.crs.is_geographic:
+        return float(rx * ry * (ds.crs.linear_units_factor[1] ** 2))
+    mid = ds.window_bounds(window)
+    lat = np.radians((mid[1] + mid[3]) / 2)
+    return float(rx * 111_320 * max(np.cos(lat), 0.01) * ry * 110_574)
 
 
 def raster_to_grid(
@@ -280,12 +296,65 @@ def raster_to_grid(
     numpy.ndarray
         float64 people per grid cell. The people of the raster within the grid extent are kept
         (GDAL ``sum`` resampling weights source cells by their overlap with each target cell);
-        people outside the extent are dropped. The raster is read in row chunks.
+        people outside the extent are dropped. The raster is read in row chunks. Dense: for a
+        fine grid over a large extent use :func:`raster_to_cells`.
     """
-    path = Path(path)
-    dst_transform = from_origin(x0, y0, cell_size_m, cell_size_m)
+    grid = np.zeros(shape, dtype="float64")
+    if hasattr(Resampling, "sum"):
+        for r0, c0, part in _summed_chunks(
+            path, crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
+        ):
+            grid[r0 : r0 + part.shape[0], c0 : c0 + part.shape[1]] += part
+    else:  # pragma: no cover - rasterio < 1.3
+        dst_transform = from_origin(x0, y0, cell_size_m, cell_size_m)
+        for people, src_transform, src_crs in _people_chunks(
+            Path(path), crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
+        ):
+            grid += _bin_cell_centres(people, src_transform, src_crs, crs, dst_transform, shape)
+    if not grid.sum() > 0:
+        raise InputError(NO_PEOPLE_IN_GRID, source=str(path))
+    return grid
+
+
+def raster_to_cells(
+    path: str | os.PathLike[str],
+    *,
+    crs: str,
+    x0: float,
+    y0: float,
+    cell_size_m: float,
+    shape: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`raster_to_grid` without the dense grid: (flat index ``row * cols + col``, people)
+    of the grid cells that receive people, one entry per (chunk, cell) in chunk order (a cell
+    under two chunks appears twice; sum them in order for the dense result). Memory: one chunk
+    plus the cells with people."""
+    cols = shape[1]
+    flats, values = [], []
+    for r0, c0, part in _summed_chunks(
+        path, crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
+    ):
+        r, c = np.nonzero(part)
+        flats.append((r + r0).astype(np.int64) * cols + (c + c0))
+        values.append(part[r, c])
+    flat = np.concatenate(flats) if flats else np.zeros(0, np.int64)
+    people = np.concatenate(values) if values else np.zeros(0)
+    if not people.sum() > 0:
+        raise InputError(NO_PEOPLE_IN_GRID, source=str(path))
+    return flat, people
+
+
+NO_PEOPLE_IN_GRID = (
+    "no people of the raster fall within the region's demand grid (does the raster cover "
+    "the region?); give a population raster of the region"
+)
+
+
+def _people_chunks(
+    path: Path, *, crs: str, x0: float, y0: float, cell_size_m: float, shape: tuple[int, int]
+) -> Any:
+    """(people, transform, crs) of every row chunk of the raster under the grid that holds people."""
     rows, cols = shape
-    grid = np.zeros((rows, cols), dtype="float64")
     with _open(path) as ds:
         bounds = transform_bounds(
             crs, ds.crs, x0, y0 - rows * cell_size_m, x0 + cols * cell_size_m, y0
@@ -301,33 +370,41 @@ def raster_to_grid(
             ) from None
         for w in _row_windows(ds, window):
             people = _people(ds.read(1, window=w), ds.nodata)
-            if not people.any():
-                continue
-            src_transform = ds.window_transform(w)
-            if hasattr(Resampling, "sum"):
-                _sum_chunk(people, src_transform, ds.crs, grid, dst_transform, crs)
-            else:  # pragma: no cover - rasterio < 1.3
-                grid += _bin_cell_centres(people, src_transform, ds.crs, crs, dst_transform, shape)
-    if not grid.sum() > 0:
-        raise InputError(
-            "no people of the raster fall within the region's demand grid (does the raster cover "
-            "the region?); give a population raster of the region",
-            source=str(path),
-        )
-    return grid
+            if people.any():
+                yield people, ds.window_transform(w), ds.crs
+
+
+def _summed_chunks(
+    path: str | os.PathLike[str],
+    *,
+    crs: str,
+    x0: float,
+    y0: float,
+    cell_size_m: float,
+    shape: tuple[int, int],
+) -> Any:
+    """(row, col, part) of every chunk summed (GDAL ``sum``) onto the grid cells under it."""
+    dst_transform = from_origin(x0, y0, cell_size_m, cell_size_m)
+    for people, src_transform, src_crs in _people_chunks(
+        Path(path), crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
+    ):
+        got = _sum_chunk(people, src_transform, src_crs, shape, dst_transform, crs)
+        if got is not None:
+            yield got
 
 
 def _sum_chunk(
     people: np.ndarray,
     src_transform: Affine,
     src_crs: CRS,
-    grid: np.ndarray,
+    shape: tuple[int, int],
     dst_transform: Affine,
     dst_crs: str,
-) -> None:
-    """Add one chunk of the raster to ``grid`` (GDAL ``sum``), warping only into the part of the
-    grid under the chunk (plus one cell): at 100 m a national grid is ~150 M cells, and a
-    full-grid buffer per chunk would cost 1.2 GB and a full-grid pass each time."""
+) -> tuple[int, int, np.ndarray] | None:
+    """One chunk of the raster summed onto the grid (GDAL ``sum``): (row, col, part), warped
+    only into the part of the grid under the chunk (plus one cell): at 100 m a national grid is
+    ~290 M cells, and a full-grid buffer per chunk would cost 2.3 GB and a full-grid pass each
+    time. None when the chunk is off the grid."""
     rows, cols = people.shape
     left, top = src_transform.c, src_transform.f
     right, bottom = src_transform @ (cols, rows)
@@ -343,10 +420,10 @@ def _sum_chunk(
     win = from_bounds(*box, transform=dst_transform)
     r0 = max(0, int(np.floor(win.row_off)) - 1)
     c0 = max(0, int(np.floor(win.col_off)) - 1)
-    r1 = min(grid.shape[0], int(np.ceil(win.row_off + win.height)) + 1)
-    c1 = min(grid.shape[1], int(np.ceil(win.col_off + win.width)) + 1)
+    r1 = min(shape[0], int(np.ceil(win.row_off + win.height)) + 1)
+    c1 = min(shape[1], int(np.ceil(win.col_off + win.width)) + 1)
     if r1 <= r0 or c1 <= c0:
-        return
+        return None
     part = np.zeros((r1 - r0, c1 - c0), dtype="float64")
     reproject(
         people,
@@ -360,7 +437,7 @@ def _sum_chunk(
         dst_nodata=None,
         init_dest_nodata=False,
     )
-    grid[r0:r1, c0:c1] += part
+    return r0, c0, part
 
 
 def _bin_cell_centres(

@@ -44,6 +44,12 @@ class PopulationLayer:
         People in the layer.
     raster
         Path of the GeoTIFF for raster sources, else None.
+    populated_cells
+        Raster sources: cells with people in the region's window (counted while reading the
+        total), for the memory estimate before the demand grid is built; else None.
+    cell_area_m2
+        Raster sources: area of one raster cell in square metres (at the window's mid
+        latitude for a geographic raster); else None.
     """
 
     polygons: gpd.GeoDataFrame
@@ -51,6 +57,8 @@ class PopulationLayer:
     description: str
     total: float
     raster: Path | None = None
+    populated_cells: int | None = None
+    cell_area_m2: float | None = None
 
 
 # --------------------------------------------------------------------------- tables

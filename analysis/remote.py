@@ -1,0 +1,61 @@
+"""Catchment travel times on the workers of a Dask client (``cli run --workers N`` or
+``--scheduler ADDRESS``).
+
+The kernel's inputs (``analysis.kernel.prepare``: the graph, the facilities' seeds, the cells'
+attachments) are scattered to every worker once per type; each task solves one contiguous block
+of facilities (``kernel.run_block``) and the client concatenates the blocks in block order, so the
+result is the single-process result bit for bit (each facility's bounded Dijkstra is independent
+of the others). The client is opened and closed by the caller (``batch.dask_client``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Any
+
+import numpy as np
+
+from analysis.access import Access, TravelTimes
+from analysis.catchments import travel_times
+from analysis.network import Graph
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BLOCKS_PER_WORKER", "n_workers", "travel_times_on"]
+
+#: facility blocks per worker: more blocks than workers balance uneven catchments
+BLOCKS_PER_WORKER = 4
+
+
+def n_workers(client: Any) -> int:
+    """Workers connected to ``client``'s scheduler (at least 1)."""
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def travel_times_on(
+    client: Any, graph: Graph, facilities: Access, cells: Access, *, limit_s: float
+) -> TravelTimes:
+    """:func:`analysis.catchments.travel_times` in this process (``client`` None) or in
+    facility blocks on the client's workers, merged in block order (identical result)."""
+    if client is None:
+        return travel_times(graph, facilities, cells, limit_s=limit_s)
+    from analysis import kernel
+
+    ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
+    bounds = kernel.block_bounds(ki.fac_ok.size, n_workers(client) * BLOCKS_PER_WORKER)
+    spans = [(int(a), int(z)) for a, z in itertools.pairwise(bounds) if z > a]
+    if not spans:  # no facility with a road: nothing to send
+        return travel_times(graph, facilities, cells, limit_s=limit_s)
+    [ki_f] = client.scatter([ki], broadcast=True)
+    futs = [client.submit(kernel.run_block, ki_f, a, z, pure=False) for a, z in spans]
+    parts: list[TravelTimes] = client.gather(futs)
+    log.info("catchments: %d facility blocks on %d Dask workers", len(spans), n_workers(client))
+    return TravelTimes(
+        fac=np.concatenate([p.fac for p in parts]),
+        cell=np.concatenate([p.cell for p in parts]),
+        time_s=np.concatenate([p.time_s for p in parts]),
+        n_fac=ki.n_fac,
+        n_cells=ki.n_cells,
+        limit_s=ki.limit_s,
+    )
