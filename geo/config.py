@@ -55,6 +55,12 @@ class SourceSpec:
     lat_field: str = "lat"
     source_label: str = ""
     optional: bool = False  # a file absent from the data folder is skipped (mirror-only layers)
+    in_project: bool = False  # the file lies in ``project_dir`` (the config folder)
+    project_dir: str = ""
+
+    def path(self, data_dir: Path) -> Path:
+        """Where the file is read: the data folder's, or the project's own table (``in_project``)."""
+        return Path(self.project_dir) / self.file if self.in_project else data_dir / self.file
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,7 @@ class RegionConfig:
         raise KeyError(f"no area level with edition {want}")
 
 
-def _type_config(name: str, t: TypeTable) -> TypeConfig:
+def _type_config(name: str, t: TypeTable, project_dir: Path) -> TypeConfig:
     return TypeConfig(
         name=name,
         label_vi=t.label_vi or name,
@@ -201,7 +207,9 @@ def _type_config(name: str, t: TypeTable) -> TypeConfig:
         exclude_classes=tuple(t.exclude_classes),
         class_map=dict(t.class_map),
         international_iata=tuple(t.international_iata),
-        sources=tuple(SourceSpec(**s.model_dump()) for s in t.sources),
+        sources=tuple(
+            SourceSpec(**s.model_dump(), project_dir=str(project_dir)) for s in t.sources
+        ),
         class_provinces63=tuple(str(c).zfill(2) for c in t.class_provinces63),
         outside_class=t.outside_class,
         verdict_exempt_classes=tuple(t.verdict_exempt_classes),
@@ -311,7 +319,7 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         roads=_roads_config(doc.roads),
         population=doc.population.model_dump(exclude_none=True),
         provinces=doc.provinces.model_dump(exclude_none=True),
-        types={n: _type_config(n, t) for n, t in doc.types.items()},
+        types={n: _type_config(n, t, p.parent) for n, t in doc.types.items()},
         status_map=dict(doc.status_map),
         groupings={
             k: (v if isinstance(v, list) else v.model_dump(exclude_none=True))

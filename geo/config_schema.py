@@ -308,6 +308,9 @@ class SourceTable(Strict):
     lat_field: str = "lat"
     source_label: str = ""
     optional: bool = False  # a file absent from the data folder is skipped (mirror-only layers)
+    # the file is the project's own table in the region config's folder (data/), read by every
+    # data folder (embedded default, mirror, user folder), like [validation] trips_file
+    in_project: bool = False
 
 
 class TypeTable(Strict):

@@ -215,7 +215,12 @@ class DataDir:
 
 def required_files(config: RegionConfig) -> tuple[list[str], list[list[str]]]:
     """Files a run needs: (all of these, and one of these groups) for population sources."""
-    files = [s.file for t in config.types.values() for s in t.sources if not s.optional]
+    files = [
+        s.file
+        for t in config.types.values()
+        for s in t.sources
+        if not (s.optional or s.in_project)  # the project's own tables are not in the folder
+    ]
     from geo.units import units_specs
 
     files += [spec.file for spec in units_specs(config).values()]

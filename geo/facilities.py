@@ -252,16 +252,16 @@ def _default_sources(
         for spec in config.types[t].sources:
             label = f"{spec.file}:{spec.layer}" if spec.layer else spec.file
             label_type[label] = t
-            if spec.optional and not (d / spec.file).is_file():
+            if spec.optional and not spec.path(d).is_file():
                 continue
-            gdf, part = read_table(d / spec.file, layer=spec.layer, bbox=config.bbox)
+            gdf, part = read_table(spec.path(d), layer=spec.layer, bbox=config.bbox)
             for rec in part.rejects + part.repairs:
                 rec["source"] = label
             issues.extend(part)
             input_rows[t] += len(gdf) + len(part.rejects)
             polys = None
             if spec.polygon_layer:
-                polys = gpd.read_file(d / spec.file, layer=spec.polygon_layer, engine="pyogrio")
+                polys = gpd.read_file(spec.path(d), layer=spec.polygon_layer, engine="pyogrio")
             parts.append(
                 facilities_from_source(
                     gdf,

@@ -100,8 +100,8 @@ def raw_site_attributes(
     ``key`` and ``harbor_size`` (fields the facility schema does not keep)."""
     parts = []
     for src in config.types[type_name].sources:
-        path = d / src.file
-        if getattr(src, "optional", False) and not path.is_file():
+        path = src.path(d)
+        if src.optional and not path.is_file():
             continue
         gdf, _ = read_table(path, layer=src.layer, bbox=config.bbox)
         text = pd.Series("", index=gdf.index, dtype=object)

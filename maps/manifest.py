@@ -40,12 +40,14 @@ def input_files(data_dir: Path, config: Any, opts: Any) -> list[dict[str, Any]]:
         config.provinces.get("file34", ""),
         config.provinces.get("crosswalk", ""),
     }
+    project: set[Path] = set()
     for t in config.types.values():
-        names.update(s.file for s in t.sources)
+        names.update(s.file for s in t.sources if not s.in_project)
+        project.update(s.path(data_dir) for s in t.sources if s.in_project)
     for key in ("districts_file", "communes_file", "province_totals_file", "census2019_file"):
         if config.population.get(key):
             names.add(str(config.population[key]))
-    paths = [data_dir / n for n in sorted(n for n in names if n)]
+    paths = [data_dir / n for n in sorted(n for n in names if n)] + sorted(project)
     paths += [Path(p) for p in (*opts.facilities, *(x for x in (opts.roads, opts.population) if x))]
     return [
         {"path": str(p), "sha256": sha256_file(p), "bytes": p.stat().st_size}
