@@ -6,8 +6,10 @@ Reads both folders and lists every difference: tables/*.csv byte for byte (and, 
 differ, which columns and how many rows), the GeoPackage layer by layer through pyogrio (columns,
 values, geometry as WKB), rasters/* byte for byte, report.html and map.html with the run's
 timestamps and absolute paths removed, and manifest.json without what differs between any two
-runs (run time, timings, the data folder's path, the hashes of the output files, which are
-compared above). Exit status 0 when nothing differs, 1 otherwise.
+runs (run time, timings, the hashes of the output files, which are compared above) and with
+each checkout's own folder (``out/<region>``'s grandparent) written as ``<REPO>``. The
+``.infra-overlap-run`` marker holds the manifest's hash and is not compared. Exit status 0 when
+nothing differs, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import pyogrio
 import shapely
 
 # manifest keys that differ between two runs of the same code on the same data
-VOLATILE = ("run_at_utc", "timings_s", "data_dir", "outputs", "python", "packages")
+VOLATILE = ("run_at_utc", "timings_s", "outputs", "python", "packages")
+SKIP = (".infra-overlap-run",)
 TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?")
 SECONDS = re.compile(r"\b\d+(\.\d+)? ?s\b")
 
@@ -63,20 +66,29 @@ def _gpkg(a: Path, b: Path) -> list[str]:
                 wb = [shapely.to_wkb(g) if g is not None else b"" for g in y[c]]
                 n = sum(p != q for p, q in zip(wa, wb, strict=True))
             else:
-                n = int((x[c].astype(str) != y[c].astype(str)).sum())
+                both_na = x[c].isna().to_numpy() & y[c].isna().to_numpy()
+                differ = x[c].astype(object).to_numpy() != y[c].astype(object).to_numpy()
+                n = int((differ & ~both_na).sum())
             if n:
                 out.append(f"layer {name}: column {c}: {n} rows differ")
     return out
 
 
-def _text(path: Path, root: Path) -> str:
+def _repo(out: Path) -> str:
+    return str(out.resolve().parents[1])
+
+
+def _text(path: Path, out: Path) -> str:
     text = path.read_text(encoding="utf-8")
-    text = text.replace(str(root.resolve()), "<OUT>").replace(str(root), "<OUT>")
+    text = text.replace(str(out.resolve()), "<OUT>").replace(_repo(out), "<REPO>")
     return SECONDS.sub("<S>", TIME.sub("<TIME>", text))
 
 
-def _manifest(a: Path, b: Path) -> list[str]:
-    x, y = (json.loads(p.read_text()) for p in (a, b))
+def _manifest(a: Path, b: Path, before: Path, after: Path) -> list[str]:
+    x, y = (
+        json.loads(p.read_text(encoding="utf-8").replace(_repo(out), "<REPO>"))
+        for p, out in ((a, before), (b, after))
+    )
     out = []
     for k in sorted(set(x) | set(y)):
         if k in VOLATILE:
@@ -99,6 +111,8 @@ def compare(before: Path, after: Path) -> list[str]:
         | {p.relative_to(after).as_posix() for p in after.rglob("*") if p.is_file()}
     )
     for name in names:
+        if name in SKIP:
+            continue
         a, b = before / name, after / name
         if not a.is_file() or not b.is_file():
             out.append(f"{name}: only in {'after' if b.is_file() else 'before'}")
@@ -108,7 +122,7 @@ def compare(before: Path, after: Path) -> list[str]:
         elif name.endswith(".gpkg"):
             diffs = _gpkg(a, b)
         elif name == "manifest.json":
-            diffs = _manifest(a, b)
+            diffs = _manifest(a, b, before, after)
         elif name.endswith((".html", ".md", ".qml", ".sld", ".json")):
             diffs = [] if _text(a, before) == _text(b, after) else ["text differs"]
         elif name.endswith(".qgz"):
