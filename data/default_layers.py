@@ -17,6 +17,7 @@ import pyogrio
 import shapely
 
 from geo.datasets import MIRROR_LAYERS, LayerLicence
+from geo.provinces import TAG_COLUMNS
 
 SIMPLIFY_TOLERANCE_M = 100.0
 CLEAN_SNAP_M = 1.0
@@ -33,15 +34,7 @@ CSV_FILES = (
     "seaports_official_1579.csv",
     "airports_official_caav.csv",
 )
-PROVINCE_FIELDS = (
-    "prov63_code",
-    "prov63_name",
-    "prov34_code",
-    "prov34_name",
-    "region6_code",
-    "prov_method",
-    "prov_dist_m",
-)
+PROVINCE_FIELDS = TAG_COLUMNS  # the columns geo.provinces.tag_provinces adds
 FACILITY_FIELDS = (
     *("entity_id", "park_id", "osm_type", "osm_id", "osm_url", "name_vi", "name_en"),
     *("official_name", "alt_name", "short_name", "aliases", "kind", "name_kind", "status"),

@@ -12,7 +12,7 @@ import shapely
 
 from geo.config import RegionConfig
 from geo.facility_source import normalise_name
-from geo.provinces import Provinces, tag_provinces
+from geo.provinces import TAG_COLUMNS, Provinces, tag_provinces
 from geo.quality import region_extras
 
 PARK_NAME = re.compile(r"\b(?:khu cong nghiep|kcn|khu kinh te|industrial (?:park|zone|estate))\b")
@@ -103,16 +103,8 @@ def _tagged(
     gdf["lon"] = gdf.geometry.x.round(7)
     gdf["lat"] = gdf.geometry.y.round(7)
     if gdf.empty:
-        for c in (
-            "prov63_code",
-            "prov63_name",
-            "prov34_code",
-            "prov34_name",
-            "region6_code",
-            "prov_method",
-        ):
-            gdf[c] = pd.Series(dtype=object)
-        gdf["prov_dist_m"] = pd.Series(dtype=float)
+        for c in TAG_COLUMNS:  # the columns tag_provinces adds, empty
+            gdf[c] = pd.Series(dtype=float if c == "prov_dist_m" else object)
         return gdf.reset_index(drop=True)
     tagged = tag_provinces(
         gdf, provinces, metric_crs=config.metric_crs, tolerance_m=config.province_tolerance_m

@@ -18,24 +18,15 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.results import RunResult
+from analysis.results import LAYER_ORDER, RunResult
 from geo.files import sha256_file, write_text_atomic
 from geo.outdir import folder_lock, prepare, swap_in, tmp_dir_of, write_marker
 from maps.safe_table import write_csv
 
 log = logging.getLogger(__name__)
 
-TABLE_LAYERS = (
-    "facilities",
-    "flags",
-    "overlaps",
-    "terminals",
-    "province_matrix",
-    "provinces",
-    "rejects",
-    "repairs",
-    "road_repairs",
-)
+# the layers written as CSV tables: every layer but the catchment polygons (GeoPackage only)
+TABLE_LAYERS = tuple(name for name in LAYER_ORDER if name != "catchments")
 
 
 def _csv(df: pd.DataFrame, path: Path) -> None:

@@ -72,6 +72,21 @@ def test_the_analysis_changes_no_input_and_repeats(sp_inputs) -> None:
         pd.testing.assert_frame_equal(a.layers[name], b.layers[name])
 
 
+def test_no_argument_is_mutated(sp_inputs) -> None:
+    """analyse and describe_quality leave every reachable part of their arguments as it was:
+    each frame (columns, dtypes, index, values, geometry), array, dict and dataclass field of
+    the Inputs, the config and the options (a deep fingerprint before and after)."""
+    import pipeline
+    from tests.deep_digest import changed, digest
+
+    config, opts, _, inputs = sp_inputs
+    before = digest((config, opts, inputs))
+    assert len(before) > 200, "the fingerprint must reach into the frames"
+    result = pipeline.analyse(config, opts, inputs)
+    pipeline.describe_quality(config, opts, inputs, result)
+    assert changed(before, digest((config, opts, inputs))) == []
+
+
 def test_meta_is_typed_plain_data(sp_inputs) -> None:
     """RunMeta: typed attributes only (no mapping interface), no HTML, JSON-ready."""
     import dataclasses

@@ -15,6 +15,7 @@ import pytest
 from data.build_saopaulo import build
 from geo.config import load_region_config
 from tests.conftest import REPO, run_cli
+from tests.deep_digest import changed, digest
 
 PBF = REPO.parent / "shared" / "data" / "bench" / "sao_paulo.osm.pbf"
 pytestmark = pytest.mark.skipif(not PBF.is_file(), reason=f"bench PBF not found: {PBF}")
@@ -77,6 +78,8 @@ def test_api_matches_the_cli(sp_run: tuple[Path, Path]) -> None:
     data, out = sp_run
     cfg = load_region_config(REPO / "data" / "saopaulo.toml")
     roads = gpd.read_file(data / "roads.gpkg", layer="roads")
+    areas, parks = gpd.read_file(data / "areas.gpkg"), gpd.read_file(data / "parks.gpkg")
+    frames_before = digest((roads, areas, parks))
     graph = api.graph_from_roads(
         roads,
         crs=cfg.metric_crs,
@@ -84,14 +87,15 @@ def test_api_matches_the_cli(sp_run: tuple[Path, Path]) -> None:
         snap_tolerance_m=cfg.roads.snap_tolerance_m,
     )
     demand = api.demand_from_raster(
-        gpd.read_file(data / "areas.gpkg"),
+        areas,
         data / "population_grid.tif",
         area_id="gso_code",
         cell_size_m=cfg.cell_size_m,
         crs=cfg.metric_crs,
     )
+    built_before = digest((graph, demand))
     catch = api.catchments(
-        gpd.read_file(data / "parks.gpkg"),
+        parks,
         graph,
         demand,
         breaks_min=cfg.types["industrial_park"].breaks_min,
@@ -100,7 +104,14 @@ def test_api_matches_the_cli(sp_run: tuple[Path, Path]) -> None:
         max_access_km=cfg.max_facility_access_km,
         min_component_km=cfg.min_component_km,
     )
+    catch_before = digest(catch)
     v = api.verdict(catch, threshold_min=5, keep_one_min=0, variants_min=(4, 6))
+    api.coverage(catch), api.overlaps(catch), api.province_matrices(catch)
+    api.minimal_cover(catch, threshold_min=5)
+    # no argument mutated: the frames read, the graph and demand, the catchments as they were
+    assert changed(frames_before, digest((roads, areas, parks))) == []
+    assert changed(built_before, digest((graph, demand))) == []
+    assert changed(catch_before, digest(catch)) == []
     cli = pd.read_csv(out / "tables" / "facilities.csv", encoding="utf-8-sig")
     cli["facility_id"] = cli["facility_id"].str.split(":").str[1]
     m = v.merge(cli, on="facility_id", suffixes=("_api", "_cli"), validate="1:1")
