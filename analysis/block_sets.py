@@ -94,21 +94,22 @@ def _pairs_in_cells(r: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return r[first], m[first], m[second]
 
 
-def _cell_chunks(sizes: np.ndarray, budget: int) -> list[tuple[int, int]]:
-    """Consecutive ranges of cells whose ``sizes`` (pairs per cell) add to about ``budget``."""
+def _cell_chunks(sizes: np.ndarray, budget: int, max_cells: int = 1 << 15) -> list[tuple[int, int]]:
+    """Consecutive ranges of at most ``max_cells`` cells whose ``sizes`` (pairs per cell) add
+    to about ``budget``."""
     cum = np.cumsum(sizes)
     out, lo = [], 0
     while lo < sizes.size:
         base = cum[lo - 1] if lo else 0
         hi = int(np.searchsorted(cum, base + budget, side="right"))
-        hi = max(hi, lo + 1)
+        hi = min(max(hi, lo + 1), lo + max_cells)
         out.append((lo, hi))
         lo = hi
     return out
 
 
 def pairwise_overlaps_from_sets(
-    sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray, *, budget: int = 1 << 22
+    sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray, *, budget: int = 1 << 18
 ) -> pd.DataFrame:
     """``analysis.overlap.pairwise_overlaps`` from the cells' facility sets (``facility_sets``)
     without the pairs: every pair of facilities of a cell gets the cell's people, cells in
@@ -157,7 +158,7 @@ def province_matrices_from_bits(
     np.add.at(served, cell_prov[c[ok]] * n_prov + p[ok], d[c[ok]])
     dup = np.zeros(n_prov * n_prov)
     k = np.bincount(r, minlength=cells.size)
-    for lo, hi in _cell_chunks(k * k, 1 << 22):
+    for lo, hi in _cell_chunks(k * k, 1 << 18):
         sel = (r >= lo) & (r < hi)
         rr, pp = r[sel] - lo, p[sel]
         rc, a, b = _pairs_in_cells(rr, pp)
