@@ -323,6 +323,7 @@ def _analyse_one_type(
             chain.client, chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0
         )
     else:  # multi-site units: each site snapped on its own, min over members, block by block
+        # (on the Dask workers when the run has a client)
         tt = unit_travel_times(
             chain.graph,
             fac_access,
@@ -330,6 +331,7 @@ def _analyse_one_type(
             site_unit=site_unit,
             n_units=len(fac),
             limit_s=limit_min * 60.0,
+            client=chain.client,
         )
         fac_access = unit_access(fac_access, site_unit, len(fac))
     weights = type_cell_weights(config, type_name, chain.demand, chain.inputs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -164,20 +165,33 @@ def unit_travel_times(
     n_units: int,
     limit_s: float,
     per_block: int = 32,
+    client: Any = None,
 ) -> TravelTimes:
     """The units' travel times from the kernel's site blocks, each block reduced to its units
     on its own (sites in unit order, blocks cut at unit boundaries): every pair of the sites is
-    never held at once. Equal to ``reduce_to_units(travel_times(sites))``."""
+    never held at once. Equal to ``reduce_to_units(travel_times(sites))``. With a Dask
+    ``client`` the site blocks are solved on its workers and reduced here in block order (the
+    same result bit for bit)."""
     from analysis import kernel
 
     su = np.asarray(site_unit, np.int64)
     order = sites_by_unit(su)
     ki = kernel.prepare(graph, _take(sites, order), cells, limit_s=limit_s)
     bounds = unit_bounds(su[order][ki.fac_ok], per_block)
+    spans = [(int(a), int(z)) for a, z in itertools.pairwise(bounds)]
+
+    def raw_blocks() -> Iterator[TravelTimes]:
+        if client is None or not spans:
+            for a, z in spans:
+                yield kernel.run_block(ki, a, z)
+            return
+        [ki_f] = client.scatter([ki], broadcast=True)
+        futs = [client.submit(kernel.run_block, ki_f, a, z, pure=False) for a, z in spans]
+        for fut in futs:  # in block order; each block released once reduced
+            yield fut.result()
 
     def site_blocks() -> Iterator[TravelTimes]:
-        for a, z in itertools.pairwise(bounds):
-            tt = kernel.run_block(ki, int(a), int(z))
+        for tt in raw_blocks():
             yield TravelTimes(order[tt.fac], tt.cell, tt.time_s, su.size, tt.n_cells, limit_s)
 
     parts = list(units_from_blocks(site_blocks(), su, n_units))

@@ -503,3 +503,24 @@ def test_units_reduced_per_block_equal_the_whole_reduction(case: dict, per_block
     split = [blocks.split_blocks(case["tt"], 3)]  # index order: units cut across blocks
     with pytest.raises(ValueError, match="member sites in two blocks"):
         list(units.units_from_blocks(split[0], site_unit, 12))
+
+
+@pytest.mark.integration
+@pytest.mark.xdist_group("batch")
+def test_units_on_a_local_cluster_equal_the_single_process_units(case: dict) -> None:
+    """``run --workers``: multi-site units solved in site blocks on Dask workers, reduced in
+    block order, = the single-process units bit for bit."""
+    from analysis import units
+    from batch import dask_client
+
+    rng = np.random.default_rng(9)
+    site_unit = rng.integers(-1, 10, case["tt"].n_fac)
+    kw = {"site_unit": site_unit, "n_units": 10, "limit_s": LIMIT_S, "per_block": 3}
+    want = units.unit_travel_times(case["graph"], case["fac"], case["cells"], **kw)
+    with dask_client(n_workers=2) as client:
+        got = units.unit_travel_times(
+            case["graph"], case["fac"], case["cells"], client=client, **kw
+        )
+    assert want.fac.size > 1_000 and np.unique(want.fac).size >= 8, "weak fixture"
+    for name in ("fac", "cell", "time_s"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
