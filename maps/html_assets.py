@@ -1,7 +1,8 @@
 """The fixed parts of map.html: page CSS, feature-binding scripts and the panel controls.
 
 Nothing here comes from data: the panels' HTML is built (escaped) by ``maps.html_panels`` and
-reaches the page through Jinja's ``tojson``, which also escapes ``<``, ``>``, ``&`` and ``'``.
+reaches the page through ``tojson`` (``maps.html_map.script_safe_json``: nothing in it can end
+the script).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@
   groups (``seaport``, ``base``, ...);
 * collapse the panels on a narrow screen (below 700 px) so that the map keeps most of it.
 
-Nothing here comes from data except through Jinja's ``tojson`` (which escapes ``<``, ``>``, ``&``).
+Nothing here comes from data except through ``tojson`` (``maps.html_map.script_safe_json``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from branca.element import Element, MacroElement
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from offlinefolium.template import Template
 
 NARROW_PX = 700
@@ -75,6 +77,12 @@ UI_CSS = """
 _UI_JS = (Path(__file__).parent / "templates" / "map_ui.js").read_text(encoding="utf-8")
 
 
+def _text_json(value: Any) -> Markup:
+    """JSON of plain text from data for the page script: ``<``, ``>``, ``&``, ``'`` escaped."""
+    kwargs: dict[str, Any] = {"sort_keys": True, "ensure_ascii": False, "separators": (",", ":")}
+    return htmlsafe_json_dumps(value, **kwargs)
+
+
 class Ui(MacroElement):
     """Findings panel, layer-control groups, legend switching and the URL state of the page.
 
@@ -118,7 +126,10 @@ class Ui(MacroElement):
         self._name = "Ui"
         self.control = control
         self.findings = findings
-        self.type_names = dict(type_names)
+        # plain text from data, set with textContent: every "<", ">", "&", "'" escaped (Jinja's
+        # own), so that no name shows as markup anywhere in the page's source
+        self.findings_json = _text_json(findings)
+        self.type_names_json = _text_json(dict(type_names))
         self.colours = dict(colours)
         self.groups = [list(g) for g in groups]
         self.layers = list(layers)

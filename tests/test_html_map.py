@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from maps import html_panels as hp
-from maps.html_map import write_map
+from maps.html_map import script_safe_json, write_map
 from tests.fake_result import HOSTILE_NAME, make_fake_result
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,6 +101,15 @@ def test_hostile_name_only_escaped(fake_map: tuple[Path, dict]) -> None:
         "the hostile facility name is missing from popups/tooltips"
     )
     assert not any("<img" in t for t in texts), "a popup or tooltip holds raw <img> HTML"
+
+
+def test_script_json_cannot_end_the_script_and_reads_back_the_same() -> None:
+    value = {"pop": "<b>a</b></SCRIPT><!--<Script>x & 'y' \\</b>", "n": [1.5, "Đà Nẵng"]}
+    text = str(script_safe_json(value, ensure_ascii=False, separators=(",", ":")))
+    for breaker in ("</", "<!--", "<script", "&", "'"):
+        assert breaker not in text.lower(), f"{breaker!r} left raw in a script's JSON"
+    assert "<b>" in text and "Đà Nẵng" in text, "markup or letters escaped for nothing"
+    assert json.loads(text) == value
 
 
 def test_popup_escapes_every_data_field() -> None:

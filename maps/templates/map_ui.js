@@ -2,8 +2,8 @@
 (function () {
     var map = {{ this._parent.get_name() }};
     var ctl = {{ this.control.get_name() }};
-    var FIND = {{ this.findings|tojson }};
-    var TYPES = {{ this.type_names|tojson }};
+    var FIND = {{ this.findings_json }};
+    var TYPES = {{ this.type_names_json }};
     var COLOURS = {{ this.colours|tojson }};
     var GROUPS = {{ this.groups|tojson }};
     var TXT = {{ this.texts|tojson }};
