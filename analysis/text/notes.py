@@ -57,8 +57,14 @@ _NOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         # ferries, false junctions, far points (geo.ferries, geo.road_links, geo.point_connectors)
         (
+            r"^ferry (?P<x>.+): (?P<min_a>[\d.]+) min crossing \+ (?P<min_b>[\d.]+) min mean wait"
+            r" \(source: (?P<src>.+)\)$",
+            "phà {x}: đi phà {min_a} phút + chờ trung bình {min_b} phút"
+            " (nguồn: xem ghi chú tiếng Anh)",
+        ),
+        (
             r"^ferry (?P<x>.+): (?P<min_a>[\d.]+) min crossing \+ (?P<min_b>[\d.]+) min mean wait$",
-            "phà {x}: qua sông {min_a} phút + chờ trung bình {min_b} phút",
+            "phà {x}: đi phà {min_a} phút + chờ trung bình {min_b} phút",
         ),
         (
             r"^(?P<n>\d+) road edge\(s\) drawn across the water removed \(source: (?P<src>.+)\)$",
