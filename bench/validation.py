@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "region_config_validated": own,
         "fit": fit_summary(cal.fit),
         "speed_kmh": cal.speed_kmh,
+        "urban_speed_factor": cal.urban_speed_factor,
         "fold_fits": cal.folds,
         "road_additions": _additions_count(inputs.network.report),
         "held_back_trips": cal.held_back.table.to_dict("records"),
