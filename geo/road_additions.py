@@ -121,7 +121,10 @@ def clip_gap_links(  # noqa: PLR0913 (keyword options of a network repair)
     cand = np.flatnonzero(dangling)
     pairs_ij = cKDTree(pts[cand]).query_pairs(max_gap_m, output_type="ndarray")
     i, j = cand[pairs_ij[:, 0]], cand[pairs_ij[:, 1]]
+    flow = _flow(gdf, owner, is_last=np.arange(len(pts)) >= len(rows))
     keep = (ref[i] == ref[j]) & (owner[i] != owner[j]) & (clipped[i] | clipped[j])
+    # one-way carriageways: a link goes from where traffic leaves a line to where it enters one
+    keep &= flow[i] * flow[j] <= 0
     i, j = i[keep], j[keep]
     gap = pts[j] - pts[i]
     dist = np.hypot(gap[:, 0], gap[:, 1])
@@ -146,7 +149,39 @@ def clip_gap_links(  # noqa: PLR0913 (keyword options of a network repair)
         mid = shapely.points([(pts[a] + pts[b]) / 2 for a, b in pairs])
         hit = shapely.STRtree(closed).query(mid, predicate="dwithin", distance=CLOSED_NEAR_M)[0]
         pairs = [p for k, p in enumerate(pairs) if k not in set(hit.tolist())]
-    return _link_frame(gdf, metric_crs, pts, owner, pairs, kind, ref_field)
+    pairs, oneway = _orient(pairs, flow)
+    return _link_frame(gdf, metric_crs, pts, owner, pairs, kind, ref_field, oneway)
+
+
+def _flow(gdf: gpd.GeoDataFrame, owner: np.ndarray, is_last: np.ndarray) -> np.ndarray:
+    """Per line end: +1 where traffic leaves a one-way line (its last point; its first with
+    ``oneway=-1``), -1 where it enters one, 0 on a two-way line (or a layer without ``oneway``)."""
+    if "oneway" not in gdf.columns:
+        return np.zeros(len(owner), np.int64)
+    from geo.road_speeds import oneway_from_tags
+
+    highway = gdf["highway"].to_numpy() if "highway" in gdf.columns else None
+    ow, rev = oneway_from_tags(gdf["oneway"].to_numpy(), highway, len(gdf))
+    return np.where(ow[owner], np.where(is_last ^ rev[owner], 1, -1), 0).astype(np.int64)
+
+
+def _orient(
+    pairs: list[tuple[int, int]], flow: np.ndarray
+) -> tuple[list[tuple[int, int]], list[bool | None]]:
+    """Each link drawn in the direction of travel of the one-way line(s) it joins: from the end
+    where traffic leaves a line to the end where it enters the next. Per link: True (one-way, in
+    the drawn direction) or None (neither line is one-way: the copied attributes stand)."""
+    out: list[tuple[int, int]] = []
+    oneway: list[bool | None] = []
+    for a, b in pairs:
+        fa, fb = int(flow[a]), int(flow[b])
+        if fa == 0 and fb == 0:
+            out.append((a, b))
+            oneway.append(None)
+        else:  # pairs whose ends both leave (or both enter) a line were not formed
+            out.append((a, b) if fa > 0 or fb < 0 else (b, a))
+            oneway.append(True)
+    return out, oneway
 
 
 def _link_frame(
@@ -157,6 +192,7 @@ def _link_frame(
     pairs: list[tuple[int, int]],
     kind: str,
     ref_field: str,
+    oneway: list[bool | None] | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
     if not pairs:
         return gdf.iloc[0:0].assign(addition=pd.Series(dtype=object)), []
@@ -166,6 +202,10 @@ def _link_frame(
     geo = gpd.GeoSeries(metric_lines, crs=metric_crs).to_crs(gdf.crs)
     out = gdf.iloc[owner[a]].copy().reset_index(drop=True)
     out = out.set_geometry(geo.to_numpy()).assign(addition=kind)
+    if oneway is not None and "oneway" in out.columns:
+        for n, flag in enumerate(oneway):  # drawn in the direction of travel (_orient)
+            if flag is not None:
+                out.loc[n, "oneway"] = "yes" if flag else "no"
     lonlat = gpd.GeoSeries(shapely.points(np.concatenate([pts[a], pts[b]])), crs=metric_crs)
     ll = shapely.get_coordinates(lonlat.to_crs("EPSG:4326").to_numpy())
     k = len(pairs)

@@ -42,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from geo.edge_split import split_edges
 from geo.ferries import Ferry, add_ferries_labelled
 from geo.road_links import add_links, missing_links, split_false_junctions
+from geo.road_oneway import mend_long_way_back
 from geo.topology import label_components
 
 logger = logging.getLogger(__name__)
@@ -259,6 +260,7 @@ def repair_network(  # noqa: PLR0913 (keyword options of a network repair)
     link_detour_m: float = 5000.0,
     ferries: Sequence[Ferry] = (),
     no_junctions: Sequence[dict[str, Any]] = (),
+    oneway_detour_m: float = 0.0,
 ) -> Repairs:
     """Join fragments to the main network and mend one-way dead ends (see the module docstring).
 
@@ -283,6 +285,9 @@ def repair_network(  # noqa: PLR0913 (keyword options of a network repair)
     no_junctions
         Crossings where one road passes over another without a junction
         (:func:`geo.road_links.split_false_junctions`), undone before anything else.
+    oneway_detour_m
+        One-way edges (not expressways or ramps) whose way back is more than this longer than
+        themselves are made two-way (:mod:`geo.road_oneway`), after the dead ends; 0: none.
 
     Returns
     -------
@@ -315,6 +320,8 @@ def repair_network(  # noqa: PLR0913 (keyword options of a network repair)
         edges, node_xy, links, connector_speed_kmh=connector_speed_kmh
     )
     edges, ow = _mend_oneway(edges, len(node_xy))
+    edges, ow_far = mend_long_way_back(edges, len(node_xy), detour_m=oneway_detour_m)
+    ow = [*ow, *ow_far]
     n_f = len(ferry_rows)
     frag_of_comp = {rep["component"]: n_f + k for k, rep in enumerate(frag)}
     old = edges["_old_component"].to_numpy()
@@ -359,10 +366,11 @@ def repair_network(  # noqa: PLR0913 (keyword options of a network repair)
         **ferry_info,
     }
     logger.info(
-        "road repairs: %d fragments joined, %d one-way dead ends mended; largest strongly "
-        "connected share %.1f%% -> %.1f%%",
+        "road repairs: %d fragments joined, %d one-way dead ends and %d long ways back mended; "
+        "largest strongly connected share %.1f%% -> %.1f%%",
         len(frag),
-        len(ow),
+        len(ow) - len(ow_far),
+        len(ow_far),
         100 * share_before,
         100 * share_after,
     )

@@ -22,6 +22,7 @@ from geo.osm_roads import network_from_nx_graph, network_from_osm_xml, network_f
 from geo.pbf import network_from_pbf
 from geo.road_layers import clean_layer, drop_covered, read_road_layer
 from geo.road_network import RoadLayer, RoadNetwork
+from geo.road_oneway import DETOUR_M as ONEWAY_DETOUR_M
 from geo.road_speeds import DRIVE_HIGHWAYS, MAIN_ROADS_FILTER, parse_maxspeed
 from geo.topology import repair_topology
 
@@ -217,6 +218,8 @@ def road_network_for_region(
         # Missing links are artefacts of generalised line layers; a full OSM extract has
         # its junctions, and its dead ends near another road are real (walls, canals).
         link_radius_m=0.0 if _is_osm_file(roads_file) else 300.0,
+        # so are lost opposite carriageways (geo.road_oneway): a full extract has them
+        oneway_detour_m=0.0 if _is_osm_file(roads_file) else ONEWAY_DETOUR_M,
         ferries=[Ferry.from_config(f) for f in r.ferries],
         no_junctions=list(r.no_junctions),
     )

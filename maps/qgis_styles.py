@@ -275,6 +275,13 @@ def _road_repairs_style(ctx: _Ctx) -> VectorStyle:
             Symbol("line", "117,107,177,255", width_mm=0.9),
             equals=(("kind", "oneway_dead_end"),),
         ),
+        StyleClass(
+            "đường một chiều thiếu chiều về, mở hai chiều"
+            if vi
+            else "one-way with a long way back made two-way",
+            Symbol("line", "158,154,200,255", width_mm=0.9),
+            equals=(("kind", "oneway_detour"),),
+        ),
     )
     return VectorStyle(
         "road_repairs", "line", "categorizedSymbol", repair_classes, attr="kind", aliases=aliases

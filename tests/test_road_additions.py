@@ -186,3 +186,85 @@ def test_expressway_end_far_from_any_road_or_a_non_expressway_end_is_left_alone(
     edges = net.edges.assign(road_class=net.edges["road_class"].replace("expressway", "trunk"))
     _, records = expressway_termini(replace(net, edges=edges), connector_speed_kmh=20.0)
     assert records == []
+
+
+def test_one_way_carriageways_are_joined_in_their_direction_of_travel():
+    # a dual expressway drawn as two one-way carriageways 30 m apart (eastbound at y=0,
+    # westbound at y=30, drawn east to west), both cut by the 1.2 km estuary, and a slow
+    # two-way national road around it: both directions must cross the estuary
+    gdf = layer(
+        [
+            {"xy": [(0, 0), (10_000, 0)], "clipped_at_boundary": True, "oneway": "yes"},
+            {"xy": [(11_200, 0), (20_000, 0)], "clipped_at_boundary": True, "oneway": "yes"},
+            {"xy": [(20_000, 30), (11_200, 30)], "clipped_at_boundary": True, "oneway": "yes"},
+            {"xy": [(10_000, 30), (0, 30)], "clipped_at_boundary": True, "oneway": "yes"},
+            {
+                "xy": [(0, 15), (0, -8_000), (20_000, -8_000), (20_000, 15)],
+                "road_class": "national_highway",
+                "ref": "QL.99",
+                "clipped_at_boundary": False,
+                "oneway": "no",
+            },
+        ]
+    )
+    links, records = clip_gap_links(gdf, metric_crs=CRS)
+    assert len(records) == 2
+    for g in links.geometry:  # drawn from the end traffic leaves to the end it enters
+        (x0, y0), (x1, _) = np.asarray(g.coords)
+        assert (x1 > x0) == (round(y0 - Y0) == 0), "link drawn against its carriageway"
+    assert (links["oneway"] == "yes").all()
+    full = gpd.GeoDataFrame(
+        [*gdf.to_dict("records"), *links.drop(columns="addition").to_dict("records")], crs=CRS
+    )
+    net = network_from_layers(
+        [
+            RoadLayer(
+                full,
+                class_field="road_class",
+                oneway_field="oneway",
+                status_field="status",
+                open_statuses=("unknown",),
+            )
+        ],
+        metric_crs=CRS,
+        speed_kmh=SPEEDS,
+        snap_tolerance_m=10.0,
+    )
+    g = graph_from_edges(net.edges, net.node_xy, crs=CRS)
+
+    def node(x: float, y: float) -> int:
+        return int(np.argmin(np.hypot(*(net.node_xy - [X0 + x, Y0 + y]).T)))
+
+    east = dijkstra(g.csr, indices=node(0, 0))[node(20_000, 0)] / 60
+    west = dijkstra(g.csr, indices=node(20_000, 30))[node(0, 30)] / 60
+    # 20 km of expressway at 90 km/h each way, not the 36 km national loop at 50 km/h
+    assert east == pytest.approx(20 / 90 * 60, rel=1e-3)
+    assert west == pytest.approx(20 / 90 * 60, rel=1e-3)
+
+
+def test_one_way_ends_are_paired_exit_to_entry():
+    # both pieces drawn towards the gap, each one-way: traffic leaves both there, no link
+    gdf = layer(
+        [
+            {"xy": [(0, 0), (10_000, 0)], "clipped_at_boundary": True, "oneway": "yes"},
+            {"xy": [(20_000, 0), (11_200, 0)], "clipped_at_boundary": True, "oneway": "yes"},
+        ]
+    )
+    assert clip_gap_links(gdf, metric_crs=CRS)[1] == []
+    # the other carriageway's entry lies nearer than the own carriageway's entry (the bridge is
+    # offset from the road it continues, as at Cầu Trà Long, Cam Ranh): each exit still meets
+    # the entry of its own carriageway
+    gdf = layer(
+        [
+            {"xy": [(0, 0), (10_000, 0)], "clipped_at_boundary": True, "oneway": "yes"},
+            {"xy": [(10_100, 60), (20_000, 60)], "clipped_at_boundary": True, "oneway": "yes"},
+            {"xy": [(20_000, 75), (10_100, 75)], "clipped_at_boundary": True, "oneway": "yes"},
+            {"xy": [(10_000, 15), (0, 15)], "clipped_at_boundary": True, "oneway": "yes"},
+        ]
+    )
+    links, records = clip_gap_links(gdf, metric_crs=CRS)
+    assert len(records) == 2
+    starts = sorted(tuple(np.round(np.asarray(g.coords)[0] - [X0, Y0])) for g in links.geometry)
+    ends = sorted(tuple(np.round(np.asarray(g.coords)[-1] - [X0, Y0])) for g in links.geometry)
+    assert starts == [(10_000, 0), (10_100, 75)]  # the two exits
+    assert ends == [(10_000, 15), (10_100, 60)]  # the two entries

@@ -163,3 +163,52 @@ def test_island_without_source_is_a_clear_config_error(tmp_path):
         len(load_region_config(Path(__file__).parent.parent / "data/vietnam.toml").roads.islands)
         == 7
     )
+
+
+def test_oneway_with_a_long_way_back_made_two_way_but_not_an_expressway():
+    # a road through a town (x 0..20 km on y=0) whose one-way couplet kept only its eastbound
+    # street (x 10..12 km); the way back is a 18 km loop to the south. A one-way street with a
+    # parallel return 200 m north stays one-way, and so does an expressway carriageway whose
+    # way back (the other carriageway, via an interchange 10 km on) is long.
+    rows = [
+        ([(0, 0), (10_000, 0)], False, "national_highway"),
+        ([(10_000, 0), (12_000, 0)], True, "national_highway"),  # the kept street
+        ([(12_000, 0), (20_000, 0)], False, "national_highway"),
+        ([(12_000, 0), (12_000, -8_000), (10_000, -8_000), (10_000, 0)], False, "provincial"),
+        ([(2_000, 0), (2_000, 200), (3_000, 200)], True, "tertiary"),  # a block loop
+        ([(3_000, 200), (3_000, 0)], True, "tertiary"),
+        ([(0, 5_000), (20_000, 5_000)], True, "expressway"),
+        ([(20_000, 5_030), (0, 5_030)], True, "expressway"),
+        ([(20_000, 5_000), (20_000, 5_030)], False, "expressway"),
+        ([(0, 5_030), (0, 5_000)], False, "expressway"),
+        ([(0, 0), (0, 5_000)], False, "provincial"),
+    ]
+    lines = [LineString([(X0 + x, Y0 + y) for x, y in c]) for c, _, _ in rows]
+    g = gpd.GeoDataFrame(
+        {
+            "oneway": [o for _, o, _ in rows],
+            "road_class": [c for _, _, c in rows],
+            "speed_kmh": [36.0] * len(rows),
+        },
+        geometry=lines,
+        crs=CRS,
+    )
+    r = repair_topology(g, snap_tolerance_m=0)
+    kw = {"crs": CRS, "max_connector_m": 5_000, "link_radius_m": 0}
+    assert len(repair_network(r.node_xy, r.edges, **kw).table) == 0, "off by default"
+    rep = repair_network(r.node_xy, r.edges, **kw, oneway_detour_m=5_000)
+    assert list(rep.table["kind"]) == ["oneway_detour"]
+    assert rep.table["length_m"].iloc[0] == pytest.approx(2_000.0)
+    changed = rep.edges[rep.edges["repair_id"] >= 0]
+    assert changed["road_class"].tolist() == ["national_highway"]
+    assert not changed["oneway"].any()
+    assert rep.edges["oneway"].sum() == 4, "the block loop or the expressway was changed"
+    g1 = graph_from_edges(rep.edges, rep.node_xy, crs=CRS)
+
+    def at(x: float, y: float) -> int:
+        return int(np.argmin(np.hypot(*(rep.node_xy - [X0 + x, Y0 + y]).T)))
+
+    # westbound through the town: 2 km at 36 km/h, not the 18 km loop
+    assert dijkstra(g1.csr, indices=at(12_000, 0))[at(10_000, 0)] / 60 == pytest.approx(
+        2 / 36 * 60, rel=1e-3
+    )

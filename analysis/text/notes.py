@@ -48,6 +48,10 @@ _NOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "đoạn {road} một chiều không có đường quay lại, chuyển thành hai chiều",
         ),
         (
+            r"^one-way (?P<road>\w+) edge whose way back is over (?P<km>[\d.]+) km longer, made two-way$",
+            "đoạn {road} một chiều chỉ quay lại được bằng đường vòng dài hơn {km} km, chuyển thành hai chiều",
+        ),
+        (
             r"^fragment of (?P<km>[\d.]+) km joined to the main network$",
             "mảng đường rời dài {km} km được nối vào mạng chính",
         ),
