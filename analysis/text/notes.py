@@ -60,6 +60,11 @@ _NOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^ferry (?P<x>.+): (?P<min_a>[\d.]+) min crossing \+ (?P<min_b>[\d.]+) min mean wait$",
             "phà {x}: qua sông {min_a} phút + chờ trung bình {min_b} phút",
         ),
+        (  # a ferry without a drawn road crossing: its source follows the times directly
+            r"^ferry (?P<x>.+?): (?P<min_a>[\d.]+) min crossing \+ (?P<min_b>[\d.]+) min mean wait"
+            r" \(source: .+\)$",
+            "phà {x}: đi phà {min_a} phút + chờ trung bình {min_b} phút (nguồn: xem ghi chú tiếng Anh)",
+        ),
         (
             r"^(?P<n>\d+) road edge\(s\) drawn across the water removed \(source: (?P<src>.+)\)$",
             "bỏ {n} đoạn đường vẽ băng qua mặt nước (nguồn: xem ghi chú tiếng Anh)",
