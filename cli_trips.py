@@ -95,8 +95,8 @@ def calibrate(  # noqa: PLR0913 (a click command: one parameter per option)
 ) -> int:
     """Fit class speeds and the access speed to real trips, cross-validated by region.
 
-    At most five bounded parameters (expressway, trunk/national, provincial/primary/secondary,
-    tertiary and below, access); the error is reported on held-back folds as well as in
+    At most four bounded parameters (expressway, national and provincial roads, tertiary and
+    below, access) and the urban factor; the error is reported on held-back folds as well as in
     sample; a parameter that ends on a bound is named. Writes a new region config.
 
     \b

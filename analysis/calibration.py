@@ -1,6 +1,6 @@
 """Fit class speeds and the access speed to real trips, cross-validated by region.
 
-Free parameters (at most five, each bounded): one speed per group of road classes (the group's
+Free parameters (at most four, each bounded): one speed per group of road classes (the group's
 lead, its fastest class in the region's table; the other classes of the group keep their ratio
 to it, so links stay slower than their road) and the access speed. Edges whose speed comes from
 an OSM ``maxspeed`` tag, and the topology connectors, keep their speed.

@@ -29,19 +29,35 @@ class SpeedGroup:
     high_kmh: float
 
 
+# Bounds from Viet Nam's speed limits for cars (Thông tư 38/2024/TT-BGTVT, in force 1 Jan 2025; the
+# same car limits as Thông tư 31/2019/TT-BGTVT): expressways at most 120 km/h, posted per route (80
+# to 100 on most routes, 120 on a few); outside residential areas 90 on divided and 80 on two-way
+# roads, inside 60 and 50, whatever the road's administrative class. A group's speed is the mean
+# over its roads, so its upper bound is what a legally driven car can average there: expressway
+# 100 (the posted limit of most of the class; tagged maxspeeds keep their own), national and
+# provincial roads 72 for the lead (trunk), i.e. 60 on national highways, the realistic mean through
+# towns and villages. National and provincial roads are one group: the limits do not tell them
+# apart, and the ratios of the configured table keep a provincial road slower than a national
+# highway (two groups let a few trips on coastal provincial roads make 1,600 km of provincial
+# roads faster than 31,600 km of national highways). See METHOD.md, "Validation against real trips".
 SPEED_GROUPS = (
-    SpeedGroup("expressway", ("expressway", "motorway", "motorway_link"), 60.0, 110.0),
+    SpeedGroup("expressway", ("expressway", "motorway", "motorway_link"), 60.0, 100.0),
     SpeedGroup(
-        "trunk_national",
-        ("national_highway", "national", "trunk", "trunk_link", "asean"),
+        "national_provincial",
+        (
+            "national_highway",
+            "national",
+            "trunk",
+            "trunk_link",
+            "asean",
+            "provincial",
+            "primary",
+            "primary_link",
+            "secondary",
+            "secondary_link",
+        ),
         35.0,
-        80.0,
-    ),
-    SpeedGroup(
-        "primary_provincial",
-        ("provincial", "primary", "primary_link", "secondary", "secondary_link"),
-        20.0,
-        65.0,
+        72.0,
     ),
     SpeedGroup(
         "tertiary_local",
