@@ -186,6 +186,8 @@ class RoadsTable(Strict):
     city_connectors_file: DataPath | None = None
     city_connectors_min_population: Annotated[int, Field(ge=0)] = 50_000
     city_connector_min_m: Annotated[float, Field(gt=0)] = 2000.0
+    # the road class whose speed a facility's connector (a missing local road) is driven at
+    point_connector_class: str = "tertiary"
     # geo.urban: speed factor of the non-expressway roads within urban_radius_km of a city of
     # cities_geonames.csv with at least urban_min_population people (1: no congestion)
     urban_speed_factor: Annotated[float, Field(gt=0, le=1)] = 1.0

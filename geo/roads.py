@@ -236,15 +236,24 @@ def road_network_for_region(
             add_point_connectors(
                 net,
                 [*cities, *points],
-                # a point's connector stands for the local roads a cell crosses at the access
-                # speed: slower, it would slow the cells that snap to it (geo.point_connectors)
-                connector_speed_kmh=float(config.access_speed_kmh),
+                # a point's connector stands for a missing local road: driven at the speed of
+                # the configured class (tertiary), never slower than the access speed
+                connector_speed_kmh=point_connector_speed(config),
                 island_bboxes=[i["bbox"] for i in r.islands],
             ),
             data_dir,
             r,
         ),
     )
+
+
+def point_connector_speed(config: Any) -> float:
+    """Speed (km/h) of a facility's connector: the configured class's speed (``[roads]
+    point_connector_class``, tertiary by default: the connector stands for a missing local road),
+    never below the access speed."""
+    speeds = config.roads.speed_kmh
+    cls = config.roads.point_connector_class
+    return max(float(speeds.get(cls, speeds["default"])), float(config.access_speed_kmh))
 
 
 def _with_same_road_gaps(gdf: gpd.GeoDataFrame, config: Any) -> tuple[gpd.GeoDataFrame, list[Any]]:
