@@ -27,7 +27,8 @@ from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
 from analysis.demand import DemandGrid
 from analysis.redundancy import removal_penalty
-from analysis.verdict import Verdict, VerdictRule, facility_size, judge
+from analysis.verdict import Verdict, VerdictRule, facility_size
+from analysis.verdict_blocks import judge_blocks
 from geo.config import AreaLevel, RegionConfig, TypeConfig
 
 
@@ -275,8 +276,8 @@ def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
     T = tc.primary_min
     # sensitivity: speeds x f scale every time (network and access) by 1/f, i.e. threshold T*f
     variants = [T * f for f in config.speed_factors] + [T + s for s in config.threshold_shifts_min]
-    return judge(
-        tt,
+    return judge_blocks(
+        lambda: split_blocks(tt),
         d,
         d if weight is None else weight,
         threshold_s=T * 60.0,
