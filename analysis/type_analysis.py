@@ -10,7 +10,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.aggregate import aggregate_measures, area_groupings, group_membership
+from analysis.aggregate import area_groupings, group_membership
+from analysis.aggregate_blocks import aggregate_measures_blocks
 from analysis.block_measures import catchment_polygons_blocks, sharing_keys_blocks
 from analysis.blocks import (
     CellReduction,
@@ -119,7 +120,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     by_break = dict(zip(tc.breaks_min, per_fac, strict=True))
     per_break = _break_measures(fac, tc, tt, d, ed, config, red=red, by_break=by_break, base=base)
     T = tc.primary_min
-    within, cov = per_break.at[T]
+    cov = per_break.at[T]
     judged = _judge(fac, tc, tt, d, config, weight, pool_per_ha, fac_prov, n_prov, base, cov)
     vd = judged.verdict
     cover = covering_tables(
@@ -139,9 +140,12 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     )
     finest, area_groups = area_groupings(provinces, config.area_levels, config.area_groups)
     groups, membership = group_membership(finest, area_groups, groupings=config.groupings)
-    gm, gp = aggregate_measures(
-        within,
+    gm, gp = aggregate_measures_blocks(
+        split_blocks(tt),
+        facility_sets(split_blocks(tt), threshold_s=T * 60.0, n_fac=tt.n_fac, n_cells=tt.n_cells),
+        cov.count_per_cell,
         d,
+        threshold_s=T * 60.0,
         cell_area=demand.area,
         fac_area=prov_index(fac[f"{config.area_levels[0].key}_code"], finest),
         status=fac["status"].to_numpy(),
@@ -183,8 +187,8 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
 
 @dataclass
 class _PerBreak:
-    """Catchment rows, overlaps and province matrices of every break; (within, coverage) by
-    break; people of each province reached by another province's facilities (primary break)."""
+    """Catchment rows, overlaps and province matrices of every break; coverage by break;
+    people of each province reached by another province's facilities (primary break)."""
 
     catchments: list[dict[str, Any]]
     overlaps: list[pd.DataFrame]
@@ -211,7 +215,7 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
     out = _PerBreak([], [], [], {}, np.zeros(n_prov))
     for k, b in enumerate(tc.breaks_min):
         cov = by_break[b]
-        out.at[b] = (tt.within(b * 60.0) if b == tc.primary_min else None, cov)
+        out.at[b] = cov
         for i in np.flatnonzero(cov.coverage > 0):
             out.catchments.append(
                 {
