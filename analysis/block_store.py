@@ -89,6 +89,21 @@ class BlockStore:
             f, c, t = (np.load(self._dir / f"{item}_{n}.npy") for n in ("fac", "cell", "time_s"))
             yield TravelTimes(f, c, t, self.n_fac, self.n_cells, self.limit_s)
 
+    def to_travel_times(self) -> TravelTimes:
+        """Every pair in one long-form result (tests and small cases: this holds them all)."""
+        parts = list(self.blocks())
+        if not parts:
+            z = np.zeros(0, np.int64)
+            return TravelTimes(z, z, np.zeros(0), self.n_fac, self.n_cells, self.limit_s)
+        return TravelTimes(
+            np.concatenate([p.fac for p in parts]),
+            np.concatenate([p.cell for p in parts]),
+            np.concatenate([p.time_s for p in parts]),
+            self.n_fac,
+            self.n_cells,
+            self.limit_s,
+        )
+
     def close(self) -> None:
         """Remove the spilled blocks now."""
         if self._finalizer is not None:

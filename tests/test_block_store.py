@@ -32,6 +32,7 @@ def test_stored_blocks_are_the_kernel_pairs(case: dict, spill_bytes: int) -> Non
                 and got.dtype == getattr(whole, name).dtype
             )
     assert store.n_pairs == whole.fac.size
+    assert np.array_equal(store.to_travel_times().time_s, whole.time_s)
     params = case["params"]
     n = {"n_fac": whole.n_fac, "n_cells": whole.n_cells, "n_prov": N_PROV, "breaks_s": BREAKS_S}
     a = reduce_blocks(blocks_of(store), **n, **params)
