@@ -27,7 +27,7 @@ of a facility of A and of one of B), as ``analysis.overlap.province_matrices`` d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,14 +220,51 @@ def aggregate_measures(  # noqa: PLR0913 (keyword-only inputs of one call site: 
         ``grouping``, ``group_a``, ``group_b``, ``served_by``, ``duplicated`` for the pairs of
         one grouping with a nonzero value (the diagonal carries ``served_by`` only), sorted.
     """
-    d = np.asarray(demand, np.float64)
     base = np.asarray(base, bool)
     a = sp.diags(base.astype(np.float64)) @ sp.csr_matrix(within).astype(np.float64)
+    fac_in = _member_of(np.asarray(fac_area), membership)  # (G, fac)
+    w_csr = sp.csr_matrix(within)
+    return aggregate_from_counts(
+        np.asarray(a.sum(axis=0)).ravel(),
+        (fac_in.astype(np.float64) @ a).tocsr(),
+        lambda mine, cells: w_csr[mine][:, cells],
+        demand,
+        cell_area=cell_area,
+        fac_area=fac_area,
+        status=status,
+        base=base,
+        flag=flag,
+        groups=groups,
+        membership=membership,
+        time_limit_s=time_limit_s,
+    )
+
+
+def aggregate_from_counts(  # noqa: PLR0913 (the merged counts and the call's inputs)
+    n_total_cells: np.ndarray,
+    n_own: sp.csr_matrix,
+    sub_of: Callable[[np.ndarray, np.ndarray], sp.spmatrix],
+    demand: np.ndarray,
+    *,
+    cell_area: np.ndarray,
+    fac_area: np.ndarray,
+    status: np.ndarray,
+    base: np.ndarray,
+    flag: np.ndarray,
+    groups: pd.DataFrame,
+    membership: np.ndarray,
+    time_limit_s: float = 30.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`aggregate_measures` from the existing facilities reaching each cell
+    (``n_total_cells``), those of each group (``n_own``, groups x cells, exact counts) and
+    ``sub_of(mine, cells)``: the (mine x cells) boolean matrix of the pairs within the threshold
+    (a group's minimal cover)."""
+    d = np.asarray(demand, np.float64)
+    base = np.asarray(base, bool)
     cell_in = _member_of(np.asarray(cell_area), membership)  # (G, cells)
     fac_in = _member_of(np.asarray(fac_area), membership)  # (G, fac)
     fac_in_f = fac_in.astype(np.float64)
-    n_total = sp.csr_matrix(np.asarray(a.sum(axis=0)))  # (1, cells): facilities reaching each cell
-    n_own = (fac_in_f @ a).tocsr()  # (G, cells): facilities of g reaching each cell
+    n_total = sp.csr_matrix(n_total_cells[None, :])  # (1, cells): facilities reaching each cell
     own = (n_own > 0).astype(np.float64)
     # "within T of a facility outside g" is needed only on g's cells and on the cells g covers
     pattern = ((cell_in + (n_own > 0)) > 0).astype(np.float64)
@@ -248,7 +285,6 @@ def aggregate_measures(  # noqa: PLR0913 (keyword-only inputs of one call site: 
     for c in ("n_operating", "n_planned", "n_flagged"):
         measures[c] = measures[c].round().astype(np.int64)
     cover_own, cover_given = [], []
-    w_csr = sp.csr_matrix(within)
     for g in range(len(groups)):  # a loop over groups (about a hundred), each a small LSCP
         mine = np.flatnonzero(base & fac_in[g].toarray().ravel())
         cells = cell_in[g].indices  # the group's cells: the only ones whose cover counts
@@ -256,7 +292,7 @@ def aggregate_measures(  # noqa: PLR0913 (keyword-only inputs of one call site: 
             cover_own.append(0)
             cover_given.append(0)
             continue
-        sub = w_csr[mine][:, cells]  # the small problem only (same answer, far less to reduce)
+        sub = sub_of(mine, cells)  # the small problem only (same answer, far less to reduce)
         d_g = d[cells]
         cover_own.append(minimal_cover(sub, d_g, time_limit_s=time_limit_s).n_chosen)
         d_need = d_g * (outside[g].toarray().ravel()[cells] == 0)

@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.blocks import split_blocks
+from analysis.block_store import blocks_of, kernel_store
 from analysis.capacity import demand_throughput_correlation
 from analysis.catchments import Access
 from analysis.demand import DemandGrid, MemoryBudget
@@ -175,7 +175,7 @@ def _type_demand(chain: _Chain, t: _TypeTimes) -> Any:
         size = pd.to_numeric(fac[spec.size_field], errors="coerce").to_numpy(np.float64)
     return type_demand_blocks(
         spec,
-        lambda: split_blocks(t.tt),
+        lambda: blocks_of(t.tt),
         t.weights,
         n_fac=t.tt.n_fac,
         breaks_min=tc.breaks_min,
@@ -318,7 +318,9 @@ def _analyse_one_type(
         tc.primary_min * max((*config.speed_factors, 1.0)),
         tc.primary_min + max((*shifts, 0.0)),
     )
-    if sites is None:
+    if sites is None and chain.client is None:  # facility blocks, never one array of pairs
+        tt: Any = kernel_store(chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0)
+    elif sites is None:  # the pairs gathered from the Dask workers (analysis.remote)
         tt = travel_times_on(
             chain.client, chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0
         )

@@ -10,8 +10,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.aggregate import aggregate_measures, area_groupings, group_membership
+from analysis.aggregate import area_groupings, group_membership
+from analysis.aggregate_blocks import aggregate_measures_blocks
 from analysis.block_measures import catchment_polygons_blocks, sharing_keys_blocks
+from analysis.block_store import BlockStore, blocks_of
 from analysis.blocks import (
     CellReduction,
     covering_input,
@@ -21,13 +23,13 @@ from analysis.blocks import (
     province_bits,
     province_matrices_from_bits,
     reduce_blocks,
-    split_blocks,
 )
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
 from analysis.demand import DemandGrid
 from analysis.redundancy import removal_penalty
-from analysis.verdict import Verdict, VerdictRule, facility_size, judge
+from analysis.verdict import Verdict, VerdictRule, facility_size
+from analysis.verdict_blocks import judge_blocks
 from geo.config import AreaLevel, RegionConfig, TypeConfig
 
 
@@ -79,7 +81,7 @@ def area_editions(
 def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-only)
     fac: gpd.GeoDataFrame,
     tc: TypeConfig,
-    tt: TravelTimes,
+    tt: TravelTimes | BlockStore,
     access: Access,
     demand: DemandGrid,
     provinces: Any,
@@ -105,7 +107,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     road_access = np.where(~has_road, "none", np.where(main, "network", "separate_network"))
     # per-cell and per-facility measures merged from facility blocks (analysis.blocks)
     red = reduce_blocks(
-        split_blocks(tt),
+        blocks_of(tt),
         n_fac=tt.n_fac,
         n_cells=tt.n_cells,
         n_prov=n_prov,
@@ -114,16 +116,16 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         demand=d,
         fac_prov=fac_prov,
     )
-    per_fac = facility_measures(split_blocks(tt), red, base=base, demand=d, fac_prov=fac_prov)
+    per_fac = facility_measures(blocks_of(tt), red, base=base, demand=d, fac_prov=fac_prov)
     by_break = dict(zip(tc.breaks_min, per_fac, strict=True))
     per_break = _break_measures(fac, tc, tt, d, ed, config, red=red, by_break=by_break, base=base)
     T = tc.primary_min
-    within, cov = per_break.at[T]
+    cov = per_break.at[T]
     judged = _judge(fac, tc, tt, d, config, weight, pool_per_ha, fac_prov, n_prov, base, cov)
     vd = judged.verdict
     cover = covering_tables(
         lambda s: covering_input(
-            facility_sets(split_blocks(tt), threshold_s=s, n_fac=tt.n_fac, n_cells=tt.n_cells),
+            facility_sets(blocks_of(tt), threshold_s=s, n_fac=tt.n_fac, n_cells=tt.n_cells),
             d,
             candidates=base,
         ),
@@ -138,9 +140,12 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     )
     finest, area_groups = area_groupings(provinces, config.area_levels, config.area_groups)
     groups, membership = group_membership(finest, area_groups, groupings=config.groupings)
-    gm, gp = aggregate_measures(
-        within,
+    gm, gp = aggregate_measures_blocks(
+        blocks_of(tt),
+        facility_sets(blocks_of(tt), threshold_s=T * 60.0, n_fac=tt.n_fac, n_cells=tt.n_cells),
+        cov.count_per_cell,
         d,
+        threshold_s=T * 60.0,
         cell_area=demand.area,
         fac_area=prov_index(fac[f"{config.area_levels[0].key}_code"], finest),
         status=fac["status"].to_numpy(),
@@ -156,9 +161,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
     t_nearest = np.where(np.isfinite(t1), t1 / 60.0, -9999.0)
     time_raster = demand.to_raster(t_nearest.astype(np.float32), nodata=-9999.0, dtype=np.float32)
-    polys = catchment_polygons_blocks(
-        split_blocks(tt), demand, tuple(b * 60.0 for b in tc.breaks_min)
-    )
+    polys = catchment_polygons_blocks(blocks_of(tt), demand, tuple(b * 60.0 for b in tc.breaks_min))
     geom_of = {(i, b / 60.0): g for i, b, g in polys}
     for r in per_break.catchments:
         r["geometry"] = geom_of.get((r["i"], r["break_min"]))
@@ -182,8 +185,8 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
 
 @dataclass
 class _PerBreak:
-    """Catchment rows, overlaps and province matrices of every break; (within, coverage) by
-    break; people of each province reached by another province's facilities (primary break)."""
+    """Catchment rows, overlaps and province matrices of every break; coverage by break;
+    people of each province reached by another province's facilities (primary break)."""
 
     catchments: list[dict[str, Any]]
     overlaps: list[pd.DataFrame]
@@ -195,7 +198,7 @@ class _PerBreak:
 def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block reduction)
     fac: gpd.GeoDataFrame,
     tc: TypeConfig,
-    tt: TravelTimes,
+    tt: TravelTimes | BlockStore,
     d: np.ndarray,
     ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
     config: RegionConfig,
@@ -210,7 +213,7 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
     out = _PerBreak([], [], [], {}, np.zeros(n_prov))
     for k, b in enumerate(tc.breaks_min):
         cov = by_break[b]
-        out.at[b] = (tt.within(b * 60.0) if b == tc.primary_min else None, cov)
+        out.at[b] = cov
         for i in np.flatnonzero(cov.coverage > 0):
             out.catchments.append(
                 {
@@ -221,7 +224,7 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
                 }
             )
         sets = facility_sets(
-            split_blocks(tt), threshold_s=b * 60.0, n_fac=tt.n_fac, n_cells=tt.n_cells
+            blocks_of(tt), threshold_s=b * 60.0, n_fac=tt.n_fac, n_cells=tt.n_cells
         )
         out.overlaps.append(pairwise_overlaps_from_sets(sets, d, cov.coverage).assign(break_min=b))
         del sets
@@ -231,7 +234,7 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
             else:
                 fprov = prov_index(fac[f"{config.area_key(edition)}_code"], tab)
                 bits = province_bits(
-                    split_blocks(tt), threshold_s=b * 60.0, base=base, fac_prov=fprov,
+                    blocks_of(tt), threshold_s=b * 60.0, base=base, fac_prov=fprov,
                     n_prov=len(tab),
                 )  # fmt: skip
             served, dup, others = province_matrices_from_bits(bits, d, cprov, len(tab))
@@ -261,7 +264,7 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
 def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
     fac: gpd.GeoDataFrame,
     tc: TypeConfig,
-    tt: TravelTimes,
+    tt: TravelTimes | BlockStore,
     d: np.ndarray,
     config: RegionConfig,
     weight: np.ndarray | None,
@@ -275,8 +278,8 @@ def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
     T = tc.primary_min
     # sensitivity: speeds x f scale every time (network and access) by 1/f, i.e. threshold T*f
     variants = [T * f for f in config.speed_factors] + [T + s for s in config.threshold_shifts_min]
-    return judge(
-        tt,
+    return judge_blocks(
+        lambda: blocks_of(tt),
         d,
         d if weight is None else weight,
         threshold_s=T * 60.0,
@@ -300,7 +303,7 @@ def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
 
 
 def _sharing(
-    tt: TravelTimes,
+    tt: TravelTimes | BlockStore,
     threshold_s: float,
     d: np.ndarray,
     ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
@@ -309,7 +312,7 @@ def _sharing(
     by block (``analysis.block_measures``)."""
     sharing = []
     keys = sharing_keys_blocks(
-        split_blocks(tt),
+        blocks_of(tt),
         threshold_s=threshold_s,
         demand=d,
         editions=[(cprov, len(tab)) for tab, cprov in ed.values()],

@@ -21,6 +21,7 @@ while the set grows, so each candidate costs the size of its catchment (no re-so
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -29,7 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from analysis.catchments import TravelTimes
-from analysis.overlap import coverage_measures
+from analysis.overlap import Coverage, coverage_measures
 from analysis.redundancy import redundancy_flags
 from analysis.verdict_set import (
     REASON_EXEMPT_CLASS,
@@ -103,6 +104,12 @@ def severity_from_pool(within: sp.csr_matrix, pool: np.ndarray, *, base: np.ndar
     """
     a = sp.diags(base.astype(np.float64)) @ within.astype(np.float64)
     meet = ((a @ a.T) > 0).astype(np.float64).tocsr()
+    return severity_from_meet(meet, pool, base=base)
+
+
+def severity_from_meet(meet: sp.csr_matrix, pool: np.ndarray, *, base: np.ndarray) -> np.ndarray:
+    """:func:`severity_from_pool` from ``meet`` (n_fac x n_fac, 1.0 where two base facilities'
+    catchments meet, i with itself when it reaches a cell; sorted indices)."""
     p = np.where(np.isfinite(pool) & base, pool, 0.0)
     known = (np.isfinite(pool) & base).astype(np.float64)
     total, count = meet @ p, meet @ known
@@ -164,6 +171,36 @@ def _verdict_at(  # noqa: PLR0913 (the verdict's inputs at one sensitivity varia
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
     within = tt.within(threshold_s)
     cov = coverage_measures(within, weight, fac_prov, n_prov, base=base)
+    return decide(
+        cov,
+        lambda: severity_from_pool(within, pool, base=base),  # type: ignore[arg-type]
+        partial(joint_verdict, within, weight),
+        fac_prov=fac_prov,
+        base=base,
+        size=size,
+        ids=ids,
+        rule=rule,
+        pool=pool,
+        exempt=exempt,
+    )
+
+
+def decide(  # noqa: PLR0913 (the verdict's inputs at one variant, keyword-only)
+    cov: Coverage,
+    pool_severity: Callable[[], np.ndarray],
+    joint: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, float, float]],
+    *,
+    fac_prov: np.ndarray,
+    base: np.ndarray,
+    size: np.ndarray,
+    ids: np.ndarray,
+    rule: VerdictRule,
+    pool: np.ndarray | None,
+    exempt: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
+    """The overlap flag and the verdict at one threshold from the coverage measures in the
+    type's demand (``cov``), the pool severity (called only with a ``pool``) and the joint
+    selection (:func:`joint_verdict` with its matrix and weight bound, or its block form)."""
     u_share, o_share, flag = redundancy_flags(
         cov.coverage,
         cov.unique,
@@ -175,15 +212,13 @@ def _verdict_at(  # noqa: PLR0913 (the verdict's inputs at one sensitivity varia
         severity = np.where(cov.coverage > 0, severity_from_shares(u_share, o_share), np.nan)
         candidates = flag
     else:  # competition: only facilities drawing less than their neighbours are candidates
-        severity = np.where(cov.coverage > 0, severity_from_pool(within, pool, base=base), np.nan)
+        severity = np.where(cov.coverage > 0, pool_severity(), np.nan)
         candidates = flag & (np.nan_to_num(severity, nan=-1.0) >= rule.min_pool_shortfall)
     why = np.full(flag.size, "", dtype=object) if exempt is None else np.asarray(exempt, object)
     over = why != ""
     candidates = candidates & ~over  # over capacity, or a class the region exempts
     sev = np.nan_to_num(severity, nan=-np.inf)
-    verdict, reason, group, loss, covered = joint_verdict(
-        within,
-        weight,
+    verdict, reason, group, loss, covered = joint(
         candidates=candidates,
         base=base,
         severity=sev,
@@ -266,10 +301,27 @@ def judge(  # noqa: PLR0913 (the verdict's inputs (demand, rule, sizes, capacity
         pool=pool,
         exempt=exempt,
     )
-    u_share, o_share, flag, v = at(threshold_s=threshold_s)
-    lost, moved, extra = set_removal(
-        tt, people, base=base, removed=v.verdict, threshold_s=threshold_s
+    return judge_with(
+        at,
+        lambda removed: set_removal(
+            tt, people, base=base, removed=removed, threshold_s=threshold_s
+        ),
+        threshold_s=threshold_s,
+        variants_s=variants_s,
     )
+
+
+def judge_with(
+    at: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]],
+    removal: Callable[[np.ndarray], tuple[float, float, float]],
+    *,
+    threshold_s: float,
+    variants_s: tuple[float, ...],
+) -> Judgement:
+    """:func:`judge` from the verdict at one threshold (``at(threshold_s=...)``: the shares,
+    the flag and the verdict) and the cost of removing a set (``removal(removed)``)."""
+    u_share, o_share, flag, v = at(threshold_s=threshold_s)
+    lost, moved, extra = removal(v.verdict)
     v = replace(v, lost_people=lost, moved_people=moved, extra_min=extra)
     flag_robust, verdict_robust = flag.copy(), v.verdict.copy()
     for tv in variants_s:

@@ -5,6 +5,7 @@ severity order within the loss bound, and what removing the set costs (moved fro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,16 +125,59 @@ def joint_verdict(  # noqa: PLR0913 (the joint rule's inputs, keyword-only)
     a = within.tocsr().astype(bool)
     ab = sp.diags(base.astype(np.float64)) @ a.astype(np.float64)
     count = np.asarray(ab.sum(axis=0)).ravel().astype(np.int64)
-    n_prov = int(fac_prov.max()) + 1 if fac_prov.size and fac_prov.max() >= 0 else 1
-    prov = np.where(fac_prov >= 0, fac_prov, n_prov)  # no province: a class of its own
+    prov, n_prov = province_classes(fac_prov)
     onehot = sp.csr_matrix((np.ones(n), (prov, np.arange(n))), shape=(n_prov + 1, n))
     # (provinces, cells) counts kept sparse: a row holds only the cells its province's
     # facilities reach, so memory follows the covered cells, not provinces x the whole grid
     count_prov = sp.csr_matrix(onehot @ ab, dtype=np.int32)
     count_prov.sort_indices()
+    group = equivalent_groups(a, w, base=base, equivalent_share=rule.equivalent_share)
+    return select_verdict(
+        lambda i: a.indices[a.indptr[i] : a.indptr[i + 1]],
+        w,
+        count=count,
+        count_prov=count_prov,
+        group=group,
+        candidates=candidates,
+        base=base,
+        severity=severity,
+        size=size,
+        ids=ids,
+        fac_prov=fac_prov,
+        rule=rule,
+    )
+
+
+def province_classes(fac_prov: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each facility's province class for the verdict's per-province counts (no province: a
+    class of its own, ``n_prov``) and ``n_prov``."""
+    n_prov = int(fac_prov.max()) + 1 if fac_prov.size and fac_prov.max() >= 0 else 1
+    return np.where(fac_prov >= 0, fac_prov, n_prov), n_prov
+
+
+def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-only)
+    cells_of: Callable[[int], np.ndarray],
+    w: np.ndarray,
+    *,
+    count: np.ndarray,
+    count_prov: sp.csr_matrix,
+    group: np.ndarray,
+    candidates: np.ndarray,
+    base: np.ndarray,
+    severity: np.ndarray,
+    size: np.ndarray,
+    ids: np.ndarray,
+    fac_prov: np.ndarray,
+    rule: VerdictRule,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """:func:`joint_verdict` from its merged inputs: ``cells_of(i)`` the cells within the
+    threshold of candidate i (ascending), ``count`` the existing facilities reaching each cell
+    (changed in place), ``count_prov`` the same per province class (:func:`province_classes`,
+    sorted indices; changed in place), ``group`` the equivalent groups."""
+    n = base.size
+    prov, n_prov = province_classes(fac_prov)
     covered = float(w[count > 0].sum())
     bound = rule.max_loss_share * covered
-    group = equivalent_groups(a, w, base=base, equivalent_share=rule.equivalent_share)
     group_size = np.bincount(group[group >= 0], minlength=int(group.max()) + 1 if n else 1)
     group_left = group_size.copy()
     prov_left = np.bincount(prov[base], minlength=n_prov + 1)
@@ -144,7 +188,7 @@ def joint_verdict(  # noqa: PLR0913 (the joint rule's inputs, keyword-only)
     order = cand[np.lexsort((ids[cand].astype(str), size[cand], -severity[cand]))]
     loss = 0.0
     for i in order:  # candidates only (tens to a few hundred), each costs its catchment
-        cells = a.indices[a.indptr[i] : a.indptr[i + 1]]
+        cells = cells_of(int(i))
         wc = w[cells]
         cov_i = float(wc.sum())
         unique = float(wc[count[cells] == 1].sum())
@@ -201,6 +245,13 @@ def set_removal(
     stay = ~np.asarray(removed, bool)[fac]
     after = np.full(tt.n_cells, np.inf)
     np.minimum.at(after, cell[stay], t[stay])
+    return removal_cost(before, after, people)
+
+
+def removal_cost(
+    before: np.ndarray, after: np.ndarray, people: np.ndarray
+) -> tuple[float, float, float]:
+    """:func:`set_removal`'s result from the nearest times per cell before and after."""
     served = np.isfinite(before)
     changed = served & (after > before)
     lost = changed & ~np.isfinite(after)

@@ -14,6 +14,9 @@ default (national, 1 km cells) for the industrial parks, half of them (every sec
 removed with ``RunOptions.remove``) and all of them, each in its own process; the peak RSS of
 the analysis is taken above the process's RSS once the inputs are loaded (the high-water mark
 is reset there through ``/proc/self/clear_refs``).
+The run's catchment step hands over the kernel's blocks (``analysis.block_store``); with
+``INFRA_OVERLAP_SPILL_MB=0`` every block is spilled to disk and read back per pass (the pairs
+are then never all in memory), else blocks up to 1024 MiB stay in memory.
 
 With ``--scheduler ADDRESS`` or ``--workers N`` the blocks run on Dask workers instead (N
 facilities): the merged result is checked equal to the single-process one, and the client's

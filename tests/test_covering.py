@@ -247,7 +247,8 @@ def real_catchments():
 
     def capture(fac, tc, tt, access, demand, provinces, config, **kw):
         base = (fac["status"].to_numpy() == "operating") & (access.snap.edge >= 0)
-        captured[tc.name] = (tt, demand.population, base, tc)
+        whole = tt.to_travel_times() if hasattr(tt, "to_travel_times") else tt  # a BlockStore
+        captured[tc.name] = (whole, demand.population, base, tc)
         return orig(fac, tc, tt, access, demand, provinces, config, **kw)
 
     mp = pytest.MonkeyPatch()
