@@ -20,8 +20,9 @@ import pandas as pd
 from analysis.block_store import blocks_of, kernel_store
 from analysis.capacity import demand_throughput_correlation
 from analysis.catchments import Access
-from analysis.demand import DemandGrid, MemoryBudget
+from analysis.demand import DemandGrid
 from analysis.demand import build_demand as demand_build
+from analysis.demand_memory import MemoryBudget
 from analysis.inputs import Inputs, SharedInputs
 from analysis.layers import TypeAnalysis, analyse_type, assemble_result
 from analysis.network import Graph, Snap, component_report, graph_from_edges, snap_points

@@ -206,13 +206,8 @@ def stage_demand(out: Path, cell: float) -> dict[str, Any]:
     """The raster's populated cells counted (the memory estimate's input), summed onto the grid
     in row windows (sparse), the demand cells built (100 m: populated cells only); the demand
     is saved for the catchment stage."""
-    from analysis.demand import (
-        MemoryBudget,
-        demand_from_cells,
-        grid_for_bounds,
-        people_from_raster,
-        populated_upper_bound,
-    )
+    from analysis.demand import demand_from_cells, grid_for_bounds, people_from_raster
+    from analysis.demand_memory import MemoryBudget, populated_upper_bound
     from geo.population import population_from_raster
 
     cfg, prov = _provinces()

@@ -30,11 +30,9 @@ import geopandas as gpd
 import numpy as np
 import rasterio
 import rasterio.errors
-from pyproj import Transformer
-from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.transform import Affine, from_origin
-from rasterio.warp import reproject, transform_bounds
+from rasterio.transform import from_origin
+from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from geo.config import RegionConfig
@@ -52,6 +50,7 @@ from geo.population_polygons import (
     province_totals,
     spread_by_area,
 )
+from geo.population_warp import bin_cell_centres, sum_chunk
 
 __all__ = [
     "MAX_RASTER_CELLS",
@@ -310,7 +309,7 @@ def raster_to_grid(
         for people, src_transform, src_crs in _people_chunks(
             Path(path), crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
         ):
-            grid += _bin_cell_centres(people, src_transform, src_crs, crs, dst_transform, shape)
+            grid += bin_cell_centres(people, src_transform, src_crs, crs, dst_transform, shape)
     if not grid.sum() > 0:
         raise InputError(NO_PEOPLE_IN_GRID, source=str(path))
     return grid
@@ -388,78 +387,6 @@ def _summed_chunks(
     for people, src_transform, src_crs in _people_chunks(
         Path(path), crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
     ):
-        got = _sum_chunk(people, src_transform, src_crs, shape, dst_transform, crs)
+        got = sum_chunk(people, src_transform, src_crs, shape, dst_transform, crs)
         if got is not None:
             yield got
-
-
-def _sum_chunk(
-    people: np.ndarray,
-    src_transform: Affine,
-    src_crs: CRS,
-    shape: tuple[int, int],
-    dst_transform: Affine,
-    dst_crs: str,
-) -> tuple[int, int, np.ndarray] | None:
-    """One chunk of the raster summed onto the grid (GDAL ``sum``): (row, col, part), warped
-    only into the part of the grid under the chunk (plus one cell): at 100 m a national grid is
-    ~290 M cells, and a full-grid buffer per chunk would cost 2.3 GB and a full-grid pass each
-    time. None when the chunk is off the grid."""
-    rows, cols = people.shape
-    left, top = src_transform.c, src_transform.f
-    right, bottom = src_transform @ (cols, rows)
-    box = transform_bounds(
-        src_crs,
-        dst_crs,
-        min(left, right),
-        min(top, bottom),
-        max(left, right),
-        max(top, bottom),
-        densify_pts=21,
-    )
-    win = from_bounds(*box, transform=dst_transform)
-    r0 = max(0, int(np.floor(win.row_off)) - 1)
-    c0 = max(0, int(np.floor(win.col_off)) - 1)
-    r1 = min(shape[0], int(np.ceil(win.row_off + win.height)) + 1)
-    c1 = min(shape[1], int(np.ceil(win.col_off + win.width)) + 1)
-    if r1 <= r0 or c1 <= c0:
-        return None
-    part = np.zeros((r1 - r0, c1 - c0), dtype="float64")
-    reproject(
-        people,
-        part,
-        src_transform=src_transform,
-        src_crs=src_crs,
-        dst_transform=dst_transform @ Affine.translation(c0, r0),
-        dst_crs=dst_crs,
-        resampling=Resampling.sum,
-        src_nodata=None,
-        dst_nodata=None,
-        init_dest_nodata=False,
-    )
-    return r0, c0, part
-
-
-def _bin_cell_centres(
-    people: np.ndarray,
-    src_transform: Affine,
-    src_crs: CRS,
-    dst_crs: str,
-    dst_transform: Affine,
-    shape: tuple[int, int],
-) -> np.ndarray:
-    """Fallback: each source cell's people go to the target cell holding its centre."""
-    r, c = np.nonzero(people)
-    xs, ys = rasterio.transform.xy(src_transform, r, c, offset="center")
-    x, y = Transformer.from_crs(src_crs, dst_crs, always_xy=True).transform(
-        np.asarray(xs), np.asarray(ys)
-    )
-    col, row = ~dst_transform * (x, y)
-    row, col = np.floor(row).astype(int), np.floor(col).astype(int)
-    inside = (row >= 0) & (row < shape[0]) & (col >= 0) & (col < shape[1])
-    flat = np.bincount(
-        row[inside] * shape[1] + col[inside],
-        weights=people[r, c][inside],
-        minlength=shape[0] * shape[1],
-    )
-    return flat.reshape(shape)

@@ -17,7 +17,6 @@ from shapely.geometry import box
 from geo.config import load_region_config
 from geo.errors import DataNotFoundError, InputError
 from geo.population import (
-    _bin_cell_centres,
     population_from_communes,
     population_from_config,
     population_from_districts,
@@ -25,6 +24,7 @@ from geo.population import (
     raster_to_grid,
     spread_by_area,
 )
+from geo.population_warp import bin_cell_centres
 
 CONFIG = load_region_config()
 METRIC = CONFIG.metric_crs
@@ -264,7 +264,7 @@ def test_raster_to_grid_drops_people_outside_the_grid(tmp_path):
 def test_cell_centre_fallback_keeps_the_total(tmp_path):
     people = _write_raster(tmp_path / "pop.tif")
     x0, y0, shape = _grid_over((105.60, 21.10 - 180 * RES_DEG, 105.60 + 240 * RES_DEG, 21.10))
-    grid = _bin_cell_centres(
+    grid = bin_cell_centres(
         people,
         from_origin(105.60, 21.10, RES_DEG, RES_DEG),
         "EPSG:4326",

@@ -170,6 +170,7 @@ def test_memory_check_names_what_to_change(tmp_path) -> None:
     """Too many demand cells for the budget: a message with the count, the GiB and what to
     change, before the cells are built."""
     from analysis import demand as dm
+    from analysis import demand_memory as dmm
     from geo.errors import InputError
 
     path = tmp_path / "vnm_ppp_100m.tif"
@@ -180,18 +181,18 @@ def test_memory_check_names_what_to_change(tmp_path) -> None:
     assert layer.cell_area_m2 == pytest.approx(92.6 * 86.4, rel=0.05)  # 3" at 21° N
     with pytest.raises(InputError, match=r"to read .* raise \[region\] cell_size_m"):
         dm.build_demand(  # not even the raster's people fit
-            prov, layer, crs=METRIC, cell_size_m=100.0, memory=dm.MemoryBudget(limit_gib=1e-4)
+            prov, layer, crs=METRIC, cell_size_m=100.0, memory=dmm.MemoryBudget(limit_gib=1e-4)
         )
-    tight = dm.MemoryBudget(limit_gib=0.03, n_types=3, source="region.toml")  # the read fits
+    tight = dmm.MemoryBudget(limit_gib=0.03, n_types=3, source="region.toml")  # the read fits
     with pytest.raises(InputError) as err:
         dm.build_demand(prov, layer, crs=METRIC, cell_size_m=100.0, memory=tight)
     text = str(err.value)
     assert "demand cells" in text and "GiB" in text and "populated_cells_only = true" in text
     assert "cell_size_m" in text
-    roomy = dm.MemoryBudget(limit_gib=4.0, n_types=3)
+    roomy = dmm.MemoryBudget(limit_gib=4.0, n_types=3)
     got = dm.build_demand(
         prov, layer, crs=METRIC, cell_size_m=100.0, memory=roomy, populated_only=True
     )
-    assert got.n_cells <= dm.populated_upper_bound(
+    assert got.n_cells <= dmm.populated_upper_bound(
         layer.populated_cells, layer.cell_area_m2, got.grid
     )
