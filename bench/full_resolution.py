@@ -269,7 +269,7 @@ def _graph(out: Path):
         return pickle.load(fh)
 
 
-def stage_catchments(out: Path, cell: float) -> dict[str, Any]:
+def stage_catchments(out: Path, cell: float, types: str | None = None) -> dict[str, Any]:
     """1,000 facilities in three types on the ≥ 4 M-arc graph: every type's catchments reduced
     block by block (``analysis.blocks.cell_reductions``: counts, nearest two, province bits and
     coverage per break, then unique and other-province demand), never holding every pair."""
@@ -295,9 +295,13 @@ def stage_catchments(out: Path, cell: float) -> dict[str, Any]:
     rng = np.random.default_rng(42)
     pick = rng.choice(pop.size, size=sum(TYPES.values()), replace=False, p=pop / pop.sum())
     at, pairs, row["catchments_s"] = 0, 0, 0.0
+    only = set(types.split(",")) if types else set(TYPES)
     for tname, count in TYPES.items():
         tc = cfg.types[tname]
         sub = pick[at : at + count]
+        if tname not in only:  # --types: a part of the facilities (the same draw)
+            at += count
+            continue
         t0 = time.perf_counter()
         fac = Access.from_snap(
             snap_points(
@@ -352,8 +356,8 @@ RUN = {
     "raster_write": lambda out, a: stage_raster_write(out),
     "demand_1km": lambda out, a: stage_demand(out, 1000.0),
     "demand_100m": lambda out, a: stage_demand(out, 100.0),
-    "catchments_1km": lambda out, a: stage_catchments(out, 1000.0),
-    "catchments_100m": lambda out, a: stage_catchments(out, 100.0),
+    "catchments_1km": lambda out, a: stage_catchments(out, 1000.0, a.types),
+    "catchments_100m": lambda out, a: stage_catchments(out, 100.0, a.types),
     "kernel": lambda out, a: stage_kernel(out),
 }
 
@@ -394,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(default_out))
     ap.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages to run")
     ap.add_argument("--stage", help="run one stage in this process and print its JSON row")
+    ap.add_argument("--types", help="catchment stages: these facility types only (a, b)")
     ap.add_argument("--pbf-mb", type=float, default=270.0, help="size of the synthetic PBF")
     ap.add_argument(
         "--timeout", type=float, default=3600.0, help="wall seconds per stage (a loaded machine)"
