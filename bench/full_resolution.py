@@ -12,10 +12,17 @@ stage itself, is its own; ``--stage NAME`` runs one):
 - ``pbf_read``: ``geo.pbf.network_from_pbf`` (streaming, no networkx) and the CSR graph.
 - ``raster_write``: a WorldPop-style 3 arc-second (~100 m) GeoTIFF over the country with
   >= 10 M populated land cells (clustered), written by row blocks. Cached.
-- ``demand_1km`` / ``demand_100m``: the raster summed onto the grid (row windows) and the demand
-  grid (``analysis.demand``) at 1 km and 100 m.
-- ``catchments_1km`` / ``catchments_100m``: the graph read again, cells snapped, 1,000 facilities
-  in three types, travel times within each type's largest break (the pairs held in memory).
+- ``demand_1km`` / ``demand_100m``: the raster's populated cells counted
+  (``population_from_raster``: the memory estimate's input), the raster summed onto the grid in
+  row windows and kept sparse (``analysis.demand.people_from_raster``), the demand cells built
+  (``demand_from_cells``; at 100 m the populated cells only) with the memory check; the demand is
+  saved (``demand_<cell>m.npz``) for the catchment stage.
+- ``catchments_1km`` / ``catchments_100m``: the graph of ``pbf_read`` (pickled), cells snapped,
+  1,000 facilities in three types, every type reduced block by block
+  (``analysis.blocks.cell_reductions``: counts, nearest two, coverage, unique and
+  other-province demand), never holding every pair.
+- ``kernel``: the kernel against raw scipy ``dijkstra(limit=)`` and networkx single-source on
+  the ≥ 4 M-arc graph (``bench_kernel.kernel_section``: 100 facilities, 60 min).
 
 Results: JSON lines in ``OUT/full_resolution.jsonl`` and a table in ``OUT/full_resolution.md``.
 A stage that fails (out of memory, time) is reported with its exit code; the others still run.
@@ -257,7 +264,7 @@ def _graph(out: Path):
         return pickle.load(fh)
 
 
-def stage_catchments(out: Path, cell: float) -> dict[str, Any]:
+def stage_catchments(out: Path, cell: float, types: str | None = None) -> dict[str, Any]:
     """1,000 facilities in three types on the ≥ 4 M-arc graph: every type's catchments reduced
     block by block (``analysis.blocks.cell_reductions``: counts, nearest two, province bits and
     coverage per break, then unique and other-province demand), never holding every pair."""
@@ -283,9 +290,13 @@ def stage_catchments(out: Path, cell: float) -> dict[str, Any]:
     rng = np.random.default_rng(42)
     pick = rng.choice(pop.size, size=sum(TYPES.values()), replace=False, p=pop / pop.sum())
     at, pairs, row["catchments_s"] = 0, 0, 0.0
+    only = set(types.split(",")) if types else set(TYPES)
     for tname, count in TYPES.items():
         tc = cfg.types[tname]
         sub = pick[at : at + count]
+        if tname not in only:  # --types: a part of the facilities (the same draw)
+            at += count
+            continue
         t0 = time.perf_counter()
         fac = Access.from_snap(
             snap_points(
@@ -340,8 +351,8 @@ RUN = {
     "raster_write": lambda out, a: stage_raster_write(out),
     "demand_1km": lambda out, a: stage_demand(out, 1000.0),
     "demand_100m": lambda out, a: stage_demand(out, 100.0),
-    "catchments_1km": lambda out, a: stage_catchments(out, 1000.0),
-    "catchments_100m": lambda out, a: stage_catchments(out, 100.0),
+    "catchments_1km": lambda out, a: stage_catchments(out, 1000.0, a.types),
+    "catchments_100m": lambda out, a: stage_catchments(out, 100.0, a.types),
     "kernel": lambda out, a: stage_kernel(out),
 }
 
@@ -382,8 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(default_out))
     ap.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages to run")
     ap.add_argument("--stage", help="run one stage in this process and print its JSON row")
+    ap.add_argument("--types", help="catchment stages: these facility types only (a, b)")
     ap.add_argument("--pbf-mb", type=float, default=270.0, help="size of the synthetic PBF")
-    ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per stage")
+    ap.add_argument(
+        "--timeout", type=float, default=3600.0, help="wall seconds per stage (a loaded machine)"
+    )
     a = ap.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
