@@ -227,14 +227,15 @@ def test_region_config_ferries_and_false_junctions_are_validated(tmp_path):
         load_region_config(p, region="vietnam")
 
 
-def test_facility_connector_runs_at_the_access_speed_so_a_cell_on_it_is_not_held_back(tmp_path):
-    """The region's network gives a far facility's connector the access speed, not the repairs'
-    20 km/h: a cell that snaps to it crosses the missing local road at its own access speed."""
+def test_facility_connector_runs_at_the_local_road_speed_so_a_cell_on_it_is_not_held_back(tmp_path):
+    """The region's network gives a far facility's connector the speed of its
+    ``point_connector_class`` (tertiary: a missing local road), never below the access speed, not
+    the repairs' 20 km/h: a cell that snaps to it goes up the missing road at that speed."""
     from dataclasses import replace
 
     from analysis.catchments import Access, travel_times
     from geo.config import load_region_config
-    from geo.roads import road_network_for_region
+    from geo.roads import point_connector_speed, road_network_for_region
 
     road = LineString([ll(0, 0), ll(20_000, 0)])
     gpd.GeoDataFrame(
@@ -255,10 +256,14 @@ def test_facility_connector_runs_at_the_access_speed_so_a_cell_on_it_is_not_held
     net = road_network_for_region(tmp_path, cfg, points=[far])
     conn = net.edges[net.edges["edge_kind"] == "connector"]
     assert len(conn) == 1 and conn["length_m"].iloc[0] == pytest.approx(12_000, rel=1e-3)
-    assert cfg.access_speed_kmh != roads.speed_kmh["connector"]  # else the test shows nothing
-    assert conn["speed_kmh"].iloc[0] == pytest.approx(cfg.access_speed_kmh)
+    conn_kmh = roads.speed_kmh[roads.point_connector_class]
+    assert conn_kmh > cfg.access_speed_kmh, "tertiary slower than access: the test shows nothing"
+    assert conn_kmh != roads.speed_kmh["connector"]  # else the test shows nothing
+    assert conn["speed_kmh"].iloc[0] == pytest.approx(conn_kmh) == point_connector_speed(cfg)
+    slow = replace(cfg, access_speed_kmh=conn_kmh + 5.0)  # never below the access speed
+    assert point_connector_speed(slow) == pytest.approx(conn_kmh + 5.0)
     # a facility on the road 5 km east of the connector's foot; a cell 3 km beside the connector
-    # (the road is 6 km away) snaps to it and comes up it at the access speed
+    # (the road is 6 km away) snaps to it and goes up it at the connector's speed
     g = graph_from_edges(net.edges, net.node_xy, crs=CRS)
     acc = cfg.access_speed_kmh / 3.6
     fac = snap_points(g, np.array([[X0 + 15_000, Y0]]))
@@ -272,5 +277,5 @@ def test_facility_connector_runs_at_the_access_speed_so_a_cell_on_it_is_not_held
         method="scipy",
     )
     road_ms = net.edges.loc[net.edges["edge_kind"] == "road", "speed_kmh"].iloc[0] / 3.6
-    expected = 5_000 / road_ms + 6_000 / acc + 3_000 / acc
+    expected = 5_000 / road_ms + 6_000 / (conn_kmh / 3.6) + 3_000 / acc
     assert tt.time_s.tolist() == pytest.approx([expected], rel=2e-3)
