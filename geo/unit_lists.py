@@ -35,6 +35,8 @@ class UnitsSpec:
     lon_field: str | None = None
     lat_field: str | None = None
     exclude_site_classes: dict[str, str] = field(default_factory=dict)
+    # sites left out by id, each with its reason (a source row whose point contradicts its name)
+    exclude_sites: dict[str, str] = field(default_factory=dict)
     use_fields: tuple[str, ...] = ()
     use_patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exclude_uses: tuple[str, ...] = ()

@@ -110,6 +110,10 @@ def _membership(
     unit_status = dict(zip(units["unit_id"], units["status"], strict=True))
     rules = (
         (
+            sites["facility_id"].isin(list(spec.exclude_sites)),
+            sites["facility_id"].map(spec.exclude_sites),
+        ),
+        (
             sites["class"].isin(list(spec.exclude_site_classes)),
             sites["class"].map(spec.exclude_site_classes),
         ),

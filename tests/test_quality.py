@@ -192,17 +192,18 @@ def test_check_on_the_real_mirror(tmp_path) -> None:
     r = run_cli("check", "--data", str(MIRROR), "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr[-2000:]
     assert "covers 278 of 478 industrial parks" in r.stdout, r.stdout[-3000:]
-    # official seaports (Decision 1579): 5 of 36 have no mapped terminal and are named (the
-    # project's sourced terminal table, data/seaport_terminals_sourced.csv, covers 11 more)
-    assert "covers 31 of 36 seaports" in r.stdout and "5 official seaports have no" in r.stdout
-    # 5 of the 28 coastal provinces have no seaport with a terminal in the data: Thái Bình,
-    # Ninh Bình, Trà Vinh, Sóc Trăng, Bạc Liêu
-    assert "5 of 28 coastal provinces have no seaport with a mapped terminal" in r.stdout
+    # official seaports (Decision 1579): 6 of 36 have no mapped terminal and are named (the
+    # project's sourced terminal table, data/seaport_terminals_sourced.csv, covers 10 more)
+    assert "covers 30 of 36 seaports" in r.stdout and "6 official seaports have no" in r.stdout
+    # 6 of the 28 coastal provinces have no seaport with a terminal in the data: Thái Bình,
+    # Nam Định, Ninh Bình, Trà Vinh, Sóc Trăng, Bạc Liêu
+    assert "6 of 28 coastal provinces have no seaport with a mapped terminal" in r.stdout
     coastal = pd.read_csv(
         tmp_path / "quality" / "coastal_ports.csv", dtype={"prov63_code": str}, encoding="utf-8-sig"
     )
     assert sorted(coastal.loc[~coastal["has_port"], "prov63_code"]) == [
         "34",
+        "36",
         "37",
         "84",
         "94",
@@ -213,6 +214,6 @@ def test_check_on_the_real_mirror(tmp_path) -> None:
     )
     assert length.loc["national_highway", "ratio"] == pytest.approx(1.0, abs=0.01)
     flags = pd.read_csv(tmp_path / "quality" / "facility_flags.csv", encoding="utf-8-sig")
-    # 31 official seaports with a terminal + 23 official airports + 278 parks
-    assert len(flags) == 332 and flags["doubtful"].any()
+    # 30 official seaports with a terminal + 23 official airports + 278 parks
+    assert len(flags) == 331 and flags["doubtful"].any()
     assert "<svg" in (tmp_path / "quality" / "quality.html").read_text(encoding="utf-8")

@@ -3,6 +3,7 @@ missing units listed, and the official airport list of the embedded data."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,7 +44,10 @@ UNITS = [
 
 @pytest.fixture(scope="module")
 def hand_load(tmp_path_factory):
-    d = tmp_path_factory.mktemp("units_data")
+    return _hand_load(tmp_path_factory.mktemp("units_data"))
+
+
+def _hand_load(d: Path, exclude_sites: str = ""):
     for f in PROVINCE_FILES:
         (d / f).symlink_to(EMBEDDED / f)
     gdf = gpd.GeoDataFrame(
@@ -65,6 +69,9 @@ def hand_load(tmp_path_factory):
     text = text.replace('id_field = "wpi_number"', 'id_field = "wpi_number"\noptional = true')
     # the project's own terminal table would add its 17 real terminals: read from this folder
     text = text.replace("in_project = true", "optional = true")
+    if exclude_sites:
+        text, n = re.subn(r"(?m)^exclude_sites = .*$", f"exclude_sites = {exclude_sites}", text)
+        assert n == 1
     cfg = d / "region.toml"
     cfg.write_text(text, encoding="utf-8")
     config = load_region_config(cfg)
@@ -202,3 +209,18 @@ def test_remove_a_terminal_leaves_it_out_of_its_unit(hand_load):
     f_id = hand_load.sites.set_index("name").loc["Cảng F", "site_id"]
     sites, unit = _member_sites(hand_load, fac, "seaport", (g_id, f_id))
     assert (unit == qn).sum() == 0
+
+
+def test_a_site_excluded_by_id_is_left_out_with_its_reason(tmp_path: Path, hand_load):
+    """``exclude_sites`` (a source row whose point contradicts its name): the site is no member,
+    its unit keeps its other members, and the reason is in excluded.csv."""
+    sites = hand_load.sites.set_index("name")
+    f_id = sites.loc["Cảng F", "site_id"]
+    assert sites.loc["Cảng F", "member"] == "yes"
+    load = _hand_load(tmp_path, '{ "' + f_id + '" = "point in the wrong province" }')
+    out = load.sites.set_index("name")
+    assert out.loc["Cảng F", "member"] != "yes"
+    assert out.loc["Cảng F", "excluded_reason"] == "point in the wrong province"
+    fac = load.facilities.set_index("facility_id")
+    assert fac.loc["seaport:cang-bien-quang-ninh", "members"] == "Cảng G"
+    assert load.excluded["reason"].str.endswith("point in the wrong province").sum() == 1
