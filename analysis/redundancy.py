@@ -318,7 +318,21 @@ def evidence_sentences(  # noqa: PLR0913 (one keyword per measure the sentence q
     else:
         en += "."
         vi += "."
-    if verdict and set_evidence is not None:
+    if verdict and set_evidence is not None and set_evidence.n == 1:
+        se = set_evidence  # the set is this facility: say what its own removal costs, once
+        en += (
+            f" It is the only {tl_en} judged redundant: removing it would cost "
+            f"{fmt_pct(se.loss_share, 'en')} of the demand served today "
+            f"(bound {fmt_pct(se.max_loss_share, 'en')}), and the {fmt_people(se.moved_people)} people "
+            f"whose nearest {tl_en} it is would travel {fmt_min(se.extra_min, 'en')} min longer on average."
+        )
+        vi += (
+            f" Đây là {tl_vi} duy nhất được kết luận là dư thừa: bỏ cơ sở này làm mất "
+            f"{fmt_pct(se.loss_share, 'vi')} nhu cầu đang được phục vụ "
+            f"(giới hạn {fmt_pct(se.max_loss_share, 'vi')}), và {fmt_people(se.moved_people, 'vi')} người "
+            f"có {tl_vi} gần nhất là cơ sở này sẽ đi thêm trung bình {fmt_min(se.extra_min, 'vi')} phút."
+        )
+    elif verdict and set_evidence is not None:
         se = set_evidence
         en += (
             f" Removed together with the other {se.n - 1} {tl_en}(s) judged redundant, "

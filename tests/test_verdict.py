@@ -186,9 +186,20 @@ def test_evidence_words_verdict_and_overlap_apart_with_loss_and_penalty_together
     assert "2.0 million who keep it would travel 3.0 min longer" in en
     assert "1.5% of the demand served today" in en and "bound 2%" in en
     assert vi.startswith("Dư thừa:") and "9,5 triệu người sẽ mất tiếp cận" in vi and "1,5 %" in vi
+    assert "Removed together with the other 2 seaport(s)" in en and "Nếu bỏ cùng 2" in vi
     vi, en = evidence_sentences(**common, verdict=False, reason="loss_bound", set_evidence=se)
     assert en.startswith("Overlap:") and "Redundant" not in en and "more than 2%" in en
     assert vi.startswith("Trùng lặp:") and "Dư thừa" not in vi
+    # a set of one is this facility: no "the other 0", its own removal said once
+    one = SetEvidence(
+        n=1, loss_share=0.005, lost_people=300_000, moved_people=320_000, extra_min=34.0,
+        max_loss_share=0.02,
+    )  # fmt: skip
+    vi, en = evidence_sentences(**common, verdict=True, set_evidence=one)
+    assert "the other 0" not in en and "cùng 0" not in vi
+    assert "It is the only seaport judged redundant" in en and "0.5% of the demand" in en
+    assert "320,000 people whose nearest seaport it is would travel 34 min longer" in en
+    assert "Đây là cảng biển duy nhất được kết luận là dư thừa" in vi
 
 
 def test_pool_severity_is_the_shortfall_against_the_neighbours():
