@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.results import RunMeta, RunResult
@@ -23,14 +24,32 @@ def _primary(meta: RunMeta) -> dict[str, float]:
     return {t: tm["primary_min"] for t, tm in meta.types.items()}
 
 
+def finding_order(fac: pd.DataFrame) -> pd.DataFrame:
+    """``fac`` in the map's findings order (``maps.html_findings``): the verdict first, then by
+    severity rounded as the map shows it (4 decimals), the verdict rank, the name, the id."""
+    v = fac["verdict"].astype(bool)
+    nan = pd.Series(np.nan, index=fac.index)
+    sev = pd.to_numeric(fac.get("severity", nan), errors="coerce").round(4)
+    rank = pd.to_numeric(fac.get("verdict_rank", nan), errors="coerce").where(v)
+    key = pd.DataFrame(
+        {
+            "o": (~v).astype(int),
+            "s": (-sev).fillna(np.inf),
+            "r": rank.fillna(np.inf),
+            "n": fac["name"].astype(str),
+            "i": fac["facility_id"].astype(str),
+        },
+        index=fac.index,
+    )
+    return fac.loc[key.sort_values(["o", "s", "r", "n", "i"], kind="stable").index]
+
+
 def findings(result: RunResult, lang: str) -> list[dict[str, Any]]:
     """The verdict's facilities, most severe first, then those with only the overlap flag."""
     fac, meta = result.layers["facilities"], result.meta
     ed = meta.edition
     sel = fac[fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)].copy()
-    sel = sel.assign(_o=~sel["verdict"].astype(bool)).sort_values(
-        ["_o", "severity", "type", "facility_id"], ascending=[True, False, True, True]
-    )
+    sel = finding_order(sel)
     return [
         {
             "rank": i + 1,
@@ -68,9 +87,7 @@ def _type_sentence(result: RunResult, t: str, lang: str) -> str:
             f"None of the {n} {lab}s is judged redundant at {T} min; "
             f"{n_ov} overlap with another province's {lab}."
         )
-    top = f[f["verdict"].astype(bool)].sort_values(
-        ["severity", "facility_id"], ascending=[False, True]
-    )
+    top = finding_order(f[f["verdict"].astype(bool)])
     names = ", ".join(f"{r['name']} ({r[f'prov{ed}_name']})" for _, r in top.head(3).iterrows())
     loss, lost = fmt_pct(v.get("loss_share"), lang), fmt_people(v.get("lost_people"), lang)
     moved, extra = fmt_people(v.get("moved_people"), lang), fmt_min(v.get("extra_min"), lang)

@@ -114,6 +114,19 @@ def test_findings_ordered_verdict_first_by_severity() -> None:
     assert first["r"] == 1 and rows[-1]["r"] is None, "overlap-only rows have no verdict rank"
 
 
+def test_report_findings_follow_the_map_order_on_ties() -> None:
+    """The report lists the findings in the map panel's order, ties of the shown (rounded)
+    severity broken the same way (verdict rank, name, id)."""
+    from maps.report_sections import finding_order
+
+    fac = findings_result().layers["facilities"].copy()
+    fac.loc[fac["facility_id"].isin(["seaport:a", "seaport:long"]), "severity"] = 0.99999
+    fac.loc[fac["facility_id"] == "seaport:b", "severity"] = 1.0  # shown as 1.0 too: a tie
+    map_ids = [r["id"] for r in hf.findings_records(fac, edition=34)]
+    sel = fac[fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)]
+    assert finding_order(sel)["facility_id"].tolist() == map_ids
+
+
 def test_findings_fall_back_to_flag_without_verdict_columns() -> None:
     fac = make_fake_result().layers["facilities"]
     fac = fac.drop(columns=["verdict", "overlap_flag", "severity", "verdict_rank"])  # an older run
