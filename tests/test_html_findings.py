@@ -120,9 +120,11 @@ def test_report_findings_follow_the_map_order_on_ties() -> None:
     from maps.report_sections import finding_order
 
     fac = findings_result().layers["facilities"].copy()
-    fac.loc[fac["facility_id"].isin(["seaport:a", "seaport:long"]), "severity"] = 0.99999
-    fac.loc[fac["facility_id"] == "seaport:b", "severity"] = 1.0  # shown as 1.0 too: a tie
+    # a (verdict rank 2) is more severe than b (rank 1) by less than the map shows: a tie there
+    fac.loc[fac["facility_id"] == "seaport:a", "severity"] = 1.0
+    fac.loc[fac["facility_id"] == "seaport:b", "severity"] = 0.99999
     map_ids = [r["id"] for r in hf.findings_records(fac, edition=34)]
+    assert map_ids[:2] == ["seaport:b", "seaport:a"], map_ids
     sel = fac[fac["verdict"].astype(bool) | fac["overlap_flag"].astype(bool)]
     assert finding_order(sel)["facility_id"].tolist() == map_ids
 
