@@ -325,7 +325,7 @@ def legend_html(types_present: Sequence[str], types: Mapping[str, Any]) -> str:
         f"<div>{_swatch(f'width:14px;height:14px;background:transparent;border:3px solid {FLAG_COLOUR}')}"
         f"{bi('dư thừa, ' + term('robust', 'vi'), 'redundant, robust')} "
         f"{_swatch(f'width:14px;height:14px;background:transparent;border:2px dashed {FLAG_COLOUR}')}"
-        f"{bi('dư thừa, ' + term('fragile', 'vi'), 'redundant, sensitive')}</div>"
+        f"{bi('dư thừa, ' + term('fragile', 'vi'), 'redundant, ' + term('fragile', 'en'))}</div>"
     )
     rows.append(
         _section(

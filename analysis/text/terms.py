@@ -176,4 +176,5 @@ def demand_source_text(meta: RunMeta, lang: str) -> str:
         if sid.startswith("raster:"):
             return f"lưới dân số {sid.removeprefix('raster:')}"
         return "nguồn dân số do người dùng cung cấp" if sid else "–"
-    return str(meta.demand_source or sid or "–")
+    text = str(meta.demand_source or sid or "–")
+    return text.removeprefix(f"{sid}: ") if sid else text  # the loader's description, not its id
