@@ -101,7 +101,10 @@ def load_shared(
     points = (
         []
         if facilities is None
-        else facilities_to_connect(facilities, min_gap_m=config.max_facility_access_km * 1000)
+        else facilities_to_connect(
+            facilities,
+            min_gap_m=config.roads.facility_connector_min_m or config.max_facility_access_km * 1000,
+        )
     )
     network = road_network_for_region(data_dir, config, roads_file=opts.roads, points=points)
     return SharedInputs(provinces, network, population, round(time.perf_counter() - t, 3))

@@ -116,6 +116,7 @@ class RoadsConfig:
     city_connectors_min_population: int = 50_000
     city_connector_min_m: float = 2000.0
     point_connector_class: str = "tertiary"
+    facility_connector_min_m: float | None = None
 
     urban_speed_factor: float = 1.0
     urban_min_population: int = 1_000_000
@@ -244,6 +245,7 @@ def _roads_config(r: RoadsTable) -> RoadsConfig:
         city_connectors_min_population=r.city_connectors_min_population,
         city_connector_min_m=r.city_connector_min_m,
         point_connector_class=r.point_connector_class,
+        facility_connector_min_m=r.facility_connector_min_m,
         urban_speed_factor=r.urban_speed_factor,
         urban_min_population=r.urban_min_population,
         urban_radius_km=r.urban_radius_km,

@@ -188,6 +188,9 @@ class RoadsTable(Strict):
     city_connector_min_m: Annotated[float, Field(gt=0)] = 2000.0
     # the road class whose speed a facility's connector (a missing local road) is driven at
     point_connector_class: str = "tertiary"
+    # operating facilities farther than this from every road get a connector (default: the
+    # facility access limit, max_facility_access_km, beyond which they would have no road)
+    facility_connector_min_m: Annotated[float, Field(gt=0)] | None = None
     # geo.urban: speed factor of the non-expressway roads within urban_radius_km of a city of
     # cities_geonames.csv with at least urban_min_population people (1: no congestion)
     urban_speed_factor: Annotated[float, Field(gt=0, le=1)] = 1.0

@@ -12,6 +12,7 @@ import pytest
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
+from shapely.geometry import Point as ShapelyPoint
 
 from analysis.network import graph_from_edges, snap_points
 from analysis.road_repairs import road_repairs_layer
@@ -279,3 +280,35 @@ def test_facility_connector_runs_at_the_local_road_speed_so_a_cell_on_it_is_not_
     road_ms = net.edges.loc[net.edges["edge_kind"] == "road", "speed_kmh"].iloc[0] / 3.6
     expected = 5_000 / road_ms + 6_000 / (conn_kmh / 3.6) + 3_000 / acc
     assert tt.time_s.tolist() == pytest.approx([expected], rel=2e-3)
+
+
+def test_facility_connector_threshold_is_a_config_value(tmp_path):
+    """``[roads] facility_connector_min_m``: an operating facility 3 km from every road gets a
+    connector at 2 km (Viet Nam's value), none at the 10 km access limit (the default)."""
+    from dataclasses import replace
+
+    from geo.config import load_region_config
+    from geo.point_connectors import facilities_to_connect
+    from geo.roads import road_network_for_region
+
+    road = LineString([ll(0, 0), ll(20_000, 0)])
+    gpd.GeoDataFrame(
+        {"road_class": ["national_highway"], "status": ["unknown"]}, geometry=[road], crs=4326
+    ).to_file(tmp_path / "roads.gpkg", layer="roads", driver="GPKG")
+    cfg = load_region_config(Path(__file__).resolve().parent.parent / "data" / "vietnam.toml")
+    assert cfg.roads.facility_connector_min_m == 2000.0
+    roads = replace(
+        cfg.roads, file="roads.gpkg", merge_second=False, extra_files=(),
+        city_connectors_file=None, ferries=(), no_junctions=(),
+    )  # fmt: skip
+    cfg = replace(cfg, roads=roads)
+    fac = gpd.GeoDataFrame(
+        {"name": ["KCN gần", "KCN đã đóng"], "status": ["operating", "closed"]},
+        geometry=[ShapelyPoint(ll(8_000, -3_000)), ShapelyPoint(ll(9_000, -3_000))],
+        crs=4326,
+    )
+    for gap, n in ((roads.facility_connector_min_m, 1), (cfg.max_facility_access_km * 1000, 0)):
+        points = facilities_to_connect(fac, min_gap_m=gap)
+        net = road_network_for_region(tmp_path, cfg, points=points)
+        conn = net.edges[net.edges["edge_kind"] == "connector"]
+        assert len(conn) == n, (gap, len(conn))
