@@ -15,11 +15,15 @@ from analysis.results import GridSpec
 #: (row, col, xy, people, area), their snap and access, the construction's index arrays, and
 #: the per-cell measures of the type being analysed; a deliberate over-estimate
 DEMAND_BYTES_PER_CELL = 240
-#: bytes per demand cell kept for every type (coverage counts, nearest times, masks)
+#: bytes per demand cell kept for every type (coverage counts, nearest times and their cells,
+#: the cells served by several)
 TYPE_BYTES_PER_CELL = 40
-#: bytes per cell of the whole grid (the bbox), per type: the coverage-count (int16) and
-#: nearest-time (float32) rasters are written dense over the grid, plus a mask
-RASTER_BYTES_PER_CELL = 8
+#: rows of the grid a raster fills at a time while it is written (one row of 256-pixel tiles;
+#: ``maps.rasters`` writes the coverage-count and nearest-time rasters from the cells, window
+#: by window, never dense over the whole grid)
+RASTER_WINDOW_ROWS = 256
+#: bytes per pixel of that window (the widest raster value, float32, twice while written)
+RASTER_WINDOW_BYTES_PER_PIXEL = 8
 #: bytes per populated cell while a raster is read (flat index + people, twice while merged)
 READ_BYTES_PER_CELL = 32
 
@@ -44,8 +48,9 @@ class MemoryBudget:
     def need_gib(self, n_cells: int, grid: GridSpec) -> float:
         """GiB a run needs for ``n_cells`` demand cells on ``grid`` (pairs aside)."""
         per_cell = DEMAND_BYTES_PER_CELL + TYPE_BYTES_PER_CELL * self.n_types
-        dense = RASTER_BYTES_PER_CELL * self.n_types * grid.shape[0] * grid.shape[1]
-        return (n_cells * per_cell + dense) / 2**30
+        rows = min(RASTER_WINDOW_ROWS, grid.shape[0])
+        window = RASTER_WINDOW_BYTES_PER_PIXEL * rows * grid.shape[1]  # one raster at a time
+        return (n_cells * per_cell + window) / 2**30
 
     def check(self, n_cells: int, grid: GridSpec, *, populated_only: bool) -> None:
         """Refuse, before the cells are built, a run that would exceed the budget."""

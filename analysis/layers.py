@@ -403,7 +403,7 @@ def _add_province_columns(
 ) -> None:
     """A type's people covered, and covered by another province's facilities, per province."""
     table_len = len(prov_layer)
-    any_cov = np.asarray(ta.count_raster[demand.row, demand.col] > 0)
+    any_cov = ta.count_raster.values_at(demand.row, demand.col) > 0
     prov_layer[f"coverage_{ta.tc.name}"] = np.bincount(
         cell_prov[cell_prov >= 0],
         weights=(demand.population * any_cov)[cell_prov >= 0],

@@ -249,17 +249,25 @@ def catchment_polygons(
 def mask_polygons(grid: GridSpec, masks: list[np.ndarray]) -> list[shapely.Geometry | None]:
     """The outline of each boolean grid mask (rows x cols of ``grid``) in the grid's metric CRS,
     traced by the same compiled pass as the catchments (one polygoniser); None for an empty mask."""
-    if not any(m.any() for m in masks):
-        return [None] * len(masks)
+    cells = [(r, c) for r, c in (np.nonzero(m) for m in masks)]
+    return cell_polygons(grid, cells)
+
+
+def cell_polygons(
+    grid: GridSpec, cells: list[tuple[np.ndarray, np.ndarray]]
+) -> list[shapely.Geometry | None]:
+    """The outline of each set of grid cells (``(rows, cols)``, row-major order) in the grid's
+    metric CRS, as :func:`mask_polygons` without a dense mask of the grid; None for an empty set."""
+    if not any(np.asarray(r).size for r, _c in cells):
+        return [None] * len(cells)
     rows, cols, owner = [], [], []
-    for i, m in enumerate(masks):
-        r, c = np.nonzero(m)
-        rows.append(r)
-        cols.append(c)
-        owner.append(np.full(r.size, i, np.int64))
+    for i, (r, c) in enumerate(cells):
+        rows.append(np.asarray(r, np.int64))
+        cols.append(np.asarray(c, np.int64))
+        owner.append(np.full(np.asarray(r).size, i, np.int64))
     row, col, fac = np.concatenate(rows), np.concatenate(cols), np.concatenate(owner)
     n = row.size
-    cells = DemandGrid(
+    grid_cells = DemandGrid(
         grid=grid,
         row=row,
         col=col,
@@ -267,6 +275,6 @@ def mask_polygons(grid: GridSpec, masks: list[np.ndarray]) -> list[shapely.Geome
         population=np.zeros(n),
         area=np.full(n, -1, np.int64),
     )
-    tt = TravelTimes(fac, np.arange(n, dtype=np.int64), np.zeros(n), len(masks), n, 1.0)
-    traced = {i: g for i, _b, g in catchment_polygons(tt, cells, (1.0,))}
-    return [traced.get(i) for i in range(len(masks))]
+    tt = TravelTimes(fac, np.arange(n, dtype=np.int64), np.zeros(n), len(cells), n, 1.0)
+    traced = {i: g for i, _b, g in catchment_polygons(tt, grid_cells, (1.0,))}
+    return [traced.get(i) for i in range(len(cells))]

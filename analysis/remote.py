@@ -3,8 +3,9 @@
 
 The kernel's inputs (``analysis.kernel.prepare``: the graph, the facilities' seeds, the cells'
 attachments) are scattered to every worker once per type; each task solves one contiguous block
-of facilities (``kernel.run_block``) and the client concatenates the blocks in block order, so the
-result is the single-process result bit for bit (each facility's bounded Dijkstra is independent
+of facilities (``kernel.run_block``) and the client keeps the blocks in block order in a
+``BlockStore`` (issue 19: never one array of every pair), so the pairs are the single-process
+pairs bit for bit (each facility's bounded Dijkstra is independent
 of the others). The client is opened and closed by the caller (``batch.dask_client``).
 """
 
@@ -14,9 +15,8 @@ import itertools
 import logging
 from typing import Any
 
-import numpy as np
-
 from analysis.access import Access, TravelTimes
+from analysis.block_store import BlockStore, spill_bytes_default
 from analysis.catchments import travel_times
 from analysis.network import Graph
 
@@ -34,10 +34,18 @@ def n_workers(client: Any) -> int:
 
 
 def travel_times_on(
-    client: Any, graph: Graph, facilities: Access, cells: Access, *, limit_s: float
-) -> TravelTimes:
-    """:func:`analysis.catchments.travel_times` in this process (``client`` None) or in
-    facility blocks on the client's workers, merged in block order (identical result)."""
+    client: Any,
+    graph: Graph,
+    facilities: Access,
+    cells: Access,
+    *,
+    limit_s: float,
+    spill_bytes: int | None = None,
+) -> TravelTimes | BlockStore:
+    """:func:`analysis.catchments.travel_times` in this process (``client`` None), or in
+    facility blocks on the client's workers kept in block order in a
+    :class:`analysis.block_store.BlockStore` (in memory, spilled past ``spill_bytes``; the same
+    pairs bit for bit, never concatenated into one array)."""
     if client is None:
         return travel_times(graph, facilities, cells, limit_s=limit_s)
     from analysis import kernel
@@ -49,13 +57,9 @@ def travel_times_on(
         return travel_times(graph, facilities, cells, limit_s=limit_s)
     [ki_f] = client.scatter([ki], broadcast=True)
     futs = [client.submit(kernel.run_block, ki_f, a, z, pure=False) for a, z in spans]
-    parts: list[TravelTimes] = client.gather(futs)
+    spill = spill_bytes_default() if spill_bytes is None else spill_bytes
+    store = BlockStore(ki.n_fac, ki.n_cells, ki.limit_s, spill)
+    while futs:  # in block order; each block kept (or spilled) and its future let go
+        store.add(futs.pop(0).result())
     log.info("catchments: %d facility blocks on %d Dask workers", len(spans), n_workers(client))
-    return TravelTimes(
-        fac=np.concatenate([p.fac for p in parts]),
-        cell=np.concatenate([p.cell for p in parts]),
-        time_s=np.concatenate([p.time_s for p in parts]),
-        n_fac=ki.n_fac,
-        n_cells=ki.n_cells,
-        limit_s=ki.limit_s,
-    )
+    return store

@@ -1,7 +1,8 @@
 """The result of one run: the flat contract between ``analysis`` and ``maps``.
 
 Every layer is a (Geo)DataFrame in EPSG:4326 with the field names of DESIGN.md, sorted
-deterministically; rasters are numpy arrays on the demand grid in the metric CRS.
+deterministically; rasters are on the demand grid in the metric CRS (numpy arrays, or
+``analysis.demand.SparseRaster``: the populated cells, filled a window of rows at a time).
 
 Layers (``RunResult.layers``):
 
@@ -47,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from analysis.demand import SparseRaster
     from geo.quality import QualityReport
 
 LAYER_ORDER = (
@@ -85,7 +87,7 @@ class GridSpec:
 
 @dataclass(frozen=True)
 class RasterLayer:
-    array: np.ndarray
+    array: np.ndarray | SparseRaster  # dense, or sparse cells written window by window
     nodata: float
     unit: str
     description: str  # English

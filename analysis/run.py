@@ -30,7 +30,7 @@ from analysis.options import RunOptions, apply_overrides
 from analysis.remote import travel_times_on
 from analysis.results import RunMeta, RunResult
 from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_blocks
-from analysis.units import unit_access, unit_travel_times
+from analysis.units import unit_access, unit_store
 from geo.config import RegionConfig
 from geo.errors import ConfigError
 
@@ -321,13 +321,13 @@ def _analyse_one_type(
     )
     if sites is None and chain.client is None:  # facility blocks, never one array of pairs
         tt: Any = kernel_store(chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0)
-    elif sites is None:  # the pairs gathered from the Dask workers (analysis.remote)
+    elif sites is None:  # blocks solved on the Dask workers, kept as blocks (analysis.remote)
         tt = travel_times_on(
             chain.client, chain.graph, fac_access, chain.cell_access, limit_s=limit_min * 60.0
         )
     else:  # multi-site units: each site snapped on its own, min over members, block by block
-        # (on the Dask workers when the run has a client)
-        tt = unit_travel_times(
+        # (on the Dask workers when the run has a client), kept as unit blocks
+        tt = unit_store(
             chain.graph,
             fac_access,
             chain.cell_access,

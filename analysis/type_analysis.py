@@ -26,7 +26,7 @@ from analysis.blocks import (
 )
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
-from analysis.demand import DemandGrid
+from analysis.demand import DemandGrid, SparseRaster
 from analysis.redundancy import removal_penalty
 from analysis.verdict import Verdict, VerdictRule, facility_size
 from analysis.verdict_blocks import judge_blocks
@@ -44,8 +44,8 @@ class TypeAnalysis:
     overlaps: pd.DataFrame
     matrix: pd.DataFrame
     sharing: pd.DataFrame
-    count_raster: np.ndarray
-    time_raster: np.ndarray
+    count_raster: SparseRaster
+    time_raster: SparseRaster
     covered_by_others: np.ndarray
     covering: dict[str, pd.DataFrame]
     group_measures: pd.DataFrame

@@ -8,7 +8,8 @@ Per facility block (``analysis.blocks``): the minimum over a unit's members need
 so a block of sites must hold whole units. :func:`sites_by_unit` orders the sites by unit and
 :func:`unit_bounds` cuts that order at unit boundaries; :func:`units_from_blocks` reduces each
 such block on its own (a unit split over two blocks is refused), and the unit blocks come out in
-unit order, so they concatenate into :func:`reduce_to_units` of every pair.
+unit order, so they concatenate into :func:`reduce_to_units` of every pair; :func:`unit_store`
+keeps them as the blocks of a ``BlockStore`` (issue 19), never concatenated.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.block_store import BlockStore, spill_bytes_default
 from analysis.catchments import Access, TravelTimes
 from analysis.network import Graph, Snap
 
@@ -167,11 +169,34 @@ def unit_travel_times(
     per_block: int = 32,
     client: Any = None,
 ) -> TravelTimes:
-    """The units' travel times from the kernel's site blocks, each block reduced to its units
-    on its own (sites in unit order, blocks cut at unit boundaries): every pair of the sites is
-    never held at once. Equal to ``reduce_to_units(travel_times(sites))``. With a Dask
-    ``client`` the site blocks are solved on its workers and reduced here in block order (the
-    same result bit for bit)."""
+    """Every pair of :func:`unit_store` in one long-form result (tests and small cases).
+    Equal to ``reduce_to_units(travel_times(sites))``."""
+    store = unit_store(
+        graph, sites, cells, site_unit=site_unit, n_units=n_units, limit_s=limit_s,
+        per_block=per_block, client=client,
+    )  # fmt: skip
+    try:
+        return store.to_travel_times()
+    finally:
+        store.close()
+
+
+def unit_store(
+    graph: Graph,
+    sites: Access,
+    cells: Access,
+    *,
+    site_unit: np.ndarray,
+    n_units: int,
+    limit_s: float,
+    per_block: int = 32,
+    client: Any = None,
+) -> BlockStore:
+    """The units' travel times as unit blocks in a :class:`analysis.block_store.BlockStore`
+    (in memory, spilled to disk past ``INFRA_OVERLAP_SPILL_MB``), never one array: the kernel's site blocks
+    (sites in unit order, blocks cut at unit boundaries), each reduced to its units on its own.
+    With a Dask ``client`` the site blocks are solved on its workers and reduced here in block
+    order (the same blocks bit for bit)."""
     from analysis import kernel
 
     su = np.asarray(site_unit, np.int64)
@@ -194,17 +219,7 @@ def unit_travel_times(
         for tt in raw_blocks():
             yield TravelTimes(order[tt.fac], tt.cell, tt.time_s, su.size, tt.n_cells, limit_s)
 
-    parts = list(units_from_blocks(site_blocks(), su, n_units))
-    if not parts:
-        return reduce_to_units(
-            TravelTimes(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), su.size,
-                        cells.snap.edge.size, limit_s), su, n_units,
-        )  # fmt: skip
-    return TravelTimes(
-        np.concatenate([p.fac for p in parts]),
-        np.concatenate([p.cell for p in parts]),
-        np.concatenate([p.time_s for p in parts]),
-        n_units,
-        cells.snap.edge.size,
-        limit_s,
-    )
+    store = BlockStore(n_units, cells.snap.edge.size, limit_s, spill_bytes_default())
+    for part in units_from_blocks(site_blocks(), su, n_units):
+        store.add(part)
+    return store

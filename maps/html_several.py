@@ -15,6 +15,7 @@ import numpy as np
 import offlinefolium as folium
 import shapely
 
+from analysis.demand import SparseRaster
 from maps import html_layers as hl
 from maps import html_panels as hp
 from maps.html_assets import BIND_JS
@@ -26,10 +27,11 @@ def served_by_several(
     """Per type, the areas served by 2, 3 and 4+ facilities within the primary break.
 
     From the ``coverage_count_<type>`` raster of the demand grid: each class becomes the union of
-    its 1 km cells (traced by ``analysis.polygons.mask_polygons``, the catchments' tracer), simplified in the grid's metric CRS, then
+    its cells (traced by ``analysis.polygons.cell_polygons``, the catchments' tracer, from the
+    raster's cells), simplified in the grid's metric CRS, then
     reprojected to EPSG:4326. Empty classes are left out.
     """
-    from analysis.polygons import mask_polygons
+    from analysis.polygons import cell_polygons
 
     grid = result.grid
     out: dict[str, gpd.GeoDataFrame] = {}
@@ -37,10 +39,10 @@ def served_by_several(
         layer = result.rasters.get(f"coverage_count_{t}")
         if layer is None:
             continue
-        count = np.asarray(layer.array)
-        klass = np.where(count >= 4, 4, np.where(count >= 2, count, 0)).astype(np.int16)
+        row, col, count = _cells_counted(layer.array)
+        klass = np.where(count >= 4, 4, count)
         kinds = [k for k in (2, 3, 4) if (klass == k).any()]
-        outlines = mask_polygons(grid, [klass == k for k in kinds])
+        outlines = cell_polygons(grid, [(row[klass == k], col[klass == k]) for k in kinds])
         rows = [
             {
                 "n": k,
@@ -53,6 +55,17 @@ def served_by_several(
         if rows:
             out[t] = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs).to_crs("EPSG:4326")
     return out
+
+
+def _cells_counted(src: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells (rows, cols, row-major order) a coverage-count raster puts at 2 or more, and
+    their counts: from a sparse raster's cells, never a dense mask of the grid."""
+    if isinstance(src, SparseRaster):
+        several = src.values >= 2
+        return src.row[several], src.col[several], src.values[several]
+    count = np.asarray(src)
+    row, col = np.nonzero(count >= 2)
+    return row, col, count[row, col]
 
 
 def add_served_by_several(

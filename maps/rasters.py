@@ -18,7 +18,9 @@ import rasterio
 import rasterio.shutil
 from affine import Affine
 from rasterio.enums import Resampling
+from rasterio.windows import Window
 
+from analysis.demand import SparseRaster
 from analysis.results import GridSpec, RasterLayer, RunResult
 from geo.files import atomic_path, write_text_atomic
 from maps.qgis_styles import QGIS_VERSION, to_qml
@@ -41,9 +43,22 @@ def _hex(rgb: str) -> str:
     return "#{:02x}{:02x}{:02x}".format(*map(int, rgb.split(",")))
 
 
+def _cell_values(layer: RasterLayer) -> np.ndarray:
+    """The values a raster holds: a sparse raster's cells (every other cell is nodata), else the
+    whole array."""
+    src = layer.array
+    return src.values if isinstance(src, SparseRaster) else np.asarray(src)
+
+
+def _rows(layer: RasterLayer, r0: int, r1: int) -> np.ndarray:
+    """Rows ``r0``..``r1`` of the raster, dense (a sparse raster fills only this window)."""
+    src = layer.array
+    return src.window(r0, r1) if isinstance(src, SparseRaster) else np.asarray(src)[r0:r1]
+
+
 def valid_max(layer: RasterLayer) -> float:
     """Largest value of the cells that are not nodata (NaN when there is none)."""
-    a = np.asarray(layer.array, dtype="float64")
+    a = np.asarray(_cell_values(layer), dtype="float64")
     ok = np.isfinite(a) & (a != layer.nodata)
     return float(a[ok].max()) if ok.any() else math.nan
 
@@ -141,21 +156,23 @@ def raster_qml(name: str, layer: RasterLayer, *, lang: str = "vi") -> str:
 def write_geotiff(path: str | Path, layer: RasterLayer, grid: GridSpec, *, name: str = "") -> Path:
     """Write one raster as a Cloud Optimized GeoTIFF, atomically.
 
-    The array is written with its overviews (factors 2, 4, 8, 16: ``mode`` for integer
+    The raster is written a row of 256-pixel tiles at a time (a sparse raster never fills the
+    whole grid), with its overviews (factors 2, 4, 8, 16: ``mode`` for integer
     counts, ``average`` for floats, nodata excluded) to a staging GeoTIFF, then copied by
     GDAL's COG driver (which keeps those overviews even when the raster is smaller than a tile).
     """
     path = Path(path)
-    array = np.asarray(layer.array)
-    if array.shape != tuple(grid.shape):
-        raise ValueError(f"raster {name}: shape {array.shape} is not the grid's {grid.shape}")
-    is_int = np.issubdtype(array.dtype, np.integer)
+    src = layer.array
+    if tuple(src.shape) != tuple(grid.shape):
+        raise ValueError(f"raster {name}: shape {src.shape} is not the grid's {grid.shape}")
+    dtype = np.dtype(src.dtype)
+    is_int = np.issubdtype(dtype, np.integer)
     profile = {
         "driver": "GTiff",
         "width": grid.shape[1],
         "height": grid.shape[0],
         "count": 1,
-        "dtype": array.dtype.name,
+        "dtype": dtype.name,
         "crs": grid.crs,
         "transform": Affine(*grid.affine),
         "nodata": layer.nodata,
@@ -167,7 +184,10 @@ def write_geotiff(path: str | Path, layer: RasterLayer, grid: GridSpec, *, name:
         staging = tmp.with_name(tmp.stem + "-staging.tif")
         try:
             with rasterio.open(staging, "w", **profile) as dst:
-                dst.write(array, 1)
+                for r0 in range(0, grid.shape[0], BLOCK_SIZE):  # one row of tiles at a time
+                    r1 = min(r0 + BLOCK_SIZE, grid.shape[0])
+                    window = Window(0, r0, grid.shape[1], r1 - r0)
+                    dst.write(_rows(layer, r0, r1), 1, window=window)
                 # both languages in the band's one description; each also as a tag
                 both = " / ".join(d for d in (layer.description_vi, layer.description) if d)
                 dst.set_band_description(1, both)
