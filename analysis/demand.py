@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +31,7 @@ from rasterio import transform as rtransform
 
 from analysis.demand_memory import MemoryBudget, populated_upper_bound
 from analysis.results import GridSpec
+from analysis.sparse_raster import SparseRaster
 from geo.population_polygons import PopulationLayer
 
 log = logging.getLogger(__name__)
@@ -82,67 +82,6 @@ class DemandGrid:
         """Per-cell values as a raster of the full grid (other cells = nodata), kept sparse:
         the grid is only ever filled a window of rows at a time (:meth:`SparseRaster.window`)."""
         return SparseRaster.of_cells(self.grid.shape, self.row, self.col, values, nodata, dtype)
-
-
-@dataclass(frozen=True)
-class SparseRaster:
-    """A raster of the grid held as its cells (row-major order) and one value each; every other
-    cell is ``nodata``. Read a window of rows with :meth:`window` (a dense grid of the window
-    only), or the whole grid with ``np.asarray`` (small grids and tests only)."""
-
-    shape: tuple[int, int]
-    row: np.ndarray
-    col: np.ndarray
-    values: np.ndarray
-    nodata: float
-
-    @classmethod
-    def of_cells(
-        cls,
-        shape: tuple[int, int],
-        row: np.ndarray,
-        col: np.ndarray,
-        values: np.ndarray,
-        nodata: float,
-        dtype: type = np.float32,
-    ) -> SparseRaster:
-        """The raster of ``values`` on cells (``row``, ``col``); a cell given twice keeps its last
-        value (as a dense scatter does)."""
-        rows, cols = int(shape[0]), int(shape[1])
-        flat = np.asarray(row, np.int64) * cols + np.asarray(col, np.int64)
-        order = np.argsort(flat, kind="stable")
-        fs = flat[order]
-        last = np.ones(fs.size, bool)
-        last[:-1] = fs[1:] != fs[:-1]
-        keep = order[last]
-        vals: np.ndarray = np.asarray(values).astype(dtype)[keep]
-        return cls((rows, cols), np.asarray(row)[keep], np.asarray(col)[keep], vals, nodata)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.values.dtype
-
-    def window(self, r0: int, r1: int) -> np.ndarray:
-        """Rows ``r0``..``r1`` (exclusive) of the dense raster."""
-        out: np.ndarray = np.full((r1 - r0, self.shape[1]), self.nodata, dtype=self.dtype)
-        a, b = np.searchsorted(self.row, (r0, r1))  # rows are sorted (row-major order)
-        out[self.row[a:b] - r0, self.col[a:b]] = self.values[a:b]
-        return out
-
-    def values_at(self, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-        """The raster's value on cells (``row``, ``col``) (``nodata`` off its cells)."""
-        cols = self.shape[1]
-        have = self.row.astype(np.int64) * cols + self.col
-        want = np.asarray(row, np.int64) * cols + np.asarray(col, np.int64)
-        at = np.minimum(np.searchsorted(have, want), max(have.size - 1, 0))
-        hit = have[at] == want if have.size else np.zeros(want.size, bool)
-        out = np.full(want.size, self.nodata, dtype=self.dtype)
-        out[hit] = self.values[at[hit]]
-        return out
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        dense = self.window(0, self.shape[0])
-        return dense if dtype is None else dense.astype(dtype)
 
 
 @dataclass(frozen=True)

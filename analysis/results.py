@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from analysis.demand import SparseRaster
+    from analysis.sparse_raster import SparseRaster
     from geo.quality import QualityReport
 
 LAYER_ORDER = (

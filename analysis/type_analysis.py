@@ -26,8 +26,9 @@ from analysis.blocks import (
 )
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
-from analysis.demand import DemandGrid, SparseRaster
+from analysis.demand import DemandGrid
 from analysis.redundancy import removal_penalty
+from analysis.sparse_raster import SparseRaster
 from analysis.verdict import Verdict, VerdictRule, facility_size
 from analysis.verdict_blocks import judge_blocks
 from geo.config import AreaLevel, RegionConfig, TypeConfig

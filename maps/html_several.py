@@ -15,7 +15,7 @@ import numpy as np
 import offlinefolium as folium
 import shapely
 
-from analysis.demand import SparseRaster
+from analysis.sparse_raster import SparseRaster
 from maps import html_layers as hl
 from maps import html_panels as hp
 from maps.html_assets import BIND_JS

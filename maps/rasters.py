@@ -20,8 +20,8 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
-from analysis.demand import SparseRaster
 from analysis.results import GridSpec, RasterLayer, RunResult
+from analysis.sparse_raster import SparseRaster
 from geo.files import atomic_path, write_text_atomic
 from maps.qgis_styles import QGIS_VERSION, to_qml
 

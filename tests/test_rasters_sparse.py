@@ -10,9 +10,9 @@ import types
 import numpy as np
 import shapely
 
-from analysis.demand import SparseRaster
 from analysis.demand_memory import MemoryBudget
 from analysis.results import GridSpec, RasterLayer
+from analysis.sparse_raster import SparseRaster
 
 # more rows than one 256-pixel window, a ragged last window
 GRID = GridSpec(crs="EPSG:3405", x0=500_000.0, y0=2_400_000.0, cell_size_m=1000.0, shape=(600, 70))
