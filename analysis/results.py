@@ -2,7 +2,7 @@
 
 Every layer is a (Geo)DataFrame in EPSG:4326 with the field names of DESIGN.md, sorted
 deterministically; rasters are on the demand grid in the metric CRS (numpy arrays, or
-``analysis.demand.SparseRaster``: the populated cells, filled a window of rows at a time).
+``analysis.sparse_raster.SparseRaster``: the populated cells, filled a window of rows at a time).
 
 Layers (``RunResult.layers``):
 
