@@ -216,11 +216,25 @@ def province_sections(result: RunResult, lang: str) -> list[dict[str, Any]]:
     return out
 
 
+#: fewest facilities with throughput for a rank correlation to be quoted (at n = 4 a perfect
+#: Spearman rho happens by chance once in 24 orders)
+MIN_RANK_N = 8
+
+
 def capacity_check(result: RunResult, lang: str) -> list[str]:
     """One sentence per type: how the modelled demand ranks facilities against their traffic."""
     out = []
     for t, c in result.meta.capacity_check.items():
         lab = type_label(result.meta, t, lang).lower()
+        if c["n"] < MIN_RANK_N:  # 4 facilities: every order has a 1-in-24 chance; say so instead
+            out.append(
+                f"{lab.capitalize()}: chỉ {c['n']} cơ sở có số liệu lượng thông qua thực tế, quá ít "
+                "để so sánh hạng với nhu cầu mô hình."
+                if lang == "vi"
+                else f"{lab.capitalize()}s: only {c['n']} have real throughput data, too few to "
+                "compare their ranks with the modelled demand."
+            )
+            continue
         rd = fmt_dec(c.get("rho_demand"), lang, digits=2)
         rc = fmt_dec(c.get("rho_coverage"), lang, digits=2)
         out.append(

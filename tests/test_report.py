@@ -117,3 +117,27 @@ def test_chart_labels_cut_the_name_not_the_province() -> None:
     assert len(cut) <= 44 and cut.endswith("… (TP. Hồ Chí Minh)"), cut
     assert short_label("Cảng Cát Lái (TP. Hồ Chí Minh)") == "Cảng Cát Lái (TP. Hồ Chí Minh)"
     assert len(short_label("x" * 60)) == 44
+
+
+def test_rank_correlation_is_quoted_only_with_enough_facilities() -> None:
+    """A Spearman rho on 4 seaports (1.00 by chance once in 24 orders) is not quoted: the
+    sentence says the data are too few; on 14 airports it is."""
+    from dataclasses import replace
+
+    from maps.report_sections import MIN_RANK_N, capacity_check
+    from tests.fake_result import make_fake_result
+
+    result = make_fake_result()
+    checks = {
+        "seaport": {"n": 4, "rho_demand": 1.0, "rho_coverage": 1.0},
+        "airport": {"n": 14, "rho_demand": 0.41, "rho_coverage": 0.43},
+    }
+    result = replace(result, meta=replace(result.meta, capacity_check=checks))
+    assert 4 < MIN_RANK_N <= 14
+    vi = capacity_check(result, "vi")
+    en = capacity_check(result, "en")
+    assert len(vi) == len(en) == 2
+    sea_en = next(s for s in en if "only 4" in s)
+    assert "too few" in sea_en and "1.00" not in sea_en
+    assert any("0.41" in s and "14" in s for s in en)
+    assert any("quá ít" in s for s in vi) and any("0,41" in s for s in vi)
