@@ -75,6 +75,8 @@ def facility_sets(
 
 def _members(sets: np.ndarray, cells: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(cell position, member) of the sets of ``cells``, by cell then member ascending."""
+    if cells.size == 0:  # no cell (a type whose every row was rejected): no member
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
     raw = np.ascontiguousarray(sets[:, cells].T).view(np.uint8).reshape(cells.size, -1)
     bits = np.unpackbits(raw, axis=1, bitorder="little")[:, :n]
     r, m = np.nonzero(bits)

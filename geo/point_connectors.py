@@ -172,8 +172,8 @@ def connect_points(
                 "as_edge": True,
                 "note": (
                     f"facility {p.name}: {line.length / 1000:.1f} km from the main network, "
-                    f"beyond the access limit; shortest connector to {to_what}, standing for "
-                    "local roads the layers lack"
+                    f"more than {p.min_gap_m / 1000:g} km; shortest connector to {to_what}, "
+                    "standing for local roads the layers lack"
                 ),
             }
         )

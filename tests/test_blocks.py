@@ -524,3 +524,13 @@ def test_units_on_a_local_cluster_equal_the_single_process_units(case: dict) -> 
     assert want.fac.size > 1_000 and np.unique(want.fac).size >= 8, "weak fixture"
     for name in ("fac", "cell", "time_s"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+def test_no_cell_means_no_member() -> None:
+    """A type whose every row was rejected reaches no cell: the set reductions return nothing
+    instead of failing on an empty reshape (the CLI goes on and says so)."""
+    from analysis import block_sets
+
+    sets = np.zeros((1, 0), np.uint64)
+    r, m = block_sets._members(sets, np.zeros(0, np.int64), 3)
+    assert r.size == 0 and m.size == 0

@@ -78,13 +78,27 @@ _NOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^(?P<n>\d+) crossing node\(s\) split \(source: (?P<src>.+)\)$",
             "tách {n} nút giao không có thật (nguồn: xem ghi chú tiếng Anh)",
         ),
+        (  # a source row left out by id (units exclude_sites): the reason names the error
+            r"^(?P<x>.+): a position error of the source$",
+            "lỗi vị trí trong nguồn dữ liệu («{x}»)",
+        ),
         (
             r"^facility (?P<x>.+): (?P<km>[\d.]+) km from the main network, beyond the access limit$",
             "cơ sở {x}: cách mạng đường chính {km} km, xa hơn giới hạn tiếp cận",
         ),
         (
+            r"^facility (?P<x>.+): (?P<km>[\d.]+) km from the main network, more than (?P<m>[\d.]+) km$",
+            "cơ sở {x}: cách mạng đường chính {km} km, xa hơn {m} km",
+        ),
+        (
             r"^shortest connector to (?P<road>\w+), standing for local roads the layers lack$",
             "nối bằng đoạn ngắn nhất tới {road}, thay cho đường địa phương mà dữ liệu còn thiếu",
+        ),
+        (
+            r"^shortest connector to (?P<nn>.+) \((?P<road>\w+)\), standing for local roads the "
+            r"layers lack$",
+            "nối bằng đoạn ngắn nhất tới «{nn}» ({road}), thay cho đường địa phương mà dữ liệu còn "
+            "thiếu",
         ),
         (
             r"^city (?P<x>.+): (?P<km>[\d.]+) km from the main network \(nearest: (?P<nn>.+) \((?P<road>\w+)\)\)$",
