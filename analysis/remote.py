@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from analysis.access import Access, TravelTimes
@@ -22,7 +23,7 @@ from analysis.network import Graph
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BLOCKS_PER_WORKER", "n_workers", "travel_times_on"]
+__all__ = ["BLOCKS_PER_WORKER", "n_workers", "solve_blocks", "travel_times_on"]
 
 #: facility blocks per worker: more blocks than workers balance uneven catchments
 BLOCKS_PER_WORKER = 4
@@ -31,6 +32,22 @@ BLOCKS_PER_WORKER = 4
 def n_workers(client: Any) -> int:
     """Workers connected to ``client``'s scheduler (at least 1)."""
     return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def solve_blocks(client: Any, ki: Any, spans: list[tuple[int, int]]) -> Iterator[TravelTimes]:
+    """The kernel's facility blocks ``spans`` (``kernel.run_block``), in block order: in this
+    process (``client`` None), or on the client's workers with the inputs ``ki``
+    (``kernel.prepare``) scattered once and each future let go once its block is read."""
+    from analysis import kernel
+
+    if client is None or not spans:
+        for a, z in spans:
+            yield kernel.run_block(ki, a, z)
+        return
+    [ki_f] = client.scatter([ki], broadcast=True)
+    futs = [client.submit(kernel.run_block, ki_f, a, z, pure=False) for a, z in spans]
+    while futs:
+        yield futs.pop(0).result()
 
 
 def travel_times_on(
@@ -55,11 +72,9 @@ def travel_times_on(
     spans = [(int(a), int(z)) for a, z in itertools.pairwise(bounds) if z > a]
     if not spans:  # no facility with a road: nothing to send
         return travel_times(graph, facilities, cells, limit_s=limit_s)
-    [ki_f] = client.scatter([ki], broadcast=True)
-    futs = [client.submit(kernel.run_block, ki_f, a, z, pure=False) for a, z in spans]
     spill = spill_bytes_default() if spill_bytes is None else spill_bytes
     store = BlockStore(ki.n_fac, ki.n_cells, ki.limit_s, spill)
-    while futs:  # in block order; each block kept (or spilled) and its future let go
-        store.add(futs.pop(0).result())
+    for block in solve_blocks(client, ki, spans):  # each block kept (or spilled) in block order
+        store.add(block)
     log.info("catchments: %d facility blocks on %d Dask workers", len(spans), n_workers(client))
     return store

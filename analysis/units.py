@@ -23,6 +23,7 @@ import numpy as np
 from analysis.block_store import BlockStore, spill_bytes_default
 from analysis.catchments import Access, TravelTimes
 from analysis.network import Graph, Snap
+from analysis.remote import solve_blocks
 
 # road access of a member, best first: on the main network, on a separate network, no road
 _ACCESS_RANK_NONE = 2
@@ -205,18 +206,8 @@ def unit_store(
     bounds = unit_bounds(su[order][ki.fac_ok], per_block)
     spans = [(int(a), int(z)) for a, z in itertools.pairwise(bounds)]
 
-    def raw_blocks() -> Iterator[TravelTimes]:
-        if client is None or not spans:
-            for a, z in spans:
-                yield kernel.run_block(ki, a, z)
-            return
-        [ki_f] = client.scatter([ki], broadcast=True)
-        futs = [client.submit(kernel.run_block, ki_f, a, z, pure=False) for a, z in spans]
-        for fut in futs:  # in block order; each block released once reduced
-            yield fut.result()
-
     def site_blocks() -> Iterator[TravelTimes]:
-        for tt in raw_blocks():
+        for tt in solve_blocks(client, ki, spans):
             yield TravelTimes(order[tt.fac], tt.cell, tt.time_s, su.size, tt.n_cells, limit_s)
 
     store = BlockStore(n_units, cells.snap.edge.size, limit_s, spill_bytes_default())
