@@ -48,27 +48,27 @@ DATA = ROOT / "data" / "vietnam"
 METRIC = "EPSG:3405"
 TYPES = {"seaport": 150, "airport": 100, "industrial_park": 750}
 RES_DEG = 1 / 1200  # WorldPop's 3 arc-seconds
-STAGES = (
-    "pbf_write",
-    "pbf_read",
-    "raster_write",
-    "demand_1km",
-    "demand_100m",
-    "catchments_1km",
-    "catchments_100m",
-    "kernel",
+STAGES = tuple(
+    [
+        "pbf_write",
+        "pbf_read",
+        "raster_write",
+        "demand_1km",
+        "demand_100m",
+        "catchments_1km",
+        "catchments_100m",
+        "kernel",
+        "run_1km",
+        "run_100m",
+        "run_100m_2x",
+        "run_100m_dask",
+    ]
 )
 
 
-from synthetic_vietnam import land  # noqa: E402 (after the sys.path line)
-
-
-def vm_hwm_mb() -> float:
-    """Peak resident memory of this process (VmHWM), MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    return float("nan")
+from full_run import run as full_run  # noqa: E402 (after the sys.path line)
+from full_run import vm_hwm_mb  # noqa: E402
+from synthetic_vietnam import land  # noqa: E402
 
 
 def stage_pbf_write(out: Path, target_mb: float) -> dict[str, Any]:
@@ -354,6 +354,11 @@ RUN = {
     "catchments_1km": lambda out, a: stage_catchments(out, 1000.0, a.types),
     "catchments_100m": lambda out, a: stage_catchments(out, 100.0, a.types),
     "kernel": lambda out, a: stage_kernel(out),
+    # the whole run through the pipeline (bench/full_run.py): 1 km, 100 m, 2x facilities, Dask
+    "run_1km": lambda out, a: full_run(out, 1000.0, 1000, 0),
+    "run_100m": lambda out, a: full_run(out, 100.0, 1000, 0),
+    "run_100m_2x": lambda out, a: full_run(out, 100.0, 2000, 0),
+    "run_100m_dask": lambda out, a: full_run(out, 100.0, 1000, 2),
 }
 
 
