@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import covering
-from analysis.api_catchments import Catchments, check_breaks, reductions
+from analysis.api_catchments import Catchments, cell_reduction, check_breaks
 from analysis.block_sets import (
     covering_input,
     facility_sets,
@@ -111,7 +111,8 @@ def verdict(
     check_breaks(catch, (t_min, *variants_min))
     people = catch.demand.grid.population
     base, ids, area = catch.exists, catch.ids, catch.area_index
-    red, [cov] = reductions(catch, (t_min,))
+    red = cell_reduction(catch, (t_min,))  # coverage and the nearest two, merged over blocks
+    coverage = red.coverage[0]
     rule = VerdictRule(
         max_unique_share=max_unique_share,
         min_other_province_share=min_other_province_share,
@@ -128,20 +129,17 @@ def verdict(
         fac_prov=area,
         n_prov=len(catch.demand.areas),
         base=base,
-        size=facility_size(catch.facilities, cov.coverage),
+        size=facility_size(catch.facilities, coverage),
         ids=ids,
         rule=rule,
     )
-    # nearest and second-nearest existing facility per cell, merged over the blocks
-    rm = removal_penalty(
-        red.f1, red.t1, red.f2, red.t2, people, cov.coverage, threshold_s=t_min * 60.0
-    )
+    rm = removal_penalty(red.f1, red.t1, red.f2, red.t2, people, coverage, threshold_s=t_min * 60.0)
     vd = j.verdict
     out = pd.DataFrame(
         {
             "facility_id": ids,
             "threshold_min": t_min,
-            "coverage": cov.coverage,
+            "coverage": coverage,
             "unique_share": j.unique_share,
             "other_province_share": j.other_province_share,
             "overlap_flag": j.overlap_flag,
