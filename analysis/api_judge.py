@@ -88,7 +88,8 @@ def verdict(
     max_loss_share, equivalent_share, keep_one_min
         The verdict's bounds (``analysis.verdict.VerdictRule``; METHOD.md, "Redundancy verdict").
     variants_min
-        Other thresholds (minutes) under which the flag and verdict must hold to be ``robust``.
+        Other thresholds (minutes) under which the flag and verdict must hold to be ``robust``;
+        each within the catchments' largest break, as ``threshold_min``.
 
     Returns
     -------

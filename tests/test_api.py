@@ -164,6 +164,8 @@ def test_verdict_and_cover(catch: api.Catchments) -> None:
 def test_break_beyond_catchments_is_refused(catch: api.Catchments) -> None:
     with pytest.raises(InputError, match="beyond"):
         api.verdict(catch, threshold_min=10)
+    with pytest.raises(InputError, match="beyond"):  # a variant would see truncated catchments
+        api.verdict(catch, threshold_min=4, variants_min=(2, 5))
 
 
 def test_example_script_runs() -> None:
