@@ -89,7 +89,16 @@ class Catchments:
     def within(self, break_min: float) -> sp.csr_matrix:
         """Boolean (facility, cell) matrix of the pairs within ``break_min`` minutes. It holds
         every such pair (built from the blocks on each call); the measures never use it."""
-        return self.store.to_travel_times().within(break_min * 60.0)
+        t = break_min * 60.0
+        fac, cell = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for b in self.blocks():  # only the pairs within the break are gathered
+            m = b.time_s <= t
+            fac.append(b.fac[m])
+            cell.append(b.cell[m])
+        f, c = np.concatenate(fac), np.concatenate(cell)
+        return sp.csr_matrix(
+            (np.ones(f.size, dtype=bool), (f, c)), shape=(self.store.n_fac, self.store.n_cells)
+        )
 
     @property
     def ids(self) -> np.ndarray:
