@@ -1,12 +1,15 @@
 """A public API for notebooks: GeoDataFrames in, named frames out.
 
-Thin adapters (in the manner of spopt's ``from_geodataframe``) over the array functions that the
-whole chain uses: no measure is computed here, each is the one of ``analysis.overlap``,
-``analysis.verdict``, ``analysis.redundancy`` or ``analysis.covering``. Every entry point checks
-the CRS: a frame without one is refused; a geographic one is projected to the metric CRS given,
-or to the UTM zone that ``GeoDataFrame.estimate_utm_crs`` picks, with a warning as geopandas
-warns. Inputs are never modified; results are new frames keyed by ``facility_id`` (long format
-for pairs, as r5py's travel-time matrices). ``docs/example_api.py`` runs a small region through it.
+Thin adapters (in the manner of spopt's ``from_geodataframe``) over the functions the whole
+chain uses: no measure is computed here. ``catchments`` keeps the kernel's facility blocks
+(``analysis.block_store``), and each measure is a pass over them through ``analysis.blocks``,
+``analysis.block_sets``, ``analysis.verdict_blocks``, ``analysis.redundancy`` and
+``analysis.covering``, so memory is the grid plus a block, not every (facility, cell) pair
+(METHOD.md, "Measures from facility blocks"). Every entry point checks the CRS: a frame
+without one is refused; a geographic one is projected to the metric CRS given, or to the UTM
+zone that ``GeoDataFrame.estimate_utm_crs`` picks, with a warning as geopandas warns. Inputs
+are never modified; results are new frames keyed by ``facility_id`` (long format for pairs, as
+r5py's travel-time matrices). ``docs/example_api.py`` runs a small region through it.
 
 Example
 -------

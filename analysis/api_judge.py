@@ -1,7 +1,7 @@
 """Area matrices, the joint redundancy verdict and the minimal cover in the notebook API
-(``analysis.api``): adapters from :class:`analysis.api_catchments.Catchments` to the array
-functions of ``analysis.overlap``, ``analysis.verdict``, ``analysis.redundancy`` and
-``analysis.covering``."""
+(``analysis.api``): adapters from :class:`analysis.api_catchments.Catchments` to the block
+functions the run uses (``analysis.block_sets``, ``analysis.verdict_blocks``,
+``analysis.blocks``, ``analysis.covering``), each a pass over the facility blocks."""
 
 from __future__ import annotations
 
@@ -9,24 +9,25 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from analysis import covering
-from analysis import overlap as overlap_mod
-from analysis.api_catchments import Catchments, check_breaks
-from analysis.catchments import TravelTimes, nearest_two
+from analysis.api_catchments import Catchments, cell_reduction, check_breaks
+from analysis.block_sets import (
+    covering_input,
+    facility_sets,
+    province_bits,
+    province_matrices_from_bits,
+)
 from analysis.redundancy import removal_penalty
-from analysis.verdict import VerdictRule, facility_size, judge
-
-
-def _existing_within(catch: Catchments, break_min: float) -> sp.csr_matrix:
-    return sp.diags(catch.exists.astype(np.float64)) @ catch.within(break_min).astype(np.float64)
+from analysis.verdict import VerdictRule, facility_size
+from analysis.verdict_blocks import judge_blocks
 
 
 def province_matrices(
     catch: Catchments, *, breaks_min: Sequence[float] | None = None
 ) -> pd.DataFrame:
-    """People shared between areas, long format (``analysis.overlap.province_matrices``).
+    """People shared between areas, long format (``analysis.overlap.province_matrices``, from
+    the cells' merged area sets: ``analysis.block_sets.province_matrices_from_bits``).
 
     Returns
     -------
@@ -39,12 +40,15 @@ def province_matrices(
     codes = catch.demand.areas["area_id"].astype(str).to_numpy()
     frames = []
     for b in check_breaks(catch, breaks_min):
-        served, dup, _ = overlap_mod.province_matrices(
-            _existing_within(catch, b),
-            people,
-            catch.area_index,
-            catch.demand.grid.area,
-            codes.size,
+        bits = province_bits(
+            catch.blocks(),
+            threshold_s=b * 60.0,
+            base=catch.exists,
+            fac_prov=catch.area_index,
+            n_prov=codes.size,
+        )
+        served, dup, _ = province_matrices_from_bits(
+            bits, people, catch.demand.grid.area, codes.size
         )
         a, bb = np.nonzero((served > 0) | (dup > 0))
         frames.append(
@@ -84,7 +88,8 @@ def verdict(
     max_loss_share, equivalent_share, keep_one_min
         The verdict's bounds (``analysis.verdict.VerdictRule``; METHOD.md, "Redundancy verdict").
     variants_min
-        Other thresholds (minutes) under which the flag and verdict must hold to be ``robust``.
+        Other thresholds (minutes) under which the flag and verdict must hold to be ``robust``;
+        each within the catchments' largest break, as ``threshold_min``.
 
     Returns
     -------
@@ -104,11 +109,11 @@ def verdict(
     (``tests/test_saopaulo.py``).
     """
     (t_min,) = check_breaks(catch, (threshold_min,))
+    check_breaks(catch, (t_min, *variants_min))
     people = catch.demand.grid.population
     base, ids, area = catch.exists, catch.ids, catch.area_index
-    n_areas = len(catch.demand.areas)
-    cov = overlap_mod.coverage_measures(catch.within(t_min), people, area, n_areas, base=base)
-    tt = catch.travel
+    red = cell_reduction(catch, (t_min,))  # coverage and the nearest two, merged over blocks
+    coverage = red.coverage[0]
     rule = VerdictRule(
         max_unique_share=max_unique_share,
         min_other_province_share=min_other_province_share,
@@ -116,30 +121,26 @@ def verdict(
         equivalent_share=equivalent_share,
         keep_one_min=keep_one_min,
     )
-    j = judge(
-        tt,
+    j = judge_blocks(
+        catch.blocks,
         people,
         people,
         threshold_s=t_min * 60.0,
         variants_s=tuple(v * 60.0 for v in variants_min),
         fac_prov=area,
-        n_prov=n_areas,
+        n_prov=len(catch.demand.areas),
         base=base,
-        size=facility_size(catch.facilities, cov.coverage),
+        size=facility_size(catch.facilities, coverage),
         ids=ids,
         rule=rule,
     )
-    keep = np.isin(tt.fac, np.flatnonzero(base))
-    tt_base = TravelTimes(
-        tt.fac[keep], tt.cell[keep], tt.time_s[keep], tt.n_fac, tt.n_cells, tt.limit_s
-    )
-    rm = removal_penalty(*nearest_two(tt_base), people, cov.coverage, threshold_s=t_min * 60.0)
+    rm = removal_penalty(red.f1, red.t1, red.f2, red.t2, people, coverage, threshold_s=t_min * 60.0)
     vd = j.verdict
     out = pd.DataFrame(
         {
             "facility_id": ids,
             "threshold_min": t_min,
-            "coverage": cov.coverage,
+            "coverage": coverage,
             "unique_share": j.unique_share,
             "other_province_share": j.other_province_share,
             "overlap_flag": j.overlap_flag,
@@ -173,9 +174,16 @@ def minimal_cover(
         ``n_candidates``, ``covered_people`` and ``optimal``.
     """
     (t_min,) = check_breaks(catch, (threshold_min,))
+    sets = facility_sets(
+        catch.blocks(),
+        threshold_s=t_min * 60.0,
+        n_fac=catch.store.n_fac,
+        n_cells=catch.store.n_cells,
+    )
+    people = catch.demand.grid.population
     res = covering.minimal_cover(
-        catch.within(t_min),
-        catch.demand.grid.population,
+        covering_input(sets, people, candidates=catch.exists),
+        people,
         candidates=catch.exists,
         time_limit_s=time_limit_s,
     )

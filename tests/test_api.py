@@ -164,6 +164,8 @@ def test_verdict_and_cover(catch: api.Catchments) -> None:
 def test_break_beyond_catchments_is_refused(catch: api.Catchments) -> None:
     with pytest.raises(InputError, match="beyond"):
         api.verdict(catch, threshold_min=10)
+    with pytest.raises(InputError, match="beyond"):  # a variant would see truncated catchments
+        api.verdict(catch, threshold_min=4, variants_min=(2, 5))
 
 
 def test_example_script_runs() -> None:
@@ -203,3 +205,169 @@ def test_demand_from_polygons_keeps_every_person(region: dict[str, gpd.GeoDataFr
     by_area = cells.groupby("area_id")["population"].sum()
     assert by_area["A"] == pytest.approx(1000.0) and by_area["B"] == pytest.approx(250.0)
     assert "people" in pop.columns and "population" not in pop.columns, "input renamed in place"
+
+
+# ----------------------------------------------------------------------------- facility blocks
+
+
+def _random_region(seed: int) -> dict[str, gpd.GeoDataFrame]:
+    """A 6 x 6 km lattice of streets of random class and direction, three areas in strips,
+    800 random population points, 40 random facilities (some planned, two far off the roads)."""
+    rng = np.random.default_rng(seed)
+    lines, kinds, oneway = [], [], []
+    for i in range(13):
+        for horizontal in (True, False):
+            a, b = (X0, Y0 + i * 500.0), (X0 + 6_000.0, Y0 + i * 500.0)
+            if not horizontal:
+                a, b = (X0 + i * 500.0, Y0), (X0 + i * 500.0, Y0 + 6_000.0)
+            lines.append(LineString([a, b]))
+            kinds.append(rng.choice(["primary", "secondary", "residential", "service"]))
+            oneway.append(rng.choice(["yes", "no", "no", "no"]))
+    roads = gpd.GeoDataFrame({"highway": kinds, "oneway": oneway}, geometry=lines, crs=CRS)
+    areas = gpd.GeoDataFrame(
+        {"code": ["P", "Q", "R"]},
+        geometry=[box(X0 + k * 2_000, Y0, X0 + (k + 1) * 2_000, Y0 + 6_000) for k in range(3)],
+        crs=CRS,
+    )
+    people = gpd.GeoDataFrame(
+        {"pop": rng.gamma(2.0, 30.0, 800)},
+        geometry=gpd.points_from_xy(
+            rng.uniform(X0, X0 + 6_000, 800), rng.uniform(Y0, Y0 + 6_000, 800)
+        ),
+        crs=CRS,
+    )
+    xy = np.vstack([rng.uniform(0, 6_000, (38, 2)), [[3_000, -2_500], [-2_500, 3_000]]])
+    fac = gpd.GeoDataFrame(
+        {
+            "fid": [f"f{i:02d}" for i in rng.permutation(40)],
+            "status": rng.choice(["operating", "operating", "operating", "planned"], 40),
+        },
+        geometry=gpd.points_from_xy(X0 + xy[:, 0], Y0 + xy[:, 1]),
+        crs=CRS,
+    )
+    return {"roads": roads, "areas": areas, "people": people, "fac": fac}
+
+
+@pytest.mark.parametrize("spill_mb", [None, "0"])
+@pytest.mark.parametrize("seed", [3, 11])
+def test_frames_equal_the_matrix_path(
+    seed: int, spill_mb: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every frame of the API (computed from facility blocks, in memory or spilled to disk)
+    equals the whole-array path's (every pair at once), to the last bit, on random regions."""
+    from tests.api_matrix_path import assert_same_as_matrix_path
+
+    if spill_mb is not None:
+        monkeypatch.setenv("INFRA_OVERLAP_SPILL_MB", spill_mb)
+    r = _random_region(seed)
+    graph = api.graph_from_roads(r["roads"], crs=CRS)
+    demand = api.demand_from_points(
+        r["areas"], r["people"], population_column="pop", area_id="code", cell_size_m=250
+    )
+    access = {"access_speed_kmh": 12.0, "max_access_km": 1.0}
+    catch = api.catchments(
+        r["fac"], graph, demand, breaks_min=(4, 7, 10), id_column="fid", **access
+    )
+    assert catch.store.spilled == (spill_mb == "0")
+    assert (~catch.facilities["road_access"]).sum() == 2, "the two far facilities have no road"
+    v = api.verdict(catch, threshold_min=7, max_loss_share=0.1, keep_one_min=0)
+    assert v["verdict"].any() and v["overlap_flag"].any(), "a case where the verdict decides"
+    assert_same_as_matrix_path(
+        catch,
+        graph,
+        threshold_min=7,
+        variants_min=(5, 10),
+        access=access,
+        rule={"max_loss_share": 0.1, "keep_one_min": 0},
+    )
+
+
+def test_hand_made_frames_equal_the_matrix_path(
+    region: dict[str, gpd.GeoDataFrame], catch: api.Catchments
+) -> None:
+    from tests.api_matrix_path import assert_same_as_matrix_path
+
+    graph = api.graph_from_roads(region["roads"], speed_kmh={"default": 30.0}, crs=CRS)
+    assert_same_as_matrix_path(
+        catch, graph, threshold_min=4, variants_min=(2,), access={"access_speed_kmh": 10.0}
+    )
+
+
+def _reachable_arrays(obj: object, seen: set[int] | None = None) -> list[np.ndarray]:
+    """Every NumPy array reachable from ``obj`` (dataclass fields, attributes, containers,
+    frame columns); a sparse matrix is refused outright."""
+    import dataclasses
+
+    import pandas as pd
+    import scipy.sparse as sp
+
+    seen = set() if seen is None else seen
+    if id(obj) in seen or isinstance(obj, str | bytes | int | float | bool | type(None)):
+        return []
+    seen.add(id(obj))
+    assert not sp.issparse(obj), "the catchments hold a sparse (facility, cell) matrix"
+    if isinstance(obj, np.ndarray):
+        return [obj]
+    if isinstance(obj, pd.DataFrame):
+        return [obj[c].to_numpy() for c in obj.columns]
+    items: list[object] = []
+    if isinstance(obj, dict):
+        items = list(obj.values())
+    elif isinstance(obj, list | tuple | set):
+        items = list(obj)
+    else:
+        if dataclasses.is_dataclass(obj):
+            items += [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+        items += list(getattr(obj, "__dict__", {}).values())
+    return [a for it in items for a in _reachable_arrays(it, seen)]
+
+
+def test_catchments_hold_no_pairs_and_measures_read_one_block_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With INFRA_OVERLAP_SPILL_MB=0 every block is on disk: the catchments hold arrays of the
+    grid's and the facilities' size only, and every measure reads the blocks one at a time
+    (at most the block in hand and the next one alive), never every pair at once."""
+    import weakref
+
+    from analysis.block_store import BlockStore
+
+    monkeypatch.setenv("INFRA_OVERLAP_SPILL_MB", "0")
+    r = _random_region(5)
+    graph = api.graph_from_roads(r["roads"], crs=CRS)
+    demand = api.demand_from_points(
+        r["areas"], r["people"], population_column="pop", area_id="code", cell_size_m=100
+    )
+    catch = api.catchments(r["fac"], graph, demand, breaks_min=(6, 9), id_column="fid")
+    n_pairs, n_cells = catch.store.n_pairs, demand.grid.n_cells
+    assert catch.store.spilled and n_pairs > 20 * n_cells, (n_pairs, n_cells)
+    held = _reachable_arrays(catch)
+    biggest = max(a.size for a in held)  # the cells' centres: (n_cells, 2)
+    assert biggest <= 2 * max(n_cells, len(catch.facilities)), f"an array of {biggest} values"
+    assert sum(a.nbytes for a in held) < n_pairs * 24 / 5, "the catchments hold the pairs"
+
+    alive: list[weakref.ref[np.ndarray]] = []
+    peak = [0]
+    passes = [0]
+    blocks = BlockStore.blocks
+
+    def tracked(self: BlockStore):  # type: ignore[no-untyped-def]
+        passes[0] += 1
+        for tt in blocks(self):
+            alive.append(weakref.ref(tt.fac))
+            peak[0] = max(peak[0], sum(ref() is not None for ref in alive))
+            yield tt
+
+    monkeypatch.setattr(BlockStore, "blocks", tracked)
+    n_blocks = sum(1 for _ in catch.blocks())
+    assert n_blocks >= 8, f"{n_blocks} blocks: too few to tell"
+    api.coverage(catch), api.overlaps(catch), api.province_matrices(catch)
+    api.verdict(catch, threshold_min=9, variants_min=(6,), keep_one_min=0)
+    api.minimal_cover(catch, threshold_min=9)
+    assert passes[0] > 10 and peak[0] <= 2, f"{peak[0]} of {n_blocks} blocks alive at once"
+    # the tracker sees a holder of every block: the store's one long-form result
+    peak[0] = 0
+    alive.clear()
+    assert catch.store.to_travel_times().fac.size == n_pairs
+    assert peak[0] == n_blocks, "the tracker missed every block held at once"
+    assert len(catch.times) == n_pairs and 0 < catch.within(6).nnz < n_pairs

@@ -126,6 +126,21 @@ def test_api_matches_the_cli(sp_run: tuple[Path, Path]) -> None:
         atol=0.5,
         equal_nan=True,
     )
+    # the API's frames (from facility blocks) equal the whole-array path's to the last bit
+    from tests.api_matrix_path import assert_same_as_matrix_path
+
+    assert_same_as_matrix_path(
+        catch,
+        graph,
+        threshold_min=5,
+        variants_min=(4, 6),
+        access={
+            "access_speed_kmh": cfg.access_speed_kmh,
+            "max_access_km": cfg.max_facility_access_km,
+            "min_component_km": cfg.min_component_km,
+        },
+        rule={"keep_one_min": 0},
+    )
 
 
 def test_missing_area_totals_is_a_user_error(sp_run: tuple[Path, Path], tmp_path: Path) -> None:
