@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
-import shapely
 from scipy.sparse.csgraph import connected_components
 
+from analysis.snap import build_index, nearest_segments
 from geo.errors import NetworkError
 
 log = logging.getLogger(__name__)
@@ -154,8 +154,15 @@ def snap_points(
     *,
     min_component_km: float = 0.0,
     max_dist_m: float | None = None,
+    threads: int | None = None,
 ) -> Snap:
     """Snap points to the nearest point of the nearest eligible edge (metric CRS).
+
+    An exact nearest-segment search (``analysis.snap``: the eligible edges' segments in a
+    uniform grid, each point searching rings of buckets outward), with GEOS's arithmetic:
+    the same edges, distances and positions as shapely's ``STRtree.query_nearest`` and
+    ``line_locate_point`` (tests/test_snap.py). Memory is the segment grid plus the outputs;
+    points go in chunks over ``threads`` threads.
 
     Parameters
     ----------
@@ -165,44 +172,36 @@ def snap_points(
         (n, 2) point coordinates in the graph's metric CRS.
     min_component_km
         Edges of components shorter than this are not snapped to (slivers left by the road
-        layer's broken topology would otherwise capture points and strand them).
+        layer's broken topology would otherwise capture points and strand them). When no
+        component is that long, every edge is eligible.
     max_dist_m
-        Points farther than this from every eligible edge get ``edge = -1``.
+        Points farther than this from every eligible edge get ``edge = -1`` (a point exactly
+        this far still snaps).
+    threads
+        Default: the CPUs this process may use (``analysis.kernel.default_threads``).
 
     Returns
     -------
     Snap
         Ties between equidistant edges go to the lowest edge index (deterministic).
     """
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    n = xy.shape[0]
+    from analysis.kernel import default_threads  # kernel imports this module
+
+    if max_dist_m is not None and not max_dist_m > 0:
+        raise ValueError(f"max_dist_m must be > 0, got {max_dist_m}")
+    xy = np.asarray(xy).reshape(-1, 2)
     eligible = np.flatnonzero(graph.component_length_km[graph.edge_component] >= min_component_km)
     if eligible.size == 0:
         eligible = np.arange(graph.edge_u.size)
-    tree = shapely.STRtree(graph.edge_geom[eligible])
-    pts = np.asarray(shapely.points(xy))
-    edge = np.full(n, -1, dtype=np.int64)
-    dist = np.full(n, np.inf)
-    if n:
-        idx, d = tree.query_nearest(
-            pts, max_distance=max_dist_m, return_distance=True, all_matches=True
-        )
-        pi, ti = idx
-        cand = eligible[ti]
-        # deterministic tie-break: smallest distance, then smallest edge index
-        order = np.lexsort((cand, d, pi))
-        pi, cand, d = pi[order], cand[order], d[order]
-        first = np.ones(pi.size, bool)
-        first[1:] = pi[1:] != pi[:-1]
-        edge[pi[first]] = cand[first]
-        dist[pi[first]] = d[first]
-    along = np.zeros(n)
-    ok = edge >= 0
-    if ok.any():
-        geoms = graph.edge_geom[edge[ok]]
-        frac = shapely.line_locate_point(geoms, pts[ok], normalized=True)
-        along[ok] = np.nan_to_num(frac) * graph.edge_len_m[edge[ok]]
-    comp = np.where(ok, graph.edge_component[np.maximum(edge, 0)], -1)
+    index = build_index(graph.edge_geom[eligible], eligible)
+    edge, dist, along, comp = nearest_segments(
+        index,
+        xy,
+        max_dist_m=np.inf if max_dist_m is None else float(max_dist_m),
+        edge_len_m=graph.edge_len_m,
+        edge_component=graph.edge_component,
+        threads=threads or default_threads(),
+    )
     return Snap(edge=edge, dist_m=dist, along_m=along, component=comp)
 
 
