@@ -8,6 +8,7 @@ geometry LineString from u to v) and its ``node_xy`` array.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -15,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from analysis.snap import build_index, nearest_segments
+from analysis.snap import SegmentIndex, build_index, nearest_segments
 from geo.errors import NetworkError
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,28 @@ class Snap:
     component: np.ndarray
 
 
+# The segment grid of the last graph snapped to (a run snaps its cells, then each type's
+# facilities, to the same graph with the same eligibility): one entry, dropped with its graph.
+_SEGMENT_INDEX: list[tuple[weakref.ref[Graph], float, SegmentIndex]] = []
+
+
+def _segment_index(graph: Graph, min_component_km: float) -> SegmentIndex:
+    """The eligible edges' segment grid, built once per graph and ``min_component_km``."""
+    for ref, key, index in list(_SEGMENT_INDEX):
+        if ref() is graph and key == min_component_km:
+            return index
+    eligible = np.flatnonzero(graph.component_length_km[graph.edge_component] >= min_component_km)
+    if eligible.size == 0:
+        eligible = np.arange(graph.edge_u.size)
+    index = build_index(graph.edge_geom[eligible], eligible)
+
+    def forget(dead: weakref.ref[Graph]) -> None:
+        _SEGMENT_INDEX[:] = [e for e in _SEGMENT_INDEX if e[0] is not dead]
+
+    _SEGMENT_INDEX[:] = [(weakref.ref(graph, forget), min_component_km, index)]
+    return index
+
+
 def snap_points(
     graph: Graph,
     xy: np.ndarray,
@@ -161,8 +184,9 @@ def snap_points(
     An exact nearest-segment search (``analysis.snap``: the eligible edges' segments in a
     uniform grid, each point searching rings of buckets outward), with GEOS's arithmetic:
     the same edges, distances and positions as shapely's ``STRtree.query_nearest`` and
-    ``line_locate_point`` (tests/test_snap.py). Memory is the segment grid plus the outputs;
-    points go in chunks over ``threads`` threads.
+    ``line_locate_point`` (tests/test_snap.py). Memory is the segment grid (kept for the
+    graph's next call while the graph lives) plus the outputs; points go in chunks over
+    ``threads`` threads.
 
     Parameters
     ----------
@@ -190,10 +214,7 @@ def snap_points(
     if max_dist_m is not None and not max_dist_m > 0:
         raise ValueError(f"max_dist_m must be > 0, got {max_dist_m}")
     xy = np.asarray(xy).reshape(-1, 2)
-    eligible = np.flatnonzero(graph.component_length_km[graph.edge_component] >= min_component_km)
-    if eligible.size == 0:
-        eligible = np.arange(graph.edge_u.size)
-    index = build_index(graph.edge_geom[eligible], eligible)
+    index = _segment_index(graph, float(min_component_km))
     edge, dist, along, comp = nearest_segments(
         index,
         xy,

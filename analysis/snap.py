@@ -185,20 +185,29 @@ def _scan(
     entries: np.ndarray,
 ) -> tuple[float, int]:
     """The best (distance, segment) after the segments of bucket ``b``: smaller distance, or the
-    same distance and a lower segment (so a lower edge, then the edge's first segment)."""
+    same distance and a lower segment (so a lower edge, then the edge's first segment). A
+    segment whose bounding box is farther than the best (by ``BOUND_EPS_M``) is skipped."""
+    reach2 = (best_d + BOUND_EPS_M) * (best_d + BOUND_EPS_M)
     for k in range(offsets[b], offsets[b + 1]):
         s = entries[k]
-        d = _seg_dist(px, py, vxy[s, 0], vxy[s, 1], vxy[s + 1, 0], vxy[s + 1, 1])
+        ax, ay, bx, by = vxy[s, 0], vxy[s, 1], vxy[s + 1, 0], vxy[s + 1, 1]
+        gx = max(min(ax, bx) - px, 0.0, px - max(ax, bx))
+        gy = max(min(ay, by) - py, 0.0, py - max(ay, by))
+        if gx * gx + gy * gy > reach2:
+            continue
+        d = _seg_dist(px, py, ax, ay, bx, by)
         if d < best_d or (d == best_d and s < best_s):
             best_d = d
             best_s = s
+            reach2 = (best_d + BOUND_EPS_M) * (best_d + BOUND_EPS_M)
     return best_d, best_s
 
 
-def _box_dist(px: float, py: float, bx0: float, by0: float, cell: float) -> float:
+def _box_gap2(px: float, py: float, bx0: float, by0: float, cell: float) -> float:
+    """Squared distance from the point to the bucket [bx0, bx0 + cell) x [by0, by0 + cell)."""
     dx = max(bx0 - px, 0.0, px - (bx0 + cell))
     dy = max(by0 - py, 0.0, py - (by0 + cell))
-    return math.sqrt(dx * dx + dy * dy)
+    return dx * dx + dy * dy
 
 
 def _scan_line(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no objects)
@@ -220,11 +229,25 @@ def _scan_line(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no
     ``fixed`` (``nxt`` = next_in_col), jumping over the empty ones; a bucket farther than the
     best distance is not opened."""
     x0, y0, cell, nx = grid[0], grid[1], grid[2], int(grid[3])
+    # only the stretch of the line within the best distance (a disc) around the point
+    reach = best_d + BOUND_EPS_M
+    band = (y0 if along_x else x0) + fixed * cell
+    across = py if along_x else px
+    gap = max(band - across, 0.0, across - (band + cell))
+    if gap > reach:
+        return best_d, best_s
+    half = math.sqrt(reach * reach - gap * gap)  # inf while nothing is found
+    centre = ((px - x0) if along_x else (py - y0)) / cell
+    lo = max(lo, math.floor(max(centre - half / cell, lo - 1.0)))
+    hi = min(hi, math.floor(min(centre + half / cell, hi + 1.0)))
+    if lo > hi:
+        return best_d, best_s
     i = int(nxt[fixed * nx + lo]) if along_x else int(nxt[lo * nx + fixed])
     while i <= hi:
         bx, by = (i, fixed) if along_x else (fixed, i)
         b = by * nx + bx
-        if _box_dist(px, py, x0 + bx * cell, y0 + by * cell, cell) - BOUND_EPS_M <= best_d:
+        reach = best_d + BOUND_EPS_M
+        if _box_gap2(px, py, x0 + bx * cell, y0 + by * cell, cell) <= reach * reach:
             best_d, best_s = _scan(b, px, py, best_d, best_s, vxy, offsets, entries)
         if i == hi:
             break
@@ -402,7 +425,7 @@ _cell_of = _jit(_cell_of)
 _bin_segments = _jit(_bin_segments)
 _next_nonempty = _jit(_next_nonempty)
 _scan = _jit(_scan)
-_box_dist = _jit(_box_dist)
+_box_gap2 = _jit(_box_gap2)
 _scan_line = _jit(_scan_line)
 _scan_ring = _jit(_scan_ring)
 _nearest = _jit(_nearest)

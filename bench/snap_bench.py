@@ -11,8 +11,9 @@ other, each with the high-water mark reset (``/proc/self/clear_refs``) so its pe
   (sea and neighbouring countries included, so many points are far from any road), then the
   two results compared (edges equal, distances and positions along equal or within 1e-6 m);
 - ``numba`` alone on ``--n`` random points;
-- with ``--demand FILE.npz`` (key ``xy``; e.g. ``/tmp/r19_full/demand_100m.npz``, 27.9 M
-  synthetic 100 m cell centres) ``numba`` on those points.
+- with ``--demand FILE.npz`` (key ``xy``, memory-mapped; e.g.
+  ``/tmp/r19_full/demand_100m.npz``, 27.9 M synthetic 100 m cell centres) ``numba`` on those
+  points (``--demand-n`` of them, evenly spaced, when given).
 
 Usage: ``python bench/snap_bench.py [--graph PKL] [--n-ref 1000000] [--n 5000000]
 [--demand FILE] [--threads N]``; prints a markdown table and one JSON line per case.
@@ -26,6 +27,7 @@ import json
 import pickle
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +68,29 @@ def _case(name: str, fn, n: int) -> tuple[object, dict]:
     return out, row
 
 
+def _npz_member(path: str, key: str) -> np.ndarray:
+    """Array ``key`` of an .npz: memory-mapped when stored uncompressed (``np.savez``), so
+    only the pages read count, else loaded."""
+    info = zipfile.ZipFile(path).getinfo(key + ".npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        with np.load(path) as z:
+            return z[key]
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset + 26)
+        name_len, extra_len = np.frombuffer(fh.read(4), "<u2")
+        fh.seek(info.header_offset + 30 + int(name_len) + int(extra_len))
+        version = np.lib.format.read_magic(fh)
+        read = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read(fh)
+        offset = fh.tell()
+    order = "F" if fortran else "C"
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
+
+
 def _against_shapely(graph, xy: np.ndarray, threads: int | None) -> list[dict]:
     """Both on the same points, then their agreement."""
     from analysis.network import snap_points
@@ -93,6 +118,7 @@ def main() -> int:
     ap.add_argument("--n-ref", type=int, default=1_000_000)
     ap.add_argument("--n", type=int, default=5_000_000)
     ap.add_argument("--demand", default="")
+    ap.add_argument("--demand-n", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="0: the CPUs this process may use")
     ap.add_argument("--seed", type=int, default=19)
     args = ap.parse_args()
@@ -116,8 +142,9 @@ def main() -> int:
     xy = rng.uniform(lo, hi, (args.n, 2))
     rows.append(_case("numba, random", lambda: snap_points(graph, xy, threads=threads), args.n)[1])
     if args.demand:
-        with np.load(args.demand) as z:
-            xy = z["xy"]
+        xy = _npz_member(args.demand, "xy")
+        if args.demand_n:
+            xy = np.ascontiguousarray(xy[:: max(1, xy.shape[0] // args.demand_n)])
         n = xy.shape[0]
         rows.append(
             _case("numba, demand cells", lambda: snap_points(graph, xy, threads=threads), n)[1]

@@ -231,3 +231,21 @@ def test_equals_shapely_on_the_default_network_and_demand_grid():
         assert np.abs(got.dist_m[ok] - ref.dist_m[ok]).max(initial=0) <= 1e-6
         assert np.abs(got.along_m - ref.along_m).max() <= 1e-6
         _assert_same(got, ref, f"default network, {kw}")
+
+
+def test_the_segment_grid_is_built_once_per_graph_and_eligibility():
+    import gc
+
+    from analysis import network
+
+    graph = _graph([LineString([(0, 0), (10, 0)]), LineString([(0, 5), (10, 5)])])
+    xy = np.array([[1.0, 1.0]])
+    snap_points(graph, xy)
+    first = network._SEGMENT_INDEX[0][2]
+    snap_points(graph, xy, max_dist_m=3.0)
+    assert network._SEGMENT_INDEX[0][2] is first, "same graph, same eligibility: reused"
+    snap_points(graph, xy, min_component_km=1.0)
+    assert network._SEGMENT_INDEX[0][2] is not first and len(network._SEGMENT_INDEX) == 1
+    del graph
+    gc.collect()
+    assert network._SEGMENT_INDEX == [], "the grid must go with its graph"
