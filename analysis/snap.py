@@ -79,8 +79,10 @@ class SegmentIndex:
     empty_rings: np.ndarray
 
     @property
-    def n_segments(self) -> int:
-        return int(self.entries.size)
+    def nbytes(self) -> int:
+        """Memory held by the arrays."""
+        arrays = (self.vxy, self.vedge, self.offsets, self.entries, self.next_in_row)
+        return sum(a.nbytes for a in (*arrays, self.next_in_col, self.empty_rings))
 
 
 def _seg_dist(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> float:
@@ -229,17 +231,8 @@ def _scan_line(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no
     ``fixed`` (``nxt`` = next_in_col), jumping over the empty ones; a bucket farther than the
     best distance is not opened."""
     x0, y0, cell, nx = grid[0], grid[1], grid[2], int(grid[3])
-    # only the stretch of the line within the best distance (a disc) around the point
-    reach = best_d + BOUND_EPS_M
-    band = (y0 if along_x else x0) + fixed * cell
-    across = py if along_x else px
-    gap = max(band - across, 0.0, across - (band + cell))
-    if gap > reach:
-        return best_d, best_s
-    half = math.sqrt(reach * reach - gap * gap)  # inf while nothing is found
-    centre = ((px - x0) if along_x else (py - y0)) / cell
-    lo = max(lo, math.floor(max(centre - half / cell, lo - 1.0)))
-    hi = min(hi, math.floor(min(centre + half / cell, hi + 1.0)))
+    a, z = _disc_span(fixed, along_x, px, py, best_d, grid)
+    lo, hi = max(lo, a), min(hi, z)
     if lo > hi:
         return best_d, best_s
     i = int(nxt[fixed * nx + lo]) if along_x else int(nxt[lo * nx + fixed])
@@ -248,11 +241,35 @@ def _scan_line(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no
         b = by * nx + bx
         reach = best_d + BOUND_EPS_M
         if _box_gap2(px, py, x0 + bx * cell, y0 + by * cell, cell) <= reach * reach:
+            d = best_d
             best_d, best_s = _scan(b, px, py, best_d, best_s, vxy, offsets, entries)
-        if i == hi:
+            if best_d < d:  # a smaller disc: a shorter stretch of the line is left
+                a, z = _disc_span(fixed, along_x, px, py, best_d, grid)
+                lo, hi = max(lo, a), min(hi, z)
+        j = max(i + 1, lo)
+        if j > hi:
             break
-        i = int(nxt[b + 1]) if along_x else int(nxt[b + nx])
+        i = int(nxt[fixed * nx + j]) if along_x else int(nxt[j * nx + fixed])
     return best_d, best_s
+
+
+def _disc_span(
+    fixed: int, along_x: bool, px: float, py: float, best_d: float, grid: np.ndarray
+) -> tuple[int, int]:
+    """The buckets of row (``along_x``) or column ``fixed`` that meet the disc of radius
+    ``best_d + BOUND_EPS_M`` around the point, as a range of indices along the line (may
+    reach one bucket beyond the grid; empty, lo > hi, when the disc misses the line)."""
+    x0, y0, cell = grid[0], grid[1], grid[2]
+    n = int(grid[3]) if along_x else int(grid[4])
+    reach = best_d + BOUND_EPS_M
+    band = (y0 if along_x else x0) + fixed * cell
+    across = py if along_x else px
+    gap = max(band - across, 0.0, across - (band + cell))
+    if gap > reach:
+        return 1, 0
+    half = math.sqrt(reach * reach - gap * gap) / cell  # inf while nothing is found
+    centre = ((px - x0) if along_x else (py - y0)) / cell
+    return math.floor(max(centre - half, -1.0)), math.floor(min(centre + half, float(n)))
 
 
 def _scan_ring(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no objects)
@@ -426,6 +443,7 @@ _bin_segments = _jit(_bin_segments)
 _next_nonempty = _jit(_next_nonempty)
 _scan = _jit(_scan)
 _box_gap2 = _jit(_box_gap2)
+_disc_span = _jit(_disc_span)
 _scan_line = _jit(_scan_line)
 _scan_ring = _jit(_scan_ring)
 _nearest = _jit(_nearest)
