@@ -13,7 +13,8 @@ other, each with the high-water mark reset (``/proc/self/clear_refs``) so its pe
 - ``numba`` alone on ``--n`` random points;
 - with ``--demand FILE.npz`` (key ``xy``, memory-mapped; e.g.
   ``/tmp/r19_full/demand_100m.npz``, 27.9 M synthetic 100 m cell centres) ``numba`` on those
-  points (``--demand-n`` of them, evenly spaced, when given).
+  points (``--demand-n`` of them, evenly spaced, when given), and with ``--ref-demand N``
+  both on N evenly spaced cells first.
 
 Usage: ``python bench/snap_bench.py [--graph PKL] [--n-ref 1000000] [--n 5000000]
 [--demand FILE] [--threads N]``; prints a markdown table and one JSON line per case.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import pickle
 import sys
@@ -91,14 +93,14 @@ def _npz_member(path: str, key: str) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
 
 
-def _against_shapely(graph, xy: np.ndarray, threads: int | None) -> list[dict]:
+def _against_shapely(graph, xy: np.ndarray, threads: int | None, label: str) -> list[dict]:
     """Both on the same points, then their agreement."""
     from analysis.network import snap_points
     from tests.test_snap import snap_points_shapely
 
     n = xy.shape[0]
-    got, row_new = _case("numba, random", lambda: snap_points(graph, xy, threads=threads), n)
-    ref, row_ref = _case("shapely, random", lambda: snap_points_shapely(graph, xy), n)
+    got, row_new = _case(f"numba, {label}", lambda: snap_points(graph, xy, threads=threads), n)
+    ref, row_ref = _case(f"shapely, {label}", lambda: snap_points_shapely(graph, xy), n)
     same_edge = int((got.edge == ref.edge).sum())
     ok = ref.edge >= 0
     d_diff = float(np.abs(got.dist_m[ok] - ref.dist_m[ok]).max(initial=0))
@@ -119,6 +121,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=5_000_000)
     ap.add_argument("--demand", default="")
     ap.add_argument("--demand-n", type=int, default=0)
+    ap.add_argument("--ref-demand", type=int, default=0, help="demand cells for shapely too")
     ap.add_argument("--threads", type=int, default=0, help="0: the CPUs this process may use")
     ap.add_argument("--seed", type=int, default=19)
     args = ap.parse_args()
@@ -146,11 +149,16 @@ def main() -> int:
           f"{index_mb:.0f} MB, built (with numba's cache load) in "
           f"{time.perf_counter() - t:.1f} s", flush=True)  # fmt: skip
 
-    rows += _against_shapely(graph, rng.uniform(lo, hi, (args.n_ref, 2)), threads)
+    rows += _against_shapely(graph, rng.uniform(lo, hi, (args.n_ref, 2)), threads, "random")
     xy = rng.uniform(lo, hi, (args.n, 2))
     rows.append(_case("numba, random", lambda: snap_points(graph, xy, threads=threads), args.n)[1])
     if args.demand:
         xy = _npz_member(args.demand, "xy")
+        if args.ref_demand:
+            step = max(1, xy.shape[0] // args.ref_demand)
+            sample = np.ascontiguousarray(xy[::step][: args.ref_demand])
+            rows += _against_shapely(graph, sample, threads, "demand cells")
+            del sample
         if args.demand_n:
             xy = np.ascontiguousarray(xy[:: max(1, xy.shape[0] // args.demand_n)])
         n = xy.shape[0]
@@ -162,8 +170,11 @@ def main() -> int:
     for r in rows:
         print(f"| {r['case']} | {r['points']:,} | {r['wall_s']} | {r['cpu_s']} | "
               f"{r['us_per_point']} | {r['peak_above_mb']} |")  # fmt: skip
-    print(f"\nspeed ratio shapely / numba (random, {args.n_ref:,} points): "
-          f"{rows[1]['wall_s'] / rows[0]['wall_s']:.1f}x")  # fmt: skip
+    for new, ref in itertools.pairwise(rows):
+        if ref["case"].startswith("shapely") and new["case"].startswith("numba"):
+            print(f"ratio shapely / numba ({ref['case'].split(', ')[1]}, {ref['points']:,} "
+                  f"points): {ref['wall_s'] / new['wall_s']:.1f}x wall, "
+                  f"{ref['cpu_s'] / new['cpu_s']:.1f}x CPU")  # fmt: skip
     print(f"peak RSS of the process (VmHWM since the last reset): {_status_mb('VmHWM'):.0f} MB")
     return 0
 
