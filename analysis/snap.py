@@ -38,6 +38,7 @@ CELLS_PER_SEGMENT = 1.0  # grid buckets per segment (over the segments' bounding
 MAX_BUCKETS_PER_SEGMENT = 4.0  # cap on the grid's size where the bounding box is mostly empty
 COVER_EPS_M = 1e-6  # a segment's rows in a column are widened by this (rounding)
 BOUND_EPS_M = 1e-3  # a bucket or ring is skipped only when its lower bound beats the best by this
+COARSE = 8  # buckets per side of the coarse blocks
 CHUNK = 1 << 16  # points per task of the thread pool
 NO_SEGMENT = np.iinfo(np.int64).max
 
@@ -63,6 +64,10 @@ class SegmentIndex:
         if none) and along its column (a row index, ``ny`` if none).
     empty_rings
         Chessboard distance, in buckets, from each bucket to the nearest non-empty one.
+    coarse_next_in_row, coarse_next_in_col
+        ``next_in_row`` and ``next_in_col`` of blocks of ``COARSE`` x ``COARSE`` buckets (small
+        enough to stay in the CPU's cache: a search far from any road proves the rows and
+        columns it crosses empty there).
     """
 
     vxy: np.ndarray
@@ -77,12 +82,21 @@ class SegmentIndex:
     next_in_row: np.ndarray
     next_in_col: np.ndarray
     empty_rings: np.ndarray
+    coarse_next_in_row: np.ndarray
+    coarse_next_in_col: np.ndarray
+
+    @property
+    def grid(self) -> np.ndarray:
+        """(x0, y0, cell, nx, ny, COARSE, coarse nx, coarse ny) for the compiled search."""
+        cnx, cny = -(-self.nx // COARSE), -(-self.ny // COARSE)
+        return np.array([self.x0, self.y0, self.cell, self.nx, self.ny, COARSE, cnx, cny], float)
 
     @property
     def nbytes(self) -> int:
         """Memory held by the arrays."""
         arrays = (self.vxy, self.vedge, self.offsets, self.entries, self.next_in_row)
-        return sum(a.nbytes for a in (*arrays, self.next_in_col, self.empty_rings))
+        coarse = (self.coarse_next_in_row, self.coarse_next_in_col)
+        return sum(a.nbytes for a in (*arrays, self.next_in_col, self.empty_rings, *coarse))
 
 
 def _seg_dist(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> float:
@@ -156,21 +170,23 @@ def _bin_segments(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode,
                     offsets[b + 1] += 1
 
 
-def _next_nonempty(offsets: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+def _next_nonempty(occupied: np.ndarray, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    """First occupied bucket at or after each bucket along its row (a column index, nx if
+    none) and along its column (a row index, ny if none)."""
     row = np.empty(nx * ny, np.int32)
     col = np.empty(nx * ny, np.int32)
     for iy in range(ny):
         nxt = nx
         for ix in range(nx - 1, -1, -1):
             b = iy * nx + ix
-            if offsets[b + 1] > offsets[b]:
+            if occupied[b]:
                 nxt = ix
             row[b] = nxt
     for ix in range(nx):
         nxt = ny
         for iy in range(ny - 1, -1, -1):
             b = iy * nx + ix
-            if offsets[b + 1] > offsets[b]:
+            if occupied[b]:
                 nxt = iy
             col[b] = nxt
     return row, col
@@ -226,13 +242,23 @@ def _scan_line(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no
     offsets: np.ndarray,
     entries: np.ndarray,
     nxt: np.ndarray,
+    coarse_nxt: np.ndarray,
 ) -> tuple[float, int]:
     """Buckets ``lo..hi`` of row ``fixed`` (``along_x``, ``nxt`` = next_in_row) or of column
-    ``fixed`` (``nxt`` = next_in_col), jumping over the empty ones; a bucket farther than the
-    best distance is not opened."""
+    ``fixed`` (``nxt`` = next_in_col), jumping over the empty ones (first over empty coarse
+    blocks); a bucket farther than the best distance is not opened."""
     x0, y0, cell, nx = grid[0], grid[1], grid[2], int(grid[3])
     a, z = _disc_span(fixed, along_x, px, py, best_d, grid)
     lo, hi = max(lo, a), min(hi, z)
+    if lo > hi:
+        return best_d, best_s
+    f, cnx = int(grid[5]), int(grid[6])
+    c = (
+        int(coarse_nxt[(fixed // f) * cnx + lo // f])
+        if along_x
+        else int(coarse_nxt[(lo // f) * cnx + fixed // f])
+    )
+    lo = max(lo, c * f)
     if lo > hi:
         return best_d, best_s
     i = int(nxt[fixed * nx + lo]) if along_x else int(nxt[lo * nx + fixed])
@@ -286,6 +312,8 @@ def _scan_ring(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no
     entries: np.ndarray,
     next_in_row: np.ndarray,
     next_in_col: np.ndarray,
+    coarse_next_in_row: np.ndarray,
+    coarse_next_in_col: np.ndarray,
 ) -> tuple[float, int]:
     """The buckets at chessboard distance ``k`` from bucket (ix, iy), inside the grid: its
     bottom and top rows, then its left and right columns without their corners."""
@@ -297,7 +325,7 @@ def _scan_ring(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no
             if 0 <= ry < ny:
                 best_d, best_s = _scan_line(
                     ry, lo_x, hi_x, True, px, py, best_d, best_s,
-                    vxy, grid, offsets, entries, next_in_row,
+                    vxy, grid, offsets, entries, next_in_row, coarse_next_in_row,
                 )  # fmt: skip
     lo_y, hi_y = max(iy - k + 1, 0), min(iy + k - 1, ny - 1)
     if lo_y <= hi_y:
@@ -305,7 +333,7 @@ def _scan_ring(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no
             if 0 <= rx < nx:
                 best_d, best_s = _scan_line(
                     rx, lo_y, hi_y, False, px, py, best_d, best_s,
-                    vxy, grid, offsets, entries, next_in_col,
+                    vxy, grid, offsets, entries, next_in_col, coarse_next_in_col,
                 )  # fmt: skip
     return best_d, best_s
 
@@ -321,9 +349,11 @@ def _nearest(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no o
     next_in_row: np.ndarray,
     next_in_col: np.ndarray,
     empty_rings: np.ndarray,
+    coarse_next_in_row: np.ndarray,
+    coarse_next_in_col: np.ndarray,
 ) -> tuple[float, int]:
     """(distance, segment) of the nearest segment within ``max_d`` of (px, py), or
-    (inf, NO_SEGMENT). ``grid`` = (x0, y0, cell, nx, ny)."""
+    (inf, NO_SEGMENT). ``grid``: ``SegmentIndex.grid``."""
     if not (math.isfinite(px) and math.isfinite(py)):
         return math.inf, NO_SEGMENT
     best_d, best_s = max_d, NO_SEGMENT
@@ -349,6 +379,7 @@ def _nearest(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, no o
         best_d, best_s = _scan_ring(
             k, ix, iy, px, py, best_d, best_s,
             vxy, grid, offsets, entries, next_in_row, next_in_col,
+            coarse_next_in_row, coarse_next_in_col,
         )  # fmt: skip
         if ix - k <= 0 and iy - k <= 0 and ix + k >= nx - 1 and iy + k >= ny - 1:
             break  # the whole grid is searched
@@ -410,6 +441,8 @@ def _snap_chunk(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, n
     next_in_row: np.ndarray,
     next_in_col: np.ndarray,
     empty_rings: np.ndarray,
+    coarse_next_in_row: np.ndarray,
+    coarse_next_in_col: np.ndarray,
     edge_len_m: np.ndarray,
     edge_component: np.ndarray,
     out_edge: np.ndarray,
@@ -420,8 +453,9 @@ def _snap_chunk(  # noqa: PLR0913 (numba kernel: flat arrays in nopython mode, n
     for i in range(pxy.shape[0]):
         px, py = pxy[i, 0], pxy[i, 1]
         d, s = _nearest(
-            px, py, max_d, vxy, grid, offsets, entries, next_in_row, next_in_col, empty_rings
-        )
+            px, py, max_d, vxy, grid, offsets, entries, next_in_row, next_in_col,
+            empty_rings, coarse_next_in_row, coarse_next_in_col,
+        )  # fmt: skip
         if s == NO_SEGMENT:
             out_edge[i] = -1
             out_dist[i] = math.inf
@@ -495,8 +529,14 @@ def build_index(geoms: np.ndarray, edge_ids: np.ndarray) -> SegmentIndex:
     cursor = offsets[:-1].copy()
     _bin_segments(vxy, vedge, x0, y0, cell, nx, ny, cursor, entries, True)
     del cursor
-    next_in_row, next_in_col = _next_nonempty(offsets, nx, ny)
     occupied = (offsets[1:] > offsets[:-1]).reshape(ny, nx)
+    next_in_row, next_in_col = _next_nonempty(occupied.ravel(), nx, ny)
+    cnx, cny = -(-nx // COARSE), -(-ny // COARSE)
+    padded = np.zeros((cny * COARSE, cnx * COARSE), bool)
+    padded[:ny, :nx] = occupied
+    coarse = padded.reshape(cny, COARSE, cnx, COARSE).any(axis=(1, 3)).ravel()
+    del padded
+    coarse_row, coarse_col = _next_nonempty(coarse, cnx, cny)
     if occupied.any():
         rings = distance_transform_cdt(~occupied, metric="chessboard").astype(np.int32).ravel()
     else:
@@ -514,6 +554,8 @@ def build_index(geoms: np.ndarray, edge_ids: np.ndarray) -> SegmentIndex:
         next_in_row=next_in_row,
         next_in_col=next_in_col,
         empty_rings=rings,
+        coarse_next_in_row=coarse_row,
+        coarse_next_in_col=coarse_col,
     )
 
 
@@ -537,7 +579,7 @@ def nearest_segments(
     comp = np.full(n, -1, np.int64)
     if n == 0 or index.entries.size == 0:
         return edge, dist, along, comp
-    grid = np.array([index.x0, index.y0, index.cell, index.nx, index.ny], np.float64)
+    grid = index.grid
     lens = np.ascontiguousarray(edge_len_m, dtype=np.float64)
     comps = np.ascontiguousarray(edge_component, dtype=np.int64)
 
@@ -546,7 +588,8 @@ def nearest_segments(
         _snap_chunk(
             np.ascontiguousarray(xy[a:z], dtype=np.float64), float(max_dist_m),
             index.vxy, index.vedge, grid, index.offsets, index.entries,
-            index.next_in_row, index.next_in_col, index.empty_rings, lens, comps,
+            index.next_in_row, index.next_in_col, index.empty_rings,
+            index.coarse_next_in_row, index.coarse_next_in_col, lens, comps,
             edge[a:z], dist[a:z], along[a:z], comp[a:z],
         )  # fmt: skip
 
