@@ -202,15 +202,14 @@ def snap_points(
         Points farther than this from every eligible edge get ``edge = -1`` (a point exactly
         this far still snaps).
     threads
-        Default: the CPUs this process may use (``analysis.kernel.default_threads``).
+        Default: numba's thread count (``NUMBA_NUM_THREADS``, by default the CPUs this process
+        may use, as ``analysis.kernel.default_threads``).
 
     Returns
     -------
     Snap
         Ties between equidistant edges go to the lowest edge index (deterministic).
     """
-    from analysis.kernel import default_threads  # kernel imports this module
-
     if max_dist_m is not None and not max_dist_m > 0:
         raise ValueError(f"max_dist_m must be > 0, got {max_dist_m}")
     xy = np.asarray(xy).reshape(-1, 2)
@@ -221,7 +220,7 @@ def snap_points(
         max_dist_m=np.inf if max_dist_m is None else float(max_dist_m),
         edge_len_m=graph.edge_len_m,
         edge_component=graph.edge_component,
-        threads=threads or default_threads(),
+        threads=threads,
     )
     return Snap(edge=edge, dist_m=dist, along_m=along, component=comp)
 
