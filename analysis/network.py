@@ -8,14 +8,15 @@ geometry LineString from u to v) and its ``node_xy`` array.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
-import shapely
 from scipy.sparse.csgraph import connected_components
 
+from analysis.snap import SegmentIndex, build_index, nearest_segments
 from geo.errors import NetworkError
 
 log = logging.getLogger(__name__)
@@ -148,14 +149,44 @@ class Snap:
     component: np.ndarray
 
 
+# The segment grid of the last graph snapped to (a run snaps its cells, then each type's
+# facilities, to the same graph with the same eligibility): one entry, dropped with its graph.
+_SEGMENT_INDEX: list[tuple[weakref.ref[Graph], float, SegmentIndex]] = []
+
+
+def _segment_index(graph: Graph, min_component_km: float) -> SegmentIndex:
+    """The eligible edges' segment grid, built once per graph and ``min_component_km``."""
+    for ref, key, index in list(_SEGMENT_INDEX):
+        if ref() is graph and key == min_component_km:
+            return index
+    eligible = np.flatnonzero(graph.component_length_km[graph.edge_component] >= min_component_km)
+    if eligible.size == 0:
+        eligible = np.arange(graph.edge_u.size)
+    index = build_index(graph.edge_geom[eligible], eligible)
+
+    def forget(dead: weakref.ref[Graph]) -> None:
+        _SEGMENT_INDEX[:] = [e for e in _SEGMENT_INDEX if e[0] is not dead]
+
+    _SEGMENT_INDEX[:] = [(weakref.ref(graph, forget), min_component_km, index)]
+    return index
+
+
 def snap_points(
     graph: Graph,
     xy: np.ndarray,
     *,
     min_component_km: float = 0.0,
     max_dist_m: float | None = None,
+    threads: int | None = None,
 ) -> Snap:
     """Snap points to the nearest point of the nearest eligible edge (metric CRS).
+
+    An exact nearest-segment search (``analysis.snap``: the eligible edges' segments in a
+    uniform grid, each point searching rings of buckets outward), with GEOS's arithmetic:
+    the same edges, distances and positions as shapely's ``STRtree.query_nearest`` and
+    ``line_locate_point`` (tests/test_snap.py). Memory is the segment grid (kept for the
+    graph's next call while the graph lives) plus the outputs; points go in chunks over
+    ``threads`` threads.
 
     Parameters
     ----------
@@ -165,44 +196,32 @@ def snap_points(
         (n, 2) point coordinates in the graph's metric CRS.
     min_component_km
         Edges of components shorter than this are not snapped to (slivers left by the road
-        layer's broken topology would otherwise capture points and strand them).
+        layer's broken topology would otherwise capture points and strand them). When no
+        component is that long, every edge is eligible.
     max_dist_m
-        Points farther than this from every eligible edge get ``edge = -1``.
+        Points farther than this from every eligible edge get ``edge = -1`` (a point exactly
+        this far still snaps).
+    threads
+        Default: numba's thread count (``NUMBA_NUM_THREADS``, by default the CPUs this process
+        may use, as ``analysis.kernel.default_threads``).
 
     Returns
     -------
     Snap
         Ties between equidistant edges go to the lowest edge index (deterministic).
     """
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    n = xy.shape[0]
-    eligible = np.flatnonzero(graph.component_length_km[graph.edge_component] >= min_component_km)
-    if eligible.size == 0:
-        eligible = np.arange(graph.edge_u.size)
-    tree = shapely.STRtree(graph.edge_geom[eligible])
-    pts = np.asarray(shapely.points(xy))
-    edge = np.full(n, -1, dtype=np.int64)
-    dist = np.full(n, np.inf)
-    if n:
-        idx, d = tree.query_nearest(
-            pts, max_distance=max_dist_m, return_distance=True, all_matches=True
-        )
-        pi, ti = idx
-        cand = eligible[ti]
-        # deterministic tie-break: smallest distance, then smallest edge index
-        order = np.lexsort((cand, d, pi))
-        pi, cand, d = pi[order], cand[order], d[order]
-        first = np.ones(pi.size, bool)
-        first[1:] = pi[1:] != pi[:-1]
-        edge[pi[first]] = cand[first]
-        dist[pi[first]] = d[first]
-    along = np.zeros(n)
-    ok = edge >= 0
-    if ok.any():
-        geoms = graph.edge_geom[edge[ok]]
-        frac = shapely.line_locate_point(geoms, pts[ok], normalized=True)
-        along[ok] = np.nan_to_num(frac) * graph.edge_len_m[edge[ok]]
-    comp = np.where(ok, graph.edge_component[np.maximum(edge, 0)], -1)
+    if max_dist_m is not None and not max_dist_m > 0:
+        raise ValueError(f"max_dist_m must be > 0, got {max_dist_m}")
+    xy = np.asarray(xy).reshape(-1, 2)
+    index = _segment_index(graph, float(min_component_km))
+    edge, dist, along, comp = nearest_segments(
+        index,
+        xy,
+        max_dist_m=np.inf if max_dist_m is None else float(max_dist_m),
+        edge_len_m=graph.edge_len_m,
+        edge_component=graph.edge_component,
+        threads=threads,
+    )
     return Snap(edge=edge, dist_m=dist, along_m=along, component=comp)
 
 
