@@ -294,15 +294,18 @@ def kernel_blocks(
     limit_s: float,
     per_block: int = DEFAULT_BLOCK,
 ) -> Iterator[TravelTimes]:
-    """The kernel's pairs block by block (``per_block`` facilities with a road each), in
-    facility order; only one block is held at a time."""
+    """The kernel's pairs block by block (at most ``per_block`` facilities with a road each,
+    fewer where their pairs would pass ``INFRA_OVERLAP_BLOCK_PAIRS``: ``block_store.SpanPlan``),
+    in facility order; only one block is held at a time."""
     from analysis import kernel
+    from analysis.block_store import SpanPlan, max_pairs_default
 
     ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
-    bounds = kernel.block_bounds(ki.fac_ok.size, -(-ki.fac_ok.size // max(1, per_block)))
-    for a, z in itertools.pairwise(bounds):
-        if z > a:
-            yield kernel.run_block(ki, int(a), int(z))
+    plan = SpanPlan(ki.fac_ok.size, max_pairs=max_pairs_default(), per_block=per_block)
+    while span := plan.take(1):
+        tt = kernel.run_block(ki, *span[0])
+        plan.seen(span[0][1] - span[0][0], int(tt.fac.size))
+        yield tt
 
 
 # --------------------------------------------------------------------------- over a Dask cluster
