@@ -155,3 +155,20 @@ def test_block_pair_cap_from_the_environment(monkeypatch) -> None:
         monkeypatch.setenv("INFRA_OVERLAP_BLOCK_PAIRS", bad)
         with pytest.raises(ValueError, match="INFRA_OVERLAP_BLOCK_PAIRS"):
             max_pairs_default()
+
+
+def test_stored_pairs_are_compact(case: dict, tmp_path) -> None:  # noqa: F811
+    """12 bytes a pair held (int32 cell, float64 time, the facilities as runs), the same in the
+    spill; read back as the kernel's int64 pairs."""
+    whole = kernel.travel_times(case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S)
+    held = kernel_store(case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S)
+    n_runs = np.unique(whole.fac).size
+    assert held._bytes == 12 * whole.fac.size + 8 * n_runs < 24 * whole.fac.size
+    spilled = kernel_store(
+        case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S, spill_bytes=0
+    )
+    assert spilled._dir is not None
+    on_disk = sum(f.stat().st_size - 128 for f in spilled._dir.iterdir())  # .npy headers
+    assert on_disk == held._bytes
+    _same_pairs(held, whole)
+    _same_pairs(spilled, whole)
