@@ -29,6 +29,7 @@ one block at a time when a pass reads it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -51,7 +52,9 @@ __all__ = [
     "kernel_store",
     "max_pairs_default",
     "pair_cuts",
+    "run_pass",
     "spill_bytes_default",
+    "split_blocks",
 ]
 
 #: facilities per kernel block at most (as ``analysis.blocks.DEFAULT_BLOCK``)
@@ -266,13 +269,31 @@ class BlockStore:
         self._held = []
 
 
+def run_pass(tt: TravelTimes | BlockStore, consumers: list[Any]) -> None:
+    """One pass over the blocks of ``tt``: each block, read once, goes to every consumer's
+    ``add`` in block order (consumers that need no result of each other share the read)."""
+    for block in blocks_of(tt):
+        for c in consumers:
+            c.add(block)
+
+
 def blocks_of(tt: TravelTimes | BlockStore) -> Iterator[TravelTimes]:
     """One pass over the blocks of a store, or of a whole long-form result (32 facilities each)."""
     if isinstance(tt, BlockStore):
         return tt.blocks()
-    from analysis.blocks import split_blocks
-
     return split_blocks(tt)
+
+
+def split_blocks(tt: TravelTimes, per_block: int = PER_BLOCK) -> Iterator[TravelTimes]:
+    """Blocks of ``per_block`` facilities (by index) of a long-form result sorted by facility."""
+    if per_block < 1:
+        raise ValueError(f"split_blocks: per_block must be >= 1, got {per_block}")
+    cuts = np.searchsorted(tt.fac, np.arange(0, tt.n_fac + per_block, per_block))
+    for lo, hi in itertools.pairwise(cuts):
+        if hi > lo:
+            yield TravelTimes(
+                tt.fac[lo:hi], tt.cell[lo:hi], tt.time_s[lo:hi], tt.n_fac, tt.n_cells, tt.limit_s
+            )
 
 
 def kernel_store(

@@ -60,6 +60,7 @@ from analysis.block_sets import (
     province_bits,
     province_matrices_from_bits,
 )
+from analysis.block_store import SpanPlan, max_pairs_default, split_blocks
 from analysis.catchments import Access, TravelTimes
 from analysis.catchments import nearest_two_arrays as _nearest_two
 from analysis.network import Graph
@@ -68,7 +69,9 @@ from analysis.overlap import Coverage
 __all__ = [
     "DEFAULT_BLOCK",
     "CellReduction",
+    "Measures",
     "Partial",
+    "Reduction",
     "block_reduction",
     "cell_reductions",
     "covering_input",
@@ -202,6 +205,32 @@ def merge_into(acc: CellReduction, part: Partial) -> None:
     acc.t2[c] = np.where(s_wins, st, lt)
 
 
+class Reduction:
+    """:func:`reduce_blocks` as one consumer of a pass (``add`` each block in order, then
+    ``result``), so that several measures share one read of the blocks."""
+
+    def __init__(
+        self,
+        *,
+        n_fac: int,
+        n_cells: int,
+        breaks_s: tuple[float, ...],
+        base: np.ndarray,
+        demand: np.ndarray,
+        fac_prov: np.ndarray,
+        n_prov: int,
+    ) -> None:
+        self.acc = empty(n_fac, n_cells, tuple(breaks_s), n_prov)
+        self.params: dict[str, Any] = {"breaks_s": tuple(breaks_s), "base": base, "demand": demand,
+                       "fac_prov": fac_prov, "n_prov": n_prov}  # fmt: skip
+
+    def add(self, tt: TravelTimes) -> None:
+        merge_into(self.acc, block_reduction(tt, **self.params))
+
+    def result(self) -> CellReduction:
+        return self.acc
+
+
 def reduce_blocks(
     blocks: Iterable[TravelTimes],
     *,
@@ -214,13 +243,13 @@ def reduce_blocks(
     n_prov: int,
 ) -> CellReduction:
     """Pass 1: the merged :class:`CellReduction` of ``blocks``, merged in the order given."""
-    acc = empty(n_fac, n_cells, breaks_s, n_prov)
+    acc = Reduction(
+        n_fac=n_fac, n_cells=n_cells, breaks_s=breaks_s, base=base, demand=demand,
+        fac_prov=fac_prov, n_prov=n_prov,
+    )  # fmt: skip
     for tt in blocks:
-        part = block_reduction(
-            tt, breaks_s=breaks_s, base=base, demand=demand, fac_prov=fac_prov, n_prov=n_prov
-        )
-        merge_into(acc, part)
-    return acc
+        acc.add(tt)
+    return acc.result()
 
 
 def _other_pairs(bits: np.ndarray, cell: np.ndarray, prov: np.ndarray) -> np.ndarray:
@@ -234,6 +263,47 @@ def _other_pairs(bits: np.ndarray, cell: np.ndarray, prov: np.ndarray) -> np.nda
     return np.asarray(((pb & ~own) != 0).any(axis=0))
 
 
+class Measures:
+    """:func:`facility_measures` as one consumer of a pass (see :class:`Reduction`)."""
+
+    def __init__(
+        self, red: CellReduction, *, base: np.ndarray, demand: np.ndarray, fac_prov: np.ndarray
+    ) -> None:
+        self.red = red
+        self.base = np.asarray(base, bool)
+        self.d = np.asarray(demand, np.float64)
+        self.prov = np.asarray(fac_prov, np.int64)
+        nb, n_fac = len(red.breaks_s), red.coverage.shape[1]
+        self.unique = np.zeros((nb, n_fac))
+        self.other = np.zeros((nb, n_fac))
+
+    def add(self, tt: TravelTimes) -> None:
+        red, d, n_fac = self.red, self.d, self.unique.shape[1]
+        for k, b in enumerate(red.breaks_s):
+            m = tt.time_s <= b
+            f, c = tt.fac[m], tt.cell[m]
+            # per pair, the demand that counts for its facility, summed per facility in cell
+            # order (pairs are sorted by facility, cell), as a CSR matrix-vector product does;
+            # existing facilities: cells no other reaches; planned: cells none reaches
+            n = red.count[k][c]
+            w = d[c] * np.where(self.base[f], n == 1, n == 0)
+            self.unique[k] += np.bincount(f, weights=w, minlength=n_fac)
+            w = d[c] * _other_pairs(red.prov_bits[k], c, self.prov[f])
+            self.other[k] += np.bincount(f, weights=w, minlength=n_fac)
+
+    def result(self) -> list[Coverage]:
+        red = self.red
+        return [
+            Coverage(
+                coverage=red.coverage[k],
+                unique=self.unique[k],
+                other_province=self.other[k],
+                count_per_cell=red.count[k].astype(np.float64),
+            )
+            for k in range(len(red.breaks_s))
+        ]
+
+
 def facility_measures(
     blocks: Iterable[TravelTimes],
     red: CellReduction,
@@ -244,46 +314,10 @@ def facility_measures(
 ) -> list[Coverage]:
     """Pass 2: per break, the :class:`analysis.overlap.Coverage` of every facility (unique and
     other-province demand against the merged counts), equal to ``coverage_measures``."""
-    base = np.asarray(base, bool)
-    d = np.asarray(demand, np.float64)
-    nb = len(red.breaks_s)
-    n_fac = red.coverage.shape[1]
-    unique = np.zeros((nb, n_fac))
-    other = np.zeros((nb, n_fac))
-    prov = np.asarray(fac_prov, np.int64)
+    acc = Measures(red, base=base, demand=demand, fac_prov=fac_prov)
     for tt in blocks:
-        for k, b in enumerate(red.breaks_s):
-            m = tt.time_s <= b
-            f, c = tt.fac[m], tt.cell[m]
-            # per pair, the demand that counts for its facility, summed per facility in cell
-            # order (pairs are sorted by facility, cell), as a CSR matrix-vector product does;
-            # existing facilities: cells no other reaches; planned: cells none reaches
-            n = red.count[k][c]
-            w = d[c] * np.where(base[f], n == 1, n == 0)
-            unique[k] += np.bincount(f, weights=w, minlength=n_fac)
-            w = d[c] * _other_pairs(red.prov_bits[k], c, prov[f])
-            other[k] += np.bincount(f, weights=w, minlength=n_fac)
-    return [
-        Coverage(
-            coverage=red.coverage[k],
-            unique=unique[k],
-            other_province=other[k],
-            count_per_cell=red.count[k].astype(np.float64),
-        )
-        for k in range(nb)
-    ]
-
-
-def split_blocks(tt: TravelTimes, per_block: int = DEFAULT_BLOCK) -> Iterator[TravelTimes]:
-    """Blocks of ``per_block`` facilities (by index) of a long-form result sorted by facility."""
-    if per_block < 1:
-        raise ValueError(f"split_blocks: per_block must be >= 1, got {per_block}")
-    cuts = np.searchsorted(tt.fac, np.arange(0, tt.n_fac + per_block, per_block))
-    for lo, hi in itertools.pairwise(cuts):
-        if hi > lo:
-            yield TravelTimes(
-                tt.fac[lo:hi], tt.cell[lo:hi], tt.time_s[lo:hi], tt.n_fac, tt.n_cells, tt.limit_s
-            )
+        acc.add(tt)
+    return acc.result()
 
 
 def kernel_blocks(
@@ -298,7 +332,6 @@ def kernel_blocks(
     fewer where their pairs would pass ``INFRA_OVERLAP_BLOCK_PAIRS``: ``block_store.SpanPlan``),
     in facility order; only one block is held at a time."""
     from analysis import kernel
-    from analysis.block_store import SpanPlan, max_pairs_default
 
     ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
     plan = SpanPlan(ki.fac_ok.size, max_pairs=max_pairs_default(), per_block=per_block)
