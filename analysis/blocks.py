@@ -112,17 +112,20 @@ class CellReduction:
     coverage: np.ndarray
 
 
-def empty(n_fac: int, n_cells: int, breaks_s: tuple[float, ...], n_prov: int) -> CellReduction:
-    """The neutral element of :func:`merge`."""
-    nb = len(breaks_s)
+def empty(
+    n_fac: int, n_cells: int, breaks_s: tuple[float, ...], n_prov: int, nearest: bool = True
+) -> CellReduction:
+    """The neutral element of :func:`merge` (without ``nearest``: no nearest two, their four
+    arrays empty)."""
+    nb, m = len(breaks_s), n_cells if nearest else 0
     return CellReduction(
         breaks_s=tuple(breaks_s),
         count=np.zeros((nb, n_cells), np.int32),
         prov_bits=np.zeros((nb, _words(n_prov), n_cells), np.uint64),
-        f1=np.full(n_cells, -1, np.int64),
-        t1=np.full(n_cells, np.inf),
-        f2=np.full(n_cells, -1, np.int64),
-        t2=np.full(n_cells, np.inf),
+        f1=np.full(m, -1, np.int64),
+        t1=np.full(m, np.inf),
+        f2=np.full(m, -1, np.int64),
+        t2=np.full(m, np.inf),
         coverage=np.zeros((nb, n_fac)),
     )
 
@@ -151,8 +154,10 @@ def block_reduction(
     demand: np.ndarray,
     fac_prov: np.ndarray,
     n_prov: int,
+    nearest: bool = True,
 ) -> Partial:
-    """The partial reduction of one block of pairs (any subset of whole facilities)."""
+    """The partial reduction of one block of pairs (any subset of whole facilities); without
+    ``nearest``, no nearest two (their arrays empty)."""
     base = np.asarray(base, bool)
     d = np.asarray(demand, np.float64)
     keep = base[tt.fac]
@@ -177,7 +182,11 @@ def block_reduction(
         for w in np.unique(p // 64):
             sel = (p // 64) == w
             np.bitwise_or.at(bits_out[k, w], c[sel], bits[sel])
-    f1, t1, f2, t2 = _nearest_two(inv, bf, bt, m)
+    if nearest:
+        f1, t1, f2, t2 = _nearest_two(inv, bf, bt, m)
+    else:
+        f1 = f2 = np.zeros(0, np.int64)
+        t1 = t2 = np.zeros(0)
     return Partial(cells, count, bits_out, f1, t1, f2, t2, facs, coverage)
 
 
@@ -193,6 +202,8 @@ def merge_into(acc: CellReduction, part: Partial) -> None:
     acc.count[:, c] += part.count
     acc.prov_bits[:, :, c] |= part.prov_bits
     acc.coverage[:, part.facs] += part.coverage  # each facility lies in one block: 0 + x
+    if acc.f1.size == 0:  # no nearest two (or no cell)
+        return
     a1f, a1t, a2f, a2t = acc.f1[c], acc.t1[c], acc.f2[c], acc.t2[c]
     a_wins = _before(a1t, a1f, part.t1, part.f1)
     acc.f1[c] = np.where(a_wins, a1f, part.f1)
@@ -219,10 +230,11 @@ class Reduction:
         demand: np.ndarray,
         fac_prov: np.ndarray,
         n_prov: int,
+        nearest: bool = True,
     ) -> None:
-        self.acc = empty(n_fac, n_cells, tuple(breaks_s), n_prov)
+        self.acc = empty(n_fac, n_cells, tuple(breaks_s), n_prov, nearest)
         self.params: dict[str, Any] = {"breaks_s": tuple(breaks_s), "base": base, "demand": demand,
-                       "fac_prov": fac_prov, "n_prov": n_prov}  # fmt: skip
+                       "fac_prov": fac_prov, "n_prov": n_prov, "nearest": nearest}  # fmt: skip
 
     def add(self, tt: TravelTimes) -> None:
         merge_into(self.acc, block_reduction(tt, **self.params))

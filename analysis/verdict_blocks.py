@@ -212,9 +212,10 @@ class VerdictPasses:
         self.ths = tuple(dict.fromkeys([threshold_s, *(v for v in variants_s if v > 0)]))
         n_fac, n_cells = self.base.size, self.w.size
         self.params: dict[str, Any] = {"base": self.base, "demand": self.w, "fac_prov": fac_prov}
-        self.red = Reduction(
-            n_fac=n_fac, n_cells=n_cells, breaks_s=self.ths, n_prov=n_prov, **self.params
-        )
+        self.red = Reduction(  # no nearest two: the verdict reads the counts and coverage
+            n_fac=n_fac, n_cells=n_cells, breaks_s=self.ths, n_prov=n_prov, nearest=False,
+            **self.params,
+        )  # fmt: skip
         prov, self.n_class = province_classes(fac_prov)
         self.catch = [
             Catchments(self.w, threshold_s=t, base=self.base, prov=prov) for t in self.ths
