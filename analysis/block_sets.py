@@ -110,26 +110,36 @@ def facility_sets(
     return acc.result()
 
 
-def sets_bytes_default() -> int:
-    """Bytes of cell sets a run fills in one shared pass (``INFRA_OVERLAP_SETS_MB``, 256)."""
-    raw = os.environ.get("INFRA_OVERLAP_SETS_MB", "256")
+def fuse_bytes_default() -> int:
+    """Bytes a type's shared first pass may hold beyond the run's own reduction: the verdict's
+    counts per threshold and the cells' sets (``INFRA_OVERLAP_FUSE_MB``, 512 when unset)."""
+    raw = os.environ.get("INFRA_OVERLAP_FUSE_MB", "512")
     try:
         return int(float(raw) * 2**20)
     except ValueError:
-        raise ValueError(f"INFRA_OVERLAP_SETS_MB must be a number of MiB, got {raw!r}") from None
+        raise ValueError(f"INFRA_OVERLAP_FUSE_MB must be a number of MiB, got {raw!r}") from None
 
 
 class SetSource:
-    """The cells' facility sets a type needs, by key: those that fit in ``budget`` bytes
-    together are filled by the run's shared first pass (:meth:`consumers`); any other is read
-    in a pass of its own when asked (:meth:`get`), so that memory stays bounded at 100 m."""
+    """The cells' facility sets a type needs, by key: those that fit in what is left of
+    ``budget`` bytes (after :meth:`reserve`) are filled by the run's shared first pass
+    (:meth:`consumers`); any other is read in a pass of its own when asked (:meth:`get`), so
+    that memory stays bounded at 100 m."""
 
     def __init__(
         self, blocks: Callable[[], Iterable[TravelTimes]], n_fac: int, n_cells: int, budget: int
     ) -> None:
         self.blocks, self.n_fac, self.n_cells, self.budget = blocks, n_fac, n_cells, budget
+        self.used = 0
         self.specs: dict[Any, tuple[float, np.ndarray | None]] = {}
         self.held: dict[Any, FacilitySets] = {}
+
+    def reserve(self, nbytes: int) -> bool:
+        """Take ``nbytes`` of the budget for another accumulator of the first pass, if left."""
+        if self.used + nbytes > self.budget:
+            return False
+        self.used += nbytes
+        return True
 
     def want(self, key: Any, threshold_s: float, keep: np.ndarray | None = None) -> None:
         self.specs.setdefault(key, (threshold_s, keep))
@@ -138,7 +148,7 @@ class SetSource:
         """Accumulators of the wanted sets that fit in the budget (in the order wanted)."""
         size = _words(self.n_fac) * self.n_cells * 8
         for key, (t, keep) in self.specs.items():
-            if (len(self.held) + 1) * size > self.budget:
+            if not self.reserve(size):
                 break
             self.held[key] = FacilitySets(
                 threshold_s=t, n_fac=self.n_fac, n_cells=self.n_cells, keep=keep

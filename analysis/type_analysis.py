@@ -13,7 +13,7 @@ import pandas as pd
 from analysis.aggregate import _member_of, area_groupings, group_membership
 from analysis.aggregate_blocks import GroupCounts, aggregate_measures_blocks
 from analysis.block_measures import Polygons, SharingKeys
-from analysis.block_sets import ProvinceBits, SetSource, sets_bytes_default
+from analysis.block_sets import ProvinceBits, SetSource, fuse_bytes_default
 from analysis.block_store import BlockStore, blocks_of, run_pass
 from analysis.blocks import (
     CellReduction,
@@ -112,9 +112,9 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     fac_area = prov_index(fac[f"{config.area_levels[0].key}_code"], finest)
     # every measure from three passes over the facility blocks (analysis.block_store): the
     # first feeds every consumer that needs no merged result, the second those that need the
-    # first's counts, the third the verdict's removal cost; the cells' sets at every break and
-    # verdict threshold are held within INFRA_OVERLAP_SETS_MB (else read in a pass each)
-    sets = SetSource(lambda: blocks_of(tt), tt.n_fac, tt.n_cells, sets_bytes_default())
+    # first's counts, the third the verdict's removal cost; the verdict's counts and the cells'
+    # sets at every break and threshold are held within INFRA_OVERLAP_FUSE_MB (else more passes)
+    sets = SetSource(lambda: blocks_of(tt), tt.n_fac, tt.n_cells, fuse_bytes_default())
     for b in breaks_s:
         sets.want(b, b)
     params = {"base": base, "demand": d, "fac_prov": fac_prov}

@@ -29,12 +29,14 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from analysis.block_sets import (
+    FacilitySets,
     SetSource,
     _cell_chunks,
     _members,
     _pairs_in_cells,
     _popcount,
-    sets_bytes_default,
+    _words,
+    fuse_bytes_default,
 )
 from analysis.blocks import Measures, Reduction
 from analysis.catchments import TravelTimes
@@ -190,7 +192,11 @@ class VerdictPasses:
     (the reduction at every threshold in the weight, the catchments, and the existing
     facilities' cells sets through ``sets``), ``second`` (the facility measures against the
     first's counts), then :meth:`decide` (no pass), ``third`` (the primary verdict's removal),
-    and :meth:`result`. Each measure is the single-threshold one: equal to the last bit."""
+    and :meth:`result`. Each measure is the single-threshold one: equal to the last bit.
+
+    The thresholds whose counts fit in what ``sets`` may still hold (``SetSource.reserve``)
+    share the first two passes; any other is reduced in two passes of its own in
+    :meth:`decide`, one threshold at a time (a 100 m grid: passes, not memory)."""
 
     def __init__(
         self,
@@ -208,21 +214,28 @@ class VerdictPasses:
         self.people, self.w = people, np.asarray(weight, np.float64)
         self.base = np.asarray(base, bool)
         self.t, self.variants = threshold_s, variants_s
-        self.fac_prov, self.rule, self.sets = fac_prov, rule, sets
-        self.ths = tuple(dict.fromkeys([threshold_s, *(v for v in variants_s if v > 0)]))
-        n_fac, n_cells = self.base.size, self.w.size
+        self.fac_prov, self.rule, self.sets, self.n_prov = fac_prov, rule, sets, n_prov
+        ths = tuple(dict.fromkeys([threshold_s, *(v for v in variants_s if v > 0)]))
+        # per threshold and cell: the count, the province bits and about the catchments' keys
+        per = self.w.size * (4 + 8 * _words(n_prov) + 24)
+        self.held = tuple(t for t in ths if sets.reserve(per))
+        self.alone = tuple(t for t in ths if t not in self.held)
         self.params: dict[str, Any] = {"base": self.base, "demand": self.w, "fac_prov": fac_prov}
-        self.red = Reduction(  # no nearest two: the verdict reads the counts and coverage
-            n_fac=n_fac, n_cells=n_cells, breaks_s=self.ths, n_prov=n_prov, nearest=False,
-            **self.params,
-        )  # fmt: skip
-        prov, self.n_class = province_classes(fac_prov)
-        self.catch = [
-            Catchments(self.w, threshold_s=t, base=self.base, prov=prov) for t in self.ths
-        ]
-        for t in self.ths:
+        self.red = self._reduction(self.held)
+        self.prov, self.n_class = province_classes(fac_prov)
+        self.catch = [self._catchments(t) for t in self.held]
+        for t in ths:
             sets.want(("verdict", t), t, self.base)
         self.at: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]] = {}
+
+    def _reduction(self, ths: tuple[float, ...]) -> Reduction:
+        return Reduction(  # no nearest two: the verdict reads the counts and coverage
+            n_fac=self.base.size, n_cells=self.w.size, breaks_s=ths, n_prov=self.n_prov,
+            nearest=False, **self.params,
+        )  # fmt: skip
+
+    def _catchments(self, t: float) -> Catchments:
+        return Catchments(self.w, threshold_s=t, base=self.base, prov=self.prov)
 
     def first(self) -> list[Any]:
         return [self.red, *self.catch]
@@ -236,24 +249,32 @@ class VerdictPasses:
         tie-breaking sizes when they were not known at the start."""
         if size is not None:
             self.rule["size"] = size
-        covs = self.meas.result()
-        for k, t in enumerate(self.ths):
+        covs, count = self.meas.result(), self.red.result().count
+        for k, t in enumerate(self.held):
             sets = self.sets.get(("verdict", t))
-            self.at[t] = self._at(k, covs[k], sets)
+            self.at[t] = self._at(covs[k], count[k], self.catch[k], sets)
+            self.sets.release(("verdict", t))
+        for t in self.alone:  # two passes each, the threshold's sets read in the first
+            red, catch = self._reduction((t,)), self._catchments(t)
+            fs = FacilitySets(threshold_s=t, n_fac=self.base.size, n_cells=self.w.size,
+                              keep=self.base)  # fmt: skip
+            _feed(self.sets.blocks(), [red, catch, fs])
+            meas = Measures(red.result(), **self.params)
+            _feed(self.sets.blocks(), [meas])
+            self.at[t] = self._at(meas.result()[0], red.result().count[0], catch, fs.result())
             self.sets.release(("verdict", t))
 
     def _at(
-        self, k: int, cov: Any, sets: np.ndarray
+        self, cov: Any, count: np.ndarray, c: Catchments, sets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
         base, w, n_cells = self.base, self.w, self.w.size
         overlap, meet = meet_and_overlaps(sets, w, base.size)
-        c = self.catch[k]
         count_prov = sp.csr_matrix(
             (c.counts.astype(np.int32), (c.keys // n_cells, c.keys % n_cells)),
             shape=(self.n_class + 1, n_cells),
         )
         count_prov.sort_indices()
-        pool, count = self.rule["pool"], self.red.result().count[k]
+        pool = self.rule["pool"]
 
         def pool_severity() -> np.ndarray:
             m = sp.csr_matrix(meet.astype(np.float64))
@@ -302,11 +323,10 @@ def judge_blocks(  # noqa: PLR0913 (judge's inputs, keyword-only)
 ) -> Judgement:
     """``analysis.verdict.judge`` with the travel times given as ``blocks()`` (a new pass over
     the facility blocks each call, e.g. ``lambda: split_blocks(tt)`` or the kernel's blocks):
-    equal to the whole-array judgement. Three passes (:class:`VerdictPasses`), the cells' sets
-    of the existing facilities at every threshold held within ``INFRA_OVERLAP_SETS_MB`` (read
-    in a pass each beyond it)."""
+    equal to the whole-array judgement. Three passes (:class:`VerdictPasses`) while the counts
+    and cell sets of every threshold fit in ``INFRA_OVERLAP_FUSE_MB`` (more passes beyond it)."""
     n_cells = np.asarray(weight).size
-    sets = SetSource(blocks, np.asarray(base).size, n_cells, sets_bytes_default())
+    sets = SetSource(blocks, np.asarray(base).size, n_cells, fuse_bytes_default())
     vp = VerdictPasses(
         people, weight, threshold_s=threshold_s, variants_s=variants_s, fac_prov=fac_prov,
         n_prov=n_prov, base=base, sets=sets, size=size, ids=ids, rule=rule, pool=pool,

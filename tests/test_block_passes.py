@@ -64,11 +64,12 @@ def test_tiny_blocks_change_no_output(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Blocks of at most 200 pairs (a facility above it on its own), all spilled to disk, and
-    no cell set held for the shared pass (each read in a pass of its own)."""
+    nothing held for the shared pass (every cell set and verdict threshold in passes of its
+    own)."""
     cap = 200
     monkeypatch.setenv("INFRA_OVERLAP_BLOCK_PAIRS", str(cap))
     monkeypatch.setenv("INFRA_OVERLAP_SPILL_MB", "0")
-    monkeypatch.setenv("INFRA_OVERLAP_SETS_MB", "0")  # every cell set in a pass of its own
+    monkeypatch.setenv("INFRA_OVERLAP_FUSE_MB", "0")  # nothing held: more passes
     tiny, stores = _analyse(sp_inputs, monkeypatch)
     want, _ = default_run
     assert stores and all(s.spilled for s in stores)

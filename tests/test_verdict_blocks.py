@@ -64,13 +64,13 @@ def _both(tt: TravelTimes, people: np.ndarray, weight: np.ndarray, per_block: in
 
     got = judge_blocks(read, people, weight, **common)
     # three passes for every threshold (the 0 s variant is skipped), when the sets are held
-    assert len(passes) == 3 or os.environ.get("INFRA_OVERLAP_SETS_MB") == "0"
+    assert len(passes) == 3 or os.environ.get("INFRA_OVERLAP_FUSE_MB") in ("0", "0.1")
     return got, want
 
 
 @pytest.mark.parametrize("per_block", [1, 7, 1_000])
 @pytest.mark.parametrize("pooled", [False, True])
-@pytest.mark.parametrize("sets_mb", ["256", "0"])
+@pytest.mark.parametrize("sets_mb", ["512", "0.1", "0"])
 def test_judgement_from_blocks_equals_the_whole(
     case: dict,  # noqa: F811
     per_block: int,
@@ -78,9 +78,10 @@ def test_judgement_from_blocks_equals_the_whole(
     sets_mb: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Three shared passes with every threshold's cell sets held, or (``INFRA_OVERLAP_SETS_MB``
-    0) each set read in a pass of its own: the same judgement."""
-    monkeypatch.setenv("INFRA_OVERLAP_SETS_MB", sets_mb)
+    """Three shared passes with every threshold's counts and cell sets held, one threshold held
+    (``INFRA_OVERLAP_FUSE_MB`` 0.1), or none (0: each threshold in passes of its own): the
+    same judgement."""
+    monkeypatch.setenv("INFRA_OVERLAP_FUSE_MB", sets_mb)
     tt, params = case["tt"], case["params"]
     people = params["demand"]
     weight = people * np.random.default_rng(3).uniform(0.2, 2.0, people.size)
