@@ -21,7 +21,31 @@ from analysis.aggregate import _member_of, aggregate_from_counts
 from analysis.block_sets import _members
 from analysis.catchments import TravelTimes
 
-__all__ = ["aggregate_measures_blocks", "group_counts", "sub_from_sets"]
+__all__ = ["GroupCounts", "aggregate_measures_blocks", "group_counts", "sub_from_sets"]
+
+
+class GroupCounts:
+    """:func:`group_counts` as one consumer of a pass (``add`` each block, then ``result``)."""
+
+    def __init__(
+        self, fac_in: sp.csr_matrix, *, threshold_s: float, base: np.ndarray, n_cells: int
+    ) -> None:
+        self.fin = sp.csc_matrix(fac_in.astype(np.float64))
+        self.t, self.base, self.n_cells = threshold_s, np.asarray(base, bool), n_cells
+        self.out = sp.csr_matrix((fac_in.shape[0], n_cells))
+
+    def add(self, tt: TravelTimes) -> None:
+        m = (tt.time_s <= self.t) & self.base[tt.fac]
+        facs, f_local = np.unique(tt.fac[m], return_inverse=True)
+        if facs.size == 0:
+            return
+        a = sp.csr_matrix(
+            (np.ones(f_local.size), (f_local, tt.cell[m])), shape=(facs.size, self.n_cells)
+        )
+        self.out = (self.out + self.fin[:, facs] @ a).tocsr()
+
+    def result(self) -> sp.csr_matrix:
+        return self.out
 
 
 def group_counts(
@@ -34,18 +58,10 @@ def group_counts(
 ) -> sp.csr_matrix:
     """(groups x cells) float: the existing facilities of each group within ``threshold_s`` of
     each cell (``fac_in``: groups x facilities membership), added over the blocks."""
-    fin = sp.csc_matrix(fac_in.astype(np.float64))
-    out = sp.csr_matrix((fac_in.shape[0], n_cells))
+    acc = GroupCounts(fac_in, threshold_s=threshold_s, base=base, n_cells=n_cells)
     for tt in blocks:
-        m = (tt.time_s <= threshold_s) & base[tt.fac]
-        facs, f_local = np.unique(tt.fac[m], return_inverse=True)
-        if facs.size == 0:
-            continue
-        a = sp.csr_matrix(
-            (np.ones(f_local.size), (f_local, tt.cell[m])), shape=(facs.size, n_cells)
-        )
-        out = (out + fin[:, facs] @ a).tocsr()
-    return out
+        acc.add(tt)
+    return acc.result()
 
 
 def sub_from_sets(sets: np.ndarray, mine: np.ndarray, cells: np.ndarray) -> sp.csr_matrix:
@@ -62,7 +78,7 @@ def sub_from_sets(sets: np.ndarray, mine: np.ndarray, cells: np.ndarray) -> sp.c
 
 
 def aggregate_measures_blocks(  # noqa: PLR0913 (the merged inputs and the call's keywords)
-    blocks: Iterable[TravelTimes],
+    blocks: Iterable[TravelTimes] | sp.csr_matrix,
     sets: np.ndarray,
     count: np.ndarray,
     demand: np.ndarray,
@@ -79,11 +95,15 @@ def aggregate_measures_blocks(  # noqa: PLR0913 (the merged inputs and the call'
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``aggregate_measures`` at ``threshold_s`` from the blocks, the cells' facility sets at
     that threshold (``facility_sets``) and the existing facilities reaching each cell
-    (``count``, the block reduction's)."""
+    (``count``, the block reduction's). ``blocks`` may instead be the merged
+    :func:`group_counts` (read in a pass shared with other measures: :class:`GroupCounts`)."""
     base = np.asarray(base, bool)
     d = np.asarray(demand, np.float64)
-    fac_in = _member_of(np.asarray(fac_area), membership)
-    n_own = group_counts(blocks, fac_in, threshold_s=threshold_s, base=base, n_cells=d.size)
+    if sp.issparse(blocks):
+        n_own = blocks
+    else:
+        fac_in = _member_of(np.asarray(fac_area), membership)
+        n_own = group_counts(blocks, fac_in, threshold_s=threshold_s, base=base, n_cells=d.size)
     return aggregate_from_counts(
         np.asarray(count, np.float64),
         n_own,

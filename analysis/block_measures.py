@@ -21,9 +21,45 @@ from analysis.catchments import TravelTimes
 from analysis.demand import DemandGrid
 
 __all__ = [
+    "Polygons",
+    "SharingKeys",
     "catchment_polygons_blocks",
     "sharing_keys_blocks",
 ]
+
+
+class SharingKeys:
+    """:func:`sharing_keys_blocks` as one consumer of a pass (``add`` each block, ``result``)."""
+
+    def __init__(
+        self, *, threshold_s: float, demand: np.ndarray, editions: list[tuple[np.ndarray, int]]
+    ) -> None:
+        self.t, self.demand, self.editions = threshold_s, demand, editions
+        self.parts: list[list[pd.DataFrame]] = [[] for _ in editions]
+
+    def add(self, tt: TravelTimes) -> None:
+        from analysis.redundancy import sharing_keys
+
+        within = tt.within(self.t)
+        for k, (cell_prov, n_prov) in enumerate(self.editions):
+            self.parts[k].append(sharing_keys(within, self.demand, cell_prov, n_prov))
+
+    def result(self) -> list[pd.DataFrame]:
+        from analysis.redundancy import sharing_keys
+
+        demand, out = self.demand, []
+        for frames in self.parts:
+            df = (
+                pd.concat(frames, ignore_index=True)
+                if frames
+                else sharing_keys(_empty_within(demand.size), demand, np.full(demand.size, -1), 0)
+            )
+            out.append(
+                df.sort_values(
+                    ["i", "share", "prov"], ascending=[True, False, True], kind="stable"
+                ).reset_index(drop=True)
+            )
+        return out
 
 
 def sharing_keys_blocks(
@@ -35,26 +71,10 @@ def sharing_keys_blocks(
 ) -> list[pd.DataFrame]:
     """``analysis.redundancy.sharing_keys`` of ``tt.within(threshold_s)`` in every edition
     (``(cell_prov, n_prov)`` each), from the blocks: one frame per edition, equal to the whole."""
-    from analysis.redundancy import sharing_keys
-
-    parts: list[list[pd.DataFrame]] = [[] for _ in editions]
+    acc = SharingKeys(threshold_s=threshold_s, demand=demand, editions=editions)
     for tt in blocks:
-        within = tt.within(threshold_s)
-        for k, (cell_prov, n_prov) in enumerate(editions):
-            parts[k].append(sharing_keys(within, demand, cell_prov, n_prov))
-    out = []
-    for frames in parts:
-        df = (
-            pd.concat(frames, ignore_index=True)
-            if frames
-            else sharing_keys(_empty_within(demand.size), demand, np.full(demand.size, -1), 0)
-        )
-        out.append(
-            df.sort_values(
-                ["i", "share", "prov"], ascending=[True, False, True], kind="stable"
-            ).reset_index(drop=True)
-        )
-    return out
+        acc.add(tt)
+    return acc.result()
 
 
 def _empty_within(n_cells: int) -> Any:
@@ -63,14 +83,28 @@ def _empty_within(n_cells: int) -> Any:
     return sp.csr_matrix((0, n_cells), dtype=bool)
 
 
+class Polygons:
+    """:func:`catchment_polygons_blocks` as one consumer of a pass."""
+
+    def __init__(self, demand: DemandGrid, breaks_s: tuple[float, ...]) -> None:
+        self.demand, self.breaks_s = demand, breaks_s
+        self.out: list[tuple[int, float, Any]] = []
+
+    def add(self, tt: TravelTimes) -> None:
+        from analysis.polygons import catchment_polygons
+
+        self.out += catchment_polygons(tt, self.demand, self.breaks_s)
+
+    def result(self) -> list[tuple[int, float, Any]]:
+        return self.out
+
+
 def catchment_polygons_blocks(
     blocks: Iterable[TravelTimes], demand: DemandGrid, breaks_s: tuple[float, ...]
 ) -> list[tuple[int, float, Any]]:
     """``analysis.polygons.catchment_polygons`` block by block (a facility's polygons are
     traced from its own pairs), in facility order as the whole call gives them."""
-    from analysis.polygons import catchment_polygons
-
-    out: list[tuple[int, float, Any]] = []
+    acc = Polygons(demand, breaks_s)
     for tt in blocks:
-        out += catchment_polygons(tt, demand, breaks_s)
-    return out
+        acc.add(tt)
+    return acc.result()

@@ -12,7 +12,8 @@ are therefore equal to the last bit. The covering input merges cells with the sa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,36 @@ def _words(n_prov: int) -> int:
 # --------------------------------------------------------------------------- province matrices
 
 
+class ProvinceBits:
+    """:func:`province_bits` as one consumer of a pass (``add`` each block, then ``result``)."""
+
+    def __init__(
+        self, *, threshold_s: float, base: np.ndarray, fac_prov: np.ndarray, n_prov: int
+    ) -> None:
+        self.t, self.n_prov = threshold_s, n_prov
+        self.prov = np.asarray(fac_prov, np.int64)
+        self.base = np.asarray(base, bool)
+        self.out: np.ndarray | None = None
+
+    def add(self, tt: TravelTimes) -> None:
+        prov, base = self.prov, self.base
+        if self.out is None:
+            self.out = np.zeros((_words(self.n_prov), tt.n_cells), np.uint64)
+        m = (tt.time_s <= self.t) & base[tt.fac] & (prov[tt.fac] >= 0)
+        _or_bits(self.out, prov[tt.fac[m]], tt.cell[m])
+
+    def result(self) -> np.ndarray:
+        return np.zeros((_words(self.n_prov), 0), np.uint64) if self.out is None else self.out
+
+
+def _or_bits(out: np.ndarray, members: np.ndarray, cells: np.ndarray) -> None:
+    """Set bit ``members % 64`` of word ``members // 64`` of each of ``cells`` in ``out``."""
+    bits = np.left_shift(np.uint64(1), (members % 64).astype(np.uint64))
+    for w in np.unique(members // 64):
+        sel = (members // 64) == w
+        np.bitwise_or.at(out[w], cells[sel], bits[sel])
+
+
 def province_bits(
     blocks: Iterable[TravelTimes],
     *,
@@ -39,22 +70,33 @@ def province_bits(
     """(words, n_cells) uint64: the provinces of the existing facilities within ``threshold_s``
     of each cell, merged (bitwise or) over the blocks; for another edition's provinces than the
     one of :func:`reduce_blocks`."""
-    prov = np.asarray(fac_prov, np.int64)
-    base = np.asarray(base, bool)
-    out: np.ndarray | None = None
+    acc = ProvinceBits(threshold_s=threshold_s, base=base, fac_prov=fac_prov, n_prov=n_prov)
     for tt in blocks:
-        if out is None:
-            out = np.zeros((_words(n_prov), tt.n_cells), np.uint64)
-        m = (tt.time_s <= threshold_s) & base[tt.fac] & (prov[tt.fac] >= 0)
-        p, c = prov[tt.fac[m]], tt.cell[m]
-        bits = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
-        for w in np.unique(p // 64):
-            sel = (p // 64) == w
-            np.bitwise_or.at(out[w], c[sel], bits[sel])
-    return np.zeros((_words(n_prov), 0), np.uint64) if out is None else out
+        acc.add(tt)
+    return acc.result()
 
 
 # --------------------------------------------------------------------------- pairwise overlaps
+
+
+class FacilitySets:
+    """:func:`facility_sets` as one consumer of a pass; ``keep`` (boolean per facility): only
+    those facilities' bits."""
+
+    def __init__(
+        self, *, threshold_s: float, n_fac: int, n_cells: int, keep: np.ndarray | None = None
+    ) -> None:
+        self.t, self.keep = threshold_s, keep
+        self.out = np.zeros((_words(n_fac), n_cells), np.uint64)
+
+    def add(self, tt: TravelTimes) -> None:
+        m = tt.time_s <= self.t
+        if self.keep is not None:
+            m &= self.keep[tt.fac]
+        _or_bits(self.out, tt.fac[m], tt.cell[m])
+
+    def result(self) -> np.ndarray:
+        return self.out
 
 
 def facility_sets(
@@ -62,15 +104,69 @@ def facility_sets(
 ) -> np.ndarray:
     """(words, n_cells) uint64: bit ``i % 64`` of word ``i // 64`` set when facility i (any
     status) is within ``threshold_s`` of the cell; merged (bitwise or) over the blocks."""
-    out = np.zeros((_words(n_fac), n_cells), np.uint64)
+    acc = FacilitySets(threshold_s=threshold_s, n_fac=n_fac, n_cells=n_cells)
     for tt in blocks:
-        m = tt.time_s <= threshold_s
-        f, c = tt.fac[m], tt.cell[m]
-        bits = np.left_shift(np.uint64(1), (f % 64).astype(np.uint64))
-        for w in np.unique(f // 64):
-            sel = (f // 64) == w
-            np.bitwise_or.at(out[w], c[sel], bits[sel])
-    return out
+        acc.add(tt)
+    return acc.result()
+
+
+def fuse_bytes_default() -> int:
+    """Bytes a type's shared first pass may hold beyond the run's own reduction: the verdict's
+    counts per threshold and the cells' sets (``INFRA_OVERLAP_FUSE_MB``, 512 when unset)."""
+    raw = os.environ.get("INFRA_OVERLAP_FUSE_MB", "512")
+    try:
+        return int(float(raw) * 2**20)
+    except ValueError:
+        raise ValueError(f"INFRA_OVERLAP_FUSE_MB must be a number of MiB, got {raw!r}") from None
+
+
+class SetSource:
+    """The cells' facility sets a type needs, by key: those that fit in what is left of
+    ``budget`` bytes (after :meth:`reserve`) are filled by the run's shared first pass
+    (:meth:`consumers`); any other is read in a pass of its own when asked (:meth:`get`), so
+    that memory stays bounded at 100 m."""
+
+    def __init__(
+        self, blocks: Callable[[], Iterable[TravelTimes]], n_fac: int, n_cells: int, budget: int
+    ) -> None:
+        self.blocks, self.n_fac, self.n_cells, self.budget = blocks, n_fac, n_cells, budget
+        self.used = 0
+        self.specs: dict[Any, tuple[float, np.ndarray | None]] = {}
+        self.held: dict[Any, FacilitySets] = {}
+
+    def reserve(self, nbytes: int) -> bool:
+        """Take ``nbytes`` of the budget for another accumulator of the first pass, if left."""
+        if self.used + nbytes > self.budget:
+            return False
+        self.used += nbytes
+        return True
+
+    def want(self, key: Any, threshold_s: float, keep: np.ndarray | None = None) -> None:
+        self.specs.setdefault(key, (threshold_s, keep))
+
+    def consumers(self) -> list[FacilitySets]:
+        """Accumulators of the wanted sets that fit in the budget (in the order wanted)."""
+        size = _words(self.n_fac) * self.n_cells * 8
+        for key, (t, keep) in self.specs.items():
+            if not self.reserve(size):
+                break
+            self.held[key] = FacilitySets(
+                threshold_s=t, n_fac=self.n_fac, n_cells=self.n_cells, keep=keep
+            )
+        return list(self.held.values())
+
+    def get(self, key: Any, threshold_s: float | None = None) -> np.ndarray:
+        """The sets of ``key`` (read now in a pass of its own if not held)."""
+        if key in self.held:
+            return self.held[key].result()
+        t, keep = self.specs[key] if key in self.specs else (float(threshold_s or 0.0), None)
+        acc = FacilitySets(threshold_s=t, n_fac=self.n_fac, n_cells=self.n_cells, keep=keep)
+        for tt in self.blocks():
+            acc.add(tt)
+        return acc.result()
+
+    def release(self, key: Any) -> None:
+        self.held.pop(key, None)
 
 
 def _members(sets: np.ndarray, cells: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

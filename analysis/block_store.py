@@ -13,6 +13,18 @@ when the store is closed or collected.
 
 ``spill_bytes`` defaults to ``INFRA_OVERLAP_SPILL_MB`` (MiB; 1024 when unset): the 1 km
 default run stays in memory (its pairs are a few hundred MB), a 100 m run spills.
+
+A block holds at most ``max_pairs`` pairs (``INFRA_OVERLAP_BLOCK_PAIRS``, 8 Mi pairs when unset:
+192 MB of pairs as the passes read them), whatever the cell size: whole facilities, a facility
+above the cap being its own block. The kernel's facility spans follow the pairs per facility
+seen so far (:class:`SpanPlan`), and :meth:`BlockStore.add` cuts what still exceeds the cap, so
+a pass holds one bounded block (and its consumers' temporaries), not 32 wide catchments.
+
+Stored pairs are compact: the facility column as runs of one facility, the cells as int32
+(where the grid and the facilities count under 2**31), the times as the exact float64: 12
+bytes per pair held or spilled instead of 24 (8 + 8 + 8), unpacked to the block's own dtypes
+one block at a time when a pass reads it.
+``passes`` and ``blocks_read`` count the passes over a store (tests hold the run to a count).
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ import tempfile
 import weakref
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +45,94 @@ import numpy as np
 from analysis.catchments import Access, TravelTimes
 from analysis.network import Graph
 
-__all__ = ["BlockStore", "blocks_of", "kernel_store", "spill_bytes_default"]
+__all__ = [
+    "BlockStore",
+    "SpanPlan",
+    "blocks_of",
+    "kernel_store",
+    "max_pairs_default",
+    "pair_cuts",
+    "run_pass",
+    "spill_bytes_default",
+    "split_blocks",
+]
 
 #: facilities per kernel block at most (as ``analysis.blocks.DEFAULT_BLOCK``)
 PER_BLOCK = 32
+#: pairs per block at most when ``INFRA_OVERLAP_BLOCK_PAIRS`` is unset
+MAX_BLOCK_PAIRS = 8 * 2**20
+
+
+def max_pairs_default() -> int:
+    """Pairs per block at most (``INFRA_OVERLAP_BLOCK_PAIRS``; :data:`MAX_BLOCK_PAIRS`)."""
+    raw = os.environ.get("INFRA_OVERLAP_BLOCK_PAIRS", str(MAX_BLOCK_PAIRS))
+    try:
+        value = int(float(raw))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"INFRA_OVERLAP_BLOCK_PAIRS must be a number of pairs >= 1, got {raw!r}")
+    return value
+
+
+def pair_cuts(fac: np.ndarray, max_pairs: int) -> list[tuple[int, int]]:
+    """Ranges of a block's pairs (sorted by facility) of whole facilities, each at most
+    ``max_pairs`` pairs unless one facility alone has more (then it is a range on its own)."""
+    n = int(fac.size)
+    if n <= max_pairs:
+        return [(0, n)] if n else []
+    starts = np.r_[np.flatnonzero(np.diff(fac)) + 1, n]  # where each next facility begins
+    out, lo = [], 0
+    while lo < n:
+        k = int(np.searchsorted(starts, lo + max_pairs, side="right")) - 1
+        if k < 0 or starts[k] <= lo:  # one facility above the cap: a range of its own
+            k = int(np.searchsorted(starts, lo, side="right"))
+        hi = int(starts[k])
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+class SpanPlan:
+    """The kernel's facility spans [a, z) in order, sized so a span's pairs stay near
+    ``max_pairs``: at most ``per_block`` facilities, at least one, and as many as the cap
+    allows at the highest mean pairs per facility of the spans seen so far (a single facility
+    per span until one is seen). ``starts`` (sorted) restricts the cuts (whole units)."""
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        max_pairs: int,
+        per_block: int = PER_BLOCK,
+        starts: np.ndarray | None = None,
+    ) -> None:
+        self.n, self.max_pairs, self.per_block = n, max_pairs, max(1, per_block)
+        self.starts = None if starts is None else np.r_[np.asarray(starts, np.int64), n]
+        self.lo = 0
+        self.rate = 0.0  # the highest pairs per facility of a solved span
+
+    def seen(self, n_fac: int, n_pairs: int) -> None:
+        """A solved span of ``n_fac`` facilities gave ``n_pairs`` pairs."""
+        if n_fac > 0:
+            self.rate = max(self.rate, n_pairs / n_fac)
+
+    def size(self) -> int:
+        """Facilities of the next span."""
+        if self.rate <= 0:
+            return 1
+        return int(min(self.per_block, max(1, self.max_pairs // max(1.0, self.rate))))
+
+    def take(self, k: int) -> list[tuple[int, int]]:
+        """The next ``k`` spans at most (fewer at the end)."""
+        out: list[tuple[int, int]] = []
+        while len(out) < k and self.lo < self.n:
+            hi = min(self.n, self.lo + self.size())
+            if self.starts is not None:  # move the cut forward to the next allowed one
+                hi = int(self.starts[np.searchsorted(self.starts, hi)])
+            out.append((self.lo, hi))
+            self.lo = hi
+        return out
 
 
 def spill_bytes_default() -> int:
@@ -47,32 +144,88 @@ def spill_bytes_default() -> int:
         raise ValueError(f"INFRA_OVERLAP_SPILL_MB must be a number of MiB, got {raw!r}") from None
 
 
+_ARRAYS = ("facs", "runs", "cell", "time_s")
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """A block as stored: the facility column as runs (``facs[k]`` repeated ``runs[k]``
+    times), the cells as int32 where they fit, the exact times (4 + 8 bytes per pair instead of
+    8 + 8 + 8, plus 8 per facility); unpacked to the block's own dtypes when read."""
+
+    facs: np.ndarray
+    runs: np.ndarray
+    cell: np.ndarray
+    time_s: np.ndarray
+    fac_dtype: np.dtype[Any]
+    cell_dtype: np.dtype[Any]
+
+    @classmethod
+    def of(cls, tt: TravelTimes) -> _Packed:
+        f = np.asarray(tt.fac)
+        first = np.flatnonzero(np.r_[True, f[1:] != f[:-1]]) if f.size else np.zeros(0, np.intp)
+        runs = np.diff(np.r_[first, f.size]).astype(np.int32)
+        small = tt.n_cells < 2**31 and tt.n_fac < 2**31
+        cell = tt.cell.astype(np.int32) if small else tt.cell
+        facs = f[first].astype(np.int32) if small else f[first]
+        return cls(facs, runs, cell, tt.time_s, f.dtype, tt.cell.dtype)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, n).nbytes for n in _ARRAYS)
+
+    def unpack(self, n_fac: int, n_cells: int, limit_s: float) -> TravelTimes:
+        fac = np.repeat(self.facs.astype(self.fac_dtype), self.runs)
+        cell = self.cell.astype(self.cell_dtype)
+        return TravelTimes(fac, cell, self.time_s, n_fac, n_cells, limit_s)
+
+
 class BlockStore:
     """A type's pairs as blocks in facility order (see the module docstring)."""
 
-    def __init__(self, n_fac: int, n_cells: int, limit_s: float, spill_bytes: int) -> None:
+    def __init__(
+        self,
+        n_fac: int,
+        n_cells: int,
+        limit_s: float,
+        spill_bytes: int,
+        max_pairs: int | None = None,
+    ) -> None:
         self.n_fac, self.n_cells, self.limit_s = n_fac, n_cells, limit_s
         self.spill_bytes = spill_bytes
+        self.max_pairs = max_pairs_default() if max_pairs is None else max(1, max_pairs)
         self.n_pairs = 0
-        self._held: list[TravelTimes | int] = []  # a block, or the number of a spilled one
+        self.passes = 0  # calls of blocks()
+        self.blocks_read = 0  # blocks handed out by those passes
+        self._held: list[_Packed | int] = []  # a block, or the number of a spilled one
+        self._dtypes: dict[int, tuple[np.dtype[Any], np.dtype[Any]]] = {}  # of spilled blocks
         self._bytes = 0
         self._dir: Path | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
     def add(self, tt: TravelTimes) -> None:
-        """Append the next block (facility order)."""
+        """Append the next block (facility order), cut into blocks of at most ``max_pairs``."""
+        for lo, hi in pair_cuts(tt.fac, self.max_pairs):
+            if (lo, hi) == (0, tt.fac.size):
+                self._add(tt)
+            else:
+                self._add(TravelTimes(tt.fac[lo:hi], tt.cell[lo:hi], tt.time_s[lo:hi],
+                                      tt.n_fac, tt.n_cells, tt.limit_s))  # fmt: skip
+
+    def _add(self, tt: TravelTimes) -> None:
         self.n_pairs += int(tt.fac.size)
-        size = tt.fac.nbytes + tt.cell.nbytes + tt.time_s.nbytes
-        if self._bytes + size <= self.spill_bytes:
-            self._held.append(tt)
-            self._bytes += size
+        packed = _Packed.of(tt)
+        if self._bytes + packed.nbytes <= self.spill_bytes:
+            self._held.append(packed)
+            self._bytes += packed.nbytes
             return
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="infra-overlap-blocks-"))
             self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
         k = len(self._held)
-        for name in ("fac", "cell", "time_s"):
-            np.save(self._dir / f"{k}_{name}.npy", getattr(tt, name))
+        for name in _ARRAYS:
+            np.save(self._dir / f"{k}_{name}.npy", getattr(packed, name))
+        self._dtypes[k] = (packed.fac_dtype, packed.cell_dtype)
         self._held.append(k)
 
     @property
@@ -81,17 +234,22 @@ class BlockStore:
 
     def blocks(self) -> Iterator[TravelTimes]:
         """One pass over the blocks, in facility order (a spilled block is read when reached)."""
+        self.passes += 1
+        return self._blocks()
+
+    def _blocks(self) -> Iterator[TravelTimes]:
         for item in self._held:
-            if isinstance(item, TravelTimes):
-                yield item
-                continue
-            assert self._dir is not None
-            f, c, t = (np.load(self._dir / f"{item}_{n}.npy") for n in ("fac", "cell", "time_s"))
-            yield TravelTimes(f, c, t, self.n_fac, self.n_cells, self.limit_s)
+            self.blocks_read += 1
+            if not isinstance(item, _Packed):
+                assert self._dir is not None
+                d = self._dir
+                f, r, c, t = (np.load(d / f"{item}_{n}.npy") for n in _ARRAYS)
+                item = _Packed(f, r, c, t, *self._dtypes[item])
+            yield item.unpack(self.n_fac, self.n_cells, self.limit_s)
 
     def to_travel_times(self) -> TravelTimes:
         """Every pair in one long-form result (tests and small cases: this holds them all)."""
-        parts = list(self.blocks())
+        parts = list(self._blocks())
         if not parts:
             z = np.zeros(0, np.int64)
             return TravelTimes(z, z, np.zeros(0), self.n_fac, self.n_cells, self.limit_s)
@@ -111,13 +269,31 @@ class BlockStore:
         self._held = []
 
 
+def run_pass(tt: TravelTimes | BlockStore, consumers: list[Any]) -> None:
+    """One pass over the blocks of ``tt``: each block, read once, goes to every consumer's
+    ``add`` in block order (consumers that need no result of each other share the read)."""
+    for block in blocks_of(tt):
+        for c in consumers:
+            c.add(block)
+
+
 def blocks_of(tt: TravelTimes | BlockStore) -> Iterator[TravelTimes]:
     """One pass over the blocks of a store, or of a whole long-form result (32 facilities each)."""
     if isinstance(tt, BlockStore):
         return tt.blocks()
-    from analysis.blocks import split_blocks
-
     return split_blocks(tt)
+
+
+def split_blocks(tt: TravelTimes, per_block: int = PER_BLOCK) -> Iterator[TravelTimes]:
+    """Blocks of ``per_block`` facilities (by index) of a long-form result sorted by facility."""
+    if per_block < 1:
+        raise ValueError(f"split_blocks: per_block must be >= 1, got {per_block}")
+    cuts = np.searchsorted(tt.fac, np.arange(0, tt.n_fac + per_block, per_block))
+    for lo, hi in itertools.pairwise(cuts):
+        if hi > lo:
+            yield TravelTimes(
+                tt.fac[lo:hi], tt.cell[lo:hi], tt.time_s[lo:hi], tt.n_fac, tt.n_cells, tt.limit_s
+            )
 
 
 def kernel_store(
@@ -128,22 +304,31 @@ def kernel_store(
     limit_s: float,
     threads: int | None = None,
     spill_bytes: int | None = None,
+    max_pairs: int | None = None,
 ) -> BlockStore:
-    """The kernel's pairs (``kernel.travel_times``' blocks) in a :class:`BlockStore`: at most
-    ``PER_BLOCK`` facilities per block, ``threads`` blocks solved at a time."""
+    """The kernel's pairs (``kernel.travel_times``' blocks) in a :class:`BlockStore`: spans of
+    at most ``PER_BLOCK`` facilities sized to ``max_pairs`` (:class:`SpanPlan`), ``threads``
+    spans solved at a time."""
     from analysis import kernel
 
     ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
     threads = threads or kernel.default_threads()
-    n_ok = ki.fac_ok.size
-    bounds = kernel.block_bounds(n_ok, max(threads * 8, -(-n_ok // PER_BLOCK)))
-    spans = [(int(a), int(z)) for a, z in itertools.pairwise(bounds) if z > a]
     store = BlockStore(
-        ki.n_fac, ki.n_cells, limit_s, spill_bytes_default() if spill_bytes is None else spill_bytes
+        ki.n_fac,
+        ki.n_cells,
+        limit_s,
+        spill_bytes_default() if spill_bytes is None else spill_bytes,
+        max_pairs,
     )
+    n_ok = ki.fac_ok.size
+    # at least threads * 8 spans (uneven catchments balanced over the threads), of at most
+    # PER_BLOCK facilities, fewer where the pairs seen say a span would pass the pair cap
+    per_block = -(-n_ok // max(threads * 8, -(-n_ok // PER_BLOCK), 1))
+    plan = SpanPlan(n_ok, max_pairs=store.max_pairs, per_block=per_block)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for lo in range(0, len(spans), threads):
-            batch = spans[lo : lo + threads]
-            for part in pool.map(lambda s: kernel.run_block(ki, *s), batch):
+        while batch := plan.take(threads):
+            parts = pool.map(lambda s: kernel.run_block(ki, *s), batch)
+            for (a, z), part in zip(batch, parts, strict=True):
+                plan.seen(z - a, part.fac.size)
                 store.add(part)
     return store

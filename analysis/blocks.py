@@ -60,6 +60,7 @@ from analysis.block_sets import (
     province_bits,
     province_matrices_from_bits,
 )
+from analysis.block_store import SpanPlan, max_pairs_default, split_blocks
 from analysis.catchments import Access, TravelTimes
 from analysis.catchments import nearest_two_arrays as _nearest_two
 from analysis.network import Graph
@@ -68,7 +69,9 @@ from analysis.overlap import Coverage
 __all__ = [
     "DEFAULT_BLOCK",
     "CellReduction",
+    "Measures",
     "Partial",
+    "Reduction",
     "block_reduction",
     "cell_reductions",
     "covering_input",
@@ -109,17 +112,20 @@ class CellReduction:
     coverage: np.ndarray
 
 
-def empty(n_fac: int, n_cells: int, breaks_s: tuple[float, ...], n_prov: int) -> CellReduction:
-    """The neutral element of :func:`merge`."""
-    nb = len(breaks_s)
+def empty(
+    n_fac: int, n_cells: int, breaks_s: tuple[float, ...], n_prov: int, nearest: bool = True
+) -> CellReduction:
+    """The neutral element of :func:`merge` (without ``nearest``: no nearest two, their four
+    arrays empty)."""
+    nb, m = len(breaks_s), n_cells if nearest else 0
     return CellReduction(
         breaks_s=tuple(breaks_s),
         count=np.zeros((nb, n_cells), np.int32),
         prov_bits=np.zeros((nb, _words(n_prov), n_cells), np.uint64),
-        f1=np.full(n_cells, -1, np.int64),
-        t1=np.full(n_cells, np.inf),
-        f2=np.full(n_cells, -1, np.int64),
-        t2=np.full(n_cells, np.inf),
+        f1=np.full(m, -1, np.int64),
+        t1=np.full(m, np.inf),
+        f2=np.full(m, -1, np.int64),
+        t2=np.full(m, np.inf),
         coverage=np.zeros((nb, n_fac)),
     )
 
@@ -148,8 +154,10 @@ def block_reduction(
     demand: np.ndarray,
     fac_prov: np.ndarray,
     n_prov: int,
+    nearest: bool = True,
 ) -> Partial:
-    """The partial reduction of one block of pairs (any subset of whole facilities)."""
+    """The partial reduction of one block of pairs (any subset of whole facilities); without
+    ``nearest``, no nearest two (their arrays empty)."""
     base = np.asarray(base, bool)
     d = np.asarray(demand, np.float64)
     keep = base[tt.fac]
@@ -174,7 +182,11 @@ def block_reduction(
         for w in np.unique(p // 64):
             sel = (p // 64) == w
             np.bitwise_or.at(bits_out[k, w], c[sel], bits[sel])
-    f1, t1, f2, t2 = _nearest_two(inv, bf, bt, m)
+    if nearest:
+        f1, t1, f2, t2 = _nearest_two(inv, bf, bt, m)
+    else:
+        f1 = f2 = np.zeros(0, np.int64)
+        t1 = t2 = np.zeros(0)
     return Partial(cells, count, bits_out, f1, t1, f2, t2, facs, coverage)
 
 
@@ -190,6 +202,8 @@ def merge_into(acc: CellReduction, part: Partial) -> None:
     acc.count[:, c] += part.count
     acc.prov_bits[:, :, c] |= part.prov_bits
     acc.coverage[:, part.facs] += part.coverage  # each facility lies in one block: 0 + x
+    if acc.f1.size == 0:  # no nearest two (or no cell)
+        return
     a1f, a1t, a2f, a2t = acc.f1[c], acc.t1[c], acc.f2[c], acc.t2[c]
     a_wins = _before(a1t, a1f, part.t1, part.f1)
     acc.f1[c] = np.where(a_wins, a1f, part.f1)
@@ -200,6 +214,33 @@ def merge_into(acc: CellReduction, part: Partial) -> None:
     s_wins = _before(st, sf, lt, lf)
     acc.f2[c] = np.where(s_wins, sf, lf)
     acc.t2[c] = np.where(s_wins, st, lt)
+
+
+class Reduction:
+    """:func:`reduce_blocks` as one consumer of a pass (``add`` each block in order, then
+    ``result``), so that several measures share one read of the blocks."""
+
+    def __init__(
+        self,
+        *,
+        n_fac: int,
+        n_cells: int,
+        breaks_s: tuple[float, ...],
+        base: np.ndarray,
+        demand: np.ndarray,
+        fac_prov: np.ndarray,
+        n_prov: int,
+        nearest: bool = True,
+    ) -> None:
+        self.acc = empty(n_fac, n_cells, tuple(breaks_s), n_prov, nearest)
+        self.params: dict[str, Any] = {"breaks_s": tuple(breaks_s), "base": base, "demand": demand,
+                       "fac_prov": fac_prov, "n_prov": n_prov, "nearest": nearest}  # fmt: skip
+
+    def add(self, tt: TravelTimes) -> None:
+        merge_into(self.acc, block_reduction(tt, **self.params))
+
+    def result(self) -> CellReduction:
+        return self.acc
 
 
 def reduce_blocks(
@@ -214,13 +255,13 @@ def reduce_blocks(
     n_prov: int,
 ) -> CellReduction:
     """Pass 1: the merged :class:`CellReduction` of ``blocks``, merged in the order given."""
-    acc = empty(n_fac, n_cells, breaks_s, n_prov)
+    acc = Reduction(
+        n_fac=n_fac, n_cells=n_cells, breaks_s=breaks_s, base=base, demand=demand,
+        fac_prov=fac_prov, n_prov=n_prov,
+    )  # fmt: skip
     for tt in blocks:
-        part = block_reduction(
-            tt, breaks_s=breaks_s, base=base, demand=demand, fac_prov=fac_prov, n_prov=n_prov
-        )
-        merge_into(acc, part)
-    return acc
+        acc.add(tt)
+    return acc.result()
 
 
 def _other_pairs(bits: np.ndarray, cell: np.ndarray, prov: np.ndarray) -> np.ndarray:
@@ -234,6 +275,47 @@ def _other_pairs(bits: np.ndarray, cell: np.ndarray, prov: np.ndarray) -> np.nda
     return np.asarray(((pb & ~own) != 0).any(axis=0))
 
 
+class Measures:
+    """:func:`facility_measures` as one consumer of a pass (see :class:`Reduction`)."""
+
+    def __init__(
+        self, red: CellReduction, *, base: np.ndarray, demand: np.ndarray, fac_prov: np.ndarray
+    ) -> None:
+        self.red = red
+        self.base = np.asarray(base, bool)
+        self.d = np.asarray(demand, np.float64)
+        self.prov = np.asarray(fac_prov, np.int64)
+        nb, n_fac = len(red.breaks_s), red.coverage.shape[1]
+        self.unique = np.zeros((nb, n_fac))
+        self.other = np.zeros((nb, n_fac))
+
+    def add(self, tt: TravelTimes) -> None:
+        red, d, n_fac = self.red, self.d, self.unique.shape[1]
+        for k, b in enumerate(red.breaks_s):
+            m = tt.time_s <= b
+            f, c = tt.fac[m], tt.cell[m]
+            # per pair, the demand that counts for its facility, summed per facility in cell
+            # order (pairs are sorted by facility, cell), as a CSR matrix-vector product does;
+            # existing facilities: cells no other reaches; planned: cells none reaches
+            n = red.count[k][c]
+            w = d[c] * np.where(self.base[f], n == 1, n == 0)
+            self.unique[k] += np.bincount(f, weights=w, minlength=n_fac)
+            w = d[c] * _other_pairs(red.prov_bits[k], c, self.prov[f])
+            self.other[k] += np.bincount(f, weights=w, minlength=n_fac)
+
+    def result(self) -> list[Coverage]:
+        red = self.red
+        return [
+            Coverage(
+                coverage=red.coverage[k],
+                unique=self.unique[k],
+                other_province=self.other[k],
+                count_per_cell=red.count[k].astype(np.float64),
+            )
+            for k in range(len(red.breaks_s))
+        ]
+
+
 def facility_measures(
     blocks: Iterable[TravelTimes],
     red: CellReduction,
@@ -244,46 +326,10 @@ def facility_measures(
 ) -> list[Coverage]:
     """Pass 2: per break, the :class:`analysis.overlap.Coverage` of every facility (unique and
     other-province demand against the merged counts), equal to ``coverage_measures``."""
-    base = np.asarray(base, bool)
-    d = np.asarray(demand, np.float64)
-    nb = len(red.breaks_s)
-    n_fac = red.coverage.shape[1]
-    unique = np.zeros((nb, n_fac))
-    other = np.zeros((nb, n_fac))
-    prov = np.asarray(fac_prov, np.int64)
+    acc = Measures(red, base=base, demand=demand, fac_prov=fac_prov)
     for tt in blocks:
-        for k, b in enumerate(red.breaks_s):
-            m = tt.time_s <= b
-            f, c = tt.fac[m], tt.cell[m]
-            # per pair, the demand that counts for its facility, summed per facility in cell
-            # order (pairs are sorted by facility, cell), as a CSR matrix-vector product does;
-            # existing facilities: cells no other reaches; planned: cells none reaches
-            n = red.count[k][c]
-            w = d[c] * np.where(base[f], n == 1, n == 0)
-            unique[k] += np.bincount(f, weights=w, minlength=n_fac)
-            w = d[c] * _other_pairs(red.prov_bits[k], c, prov[f])
-            other[k] += np.bincount(f, weights=w, minlength=n_fac)
-    return [
-        Coverage(
-            coverage=red.coverage[k],
-            unique=unique[k],
-            other_province=other[k],
-            count_per_cell=red.count[k].astype(np.float64),
-        )
-        for k in range(nb)
-    ]
-
-
-def split_blocks(tt: TravelTimes, per_block: int = DEFAULT_BLOCK) -> Iterator[TravelTimes]:
-    """Blocks of ``per_block`` facilities (by index) of a long-form result sorted by facility."""
-    if per_block < 1:
-        raise ValueError(f"split_blocks: per_block must be >= 1, got {per_block}")
-    cuts = np.searchsorted(tt.fac, np.arange(0, tt.n_fac + per_block, per_block))
-    for lo, hi in itertools.pairwise(cuts):
-        if hi > lo:
-            yield TravelTimes(
-                tt.fac[lo:hi], tt.cell[lo:hi], tt.time_s[lo:hi], tt.n_fac, tt.n_cells, tt.limit_s
-            )
+        acc.add(tt)
+    return acc.result()
 
 
 def kernel_blocks(
@@ -294,15 +340,17 @@ def kernel_blocks(
     limit_s: float,
     per_block: int = DEFAULT_BLOCK,
 ) -> Iterator[TravelTimes]:
-    """The kernel's pairs block by block (``per_block`` facilities with a road each), in
-    facility order; only one block is held at a time."""
+    """The kernel's pairs block by block (at most ``per_block`` facilities with a road each,
+    fewer where their pairs would pass ``INFRA_OVERLAP_BLOCK_PAIRS``: ``block_store.SpanPlan``),
+    in facility order; only one block is held at a time."""
     from analysis import kernel
 
     ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
-    bounds = kernel.block_bounds(ki.fac_ok.size, -(-ki.fac_ok.size // max(1, per_block)))
-    for a, z in itertools.pairwise(bounds):
-        if z > a:
-            yield kernel.run_block(ki, int(a), int(z))
+    plan = SpanPlan(ki.fac_ok.size, max_pairs=max_pairs_default(), per_block=per_block)
+    while span := plan.take(1):
+        tt = kernel.run_block(ki, *span[0])
+        plan.seen(span[0][1] - span[0][0], int(tt.fac.size))
+        yield tt
 
 
 # --------------------------------------------------------------------------- over a Dask cluster

@@ -6,18 +6,21 @@ attachments) are scattered to every worker once per type; each task solves one c
 of facilities (``kernel.run_block``) and the client keeps the blocks in block order in a
 ``BlockStore`` (issue 19: never one array of every pair), so the pairs are the single-process
 pairs bit for bit (each facility's bounded Dijkstra is independent
-of the others). The client is opened and closed by the caller (``batch.dask_client``).
+of the others). The spans follow the pairs per facility seen so far (``block_store.SpanPlan``:
+a block near ``INFRA_OVERLAP_BLOCK_PAIRS`` pairs, whatever the cell size), a few blocks per
+worker in flight at a time. The client is opened and closed by the caller (``batch.dask_client``).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 from analysis.access import Access, TravelTimes
-from analysis.block_store import BlockStore, spill_bytes_default
+from analysis.block_store import BlockStore, SpanPlan, spill_bytes_default
 from analysis.catchments import travel_times
 from analysis.network import Graph
 
@@ -25,7 +28,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BLOCKS_PER_WORKER", "n_workers", "solve_blocks", "travel_times_on"]
 
-#: facility blocks per worker: more blocks than workers balance uneven catchments
+#: facility blocks per worker in flight: more blocks than workers balance uneven catchments
 BLOCKS_PER_WORKER = 4
 
 
@@ -34,20 +37,46 @@ def n_workers(client: Any) -> int:
     return max(1, len(client.scheduler_info().get("workers", {})))
 
 
-def solve_blocks(client: Any, ki: Any, spans: list[tuple[int, int]]) -> Iterator[TravelTimes]:
-    """The kernel's facility blocks ``spans`` (``kernel.run_block``), in block order: in this
-    process (``client`` None), or on the client's workers with the inputs ``ki``
-    (``kernel.prepare``) scattered once and each future let go once its block is read."""
+def solve_blocks(
+    client: Any, ki: Any, spans: list[tuple[int, int]] | SpanPlan
+) -> Iterator[TravelTimes]:
+    """The kernel's facility blocks (``kernel.run_block``) of ``spans`` (a list, or a
+    :class:`SpanPlan` told the pairs of each solved block), in block order: in this process
+    (``client`` None), or on the client's workers with the inputs ``ki`` (``kernel.prepare``)
+    scattered once, ``BLOCKS_PER_WORKER`` blocks per worker in flight, each future let go once
+    its block is read."""
     from analysis import kernel
 
-    if client is None or not spans:
-        for a, z in spans:
-            yield kernel.run_block(ki, a, z)
+    plan = spans if isinstance(spans, SpanPlan) else None
+    todo = iter(() if isinstance(spans, SpanPlan) else spans)
+
+    def take(k: int) -> list[tuple[int, int]]:
+        return plan.take(k) if plan is not None else list(itertools.islice(todo, k))
+
+    def seen(span: tuple[int, int], tt: TravelTimes) -> TravelTimes:
+        if plan is not None:
+            plan.seen(span[1] - span[0], int(tt.fac.size))
+        return tt
+
+    if client is None:
+        while batch := take(1):
+            yield seen(batch[0], kernel.run_block(ki, *batch[0]))
+        return
+    first = take(n_workers(client) * BLOCKS_PER_WORKER)
+    if not first:
         return
     [ki_f] = client.scatter([ki], broadcast=True)
-    futs = [client.submit(kernel.run_block, ki_f, a, z, pure=False) for a, z in spans]
+
+    def submit(span: tuple[int, int]) -> tuple[tuple[int, int], Any]:
+        return span, client.submit(kernel.run_block, ki_f, *span, pure=False)
+
+    futs = deque(submit(s) for s in first)
     while futs:
-        yield futs.pop(0).result()
+        span, fut = futs.popleft()
+        tt = seen(span, fut.result())
+        del fut
+        futs.extend(submit(s) for s in take(1))
+        yield tt
 
 
 def travel_times_on(
@@ -68,13 +97,14 @@ def travel_times_on(
     from analysis import kernel
 
     ki = kernel.prepare(graph, facilities, cells, limit_s=limit_s)
-    bounds = kernel.block_bounds(ki.fac_ok.size, n_workers(client) * BLOCKS_PER_WORKER)
-    spans = [(int(a), int(z)) for a, z in itertools.pairwise(bounds) if z > a]
-    if not spans:  # no facility with a road: nothing to send
+    if ki.fac_ok.size == 0:  # no facility with a road: nothing to send
         return travel_times(graph, facilities, cells, limit_s=limit_s)
     spill = spill_bytes_default() if spill_bytes is None else spill_bytes
     store = BlockStore(ki.n_fac, ki.n_cells, ki.limit_s, spill)
-    for block in solve_blocks(client, ki, spans):  # each block kept (or spilled) in block order
+    plan = SpanPlan(ki.fac_ok.size, max_pairs=store.max_pairs)
+    n = 0
+    for block in solve_blocks(client, ki, plan):  # each block kept (or spilled) in block order
         store.add(block)
-    log.info("catchments: %d facility blocks on %d Dask workers", len(spans), n_workers(client))
+        n += 1
+    log.info("catchments: %d facility blocks on %d Dask workers", n, n_workers(client))
     return store

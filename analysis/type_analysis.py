@@ -10,19 +10,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.aggregate import area_groupings, group_membership
-from analysis.aggregate_blocks import aggregate_measures_blocks
-from analysis.block_measures import catchment_polygons_blocks, sharing_keys_blocks
-from analysis.block_store import BlockStore, blocks_of
+from analysis.aggregate import _member_of, area_groupings, group_membership
+from analysis.aggregate_blocks import GroupCounts, aggregate_measures_blocks
+from analysis.block_measures import Polygons, SharingKeys
+from analysis.block_sets import ProvinceBits, SetSource, fuse_bytes_default
+from analysis.block_store import BlockStore, blocks_of, run_pass
 from analysis.blocks import (
     CellReduction,
+    Measures,
+    Reduction,
     covering_input,
-    facility_measures,
-    facility_sets,
     pairwise_overlaps_from_sets,
-    province_bits,
     province_matrices_from_bits,
-    reduce_blocks,
 )
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
@@ -30,7 +29,7 @@ from analysis.demand import DemandGrid
 from analysis.redundancy import removal_penalty
 from analysis.sparse_raster import SparseRaster
 from analysis.verdict import Verdict, VerdictRule, facility_size
-from analysis.verdict_blocks import judge_blocks
+from analysis.verdict_blocks import VerdictPasses
 from geo.config import AreaLevel, RegionConfig, TypeConfig
 
 
@@ -106,30 +105,55 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     base = (fac["status"].to_numpy() == "operating") & has_road
     main = access.snap.component == 0
     road_access = np.where(~has_road, "none", np.where(main, "network", "separate_network"))
-    # per-cell and per-facility measures merged from facility blocks (analysis.blocks)
-    red = reduce_blocks(
-        blocks_of(tt),
-        n_fac=tt.n_fac,
-        n_cells=tt.n_cells,
-        n_prov=n_prov,
-        breaks_s=tuple(b * 60.0 for b in tc.breaks_min),
-        base=base,
-        demand=d,
-        fac_prov=fac_prov,
-    )
-    per_fac = facility_measures(blocks_of(tt), red, base=base, demand=d, fac_prov=fac_prov)
-    by_break = dict(zip(tc.breaks_min, per_fac, strict=True))
-    per_break = _break_measures(fac, tc, tt, d, ed, config, red=red, by_break=by_break, base=base)
     T = tc.primary_min
+    breaks_s = tuple(b * 60.0 for b in tc.breaks_min)
+    finest, area_groups = area_groupings(provinces, config.area_levels, config.area_groups)
+    groups, membership = group_membership(finest, area_groups, groupings=config.groupings)
+    fac_area = prov_index(fac[f"{config.area_levels[0].key}_code"], finest)
+    # every measure from three passes over the facility blocks (analysis.block_store): the
+    # first feeds every consumer that needs no merged result, the second those that need the
+    # first's counts, the third the verdict's removal cost; the verdict's counts and the cells'
+    # sets at every break and threshold are held within INFRA_OVERLAP_FUSE_MB (else more passes)
+    sets = SetSource(lambda: blocks_of(tt), tt.n_fac, tt.n_cells, fuse_bytes_default())
+    for b in breaks_s:
+        sets.want(b, b)
+    params = {"base": base, "demand": d, "fac_prov": fac_prov}
+    red_acc = Reduction(n_fac=tt.n_fac, n_cells=tt.n_cells, n_prov=n_prov, breaks_s=breaks_s,
+                        **params)  # fmt: skip
+    bits = {
+        (b, edition): ProvinceBits(
+            threshold_s=b * 60.0,
+            base=base,
+            n_prov=len(tab),
+            fac_prov=prov_index(fac[f"{config.area_key(edition)}_code"], tab),
+        )
+        for b in tc.breaks_min
+        for edition, (tab, _) in ed.items()
+        if edition != config.edition  # the run's edition: merged with the counts
+    }
+    sharing = SharingKeys(threshold_s=T * 60.0, demand=d,
+                          editions=[(cprov, len(tab)) for tab, cprov in ed.values()])  # fmt: skip
+    polys = Polygons(demand, breaks_s)
+    own = GroupCounts(_member_of(fac_area, membership), threshold_s=T * 60.0, base=base,
+                      n_cells=tt.n_cells)  # fmt: skip
+    vp = _judge(fac, tc, d, config, weight, pool_per_ha, fac_prov, n_prov, base, sets)
+    first = [red_acc, *vp.first(), *bits.values(), sharing, polys, own]
+    run_pass(tt, [*first, *sets.consumers()])
+    red = red_acc.result()
+    fm = Measures(red, **params)
+    run_pass(tt, [fm, *vp.second()])
+    by_break = dict(zip(tc.breaks_min, fm.result(), strict=True))
+    prov_bits = {key: acc.result() for key, acc in bits.items()}
+    per_break = _break_measures(fac, tc, sets, d, ed, config, red=red, by_break=by_break,
+                                prov_bits=prov_bits)  # fmt: skip
     cov = per_break.at[T]
-    judged = _judge(fac, tc, tt, d, config, weight, pool_per_ha, fac_prov, n_prov, base, cov)
+    vp.decide(size=facility_size(fac, cov.coverage))
+    run_pass(tt, vp.third())
+    judged = vp.result()
     vd = judged.verdict
+    t_sets = sets.get(T * 60.0)
     cover = covering_tables(
-        lambda s: covering_input(
-            facility_sets(blocks_of(tt), threshold_s=s, n_fac=tt.n_fac, n_cells=tt.n_cells),
-            d,
-            candidates=base,
-        ),
+        lambda s: covering_input(t_sets if s == T * 60.0 else sets.get(s), d, candidates=base),
         d,
         fac,
         tc,
@@ -139,22 +163,21 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         max_work=config.covering_exact_work,
         exact_shares=config.covering_exact_shares,
     )
-    finest, area_groups = area_groupings(provinces, config.area_levels, config.area_groups)
-    groups, membership = group_membership(finest, area_groups, groupings=config.groupings)
     gm, gp = aggregate_measures_blocks(
-        blocks_of(tt),
-        facility_sets(blocks_of(tt), threshold_s=T * 60.0, n_fac=tt.n_fac, n_cells=tt.n_cells),
+        own.result(),
+        t_sets,
         cov.count_per_cell,
         d,
         threshold_s=T * 60.0,
         cell_area=demand.area,
-        fac_area=prov_index(fac[f"{config.area_levels[0].key}_code"], finest),
+        fac_area=fac_area,
         status=fac["status"].to_numpy(),
         base=base,
         flag=vd.verdict,
         groups=groups,
         membership=membership,
     )
+    sets.release(T * 60.0)
     f1, t1, f2, t2 = red.f1, red.t1, red.f2, red.t2
     rm = removal_penalty(f1, t1, f2, t2, d, cov.coverage, threshold_s=T * 60.0)
     measures = _measures_frame(T, road_access, access, cov, judged, base, rm)
@@ -162,8 +185,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
     t_nearest = np.where(np.isfinite(t1), t1 / 60.0, -9999.0)
     time_raster = demand.to_raster(t_nearest.astype(np.float32), nodata=-9999.0, dtype=np.float32)
-    polys = catchment_polygons_blocks(blocks_of(tt), demand, tuple(b * 60.0 for b in tc.breaks_min))
-    geom_of = {(i, b / 60.0): g for i, b, g in polys}
+    geom_of = {(i, b / 60.0): g for i, b, g in polys.result()}
     for r in per_break.catchments:
         r["geometry"] = geom_of.get((r["i"], r["break_min"]))
     return TypeAnalysis(
@@ -173,7 +195,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         catchments=per_break.catchments,
         overlaps=pd.concat(per_break.overlaps, ignore_index=True),
         matrix=pd.concat(per_break.matrices, ignore_index=True),
-        sharing=_sharing(tt, T * 60.0, d, ed),
+        sharing=_sharing(sharing.result(), ed),
         count_raster=count_raster,
         time_raster=time_raster,
         covered_by_others=per_break.covered_by_others,
@@ -199,14 +221,14 @@ class _PerBreak:
 def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block reduction)
     fac: gpd.GeoDataFrame,
     tc: TypeConfig,
-    tt: TravelTimes | BlockStore,
+    sets: SetSource,
     d: np.ndarray,
     ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
     config: RegionConfig,
     *,
     red: CellReduction,
     by_break: dict[float, Any],
-    base: np.ndarray,
+    prov_bits: dict[tuple[float, int], np.ndarray],
 ) -> _PerBreak:
     """Coverage, pairwise overlaps and province matrices (every edition) at every break, from
     the cells' merged facility and province sets (``analysis.block_sets``), never the pairs."""
@@ -224,20 +246,14 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
                     "unique_coverage": cov.unique[i],
                 }
             )
-        sets = facility_sets(
-            blocks_of(tt), threshold_s=b * 60.0, n_fac=tt.n_fac, n_cells=tt.n_cells
-        )
-        out.overlaps.append(pairwise_overlaps_from_sets(sets, d, cov.coverage).assign(break_min=b))
-        del sets
+        fsets = sets.get(b * 60.0)
+        out.overlaps.append(pairwise_overlaps_from_sets(fsets, d, cov.coverage).assign(break_min=b))
+        del fsets
+        if b != tc.primary_min:  # the primary break's sets serve the covering and aggregates
+            sets.release(b * 60.0)
         for edition, (tab, cprov) in ed.items():
-            if edition == config.edition:  # the run's edition: merged with the counts
-                bits = red.prov_bits[k]
-            else:
-                fprov = prov_index(fac[f"{config.area_key(edition)}_code"], tab)
-                bits = province_bits(
-                    blocks_of(tt), threshold_s=b * 60.0, base=base, fac_prov=fprov,
-                    n_prov=len(tab),
-                )  # fmt: skip
+            # the run's edition: merged with the counts; the others read in the first pass
+            bits = red.prov_bits[k] if edition == config.edition else prov_bits[(b, edition)]
             served, dup, others = province_matrices_from_bits(bits, d, cprov, len(tab))
             if edition == config.edition and b == tc.primary_min:
                 out.covered_by_others = others
@@ -265,7 +281,6 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
 def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
     fac: gpd.GeoDataFrame,
     tc: TypeConfig,
-    tt: TravelTimes | BlockStore,
     d: np.ndarray,
     config: RegionConfig,
     weight: np.ndarray | None,
@@ -273,14 +288,14 @@ def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
     fac_prov: np.ndarray,
     n_prov: int,
     base: np.ndarray,
-    cov: Any,
-) -> Any:
-    """The overlap flag and the verdict at the primary break, with their sensitivity variants."""
+    sets: SetSource,
+) -> VerdictPasses:
+    """The overlap flag and the verdict at the primary break, with their sensitivity variants,
+    as passes shared with the type's other measures (``analysis.verdict_blocks``)."""
     T = tc.primary_min
     # sensitivity: speeds x f scale every time (network and access) by 1/f, i.e. threshold T*f
     variants = [T * f for f in config.speed_factors] + [T + s for s in config.threshold_shifts_min]
-    return judge_blocks(
-        lambda: blocks_of(tt),
+    return VerdictPasses(
         d,
         d if weight is None else weight,
         threshold_s=T * 60.0,
@@ -288,7 +303,8 @@ def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
         fac_prov=fac_prov,
         n_prov=n_prov,
         base=base,
-        size=facility_size(fac, cov.coverage),
+        sets=sets,
+        size=None,  # known after the second pass (decide)
         ids=fac["facility_id"].astype(str).to_numpy(),
         rule=VerdictRule(
             max_unique_share=config.max_unique_share,
@@ -304,20 +320,11 @@ def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)
 
 
 def _sharing(
-    tt: TravelTimes | BlockStore,
-    threshold_s: float,
-    d: np.ndarray,
-    ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
+    keys: list[pd.DataFrame], ed: dict[int, tuple[pd.DataFrame, np.ndarray]]
 ) -> pd.DataFrame:
     """Sharing keys (people of each facility's catchment by province) in every edition, block
-    by block (``analysis.block_measures``)."""
+    by block (``analysis.block_measures.SharingKeys``), with the provinces' codes and names."""
     sharing = []
-    keys = sharing_keys_blocks(
-        blocks_of(tt),
-        threshold_s=threshold_s,
-        demand=d,
-        editions=[(cprov, len(tab)) for tab, cprov in ed.values()],
-    )
     for (edition, (tab, _cprov)), sk in zip(ed.items(), keys, strict=True):
         sk["edition"] = edition
         sk["prov_code"] = tab["prov_code"].astype(str).to_numpy()[sk["prov"]]

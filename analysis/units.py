@@ -14,13 +14,12 @@ keeps them as the blocks of a ``BlockStore`` (issue 19), never concatenated.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
-from analysis.block_store import BlockStore, spill_bytes_default
+from analysis.block_store import BlockStore, SpanPlan, spill_bytes_default
 from analysis.catchments import Access, TravelTimes
 from analysis.network import Graph, Snap
 from analysis.remote import solve_blocks
@@ -195,7 +194,8 @@ def unit_store(
 ) -> BlockStore:
     """The units' travel times as unit blocks in a :class:`analysis.block_store.BlockStore`
     (in memory, spilled to disk past ``INFRA_OVERLAP_SPILL_MB``), never one array: the kernel's site blocks
-    (sites in unit order, blocks cut at unit boundaries), each reduced to its units on its own.
+    (sites in unit order, spans of whole units sized by ``block_store.SpanPlan``), each reduced
+    to its units on its own.
     With a Dask ``client`` the site blocks are solved on its workers and reduced here in block
     order (the same blocks bit for bit)."""
     from analysis import kernel
@@ -203,14 +203,16 @@ def unit_store(
     su = np.asarray(site_unit, np.int64)
     order = sites_by_unit(su)
     ki = kernel.prepare(graph, _take(sites, order), cells, limit_s=limit_s)
-    bounds = unit_bounds(su[order][ki.fac_ok], per_block)
-    spans = [(int(a), int(z)) for a, z in itertools.pairwise(bounds)]
+    store = BlockStore(n_units, cells.snap.edge.size, limit_s, spill_bytes_default())
+    u = su[order][ki.fac_ok]
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]) if u.size else np.zeros(0, np.int64)
+    # spans of whole units sized to the store's pairs per block (a unit's sites in one span)
+    plan = SpanPlan(u.size, max_pairs=store.max_pairs, per_block=per_block, starts=starts)
 
     def site_blocks() -> Iterator[TravelTimes]:
-        for tt in solve_blocks(client, ki, spans):
+        for tt in solve_blocks(client, ki, plan):
             yield TravelTimes(order[tt.fac], tt.cell, tt.time_s, su.size, tt.n_cells, limit_s)
 
-    store = BlockStore(n_units, cells.snap.edge.size, limit_s, spill_bytes_default())
     for part in units_from_blocks(site_blocks(), su, n_units):
         store.add(part)
     return store

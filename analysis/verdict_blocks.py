@@ -1,13 +1,15 @@
 """The joint verdict and its sensitivity variants from facility blocks, bit for bit the
 whole-array one (``analysis.verdict.judge``), without every (facility, cell) pair at once.
 
-At each threshold (the primary and every variant), from passes over the blocks:
+At each threshold (the primary and every variant), from three passes over the blocks shared by
+every threshold (:class:`VerdictPasses`; a run shares them with its other measures too):
 
-- the coverage measures in the type's demand (``analysis.blocks.reduce_blocks`` and
-  ``facility_measures``, equal to ``overlap.coverage_measures``);
+- the coverage measures in the type's demand (``analysis.blocks.Reduction`` at every threshold
+  at once, then ``Measures``, equal to ``overlap.coverage_measures``);
 - the existing facilities reaching each cell (``count``), per province class (``count_prov``,
   merged (province, cell) counts: the size of the covered cells, not of the pairs), and the
-  candidates' own catchments (a candidate's rows are pulled from its block);
+  candidates' own catchments (a candidate's cells read from the cells' sets, ascending as its
+  pairs are);
 - the set of existing facilities within the threshold of each cell (``block_sets``), folded
   over the cells into the pairs' overlaps and the relation "catchments meet": equivalent
   groups and the pool severity. The sparse products of the whole-array code add a pair's
@@ -19,8 +21,7 @@ At each threshold (the primary and every variant), from passes over the blocks:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from functools import partial
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -28,27 +29,62 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from analysis.block_sets import (
+    FacilitySets,
+    SetSource,
     _cell_chunks,
     _members,
     _pairs_in_cells,
     _popcount,
-    facility_sets,
+    _words,
+    fuse_bytes_default,
 )
-from analysis.blocks import facility_measures, reduce_blocks
+from analysis.blocks import Measures, Reduction
 from analysis.catchments import TravelTimes
 from analysis.verdict import Judgement, Verdict, decide, judge_with, severity_from_meet
 from analysis.verdict_set import VerdictRule, province_classes, removal_cost, select_verdict
 
-__all__ = ["equivalent_groups_from_sets", "judge_blocks", "meet_and_overlaps", "set_removal_blocks"]
+__all__ = [
+    "Removal",
+    "VerdictPasses",
+    "equivalent_groups_from_sets",
+    "judge_blocks",
+    "meet_and_overlaps",
+    "set_removal_blocks",
+]
 
 Blocks = Callable[[], Iterable[TravelTimes]]
 
 
-def _only(blocks: Iterable[TravelTimes], keep: np.ndarray) -> Iterator[TravelTimes]:
-    """The blocks' pairs of the facilities in ``keep`` (boolean per facility)."""
+def _feed(blocks: Iterable[TravelTimes], consumers: list[Any]) -> None:
+    """One pass: each block to every consumer, in block order."""
     for tt in blocks:
-        m = keep[tt.fac]
-        yield TravelTimes(tt.fac[m], tt.cell[m], tt.time_s[m], tt.n_fac, tt.n_cells, tt.limit_s)
+        for c in consumers:
+            c.add(tt)
+
+
+class Removal:
+    """``verdict_set.set_removal`` as one consumer of a pass: the nearest time per cell before
+    and after the removal are minima, merged exactly over the blocks."""
+
+    def __init__(
+        self, people: np.ndarray, *, base: np.ndarray, removed: np.ndarray, threshold_s: float
+    ) -> None:
+        self.base = np.asarray(base, bool)
+        self.stay = ~np.asarray(removed, bool)
+        self.p = np.asarray(people, np.float64)
+        self.t = threshold_s
+        self.before = np.full(self.p.size, np.inf)
+        self.after = np.full(self.p.size, np.inf)
+
+    def add(self, tt: TravelTimes) -> None:
+        keep = self.base[tt.fac] & (tt.time_s <= self.t)
+        fac, cell, t = tt.fac[keep], tt.cell[keep], tt.time_s[keep]
+        np.minimum.at(self.before, cell, t)
+        stay = self.stay[fac]
+        np.minimum.at(self.after, cell[stay], t[stay])
+
+    def result(self) -> tuple[float, float, float]:
+        return removal_cost(self.before, self.after, self.p)
 
 
 def set_removal_blocks(
@@ -59,20 +95,10 @@ def set_removal_blocks(
     removed: np.ndarray,
     threshold_s: float,
 ) -> tuple[float, float, float]:
-    """``verdict_set.set_removal`` from the blocks: the nearest time per cell before and after
-    the removal are minima, merged exactly over the blocks."""
-    base = np.asarray(base, bool)
-    stay_fac = ~np.asarray(removed, bool)
-    p = np.asarray(people, np.float64)
-    before = np.full(p.size, np.inf)
-    after = np.full(p.size, np.inf)
-    for tt in blocks:
-        keep = base[tt.fac] & (tt.time_s <= threshold_s)
-        fac, cell, t = tt.fac[keep], tt.cell[keep], tt.time_s[keep]
-        np.minimum.at(before, cell, t)
-        stay = stay_fac[fac]
-        np.minimum.at(after, cell[stay], t[stay])
-    return removal_cost(before, after, p)
+    """``verdict_set.set_removal`` from the blocks (:class:`Removal` over one pass)."""
+    acc = Removal(people, base=base, removed=removed, threshold_s=threshold_s)
+    _feed(blocks, [acc])
+    return acc.result()
 
 
 def meet_and_overlaps(
@@ -122,135 +148,161 @@ def equivalent_groups_from_sets(
     return np.where(base & (cov > 0), labels, -1).astype(np.int64)
 
 
-def _catchments(
-    blocks: Iterable[TravelTimes],
-    weight: np.ndarray,
-    *,
-    threshold_s: float,
-    base: np.ndarray,
-    candidates: np.ndarray,
-    prov: np.ndarray,
-) -> tuple[np.ndarray, dict[int, np.ndarray], np.ndarray, np.ndarray]:
-    """One pass: the existing facilities' coverage summed in descending cell order (as
-    ``diags(base) @ within`` then ``@ weight`` does), the candidates' cells, and the merged
-    (province class, cell) counts of the existing facilities (keys, counts)."""
-    n_fac = base.size
-    cov = np.zeros(n_fac)
-    rows: dict[int, np.ndarray] = {}
-    keys = np.zeros(0, np.int64)
-    counts = np.zeros(0, np.int64)
-    for tt in blocks:
-        m = tt.time_s <= threshold_s
+class Catchments:
+    """One consumer of a pass at one threshold: the existing facilities' coverage summed in
+    descending cell order (as ``diags(base) @ within`` then ``@ weight`` does) and the merged
+    (province class, cell) counts of the existing facilities (keys, counts). The candidates'
+    own cells are read later from the cells' sets of the existing facilities (ascending, as a
+    facility's pairs are)."""
+
+    def __init__(
+        self, weight: np.ndarray, *, threshold_s: float, base: np.ndarray, prov: np.ndarray
+    ) -> None:
+        self.w, self.t, self.base, self.prov = weight, threshold_s, base, prov
+        self.cov = np.zeros(base.size)
+        self.keys = np.zeros(0, np.int64)
+        self.counts = np.zeros(0, np.int64)
+
+    def add(self, tt: TravelTimes) -> None:
+        m = tt.time_s <= self.t
         f, c = tt.fac[m], tt.cell[m]
-        for i in np.unique(f[candidates[f]]):
-            rows[int(i)] = c[f == i]
-        mb = base[f]
+        mb = self.base[f]
         fb, cb = f[mb][::-1], c[mb][::-1]
-        cov += np.bincount(fb, weights=weight[cb], minlength=n_fac)  # one block per facility
-        k, n = np.unique(prov[fb] * tt.n_cells + cb, return_counts=True)
-        keys, inv = np.unique(np.concatenate([keys, k]), return_inverse=True)
-        counts = np.bincount(inv, weights=np.concatenate([counts, n]), minlength=keys.size)
-        counts = counts.astype(np.int64)
-    return cov, rows, keys, counts
+        self.cov += np.bincount(fb, weights=self.w[cb], minlength=self.base.size)
+        k, n = np.unique(self.prov[fb] * tt.n_cells + cb, return_counts=True)
+        self.keys, inv = np.unique(np.concatenate([self.keys, k]), return_inverse=True)
+        counts = np.bincount(
+            inv, weights=np.concatenate([self.counts, n]), minlength=self.keys.size
+        )
+        self.counts = counts.astype(np.int64)
 
 
-def _joint_blocks(  # noqa: PLR0913 (the joint rule's inputs, keyword-only)
-    blocks: Blocks,
-    weight: np.ndarray,
-    count: np.ndarray,
-    *,
-    threshold_s: float,
-    sets_meet: tuple[np.ndarray, np.ndarray],
-    candidates: np.ndarray,
-    base: np.ndarray,
-    severity: np.ndarray,
-    size: np.ndarray,
-    ids: np.ndarray,
-    fac_prov: np.ndarray,
-    rule: VerdictRule,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """``verdict_set.joint_verdict`` from the blocks."""
-    n_cells = weight.size
-    prov, n_prov = province_classes(fac_prov)
-    cand = np.asarray(candidates, bool) & base
-    cov, rows, keys, counts = _catchments(
-        blocks(), weight, threshold_s=threshold_s, base=base, candidates=cand, prov=prov
-    )
-    count_prov = sp.csr_matrix(
-        (counts.astype(np.int32), (keys // n_cells, keys % n_cells)),
-        shape=(n_prov + 1, n_cells),
-    )
-    count_prov.sort_indices()
-    overlap, meet = sets_meet
-    group = equivalent_groups_from_sets(
-        overlap, meet, cov, base=base, equivalent_share=rule.equivalent_share
-    )
-    return select_verdict(
-        lambda i: rows[i],
-        weight,
-        count=count.astype(np.int64),
-        count_prov=count_prov,
-        group=group,
-        candidates=cand,
-        base=base,
-        severity=severity,
-        size=size,
-        ids=ids,
-        fac_prov=fac_prov,
-        rule=rule,
-    )
+def _cells_of(sets: np.ndarray) -> Callable[[int], np.ndarray]:
+    """Facility i's cells (ascending) from the cells' facility sets."""
+
+    def cells(i: int) -> np.ndarray:
+        bit = np.uint64(1) << np.uint64(i % 64)
+        return np.flatnonzero(sets[i // 64] & bit).astype(np.int64)
+
+    return cells
 
 
-def _verdict_at_blocks(  # noqa: PLR0913 (the verdict's inputs at one sensitivity variant)
-    blocks: Blocks,
-    weight: np.ndarray,
-    *,
-    threshold_s: float,
-    fac_prov: np.ndarray,
-    n_prov: int,
-    base: np.ndarray,
-    size: np.ndarray,
-    ids: np.ndarray,
-    rule: VerdictRule,
-    pool: np.ndarray | None,
-    exempt: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
-    n_fac, n_cells = base.size, weight.size
-    params: dict[str, Any] = {"base": base, "demand": weight, "fac_prov": fac_prov}
-    red = reduce_blocks(
-        blocks(), n_fac=n_fac, n_cells=n_cells, breaks_s=(threshold_s,), n_prov=n_prov, **params
-    )
-    [cov] = facility_measures(blocks(), red, **params)
-    sets = facility_sets(
-        _only(blocks(), base), threshold_s=threshold_s, n_fac=n_fac, n_cells=n_cells
-    )
-    overlap, meet = meet_and_overlaps(sets, weight, n_fac)
-    del sets
+class VerdictPasses:
+    """:func:`judge_blocks` as three passes a run can share with its other measures: ``first``
+    (the reduction at every threshold in the weight, the catchments, and the existing
+    facilities' cells sets through ``sets``), ``second`` (the facility measures against the
+    first's counts), then :meth:`decide` (no pass), ``third`` (the primary verdict's removal),
+    and :meth:`result`. Each measure is the single-threshold one: equal to the last bit.
 
-    def pool_severity() -> np.ndarray:
-        m = sp.csr_matrix(meet.astype(np.float64))
-        return severity_from_meet(m, pool, base=base)  # type: ignore[arg-type]
+    The thresholds whose counts fit in what ``sets`` may still hold (``SetSource.reserve``)
+    share the first two passes; any other is reduced in two passes of its own in
+    :meth:`decide`, one threshold at a time (a 100 m grid: passes, not memory)."""
 
-    joint = partial(
-        _joint_blocks,
-        blocks,
-        weight,
-        red.count[0],
-        threshold_s=threshold_s,
-        sets_meet=(overlap, meet),
-    )
-    return decide(
-        cov,
-        pool_severity,
-        joint,
-        fac_prov=fac_prov,
-        base=base,
-        size=size,
-        ids=ids,
-        rule=rule,
-        pool=pool,
-        exempt=exempt,
-    )
+    def __init__(
+        self,
+        people: np.ndarray,
+        weight: np.ndarray,
+        *,
+        threshold_s: float,
+        variants_s: tuple[float, ...],
+        fac_prov: np.ndarray,
+        n_prov: int,
+        base: np.ndarray,
+        sets: SetSource,
+        **rule: Any,
+    ) -> None:
+        self.people, self.w = people, np.asarray(weight, np.float64)
+        self.base = np.asarray(base, bool)
+        self.t, self.variants = threshold_s, variants_s
+        self.fac_prov, self.rule, self.sets, self.n_prov = fac_prov, rule, sets, n_prov
+        ths = tuple(dict.fromkeys([threshold_s, *(v for v in variants_s if v > 0)]))
+        # per threshold and cell: the count, the province bits and about the catchments' keys
+        per = self.w.size * (4 + 8 * _words(n_prov) + 24)
+        self.held = tuple(t for t in ths if sets.reserve(per))
+        self.alone = tuple(t for t in ths if t not in self.held)
+        self.params: dict[str, Any] = {"base": self.base, "demand": self.w, "fac_prov": fac_prov}
+        self.red = self._reduction(self.held)
+        self.prov, self.n_class = province_classes(fac_prov)
+        self.catch = [self._catchments(t) for t in self.held]
+        for t in ths:
+            sets.want(("verdict", t), t, self.base)
+        self.at: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]] = {}
+
+    def _reduction(self, ths: tuple[float, ...]) -> Reduction:
+        return Reduction(  # no nearest two: the verdict reads the counts and coverage
+            n_fac=self.base.size, n_cells=self.w.size, breaks_s=ths, n_prov=self.n_prov,
+            nearest=False, **self.params,
+        )  # fmt: skip
+
+    def _catchments(self, t: float) -> Catchments:
+        return Catchments(self.w, threshold_s=t, base=self.base, prov=self.prov)
+
+    def first(self) -> list[Any]:
+        return [self.red, *self.catch]
+
+    def second(self) -> list[Any]:
+        self.meas = Measures(self.red.result(), **self.params)
+        return [self.meas]
+
+    def decide(self, size: np.ndarray | None = None) -> None:
+        """The flag and the verdict at every threshold (after the second pass); ``size``: the
+        tie-breaking sizes when they were not known at the start."""
+        if size is not None:
+            self.rule["size"] = size
+        covs, count = self.meas.result(), self.red.result().count
+        for k, t in enumerate(self.held):
+            sets = self.sets.get(("verdict", t))
+            self.at[t] = self._at(covs[k], count[k], self.catch[k], sets)
+            self.sets.release(("verdict", t))
+        for t in self.alone:  # two passes each, the threshold's sets read in the first
+            red, catch = self._reduction((t,)), self._catchments(t)
+            fs = FacilitySets(threshold_s=t, n_fac=self.base.size, n_cells=self.w.size,
+                              keep=self.base)  # fmt: skip
+            _feed(self.sets.blocks(), [red, catch, fs])
+            meas = Measures(red.result(), **self.params)
+            _feed(self.sets.blocks(), [meas])
+            self.at[t] = self._at(meas.result()[0], red.result().count[0], catch, fs.result())
+            self.sets.release(("verdict", t))
+
+    def _at(
+        self, cov: Any, count: np.ndarray, c: Catchments, sets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
+        base, w, n_cells = self.base, self.w, self.w.size
+        overlap, meet = meet_and_overlaps(sets, w, base.size)
+        count_prov = sp.csr_matrix(
+            (c.counts.astype(np.int32), (c.keys // n_cells, c.keys % n_cells)),
+            shape=(self.n_class + 1, n_cells),
+        )
+        count_prov.sort_indices()
+        pool = self.rule["pool"]
+
+        def pool_severity() -> np.ndarray:
+            m = sp.csr_matrix(meet.astype(np.float64))
+            return severity_from_meet(m, pool, base=base)
+
+        def joint(**kw: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+            rule = kw["rule"]
+            group = equivalent_groups_from_sets(
+                overlap, meet, c.cov, base=base, equivalent_share=rule.equivalent_share
+            )
+            cand = np.asarray(kw.pop("candidates"), bool) & base
+            return select_verdict(_cells_of(sets), w, count=count.astype(np.int64),
+                                  count_prov=count_prov, group=group, candidates=cand, **kw)  # fmt: skip
+
+        return decide(cov, pool_severity, joint, fac_prov=self.fac_prov, base=base, **self.rule)
+
+    def third(self) -> list[Any]:
+        v = self.at[self.t][3]
+        self.removal = Removal(self.people, base=self.base, removed=v.verdict, threshold_s=self.t)
+        return [self.removal]
+
+    def result(self) -> Judgement:
+        return judge_with(
+            lambda threshold_s: self.at[threshold_s],
+            lambda _removed: self.removal.result(),
+            threshold_s=self.t,
+            variants_s=self.variants,
+        )
 
 
 def judge_blocks(  # noqa: PLR0913 (judge's inputs, keyword-only)
@@ -271,27 +323,17 @@ def judge_blocks(  # noqa: PLR0913 (judge's inputs, keyword-only)
 ) -> Judgement:
     """``analysis.verdict.judge`` with the travel times given as ``blocks()`` (a new pass over
     the facility blocks each call, e.g. ``lambda: split_blocks(tt)`` or the kernel's blocks):
-    equal to the whole-array judgement."""
-    base = np.asarray(base, bool)
-    w = np.asarray(weight, np.float64)
-    at = partial(
-        _verdict_at_blocks,
-        blocks,
-        w,
-        fac_prov=fac_prov,
-        n_prov=n_prov,
-        base=base,
-        size=size,
-        ids=ids,
-        rule=rule,
-        pool=pool,
+    equal to the whole-array judgement. Three passes (:class:`VerdictPasses`) while the counts
+    and cell sets of every threshold fit in ``INFRA_OVERLAP_FUSE_MB`` (more passes beyond it)."""
+    n_cells = np.asarray(weight).size
+    sets = SetSource(blocks, np.asarray(base).size, n_cells, fuse_bytes_default())
+    vp = VerdictPasses(
+        people, weight, threshold_s=threshold_s, variants_s=variants_s, fac_prov=fac_prov,
+        n_prov=n_prov, base=base, sets=sets, size=size, ids=ids, rule=rule, pool=pool,
         exempt=exempt,
-    )
-    return judge_with(
-        at,
-        lambda removed: set_removal_blocks(
-            blocks(), people, base=base, removed=removed, threshold_s=threshold_s
-        ),
-        threshold_s=threshold_s,
-        variants_s=variants_s,
-    )
+    )  # fmt: skip
+    _feed(blocks(), [*vp.first(), *sets.consumers()])
+    _feed(blocks(), vp.second())
+    vp.decide()
+    _feed(blocks(), vp.third())
+    return vp.result()

@@ -98,3 +98,77 @@ def test_dask_blocks_go_to_the_store(case: dict, monkeypatch) -> None:  # noqa: 
     _same_pairs(ustore, units.reduce_to_units(whole, site_unit, 10))
     store.close()
     ustore.close()
+
+
+@pytest.mark.parametrize("max_pairs", [1, 150, 2_000])
+def test_blocks_hold_at_most_the_pair_cap(case: dict, max_pairs: int, monkeypatch) -> None:  # noqa: F811
+    """Whatever the cap, a block holds whole facilities and at most ``max_pairs`` pairs (one
+    facility above it is a block of its own); the kernel's spans follow the pairs seen, and
+    the units' spans keep whole units; the pairs are the kernel's in the same order."""
+    from analysis import units
+    from analysis.block_store import SpanPlan, pair_cuts
+
+    whole = kernel.travel_times(case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S)
+    store = kernel_store(
+        case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S, threads=2,
+        spill_bytes=1 << 40, max_pairs=max_pairs,
+    )  # fmt: skip
+    _same_pairs(store, whole)
+    seen: set[int] = set()
+    for p in blocks_of(store):
+        facs = set(np.unique(p.fac).tolist())
+        assert p.fac.size <= max_pairs or len(facs) == 1
+        assert not facs & seen  # whole facilities
+        seen |= facs
+    monkeypatch.setenv("INFRA_OVERLAP_BLOCK_PAIRS", str(max_pairs))
+    site_unit = np.random.default_rng(3).integers(-1, 12, whole.n_fac)
+    ustore = units.unit_store(
+        case["graph"], case["fac"], case["cells"], site_unit=site_unit, n_units=12,
+        limit_s=LIMIT_S,
+    )  # fmt: skip
+    _same_pairs(ustore, units.reduce_to_units(whole, site_unit, 12))
+    for p in blocks_of(ustore):
+        assert p.fac.size <= max_pairs or np.unique(p.fac).size == 1
+    # the cuts of one block, and spans that grow with the pairs seen
+    assert pair_cuts(np.array([0, 0, 0, 1, 2, 2]), 2) == [(0, 3), (3, 4), (4, 6)]
+    plan = SpanPlan(100, max_pairs=1_000, per_block=32)
+    assert plan.take(2) == [(0, 1), (1, 2)]
+    plan.seen(1, 100)
+    assert plan.take(1) == [(2, 12)]  # 1,000 pairs at 100 per facility
+    plan.seen(10, 5_000)
+    assert plan.take(1) == [(12, 14)]  # the highest rate seen: 500 per facility
+    assert SpanPlan(10, max_pairs=1, starts=np.array([0, 4, 7])).take(5) == [
+        (0, 4),
+        (4, 7),
+        (7, 10),
+    ]
+
+
+def test_block_pair_cap_from_the_environment(monkeypatch) -> None:
+    from analysis.block_store import MAX_BLOCK_PAIRS, max_pairs_default
+
+    monkeypatch.delenv("INFRA_OVERLAP_BLOCK_PAIRS", raising=False)
+    assert max_pairs_default() == MAX_BLOCK_PAIRS
+    monkeypatch.setenv("INFRA_OVERLAP_BLOCK_PAIRS", "1e6")
+    assert max_pairs_default() == 1_000_000
+    for bad in ("many", "0"):
+        monkeypatch.setenv("INFRA_OVERLAP_BLOCK_PAIRS", bad)
+        with pytest.raises(ValueError, match="INFRA_OVERLAP_BLOCK_PAIRS"):
+            max_pairs_default()
+
+
+def test_stored_pairs_are_compact(case: dict, tmp_path) -> None:  # noqa: F811
+    """12 bytes a pair held (int32 cell, float64 time, the facilities as runs), the same in the
+    spill; read back as the kernel's int64 pairs."""
+    whole = kernel.travel_times(case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S)
+    held = kernel_store(case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S)
+    n_runs = np.unique(whole.fac).size
+    assert held._bytes == 12 * whole.fac.size + 8 * n_runs < 24 * whole.fac.size
+    spilled = kernel_store(
+        case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S, spill_bytes=0
+    )
+    assert spilled._dir is not None
+    on_disk = sum(f.stat().st_size - 128 for f in spilled._dir.iterdir())  # .npy headers
+    assert on_disk == held._bytes
+    _same_pairs(held, whole)
+    _same_pairs(spilled, whole)
