@@ -30,7 +30,6 @@ import geopandas as gpd
 import numpy as np
 import rasterio
 import rasterio.errors
-from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
@@ -50,7 +49,7 @@ from geo.population_polygons import (
     province_totals,
     spread_by_area,
 )
-from geo.population_warp import bin_cell_centres, sum_chunk
+from geo.population_warp import sum_chunk
 
 __all__ = [
     "MAX_RASTER_CELLS",
@@ -294,22 +293,16 @@ def raster_to_grid(
     -------
     numpy.ndarray
         float64 people per grid cell. The people of the raster within the grid extent are kept
-        (GDAL ``sum`` resampling weights source cells by their overlap with each target cell);
+        (each source cell's people are split over the target cells by the area of overlap of
+        its footprint: :func:`geo.population_warp.sum_chunk`);
         people outside the extent are dropped. The raster is read in row chunks. Dense: for a
         fine grid over a large extent use :func:`raster_to_cells`.
     """
     grid = np.zeros(shape, dtype="float64")
-    if hasattr(Resampling, "sum"):
-        for r0, c0, part in _summed_chunks(
-            path, crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
-        ):
-            grid[r0 : r0 + part.shape[0], c0 : c0 + part.shape[1]] += part
-    else:  # pragma: no cover - rasterio < 1.3
-        dst_transform = from_origin(x0, y0, cell_size_m, cell_size_m)
-        for people, src_transform, src_crs in _people_chunks(
-            Path(path), crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
-        ):
-            grid += bin_cell_centres(people, src_transform, src_crs, crs, dst_transform, shape)
+    for r0, c0, part in _summed_chunks(
+        path, crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
+    ):
+        grid[r0 : r0 + part.shape[0], c0 : c0 + part.shape[1]] += part
     if not grid.sum() > 0:
         raise InputError(NO_PEOPLE_IN_GRID, source=str(path))
     return grid
@@ -382,7 +375,8 @@ def _summed_chunks(
     cell_size_m: float,
     shape: tuple[int, int],
 ) -> Any:
-    """(row, col, part) of every chunk summed (GDAL ``sum``) onto the grid cells under it."""
+    """(row, col, part) of every chunk summed onto the grid cells under it (by footprint overlap:
+    :func:`geo.population_warp.sum_chunk`)."""
     dst_transform = from_origin(x0, y0, cell_size_m, cell_size_m)
     for people, src_transform, src_crs in _people_chunks(
         Path(path), crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
