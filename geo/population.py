@@ -345,7 +345,9 @@ NO_PEOPLE_IN_GRID = (
 def _people_chunks(
     path: Path, *, crs: str, x0: float, y0: float, cell_size_m: float, shape: tuple[int, int]
 ) -> Any:
-    """(people, transform, crs) of every row chunk of the raster under the grid that holds people."""
+    """(values, nodata, transform, crs) of every row chunk of the raster under the grid, as read
+    (the kernel of :func:`geo.population_warp.sum_chunk` counts nodata, NaN and negatives as 0:
+    no float64 copy of the chunk)."""
     rows, cols = shape
     with _open(path) as ds:
         bounds = transform_bounds(
@@ -361,9 +363,7 @@ def _people_chunks(
                 source=str(path),
             ) from None
         for w in _row_windows(ds, window):
-            people = _people(ds.read(1, window=w), ds.nodata)
-            if people.any():
-                yield people, ds.window_transform(w), ds.crs
+            yield ds.read(1, window=w), ds.nodata, ds.window_transform(w), ds.crs
 
 
 def _summed_chunks(
@@ -378,9 +378,9 @@ def _summed_chunks(
     """(row, col, part) of every chunk summed onto the grid cells under it (by footprint overlap:
     :func:`geo.population_warp.sum_chunk`)."""
     dst_transform = from_origin(x0, y0, cell_size_m, cell_size_m)
-    for people, src_transform, src_crs in _people_chunks(
+    for values, nodata, src_transform, src_crs in _people_chunks(
         Path(path), crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
     ):
-        got = sum_chunk(people, src_transform, src_crs, shape, dst_transform, crs)
+        got = sum_chunk(values, src_transform, src_crs, shape, dst_transform, crs, nodata)
         if got is not None:
             yield got

@@ -66,12 +66,13 @@ def sum_chunk(
     shape: tuple[int, int],
     dst_transform: Affine,
     dst_crs: str,
+    nodata: float | None = None,
 ) -> tuple[int, int, np.ndarray] | None:
     """One chunk of the raster summed onto the grid: (row, col, part), each source pixel's
     people split over the cells its footprint overlaps by area, into the part of the grid under
     the chunk only (at 100 m a national grid is ~290 M cells: a full-grid buffer per chunk would
-    cost 2.3 GB). ``people``: float64, every value finite and >= 0 (nodata already 0). None when
-    the chunk is off the grid."""
+    cost 2.3 GB). ``people``: the values as read (any real dtype, not copied): NaN, infinite,
+    negative and ``nodata`` values count as 0 people. None when the chunk is off the grid."""
     ri, ci, gx, gy = _corner_lattice(people.shape, src_transform, src_crs, dst_crs, dst_transform)
     ok = np.isfinite(gx) & np.isfinite(gy)
     if not ok.any():
@@ -83,7 +84,7 @@ def sum_chunk(
     if r1 <= r0 or c1 <= c0:
         return None
     part = np.zeros((r1 - r0, c1 - c0), dtype="float64")
-    _spread(people, ri, ci, gx - c0, gy - r0, part)
+    _spread(people, np.nan if nodata is None else nodata, ri, ci, gx - c0, gy - r0, part)
     return r0, c0, part
 
 
@@ -186,9 +187,10 @@ def _split(v, qx, qy, area, c_lo, c_hi, r_lo, r_hi, part, buf):  # noqa: PLR0913
                 part[r, c] += v * (_area(cx, cy, m) / area)
 
 
-def _spread(people, ri, ci, lx, ly, part):
-    """Every populated pixel of ``people`` split over the cells of ``part`` (grid coordinates
-    relative to part: lx, ly at lattice rows ri, cols ci) by its footprint's overlap."""
+def _spread(people, nodata, ri, ci, lx, ly, part):
+    """Every populated pixel of ``people`` (finite, > 0, not ``nodata``) split over the cells of
+    ``part`` (grid coordinates relative to part: lx, ly at lattice rows ri, cols ci) by its
+    footprint's overlap."""
     rows, cols = people.shape
     nr, nc = part.shape
     qx = np.empty(4)
@@ -196,8 +198,8 @@ def _spread(people, ri, ci, lx, ly, part):
     buf = np.empty((6, 16))
     for i in range(rows):
         for j in range(cols):
-            v = people[i, j]
-            if v == 0.0:
+            v = np.float64(people[i, j])
+            if not (v > 0.0 and v < np.inf) or v == nodata:
                 continue
             qx[0], qy[0] = _corner(i, j, ri, ci, lx, ly)
             qx[1], qy[1] = _corner(i, j + 1, ri, ci, lx, ly)

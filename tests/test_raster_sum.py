@@ -116,6 +116,30 @@ def test_nodata_nan_and_negative_cells_carry_no_people(tmp_path):
     assert (got >= 0).all()
 
 
+@pytest.mark.parametrize(
+    ("dtype", "nodata"), [("float32", -99999.0), ("uint16", 65535.0), ("float64", None)]
+)
+def test_the_kernel_reads_values_as_stored(dtype, nodata):
+    """Values as read (no float64 copy): nodata (here also a positive one), NaN, infinite and
+    negative values carry no people, the rest exactly as the cleaned float64 values."""
+    rng = np.random.default_rng(8)
+    clean = np.floor(rng.gamma(2.0, 5.0, size=(20, 24)))
+    raw = clean.copy()
+    bad = {(1, 1): nodata} if nodata is not None else {}
+    if dtype != "uint16":
+        bad.update({(2, 3): np.nan, (5, 5): -5.0, (7, 2): np.inf})
+    for rc, value in bad.items():
+        raw[rc], clean[rc] = value, 0.0
+    src = from_origin(105.8, 21.0, RES_DEG, RES_DEG)
+    x0, y0, shape = _grid_over(105.8, 21.0, 20, 24, 100.0)
+    dst = from_origin(x0, y0, 100.0, 100.0)
+    got = sum_chunk(raw.astype(dtype), src, "EPSG:4326", shape, dst, METRIC, nodata)
+    want = sum_chunk(clean, src, "EPSG:4326", shape, dst, METRIC)
+    assert got is not None and want is not None
+    assert got[2].tobytes() == want[2].tobytes()
+    assert got[2].sum() == pytest.approx(clean.sum(), rel=1e-12)
+
+
 def test_a_raster_partly_outside_the_grid_keeps_the_people_inside(tmp_path):
     """The grid's west half: the people of the pixels inside it are kept, those outside dropped,
     and the pixels the grid's edge crosses are split as GDAL splits them."""
