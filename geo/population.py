@@ -326,9 +326,10 @@ def raster_to_cells(
     for r0, c0, part in _summed_chunks(
         path, crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
     ):
-        r, c = np.nonzero(part)
-        flats.append((r + r0).astype(np.int64) * cols + (c + c0))
-        values.append(part[r, c])
+        idx = np.flatnonzero(part)  # one pass, no (row, col) pair of arrays
+        r, c = np.divmod(idx, part.shape[1])
+        flats.append((r + r0) * cols + (c + c0))
+        values.append(part.ravel()[idx])
     flat = np.concatenate(flats) if flats else np.zeros(0, np.int64)
     people = np.concatenate(values) if values else np.zeros(0)
     if not people.sum() > 0:
