@@ -54,6 +54,7 @@ from geo.population_warp import sum_chunk
 __all__ = [
     "MAX_RASTER_CELLS",
     "POLYGON_SOURCES",
+    "RASTER_CACHE_BYTES",
     "RASTER_CHUNK_BYTES",
     "RASTER_CHUNK_ROWS",
     "RURAL_UNIT_TYPES",
@@ -77,6 +78,7 @@ log = logging.getLogger(__name__)
 
 RASTER_CHUNK_ROWS = 2048
 RASTER_CHUNK_BYTES = 64 * 2**20  # memory of one chunk read (issue 20: a 200,000-wide raster)
+RASTER_CACHE_BYTES = 128 * 2**20  # GDAL's block cache while a raster is summed onto the grid
 MAX_RASTER_CELLS = 2_000_000_000  # cells of one raster window: beyond, a message, not a scan
 
 
@@ -363,8 +365,12 @@ def _people_chunks(
                 "the raster does not overlap the region; give a population raster of the region",
                 source=str(path),
             ) from None
-        for w in _row_windows(ds, window):
-            yield ds.read(1, window=w), ds.nodata, ds.window_transform(w), ds.crs
+        # GDAL's block cache (5 % of the RAM by default) would hold the decoded raster up to its
+        # limit: two rows of blocks are enough, a chunk being at most one block row high
+        block_row = ds.block_shapes[0][0] * ds.width * np.dtype(ds.dtypes[0]).itemsize
+        with rasterio.Env(GDAL_CACHEMAX=max(RASTER_CACHE_BYTES, 2 * block_row)):
+            for w in _row_windows(ds, window):
+                yield ds.read(1, window=w), ds.nodata, ds.window_transform(w), ds.crs
 
 
 def _summed_chunks(
