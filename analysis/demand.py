@@ -341,7 +341,8 @@ def demand_from_polygons(
 
 
 def people_from_raster(path: str, grid: GridSpec) -> SparseCells:
-    """A raster of people per cell summed onto ``grid`` (GDAL ``sum``), row window by row
+    """A raster of people per cell summed onto ``grid`` (each source cell split over the grid
+    cells by footprint overlap, ``geo.population_warp``), row window by row
     window, kept sparse (``geo.population.raster_to_cells``)."""
     from geo.population import raster_to_cells
 

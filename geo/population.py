@@ -30,7 +30,6 @@ import geopandas as gpd
 import numpy as np
 import rasterio
 import rasterio.errors
-from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
@@ -50,11 +49,12 @@ from geo.population_polygons import (
     province_totals,
     spread_by_area,
 )
-from geo.population_warp import bin_cell_centres, sum_chunk
+from geo.population_warp import sum_chunk
 
 __all__ = [
     "MAX_RASTER_CELLS",
     "POLYGON_SOURCES",
+    "RASTER_CACHE_BYTES",
     "RASTER_CHUNK_BYTES",
     "RASTER_CHUNK_ROWS",
     "RURAL_UNIT_TYPES",
@@ -78,6 +78,7 @@ log = logging.getLogger(__name__)
 
 RASTER_CHUNK_ROWS = 2048
 RASTER_CHUNK_BYTES = 64 * 2**20  # memory of one chunk read (issue 20: a 200,000-wide raster)
+RASTER_CACHE_BYTES = 128 * 2**20  # GDAL's block cache while a raster is summed onto the grid
 MAX_RASTER_CELLS = 2_000_000_000  # cells of one raster window: beyond, a message, not a scan
 
 
@@ -294,22 +295,16 @@ def raster_to_grid(
     -------
     numpy.ndarray
         float64 people per grid cell. The people of the raster within the grid extent are kept
-        (GDAL ``sum`` resampling weights source cells by their overlap with each target cell);
+        (each source cell's people are split over the target cells by the area of overlap of
+        its footprint: :func:`geo.population_warp.sum_chunk`);
         people outside the extent are dropped. The raster is read in row chunks. Dense: for a
         fine grid over a large extent use :func:`raster_to_cells`.
     """
     grid = np.zeros(shape, dtype="float64")
-    if hasattr(Resampling, "sum"):
-        for r0, c0, part in _summed_chunks(
-            path, crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
-        ):
-            grid[r0 : r0 + part.shape[0], c0 : c0 + part.shape[1]] += part
-    else:  # pragma: no cover - rasterio < 1.3
-        dst_transform = from_origin(x0, y0, cell_size_m, cell_size_m)
-        for people, src_transform, src_crs in _people_chunks(
-            Path(path), crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
-        ):
-            grid += bin_cell_centres(people, src_transform, src_crs, crs, dst_transform, shape)
+    for r0, c0, part in _summed_chunks(
+        path, crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
+    ):
+        grid[r0 : r0 + part.shape[0], c0 : c0 + part.shape[1]] += part
     if not grid.sum() > 0:
         raise InputError(NO_PEOPLE_IN_GRID, source=str(path))
     return grid
@@ -333,9 +328,10 @@ def raster_to_cells(
     for r0, c0, part in _summed_chunks(
         path, crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
     ):
-        r, c = np.nonzero(part)
-        flats.append((r + r0).astype(np.int64) * cols + (c + c0))
-        values.append(part[r, c])
+        idx = np.flatnonzero(part)  # one pass, no (row, col) pair of arrays
+        r, c = np.divmod(idx, part.shape[1])
+        flats.append((r + r0) * cols + (c + c0))
+        values.append(part.ravel()[idx])
     flat = np.concatenate(flats) if flats else np.zeros(0, np.int64)
     people = np.concatenate(values) if values else np.zeros(0)
     if not people.sum() > 0:
@@ -352,7 +348,9 @@ NO_PEOPLE_IN_GRID = (
 def _people_chunks(
     path: Path, *, crs: str, x0: float, y0: float, cell_size_m: float, shape: tuple[int, int]
 ) -> Any:
-    """(people, transform, crs) of every row chunk of the raster under the grid that holds people."""
+    """(values, nodata, transform, crs) of every row chunk of the raster under the grid, as read
+    (the kernel of :func:`geo.population_warp.sum_chunk` counts nodata, NaN and negatives as 0:
+    no float64 copy of the chunk)."""
     rows, cols = shape
     with _open(path) as ds:
         bounds = transform_bounds(
@@ -367,10 +365,12 @@ def _people_chunks(
                 "the raster does not overlap the region; give a population raster of the region",
                 source=str(path),
             ) from None
-        for w in _row_windows(ds, window):
-            people = _people(ds.read(1, window=w), ds.nodata)
-            if people.any():
-                yield people, ds.window_transform(w), ds.crs
+        # GDAL's block cache (5 % of the RAM by default) would hold the decoded raster up to its
+        # limit: two rows of blocks are enough, a chunk being at most one block row high
+        block_row = ds.block_shapes[0][0] * ds.width * np.dtype(ds.dtypes[0]).itemsize
+        with rasterio.Env(GDAL_CACHEMAX=max(RASTER_CACHE_BYTES, 2 * block_row)):
+            for w in _row_windows(ds, window):
+                yield ds.read(1, window=w), ds.nodata, ds.window_transform(w), ds.crs
 
 
 def _summed_chunks(
@@ -382,11 +382,12 @@ def _summed_chunks(
     cell_size_m: float,
     shape: tuple[int, int],
 ) -> Any:
-    """(row, col, part) of every chunk summed (GDAL ``sum``) onto the grid cells under it."""
+    """(row, col, part) of every chunk summed onto the grid cells under it (by footprint overlap:
+    :func:`geo.population_warp.sum_chunk`)."""
     dst_transform = from_origin(x0, y0, cell_size_m, cell_size_m)
-    for people, src_transform, src_crs in _people_chunks(
+    for values, nodata, src_transform, src_crs in _people_chunks(
         Path(path), crs=crs, x0=x0, y0=y0, cell_size_m=cell_size_m, shape=shape
     ):
-        got = sum_chunk(people, src_transform, src_crs, shape, dst_transform, crs)
+        got = sum_chunk(values, src_transform, src_crs, shape, dst_transform, crs, nodata)
         if got is not None:
             yield got

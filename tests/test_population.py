@@ -24,7 +24,6 @@ from geo.population import (
     raster_to_grid,
     spread_by_area,
 )
-from geo.population_warp import bin_cell_centres
 
 CONFIG = load_region_config()
 METRIC = CONFIG.metric_crs
@@ -259,20 +258,6 @@ def test_raster_to_grid_drops_people_outside_the_grid(tmp_path):
         "the western half should keep the western half's people"
     )
     assert half.sum() < 0.8 * full.sum(), "people east of the grid were not dropped"
-
-
-def test_cell_centre_fallback_keeps_the_total(tmp_path):
-    people = _write_raster(tmp_path / "pop.tif")
-    x0, y0, shape = _grid_over((105.60, 21.10 - 180 * RES_DEG, 105.60 + 240 * RES_DEG, 21.10))
-    grid = bin_cell_centres(
-        people,
-        from_origin(105.60, 21.10, RES_DEG, RES_DEG),
-        "EPSG:4326",
-        METRIC,
-        from_origin(x0, y0, 1000, 1000),
-        shape,
-    )
-    assert grid.sum() == pytest.approx(people.sum(), rel=1e-9)
 
 
 def test_unreadable_raster_names_the_file(tmp_path):
