@@ -18,11 +18,12 @@ as ``full_resolution.py``), chunk by chunk, by:
   is the reference of fidelity (slow).
 
 Per method and cell size: CPU and wall seconds of the sum (the read is timed once, apart), the
-total against the window's people, and per cell against the reference (``gdal_tiles``, else the last
-of ``--methods``): max and 99th-percentile
-absolute difference (people) and relative difference (cells of >= 1 person). The ratio
-GDAL / overlap is the speed-up; the national figure scales by the raster's cells / the window's.
-JSON lines to ``OUT/raster_bench.jsonl``, a table to ``OUT/raster_bench.md``.
+total against the window's people, and per cell against the reference (``gdal_tiles``, else the
+last of ``--methods``): max and 99th-percentile absolute difference (people) and relative
+difference (cells of >= 1 person). The ratio GDAL / overlap is the speed-up; the national figure
+scales by the raster's cells / the window's. ``--production CELL`` times the production path
+instead (``people_from_raster`` on the grid rows under the window; ``--row0 0 --rows 19737``: the
+whole country). JSON lines to ``OUT/raster_bench.jsonl``, a table to ``OUT/raster_bench.md``.
 
     nice .venv/bin/python bench/raster_bench.py --raster /tmp/h19_full/synthetic_vnm_ppp_100m.tif
 """
