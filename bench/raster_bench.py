@@ -18,10 +18,12 @@ as ``full_resolution.py``), chunk by chunk, by:
   is the reference of fidelity (slow).
 
 Per method and cell size: CPU and wall seconds of the sum (the read is timed once, apart), the
-total against the window's people, and per cell against the reference: max and 99th-percentile
-absolute difference (people) and relative difference (cells of >= 1 person). The ratio
-GDAL / overlap is the speed-up; the national figure scales by the raster's cells / the window's.
-JSON lines to ``OUT/raster_bench.jsonl``, a table to ``OUT/raster_bench.md``.
+total against the window's people, and per cell against the reference (``gdal_tiles``, else the
+last of ``--methods``): max and 99th-percentile absolute difference (people) and relative
+difference (cells of >= 1 person). The ratio GDAL / overlap is the speed-up; the national figure
+scales by the raster's cells / the window's. ``--production CELL`` times the production path
+instead (``people_from_raster`` on the grid rows under the window; ``--row0 0 --rows 19737``: the
+whole country). JSON lines to ``OUT/raster_bench.jsonl``, a table to ``OUT/raster_bench.md``.
 
     nice .venv/bin/python bench/raster_bench.py --raster /tmp/h19_full/synthetic_vnm_ppp_100m.tif
 """
@@ -186,7 +188,8 @@ def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
     for cell in args.cells:
         grid = _grid(cell)
         results = {m: run_method(m, chunks, crs, grid) for m in args.methods}
-        ref = results["gdal_tiles"][0] if "gdal_tiles" in results else results["gdal"][0]
+        ref_name = "gdal_tiles" if "gdal_tiles" in results else args.methods[-1]
+        ref = results[ref_name][0]
         base = results.get("gdal")
         for m, (got, cpu, wall) in results.items():
             row = {
@@ -200,6 +203,7 @@ def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "national_cpu_s_est": cpu * scale,
                 "speedup_vs_gdal_cpu": base[1] / cpu if base else float("nan"),
                 "people_window": people,
+                "reference": ref_name,
                 "people_kept": float(got[2].sum()),
                 "people_lost": people - float(got[2].sum()),
                 "cells": int(np.count_nonzero(got[2])),
@@ -263,7 +267,7 @@ def report(rows: list[dict[str, Any]]) -> str:
         f"Window: {r0['window_px']:,} pixels ({r0['populated_px']:,} populated, "
         f"{r0['people_window']:,.1f} people), read + cleaned in {r0['read_cpu_s']:.2f} CPU s; "
         f"national = × {peak['scale_to_national']:.2f}; peak RSS {peak['vm_hwm_mb']:,.0f} MB. "
-        "Differences per cell against gdal_tiles.\n\n" + head + body
+        f"Differences per cell against {r0['reference']}.\n\n" + head + body
     )
 
 

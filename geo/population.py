@@ -146,6 +146,29 @@ def _people(values: np.ndarray, nodata: float | None) -> np.ndarray:
     return out
 
 
+def _tally(values: np.ndarray, nodata: float | None) -> tuple[float, int, int]:
+    """(people, populated cells, negative cells) of a chunk as read, without a float64 copy: the
+    people are the values that are finite, > 0 and not nodata (the rule of :func:`_people` and
+    of the kernel of :mod:`geo.population_warp`)."""
+    valid = values > 0
+    below = values < 0
+    if values.dtype.kind == "f":
+        valid &= values < np.inf
+    if nodata is not None and not np.isnan(nodata):
+        valid &= values != nodata
+        below &= values != nodata
+    total = float(np.sum(values, where=valid, dtype=np.float64))
+    return total, int(np.count_nonzero(valid)), int(np.count_nonzero(below))
+
+
+def _cache_bytes(ds: rasterio.io.DatasetReader) -> int:
+    """GDAL's block cache while a raster is read in row chunks: two rows of blocks (a chunk is at
+    most one block row high), at least ``RASTER_CACHE_BYTES``. By default GDAL keeps up to 5 %
+    of the RAM of decoded blocks (1.2 GB on a 23 GB machine)."""
+    block_row = ds.block_shapes[0][0] * ds.width * np.dtype(ds.dtypes[0]).itemsize
+    return max(RASTER_CACHE_BYTES, 2 * block_row)
+
+
 def _open(path: Path) -> rasterio.io.DatasetReader:
     if not path.is_file():
         raise DataNotFoundError(
@@ -224,15 +247,12 @@ def population_from_raster(
                     source=str(path),
                 ) from None
         total, negative, populated = 0.0, 0, 0
-        for w in _row_windows(ds, full):
-            values = ds.read(1, window=w)
-            people = _people(values, ds.nodata)
-            total += float(people.sum())
-            populated += int(np.count_nonzero(people))
-            below = values < 0
-            if ds.nodata is not None:
-                below &= values != ds.nodata
-            negative += int(np.count_nonzero(below))
+        with rasterio.Env(GDAL_CACHEMAX=_cache_bytes(ds)):
+            for w in _row_windows(ds, full):
+                people, n_people, n_negative = _tally(ds.read(1, window=w), ds.nodata)
+                total += people
+                populated += n_people
+                negative += n_negative
         if negative:
             log.warning("%s: %d cells with negative values counted as 0 people", path, negative)
         if not total > 0:
@@ -365,10 +385,7 @@ def _people_chunks(
                 "the raster does not overlap the region; give a population raster of the region",
                 source=str(path),
             ) from None
-        # GDAL's block cache (5 % of the RAM by default) would hold the decoded raster up to its
-        # limit: two rows of blocks are enough, a chunk being at most one block row high
-        block_row = ds.block_shapes[0][0] * ds.width * np.dtype(ds.dtypes[0]).itemsize
-        with rasterio.Env(GDAL_CACHEMAX=max(RASTER_CACHE_BYTES, 2 * block_row)):
+        with rasterio.Env(GDAL_CACHEMAX=_cache_bytes(ds)):
             for w in _row_windows(ds, window):
                 yield ds.read(1, window=w), ds.nodata, ds.window_transform(w), ds.crs
 
