@@ -111,7 +111,9 @@ def test_api_matches_the_cli(sp_run: tuple[Path, Path]) -> None:
     # no argument mutated: the frames read, the graph and demand, the catchments as they were
     assert changed(frames_before, digest((roads, areas, parks))) == []
     assert changed(built_before, digest((graph, demand))) == []
-    assert changed(catch_before, digest(catch)) == []
+    # (the store's read counters, passes and blocks_read, count the reads: they are meant to move)
+    counters = {".store.passes", ".store.blocks_read"}
+    assert [p for p in changed(catch_before, digest(catch)) if p not in counters] == []
     cli = pd.read_csv(out / "tables" / "facilities.csv", encoding="utf-8-sig")
     cli["facility_id"] = cli["facility_id"].str.split(":").str[1]
     m = v.merge(cli, on="facility_id", suffixes=("_api", "_cli"), validate="1:1")
