@@ -154,7 +154,6 @@ def _block(  # noqa: C901, PLR0913 (numba kernel: flat arrays in nopython mode, 
                     cell_touched[n_c] = c
                     n_c += 1
                 best[c] = t
-        cs = np.sort(cell_touched[:n_c])
         if n_out + n_c > out_cap:
             while n_out + n_c > out_cap:
                 out_cap *= 2
@@ -165,6 +164,23 @@ def _block(  # noqa: C901, PLR0913 (numba kernel: flat arrays in nopython mode, 
             oc2[:n_out] = oc[:n_out]
             ot2[:n_out] = ot[:n_out]
             of, oc, ot = of2, oc2, ot2
+        # the cells in ascending order: sorted when few, else read off ``best`` in one
+        # sequential sweep of their range (a wide catchment at 100 m touches millions of cells,
+        # whose sort would cost more than the search itself)
+        lo_c, hi_c = n_cells, -1
+        for j in range(n_c):
+            c = cell_touched[j]
+            lo_c = min(lo_c, c)
+            hi_c = max(hi_c, c)
+        if n_c * 16 < hi_c - lo_c:
+            cs = np.sort(cell_touched[:n_c])
+        else:
+            cs = cell_touched[:n_c]
+            m = 0
+            for c in range(lo_c, hi_c + 1):
+                if best[c] < np.inf:
+                    cs[m] = c
+                    m += 1
         for j in range(n_c):
             c = cs[j]
             t = best[c] + fa + cell_access[c]

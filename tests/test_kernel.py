@@ -67,14 +67,15 @@ def test_node_kernel_matches_networkx(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_travel_times_identical_to_scipy_kernel(seed: int, threads: int) -> None:
+@pytest.mark.parametrize("limit_s", [200.0, 1_500.0])  # small catchments sorted, wide ones swept
+def test_travel_times_identical_to_scipy_kernel(seed: int, threads: int, limit_s: float) -> None:
     graph, _, rng = _random_graph(seed)
     cells_xy = rng.uniform(0, 20_000, size=(2_000, 2))
     fac_xy = rng.uniform(0, 20_000, size=(40, 2))
     cells = Access.from_snap(snap_points(graph, cells_xy), access_speed_kmh=20.0)
     fac = Access.from_snap(snap_points(graph, fac_xy, max_dist_m=2_000.0), access_speed_kmh=20.0)
-    want = scipy_travel_times(graph, fac, cells, limit_s=1_500.0)
-    got = kernel.travel_times(graph, fac, cells, limit_s=1_500.0, threads=threads)
+    want = scipy_travel_times(graph, fac, cells, limit_s=limit_s)
+    got = kernel.travel_times(graph, fac, cells, limit_s=limit_s, threads=threads)
     assert want.fac.size > 0, "fixture reaches nothing: the comparison would be empty"
     assert np.array_equal(got.fac, want.fac) and np.array_equal(got.cell, want.cell), (
         "different (facility, cell) pairs"
