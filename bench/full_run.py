@@ -161,6 +161,50 @@ def _time_covering() -> list[float]:
     return spent
 
 
+def _time_passes() -> dict[str, float]:
+    """Seconds per consumer of the passes of ``analysis.type_analysis`` (summed over the
+    types), and ``read`` for the blocks' reading: the pass's profile without a sampler."""
+    import analysis.type_analysis as ta
+    from analysis.block_store import blocks_of
+
+    spent: dict[str, float] = {}
+
+    def timed(tt: Any, consumers: list[Any]) -> None:
+        blocks = iter(blocks_of(tt))
+        while True:
+            t0 = time.perf_counter()
+            block = next(blocks, None)
+            spent["read"] = spent.get("read", 0.0) + time.perf_counter() - t0
+            if block is None:
+                return
+            for c in consumers:
+                t0 = time.perf_counter()
+                c.add(block)
+                name = type(c).__name__
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+
+    ta.run_pass = timed  # type: ignore[assignment]
+    return spent
+
+
+def _time_kernel() -> list[dict[str, Any]]:
+    """Per type, the kernel's seconds, pairs and blocks (``kernel_store`` in ``analysis.run``)."""
+    import analysis.run as run_mod
+
+    rows: list[dict[str, Any]] = []
+    inner = run_mod.kernel_store
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        store = inner(*args, **kwargs)
+        rows.append({"kernel_s": round(time.perf_counter() - t0, 2), "pairs": store.n_pairs,
+                     "blocks": len(store._held), "spilled": store.spilled})  # fmt: skip
+        return store
+
+    run_mod.kernel_store = timed  # type: ignore[assignment]
+    return rows
+
+
 def _worker_peaks(client: Any) -> dict[str, float]:
     if client is None:
         return {}
@@ -198,6 +242,8 @@ def run(out: Path, cell: float, n_fac: int, workers: int) -> dict[str, Any]:
     # the demand grid was built (and timed) above: the run takes it as built
     run_mod.build_demand = lambda _config, _inputs: demand  # type: ignore[assignment]
     covering_s = _time_covering()
+    pass_s = _time_passes()
+    kernel_rows = _time_kernel()
     steps: list[tuple[str, float]] = []
     t_run = time.perf_counter()
 
@@ -230,6 +276,8 @@ def run(out: Path, cell: float, n_fac: int, workers: int) -> dict[str, Any]:
     row["steps_s"] = {name: round(t1 - t0, 2) for (name, t0), (_, t1) in itertools.pairwise(steps)}
     row["timings_s"] = result.meta.timings
     row["covering_s"] = round(sum(covering_s), 2)  # the coverage curve, inside analyse
+    row["kernel"] = kernel_rows
+    row["pass_s"] = {k: round(v, 2) for k, v in sorted(pass_s.items(), key=lambda kv: -kv[1])}
     row["output_mb"] = round(sum(p.stat().st_size for p in dest.rglob("*") if p.is_file()) / 1e6, 1)
     fac = result.layers["facilities"]
     row["flagged"] = int(fac["flag"].sum())
