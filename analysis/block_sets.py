@@ -2,10 +2,10 @@
 facilities (pairwise overlaps, the covering step's input) within a break of every cell, never
 the pairs (moved from ``analysis.blocks``, which re-exports these names; see its docstring).
 
-Province matrices and pairwise overlaps are folded over the cells' sets, one ``np.add.at`` per
-chunk of cells, in the order in which the sparse products of ``analysis.overlap`` add the
-people of the cells two provinces (facilities) share: ascending cells for the province
-matrices, descending for the overlaps (scipy's ``csr_matmat`` lists a row's columns in reverse
+Province matrices and pairwise overlaps are folded over the cells' sets (a compiled loop over
+the cells, ``analysis.block_sets_kernel``), in the order in which the sparse products of
+``analysis.overlap`` add the people of the cells two provinces (facilities) share: ascending
+cells for the province matrices, descending for the overlaps (scipy's ``csr_matmat`` lists a row's columns in reverse
 order of first appearance, and ``within @ diag(d)`` is the overlaps' first product). The sums
 are therefore equal to the last bit. The covering input merges cells with the same set.
 """
@@ -207,25 +207,21 @@ def _cell_chunks(sizes: np.ndarray, budget: int, max_cells: int = 1 << 15) -> li
 
 
 def pairwise_overlaps_from_sets(
-    sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray, *, budget: int = 1 << 18
+    sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray
 ) -> pd.DataFrame:
     """``analysis.overlap.pairwise_overlaps`` from the cells' facility sets (``facility_sets``)
     without the pairs: every pair of facilities of a cell gets the cell's people, cells in
-    descending order (the order of the sparse product's sums, so equal to the last bit).
-    ``budget``: (cell, pair) triples expanded at a time."""
+    descending order (the order of the sparse product's sums, so equal to the last bit;
+    folded by ``analysis.block_sets_kernel.overlap_fold``)."""
+    from analysis.block_sets_kernel import overlap_fold
+
     n_fac = coverage.size
     d = np.asarray(demand, np.float64)
-    acc = np.zeros(n_fac * n_fac)
     # descending: the sparse product's row of (within @ diag(d)) lists a facility's cells in
     # reverse (scipy's csr_matmat gives a row's columns in reverse order of first appearance)
     cells = np.flatnonzero((sets != 0).any(axis=0) & (d != 0))[::-1]
-    k = _popcount(sets[:, cells])
-    for lo, hi in _cell_chunks(k * (k - 1) // 2, budget):
-        c = cells[lo:hi]
-        r, m = _members(sets, c, n_fac)
-        rc, a, b = _pairs_in_cells(r, m)
-        np.add.at(acc, a * n_fac + b, d[c[rc]])
-    o = acc.reshape(n_fac, n_fac)
+    o = overlap_fold(np.ascontiguousarray(sets), cells, d, max(n_fac, 64 * sets.shape[0]))
+    o = o[:n_fac, :n_fac]
     i, j = np.nonzero(np.triu(o, k=1) > 0)
     v = o[i, j]
     denom = np.minimum(coverage[i], coverage[j])
@@ -247,24 +243,15 @@ def province_matrices_from_bits(
     """``analysis.overlap.province_matrices`` (``served_by``, ``duplicated``,
     ``covered_by_others``) from the cells' province bits (``province_bits``), the people of
     each cell added in ascending cell order as the sparse products do: equal to the last bit."""
+    from analysis.block_sets_kernel import province_fold
+
     d = np.asarray(demand, np.float64)
     cells = np.flatnonzero((bits != 0).any(axis=0))
-    r, p = _members(bits, cells, n_prov)
-    c = cells[r]
-    served = np.zeros(n_prov * n_prov)  # [A, B]: people in A within reach of B
-    ok = cell_prov[c] >= 0
-    np.add.at(served, cell_prov[c[ok]] * n_prov + p[ok], d[c[ok]])
-    dup = np.zeros(n_prov * n_prov)
-    k = np.bincount(r, minlength=cells.size)
-    for lo, hi in _cell_chunks(k * k, 1 << 18):
-        sel = (r >= lo) & (r < hi)
-        rr, pp = r[sel] - lo, p[sel]
-        rc, a, b = _pairs_in_cells(rr, pp)
-        cc = cells[lo:hi][rc]
-        # both orders of a pair in one sequence by cell: a cell adds to [a, b] and [b, a] once
-        np.add.at(dup, a * n_prov + b, d[cc])
-        np.add.at(dup, b * n_prov + a, d[cc])
-    n_cover = k
+    # served[A, B]: people in A within reach of B; dup: of both, each order once per cell
+    n = max(n_prov, 64 * bits.shape[0])
+    cprov = np.asarray(cell_prov, np.int64)
+    served, dup, n_cover = province_fold(np.ascontiguousarray(bits), cells, d, cprov, n)
+    served, dup = served[:n_prov, :n_prov], dup[:n_prov, :n_prov]
     own = np.zeros(cells.size, bool)
     okc = cell_prov[cells] >= 0
     word, bit = cell_prov[cells] // 64, (cell_prov[cells] % 64).astype(np.uint64)
@@ -273,7 +260,7 @@ def province_matrices_from_bits(
     by_others[cells] = d[cells] * ((n_cover - own) > 0)
     okall = cell_prov >= 0
     covered = np.bincount(cell_prov[okall], weights=by_others[okall], minlength=n_prov)
-    return served.reshape(n_prov, n_prov), dup.reshape(n_prov, n_prov), covered
+    return np.ascontiguousarray(served), np.ascontiguousarray(dup), covered
 
 
 def covering_input(sets: np.ndarray, demand: np.ndarray, *, candidates: np.ndarray) -> Any:

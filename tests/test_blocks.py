@@ -295,7 +295,7 @@ def test_pairwise_overlaps_from_merged_cell_sets_equal_the_sparse_product(
         sets = blocks.facility_sets(
             blocks.split_blocks(tt, per_block), threshold_s=b, n_fac=tt.n_fac, n_cells=tt.n_cells
         )
-        got = blocks.pairwise_overlaps_from_sets(sets, demand, cov, budget=50)
+        got = blocks.pairwise_overlaps_from_sets(sets, demand, cov)
         assert len(want) > 30, "too few overlapping pairs to compare"
         assert np.array_equal(got[["i", "j"]].to_numpy(), want[["i", "j"]].to_numpy())
         assert got.equals(want)  # to the last bit: the sparse product's order of sums
