@@ -270,7 +270,7 @@ def covering_input(sets: np.ndarray, demand: np.ndarray, *, candidates: np.ndarr
     without a candidate are dropped."""
     import scipy.sparse as sp
 
-    from analysis.covering import Reduced
+    from analysis.covering import Reduced, unique_rows
 
     cand = np.asarray(candidates, bool)
     n_fac, n_cells = cand.size, sets.shape[1]
@@ -285,8 +285,7 @@ def covering_input(sets: np.ndarray, demand: np.ndarray, *, candidates: np.ndarr
     cell_row = np.full(n_cells, -1, np.int64)
     if cells.size == 0:
         return Reduced(sp.csr_matrix((0, n_fac), dtype=bool), np.zeros(0), cell_row)
-    uniq, inverse = np.unique(np.ascontiguousarray(masked[:, cells].T), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    uniq, inverse = unique_rows(masked[:, cells].T)
     weight = np.bincount(inverse, weights=np.asarray(demand, float)[cells], minlength=len(uniq))
     cell_row[cells] = inverse
     raw = np.ascontiguousarray(uniq).view(np.uint8).reshape(len(uniq), -1)

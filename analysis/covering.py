@@ -97,6 +97,34 @@ class CoverResult:
     n_rows: int
 
 
+def unique_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(bits, axis=0, return_inverse=True)`` of a (rows, words) uint64 array (the
+    same rows in the same order, the same inverse), by a 1-D sort of a hash of each row and a
+    sort of the distinct rows only: a few seconds instead of half a minute on the 20 M cells
+    of a 100 m grid. A hash shared by different rows falls back to a lexicographic sort."""
+    x = np.ascontiguousarray(bits, np.uint64)
+    n, w = x.shape
+    if n == 0:
+        return x.copy(), np.zeros(0, np.int64)
+    h = np.zeros(n, np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(w):  # a multiplicative hash of the words (wraps modulo 2**64)
+            h = (h ^ x[:, k]) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(k + 1)
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+    if not np.array_equal(x, x[first[inv]]):  # two rows share a hash: sort the rows themselves
+        order = np.lexsort(x.T[::-1])
+        xs = x[order]
+        new = np.r_[True, (xs[1:] != xs[:-1]).any(axis=1)]
+        inverse = np.empty(n, np.int64)
+        inverse[order] = np.cumsum(new) - 1
+        return xs[new], inverse
+    distinct = x[first]
+    order = np.lexsort(distinct.T[::-1])  # the distinct rows in np.unique's (lexicographic) order
+    rank = np.empty(order.size, np.int64)
+    rank[order] = np.arange(order.size)
+    return distinct[order], rank[inv.ravel()]
+
+
 def reduce_coverage(
     within: sp.spmatrix, demand: np.ndarray, *, candidates: np.ndarray | None = None
 ) -> Reduced:
@@ -130,8 +158,7 @@ def reduce_coverage(
     bits = np.zeros((cells.size, n_words), np.uint64)
     # each (cell, facility) pair appears once, so adding the bits is OR-ing them
     np.add.at(bits, (pos, f // 64), np.left_shift(np.uint64(1), (f % 64).astype(np.uint64)))
-    uniq, inverse = np.unique(bits, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    uniq, inverse = unique_rows(bits)
     weight = np.bincount(inverse, weights=np.asarray(demand, float)[cells], minlength=len(uniq))
     cell_row[cells] = inverse
     # rows x facilities from the bitsets (a loop over <= n_fac/64 words, not over cells)

@@ -309,3 +309,31 @@ def test_quoted_shares_are_exact_without_any_curve_budget(seed):
         want = min(p for p, v in best.items() if v >= s * total * (1 - 1e-12))
         got = int(curve.loc[curve["share"] >= s - 1e-12, "p"].min())
         assert got == want, f"seed {seed}, share {s}: curve says {got}, brute force {want}"
+
+
+@pytest.mark.parametrize("words", [1, 2, 3])
+def test_unique_rows_equals_numpy_unique(words: int) -> None:
+    """The hashed merge of identical covering sets gives np.unique's rows, order and inverse."""
+    from analysis.covering import unique_rows
+
+    rng = np.random.default_rng(words)
+    pool = rng.integers(0, 2**63, size=(40, words), dtype=np.uint64)
+    bits = pool[rng.integers(0, 40, 5_000)]
+    want, want_inv = np.unique(bits, axis=0, return_inverse=True)
+    got, got_inv = unique_rows(bits)
+    assert np.array_equal(got, want) and np.array_equal(got_inv, want_inv.ravel())
+
+
+def test_unique_rows_two_rows_with_one_hash() -> None:
+    """Two different rows built to share the hash: the lexicographic fallback still separates
+    them (h = ((x0 * K + 1) ^ x1) * K + 2 is equal for (0, 0) and (1, (K + 1) ^ 1))."""
+    from analysis.covering import unique_rows
+
+    k = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        other = (k + np.uint64(1)) ^ np.uint64(1)
+    bits = np.array([[1, other], [0, 0], [1, other], [0, 0], [5, 5]], dtype=np.uint64)
+    want, want_inv = np.unique(bits, axis=0, return_inverse=True)
+    got, got_inv = unique_rows(bits)
+    assert len(got) == 3
+    assert np.array_equal(got, want) and np.array_equal(got_inv, want_inv.ravel())
