@@ -250,16 +250,10 @@ def province_matrices_from_bits(
     # served[A, B]: people in A within reach of B; dup: of both, each order once per cell
     n = max(n_prov, 64 * bits.shape[0])
     cprov = np.asarray(cell_prov, np.int64)
-    served, dup, n_cover = province_fold(np.ascontiguousarray(bits), cells, d, cprov, n)
-    served, dup = served[:n_prov, :n_prov], dup[:n_prov, :n_prov]
-    own = np.zeros(cells.size, bool)
-    okc = cell_prov[cells] >= 0
-    word, bit = cell_prov[cells] // 64, (cell_prov[cells] % 64).astype(np.uint64)
-    own[okc] = (bits[word[okc], cells[okc]] >> bit[okc]) & np.uint64(1) != 0
-    by_others = np.zeros(d.size)
-    by_others[cells] = d[cells] * ((n_cover - own) > 0)
-    okall = cell_prov >= 0
-    covered = np.bincount(cell_prov[okall], weights=by_others[okall], minlength=n_prov)
+    served, dup, covered = province_fold(np.ascontiguousarray(bits), cells, d, cprov, n)
+    # a cell's people count for its area's covered_by_others when another area reaches it
+    # (added in ascending cell order, as the bincount over every cell did)
+    served, dup, covered = served[:n_prov, :n_prov], dup[:n_prov, :n_prov], covered[:n_prov]
     return np.ascontiguousarray(served), np.ascontiguousarray(dup), covered
 
 

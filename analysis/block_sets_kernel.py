@@ -69,28 +69,32 @@ def province_fold(
     sets: np.ndarray, cells: np.ndarray, d: np.ndarray, cell_prov: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Over ``cells`` in order: ``served[A, B]`` += d of a cell of A whose set holds B;
-    ``dup[a, b]`` and ``dup[b, a]`` += d of a cell whose set holds a < b; and each cell's
-    member count."""
+    ``dup[a, b]`` and ``dup[b, a]`` += d of a cell whose set holds a < b; ``covered[A]`` += d
+    of a cell of A whose set holds another area than A."""
     served = np.zeros((n, n))
     dup = np.zeros((n, n))
-    count = np.zeros(cells.size, np.int64)
+    covered = np.zeros(n)
     buf = np.empty(64 * sets.shape[0], np.int64)
     for j in range(cells.size):
         c = cells[j]
         k = _members_of(sets, c, buf)
-        count[j] = k
         v = d[c]
         home = cell_prov[c]
         if home >= 0:
+            own = 0
             for x in range(k):
                 served[home, buf[x]] += v
+                if buf[x] == home:
+                    own = 1
+            if k - own > 0:
+                covered[home] += v
         for x in range(k):
             a = buf[x]
             for y in range(x + 1, k):
                 b = buf[y]
                 dup[a, b] += v
                 dup[b, a] += v
-    return served, dup, count
+    return served, dup, covered
 
 
 _members_of = numba.njit(cache=True, nogil=True)(_members_of)

@@ -100,7 +100,10 @@ def synthetic_facilities(out: Path, demand_1km: Any, n: int) -> Path:
     xy = demand_1km.xy[pick] + rng.uniform(-400, 400, size=(n, 2))
     to_ll = Transformer.from_crs(demand_1km.grid.crs, "EPSG:4326", always_xy=True)
     lon, lat = to_ll.transform(xy[:, 0], xy[:, 1])
-    base = np.repeat(list(TYPES), list(TYPES.values()))
+    per_type = list(TYPES.values())
+    if n < sum(per_type):  # a smaller probe: the same shares (at least one of each type)
+        per_type = [max(1, round(k * n / sum(TYPES.values()))) for k in per_type]
+    base = np.repeat(list(TYPES), per_type)
     types = np.resize(base, n)
     lines = ["facility_id,name,type,status,lon,lat"]
     for i in range(n):
