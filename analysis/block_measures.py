@@ -34,8 +34,9 @@ __all__ = [
 class SharingKeys:
     """:func:`sharing_keys_blocks` as one consumer of a pass (``add`` each block, ``result``).
 
-    Each edition's people per (facility, province) are added into a dense (n_fac, n_prov)
-    float64 array (a few hundred KB) pair by pair, in the blocks' (facility, cell) order: the
+    Each edition's people per (facility, province) are added into a dense (edition, n_fac,
+    n_prov) float64 array (a few hundred KB) pair by pair, in the blocks' (facility, cell) order
+    (one compiled loop for every edition, O(pairs) per block, nothing that grows): the
     order in which ``within.astype(float64) @ onehot`` (``analysis.redundancy.sharing_keys``)
     adds a row's cells (ascending cell, products by 1.0 exact), so the sums are its bits, also
     for a facility cut over several blocks. The rank of each province's first cell is kept too:

@@ -13,7 +13,10 @@ are left out (``sub_of`` gives an empty matrix: the covers are unchanged by this
 Before (``GroupCounts`` re-adding a scipy groups x cells count matrix, ``SharingKeys`` building
 ``tt.within`` and a frame per block and edition), same machine and inputs: SharingKeys 8.6 /
 13.3 / 28.8 s for blocks 1-3, GroupCounts 6.9 / 6.2 / 10.8 s, the aggregate step from the
-counts (35 M nonzeros after three blocks) 127 s, peak RSS 9.3 GB.
+counts (35 M nonzeros after three blocks) 127 s, peak RSS 9.3 GB. After (2026-12-07, load
+average 5 on the 2 cores): SharingKeys 0.75 s per block, flat; GroupBits 0.26-0.32 s per block
+(the first block 3.6 s: it first touches the 850 MB of bits), ``aggregate_from_bits`` 11.2 s
+(of which the two cell loops ~3 s, the rest the covers' inputs per group), peak RSS 3.4 GB.
 
     .venv/bin/python bench/group_bench.py
 """
