@@ -219,94 +219,103 @@ def aggregate_measures(  # noqa: PLR0913 (keyword-only inputs of one call site: 
     pairs : DataFrame
         ``grouping``, ``group_a``, ``group_b``, ``served_by``, ``duplicated`` for the pairs of
         one grouping with a nonzero value (the diagonal carries ``served_by`` only), sorted.
+
+    Notes
+    -----
+    The scipy reference of the block path (``analysis.aggregate_blocks.aggregate_from_bits``,
+    equal to it to the last bit; tests hold this).
     """
-    base = np.asarray(base, bool)
-    a = sp.diags(base.astype(np.float64)) @ sp.csr_matrix(within).astype(np.float64)
-    fac_in = _member_of(np.asarray(fac_area), membership)  # (G, fac)
-    w_csr = sp.csr_matrix(within)
-    return aggregate_from_counts(
-        np.asarray(a.sum(axis=0)).ravel(),
-        (fac_in.astype(np.float64) @ a).tocsr(),
-        lambda mine, cells: w_csr[mine][:, cells],
-        demand,
-        cell_area=cell_area,
-        fac_area=fac_area,
-        status=status,
-        base=base,
-        flag=flag,
-        groups=groups,
-        membership=membership,
-        time_limit_s=time_limit_s,
-    )
-
-
-def aggregate_from_counts(  # noqa: PLR0913 (the merged counts and the call's inputs)
-    n_total_cells: np.ndarray,
-    n_own: sp.csr_matrix,
-    sub_of: Callable[[np.ndarray, np.ndarray], sp.spmatrix],
-    demand: np.ndarray,
-    *,
-    cell_area: np.ndarray,
-    fac_area: np.ndarray,
-    status: np.ndarray,
-    base: np.ndarray,
-    flag: np.ndarray,
-    groups: pd.DataFrame,
-    membership: np.ndarray,
-    time_limit_s: float = 30.0,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`aggregate_measures` from the existing facilities reaching each cell
-    (``n_total_cells``), those of each group (``n_own``, groups x cells, exact counts) and
-    ``sub_of(mine, cells)``: the (mine x cells) boolean matrix of the pairs within the threshold
-    (a group's minimal cover)."""
     d = np.asarray(demand, np.float64)
     base = np.asarray(base, bool)
+    w_csr = sp.csr_matrix(within)
+    a = sp.diags(base.astype(np.float64)) @ w_csr.astype(np.float64)
     cell_in = _member_of(np.asarray(cell_area), membership)  # (G, cells)
     fac_in = _member_of(np.asarray(fac_area), membership)  # (G, fac)
-    fac_in_f = fac_in.astype(np.float64)
-    n_total = sp.csr_matrix(n_total_cells[None, :])  # (1, cells): facilities reaching each cell
+    n_own = (fac_in.astype(np.float64) @ a).tocsr()  # existing facilities of g reaching c
+    n_total = sp.csr_matrix(np.asarray(a.sum(axis=0)))  # (1, cells): facilities reaching c
     own = (n_own > 0).astype(np.float64)
     # "within T of a facility outside g" is needed only on g's cells and on the cells g covers
     pattern = ((cell_in + (n_own > 0)) > 0).astype(np.float64)
     outside = ((pattern.multiply(n_total) - pattern.multiply(n_own)) > 0).astype(np.float64).tocsr()
     cell_f = cell_in.astype(np.float64)
     by_out = cell_f.multiply(outside)
-    st = np.asarray(status).astype(str)
-    measures = groups.copy()
-    measures["n_operating"] = fac_in_f @ (st == "operating").astype(np.float64)
-    measures["n_planned"] = fac_in_f @ (st == "planned").astype(np.float64)
-    measures["n_flagged"] = fac_in_f @ np.asarray(flag, np.float64)
+    measures = _counts_frame(groups, fac_in, status=status, flag=flag)
     measures["people"] = cell_f @ d
     measures["people_covered"] = cell_f @ (d * (n_total.toarray().ravel() > 0))
     measures["covered_by_own"] = cell_f.multiply(own) @ d
     measures["covered_by_outside"] = by_out @ d
     measures["covered_only_by_outside"] = (by_out - by_out.multiply(own)) @ d
     measures["duplicated_with_outside"] = own.multiply(outside) @ d
+    measures["min_cover_own"], measures["min_cover_given_outside"] = _min_covers(
+        fac_in,
+        base,
+        d,
+        cells_of=lambda g: cell_in[g].indices,
+        outside_on=lambda g, cells: outside[g].toarray().ravel()[cells] != 0,
+        sub_of=lambda mine, cells: w_csr[mine][:, cells],
+        time_limit_s=time_limit_s,
+    )
+    # pairs within each grouping: served_by[A, B] and duplicated[A, B] (each entry is added
+    # over the cells in descending order: the sparse product lists a row's cells so)
+    served = (cell_f @ sp.diags(d) @ own.T).toarray()
+    dup = (own @ sp.diags(d) @ own.T).toarray()
+    return measures, _pairs_frame(groups, served, dup)
+
+
+def _counts_frame(
+    groups: pd.DataFrame, fac_in: sp.csr_matrix, *, status: np.ndarray, flag: np.ndarray
+) -> pd.DataFrame:
+    """``groups`` with the facilities located in each: ``n_operating``, ``n_planned``,
+    ``n_flagged``."""
+    fac_in_f = fac_in.astype(np.float64)
+    st = np.asarray(status).astype(str)
+    measures = groups.copy()
+    measures["n_operating"] = fac_in_f @ (st == "operating").astype(np.float64)
+    measures["n_planned"] = fac_in_f @ (st == "planned").astype(np.float64)
+    measures["n_flagged"] = fac_in_f @ np.asarray(flag, np.float64)
     for c in ("n_operating", "n_planned", "n_flagged"):
         measures[c] = measures[c].round().astype(np.int64)
+    return measures
+
+
+def _min_covers(
+    fac_in: sp.csr_matrix,
+    base: np.ndarray,
+    d: np.ndarray,
+    *,
+    cells_of: Callable[[int], np.ndarray],
+    outside_on: Callable[[int, np.ndarray], np.ndarray],
+    sub_of: Callable[[np.ndarray, np.ndarray], sp.spmatrix],
+    time_limit_s: float,
+) -> tuple[list[int], list[int]]:
+    """``min_cover_own`` and ``min_cover_given_outside`` of every group: ``cells_of(g)`` its
+    cells (ascending), ``outside_on(g, cells)`` those within T of an existing facility outside
+    g, ``sub_of(mine, cells)`` the (mine x cells) boolean matrix of the pairs within T."""
     cover_own, cover_given = [], []
-    for g in range(len(groups)):  # a loop over groups (about a hundred), each a small LSCP
+    for g in range(fac_in.shape[0]):  # a loop over groups (about a hundred), each a small LSCP
         mine = np.flatnonzero(base & fac_in[g].toarray().ravel())
-        cells = cell_in[g].indices  # the group's cells: the only ones whose cover counts
-        if mine.size == 0 or cells.size == 0:
+        cells = cells_of(g) if mine.size else np.zeros(0, np.int64)
+        if cells.size == 0:  # the group's cells: the only ones whose cover counts
             cover_own.append(0)
             cover_given.append(0)
             continue
         sub = sub_of(mine, cells)  # the small problem only (same answer, far less to reduce)
         d_g = d[cells]
         cover_own.append(minimal_cover(sub, d_g, time_limit_s=time_limit_s).n_chosen)
-        d_need = d_g * (outside[g].toarray().ravel()[cells] == 0)
+        d_need = d_g * ~outside_on(g, cells)
         cover_given.append(minimal_cover(sub, d_need, time_limit_s=time_limit_s).n_chosen)
-    measures["min_cover_own"] = cover_own
-    measures["min_cover_given_outside"] = cover_given
-    # pairs within each grouping: served_by[A, B] and duplicated[A, B]
-    served = (cell_f @ sp.diags(d) @ own.T).toarray()
-    dup = (own @ sp.diags(d) @ own.T).toarray()
+    return cover_own, cover_given
+
+
+def _pairs_frame(groups: pd.DataFrame, served: np.ndarray, dup: np.ndarray) -> pd.DataFrame:
+    """The pairs table from (G x G) ``served`` and ``dup`` (read within each grouping only; the
+    diagonal of ``dup`` is left out)."""
+    dup = dup.copy()
     np.fill_diagonal(dup, 0.0)
     same = groups["grouping"].to_numpy()[:, None] == groups["grouping"].to_numpy()[None, :]
     ga, gb = np.nonzero(same & ((served > 0) | (dup > 0)))
     code = groups["group_code"].to_numpy()
-    pairs = pd.DataFrame(
+    return pd.DataFrame(
         {
             "grouping": groups["grouping"].to_numpy()[ga],
             "group_a": code[ga],
@@ -315,4 +324,3 @@ def aggregate_from_counts(  # noqa: PLR0913 (the merged counts and the call's in
             "duplicated": dup[ga, gb],
         }
     ).sort_values(["grouping", "group_a", "group_b"], kind="stable", ignore_index=True)
-    return measures, pairs

@@ -1,64 +1,120 @@
 """The group aggregates (``analysis.aggregate.aggregate_measures``) from facility blocks, equal
 to the whole-array ones to the last bit, without every (facility, cell) pair at once.
 
-What the measures read of the pairs is merged over the blocks: the existing facilities
-reaching each cell (the block reduction's ``count``) and those of each group (groups x cells,
-integer counts added block by block: exact); a group's minimal cover reads the pattern of its
-own existing facilities on its own cells, rebuilt from the cells' facility sets
-(``analysis.block_sets.facility_sets``): the same boolean matrix as the pairs' sub-matrix, so
-the covering step reduces and solves the same problem.
+Every measure of a group g reads of the pairs, per cell c, only two facts (the existing
+facilities, ``base``, within the threshold T): ``own(g, c)``, some facility of g reaches c, and
+``outside(g, c)``, some facility not of g reaches c (a facility in no group is outside every
+group). Both are bit sets over the groups, one row of ``ceil(G / 64)`` 64-bit words per cell,
+merged over the blocks by OR (:class:`GroupBits`: each pair ORs its facility's membership mask
+and that mask's complement into its cell's rows; O(pairs) per block, exact). At 100 m cells
+(27.9 M cells, about 110 groups: 2 words) that is 2 x 2 x 8 bytes per cell, 900 MB, in place
+of a (groups x cells) sparse count matrix of hundreds of millions of entries re-added per block.
+
+:func:`aggregate_from_bits` then adds the people per group and per pair of groups in compiled
+loops over the cells, in the order the reference's sparse products add them (its matrix-vector
+products over ascending cells, its matrix-matrix products of the pairs table over descending
+cells; every product is by 1.0, exact), so the frames are its bits. A group's minimal cover
+reads the pattern of its own existing facilities on its own cells, rebuilt from the cells'
+facility sets (``analysis.block_sets.facility_sets``): the same boolean matrix as the pairs'
+sub-matrix, so the covering step reduces and solves the same problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable
 
+import numba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from analysis.aggregate import _member_of, aggregate_from_counts
+from analysis.aggregate import _counts_frame, _member_of, _min_covers, _pairs_frame
 from analysis.block_sets import _members
 from analysis.catchments import TravelTimes
 
-__all__ = ["GroupCounts", "aggregate_measures_blocks", "group_counts", "sub_from_sets"]
+__all__ = [
+    "GroupBits",
+    "aggregate_from_bits",
+    "aggregate_measures_blocks",
+    "group_bits",
+    "group_masks",
+    "sub_from_sets",
+]
 
 
-class GroupCounts:
-    """:func:`group_counts` as one consumer of a pass (``add`` each block, then ``result``)."""
+def group_masks(membership: np.ndarray) -> np.ndarray:
+    """(n_areas + 1, words) uint64: the groups of each finest area as bits (group g: bit g % 64
+    of word g // 64); the last row is empty, so ``group_masks(m)[index]`` with index -1 (in no
+    area) reads no group."""
+    n_groups, n_areas = membership.shape
+    words = max(1, -(-n_groups // 64))
+    bits = np.zeros((n_areas + 1, 64 * words), bool)
+    bits[:n_areas, :n_groups] = np.asarray(membership, bool).T
+    packed = np.packbits(bits, axis=1, bitorder="little").view("<u8").astype(np.uint64)
+    return np.ascontiguousarray(packed)
+
+
+class GroupBits:
+    """:func:`group_bits` as one consumer of a pass (``add`` each block, then ``result``).
+
+    A cell's ``own`` and ``out`` words lie side by side in one (n_cells, 2 x words) array, so
+    a pair touches one cache line."""
 
     def __init__(
-        self, fac_in: sp.csr_matrix, *, threshold_s: float, base: np.ndarray, n_cells: int
+        self,
+        fac_area: np.ndarray,
+        membership: np.ndarray,
+        *,
+        threshold_s: float,
+        base: np.ndarray,
+        n_cells: int,
     ) -> None:
-        self.fin = sp.csc_matrix(fac_in.astype(np.float64))
-        self.t, self.base, self.n_cells = threshold_s, np.asarray(base, bool), n_cells
-        self.out = sp.csr_matrix((fac_in.shape[0], n_cells))
+        masks = group_masks(membership)
+        own = masks[np.asarray(fac_area, np.int64)]
+        out = ~own & group_masks(np.ones((membership.shape[0], 1), bool))[0]
+        self.mask = np.ascontiguousarray(np.hstack([own, out]))  # (n_fac, 2 x words)
+        self.t, self.base, self.words = threshold_s, np.asarray(base, bool), masks.shape[1]
+        self.bits = np.zeros((n_cells, 2 * self.words), np.uint64)
 
     def add(self, tt: TravelTimes) -> None:
-        m = (tt.time_s <= self.t) & self.base[tt.fac]
-        facs, f_local = np.unique(tt.fac[m], return_inverse=True)
-        if facs.size == 0:
-            return
-        a = sp.csr_matrix(
-            (np.ones(f_local.size), (f_local, tt.cell[m])), shape=(facs.size, self.n_cells)
-        )
-        self.out = (self.out + self.fin[:, facs] @ a).tocsr()
+        _or_pairs(tt.fac, tt.cell, tt.time_s, self.t, self.base, self.mask, self.bits)
 
-    def result(self) -> sp.csr_matrix:
-        return self.out
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.bits[:, : self.words], self.bits[:, self.words :]
 
 
-def group_counts(
+@numba.njit(cache=True, nogil=True)
+def _or_pairs(
+    fac: np.ndarray,
+    cell: np.ndarray,
+    time_s: np.ndarray,
+    threshold_s: float,
+    base: np.ndarray,
+    mask: np.ndarray,
+    bits: np.ndarray,
+) -> None:
+    """OR each existing facility's groups (and the others) into its cells' rows."""
+    for p in range(fac.size):
+        f = fac[p]
+        if time_s[p] <= threshold_s and base[f]:
+            c = cell[p]
+            for w in range(bits.shape[1]):
+                bits[c, w] |= mask[f, w]
+
+
+def group_bits(
     blocks: Iterable[TravelTimes],
-    fac_in: sp.csr_matrix,
+    fac_area: np.ndarray,
+    membership: np.ndarray,
     *,
     threshold_s: float,
     base: np.ndarray,
     n_cells: int,
-) -> sp.csr_matrix:
-    """(groups x cells) float: the existing facilities of each group within ``threshold_s`` of
-    each cell (``fac_in``: groups x facilities membership), added over the blocks."""
-    acc = GroupCounts(fac_in, threshold_s=threshold_s, base=base, n_cells=n_cells)
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n_cells, words) uint64 ``own`` and ``outside``: bit g of a cell's row is set where an
+    existing facility of group g (resp. not of g) lies within ``threshold_s``, over the blocks."""
+    acc = GroupBits(fac_area, membership, threshold_s=threshold_s, base=base, n_cells=n_cells)
     for tt in blocks:
         acc.add(tt)
     return acc.result()
@@ -77,10 +133,173 @@ def sub_from_sets(sets: np.ndarray, mine: np.ndarray, cells: np.ndarray) -> sp.c
     )
 
 
+# the lowest set bit of a word by de Bruijn multiplication (numba has no count-trailing-zeros)
+_DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_BIT_OF = np.zeros(64, np.int64)
+for _b in range(64):
+    _BIT_OF[((1 << _b) * 0x03F79D71B4CB0A89 & (2**64 - 1)) >> 58] = _b
+
+
+@numba.njit(cache=True, nogil=True)
+def _bits(row: np.ndarray, idx: np.ndarray, bit_of: np.ndarray) -> int:
+    """Write the set bits of ``row`` (words) into ``idx`` in ascending order; return how many."""
+    n = 0
+    for w in range(row.size):
+        x = row[w]
+        while x != 0:
+            low = x & (~x + np.uint64(1))
+            idx[n] = 64 * w + bit_of[(low * _DEBRUIJN) >> np.uint64(58)]
+            n += 1
+            x ^= low
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _group_sums(
+    own: np.ndarray,
+    out: np.ndarray,
+    d: np.ndarray,
+    cell_area: np.ndarray,
+    area_masks: np.ndarray,
+    bit_of: np.ndarray,
+    sums: np.ndarray,
+) -> None:
+    """Per group (rows of ``sums``), over the cells in ascending order (the reference's
+    matrix-vector products): people, people_covered, covered_by_own, covered_by_outside,
+    covered_only_by_outside, duplicated_with_outside (columns)."""
+    n_words = own.shape[1]
+    idx = np.empty(64 * n_words, np.int64)
+    for c in range(own.shape[0]):
+        x = d[c]
+        a = cell_area[c]
+        cin = area_masks[a if a >= 0 else area_masks.shape[0] - 1]
+        covered = False  # any existing facility: then every group's bit is in own or out
+        for w in range(n_words):
+            covered |= (own[c, w] | out[c, w]) != 0
+        for j in range(_bits(cin, idx, bit_of)):
+            g = idx[j]
+            o = (own[c, g >> 6] >> np.uint64(g & 63)) & np.uint64(1)
+            u = (out[c, g >> 6] >> np.uint64(g & 63)) & np.uint64(1)
+            sums[g, 0] += x
+            if covered:
+                sums[g, 1] += x
+            if o:
+                sums[g, 2] += x
+            if u:
+                sums[g, 3] += x
+                if not o:
+                    sums[g, 4] += x
+        if covered:
+            for w in range(n_words):  # own & out, as bits
+                y = own[c, w] & out[c, w]
+                while y != 0:
+                    low = y & (~y + np.uint64(1))
+                    sums[64 * w + bit_of[(low * _DEBRUIJN) >> np.uint64(58)], 5] += x
+                    y ^= low
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_sums(
+    own: np.ndarray,
+    d: np.ndarray,
+    cell_area: np.ndarray,
+    area_masks: np.ndarray,
+    grouping: np.ndarray,
+    bit_of: np.ndarray,
+    served: np.ndarray,
+    dup: np.ndarray,
+) -> None:
+    """``served[A, B]`` (cells of A reached by B) and ``dup[A, B]`` (cells reached by A and B,
+    A != B) for A, B of one grouping, over the cells in descending order (the reference's
+    matrix-matrix products list a row's cells so); cells without people or not reached by any
+    group add nothing."""
+    n_words = own.shape[1]
+    ia = np.empty(64 * n_words, np.int64)
+    ib = np.empty(64 * n_words, np.int64)
+    for c in range(own.shape[0] - 1, -1, -1):
+        x = d[c]
+        nb = _bits(own[c], ib, bit_of)
+        if x == 0.0 or nb == 0:
+            continue
+        a = cell_area[c]
+        na = _bits(area_masks[a if a >= 0 else area_masks.shape[0] - 1], ia, bit_of)
+        for i in range(na):
+            for j in range(nb):
+                if grouping[ia[i]] == grouping[ib[j]]:
+                    served[ia[i], ib[j]] += x
+        for i in range(nb):
+            for j in range(nb):
+                if i != j and grouping[ib[i]] == grouping[ib[j]]:
+                    dup[ib[i], ib[j]] += x
+
+
+def aggregate_from_bits(  # noqa: PLR0913 (the merged bits and the call's inputs)
+    own: np.ndarray,
+    out: np.ndarray,
+    sub_of: Callable[[np.ndarray, np.ndarray], sp.spmatrix],
+    demand: np.ndarray,
+    *,
+    cell_area: np.ndarray,
+    fac_area: np.ndarray,
+    status: np.ndarray,
+    base: np.ndarray,
+    flag: np.ndarray,
+    groups: pd.DataFrame,
+    membership: np.ndarray,
+    time_limit_s: float = 30.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`analysis.aggregate.aggregate_measures` from the cells' group bits (``own``,
+    ``out``: :func:`group_bits`) and ``sub_of(mine, cells)``: the (mine x cells) boolean matrix
+    of the pairs within the threshold (a group's minimal cover). Equal to it to the last bit.
+
+    ``outside`` of the reference is defined on a group's cells and the cells it covers only; the
+    measures read it there only (covered_by_outside and covered_only_by_outside on g's cells,
+    duplicated_with_outside on the cells g covers, the given-outside cover on g's cells), where
+    it is ``out``. Memory: the two bit arrays (2 x words x 8 bytes per cell), the (G x G) pair
+    sums, and one group's cells at a time for the covers."""
+    d = np.asarray(demand, np.float64)
+    base = np.asarray(base, bool)
+    cell_area = np.asarray(cell_area, np.int64)
+    fac_in = _member_of(np.asarray(fac_area), membership)  # (G, fac): small
+    area_masks = group_masks(membership)
+    n_groups = membership.shape[0]
+    sums = np.zeros((n_groups, 6))
+    _group_sums(own, out, d, cell_area, area_masks, _BIT_OF, sums)
+    measures = _counts_frame(groups, fac_in, status=status, flag=flag)
+    names = ["people", "people_covered", "covered_by_own", "covered_by_outside"]
+    names += ["covered_only_by_outside", "duplicated_with_outside"]
+    for k, name in enumerate(names):
+        measures[name] = sums[:, k]
+    by_area: list[np.ndarray] = []  # the cells of each area (ascending), sorted once when needed
+
+    def cells_of(g: int) -> np.ndarray:
+        if not by_area:
+            order = np.argsort(cell_area, kind="stable")
+            cuts = np.searchsorted(cell_area[order], np.arange(membership.shape[1] + 1))
+            by_area.extend(order[lo:hi] for lo, hi in itertools.pairwise(cuts))
+        parts = [by_area[k] for k in np.flatnonzero(membership[g])]
+        return np.sort(np.concatenate(parts), kind="stable") if parts else np.zeros(0, np.int64)
+
+    measures["min_cover_own"], measures["min_cover_given_outside"] = _min_covers(
+        fac_in,
+        base,
+        d,
+        cells_of=cells_of,
+        outside_on=lambda g, cells: (
+            ((out[cells, g // 64] >> np.uint64(g % 64)) & np.uint64(1)) != 0
+        ),
+        sub_of=sub_of,
+        time_limit_s=time_limit_s,
+    )
+    grouping = pd.factorize(groups["grouping"].to_numpy())[0].astype(np.int64)
+    served, dup = np.zeros((n_groups, n_groups)), np.zeros((n_groups, n_groups))
+    _pair_sums(own, d, cell_area, area_masks, grouping, _BIT_OF, served, dup)
+    return measures, _pairs_frame(groups, served, dup)
+
+
 def aggregate_measures_blocks(  # noqa: PLR0913 (the merged inputs and the call's keywords)
-    blocks: Iterable[TravelTimes] | sp.csr_matrix,
+    blocks: Iterable[TravelTimes] | tuple[np.ndarray, np.ndarray],
     sets: np.ndarray,
-    count: np.ndarray,
     demand: np.ndarray,
     *,
     threshold_s: float,
@@ -93,20 +312,19 @@ def aggregate_measures_blocks(  # noqa: PLR0913 (the merged inputs and the call'
     membership: np.ndarray,
     time_limit_s: float = 30.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``aggregate_measures`` at ``threshold_s`` from the blocks, the cells' facility sets at
-    that threshold (``facility_sets``) and the existing facilities reaching each cell
-    (``count``, the block reduction's). ``blocks`` may instead be the merged
-    :func:`group_counts` (read in a pass shared with other measures: :class:`GroupCounts`)."""
-    base = np.asarray(base, bool)
+    """``aggregate_measures`` at ``threshold_s`` from the blocks and the cells' facility sets at
+    that threshold (``facility_sets``). ``blocks`` may instead be the merged :func:`group_bits`
+    (read in a pass shared with other measures: :class:`GroupBits`)."""
     d = np.asarray(demand, np.float64)
-    if sp.issparse(blocks):
-        n_own = blocks
+    if isinstance(blocks, tuple):
+        own, out = blocks
     else:
-        fac_in = _member_of(np.asarray(fac_area), membership)
-        n_own = group_counts(blocks, fac_in, threshold_s=threshold_s, base=base, n_cells=d.size)
-    return aggregate_from_counts(
-        np.asarray(count, np.float64),
-        n_own,
+        own, out = group_bits(
+            blocks, fac_area, membership, threshold_s=threshold_s, base=base, n_cells=d.size
+        )
+    return aggregate_from_bits(
+        own,
+        out,
         lambda mine, cells: sub_from_sets(sets, mine, cells),
         d,
         cell_area=cell_area,

@@ -110,9 +110,14 @@ def sharing_keys(
         (demand[ok], (np.flatnonzero(ok), cell_prov[ok])), shape=(cell_prov.size, n_prov)
     )
     m = (within.astype(np.float64) @ onehot).tocoo()
-    df = pd.DataFrame(
-        {"i": m.row.astype(np.int64), "prov": m.col.astype(np.int64), "people": m.data}
-    )
+    return sharing_frame(m.row.astype(np.int64), m.col.astype(np.int64), m.data)
+
+
+def sharing_frame(i: np.ndarray, prov: np.ndarray, people: np.ndarray) -> pd.DataFrame:
+    """The sharing keys from each (facility ``i``, province ``prov``) pair's ``people``: the
+    rows with people > 0, each facility's total taken in the rows' order (pandas' group sum is
+    compensated, so the order of a facility's rows may change its last bit), then sorted."""
+    df = pd.DataFrame({"i": i, "prov": prov, "people": people})
     df = df[df["people"] > 0]
     total = df.groupby("i")["people"].transform("sum")
     df = df.assign(share=df["people"] / total)

@@ -10,8 +10,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.aggregate import _member_of, area_groupings, group_membership
-from analysis.aggregate_blocks import GroupCounts, aggregate_measures_blocks
+from analysis.aggregate import area_groupings, group_membership
+from analysis.aggregate_blocks import GroupBits, aggregate_measures_blocks
 from analysis.block_measures import Polygons, SharingKeys
 from analysis.block_sets import ProvinceBits, SetSource, fuse_bytes_default
 from analysis.block_store import BlockStore, blocks_of, run_pass
@@ -134,8 +134,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     sharing = SharingKeys(threshold_s=T * 60.0, demand=d,
                           editions=[(cprov, len(tab)) for tab, cprov in ed.values()])  # fmt: skip
     polys = Polygons(demand, breaks_s)
-    own = GroupCounts(_member_of(fac_area, membership), threshold_s=T * 60.0, base=base,
-                      n_cells=tt.n_cells)  # fmt: skip
+    own = GroupBits(fac_area, membership, threshold_s=T * 60.0, base=base, n_cells=tt.n_cells)
     vp = _judge(fac, tc, d, config, weight, pool_per_ha, fac_prov, n_prov, base, sets)
     first = [red_acc, *vp.first(), *bits.values(), sharing, polys, own]
     run_pass(tt, [*first, *sets.consumers()])
@@ -166,7 +165,6 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     gm, gp = aggregate_measures_blocks(
         own.result(),
         t_sets,
-        cov.count_per_cell,
         d,
         threshold_s=T * 60.0,
         cell_area=demand.area,

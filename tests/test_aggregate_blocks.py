@@ -22,13 +22,11 @@ T = 1_000.0
 
 def _both(tt: TravelTimes, demand: np.ndarray, per_block: int, **kw: object):
     want = aggregate_measures(tt.within(T), demand, **kw)  # type: ignore[arg-type]
-    base = np.asarray(kw["base"], bool)
-    count = np.asarray(tt.within(T)[base].sum(axis=0)).ravel()
     sets = blocks.facility_sets(
         blocks.split_blocks(tt, per_block), threshold_s=T, n_fac=tt.n_fac, n_cells=tt.n_cells
     )
     got = aggregate_measures_blocks(
-        blocks.split_blocks(tt, per_block), sets, count, demand, threshold_s=T, **kw
+        blocks.split_blocks(tt, per_block), sets, demand, threshold_s=T, **kw
     )  # type: ignore[arg-type]
     return got, want
 
@@ -88,4 +86,82 @@ def test_aggregates_from_blocks_equal_the_whole(case: dict, per_block: int) -> N
     m = want[0]
     assert (m["min_cover_own"] > 1).sum() > 3 and (m["duplicated_with_outside"] > 0).sum() > 3
     assert (m["min_cover_given_outside"] < m["min_cover_own"]).any(), "weak fixture"
+    _assert_same(got, want)
+
+
+def _hand_built() -> tuple[TravelTimes, np.ndarray, dict]:
+    """Four areas, ten cells (c4 and c7 in no area), six facilities: f0 in area 0, f1 and f5
+    in area 1 (f5 without road: not existing), f2 planned in area 2, f3 in no area, f4 in area
+    3; groups: each area, two regions, and two overlapping configured groups. The people mix
+    1e16 with units, so a sum taken in another order changes its last bits."""
+    pairs = [  # (facility, cell, seconds)
+        (0, 0, 100.0), (0, 1, 200.0), (0, 2, 900.0), (0, 3, 1_500.0), (0, 4, 300.0),
+        (1, 1, 100.0), (1, 2, 100.0), (1, 5, 400.0), (1, 6, 700.0), (1, 9, 1_200.0),
+        (2, 5, 100.0), (2, 6, 100.0),
+        (3, 2, 500.0), (3, 6, 600.0), (3, 7, 100.0), (3, 8, 200.0),
+        (4, 0, 900.0), (4, 2, 300.0), (4, 8, 100.0), (4, 9, 100.0),
+        (5, 3, 100.0), (5, 8, 100.0),
+    ]  # fmt: skip
+    f, c, t = (np.array(x) for x in zip(*pairs, strict=True))
+    tt = TravelTimes(f.astype(np.int64), c.astype(np.int64), t, 6, 10, 2_000.0)
+    demand = np.array([1e16, 1.0, 1.0, 3.0, 7.0, 1e16, 1.0, 2.0, 1.0, 1e16])
+    member = np.array(
+        [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1],  # areas
+         [1, 1, 0, 0], [0, 0, 1, 1],  # regions
+         [1, 1, 1, 0], [0, 1, 1, 1]],  # configured, overlapping
+        dtype=bool,
+    )  # fmt: skip
+    groups = pd.DataFrame(
+        {
+            "grouping": ["area"] * 4 + ["region"] * 2 + ["config"] * 2,
+            "group_code": ["A0", "A1", "A2", "A3", "R1", "R2", "west", "north"],
+            "group_name": ["a0", "a1", "a2", "a3", "r1", "r2", "West", "North"],
+        }
+    )
+    kw = {
+        "cell_area": np.array([0, 0, 1, 1, -1, 2, 2, -1, 3, 3]),
+        "fac_area": np.array([0, 1, 2, -1, 3, 1]),
+        "status": np.array(
+            ["operating", "operating", "planned", "operating"] * 1 + ["operating"] * 2
+        ),
+        "base": np.array([True, True, False, True, True, False]),
+        "flag": np.array([False, True, False, True, False, False]),
+        "groups": groups,
+        "membership": member,
+    }
+    return tt, demand, kw
+
+
+def test_group_bits_are_the_pairs_own_and_outside_facilities() -> None:
+    """Bit g of a cell's ``own`` row: an existing facility of g within T; of ``out``: an
+    existing facility not of g (f3, in no area, is outside every group)."""
+    from analysis.aggregate import _member_of
+    from analysis.aggregate_blocks import group_bits
+
+    tt, _, kw = _hand_built()
+    w = tt.within(T).toarray() & kw["base"][:, None]  # type: ignore[index]
+    fac_in = _member_of(kw["fac_area"], kw["membership"]).toarray()  # type: ignore[arg-type]
+    want_own = (fac_in.astype(int) @ w.astype(int)) > 0
+    want_out = ((~fac_in).astype(int) @ w.astype(int)) > 0
+    for per_block in (1, 4):
+        own, out = group_bits(
+            blocks.split_blocks(tt, per_block), kw["fac_area"], kw["membership"],  # type: ignore[arg-type]
+            threshold_s=T, base=kw["base"], n_cells=tt.n_cells,  # type: ignore[arg-type]
+        )  # fmt: skip
+        g = np.arange(want_own.shape[0])
+        got_own = ((own[:, g // 64] >> (g % 64).astype(np.uint64)) & np.uint64(1)).T == 1
+        got_out = ((out[:, g // 64] >> (g % 64).astype(np.uint64)) & np.uint64(1)).T == 1
+        assert np.array_equal(got_own, want_own), "own bits differ from the pairs"
+        assert np.array_equal(got_out, want_out), "outside bits differ from the pairs"
+
+
+@pytest.mark.parametrize("per_block", [1, 2, 6])
+def test_hand_built_aggregates_with_groups_in_no_area(per_block: int) -> None:
+    """Overlapping configured groups, a facility in no group, cells in no area, a planned
+    facility and one without road: the block aggregates are the reference's bits."""
+    tt, demand, kw = _hand_built()
+    got, want = _both(tt, demand, per_block, **kw)
+    m = want[0]
+    assert (m["covered_only_by_outside"] > 0).any() and (m["duplicated_with_outside"] > 0).any()
+    assert len(want[1]) > 8 and (want[1]["duplicated"] > 0).sum() > 3, "weak fixture"
     _assert_same(got, want)
