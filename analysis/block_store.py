@@ -33,9 +33,10 @@ import itertools
 import os
 import shutil
 import tempfile
+import time
 import weakref
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ __all__ = [
     "kernel_store",
     "max_pairs_default",
     "pair_cuts",
+    "pass_threads",
     "run_pass",
     "spill_bytes_default",
     "split_blocks",
@@ -269,12 +271,49 @@ class BlockStore:
         self._held = []
 
 
+def pass_threads() -> int:
+    """Threads a pass runs its consumers on (``INFRA_OVERLAP_PASS_THREADS``; the CPUs this
+    process may use when unset)."""
+    from analysis.kernel import default_threads
+
+    raw = os.environ.get("INFRA_OVERLAP_PASS_THREADS", "")
+    try:
+        return max(1, int(raw)) if raw else default_threads()
+    except ValueError:
+        raise ValueError(f"INFRA_OVERLAP_PASS_THREADS must be a count, got {raw!r}") from None
+
+
 def run_pass(tt: TravelTimes | BlockStore, consumers: list[Any]) -> None:
     """One pass over the blocks of ``tt``: each block, read once, goes to every consumer's
-    ``add`` in block order (consumers that need no result of each other share the read)."""
-    for block in blocks_of(tt):
-        for c in consumers:
-            c.add(block)
+    ``add`` in block order (consumers that need no result of each other share the read).
+
+    The consumers of a block run side by side on :func:`pass_threads` threads (their compiled
+    loops and NumPy release the GIL), and the next block is read meanwhile; each consumer
+    still sees the blocks one at a time and in order, so its result is the sequential one."""
+    threads = min(pass_threads(), len(consumers))
+    if threads <= 1:
+        for block in blocks_of(tt):
+            for c in consumers:
+                c.add(block)
+        return
+    # the costliest consumers first (as timed on the previous block), so the threads finish
+    # a block together
+    cost = dict.fromkeys(range(len(consumers)), 0.0)
+
+    def add(k: int, block: TravelTimes) -> None:
+        t0 = time.perf_counter()
+        consumers[k].add(block)
+        cost[k] = time.perf_counter() - t0
+
+    blocks = iter(blocks_of(tt))
+    with ThreadPoolExecutor(max_workers=threads + 1) as pool:
+        ahead: Future[TravelTimes | None] = pool.submit(next, blocks, None)
+        while (got := ahead.result()) is not None:
+            ahead = pool.submit(next, blocks, None)  # the next block read meanwhile
+            order = sorted(cost, key=lambda k: -cost[k])
+            done = [pool.submit(add, k, got) for k in order]
+            for f in done:
+                f.result()
 
 
 def blocks_of(tt: TravelTimes | BlockStore) -> Iterator[TravelTimes]:
