@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.block_kernel import or_pairs
 from analysis.catchments import TravelTimes
 
 
@@ -35,28 +36,19 @@ class ProvinceBits:
     def __init__(
         self, *, threshold_s: float, base: np.ndarray, fac_prov: np.ndarray, n_prov: int
     ) -> None:
-        self.t, self.n_prov = threshold_s, n_prov
-        self.prov = np.asarray(fac_prov, np.int64)
-        self.base = np.asarray(base, bool)
+        self.t, self.n_prov = float(threshold_s), n_prov
+        prov = np.asarray(fac_prov, np.int64)
+        # the bit of each facility: its province if it exists and is located, else none (-1)
+        self.member = np.where(np.asarray(base, bool) & (prov >= 0), prov, -1)
         self.out: np.ndarray | None = None
 
     def add(self, tt: TravelTimes) -> None:
-        prov, base = self.prov, self.base
         if self.out is None:
             self.out = np.zeros((_words(self.n_prov), tt.n_cells), np.uint64)
-        m = (tt.time_s <= self.t) & base[tt.fac] & (prov[tt.fac] >= 0)
-        _or_bits(self.out, prov[tt.fac[m]], tt.cell[m])
+        or_pairs(tt.fac, tt.cell, tt.time_s, self.t, self.member, self.out)
 
     def result(self) -> np.ndarray:
         return np.zeros((_words(self.n_prov), 0), np.uint64) if self.out is None else self.out
-
-
-def _or_bits(out: np.ndarray, members: np.ndarray, cells: np.ndarray) -> None:
-    """Set bit ``members % 64`` of word ``members // 64`` of each of ``cells`` in ``out``."""
-    bits = np.left_shift(np.uint64(1), (members % 64).astype(np.uint64))
-    for w in np.unique(members // 64):
-        sel = (members // 64) == w
-        np.bitwise_or.at(out[w], cells[sel], bits[sel])
 
 
 def province_bits(
@@ -86,14 +78,14 @@ class FacilitySets:
     def __init__(
         self, *, threshold_s: float, n_fac: int, n_cells: int, keep: np.ndarray | None = None
     ) -> None:
-        self.t, self.keep = threshold_s, keep
+        self.t = float(threshold_s)
+        self.member = np.arange(n_fac, dtype=np.int64)  # each facility's own bit
+        if keep is not None:
+            self.member[~np.asarray(keep, bool)] = -1
         self.out = np.zeros((_words(n_fac), n_cells), np.uint64)
 
     def add(self, tt: TravelTimes) -> None:
-        m = tt.time_s <= self.t
-        if self.keep is not None:
-            m &= self.keep[tt.fac]
-        _or_bits(self.out, tt.fac[m], tt.cell[m])
+        or_pairs(tt.fac, tt.cell, tt.time_s, self.t, self.member, self.out)
 
     def result(self) -> np.ndarray:
         return self.out

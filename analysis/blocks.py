@@ -27,10 +27,13 @@ cells and :func:`covering_input` (= ``covering.reduce_coverage``) merges cells w
 set. :func:`province_bits` and :func:`province_matrices_from_bits` give the province matrices
 the same way. All equal the sparse products to the last bit (``analysis.block_sets``).
 
-A block's partial (:class:`Partial`) holds only the cells its facilities reach; it is merged in
-place (:func:`merge_into`). Blocks come from the kernel (:func:`kernel_blocks`), from an
-existing long-form result (:func:`split_blocks`), or from Dask workers (:func:`cell_reductions`
-with a client): the workers return partials and the client merges them in block order.
+In a pass, each block's pairs are scattered straight into the grid arrays by a compiled loop
+(``analysis.block_kernel``: O(pairs) per block, no temporaries of the block's size). Dask
+workers (:func:`cell_reductions` with a client) return instead a block's partial
+(:class:`Partial`: only the cells its facilities reach, :func:`block_reduction`), which the
+client merges in place in block order (:func:`merge_into`); both give the same arrays bit for
+bit (``tests/test_block_kernel.py``). Blocks come from the kernel (:func:`kernel_blocks`), from
+an existing long-form result (:func:`split_blocks`), or from those workers.
 
 The run (``analysis.type_analysis.analyse_type``) takes every measure it can from blocks (the
 table "Measures from facility blocks" of METHOD.md): the reductions here, per-block rows
@@ -52,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.block_kernel import measure_pairs, reduce_pairs
 from analysis.block_sets import (
     _words,
     covering_input,
@@ -98,8 +102,9 @@ class CellReduction:
     ``count[k, c]``: existing facilities within ``breaks_s[k]`` of cell c; ``prov_bits[k, w, c]``:
     bit ``p % 64`` of word ``p // 64`` set when a facility located in province p is among them;
     ``f1/t1, f2/t2``: nearest and second-nearest existing facility within the limit (-1 / inf
-    where none; ties to the lower index); ``coverage[k, i]``: demand within ``breaks_s[k]`` of
-    facility i (every facility, existing or not).
+    where none; ties to the lower index; ``f1``, ``f2`` int32 from :func:`empty` where the
+    facilities fit); ``coverage[k, i]``: demand within ``breaks_s[k]`` of facility i (every
+    facility, existing or not).
     """
 
     breaks_s: tuple[float, ...]
@@ -116,15 +121,18 @@ def empty(
     n_fac: int, n_cells: int, breaks_s: tuple[float, ...], n_prov: int, nearest: bool = True
 ) -> CellReduction:
     """The neutral element of :func:`merge` (without ``nearest``: no nearest two, their four
-    arrays empty)."""
+    arrays empty). The nearest facilities are int32 where the facilities count under 2**31
+    (half the memory at 100 m; their readers, ``redundancy.removal_penalty``, only index with
+    them)."""
     nb, m = len(breaks_s), n_cells if nearest else 0
+    fdt = np.int32 if n_fac < 2**31 else np.int64
     return CellReduction(
         breaks_s=tuple(breaks_s),
         count=np.zeros((nb, n_cells), np.int32),
         prov_bits=np.zeros((nb, _words(n_prov), n_cells), np.uint64),
-        f1=np.full(m, -1, np.int64),
+        f1=np.full(m, -1, fdt),
         t1=np.full(m, np.inf),
-        f2=np.full(m, -1, np.int64),
+        f2=np.full(m, -1, fdt),
         t2=np.full(m, np.inf),
         coverage=np.zeros((nb, n_fac)),
     )
@@ -233,11 +241,20 @@ class Reduction:
         nearest: bool = True,
     ) -> None:
         self.acc = empty(n_fac, n_cells, tuple(breaks_s), n_prov, nearest)
-        self.params: dict[str, Any] = {"breaks_s": tuple(breaks_s), "base": base, "demand": demand,
-                       "fac_prov": fac_prov, "n_prov": n_prov, "nearest": nearest}  # fmt: skip
+        self.breaks = np.asarray(breaks_s, np.float64)
+        self.base = np.asarray(base, bool)
+        self.d = np.ascontiguousarray(demand, np.float64)
+        self.prov = np.asarray(fac_prov, np.int64)
 
     def add(self, tt: TravelTimes) -> None:
-        merge_into(self.acc, block_reduction(tt, **self.params))
+        """Scatter the block's pairs into the grid arrays (``block_kernel.reduce_pairs``: the
+        same result as ``merge_into(acc, block_reduction(tt))``, without the block's
+        temporaries)."""
+        a = self.acc
+        reduce_pairs(
+            tt.fac, tt.cell, tt.time_s, self.breaks, self.base, self.d, self.prov,
+            a.count, a.prov_bits, a.f1, a.t1, a.f2, a.t2, a.coverage,
+        )  # fmt: skip
 
     def result(self) -> CellReduction:
         return self.acc
@@ -264,17 +281,6 @@ def reduce_blocks(
     return acc.result()
 
 
-def _other_pairs(bits: np.ndarray, cell: np.ndarray, prov: np.ndarray) -> np.ndarray:
-    """Per pair: its cell is reached by an existing facility located outside the pair's
-    facility's province (``bits``: one break's (words, n_cells) province bits)."""
-    pb = bits[:, cell]
-    own = np.zeros_like(pb)
-    located = np.flatnonzero(prov >= 0)
-    p = prov[located]
-    own[p // 64, located] = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
-    return np.asarray(((pb & ~own) != 0).any(axis=0))
-
-
 class Measures:
     """:func:`facility_measures` as one consumer of a pass (see :class:`Reduction`)."""
 
@@ -283,25 +289,22 @@ class Measures:
     ) -> None:
         self.red = red
         self.base = np.asarray(base, bool)
-        self.d = np.asarray(demand, np.float64)
+        self.d = np.ascontiguousarray(demand, np.float64)
         self.prov = np.asarray(fac_prov, np.int64)
+        self.breaks = np.asarray(red.breaks_s, np.float64)
         nb, n_fac = len(red.breaks_s), red.coverage.shape[1]
         self.unique = np.zeros((nb, n_fac))
         self.other = np.zeros((nb, n_fac))
 
     def add(self, tt: TravelTimes) -> None:
-        red, d, n_fac = self.red, self.d, self.unique.shape[1]
-        for k, b in enumerate(red.breaks_s):
-            m = tt.time_s <= b
-            f, c = tt.fac[m], tt.cell[m]
-            # per pair, the demand that counts for its facility, summed per facility in cell
-            # order (pairs are sorted by facility, cell), as a CSR matrix-vector product does;
-            # existing facilities: cells no other reaches; planned: cells none reaches
-            n = red.count[k][c]
-            w = d[c] * np.where(self.base[f], n == 1, n == 0)
-            self.unique[k] += np.bincount(f, weights=w, minlength=n_fac)
-            w = d[c] * _other_pairs(red.prov_bits[k], c, self.prov[f])
-            self.other[k] += np.bincount(f, weights=w, minlength=n_fac)
+        """Per pair, the demand that counts for its facility, summed per facility in pair order
+        (pairs are sorted by facility, cell: as a CSR matrix-vector product does) and added to
+        the running sums (``block_kernel.measure_pairs``)."""
+        red = self.red
+        measure_pairs(
+            tt.fac, tt.cell, tt.time_s, self.breaks, self.base, self.d, self.prov,
+            red.count, red.prov_bits, self.unique, self.other,
+        )  # fmt: skip
 
     def result(self) -> list[Coverage]:
         red = self.red
