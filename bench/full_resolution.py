@@ -67,7 +67,7 @@ STAGES = tuple(
 
 
 from full_run import run as full_run  # noqa: E402 (after the sys.path line)
-from full_run import vm_hwm_mb  # noqa: E402
+from full_run import run_report, vm_hwm_mb  # noqa: E402
 from synthetic_vietnam import land  # noqa: E402
 
 
@@ -373,9 +373,9 @@ def report(rows: list[dict[str, Any]]) -> str:
     skip = {"stage", "exit", "wall_s", "cpu_s", "peak_mb", "file", "error"}
     for r in rows:
         sizes = ", ".join(
-            f"{k}={v:,.1f}" if isinstance(v, float) else f"{k}={v:,}" if isinstance(v, int) else ""
+            f"{k}={v:,.1f}" if isinstance(v, float) else f"{k}={v:,}"
             for k, v in r.items()
-            if k not in skip and not isinstance(v, bool)
+            if k not in skip and isinstance(v, int | float) and not isinstance(v, bool)
         )
         peak = r.get("peak_mb")
         lines.append(
@@ -389,7 +389,7 @@ def report(rows: list[dict[str, Any]]) -> str:
                 f"\n{kind}: 100 m / 1 km = {hi['wall_s'] / lo['wall_s']:.1f}× time, "
                 f"{hi['peak_mb'] / lo['peak_mb']:.1f}× peak memory"
             )
-    return "\n".join(lines)
+    return "\n".join([*lines, *run_report(rows)])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -289,6 +289,42 @@ def run(out: Path, cell: float, n_fac: int, workers: int) -> dict[str, Any]:
     return row
 
 
+def run_report(rows: list[dict[str, Any]]) -> list[str]:
+    """Lines of the whole-run stages' table (``bench/full_resolution.py`` appends them): per
+    stage the run's seconds (the coverage curve apart), the kernel and the passes, the peak
+    memory of the client and of the workers; the ratios the issue's targets are about."""
+    by = {r["stage"]: r for r in rows if str(r.get("stage", "")).startswith("run_")}
+    if not by:
+        return []
+    out = [
+        "",
+        "| run | exit | run s | without curve s | kernel s (pairs) | passes s | client peak MB "
+        "| workers' peak MB | flagged |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in by.items():
+        if r.get("exit") != 0 or "run_s" not in r:
+            out.append(f"| {name} | {r.get('exit')} | | | | | | | |")
+            continue
+        k = r.get("kernel", [])
+        kern = f"{sum(x['kernel_s'] for x in k):.1f} ({sum(x['pairs'] for x in k) / 1e6:.0f} M)"
+        workers = ", ".join(f"{v:.0f}" for v in r.get("worker_peak_mb", {}).values()) or "-"
+        out.append(
+            f"| {name} | 0 | {r['run_s']:.1f} | {r['run_s'] - r.get('covering_s', 0):.1f} | "
+            f"{kern} | {r.get('pass_s', {}).get('passes_wall', 0):.1f} | {r['peak_mb']:.0f} | "
+            f"{workers} | {r.get('flagged')} |"
+        )
+    ok = {n: r for n, r in by.items() if r.get("exit") == 0 and "run_s" in r}
+    if "run_1km" in ok and "run_100m" in ok:
+        lo, hi = ok["run_1km"], ok["run_100m"]
+        out.append(f"\nrun: 100 m / 1 km = {hi['run_s'] / lo['run_s']:.1f}x time, "
+                   f"{hi['peak_mb'] / lo['peak_mb']:.1f}x peak memory")  # fmt: skip
+    if "run_100m" in ok and "run_100m_2x" in ok:
+        ratio = ok["run_100m_2x"]["peak_mb"] / ok["run_100m"]["peak_mb"]
+        out.append(f"\nrun: 2,000 / 1,000 facilities at 100 m = {ratio:.2f}x peak memory")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default_out = Path(os.environ.get("BENCH_DIR", "/tmp/infra_overlap_bench")) / "full"
