@@ -184,10 +184,11 @@ class MemoryBudget:
 
     def fuse_bytes(self, n_cells: int, shape: TypeShape) -> int:
         """Bytes the type's shared first pass may give to facility sets: what the limit leaves
-        beyond the run's holdings and the type's passes, at least :data:`FUSE_BYTES_FLOOR`
-        (``analysis.block_sets.fuse_bytes_default``)."""
-        used = self.held_bytes(n_cells) + n_cells * shape.pass_bytes_per_cell()
-        left = int(self.limit_gib * 2**30) - used
+        beyond the run's holdings, the type's passes and one set read in a pass of its own
+        later (the fused sets are held until the type is done), at least
+        :data:`FUSE_BYTES_FLOOR` (``analysis.block_sets.fuse_bytes_default``)."""
+        per_cell = shape.pass_bytes_per_cell() + shape.set_bytes_per_cell()
+        left = int(self.limit_gib * 2**30) - self.held_bytes(n_cells) - n_cells * per_cell
         return max(FUSE_BYTES_FLOOR, left)
 
     def check(self, n_cells: int, grid: GridSpec, *, populated_only: bool) -> None:

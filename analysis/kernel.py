@@ -178,7 +178,9 @@ def _block(  # noqa: C901, PLR0913 (numba kernel: flat arrays in nopython mode, 
             v = touched[j]
             dist[v] = np.inf
             done[v] = False
-    return of[:n_out], oc[:n_out], ot[:n_out]
+    # trimmed copies: a view would keep the doubled buffers (up to twice the pairs) alive for
+    # as long as the block is held (analysis.block_store keeps the times as they come)
+    return of[:n_out].copy(), oc[:n_out].copy(), ot[:n_out].copy()
 
 
 _heap_push = numba.njit(cache=True, nogil=True)(_heap_push)
