@@ -64,6 +64,25 @@ def test_constants_hold_what_the_run_keeps_per_cell() -> None:
     assert ki.cell_access is access.access_s, "the kernel copied the cells' access times"
 
 
+def test_construction_stays_within_its_constant() -> None:
+    """The grid's construction peak (tracemalloc: numpy's allocations), the people read aside."""
+    import tracemalloc
+
+    grid = grid_for_bounds((0.0, 0.0, 150_000.0, 150_000.0), crs=CRS, cell_size_m=100.0)
+    n = grid.shape[0] * grid.shape[1]
+    flat = np.arange(0, n, 2, dtype=np.int64)  # every other cell populated
+    people = SparseCells(flat, np.full(flat.size, 2.0))
+    prov = gpd.GeoDataFrame(geometry=[shapely.box(5_000, 5_000, 145_000, 145_000)], crs=CRS)
+    tracemalloc.start()
+    try:
+        demand = demand_from_cells(prov, people, grid, window_cells=1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    per_cell = (peak + people.flat.nbytes + people.people.nbytes) / demand.n_cells
+    assert per_cell <= dmm.BUILD_BYTES_PER_CELL, f"{per_cell:.1f} B per cell at the peak"
+
+
 def test_estimate_counts_the_kernel_and_the_passes() -> None:
     budget = dmm.MemoryBudget(limit_gib=64.0, types=(SEAPORTS,) * 3, threads=2)
     need = budget.need_gib(NATIONAL, GRID)
