@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from analysis.access import Access, TravelTimes, along_edge_s, cell_offsets, source_arcs
-from analysis.network import Graph, Snap
+from analysis.access import Access, TravelTimes, along_edge_s, source_arcs
+from analysis.network import Graph
 
 log = logging.getLogger(__name__)
 
@@ -258,12 +258,6 @@ def _on_edges(edge: np.ndarray, table: np.ndarray, chunk: int = 1 << 22) -> np.n
     return out
 
 
-def _subset(cells: Access, idx: np.ndarray) -> Access:
-    s = cells.snap
-    snap = Snap(s.edge[idx], s.dist_m[idx], s.along_m[idx], s.component[idx])
-    return Access(snap, cells.access_s[idx])
-
-
 def _cell_access(cells: Access) -> np.ndarray:
     """The cells' access seconds, inf where a cell has no road: ``cells.access_s`` itself when
     it already is so (``Access.from_snap``'s), never a copy of the whole grid then."""
@@ -318,9 +312,8 @@ def prepare(graph: Graph, facilities: Access, cells: Access, *, limit_s: float) 
     # only the cells on a facility's edge matter below (a few): found through an edge table
     on_fac_edge = np.zeros(graph.edge_u.size, bool)
     on_fac_edge[fe] = True
-    cand = np.flatnonzero(_on_edges(cells.snap.edge, on_fac_edge))
-    cell_ok, ce, _, _ = cell_offsets(graph, _subset(cells, cand))
-    cell_ok = cand[cell_ok]
+    cell_ok = np.flatnonzero(_on_edges(cells.snap.edge, on_fac_edge))
+    ce = cells.snap.edge[cell_ok].astype(np.int64)
     fa = facilities.snap.along_m[fac_ok]
     k_idx = np.arange(fac_ok.size)
     seed_k = np.concatenate([k_idx, k_idx[two]])
