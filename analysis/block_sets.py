@@ -102,10 +102,13 @@ def facility_sets(
     return acc.result()
 
 
-def fuse_bytes_default() -> int:
+def fuse_bytes_default(left: int | None = None) -> int:
     """Bytes a type's shared first pass may hold beyond the run's own reduction: the verdict's
-    counts per threshold and the cells' sets (``INFRA_OVERLAP_FUSE_MB``, 512 when unset)."""
-    raw = os.environ.get("INFRA_OVERLAP_FUSE_MB", "512")
+    counts per threshold and the cells' sets (``INFRA_OVERLAP_FUSE_MB`` when set, else
+    ``left``, the memory the run's budget leaves: ``MemoryBudget.fuse_bytes``, else 512 MiB)."""
+    raw = os.environ.get("INFRA_OVERLAP_FUSE_MB")
+    if raw is None:
+        return 512 * 2**20 if left is None else int(left)
     try:
         return int(float(raw) * 2**20)
     except ValueError:

@@ -49,9 +49,8 @@ class DemandGrid:
     grid
         The raster grid (metric CRS).
     row, col
-        Position of every region cell in the grid.
-    xy
-        (n_cells, 2) cell centres in the metric CRS.
+        Position of every region cell in the grid (int32 where the grid's shape fits, as it
+        always does: 2**31 rows is 200,000 km of 100 m cells).
     population
         People per cell (float).
     area
@@ -62,9 +61,17 @@ class DemandGrid:
     grid: GridSpec
     row: np.ndarray
     col: np.ndarray
-    xy: np.ndarray
     population: np.ndarray
     area: np.ndarray
+
+    @property
+    def xy(self) -> np.ndarray:
+        """(n_cells, 2) cell centres in the metric CRS, computed when asked (the run needs them
+        once, to snap the cells: 16 bytes a cell not held for the whole run)."""
+        size = self.grid.cell_size_m
+        xs = self.grid.x0 + (self.col.astype(np.int64) + 0.5) * size
+        ys = self.grid.y0 - (self.row.astype(np.int64) + 0.5) * size
+        return np.column_stack([xs, ys])
 
     @property
     def prov63(self) -> np.ndarray:
@@ -275,24 +282,18 @@ def demand_from_cells(
     ok = (pos < flat.size) & (flat[np.minimum(pos, flat.size - 1)] == pflat)
     area[pos[ok]] = pidx[ok]
     cols = grid.shape[1]
-    row, col = flat // cols, flat % cols
-    xs = grid.x0 + (col + 0.5) * grid.cell_size_m
-    ys = grid.y0 - (row + 0.5) * grid.cell_size_m
+    index = np.int32 if max(grid.shape) < 2**31 else np.int64
+    row, col = (flat // cols).astype(index), (flat % cols).astype(index)
+    del flat
     # cells with people but no province centre (coast, islands): the nearest province
     orphan = np.flatnonzero(area < 0)
     if orphan.size:
+        xy = DemandGrid(grid, row[orphan], col[orphan], pop[orphan], area[orphan]).xy
         tree = shapely.STRtree(geoms)
-        idx = tree.query_nearest(shapely.points(xs[orphan], ys[orphan]), all_matches=False)
+        idx = tree.query_nearest(shapely.points(xy[:, 0], xy[:, 1]), all_matches=False)
         area[orphan[idx[0]]] = idx[1]
     log.info("demand grid: %d cells of %.0f m, %.0f people", row.size, grid.cell_size_m, pop.sum())
-    return DemandGrid(
-        grid=grid,
-        row=row.astype(np.int64),
-        col=col.astype(np.int64),
-        xy=np.column_stack([xs, ys]),
-        population=pop,
-        area=area,
-    )
+    return DemandGrid(grid=grid, row=row, col=col, population=pop, area=area)
 
 
 def demand_from_polygons(

@@ -140,7 +140,8 @@ class Snap:
     """Where points meet the network.
 
     ``edge`` is -1 for points with no eligible edge within the maximum distance. ``along_m``
-    is the distance from the edge's u end to the snapped point along the edge.
+    is the distance from the edge's u end to the snapped point along the edge. ``edge`` and
+    ``component`` are int32 where the edges count under 2**31 (``snap_points``).
     """
 
     edge: np.ndarray

@@ -271,7 +271,6 @@ def cell_polygons(
         grid=grid,
         row=row,
         col=col,
-        xy=np.zeros((n, 2)),
         population=np.zeros(n),
         area=np.full(n, -1, np.int64),
     )

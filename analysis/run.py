@@ -63,8 +63,12 @@ def validation_summary(config: RegionConfig, inputs: Inputs) -> dict[str, Any]:
 def build_demand(config: RegionConfig, inputs: Inputs | SharedInputs) -> DemandGrid:
     """The demand grid from the population layer (polygons or a raster read in row windows),
     its memory checked against ``[region] max_grid_gib`` (``analysis.demand.build_demand``)."""
-    memory = MemoryBudget.for_machine(
-        max_gib=config.max_grid_gib, n_types=len(config.types), source=config.path
+    load = getattr(inputs, "facilities", None)  # the facilities of a whole run's inputs
+    memory = MemoryBudget.for_run(
+        config,
+        provinces=inputs.provinces,
+        facilities=getattr(load, "facilities", None),
+        types=getattr(inputs, "types", None),
     )
     return demand_build(
         inputs.provinces.p63,

@@ -174,14 +174,16 @@ def nearest_segments(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(edge, dist_m, along_m, component) of each point's nearest segment within
     ``max_dist_m`` (inf for none): edge -1, dist inf, along 0, component -1 where there is
-    none. Points go in chunks of ``CHUNK`` over ``threads`` threads (default: numba's thread
+    none; edge and component int32 where the edges count under 2**31. Points go in chunks of ``CHUNK`` over ``threads`` threads (default: numba's thread
     count), each chunk converted to float64 on its own, so a float32 or strided input is never
     copied whole."""
     n = xy.shape[0]
-    edge = np.full(n, -1, np.int64)
+    # edges and components as int32 where they fit (half the memory of a 100 m grid's cells)
+    small = edge_len_m.size < 2**31
+    edge = np.full(n, -1, np.int32 if small else np.int64)
     dist = np.full(n, np.inf)
     along = np.zeros(n)
-    comp = np.full(n, -1, np.int64)
+    comp = np.full(n, -1, np.int32 if small else np.int64)
     if n == 0 or index.entries.size == 0:
         return edge, dist, along, comp
     grid = index.grid

@@ -37,6 +37,11 @@ class SparseRaster:
         value (as a dense scatter does)."""
         rows, cols = int(shape[0]), int(shape[1])
         flat = np.asarray(row, np.int64) * cols + np.asarray(col, np.int64)
+        if flat.size < 2 or bool(np.all(flat[1:] > flat[:-1])):
+            # already row-major and unique (a demand grid's cells): the cells are shared with
+            # the caller, not copied (every type's two rasters would otherwise hold a copy each)
+            vals_all: np.ndarray = np.asarray(values).astype(dtype)
+            return cls((rows, cols), np.asarray(row), np.asarray(col), vals_all, nodata)
         order = np.argsort(flat, kind="stable")
         fs = flat[order]
         last = np.ones(fs.size, bool)

@@ -26,6 +26,7 @@ from analysis.blocks import (
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
 from analysis.demand import DemandGrid
+from analysis.demand_memory import MemoryBudget, TypeShape
 from analysis.redundancy import removal_penalty
 from analysis.sparse_raster import SparseRaster
 from analysis.verdict import Verdict, VerdictRule, facility_size
@@ -113,8 +114,12 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     # every measure from three passes over the facility blocks (analysis.block_store): the
     # first feeds every consumer that needs no merged result, the second those that need the
     # first's counts, the third the verdict's removal cost; the verdict's counts and the cells'
-    # sets at every break and threshold are held within INFRA_OVERLAP_FUSE_MB (else more passes)
-    sets = SetSource(lambda: blocks_of(tt), tt.n_fac, tt.n_cells, fuse_bytes_default())
+    # sets at every break and threshold are held within what the run's memory budget leaves
+    # (INFRA_OVERLAP_FUSE_MB overrides it; else more passes)
+    memory = MemoryBudget.for_run(config, provinces=provinces)
+    shape = TypeShape(tt.n_fac, len(breaks_s), tuple(len(tab) for tab, _ in ed.values()))
+    fuse = fuse_bytes_default(memory.fuse_bytes(tt.n_cells, shape))
+    sets = SetSource(lambda: blocks_of(tt), tt.n_fac, tt.n_cells, fuse)
     for b in breaks_s:
         sets.want(b, b)
     params = {"base": base, "demand": d, "fac_prov": fac_prov}

@@ -425,8 +425,7 @@ def test_catchment_polygons_from_blocks_equal_the_whole(case: dict, per_block: i
     h, w = 40, 50  # the 2,000 cells on a grid
     rows, cols = np.divmod(np.arange(h * w), w)
     spec = GridSpec(crs="EPSG:3405", x0=0.0, y0=20_000.0, cell_size_m=400.0, shape=(h, w))
-    xy = np.column_stack([(cols + 0.5) * 400.0, 20_000.0 - (rows + 0.5) * 400.0])
-    grid = DemandGrid(spec, rows, cols, xy, np.ones(h * w), np.zeros(h * w, int))
+    grid = DemandGrid(spec, rows, cols, np.ones(h * w), np.zeros(h * w, int))
 
     want = catchment_polygons(tt, grid, BREAKS_S)
     got = catchment_polygons_blocks(blocks.split_blocks(tt, per_block), grid, BREAKS_S)

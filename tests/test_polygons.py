@@ -19,9 +19,8 @@ CELL = 1000.0
 def _grid(h: int, w: int) -> DemandGrid:
     rows, cols = np.divmod(np.arange(h * w), w)
     spec = GridSpec(crs="EPSG:3405", x0=500_000.0, y0=2_000_000.0, cell_size_m=CELL, shape=(h, w))
-    xy = np.column_stack([spec.x0 + (cols + 0.5) * CELL, spec.y0 - (rows + 0.5) * CELL])
     return DemandGrid(
-        grid=spec, row=rows, col=cols, xy=xy, population=np.ones(h * w), area=np.zeros(h * w, int)
+        grid=spec, row=rows, col=cols, population=np.ones(h * w), area=np.zeros(h * w, int)
     )
 
 
