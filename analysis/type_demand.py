@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import type_demand_kernel as tdk
 from analysis.catchments import TravelTimes
 
 KINDS = ("people", "huff", "economic_huff", "labour")
@@ -341,16 +342,14 @@ def type_demand_columns(
     )
 
 
-def _huff_weights(
-    tt: TravelTimes, spec: DemandSpec, attract: np.ndarray, cutoff_s: float, active: np.ndarray,
-    breaks_min: tuple[float, ...],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """The pairs of a block that take a Huff share: (facility, cell, A_i w_ic), as
-    :func:`huff_shares` selects them."""
-    idx = _pairs(tt, cutoff_s, active)
-    w = attract[tt.fac[idx]] * decay_weights(tt.time_s[idx], spec, breaks_min=breaks_min)
-    pos = w > 0
-    return tt.fac[idx][pos], tt.cell[idx][pos], w[pos]
+def _decay_args(
+    spec: DemandSpec, breaks_min: tuple[float, ...]
+) -> tuple[int, float, float, np.ndarray, np.ndarray]:
+    """:func:`decay_weights`' parameters for the compiled passes (``type_demand_kernel``)."""
+    code = {"power": tdk.POWER, "exponential": tdk.EXPONENTIAL}.get(spec.decay, tdk.STEPS)
+    edges = np.asarray(sorted(breaks_min)[: len(spec.step_weights)], dtype=np.float64)
+    weights = np.append(np.asarray(spec.step_weights[: len(edges)], np.float64), 0.0)
+    return code, float(spec.beta), MIN_TIME_MIN, edges, weights
 
 
 def type_demand_blocks(
@@ -374,19 +373,16 @@ def type_demand_blocks(
     supply, assumed = fill_size(area_ha if labour else size, n_fac)
     attract = supply if labour or size is not None else np.ones(n_fac)
     cd = np.asarray(cells, np.float64)
+    attract = np.asarray(attract, np.float64)
+    decay = _decay_args(spec, breaks_min)
     total = np.zeros(cd.size)
     for tt in blocks():  # pass 1: the denominators, pair by pair in facility order
-        _f, c, w = _huff_weights(tt, spec, attract, cutoff_s, act, breaks_min)
-        np.add.at(total, c, w)
+        tdk.huff_totals(tt.fac, tt.cell, tt.time_s, attract, act, cutoff_s, *decay, total)
     demand = np.zeros(n_fac)
     pooled = np.zeros(n_fac)
     for tt in blocks():  # pass 2: each facility's shares (and E2SFCA's pool)
-        f, c, w = _huff_weights(tt, spec, attract, cutoff_s, act, breaks_min)
-        demand += np.bincount(f, weights=(w / total[c]) * cd[c], minlength=n_fac)
-        if labour:
-            idx = _pairs(tt, cutoff_s, act)
-            wt = decay_weights(tt.time_s[idx], spec, breaks_min=breaks_min)
-            pooled += np.bincount(tt.fac[idx], weights=cd[tt.cell[idx]] * wt, minlength=n_fac)
+        tdk.huff_demand(tt.fac, tt.cell, tt.time_s, attract, act, cutoff_s, *decay, total, cd,
+                      labour, demand, pooled)  # fmt: skip
     off = ~act
     if not labour:
         name = "demand_huff" if spec.kind == "huff" else "demand_grdp"
