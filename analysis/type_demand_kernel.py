@@ -20,6 +20,8 @@ import numpy as np
 
 #: decay codes (``DemandSpec.decay``)
 POWER, EXPONENTIAL, STEPS = 0, 1, 2
+#: pairs whose weights are computed before their scatter (two arrays of it stay in L1/L2)
+CHUNK = 2048
 
 
 def _decay(
@@ -38,19 +40,38 @@ def _decay(
     return float(weights[k])
 
 
+def _weights(  # noqa: PLR0913 (numba kernel: flat arrays and scalars)
+    lo: int, hi: int, fac: np.ndarray, time_s: np.ndarray, attract: np.ndarray,
+    active: np.ndarray, cutoff_s: float, code: int, beta: float, min_min: float,
+    edges: np.ndarray, weights: np.ndarray, dec: np.ndarray, w: np.ndarray,
+) -> None:  # fmt: skip
+    """Pairs ``lo:hi``: the decay weight (``dec``, -1: out of the cut-off or not competing)
+    and ``A_i w_ic`` (``w``)."""
+    for j in range(lo, hi):
+        f = fac[j]
+        if time_s[j] <= cutoff_s and active[f]:
+            d = _decay(time_s[j], code, beta, min_min, edges, weights)
+            dec[j - lo], w[j - lo] = d, attract[f] * d
+        else:
+            dec[j - lo], w[j - lo] = -1.0, 0.0
+
+
 def huff_totals(  # noqa: PLR0913 (numba kernel: flat arrays and scalars)
     fac: np.ndarray, cell: np.ndarray, time_s: np.ndarray, attract: np.ndarray,
     active: np.ndarray, cutoff_s: float, code: int, beta: float, min_min: float,
     edges: np.ndarray, weights: np.ndarray, total: np.ndarray,
 ) -> None:  # fmt: skip
     """Pass 1: add each pair's ``A_i w_ic`` (> 0, within the cut-off, competing) to its cell's
-    ``total`` in pair order."""
-    for j in range(fac.size):
-        f = fac[j]
-        if time_s[j] <= cutoff_s and active[f]:
-            w = attract[f] * _decay(time_s[j], code, beta, min_min, edges, weights)
-            if w > 0:
-                total[cell[j]] += w
+    ``total`` in pair order. The weights of a chunk of pairs first, then its scatter: a loop
+    without calls, whose cache misses on the grid overlap."""
+    dec, w = np.empty(CHUNK), np.empty(CHUNK)
+    for lo in range(0, fac.size, CHUNK):
+        hi = min(fac.size, lo + CHUNK)
+        _weights(lo, hi, fac, time_s, attract, active, cutoff_s, code, beta, min_min, edges,
+                 weights, dec, w)  # fmt: skip
+        for j in range(lo, hi):
+            if w[j - lo] > 0:
+                total[cell[j]] += w[j - lo]
 
 
 def huff_demand(  # noqa: PLR0913 (numba kernel: flat arrays and scalars)
@@ -61,20 +82,23 @@ def huff_demand(  # noqa: PLR0913 (numba kernel: flat arrays and scalars)
 ) -> None:  # fmt: skip
     """Pass 2: the block's shares of each cell's demand per facility, and (``labour``) the
     E2SFCA pool, each summed from 0 over the block in pair order, then added to ``demand`` /
-    ``pooled`` (as ``demand += bincount(block)``)."""
+    ``pooled`` (as ``demand += bincount(block)``); chunked as :func:`huff_totals`."""
     n = demand.size
     dem = np.zeros(n)
     pool = np.zeros(n)
-    for j in range(fac.size):
-        f = fac[j]
-        if time_s[j] <= cutoff_s and active[f]:
-            c = cell[j]
-            d = _decay(time_s[j], code, beta, min_min, edges, weights)
-            w = attract[f] * d
-            if w > 0:
-                dem[f] += (w / total[c]) * cell_demand[c]
+    dec, w = np.empty(CHUNK), np.empty(CHUNK)
+    for lo in range(0, fac.size, CHUNK):
+        hi = min(fac.size, lo + CHUNK)
+        _weights(lo, hi, fac, time_s, attract, active, cutoff_s, code, beta, min_min, edges,
+                 weights, dec, w)  # fmt: skip
+        for j in range(lo, hi):
+            if dec[j - lo] < 0:
+                continue
+            f, c = fac[j], cell[j]
+            if w[j - lo] > 0:
+                dem[f] += (w[j - lo] / total[c]) * cell_demand[c]
             if labour:
-                pool[f] += cell_demand[c] * d
+                pool[f] += cell_demand[c] * dec[j - lo]
     for i in range(n):
         demand[i] += dem[i]
     if labour:
@@ -84,5 +108,6 @@ def huff_demand(  # noqa: PLR0913 (numba kernel: flat arrays and scalars)
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 _decay = _jit(_decay)
+_weights = _jit(_weights)
 huff_totals = _jit(huff_totals)
 huff_demand = _jit(huff_demand)
