@@ -276,11 +276,14 @@ class VerdictPasses:
         self.meas = Measures(self.red.result(), **self.params)
         return [self.meas]
 
-    def decide(self, size: np.ndarray | None = None) -> None:
+    def decide(self, size: np.ndarray | None = None, pool: np.ndarray | None = None) -> None:
         """The flag and the verdict at every threshold (after the second pass); ``size``: the
-        tie-breaking sizes when they were not known at the start."""
+        tie-breaking sizes when they were not known at the start; ``pool``: the parks' labour
+        pool per hectare when it was computed in the same passes."""
         if size is not None:
             self.rule["size"] = size
+        if pool is not None:
+            self.rule["pool"] = pool
         covs, count = self.meas.result(), self.red.result().count
         for k, t in enumerate(self.held):
             sets = self.sets.get(("verdict", t))

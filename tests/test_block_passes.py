@@ -19,7 +19,7 @@ from tests.test_pipeline import PBF, sp_inputs  # noqa: F401 (the shared fixture
 
 pytestmark = pytest.mark.skipif(not PBF.is_file(), reason=f"bench PBF not found: {PBF}")
 
-#: passes over a type's blocks in a run (people demand: no type-demand pass; 34 before fusing)
+#: passes over a type's blocks in a run (a type's own demand shares the first two; 34 before fusing)
 PASSES_PER_TYPE = 3
 
 
