@@ -20,6 +20,13 @@ the next one the listing of the merged keys once after the pass.
 Each case's peak is the high-water mark of the process's RSS (``VmHWM``, reset before the
 case through ``/proc/self/clear_refs``) above the RSS before it.
 
+Measured (session 7, 2 shared cores, against the branch point's consumers with ``--root``):
+type_demand 1,240-1,300 -> 700-830 ms per block for both passes (peak 770 -> 211 MiB; on the
+blob block, realistic locality, 930-1,500 -> 165-406 ms), Removal 250-380 -> 145-190 ms,
+Polygons 2,060 -> 734 ms (the shapely assembly was two thirds of it), Catchments 2,244 mean /
+3,163 at the 4th block, growing with the keys merged -> 670-800 flat, plus 0.7-1 s once to
+list the keys (peak 1,669 -> 703 MiB).
+
 Usage: ``python bench/pass_consumers_bench.py [--blocks 4] [--only NAME] [--root DIR]``
 (``--root /work/main``: main's consumers, same blocks and machine); prints a markdown table
 (runs in about a minute and a half).
@@ -180,8 +187,10 @@ def removal_case() -> Callable[[], Any]:
     base = rng.random(N_FAC) > 0.1
     removed = rng.random(N_FAC) > 0.9
 
+    acc = Removal(p, base=base, removed=removed, threshold_s=5400.0)  # the grid's minima once
+
     def run() -> None:
-        Removal(p, base=base, removed=removed, threshold_s=5400.0).add(block)
+        acc.add(block)
 
     return run
 
