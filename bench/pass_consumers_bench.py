@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -94,7 +95,10 @@ def blob_grid() -> DemandGrid:
     idx = np.arange(N_CELLS, dtype=np.int64)
     grid = GridSpec("EPSG:3405", 0.0, 0.0, 100.0, SHAPE)
     z = np.zeros(0)
-    return DemandGrid(grid, idx // SHAPE[1], idx % SHAPE[1], z, z, z.astype(np.int64))
+    kw = {"grid": grid, "row": idx // SHAPE[1], "col": idx % SHAPE[1], "population": z,
+          "area": z.astype(np.int64), "xy": z}  # fmt: skip
+    names = {f.name for f in dataclasses.fields(DemandGrid)}  # xy: not in every version
+    return DemandGrid(**{k: v for k, v in kw.items() if k in names})
 
 
 def blob_block(limit_s: float, seed: int = 0) -> TravelTimes:
