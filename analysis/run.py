@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.block_store import blocks_of, kernel_store
+from analysis.block_store import kernel_store
 from analysis.capacity import demand_throughput_correlation
 from analysis.catchments import Access
 from analysis.demand import DemandGrid
@@ -29,7 +29,7 @@ from analysis.network import Graph, Snap, component_report, graph_from_edges, sn
 from analysis.options import RunOptions, apply_overrides
 from analysis.remote import travel_times_on
 from analysis.results import RunMeta, RunResult
-from analysis.type_demand import DemandSpec, cell_weights, demand_spec, type_demand_blocks
+from analysis.type_demand import DemandSpec, TypeDemandPasses, cell_weights, demand_spec
 from analysis.units import unit_access, unit_store
 from geo.config import RegionConfig
 from geo.errors import ConfigError
@@ -163,8 +163,9 @@ class _TypeTimes:
     weights: np.ndarray
 
 
-def _type_demand(chain: _Chain, t: _TypeTimes) -> Any:
-    """The type's demand columns (analysis.type_demand) of its facilities, from facility blocks."""
+def _type_demand(chain: _Chain, t: _TypeTimes) -> TypeDemandPasses:
+    """The passes of the type's demand columns (analysis.type_demand) of its facilities, run
+    within the type's own (``analyse_type``)."""
     config, fac, tc = chain.config, t.fac, t.tc
     spec = type_demand_spec(config, tc.name)
     active = (fac["status"].to_numpy() == "operating") & (t.access.snap.edge >= 0)
@@ -178,9 +179,8 @@ def _type_demand(chain: _Chain, t: _TypeTimes) -> Any:
                 source=config.path,
             )
         size = pd.to_numeric(fac[spec.size_field], errors="coerce").to_numpy(np.float64)
-    return type_demand_blocks(
+    return TypeDemandPasses(
         spec,
-        lambda: blocks_of(t.tt),
         t.weights,
         n_fac=t.tt.n_fac,
         breaks_min=tc.breaks_min,
@@ -342,7 +342,6 @@ def _analyse_one_type(
         )
         fac_access = unit_access(fac_access, site_unit, len(fac))
     weights = type_cell_weights(config, type_name, chain.demand, chain.inputs)
-    tdem = _type_demand(chain, _TypeTimes(fac, tc, tt, fac_access, weights))
     ta = analyse_type(
         fac,
         tc,
@@ -352,13 +351,8 @@ def _analyse_one_type(
         chain.inputs.provinces,
         config,
         weight=weights,
-        pool_per_ha=(
-            tdem["demand_workers_per_ha"].to_numpy(np.float64)
-            if "demand_workers_per_ha" in tdem
-            else None
-        ),
+        type_demand=_type_demand(chain, _TypeTimes(fac, tc, tt, fac_access, weights)),
     )
-    ta.measures = ta.measures.join(tdem)
     return ta, (point_names.astype(str).tolist(), snap)
 
 

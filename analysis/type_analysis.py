@@ -29,6 +29,8 @@ from analysis.demand import DemandGrid
 from analysis.demand_memory import MemoryBudget, TypeShape
 from analysis.redundancy import removal_penalty
 from analysis.sparse_raster import SparseRaster
+from analysis.type_demand import DemandSpec as TypeDemandSpec
+from analysis.type_demand import TypeDemandPasses
 from analysis.verdict import Verdict, VerdictRule, facility_size
 from analysis.verdict_blocks import VerdictPasses
 from geo.config import AreaLevel, RegionConfig, TypeConfig
@@ -90,12 +92,15 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     *,
     weight: np.ndarray | None = None,
     pool_per_ha: np.ndarray | None = None,
+    type_demand: TypeDemandPasses | None = None,
 ) -> TypeAnalysis:
     """All measures of one type at every break; flags, removal and sharing at the primary break.
 
     ``weight`` is the type's demand per cell (default: people), on which the overlap flag and
     the verdict are decided; ``pool_per_ha`` (parks) makes the verdict's severity the shortfall
     of a park's labour pool per hectare against its neighbours' (``analysis.verdict``).
+    ``type_demand``: the type's demand columns, computed in the first two passes and joined to
+    the measures (their ``demand_workers_per_ha`` is then the pool).
     """
     d = demand.population
     ed = area_editions(provinces, demand, config.area_levels)
@@ -141,17 +146,25 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     polys = Polygons(demand, breaks_s)
     own = GroupBits(fac_area, membership, threshold_s=T * 60.0, base=base, n_cells=tt.n_cells)
     vp = _judge(fac, tc, d, config, weight, pool_per_ha, fac_prov, n_prov, base, sets)
-    first = [red_acc, *vp.first(), *bits.values(), sharing, polys, own]
+    td = type_demand or TypeDemandPasses(TypeDemandSpec(), d, n_fac=tt.n_fac, breaks_min=(1.0,),
+                                         active=base)  # fmt: skip
+    first = [red_acc, *vp.first(), *bits.values(), sharing, polys, own, *td.first()]
     run_pass(tt, [*first, *sets.consumers()])
     red = red_acc.result()
     fm = Measures(red, **params)
-    run_pass(tt, [fm, *vp.second()])
+    run_pass(tt, [fm, *vp.second(), *td.second()])
+    tdem = td.result()
     by_break = dict(zip(tc.breaks_min, fm.result(), strict=True))
     prov_bits = {key: acc.result() for key, acc in bits.items()}
     per_break = _break_measures(fac, tc, sets, d, ed, config, red=red, by_break=by_break,
                                 prov_bits=prov_bits)  # fmt: skip
     cov = per_break.at[T]
-    vp.decide(size=facility_size(fac, cov.coverage))
+    pool = (
+        tdem["demand_workers_per_ha"].to_numpy(np.float64)
+        if "demand_workers_per_ha" in tdem
+        else None
+    )
+    vp.decide(size=facility_size(fac, cov.coverage), pool=pool)
     run_pass(tt, vp.third())
     judged = vp.result()
     vd = judged.verdict
@@ -183,7 +196,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     sets.release(T * 60.0)
     f1, t1, f2, t2 = red.f1, red.t1, red.f2, red.t2
     rm = removal_penalty(f1, t1, f2, t2, d, cov.coverage, threshold_s=T * 60.0)
-    measures = _measures_frame(T, road_access, access, cov, judged, base, rm)
+    measures = _measures_frame(T, road_access, access, cov, judged, base, rm).join(tdem)
     count = cov.count_per_cell
     count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
     t_nearest = np.where(np.isfinite(t1), t1 / 60.0, -9999.0)

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from analysis import verdict_kernel
 from analysis.block_sets import (
     FacilitySets,
     SetSource,
@@ -77,11 +78,8 @@ class Removal:
         self.after = np.full(self.p.size, np.inf)
 
     def add(self, tt: TravelTimes) -> None:
-        keep = self.base[tt.fac] & (tt.time_s <= self.t)
-        fac, cell, t = tt.fac[keep], tt.cell[keep], tt.time_s[keep]
-        np.minimum.at(self.before, cell, t)
-        stay = self.stay[fac]
-        np.minimum.at(self.after, cell[stay], t[stay])
+        verdict_kernel.removal_add(tt.fac, tt.cell, tt.time_s, self.t, self.base, self.stay,
+                                   self.before, self.after)  # fmt: skip
 
     def result(self) -> tuple[float, float, float]:
         return removal_cost(self.before, self.after, self.p)
@@ -151,30 +149,64 @@ def equivalent_groups_from_sets(
 class Catchments:
     """One consumer of a pass at one threshold: the existing facilities' coverage summed in
     descending cell order (as ``diags(base) @ within`` then ``@ weight`` does) and the merged
-    (province class, cell) counts of the existing facilities (keys, counts). The candidates'
-    own cells are read later from the cells' sets of the existing facilities (ascending, as a
-    facility's pairs are)."""
+    (province class, cell) counts of the existing facilities (:attr:`keys`, :attr:`counts`),
+    each block in one compiled loop over its pairs (``analysis.verdict_kernel``). The
+    candidates' own cells are read later from the cells' sets of the existing facilities
+    (ascending, as a facility's pairs are)."""
 
     def __init__(
         self, weight: np.ndarray, *, threshold_s: float, base: np.ndarray, prov: np.ndarray
     ) -> None:
-        self.w, self.t, self.base, self.prov = weight, threshold_s, base, prov
+        self.w, self.t, self.base = np.asarray(weight, np.float64), threshold_s, base
+        self.prov = np.asarray(prov, np.int32)
         self.cov = np.zeros(base.size)
-        self.keys = np.zeros(0, np.int64)
-        self.counts = np.zeros(0, np.int64)
+        self.n_keys = int(self.prov.max()) + 1 if self.prov.size else 1
+        self._head = np.zeros(0, np.int32)  # per cell: its first (class, count) entry, -1 none
+        self._nxt = self._cls = self._cnt = np.zeros(0, np.int32)
+        self._used = 0
+        self._listed: tuple[np.ndarray, np.ndarray] | None = None
 
     def add(self, tt: TravelTimes) -> None:
-        m = tt.time_s <= self.t
-        f, c = tt.fac[m], tt.cell[m]
-        mb = self.base[f]
-        fb, cb = f[mb][::-1], c[mb][::-1]
-        self.cov += np.bincount(fb, weights=self.w[cb], minlength=self.base.size)
-        k, n = np.unique(self.prov[fb] * tt.n_cells + cb, return_counts=True)
-        self.keys, inv = np.unique(np.concatenate([self.keys, k]), return_inverse=True)
-        counts = np.bincount(
-            inv, weights=np.concatenate([self.counts, n]), minlength=self.keys.size
-        )
-        self.counts = counts.astype(np.int64)
+        if self._head.size == 0:
+            self._head = np.full(self.w.size, -1, np.int32)
+        room = self._used + tt.fac.size  # at most one new entry per pair
+        if room > self._nxt.size:
+            self._nxt, self._cls, self._cnt = (
+                _grown(a, self._used, max(room, 2 * a.size))
+                for a in (self._nxt, self._cls, self._cnt)
+            )
+        self._used = verdict_kernel.catchments_add(
+            tt.fac, tt.cell, tt.time_s, self.t, self.base, self.w, self.prov, self.cov,
+            self._head, self._nxt, self._cls, self._cnt, self._used,
+        )  # fmt: skip
+        self._listed = None
+
+    def _list(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._listed is None:
+            if self._head.size == 0:
+                self._listed = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+            else:
+                self._listed = verdict_kernel.chain_counts(
+                    self._head, self._nxt, self._cls, self._cnt, self._used, self.n_keys
+                )
+        return self._listed
+
+    @property
+    def keys(self) -> np.ndarray:
+        """The merged keys ``class * n_cells + cell``, ascending."""
+        return self._list()[0]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """The existing facilities of each key's class reaching its cell."""
+        return self._list()[1]
+
+
+def _grown(a: np.ndarray, used: int, size: int) -> np.ndarray:
+    """``a`` with room for ``size`` entries, its first ``used`` kept."""
+    out = np.empty(size, a.dtype)
+    out[:used] = a[:used]
+    return out
 
 
 def _cells_of(sets: np.ndarray) -> Callable[[int], np.ndarray]:
@@ -244,11 +276,14 @@ class VerdictPasses:
         self.meas = Measures(self.red.result(), **self.params)
         return [self.meas]
 
-    def decide(self, size: np.ndarray | None = None) -> None:
+    def decide(self, size: np.ndarray | None = None, pool: np.ndarray | None = None) -> None:
         """The flag and the verdict at every threshold (after the second pass); ``size``: the
-        tie-breaking sizes when they were not known at the start."""
+        tie-breaking sizes when they were not known at the start; ``pool``: the parks' labour
+        pool per hectare when it was computed in the same passes."""
         if size is not None:
             self.rule["size"] = size
+        if pool is not None:
+            self.rule["pool"] = pool
         covs, count = self.meas.result(), self.red.result().count
         for k, t in enumerate(self.held):
             sets = self.sets.get(("verdict", t))

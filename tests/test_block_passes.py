@@ -19,7 +19,7 @@ from tests.test_pipeline import PBF, sp_inputs  # noqa: F401 (the shared fixture
 
 pytestmark = pytest.mark.skipif(not PBF.is_file(), reason=f"bench PBF not found: {PBF}")
 
-#: passes over a type's blocks in a run (people demand: no type-demand pass; 34 before fusing)
+#: passes over a type's blocks in a run (a type's own demand shares the first two; 34 before fusing)
 PASSES_PER_TYPE = 3
 
 
@@ -86,3 +86,21 @@ def test_tiny_blocks_change_no_output(
         for part in ("row", "col", "values") if hasattr(b, "values") else ("base",):
             x, y = (a, b) if part == "base" else (getattr(a, part), getattr(b, part))
             assert np.array_equal(x, y, equal_nan=True), (name, part)
+
+
+def test_a_types_own_demand_shares_the_first_two_passes(
+    sp_inputs: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parks' labour demand (E2SFCA and the shared pool, ``type_demand.TypeDemandPasses``)
+    is read in the type's first two passes: still three passes, the demand columns filled."""
+    import dataclasses
+
+    config, opts, source, data = sp_inputs
+    labour = {"kind": "labour", "decay": "steps", "step_weights": [1.0, 0.68, 0.22]}
+    population = {**config.population, "demand": {"industrial_park": labour}}
+    demand_config = dataclasses.replace(config, population=population)
+    result, stores = _analyse((demand_config, opts, source, data), monkeypatch)
+    assert stores and all(s.passes == PASSES_PER_TYPE for s in stores), [s.passes for s in stores]
+    parks = result.layers["facilities"]
+    assert parks["demand_workers"].notna().sum() > 5, "weak fixture: no labour pool"

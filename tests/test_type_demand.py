@@ -158,3 +158,43 @@ def test_huff_size_field_weights_the_share_and_a_missing_size_takes_the_median()
         size=np.array([10.0, 30.0, np.nan]),
     )
     np.testing.assert_allclose(cols["demand_huff"], [100.0, 300.0, 200.0], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"kind": "huff", "beta": 2.0},
+        {"kind": "economic_huff", "beta": 0.9, "size_field": "size"},
+        {"kind": "economic_huff", "decay": "exponential", "beta": 0.05, "cutoff_min": 20.0},
+        {"kind": "labour", "decay": "steps", "step_weights": [1.0, 0.68, 0.22]},
+    ],
+)
+def test_compiled_block_passes_equal_the_whole_with_ties_and_planned(raw: dict) -> None:
+    """The compiled passes (``type_demand_kernel``) over blocks of 1, 3 and every facility =
+    the whole-array columns bit for bit: times on whole minutes (ties between facilities, times
+    exactly at the breaks and the cut-off, below 1 minute), planned facilities (no share)
+    reaching the same cells, missing sizes."""
+    from analysis.block_store import split_blocks
+    from analysis.type_demand import type_demand_blocks
+
+    rng = np.random.default_rng(11)
+    n_fac, n_cells = 12, 60
+    pairs = {
+        (int(f), int(c), float(rng.choice([0.0, 0.5, 10.0, 15.0, 20.0, 25.0, 30.0, 31.0])))
+        for f, c in zip(rng.integers(0, n_fac, 400), rng.integers(0, n_cells, 400), strict=True)
+    }
+    tt = _tt(sorted({(f, c): (f, c, t) for f, c, t in pairs}.values()), n_fac, n_cells)
+    active = np.ones(n_fac, bool)
+    active[[2, 7]] = False  # planned
+    sizes = rng.uniform(5.0, 500.0, n_fac)
+    sizes[[0, 5]] = np.nan
+    cells = rng.uniform(0.0, 100.0, n_cells)
+    kw = {"breaks_min": (10.0, 20.0, 30.0), "active": active, "area_ha": sizes, "size": sizes}
+    spec = demand_spec(raw)
+    want = type_demand_columns(spec, tt, cells, **kw)
+    assert want.notna().sum().min() >= 8, "weak fixture"
+    for per_block in (1, 3, n_fac):
+        got = type_demand_blocks(
+            spec, lambda p=per_block: split_blocks(tt, p), cells, n_fac=n_fac, **kw
+        )
+        assert got.equals(want), f"blocks of {per_block}: {got.compare(want)}"
