@@ -130,16 +130,36 @@ def sharing_keys_blocks(
 
 
 class Polygons:
-    """:func:`catchment_polygons_blocks` as one consumer of a pass."""
+    """:func:`catchment_polygons_blocks` as one consumer of a pass.
 
-    def __init__(self, demand: DemandGrid, breaks_s: tuple[float, ...]) -> None:
+    ``outline_cell_m`` (``[region] outline_cell_m``): where the demand cells are finer, the
+    outlines are traced on cells of about this size (a whole multiple of the cell), each drawn
+    when any of its demand cells is reached within the break. At 100 m the exact outline of the
+    populated cells is millions of squares per catchment (4 corners per reached cell: more
+    memory than every pair), far beyond what a map or a GIS layer shows; the numbers stay
+    exact at the cell size."""
+
+    def __init__(
+        self, demand: DemandGrid, breaks_s: tuple[float, ...], outline_cell_m: float = 0.0
+    ) -> None:
+        from dataclasses import replace
+
         self.demand, self.breaks_s = demand, breaks_s
         self.out: list[tuple[int, float, Any]] = []
+        g = demand.grid
+        self.k = max(1, round(outline_cell_m / g.cell_size_m))
+        rows, cols = -(-g.shape[0] // self.k), -(-g.shape[1] // self.k)
+        self.grid = replace(g, cell_size_m=g.cell_size_m * self.k, shape=(rows, cols))
 
     def add(self, tt: TravelTimes) -> None:
-        from analysis.polygons import catchment_polygons
+        from analysis.polygons import catchment_polygons, coarse_pairs, outline_polygons
 
-        self.out += catchment_polygons(tt, self.demand, self.breaks_s)
+        if self.k == 1:
+            self.out += catchment_polygons(tt, self.demand, self.breaks_s)
+            return
+        big, row, col = coarse_pairs(tt, self.demand.row, self.demand.col, self.k,
+                                     self.grid.shape[1])  # fmt: skip
+        self.out += outline_polygons(big, self.grid, row, col, self.breaks_s)
 
     def result(self) -> list[tuple[int, float, Any]]:
         return self.out

@@ -196,12 +196,38 @@ def catchment_polygons(
     Facilities that reach no cell within a break get no row for it. ``simplify_m`` > 0
     simplifies the outlines (topology preserved); by default they are exact.
     """
-    g = demand.grid
+    return outline_polygons(tt, demand.grid, demand.row, demand.col, breaks_s, simplify_m)
+
+
+def coarse_pairs(
+    tt: TravelTimes, row: np.ndarray, col: np.ndarray, k: int, n_cols: int
+) -> tuple[TravelTimes, np.ndarray, np.ndarray]:
+    """The pairs on a grid of cells ``k`` times larger: each (facility, large cell) with the
+    shortest time of the facility's cells inside it, sorted by facility and large cell; the
+    large cells' rows and columns (``n_cols``: columns of the large grid)."""
+    big = (row[tt.cell].astype(np.int64) // k) * n_cols + col[tt.cell].astype(np.int64) // k
+    order = np.lexsort((tt.time_s, big, tt.fac))  # by facility, large cell, then time
+    f, b, t = tt.fac[order], big[order], tt.time_s[order]
+    first = np.r_[True, (f[1:] != f[:-1]) | (b[1:] != b[:-1])] if f.size else np.zeros(0, bool)
+    cells, local = np.unique(b[first], return_inverse=True)
+    out = TravelTimes(f[first], local.astype(np.int64), t[first], tt.n_fac, cells.size, tt.limit_s)
+    return out, cells // n_cols, cells % n_cols
+
+
+def outline_polygons(
+    tt: TravelTimes,
+    g: GridSpec,
+    row: np.ndarray,
+    col: np.ndarray,
+    breaks_s: tuple[float, ...],
+    simplify_m: float = 0.0,
+) -> list[tuple[int, float, shapely.Geometry]]:
+    """:func:`catchment_polygons` on any grid ``g`` whose cells lie at ``row``, ``col``."""
     breaks = np.asarray(breaks_s, np.float64)
     nb = breaks.size
     fac_ptr = np.searchsorted(tt.fac, np.arange(tt.n_fac + 1)).astype(np.int64)
-    rows = demand.row[tt.cell].astype(np.int64)
-    cols = demand.col[tt.cell].astype(np.int64)
+    rows = row[tt.cell].astype(np.int64)
+    cols = col[tt.cell].astype(np.int64)
     cap = _capacity(tt, nb)
     out_x = np.empty(cap, np.float64)
     out_y = np.empty(cap, np.float64)

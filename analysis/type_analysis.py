@@ -143,7 +143,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     }
     sharing = SharingKeys(threshold_s=T * 60.0, demand=d,
                           editions=[(cprov, len(tab)) for tab, cprov in ed.values()])  # fmt: skip
-    polys = Polygons(demand, breaks_s)
+    polys = Polygons(demand, breaks_s, config.outline_cell_m)
     own = GroupBits(fac_area, membership, threshold_s=T * 60.0, base=base, n_cells=tt.n_cells)
     vp = _judge(fac, tc, d, config, weight, pool_per_ha, fac_prov, n_prov, base, sets)
     td = type_demand or TypeDemandPasses(TypeDemandSpec(), d, n_fac=tt.n_fac, breaks_min=(1.0,),

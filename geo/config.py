@@ -175,6 +175,9 @@ class RegionConfig:
     validation_trips: str = ""  # absolute path of the trips table (``[validation] trips_file``)
     #: only cells with people are demand (``[region] populated_cells_only``; for 100 m grids)
     populated_cells_only: bool = False
+    #: catchment outlines are traced on cells of about this size where the demand cells are
+    #: finer (``[region] outline_cell_m``; analysis.block_measures.Polygons)
+    outline_cell_m: float = 1000.0
     #: memory limit of the grid and demand cells, GiB (``[region] max_grid_gib``; None: half
     #: of the machine's memory)
     max_grid_gib: float | None = None
@@ -310,6 +313,7 @@ def load_region_config(path: str | Path | None = None, *, region: str = "vietnam
         edition=reg.edition,
         cell_size_m=reg.cell_size_m,
         populated_cells_only=reg.populated_cells_only,
+        outline_cell_m=reg.outline_cell_m,
         max_grid_gib=reg.max_grid_gib,
         access_speed_kmh=reg.access_speed_kmh,
         max_facility_access_km=reg.max_facility_access_km,

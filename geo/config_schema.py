@@ -65,6 +65,7 @@ class RegionTable(Strict):
     min_component_km: Annotated[float, Field(ge=0)] = 5.0
     max_grid_gib: Positive | None = None
     populated_cells_only: bool = False
+    outline_cell_m: Positive = 1000.0
     coastal_provinces63: list[str] = []
 
     @field_validator("name")

@@ -129,3 +129,45 @@ def test_mask_polygons_trace_what_rasterio_shapes_trace():
     assert len(shapely.get_parts(got[0])) >= 2
     assert mask_polygons(grid, []) == []
     assert mask_polygons(grid, [empty, empty]) == [None, None]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_outlines_on_larger_cells_draw_every_large_cell_reached(seed):
+    """Cells finer than ``outline_cell_m`` (``block_measures.Polygons``): a facility's outline
+    at a break is the union of the large cells (3 x 3 here, the grid's last ones cut) holding
+    at least one of its cells within the break, nothing else; only populated cells are demand."""
+    from analysis.block_measures import Polygons
+
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(5, 20)), int(rng.integers(5, 20))
+    full = _grid(h, w)
+    keep = rng.random(h * w) < 0.6  # the populated cells only, as at 100 m
+    demand = DemandGrid(grid=full.grid, row=full.row[keep], col=full.col[keep],
+                        population=np.ones(keep.sum()), area=np.zeros(keep.sum(), int))  # fmt: skip
+    times = rng.uniform(0, 100, (3, keep.sum()))
+    times[rng.random(times.shape) < 0.5] = np.inf
+    breaks = (40.0, 100.0)
+    polys = Polygons(demand, breaks, outline_cell_m=3 * CELL)
+    polys.add(_tt_from_times(times))
+    got = {(i, b): g for i, b, g in polys.result()}
+    for i in range(3):
+        for b in breaks:
+            hit = times[i] <= b
+            big = {(r // 3, c // 3) for r, c in zip(demand.row[hit], demand.col[hit], strict=True)}
+            if not big:
+                assert (i, b) not in got
+                continue
+            squares = [
+                shapely.box(
+                    demand.grid.x0 + 3 * CELL * c,
+                    demand.grid.y0 - 3 * CELL * (r + 1),
+                    demand.grid.x0 + 3 * CELL * (c + 1),
+                    demand.grid.y0 - 3 * CELL * r,
+                )
+                for r, c in big
+            ]
+            ref = shapely.union_all(squares)
+            geom = got[(i, b)]
+            assert shapely.is_valid(geom), shapely.is_valid_reason(geom)
+            assert geom.area == pytest.approx(len(big) * (3 * CELL) ** 2)
+            assert shapely.symmetric_difference(geom, ref).area < 1e-6, f"facility {i}, break {b}"
