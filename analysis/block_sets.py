@@ -174,33 +174,6 @@ def _members(sets: np.ndarray, cells: np.ndarray, n: int) -> tuple[np.ndarray, n
     return r, m
 
 
-def _pairs_in_cells(r: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every pair (a < b by position) of members of the same cell: (cell position, a, b),
-    in cell order (``r`` sorted)."""
-    k = np.bincount(r, minlength=int(r.max()) + 1 if r.size else 0)
-    start = np.cumsum(k) - k
-    pos = np.arange(r.size) - start[r]
-    partners = k[r] - pos - 1
-    first = np.repeat(np.arange(r.size), partners)
-    offset = np.arange(first.size) - np.repeat(np.cumsum(partners) - partners, partners)
-    second = first + 1 + offset
-    return r[first], m[first], m[second]
-
-
-def _cell_chunks(sizes: np.ndarray, budget: int, max_cells: int = 1 << 15) -> list[tuple[int, int]]:
-    """Consecutive ranges of at most ``max_cells`` cells whose ``sizes`` (pairs per cell) add
-    to about ``budget``."""
-    cum = np.cumsum(sizes)
-    out, lo = [], 0
-    while lo < sizes.size:
-        base = cum[lo - 1] if lo else 0
-        hi = int(np.searchsorted(cum, base + budget, side="right"))
-        hi = min(max(hi, lo + 1), lo + max_cells)
-        out.append((lo, hi))
-        lo = hi
-    return out
-
-
 def pairwise_overlaps_from_sets(
     sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray
 ) -> pd.DataFrame:
@@ -224,12 +197,6 @@ def pairwise_overlaps_from_sets(
     return pd.DataFrame(
         {"i": i.astype(np.int64), "j": j.astype(np.int64), "overlap": v, "overlap_share": share}
     )
-
-
-def _popcount(words: np.ndarray) -> np.ndarray:
-    """Set bits per column of a (words, n) uint64 array."""
-    out: np.ndarray = np.bitwise_count(words).sum(axis=0).astype(np.int64)
-    return out
 
 
 def province_matrices_from_bits(

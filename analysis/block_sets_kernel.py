@@ -65,6 +65,27 @@ def overlap_fold(sets: np.ndarray, cells: np.ndarray, d: np.ndarray, n: int) -> 
     return acc
 
 
+def meet_fold(
+    sets: np.ndarray, cells: np.ndarray, w: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`overlap_fold` (``w`` the weight) and ``meet``: [a, b] set where a cell's set
+    holds both a and b (a < b), [a, a] where one holds a."""
+    acc = np.zeros((n, n))
+    meet = np.zeros((n, n), np.bool_)
+    buf = np.empty(64 * sets.shape[0], np.int64)
+    for j in range(cells.size):
+        c = cells[j]
+        k = _members_of(sets, c, buf)
+        v = w[c]
+        for x in range(k):
+            a = buf[x]
+            meet[a, a] = True
+            for y in range(x + 1, k):
+                acc[a, buf[y]] += v
+                meet[a, buf[y]] = True
+    return acc, meet
+
+
 def province_fold(
     sets: np.ndarray, cells: np.ndarray, d: np.ndarray, cell_prov: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -99,4 +120,5 @@ def province_fold(
 
 _members_of = numba.njit(cache=True, nogil=True)(_members_of)
 overlap_fold = numba.njit(cache=True, nogil=True)(overlap_fold)
+meet_fold = numba.njit(cache=True, nogil=True)(meet_fold)
 province_fold = numba.njit(cache=True, nogil=True)(province_fold)

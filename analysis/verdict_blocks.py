@@ -32,10 +32,6 @@ from analysis import verdict_kernel
 from analysis.block_sets import (
     FacilitySets,
     SetSource,
-    _cell_chunks,
-    _members,
-    _pairs_in_cells,
-    _popcount,
     _words,
     fuse_bytes_default,
 )
@@ -100,29 +96,20 @@ def set_removal_blocks(
 
 
 def meet_and_overlaps(
-    sets: np.ndarray, weight: np.ndarray, n_fac: int, *, budget: int = 1 << 18
+    sets: np.ndarray, weight: np.ndarray, n_fac: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """From the cells' facility sets: ``overlap`` (n_fac x n_fac, i < j) the weight of the cells
     both reach, added in ascending cell order, and ``meet`` (symmetric) where two facilities
-    share a cell, with i, i where i reaches one (cells without weight count)."""
+    share a cell, with i, i where i reaches one (cells without weight count); folded over the
+    cells by ``analysis.block_sets_kernel.meet_fold``."""
+    from analysis.block_sets_kernel import meet_fold
+
     w = np.asarray(weight, np.float64)
-    acc = np.zeros(n_fac * n_fac)
-    meet = np.zeros(n_fac * n_fac, bool)
     cells = np.flatnonzero((sets != 0).any(axis=0))
-    k = _popcount(sets[:, cells])
-    for lo, hi in _cell_chunks(k * (k + 1) // 2, budget):
-        c = cells[lo:hi]
-        r, m = _members(sets, c, n_fac)
-        meet[m * n_fac + m] = True
-        rc, a, b = _pairs(r, m)
-        np.add.at(acc, a * n_fac + b, w[c[rc]])
-        meet[a * n_fac + b] = True
-    sq = meet.reshape(n_fac, n_fac)
-    return acc.reshape(n_fac, n_fac), sq | sq.T
-
-
-def _pairs(r: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return _pairs_in_cells(r, m) if r.size else (r, m, m)
+    n = max(n_fac, 64 * sets.shape[0])
+    acc, meet = meet_fold(np.ascontiguousarray(sets), cells, w, n)
+    sq = meet[:n_fac, :n_fac]
+    return np.ascontiguousarray(acc[:n_fac, :n_fac]), sq | sq.T
 
 
 def equivalent_groups_from_sets(
