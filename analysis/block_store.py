@@ -35,7 +35,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,7 +283,7 @@ def pass_threads() -> int:
         raise ValueError(f"INFRA_OVERLAP_PASS_THREADS must be a count, got {raw!r}") from None
 
 
-def run_pass(tt: TravelTimes | BlockStore, consumers: list[Any]) -> None:
+def run_pass(tt: TravelTimes | BlockStore | Iterable[TravelTimes], consumers: list[Any]) -> None:
     """One pass over the blocks of ``tt``: each block, read once, goes to every consumer's
     ``add`` in block order (consumers that need no result of each other share the read).
 
@@ -316,11 +316,14 @@ def run_pass(tt: TravelTimes | BlockStore, consumers: list[Any]) -> None:
                 f.result()
 
 
-def blocks_of(tt: TravelTimes | BlockStore) -> Iterator[TravelTimes]:
-    """One pass over the blocks of a store, or of a whole long-form result (32 facilities each)."""
+def blocks_of(tt: TravelTimes | BlockStore | Iterable[TravelTimes]) -> Iterator[TravelTimes]:
+    """One pass over the blocks of a store, of a whole long-form result (32 facilities each),
+    or of blocks given as they come."""
     if isinstance(tt, BlockStore):
         return tt.blocks()
-    return split_blocks(tt)
+    if isinstance(tt, TravelTimes):
+        return split_blocks(tt)
+    return iter(tt)
 
 
 def split_blocks(tt: TravelTimes, per_block: int = PER_BLOCK) -> Iterator[TravelTimes]:

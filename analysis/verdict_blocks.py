@@ -35,6 +35,7 @@ from analysis.block_sets import (
     _words,
     fuse_bytes_default,
 )
+from analysis.block_store import run_pass
 from analysis.blocks import Measures, Reduction
 from analysis.catchments import TravelTimes
 from analysis.verdict import Judgement, Verdict, decide, judge_with, severity_from_meet
@@ -53,10 +54,8 @@ Blocks = Callable[[], Iterable[TravelTimes]]
 
 
 def _feed(blocks: Iterable[TravelTimes], consumers: list[Any]) -> None:
-    """One pass: each block to every consumer, in block order."""
-    for tt in blocks:
-        for c in consumers:
-            c.add(tt)
+    """One pass: each block to every consumer, in block order (``block_store.run_pass``)."""
+    run_pass(blocks, consumers)
 
 
 class Removal:
@@ -285,6 +284,7 @@ class VerdictPasses:
             _feed(self.sets.blocks(), [meas])
             self.at[t] = self._at(meas.result()[0], red.result().count[0], catch, fs.result())
             self.sets.release(("verdict", t))
+            del red, catch, fs, meas  # one threshold's grid arrays at a time (100 m: GBs)
 
     def _at(
         self, cov: Any, count: np.ndarray, c: Catchments, sets: np.ndarray
