@@ -41,12 +41,14 @@ def served_by_several(
             continue
         row, col, count = _cells_counted(layer.array)
         klass = np.where(count >= 4, 4, count)
+        n_cells = {k: int((klass == k).sum()) for k in (2, 3, 4)}  # the grid's cells
+        drawn, row, col, klass = _on_map_cells(grid, row, col, klass)
         kinds = [k for k in (2, 3, 4) if (klass == k).any()]
-        outlines = cell_polygons(grid, [(row[klass == k], col[klass == k]) for k in kinds])
+        outlines = cell_polygons(drawn, [(row[klass == k], col[klass == k]) for k in kinds])
         rows = [
             {
                 "n": k,
-                "cells": int((klass == k).sum()),
+                "cells": n_cells[k],
                 "geometry": shapely.simplify(geom, simplify_m, preserve_topology=True),
             }
             for k, geom in zip(kinds, outlines, strict=True)
@@ -55,6 +57,31 @@ def served_by_several(
         if rows:
             out[t] = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs).to_crs("EPSG:4326")
     return out
+
+
+#: the areas are drawn on cells of at least this size (a whole multiple of the grid's): at
+#: 100 m the populated cells served by several facilities are millions of squares, more than
+#: the page can hold or show (as the catchments' ``[region] outline_cell_m``)
+MAP_CELL_M = 1000.0
+
+
+def _on_map_cells(
+    grid: Any, row: np.ndarray, col: np.ndarray, klass: np.ndarray
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    """The grid the areas are drawn on and the cells' rows, columns and classes on it: the
+    grid itself at 1 km, else cells ``k`` times larger, each in the highest class of its cells."""
+    from dataclasses import replace
+
+    k = max(1, round(MAP_CELL_M / float(grid.cell_size_m)))
+    if k == 1 or row.size == 0:
+        return grid, row, col, klass
+    n_cols = -(-grid.shape[1] // k)
+    big = (row.astype(np.int64) // k) * n_cols + col.astype(np.int64) // k
+    order = np.lexsort((-klass, big))  # by large cell, its highest class first
+    first = np.r_[True, big[order][1:] != big[order][:-1]]
+    cells, top = big[order][first], klass[order][first]
+    coarse = replace(grid, cell_size_m=grid.cell_size_m * k, shape=(-(-grid.shape[0] // k), n_cols))
+    return coarse, cells // n_cols, cells % n_cols, top
 
 
 def _cells_counted(src: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import types
 
 import numpy as np
+import pytest
 import shapely
 
 from analysis.demand_memory import MemoryBudget
@@ -97,3 +98,32 @@ def test_memory_estimate_no_longer_grows_with_the_bbox() -> None:
     grow = budget.need_gib(n, large) - budget.need_gib(n, small)
     assert 0 < grow < 0.05  # a window of 256 rows, not 3 × 8 × 99 M bytes (2.2 GiB)
     assert budget.need_gib(2 * n, large) > 1.9 * budget.need_gib(n, large) - 0.05
+
+
+def test_served_by_several_on_a_fine_grid_draws_kilometre_cells() -> None:
+    """At 100 m the areas are drawn on 1 km cells (``html_several.MAP_CELL_M``), each in the
+    highest class of its cells; the cell counts stay the grid's."""
+    from dataclasses import replace
+
+    from maps.html_several import served_by_several
+
+    fine = replace(GRID, cell_size_m=100.0, shape=(600, 70))
+    row, col, count = _cells()
+    sparse = SparseRaster.of_cells(fine.shape, row, col, count, -1, np.int16)
+    got = served_by_several(
+        types.SimpleNamespace(
+            grid=fine, rasters={"coverage_count_x": RasterLayer(sparse, -1, "facilities", "")}
+        ),
+        ["x"],
+        simplify_m=0.0,
+    )["x"].to_crs(fine.crs)
+    several = sparse.values >= 2  # the raster's own cells (a repeated cell once)
+    row, col = sparse.row[several], sparse.col[several]
+    klass = np.where(sparse.values[several] >= 4, 4, sparse.values[several])
+    top: dict[tuple[int, int], int] = {}
+    for r, c, k in zip(row // 10, col // 10, klass, strict=True):
+        top[(int(r), int(c))] = max(top.get((int(r), int(c)), 0), int(k))
+    for n, geom, cells in zip(got["n"], got.geometry, got["cells"], strict=True):
+        assert cells == int((klass == n).sum())
+        want = sum(1 for k in top.values() if k == n) * 1000.0**2
+        assert geom.area == pytest.approx(want, rel=1e-6), n
