@@ -285,7 +285,7 @@ def _min_covers(
     *,
     cells_of: Callable[[int], np.ndarray],
     outside_on: Callable[[int, np.ndarray], np.ndarray],
-    sub_of: Callable[[np.ndarray, np.ndarray], sp.spmatrix],
+    sub_of: Callable[[np.ndarray, np.ndarray], Any],
     time_limit_s: float,
 ) -> tuple[list[int], list[int]]:
     """``min_cover_own`` and ``min_cover_given_outside`` of every group: ``cells_of(g)`` its
@@ -300,10 +300,15 @@ def _min_covers(
             cover_given.append(0)
             continue
         sub = sub_of(mine, cells)  # the small problem only (same answer, far less to reduce)
+
+        def cover(people: np.ndarray, sub: Any = sub) -> int:
+            # sub: the (mine x cells) matrix, or a function of the people giving its reduction
+            within = sub(people) if callable(sub) else sub
+            return minimal_cover(within, people, time_limit_s=time_limit_s).n_chosen
+
         d_g = d[cells]
-        cover_own.append(minimal_cover(sub, d_g, time_limit_s=time_limit_s).n_chosen)
-        d_need = d_g * ~outside_on(g, cells)
-        cover_given.append(minimal_cover(sub, d_need, time_limit_s=time_limit_s).n_chosen)
+        cover_own.append(cover(d_g))
+        cover_given.append(cover(d_g * ~outside_on(g, cells)))
     return cover_own, cover_given
 
 

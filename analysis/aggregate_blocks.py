@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numba
 import numpy as np
@@ -32,6 +33,7 @@ import scipy.sparse as sp
 from analysis.aggregate import _counts_frame, _member_of, _min_covers, _pairs_frame
 from analysis.block_sets import _members
 from analysis.catchments import TravelTimes
+from analysis.covering import Reduced
 
 __all__ = [
     "GroupBits",
@@ -118,6 +120,31 @@ def group_bits(
     for tt in blocks:
         acc.add(tt)
     return acc.result()
+
+
+def reduced_from_sets(
+    sets: np.ndarray, mine: np.ndarray, cells: np.ndarray
+) -> Callable[[np.ndarray], Reduced]:
+    """For the people of ``cells``: the covering input (``covering.Reduced``) of facilities
+    ``mine`` on ``cells``, the same as ``reduce_coverage`` of :func:`sub_from_sets`, built from
+    the sets' words (one compiled pass over the cells, no (cell, facility) pairs)."""
+    from analysis.block_sets_kernel import local_bits
+    from analysis.covering import reduced_from_bits
+
+    local = np.full(64 * sets.shape[0], -1, np.int64)
+    local[mine] = np.arange(mine.size)
+    bits = local_bits(np.ascontiguousarray(sets), np.asarray(cells, np.int64), local,
+                      max(1, (mine.size + 63) // 64))  # fmt: skip
+    reached = (bits != 0).any(axis=1)
+
+    def reduced(people: np.ndarray) -> Reduced:
+        keep = np.flatnonzero(reached & (np.asarray(people) > 0))
+        if keep.size == 0:
+            rows = sp.csr_matrix((0, mine.size), dtype=bool)
+            return Reduced(rows, np.zeros(0), np.full(cells.size, -1, np.int64))
+        return reduced_from_bits(bits[keep], keep, people, cells.size, mine.size)
+
+    return reduced
 
 
 def sub_from_sets(sets: np.ndarray, mine: np.ndarray, cells: np.ndarray) -> sp.csr_matrix:
@@ -236,7 +263,7 @@ def _pair_sums(
 def aggregate_from_bits(  # noqa: PLR0913 (the merged bits and the call's inputs)
     own: np.ndarray,
     out: np.ndarray,
-    sub_of: Callable[[np.ndarray, np.ndarray], sp.spmatrix],
+    sub_of: Callable[[np.ndarray, np.ndarray], Any],
     demand: np.ndarray,
     *,
     cell_area: np.ndarray,
@@ -325,7 +352,7 @@ def aggregate_measures_blocks(  # noqa: PLR0913 (the merged inputs and the call'
     return aggregate_from_bits(
         own,
         out,
-        lambda mine, cells: sub_from_sets(sets, mine, cells),
+        lambda mine, cells: reduced_from_sets(sets, mine, cells),
         d,
         cell_area=cell_area,
         fac_area=fac_area,

@@ -86,6 +86,20 @@ def meet_fold(
     return acc, meet
 
 
+def local_bits(sets: np.ndarray, cells: np.ndarray, local: np.ndarray, n_words: int) -> np.ndarray:
+    """(cells, n_words) uint64: the sets of ``cells`` renumbered by ``local`` (a member's new
+    index, -1: left out), e.g. a group's own facilities on its own cells."""
+    out = np.zeros((cells.size, n_words), np.uint64)
+    buf = np.empty(64 * sets.shape[0], np.int64)
+    for j in range(cells.size):
+        k = _members_of(sets, cells[j], buf)
+        for x in range(k):
+            loc = local[buf[x]]
+            if loc >= 0:
+                out[j, loc // 64] |= _U1 << np.uint64(loc % 64)
+    return out
+
+
 def province_fold(
     sets: np.ndarray, cells: np.ndarray, d: np.ndarray, cell_prov: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -121,4 +135,5 @@ def province_fold(
 _members_of = numba.njit(cache=True, nogil=True)(_members_of)
 overlap_fold = numba.njit(cache=True, nogil=True)(overlap_fold)
 meet_fold = numba.njit(cache=True, nogil=True)(meet_fold)
+local_bits = numba.njit(cache=True, nogil=True)(local_bits)
 province_fold = numba.njit(cache=True, nogil=True)(province_fold)

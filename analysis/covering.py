@@ -158,6 +158,16 @@ def reduce_coverage(
     bits = np.zeros((cells.size, n_words), np.uint64)
     # each (cell, facility) pair appears once, so adding the bits is OR-ing them
     np.add.at(bits, (pos, f // 64), np.left_shift(np.uint64(1), (f % 64).astype(np.uint64)))
+    return reduced_from_bits(bits, cells, demand, n_cells, n_fac)
+
+
+def reduced_from_bits(
+    bits: np.ndarray, cells: np.ndarray, demand: np.ndarray, n_cells: int, n_fac: int
+) -> Reduced:
+    """The :class:`Reduced` of ``cells`` (ascending, each with people and a candidate) whose
+    covering sets are the rows of ``bits`` (a bit per facility)."""
+    cell_row = np.full(n_cells, -1, np.int64)
+    n_words = bits.shape[1]
     uniq, inverse = unique_rows(bits)
     weight = np.bincount(inverse, weights=np.asarray(demand, float)[cells], minlength=len(uniq))
     cell_row[cells] = inverse

@@ -165,3 +165,29 @@ def test_hand_built_aggregates_with_groups_in_no_area(per_block: int) -> None:
     assert (m["covered_only_by_outside"] > 0).any() and (m["duplicated_with_outside"] > 0).any()
     assert len(want[1]) > 8 and (want[1]["duplicated"] > 0).sum() > 3, "weak fixture"
     _assert_same(got, want)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reduced_from_sets_is_the_reduction_of_the_sub_matrix(seed: int) -> None:
+    """A group's covering input built from the sets' words equals ``reduce_coverage`` of the
+    (mine x cells) sub-matrix: rows in the same order, the same weights, the same cell rows;
+    with people of zero, cells no facility of the group reaches, and 70 facilities (2 words)."""
+    from analysis.aggregate_blocks import reduced_from_sets, sub_from_sets
+    from analysis.covering import reduce_coverage
+
+    rng = np.random.default_rng(seed)
+    n_fac, n_cells = 130, 3_000
+    sets = np.zeros((3, n_cells), np.uint64)
+    for _ in range(4):
+        f = rng.integers(0, n_fac, n_cells)
+        sets[f // 64, np.arange(n_cells)] |= np.left_shift(np.uint64(1), (f % 64).astype(np.uint64))
+    sets[:, rng.random(n_cells) < 0.1] = 0
+    mine = np.sort(rng.choice(n_fac, 70, replace=False))
+    cells = np.sort(rng.choice(n_cells, 1_500, replace=False))
+    for people in (rng.integers(0, 4, cells.size).astype(float), rng.random(cells.size)):
+        want = reduce_coverage(sub_from_sets(sets, mine, cells), people)
+        got = reduced_from_sets(sets, mine, cells)(people)
+        assert want.weight.size > 10
+        assert (got.rows != want.rows).nnz == 0 and got.rows.shape == want.rows.shape
+        assert np.array_equal(got.weight, want.weight)
+        assert np.array_equal(got.cell_row, want.cell_row)
