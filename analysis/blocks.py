@@ -39,7 +39,7 @@ The run (``analysis.type_analysis.analyse_type``) takes every measure it can fro
 table "Measures from facility blocks" of METHOD.md): the reductions here, per-block rows
 (``analysis.block_measures``: sharing keys, polygons), the cells' merged sets
 (``analysis.block_sets``: overlaps, province matrices, covering input), type demand
-(``analysis.type_demand.type_demand_blocks``), units (``analysis.units.unit_travel_times``),
+(``analysis.type_demand_passes.type_demand_blocks``), units (``analysis.units.unit_travel_times``),
 the verdict (``analysis.verdict_blocks``) and the group aggregates (``analysis.aggregate_blocks``).
 Its blocks come from the catchment step's :class:`analysis.block_store.BlockStore` (the
 kernel's blocks, spilled to disk beyond a size), or are slices of a whole result

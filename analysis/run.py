@@ -29,7 +29,8 @@ from analysis.network import Graph, Snap, component_report, graph_from_edges, sn
 from analysis.options import RunOptions, apply_overrides
 from analysis.remote import travel_times_on
 from analysis.results import RunMeta, RunResult
-from analysis.type_demand import DemandSpec, TypeDemandPasses, cell_weights, demand_spec
+from analysis.type_demand import DemandSpec, cell_weights, demand_spec
+from analysis.type_demand_passes import TypeDemandPasses
 from analysis.units import unit_access, unit_store
 from geo.config import RegionConfig
 from geo.errors import ConfigError

@@ -30,7 +30,7 @@ from analysis.demand_memory import MemoryBudget, TypeShape
 from analysis.redundancy import removal_penalty
 from analysis.sparse_raster import SparseRaster
 from analysis.type_demand import DemandSpec as TypeDemandSpec
-from analysis.type_demand import TypeDemandPasses
+from analysis.type_demand_passes import TypeDemandPasses
 from analysis.verdict import Verdict, VerdictRule, facility_size
 from analysis.verdict_blocks import VerdictPasses
 from geo.config import AreaLevel, RegionConfig, TypeConfig

@@ -1,4 +1,4 @@
-"""The compiled (numba) half of ``analysis.type_demand.type_demand_blocks``: one loop over a
+"""The compiled (numba) half of ``analysis.type_demand_passes.type_demand_blocks``: one loop over a
 block's pairs per pass, O(pairs) with no temporaries of the block's size.
 
 The arithmetic is :func:`analysis.type_demand.decay_weights`' and ``huff_shares`` / ``e2sfca``'s,

@@ -1,5 +1,5 @@
 """Per-block cost of the pass consumers outside ``analysis.blocks`` / ``block_sets`` /
-``aggregate_blocks`` at the 100 m scale: ``type_demand.type_demand_blocks`` (its own two passes,
+``aggregate_blocks`` at the 100 m scale: ``type_demand_passes.type_demand_blocks`` (its own two passes,
 for each demand kind of the default config), ``verdict_blocks.Catchments`` and ``Removal``, and
 ``block_measures.Polygons`` (``analysis.polygons.catchment_polygons``).
 
@@ -54,7 +54,8 @@ from analysis.block_measures import Polygons  # noqa: E402
 from analysis.catchments import TravelTimes  # noqa: E402
 from analysis.demand import DemandGrid  # noqa: E402
 from analysis.results import GridSpec  # noqa: E402
-from analysis.type_demand import DemandSpec, type_demand_blocks  # noqa: E402
+from analysis.type_demand import DemandSpec  # noqa: E402
+from analysis.type_demand_passes import type_demand_blocks  # noqa: E402
 from analysis.verdict_blocks import Catchments, Removal  # noqa: E402
 
 N_CELLS = 27_900_000

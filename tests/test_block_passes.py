@@ -92,7 +92,7 @@ def test_a_types_own_demand_shares_the_first_two_passes(
     sp_inputs: Any,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The parks' labour demand (E2SFCA and the shared pool, ``type_demand.TypeDemandPasses``)
+    """The parks' labour demand (E2SFCA and the shared pool, ``type_demand_passes.TypeDemandPasses``)
     is read in the type's first two passes: still three passes, the demand columns filled."""
     import dataclasses
 

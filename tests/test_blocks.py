@@ -447,7 +447,8 @@ def test_catchment_polygons_from_blocks_equal_the_whole(case: dict, per_block: i
 def test_type_demand_from_blocks_equals_the_whole(case: dict, raw: dict) -> None:
     """Huff (two passes: the denominators per cell, then the shares) and E2SFCA from blocks of
     1, 7 and all facilities = on every pair at once, bit for bit; some sizes missing."""
-    from analysis.type_demand import demand_spec, type_demand_blocks, type_demand_columns
+    from analysis.type_demand import demand_spec, type_demand_columns
+    from analysis.type_demand_passes import type_demand_blocks
 
     tt, params = case["tt"], case["params"]
     spec = demand_spec(raw)

@@ -175,7 +175,7 @@ def test_compiled_block_passes_equal_the_whole_with_ties_and_planned(raw: dict) 
     exactly at the breaks and the cut-off, below 1 minute), planned facilities (no share)
     reaching the same cells, missing sizes."""
     from analysis.block_store import split_blocks
-    from analysis.type_demand import type_demand_blocks
+    from analysis.type_demand_passes import type_demand_blocks
 
     rng = np.random.default_rng(11)
     n_fac, n_cells = 12, 60
