@@ -44,6 +44,10 @@ def test_ctrl_c_in_batch_prints_one_line_and_exits_130(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # as from a terminal: Ctrl-C at its default, whatever this test process inherited (a
+        # process started with SIGINT ignored keeps it ignored, and Python then installs no
+        # KeyboardInterrupt handler: an xdist worker after a test that ignored it)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (tmp_path / "b" / "scenarios").is_dir():
