@@ -277,7 +277,8 @@ def aggregate_from_bits(  # noqa: PLR0913 (the merged bits and the call's inputs
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`analysis.aggregate.aggregate_measures` from the cells' group bits (``own``,
     ``out``: :func:`group_bits`) and ``sub_of(mine, cells)``: the (mine x cells) boolean matrix
-    of the pairs within the threshold (a group's minimal cover). Equal to it to the last bit.
+    of the pairs within the threshold, or a function of the cells' people giving its covering
+    input (:func:`reduced_from_sets`; a group's minimal cover). Equal to it to the last bit.
 
     ``outside`` of the reference is defined on a group's cells and the cells it covers only; the
     measures read it there only (covered_by_outside and covered_only_by_outside on g's cells,

@@ -142,14 +142,12 @@ class Polygons:
     def __init__(
         self, demand: DemandGrid, breaks_s: tuple[float, ...], outline_cell_m: float = 0.0
     ) -> None:
-        from dataclasses import replace
+        from analysis.polygons import coarse_grid
 
         self.demand, self.breaks_s = demand, breaks_s
         self.out: list[tuple[int, float, Any]] = []
-        g = demand.grid
-        self.k = max(1, round(outline_cell_m / g.cell_size_m))
-        rows, cols = -(-g.shape[0] // self.k), -(-g.shape[1] // self.k)
-        self.grid = replace(g, cell_size_m=g.cell_size_m * self.k, shape=(rows, cols))
+        self.k = max(1, round(outline_cell_m / demand.grid.cell_size_m))
+        self.grid = coarse_grid(demand.grid, self.k)
 
     def add(self, tt: TravelTimes) -> None:
         from analysis.polygons import catchment_polygons, coarse_pairs, outline_polygons

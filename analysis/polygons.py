@@ -199,6 +199,14 @@ def catchment_polygons(
     return outline_polygons(tt, demand.grid, demand.row, demand.col, breaks_s, simplify_m)
 
 
+def coarse_grid(g: GridSpec, k: int) -> GridSpec:
+    """``g`` with cells ``k`` times larger (same origin; the last row and column cut)."""
+    from dataclasses import replace
+
+    shape = (-(-g.shape[0] // k), -(-g.shape[1] // k))
+    return replace(g, cell_size_m=g.cell_size_m * k, shape=shape)
+
+
 def coarse_pairs(
     tt: TravelTimes, row: np.ndarray, col: np.ndarray, k: int, n_cols: int
 ) -> tuple[TravelTimes, np.ndarray, np.ndarray]:

@@ -70,17 +70,17 @@ def _on_map_cells(
 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
     """The grid the areas are drawn on and the cells' rows, columns and classes on it: the
     grid itself at 1 km, else cells ``k`` times larger, each in the highest class of its cells."""
-    from dataclasses import replace
+    from analysis.polygons import coarse_grid
 
     k = max(1, round(MAP_CELL_M / float(grid.cell_size_m)))
     if k == 1 or row.size == 0:
         return grid, row, col, klass
-    n_cols = -(-grid.shape[1] // k)
+    coarse = coarse_grid(grid, k)
+    n_cols = coarse.shape[1]
     big = (row.astype(np.int64) // k) * n_cols + col.astype(np.int64) // k
     order = np.lexsort((-klass, big))  # by large cell, its highest class first
     first = np.r_[True, big[order][1:] != big[order][:-1]]
     cells, top = big[order][first], klass[order][first]
-    coarse = replace(grid, cell_size_m=grid.cell_size_m * k, shape=(-(-grid.shape[0] // k), n_cols))
     return coarse, cells // n_cols, cells % n_cols, top
 
 
