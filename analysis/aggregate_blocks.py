@@ -31,8 +31,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from analysis.aggregate import _counts_frame, _member_of, _min_covers, _pairs_frame
-from analysis.block_sets import _members
 from analysis.catchments import TravelTimes
+from analysis.cell_sets import CellSets
 from analysis.covering import Reduced
 
 __all__ = [
@@ -123,17 +123,17 @@ def group_bits(
 
 
 def reduced_from_sets(
-    sets: np.ndarray, mine: np.ndarray, cells: np.ndarray
+    sets: CellSets, mine: np.ndarray, cells: np.ndarray
 ) -> Callable[[np.ndarray], Reduced]:
     """For the people of ``cells``: the covering input (``covering.Reduced``) of facilities
     ``mine`` on ``cells``, the same as ``reduce_coverage`` of :func:`sub_from_sets`, built from
-    the sets' words (one compiled pass over the cells, no (cell, facility) pairs)."""
-    from analysis.block_sets_kernel import local_bits
+    the cells' lists (one compiled pass over the cells, no (cell, facility) pairs)."""
+    from analysis.cell_sets_kernel import local_bits
     from analysis.covering import reduced_from_bits
 
-    local = np.full(64 * sets.shape[0], -1, np.int64)
+    local = np.full(max(sets.n_fac, 1), -1, np.int64)
     local[mine] = np.arange(mine.size)
-    bits = local_bits(np.ascontiguousarray(sets), np.asarray(cells, np.int64), local,
+    bits = local_bits(sets.indptr, sets.members, np.asarray(cells, np.int64), local,
                       max(1, (mine.size + 63) // 64))  # fmt: skip
     reached = (bits != 0).any(axis=1)
 
@@ -147,12 +147,11 @@ def reduced_from_sets(
     return reduced
 
 
-def sub_from_sets(sets: np.ndarray, mine: np.ndarray, cells: np.ndarray) -> sp.csr_matrix:
+def sub_from_sets(sets: CellSets, mine: np.ndarray, cells: np.ndarray) -> sp.csr_matrix:
     """Boolean (mine x cells): facility ``mine[k]`` within the sets' threshold of ``cells[j]``,
     from the cells' facility sets (the pairs' sub-matrix ``within[mine][:, cells]``)."""
-    n_fac = 64 * sets.shape[0]
-    r, m = _members(sets, np.asarray(cells), n_fac)
-    local = np.full(n_fac, -1, np.int64)
+    r, m = sets.members_of(np.asarray(cells))
+    local = np.full(max(sets.n_fac, 1), -1, np.int64)
     local[mine] = np.arange(mine.size)
     k = local[m] >= 0
     return sp.csr_matrix(
@@ -327,7 +326,7 @@ def aggregate_from_bits(  # noqa: PLR0913 (the merged bits and the call's inputs
 
 def aggregate_measures_blocks(  # noqa: PLR0913 (the merged inputs and the call's keywords)
     blocks: Iterable[TravelTimes] | tuple[np.ndarray, np.ndarray],
-    sets: np.ndarray,
+    sets: CellSets,
     demand: np.ndarray,
     *,
     threshold_s: float,

@@ -21,10 +21,11 @@ import scipy.sparse as sp
 
 from analysis.api_inputs import Demand, require_columns, to_metric
 from analysis.block_measures import catchment_polygons_blocks
-from analysis.block_sets import facility_sets, pairwise_overlaps_from_sets
+from analysis.block_sets import pairwise_overlaps_from_sets
 from analysis.block_store import BlockStore, kernel_store
 from analysis.blocks import CellReduction, facility_measures, reduce_blocks
 from analysis.catchments import Access, TravelTimes
+from analysis.cell_sets import facility_sets
 from analysis.network import Graph, snap_points
 from analysis.overlap import Coverage
 from geo.errors import InputError
@@ -301,7 +302,7 @@ def overlaps(catch: Catchments, *, breaks_min: Sequence[float] | None = None) ->
     frames = []
     for k, b in enumerate(breaks):
         sets = facility_sets(
-            catch.blocks(),
+            catch.blocks,
             threshold_s=b * 60.0,
             n_fac=catch.store.n_fac,
             n_cells=catch.store.n_cells,

@@ -14,10 +14,10 @@ from analysis import covering
 from analysis.api_catchments import Catchments, cell_reduction, check_breaks
 from analysis.block_sets import (
     covering_input,
-    facility_sets,
     province_bits,
     province_matrices_from_bits,
 )
+from analysis.cell_sets import facility_sets
 from analysis.redundancy import removal_penalty
 from analysis.verdict import VerdictRule, facility_size
 from analysis.verdict_blocks import judge_blocks
@@ -175,7 +175,7 @@ def minimal_cover(
     """
     (t_min,) = check_breaks(catch, (threshold_min,))
     sets = facility_sets(
-        catch.blocks(),
+        catch.blocks,
         threshold_s=t_min * 60.0,
         n_fac=catch.store.n_fac,
         n_cells=catch.store.n_cells,

@@ -2,8 +2,9 @@
 facilities (pairwise overlaps, the covering step's input) within a break of every cell, never
 the pairs (moved from ``analysis.blocks``, which re-exports these names; see its docstring).
 
-Province matrices and pairwise overlaps are folded over the cells' sets (a compiled loop over
-the cells, ``analysis.block_sets_kernel``), in the order in which the sparse products of
+The facilities' sets are per-cell lists (``analysis.cell_sets``); the provinces' are bit sets
+(a word holds 64 areas). Province matrices and pairwise overlaps are folded over the cells'
+sets (compiled loops over the cells, ``analysis.block_sets_kernel``, ``cell_sets_kernel``), in the order in which the sparse products of
 ``analysis.overlap`` add the people of the cells two provinces (facilities) share: ascending
 cells for the province matrices, descending for the overlaps (scipy's ``csr_matmat`` lists a row's columns in reverse
 order of first appearance, and ``within @ diag(d)`` is the overlaps' first product). The sums
@@ -21,6 +22,7 @@ import pandas as pd
 
 from analysis.block_kernel import or_pairs
 from analysis.catchments import TravelTimes
+from analysis.cell_sets import CellSets, FacilitySets, kept_rows
 
 
 def _words(n_prov: int) -> int:
@@ -71,37 +73,6 @@ def province_bits(
 # --------------------------------------------------------------------------- pairwise overlaps
 
 
-class FacilitySets:
-    """:func:`facility_sets` as one consumer of a pass; ``keep`` (boolean per facility): only
-    those facilities' bits."""
-
-    def __init__(
-        self, *, threshold_s: float, n_fac: int, n_cells: int, keep: np.ndarray | None = None
-    ) -> None:
-        self.t = float(threshold_s)
-        self.member = np.arange(n_fac, dtype=np.int64)  # each facility's own bit
-        if keep is not None:
-            self.member[~np.asarray(keep, bool)] = -1
-        self.out = np.zeros((_words(n_fac), n_cells), np.uint64)
-
-    def add(self, tt: TravelTimes) -> None:
-        or_pairs(tt.fac, tt.cell, tt.time_s, self.t, self.member, self.out)
-
-    def result(self) -> np.ndarray:
-        return self.out
-
-
-def facility_sets(
-    blocks: Iterable[TravelTimes], *, threshold_s: float, n_fac: int, n_cells: int
-) -> np.ndarray:
-    """(words, n_cells) uint64: bit ``i % 64`` of word ``i // 64`` set when facility i (any
-    status) is within ``threshold_s`` of the cell; merged (bitwise or) over the blocks."""
-    acc = FacilitySets(threshold_s=threshold_s, n_fac=n_fac, n_cells=n_cells)
-    for tt in blocks:
-        acc.add(tt)
-    return acc.result()
-
-
 def fuse_bytes_default(left: int | None = None) -> int:
     """Bytes a type's shared first pass may hold beyond the run's own reduction: the verdict's
     counts per threshold and the cells' sets (``INFRA_OVERLAP_FUSE_MB`` when set, else
@@ -116,10 +87,11 @@ def fuse_bytes_default(left: int | None = None) -> int:
 
 
 class SetSource:
-    """The cells' facility sets a type needs, by key: those that fit in what is left of
-    ``budget`` bytes (after :meth:`reserve`) are filled by the run's shared first pass
-    (:meth:`consumers`); any other is read in a pass of its own when asked (:meth:`get`), so
-    that memory stays bounded at 100 m."""
+    """The cells' facility sets a type needs, by key. Each is counted in the run's shared first
+    pass while its counts (2 bytes a cell) fit in what is left of ``budget`` bytes (after
+    :meth:`reserve`), and filled in the shared second pass (:meth:`fillers`) while its lists
+    fit; any other is read in passes of its own when asked (:meth:`get`: one if counted, else
+    two), so that memory stays bounded at 100 m."""
 
     def __init__(
         self, blocks: Callable[[], Iterable[TravelTimes]], n_fac: int, n_cells: int, budget: int
@@ -139,56 +111,61 @@ class SetSource:
     def want(self, key: Any, threshold_s: float, keep: np.ndarray | None = None) -> None:
         self.specs.setdefault(key, (threshold_s, keep))
 
+    def _new(self, key: Any, threshold_s: float | None = None) -> FacilitySets:
+        t, keep = self.specs[key] if key in self.specs else (float(threshold_s or 0.0), None)
+        return FacilitySets(threshold_s=t, n_fac=self.n_fac, n_cells=self.n_cells, keep=keep)
+
     def consumers(self) -> list[FacilitySets]:
-        """Accumulators of the wanted sets that fit in the budget (in the order wanted)."""
-        size = _words(self.n_fac) * self.n_cells * 8
-        for key, (t, keep) in self.specs.items():
+        """Counting accumulators of the wanted sets whose counts fit (in the order wanted)."""
+        size = self.n_cells * (2 if self.n_fac < 2**16 else 4)
+        for key in self.specs:
             if not self.reserve(size):
                 break
-            self.held[key] = FacilitySets(
-                threshold_s=t, n_fac=self.n_fac, n_cells=self.n_cells, keep=keep
-            )
+            self.held[key] = self._new(key)
         return list(self.held.values())
 
-    def get(self, key: Any, threshold_s: float | None = None) -> np.ndarray:
-        """The sets of ``key`` (read now in a pass of its own if not held)."""
-        if key in self.held:
-            return self.held[key].result()
-        t, keep = self.specs[key] if key in self.specs else (float(threshold_s or 0.0), None)
-        acc = FacilitySets(threshold_s=t, n_fac=self.n_fac, n_cells=self.n_cells, keep=keep)
-        for tt in self.blocks():
-            acc.add(tt)
+    def fillers(self) -> list[FacilitySets]:
+        """After the first pass: the counted sets whose lists fit in the budget, ready to be
+        filled by the second pass (the others keep their counts: one pass of their own)."""
+        out = []
+        for acc in self.held.values():
+            if acc.members is None and acc.done is None and self.reserve(acc.fill_bytes()):
+                acc.start_fill()
+                out.append(acc)
+        return out
+
+    def get(self, key: Any, threshold_s: float | None = None) -> CellSets:
+        """The sets of ``key`` (read now in passes of their own if not held)."""
+        acc = self.held.get(key) or self._new(key, threshold_s)
+        if acc.done is None:
+            if not acc.counted:
+                for tt in self.blocks():
+                    acc.add(tt)
+            if acc.members is None:
+                acc.start_fill()
+                for tt in self.blocks():
+                    acc.add(tt)
         return acc.result()
 
     def release(self, key: Any) -> None:
         self.held.pop(key, None)
 
 
-def _members(sets: np.ndarray, cells: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(cell position, member) of the sets of ``cells``, by cell then member ascending."""
-    if cells.size == 0:  # no cell (a type whose every row was rejected): no member
-        return np.zeros(0, np.intp), np.zeros(0, np.intp)
-    raw = np.ascontiguousarray(sets[:, cells].T).view(np.uint8).reshape(cells.size, -1)
-    bits = np.unpackbits(raw, axis=1, bitorder="little")[:, :n]
-    r, m = np.nonzero(bits)
-    return r, m
-
-
 def pairwise_overlaps_from_sets(
-    sets: np.ndarray, demand: np.ndarray, coverage: np.ndarray
+    sets: CellSets, demand: np.ndarray, coverage: np.ndarray
 ) -> pd.DataFrame:
     """``analysis.overlap.pairwise_overlaps`` from the cells' facility sets (``facility_sets``)
     without the pairs: every pair of facilities of a cell gets the cell's people, cells in
     descending order (the order of the sparse product's sums, so equal to the last bit;
-    folded by ``analysis.block_sets_kernel.overlap_fold``)."""
-    from analysis.block_sets_kernel import overlap_fold
+    folded by ``analysis.cell_sets_kernel.overlap_fold``)."""
+    from analysis.cell_sets_kernel import overlap_fold
 
     n_fac = coverage.size
     d = np.asarray(demand, np.float64)
     # descending: the sparse product's row of (within @ diag(d)) lists a facility's cells in
     # reverse (scipy's csr_matmat gives a row's columns in reverse order of first appearance)
-    cells = np.flatnonzero((sets != 0).any(axis=0) & (d != 0))[::-1]
-    o = overlap_fold(np.ascontiguousarray(sets), cells, d, max(n_fac, 64 * sets.shape[0]))
+    cells = np.flatnonzero(sets.nonempty() & (d != 0))[::-1].astype(np.int64)
+    o = overlap_fold(sets.indptr, sets.members, cells, d, max(n_fac, sets.n_fac, 1))
     o = o[:n_fac, :n_fac]
     i, j = np.nonzero(np.triu(o, k=1) > 0)
     v = o[i, j]
@@ -219,29 +196,26 @@ def province_matrices_from_bits(
     return np.ascontiguousarray(served), np.ascontiguousarray(dup), covered
 
 
-def covering_input(sets: np.ndarray, demand: np.ndarray, *, candidates: np.ndarray) -> Any:
+def covering_input(sets: CellSets, demand: np.ndarray, *, candidates: np.ndarray) -> Any:
     """The covering step's input (``analysis.covering.Reduced``: cells with the same covering
     set merged) from the cells' facility sets, equal to ``covering.reduce_coverage`` on the
     pairs: ``candidates`` (boolean) are the facilities that count; cells without people or
     without a candidate are dropped."""
     import scipy.sparse as sp
 
-    from analysis.covering import Reduced, unique_rows
+    from analysis.cell_sets_kernel import hashed
+    from analysis.covering import Reduced
 
     cand = np.asarray(candidates, bool)
-    n_fac, n_cells = cand.size, sets.shape[1]
-    mask = np.zeros(sets.shape[0], np.uint64)
-    for w in range(sets.shape[0]):
-        idx = np.flatnonzero(cand[64 * w : 64 * w + 64])
-        mask[w] = np.bitwise_or.reduce(
-            np.left_shift(np.uint64(1), idx.astype(np.uint64)), initial=np.uint64(0)
-        )
-    masked = sets & mask[:, None]
-    cells = np.flatnonzero((masked != 0).any(axis=0) & (np.asarray(demand) > 0))
+    n_fac, n_cells = cand.size, sets.n_cells
+    keep = np.zeros(max(n_fac, sets.n_fac, 1), np.bool_)
+    keep[:n_fac] = cand
+    _, n_kept = hashed(sets.indptr, sets.members, keep)
+    cells = np.flatnonzero((n_kept > 0) & (np.asarray(demand) > 0))
     cell_row = np.full(n_cells, -1, np.int64)
     if cells.size == 0:
         return Reduced(sp.csr_matrix((0, n_fac), dtype=bool), np.zeros(0), cell_row)
-    uniq, inverse = unique_rows(masked[:, cells].T)
+    uniq, inverse = kept_rows(sets, keep, cells)
     weight = np.bincount(inverse, weights=np.asarray(demand, float)[cells], minlength=len(uniq))
     cell_row[cells] = inverse
     raw = np.ascontiguousarray(uniq).view(np.uint8).reshape(len(uniq), -1)

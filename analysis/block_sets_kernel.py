@@ -1,6 +1,6 @@
-"""The compiled (numba) half of ``analysis.block_sets``: folding every pair of members of each
-cell's bit set over the cells (pairwise overlaps, province matrices), without expanding the
-(cell, a, b) triples into arrays.
+"""The compiled (numba) half of ``analysis.block_sets``' province matrices: folding every pair
+of areas of each cell's bit set over the cells, without expanding the (cell, a, b) triples into
+arrays (the facilities' sets are per-cell lists: ``analysis.cell_sets_kernel``).
 
 Each output entry is added in the order the numpy version (``np.add.at`` over the expanded
 triples, chunk by chunk) adds it: the cells in the order given, a cell's members ascending, so
@@ -49,57 +49,6 @@ def _members_of(sets: np.ndarray, c: int, out: np.ndarray) -> int:
     return k
 
 
-def overlap_fold(sets: np.ndarray, cells: np.ndarray, d: np.ndarray, n: int) -> np.ndarray:
-    """(n, n) float64: entry [a, b] (a < b) the sum of ``d[c]`` over ``cells`` (in that order)
-    whose set holds both a and b."""
-    acc = np.zeros((n, n))
-    buf = np.empty(64 * sets.shape[0], np.int64)
-    for j in range(cells.size):
-        c = cells[j]
-        k = _members_of(sets, c, buf)
-        v = d[c]
-        for x in range(k):
-            a = buf[x]
-            for y in range(x + 1, k):
-                acc[a, buf[y]] += v
-    return acc
-
-
-def meet_fold(
-    sets: np.ndarray, cells: np.ndarray, w: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`overlap_fold` (``w`` the weight) and ``meet``: [a, b] set where a cell's set
-    holds both a and b (a < b), [a, a] where one holds a."""
-    acc = np.zeros((n, n))
-    meet = np.zeros((n, n), np.bool_)
-    buf = np.empty(64 * sets.shape[0], np.int64)
-    for j in range(cells.size):
-        c = cells[j]
-        k = _members_of(sets, c, buf)
-        v = w[c]
-        for x in range(k):
-            a = buf[x]
-            meet[a, a] = True
-            for y in range(x + 1, k):
-                acc[a, buf[y]] += v
-                meet[a, buf[y]] = True
-    return acc, meet
-
-
-def local_bits(sets: np.ndarray, cells: np.ndarray, local: np.ndarray, n_words: int) -> np.ndarray:
-    """(cells, n_words) uint64: the sets of ``cells`` renumbered by ``local`` (a member's new
-    index, -1: left out), e.g. a group's own facilities on its own cells."""
-    out = np.zeros((cells.size, n_words), np.uint64)
-    buf = np.empty(64 * sets.shape[0], np.int64)
-    for j in range(cells.size):
-        k = _members_of(sets, cells[j], buf)
-        for x in range(k):
-            loc = local[buf[x]]
-            if loc >= 0:
-                out[j, loc // 64] |= _U1 << np.uint64(loc % 64)
-    return out
-
-
 def province_fold(
     sets: np.ndarray, cells: np.ndarray, d: np.ndarray, cell_prov: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,7 +82,4 @@ def province_fold(
 
 
 _members_of = numba.njit(cache=True, nogil=True)(_members_of)
-overlap_fold = numba.njit(cache=True, nogil=True)(overlap_fold)
-meet_fold = numba.njit(cache=True, nogil=True)(meet_fold)
-local_bits = numba.njit(cache=True, nogil=True)(local_bits)
 province_fold = numba.njit(cache=True, nogil=True)(province_fold)

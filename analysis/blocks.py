@@ -59,7 +59,6 @@ from analysis.block_kernel import measure_pairs, reduce_pairs
 from analysis.block_sets import (
     _words,
     covering_input,
-    facility_sets,
     pairwise_overlaps_from_sets,
     province_bits,
     province_matrices_from_bits,
@@ -67,6 +66,7 @@ from analysis.block_sets import (
 from analysis.block_store import SpanPlan, max_pairs_default, split_blocks
 from analysis.catchments import Access, TravelTimes
 from analysis.catchments import nearest_two_arrays as _nearest_two
+from analysis.cell_sets import facility_sets
 from analysis.network import Graph
 from analysis.overlap import Coverage
 

@@ -152,7 +152,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     run_pass(tt, [*first, *sets.consumers()])
     red = red_acc.result()
     fm = Measures(red, **params)
-    run_pass(tt, [fm, *vp.second(), *td.second()])
+    run_pass(tt, [fm, *vp.second(), *td.second(), *sets.fillers()])
     tdem = td.result()
     by_break = dict(zip(tc.breaks_min, fm.result(), strict=True))
     prov_bits = {key: acc.result() for key, acc in bits.items()}

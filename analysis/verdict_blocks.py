@@ -30,7 +30,6 @@ from scipy.sparse.csgraph import connected_components
 
 from analysis import verdict_kernel
 from analysis.block_sets import (
-    FacilitySets,
     SetSource,
     _words,
     fuse_bytes_default,
@@ -38,6 +37,7 @@ from analysis.block_sets import (
 from analysis.block_store import run_pass
 from analysis.blocks import Measures, Reduction
 from analysis.catchments import TravelTimes
+from analysis.cell_sets import CellSets, FacilitySets
 from analysis.verdict import Judgement, Verdict, decide, judge_with, severity_from_meet
 from analysis.verdict_set import VerdictRule, province_classes, removal_cost, select_verdict
 
@@ -95,18 +95,18 @@ def set_removal_blocks(
 
 
 def meet_and_overlaps(
-    sets: np.ndarray, weight: np.ndarray, n_fac: int
+    sets: CellSets, weight: np.ndarray, n_fac: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """From the cells' facility sets: ``overlap`` (n_fac x n_fac, i < j) the weight of the cells
     both reach, added in ascending cell order, and ``meet`` (symmetric) where two facilities
     share a cell, with i, i where i reaches one (cells without weight count); folded over the
-    cells by ``analysis.block_sets_kernel.meet_fold``."""
-    from analysis.block_sets_kernel import meet_fold
+    cells by ``analysis.cell_sets_kernel.meet_fold``."""
+    from analysis.cell_sets_kernel import meet_fold
 
     w = np.asarray(weight, np.float64)
-    cells = np.flatnonzero((sets != 0).any(axis=0))
-    n = max(n_fac, 64 * sets.shape[0])
-    acc, meet = meet_fold(np.ascontiguousarray(sets), cells, w, n)
+    cells = np.flatnonzero(sets.nonempty()).astype(np.int64)
+    n = max(n_fac, sets.n_fac, 1)
+    acc, meet = meet_fold(sets.indptr, sets.members, cells, w, n)
     sq = meet[:n_fac, :n_fac]
     return np.ascontiguousarray(acc[:n_fac, :n_fac]), sq | sq.T
 
@@ -195,16 +195,6 @@ def _grown(a: np.ndarray, used: int, size: int) -> np.ndarray:
     return out
 
 
-def _cells_of(sets: np.ndarray) -> Callable[[int], np.ndarray]:
-    """Facility i's cells (ascending) from the cells' facility sets."""
-
-    def cells(i: int) -> np.ndarray:
-        bit = np.uint64(1) << np.uint64(i % 64)
-        return np.flatnonzero(sets[i // 64] & bit).astype(np.int64)
-
-    return cells
-
-
 class VerdictPasses:
     """:func:`judge_blocks` as three passes a run can share with its other measures: ``first``
     (the reduction at every threshold in the weight, the catchments, and the existing
@@ -281,13 +271,14 @@ class VerdictPasses:
                               keep=self.base)  # fmt: skip
             _feed(self.sets.blocks(), [red, catch, fs])
             meas = Measures(red.result(), **self.params)
-            _feed(self.sets.blocks(), [meas])
+            fs.start_fill()
+            _feed(self.sets.blocks(), [meas, fs])
             self.at[t] = self._at(meas.result()[0], red.result().count[0], catch, fs.result())
             self.sets.release(("verdict", t))
             del red, catch, fs, meas  # one threshold's grid arrays at a time (100 m: GBs)
 
     def _at(
-        self, cov: Any, count: np.ndarray, c: Catchments, sets: np.ndarray
+        self, cov: Any, count: np.ndarray, c: Catchments, sets: CellSets
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
         base, w, n_cells = self.base, self.w, self.w.size
         overlap, meet = meet_and_overlaps(sets, w, base.size)
@@ -308,7 +299,7 @@ class VerdictPasses:
                 overlap, meet, c.cov, base=base, equivalent_share=rule.equivalent_share
             )
             cand = np.asarray(kw.pop("candidates"), bool) & base
-            return select_verdict(_cells_of(sets), w, count=count.astype(np.int64),
+            return select_verdict(sets.cells_of, w, count=count.astype(np.int64),
                                   count_prov=count_prov, group=group, candidates=cand, **kw)  # fmt: skip
 
         return decide(cov, pool_severity, joint, fac_prov=self.fac_prov, base=base, **self.rule)
@@ -355,7 +346,7 @@ def judge_blocks(  # noqa: PLR0913 (judge's inputs, keyword-only)
         exempt=exempt,
     )  # fmt: skip
     _feed(blocks(), [*vp.first(), *sets.consumers()])
-    _feed(blocks(), vp.second())
+    _feed(blocks(), [*vp.second(), *sets.fillers()])
     vp.decide()
     _feed(blocks(), vp.third())
     return vp.result()

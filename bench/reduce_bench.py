@@ -1,6 +1,6 @@
 """The per-cell reductions of a pass, one block at a time (issue 19): ms per block and the
 temporaries of ``add`` for ``blocks.Reduction`` (3 breaks, 34 provinces), ``blocks.Measures``,
-``block_sets.ProvinceBits`` and ``block_sets.FacilitySets`` (150 facilities: 3 words).
+``block_sets.ProvinceBits`` and ``cell_sets.FacilitySets`` (150 facilities; its count and its fill).
 
 The block is the size the passes read at 100 m: 8 Mi pairs over 32 facilities of a grid of
 27.9 M cells, sorted by (facility, cell), times uniform below the 180 min limit, int64 facility
@@ -27,8 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis import blocks
-from analysis.block_sets import FacilitySets, ProvinceBits
+from analysis.block_sets import ProvinceBits
 from analysis.catchments import TravelTimes
+from analysis.cell_sets import FacilitySets
 
 N_CELLS = 27_900_000
 N_PAIRS = 8 * 2**20
@@ -94,6 +95,18 @@ def main() -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rows.append((name, min(ms), float(np.median(ms)), peak / 2**20))
+    # the lists' second pass: counted for every fill below, then each fill places one block
+    fs = FacilitySets(threshold_s=BREAKS_S[1], n_fac=N_FAC, n_cells=N_CELLS)
+    for _ in range(args.reps + 1):
+        fs.add(tt)
+    fs.start_fill()
+    fs.add(tt)  # compile
+    ms = []
+    for _ in range(args.reps):
+        t = time.perf_counter()
+        fs.add(tt)
+        ms.append((time.perf_counter() - t) * 1e3)
+    rows.append(("FacilitySets fill", min(ms), float(np.median(ms)), 0.0))
     print(f"{'consumer':<14} {'min ms':>9} {'median ms':>10} {'ns/pair':>8} {'temp MiB':>9}")
     for name, lo, med, mib in rows:
         print(f"{name:<14} {lo:>9.1f} {med:>10.1f} {lo * 1e6 / tt.fac.size:>8.1f} {mib:>9.1f}")

@@ -173,6 +173,7 @@ def test_reduced_from_sets_is_the_reduction_of_the_sub_matrix(seed: int) -> None
     (mine x cells) sub-matrix: rows in the same order, the same weights, the same cell rows;
     with people of zero, cells no facility of the group reaches, and 70 facilities (2 words)."""
     from analysis.aggregate_blocks import reduced_from_sets, sub_from_sets
+    from analysis.cell_sets import CellSets
     from analysis.covering import reduce_coverage
 
     rng = np.random.default_rng(seed)
@@ -182,6 +183,9 @@ def test_reduced_from_sets_is_the_reduction_of_the_sub_matrix(seed: int) -> None
         f = rng.integers(0, n_fac, n_cells)
         sets[f // 64, np.arange(n_cells)] |= np.left_shift(np.uint64(1), (f % 64).astype(np.uint64))
     sets[:, rng.random(n_cells) < 0.1] = 0
+    bits = sets.copy()
+    sets = CellSets.from_bits(sets, n_fac)
+    assert np.array_equal(sets.to_bits(), bits), "lists != bits"
     mine = np.sort(rng.choice(n_fac, 70, replace=False))
     cells = np.sort(rng.choice(n_cells, 1_500, replace=False))
     for people in (rng.integers(0, 4, cells.size).astype(float), rng.random(cells.size)):

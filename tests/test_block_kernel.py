@@ -112,10 +112,20 @@ def test_measures_and_bits_equal_the_numpy_path(per_block: int) -> None:
     fs = FacilitySets(threshold_s=t, n_fac=N_FAC, n_cells=N_CELLS, keep=keep)
     for b in tts:
         pb.add(b)
-        fs.add(b)
+        fs.add(b)  # counted
+    fs.start_fill()
+    for b in tts:
+        fs.add(b)  # placed
     m = (tt.time_s <= t) & base[tt.fac] & (prov[tt.fac] >= 0)
     assert np.array_equal(pb.result(), _old_or(N_PROV, prov[tt.fac[m]], tt.cell[m]))
     m = (tt.time_s <= t) & keep[tt.fac]
     want = _old_or(N_FAC, tt.fac[m], tt.cell[m])
     assert want.shape[0] == 3 and (want[2] != 0).any(), "not three words of facilities"
-    assert np.array_equal(fs.result(), want), "facility sets differ"
+    got = fs.result()
+    assert np.array_equal(got.to_bits(), want), "facility sets differ"
+    for c in range(N_CELLS):  # each cell's list ascending, no repeat
+        lst = got.members[got.indptr[c] : got.indptr[c + 1]]
+        assert np.all(np.diff(lst) > 0), f"cell {c}: {lst}"
+    for i in np.flatnonzero(keep)[:20]:  # the transposed lists: each facility's cells
+        m = (tt.time_s <= t) & (tt.fac == i)
+        assert np.array_equal(got.cells_of(int(i)), np.unique(tt.cell[m])), f"facility {i}"

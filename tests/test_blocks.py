@@ -555,8 +555,11 @@ def test_units_on_a_local_cluster_equal_the_single_process_units(case: dict) -> 
 def test_no_cell_means_no_member() -> None:
     """A type whose every row was rejected reaches no cell: the set reductions return nothing
     instead of failing on an empty reshape (the CLI goes on and says so)."""
-    from analysis import block_sets
+    from analysis.block_sets import covering_input
+    from analysis.cell_sets import facility_sets
 
-    sets = np.zeros((1, 0), np.uint64)
-    r, m = block_sets._members(sets, np.zeros(0, np.int64), 3)
-    assert r.size == 0 and m.size == 0
+    sets = facility_sets([], threshold_s=60.0, n_fac=3, n_cells=0)
+    r, m = sets.members_of(np.zeros(0, np.int64))
+    assert r.size == 0 and m.size == 0 and sets.n_cells == 0
+    red = covering_input(sets, np.zeros(0), candidates=np.ones(3, bool))
+    assert red.rows.shape == (0, 3) and red.weight.size == 0
