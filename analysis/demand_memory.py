@@ -41,12 +41,20 @@ KERNEL_THREAD_BYTES_PER_CELL = 12
 NEAREST_BYTES_PER_CELL = 32
 #: and per break: the coverage count (int32)
 COUNT_BYTES_PER_CELL = 4
-#: an allowance per cell for the other consumers of the first pass (sharing keys, the groups'
-#: counts, the catchment outlines, the verdict's counts), whatever their form
-OTHER_PASS_BYTES_PER_CELL = 24
-#: facility sets (``analysis.block_sets.FacilitySets``) held at once when none is fused into
+#: an allowance per cell for the other consumers of the first pass: the groups' bits
+#: (``aggregate_blocks.GroupBits``: own and outside, a word each up to 64 groups: 16 B; Viet
+#: Nam's 6 regions, 34 and 63 provinces: two words each, 32 B), the sharing keys' provinces
+#: (int16 per edition: 4 B), the type demand's per-cell sums (8 B); the verdict's counts are
+#: reserved from the sets' budget (``verdict_blocks.VerdictPasses``)
+OTHER_PASS_BYTES_PER_CELL = 44
+#: facility sets (``analysis.cell_sets.FacilitySets``) held at once when none is fused into
 #: the first pass: the primary break's and the one the covering step asks for
 MIN_SETS = 2
+#: the mean facilities of a type reaching a populated cell at its widest break, for the
+#: estimate made before the catchments are known (measured at 100 m, 1,000 facilities: 14.5
+#: for 150 seaports at 120 min, 8.5 for 750 parks at 60 min, 5.0 for 100 airports); the sets'
+#: budget is then taken from the counted pairs (``block_sets.SetSource.fillers``)
+SET_MEMBERS_PER_CELL = 16
 #: rows of the grid a raster fills at a time while it is written (one row of 256-pixel tiles;
 #: ``maps.rasters`` writes the coverage-count and nearest-time rasters from the cells, window
 #: by window, never dense over the whole grid)
@@ -82,8 +90,11 @@ class TypeShape:
         return NEAREST_BYTES_PER_CELL + self.n_breaks * per_break + OTHER_PASS_BYTES_PER_CELL
 
     def set_bytes_per_cell(self) -> int:
-        """Bytes per cell of one facility set (a bit per facility)."""
-        return 8 * words(self.n_fac)
+        """Bytes per cell of one facility set (per-cell lists): the count (2 B), the offset
+        (4 B) and :data:`SET_MEMBERS_PER_CELL` members of 2 bytes (4 from 32,768 facilities),
+        never more members than the type has."""
+        member = 2 if self.n_fac < 2**15 else 4
+        return 2 + 4 + member * min(self.n_fac, SET_MEMBERS_PER_CELL)
 
 
 #: a type whose facilities are not known yet: the national benchmark's largest (150 seaports,

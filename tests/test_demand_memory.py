@@ -91,10 +91,13 @@ def test_estimate_counts_the_kernel_and_the_passes() -> None:
     assert need >= held + passes / 2**30, "the passes' accumulators are not counted"
     assert need >= held + NATIONAL * dmm.KERNEL_BYTES_PER_CELL / 2**30, "the kernel is not"
     assert 3 < need < 8, f"{need:.2f} GiB for the national 100 m run (target: 8 GB)"
-    wide = dmm.TypeShape(n_fac=5_000, n_breaks=3, areas=(34, 63))  # 79 words per set
+    wide = dmm.TypeShape(n_fac=50_000, n_breaks=3, areas=(34, 63))  # 4-byte members
     more = dmm.MemoryBudget(limit_gib=64.0, types=(SEAPORTS, SEAPORTS, wide), threads=2)
-    grow = more.need_gib(NATIONAL, GRID) - need  # two sets of 79 words instead of 3
-    assert grow == pytest.approx(2 * (79 - 3) * 8 * NATIONAL / 2**30), grow
+    grow = more.need_gib(NATIONAL, GRID) - need  # two sets of 4-byte members instead of 2
+    per = 2 * dmm.SET_MEMBERS_PER_CELL * 2 * NATIONAL / 2**30
+    assert grow == pytest.approx(per), grow
+    few = dmm.TypeShape(n_fac=4, n_breaks=3, areas=(34, 63))  # never more members than facilities
+    assert few.set_bytes_per_cell() == 2 + 4 + 2 * 4
 
 
 def test_a_run_whose_passes_do_not_fit_is_refused_before_the_work() -> None:
@@ -111,10 +114,12 @@ def test_a_run_whose_passes_do_not_fit_is_refused_before_the_work() -> None:
 
 def test_sets_are_sized_from_what_the_limit_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INFRA_OVERLAP_FUSE_MB", raising=False)
-    budget = dmm.MemoryBudget(limit_gib=8.0, types=(SEAPORTS,) * 3, threads=2)
+    budget = dmm.MemoryBudget(limit_gib=10.0, types=(SEAPORTS,) * 3, threads=2)
     fuse = fuse_bytes_default(budget.fuse_bytes(NATIONAL, SEAPORTS))
     one_set = NATIONAL * SEAPORTS.set_bytes_per_cell()
     assert fuse >= 3 * one_set, "the three breaks' sets of 150 seaports would each need a pass"
+    less = dmm.MemoryBudget(limit_gib=8.0, types=(SEAPORTS,) * 3, threads=2)
+    assert one_set <= less.fuse_bytes(NATIONAL, SEAPORTS) < 3 * one_set, "not from the limit"
     tight = dmm.MemoryBudget(limit_gib=1.0, types=(SEAPORTS,))
     assert tight.fuse_bytes(NATIONAL, SEAPORTS) == dmm.FUSE_BYTES_FLOOR
     assert fuse_bytes_default() == dmm.FUSE_BYTES_FLOOR
