@@ -207,6 +207,42 @@ def coarse_grid(g: GridSpec, k: int) -> GridSpec:
     return replace(g, cell_size_m=g.cell_size_m * k, shape=shape)
 
 
+@numba.njit(cache=True, nogil=True)
+def _coarse_min(
+    fac: np.ndarray, big: np.ndarray, time_s: np.ndarray, n_big: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per facility (``fac`` ascending) and large cell: the shortest time, by facility then
+    large cell; a scratch row over the large grid, reset after each facility."""
+    best = np.full(n_big, np.inf)
+    touched = np.empty(fac.size, np.int64)
+    out_f = np.empty(fac.size, np.int64)
+    out_b = np.empty(fac.size, np.int64)
+    out_t = np.empty(fac.size, np.float64)
+    n = 0
+    lo = 0
+    while lo < fac.size:
+        hi = lo
+        while hi < fac.size and fac[hi] == fac[lo]:
+            hi += 1
+        k = 0
+        for i in range(lo, hi):
+            b = big[i]
+            if best[b] == np.inf:
+                touched[k] = b
+                k += 1
+            if time_s[i] < best[b]:
+                best[b] = time_s[i]
+        cells = np.sort(touched[:k])
+        for j in range(k):
+            out_f[n] = fac[lo]
+            out_b[n] = cells[j]
+            out_t[n] = best[cells[j]]
+            best[cells[j]] = np.inf
+            n += 1
+        lo = hi
+    return out_f[:n], out_b[:n], out_t[:n]
+
+
 def coarse_pairs(
     tt: TravelTimes, row: np.ndarray, col: np.ndarray, k: int, n_cols: int
 ) -> tuple[TravelTimes, np.ndarray, np.ndarray]:
@@ -214,11 +250,14 @@ def coarse_pairs(
     shortest time of the facility's cells inside it, sorted by facility and large cell; the
     large cells' rows and columns (``n_cols``: columns of the large grid)."""
     big = (row[tt.cell].astype(np.int64) // k) * n_cols + col[tt.cell].astype(np.int64) // k
-    order = np.lexsort((tt.time_s, big, tt.fac))  # by facility, large cell, then time
-    f, b, t = tt.fac[order], big[order], tt.time_s[order]
-    first = np.r_[True, (f[1:] != f[:-1]) | (b[1:] != b[:-1])] if f.size else np.zeros(0, bool)
-    cells, local = np.unique(b[first], return_inverse=True)
-    out = TravelTimes(f[first], local.astype(np.int64), t[first], tt.n_fac, cells.size, tt.limit_s)
+    fac, t = tt.fac, tt.time_s.astype(np.float64)
+    if fac.size and bool((np.diff(fac) < 0).any()):  # blocks come by facility; else sort
+        order = np.argsort(fac, kind="stable")
+        fac, big, t = fac[order], big[order], t[order]
+    n_big = int(big.max()) + 1 if big.size else 0
+    f, b, tm = _coarse_min(np.asarray(fac, np.int64), big, t, n_big)
+    cells, local = np.unique(b, return_inverse=True)
+    out = TravelTimes(f, local.astype(np.int64).ravel(), tm, tt.n_fac, cells.size, tt.limit_s)
     return out, cells // n_cols, cells % n_cols
 
 

@@ -171,3 +171,33 @@ def test_outlines_on_larger_cells_draw_every_large_cell_reached(seed):
             assert shapely.is_valid(geom), shapely.is_valid_reason(geom)
             assert geom.area == pytest.approx(len(big) * (3 * CELL) ** 2)
             assert shapely.symmetric_difference(geom, ref).area < 1e-6, f"facility {i}, break {b}"
+
+
+def test_coarse_pairs_keep_each_large_cells_shortest_time() -> None:
+    """The compiled min per (facility, large cell) equals the sort it replaced (lexsort by
+    facility, large cell, time; first of each), with ties and facilities out of order."""
+    from analysis.catchments import TravelTimes
+    from analysis.polygons import coarse_pairs
+
+    rng = np.random.default_rng(7)
+    n_fac, rows, cols, k = 30, 90, 120, 4
+    n_cells = 4_000
+    row, col = rng.integers(0, rows, n_cells), rng.integers(0, cols, n_cells)
+    fac = rng.integers(0, n_fac, 60_000)
+    cell = rng.integers(0, n_cells, fac.size)
+    t = rng.integers(0, 20, fac.size) * 60.0  # ties
+    n_big_cols = cols // k
+    for f in (np.sort(fac, kind="stable"), fac):  # by facility (as blocks come), and not
+        tt = TravelTimes(f, cell, t, n_fac, n_cells, 1_200.0)
+        got, grow, gcol = coarse_pairs(tt, row, col, k, n_big_cols)
+        big = (row[cell] // k) * n_big_cols + col[cell] // k
+        order = np.lexsort((t, big, f))
+        ff, bb, tt_ = f[order], big[order], t[order]
+        first = np.r_[True, (ff[1:] != ff[:-1]) | (bb[1:] != bb[:-1])]
+        cells, local = np.unique(bb[first], return_inverse=True)
+        assert got.fac.size > 1_000
+        assert np.array_equal(got.fac, ff[first]) and np.array_equal(got.time_s, tt_[first])
+        assert np.array_equal(got.cell, local.ravel()) and got.n_cells == cells.size
+        assert np.array_equal(grow, cells // n_big_cols) and np.array_equal(
+            gcol, cells % n_big_cols
+        )
