@@ -48,6 +48,7 @@ from analysis.network import Graph
 
 __all__ = [
     "BlockStore",
+    "PackedBlock",
     "SpanPlan",
     "blocks_of",
     "kernel_store",
@@ -150,7 +151,7 @@ _ARRAYS = ("facs", "runs", "cell", "time_s")
 
 
 @dataclass(frozen=True)
-class _Packed:
+class PackedBlock:
     """A block as stored: the facility column as runs (``facs[k]`` repeated ``runs[k]``
     times), the cells as int32 where they fit, the exact times (4 + 8 bytes per pair instead of
     8 + 8 + 8, plus 8 per facility); unpacked to the block's own dtypes when read."""
@@ -163,7 +164,7 @@ class _Packed:
     cell_dtype: np.dtype[Any]
 
     @classmethod
-    def of(cls, tt: TravelTimes) -> _Packed:
+    def of(cls, tt: TravelTimes) -> PackedBlock:
         f = np.asarray(tt.fac)
         first = np.flatnonzero(np.r_[True, f[1:] != f[:-1]]) if f.size else np.zeros(0, np.intp)
         runs = np.diff(np.r_[first, f.size]).astype(np.int32)
@@ -175,6 +176,10 @@ class _Packed:
     @property
     def nbytes(self) -> int:
         return sum(getattr(self, n).nbytes for n in _ARRAYS)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.cell.size)
 
     def unpack(self, n_fac: int, n_cells: int, limit_s: float) -> TravelTimes:
         fac = np.repeat(self.facs.astype(self.fac_dtype), self.runs)
@@ -199,14 +204,20 @@ class BlockStore:
         self.n_pairs = 0
         self.passes = 0  # calls of blocks()
         self.blocks_read = 0  # blocks handed out by those passes
-        self._held: list[_Packed | int] = []  # a block, or the number of a spilled one
+        self._held: list[PackedBlock | int] = []  # a block, or the number of a spilled one
         self._dtypes: dict[int, tuple[np.dtype[Any], np.dtype[Any]]] = {}  # of spilled blocks
         self._bytes = 0
         self._dir: Path | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
-    def add(self, tt: TravelTimes) -> None:
-        """Append the next block (facility order), cut into blocks of at most ``max_pairs``."""
+    def add(self, tt: TravelTimes | PackedBlock) -> None:
+        """Append the next block (facility order), cut into blocks of at most ``max_pairs``
+        (a :class:`PackedBlock` within them is kept as it comes: a Dask worker's)."""
+        if isinstance(tt, PackedBlock):
+            if tt.n_pairs <= self.max_pairs:
+                self._keep(tt)
+                return
+            tt = tt.unpack(self.n_fac, self.n_cells, self.limit_s)
         for lo, hi in pair_cuts(tt.fac, self.max_pairs):
             if (lo, hi) == (0, tt.fac.size):
                 self._add(tt)
@@ -215,8 +226,10 @@ class BlockStore:
                                       tt.n_fac, tt.n_cells, tt.limit_s))  # fmt: skip
 
     def _add(self, tt: TravelTimes) -> None:
-        self.n_pairs += int(tt.fac.size)
-        packed = _Packed.of(tt)
+        self._keep(PackedBlock.of(tt))
+
+    def _keep(self, packed: PackedBlock) -> None:
+        self.n_pairs += packed.n_pairs
         if self._bytes + packed.nbytes <= self.spill_bytes:
             self._held.append(packed)
             self._bytes += packed.nbytes
@@ -242,11 +255,11 @@ class BlockStore:
     def _blocks(self) -> Iterator[TravelTimes]:
         for item in self._held:
             self.blocks_read += 1
-            if not isinstance(item, _Packed):
+            if not isinstance(item, PackedBlock):
                 assert self._dir is not None
                 d = self._dir
                 f, r, c, t = (np.load(d / f"{item}_{n}.npy") for n in _ARRAYS)
-                item = _Packed(f, r, c, t, *self._dtypes[item])
+                item = PackedBlock(f, r, c, t, *self._dtypes[item])
             yield item.unpack(self.n_fac, self.n_cells, self.limit_s)
 
     def to_travel_times(self) -> TravelTimes:

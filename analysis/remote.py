@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from analysis.access import Access, TravelTimes
-from analysis.block_store import BlockStore, SpanPlan, spill_bytes_default
+from analysis.block_store import BlockStore, PackedBlock, SpanPlan, spill_bytes_default
 from analysis.catchments import travel_times
 from analysis.network import Graph
 
@@ -37,14 +37,24 @@ def n_workers(client: Any) -> int:
     return max(1, len(client.scheduler_info().get("workers", {})))
 
 
+def run_block_packed(ki: Any, a: int, z: int) -> PackedBlock:
+    """``kernel.run_block`` packed on the worker (``block_store.PackedBlock``: 12 bytes a pair
+    instead of 24 sent back to the client)."""
+    from analysis import kernel
+
+    return PackedBlock.of(kernel.run_block(ki, a, z))
+
+
 def solve_blocks(
-    client: Any, ki: Any, spans: list[tuple[int, int]] | SpanPlan
-) -> Iterator[TravelTimes]:
+    client: Any, ki: Any, spans: list[tuple[int, int]] | SpanPlan, *, packed: bool = False
+) -> Iterator[Any]:
     """The kernel's facility blocks (``kernel.run_block``) of ``spans`` (a list, or a
     :class:`SpanPlan` told the pairs of each solved block), in block order: in this process
     (``client`` None), or on the client's workers with the inputs ``ki`` (``kernel.prepare``)
     scattered once, ``BLOCKS_PER_WORKER`` blocks per worker in flight, each future let go once
-    its block is read."""
+    its block is read. ``packed``: the workers' blocks come as ``PackedBlock`` (in this
+    process, as ``TravelTimes`` either way)."""
+    packed = packed and client is not None
     from analysis import kernel
 
     plan = spans if isinstance(spans, SpanPlan) else None
@@ -53,9 +63,9 @@ def solve_blocks(
     def take(k: int) -> list[tuple[int, int]]:
         return plan.take(k) if plan is not None else list(itertools.islice(todo, k))
 
-    def seen(span: tuple[int, int], tt: TravelTimes) -> TravelTimes:
+    def seen(span: tuple[int, int], tt: Any) -> Any:
         if plan is not None:
-            plan.seen(span[1] - span[0], int(tt.fac.size))
+            plan.seen(span[1] - span[0], int(tt.n_pairs if packed else tt.fac.size))
         return tt
 
     if client is None:
@@ -68,7 +78,8 @@ def solve_blocks(
     [ki_f] = client.scatter([ki], broadcast=True)
 
     def submit(span: tuple[int, int]) -> tuple[tuple[int, int], Any]:
-        return span, client.submit(kernel.run_block, ki_f, *span, pure=False)
+        run = run_block_packed if packed else kernel.run_block
+        return span, client.submit(run, ki_f, *span, pure=False)
 
     futs = deque(submit(s) for s in first)
     while futs:
@@ -103,7 +114,7 @@ def travel_times_on(
     store = BlockStore(ki.n_fac, ki.n_cells, ki.limit_s, spill)
     plan = SpanPlan(ki.fac_ok.size, max_pairs=store.max_pairs)
     n = 0
-    for block in solve_blocks(client, ki, plan):  # each block kept (or spilled) in block order
+    for block in solve_blocks(client, ki, plan, packed=True):  # kept (or spilled) in order
         store.add(block)
         n += 1
     log.info("catchments: %d facility blocks on %d Dask workers", n, n_workers(client))

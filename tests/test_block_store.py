@@ -96,6 +96,17 @@ def test_dask_blocks_go_to_the_store(case: dict, monkeypatch) -> None:  # noqa: 
         ustore = units.unit_store(case["graph"], case["fac"], case["cells"], client=client, **kw)
     assert isinstance(store, BlockStore) and store.spilled and len(list(store.blocks())) >= 2
     _same_pairs(store, whole)
+    # the workers send their blocks packed (12 bytes a pair), kept as they come when they fit
+    packed = remote.run_block_packed(kernel.prepare(case["graph"], case["fac"], case["cells"],
+                                                    limit_s=LIMIT_S), 0, 4)  # fmt: skip
+    assert packed.nbytes < 24 * packed.n_pairs / 1.9 and packed.n_pairs > 100
+    small = BlockStore(whole.n_fac, whole.n_cells, LIMIT_S, 10**9, max_pairs=packed.n_pairs // 3)
+    small.add(packed)  # too many pairs for one block: cut
+    direct = BlockStore(whole.n_fac, whole.n_cells, LIMIT_S, 10**9, max_pairs=packed.n_pairs // 3)
+    direct.add(packed.unpack(whole.n_fac, whole.n_cells, LIMIT_S))
+    assert len(small._held) >= 3 and small.n_pairs == packed.n_pairs
+    for a, b in zip(small.blocks(), direct.blocks(), strict=True):
+        assert all(np.array_equal(getattr(a, n), getattr(b, n)) for n in ("fac", "cell", "time_s"))
     _same_pairs(ustore, units.reduce_to_units(whole, site_unit, 10))
     store.close()
     ustore.close()
