@@ -151,6 +151,7 @@ class Catchments:
         self._nxt = self._cls = self._cnt = np.zeros(0, np.int32)
         self._used = 0
         self._listed: tuple[np.ndarray, np.ndarray] | None = None
+        self._released = False
 
     def add(self, tt: TravelTimes) -> None:
         if self._head.size == 0:
@@ -168,6 +169,8 @@ class Catchments:
         self._listed = None
 
     def _list(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._released:
+            raise RuntimeError("Catchments: the chains were let go by count_prov()")
         if self._listed is None:
             if self._head.size == 0:
                 self._listed = (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -176,6 +179,21 @@ class Catchments:
                     self._head, self._nxt, self._cls, self._cnt, self._used, self.n_keys
                 )
         return self._listed
+
+    def count_prov(self, n_rows: int) -> sp.csr_matrix:
+        """The counts as a sorted CSR matrix (``n_rows`` classes x cells), built straight from
+        the chains, which are then let go (at 100 m: hundreds of millions of entries)."""
+        n_cells = self.w.size
+        if self._head.size == 0:
+            return sp.csr_matrix((n_rows, n_cells), dtype=np.int32)
+        indptr, indices, data = verdict_kernel.chain_csr(
+            self._head, self._nxt, self._cls, self._cnt, self._used, n_rows
+        )
+        self._head = self._nxt = self._cls = self._cnt = np.zeros(0, np.int32)
+        self._used, self._released = 0, True
+        m = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cells))
+        m.has_sorted_indices = True
+        return m
 
     @property
     def keys(self) -> np.ndarray:
@@ -280,13 +298,9 @@ class VerdictPasses:
     def _at(
         self, cov: Any, count: np.ndarray, c: Catchments, sets: CellSets
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
-        base, w, n_cells = self.base, self.w, self.w.size
+        base, w = self.base, self.w
         overlap, meet = meet_and_overlaps(sets, w, base.size)
-        count_prov = sp.csr_matrix(
-            (c.counts.astype(np.int32), (c.keys // n_cells, c.keys % n_cells)),
-            shape=(self.n_class + 1, n_cells),
-        )
-        count_prov.sort_indices()
+        count_prov = c.count_prov(self.n_class + 1)  # the chains are let go
         pool = self.rule["pool"]
 
         def pool_severity() -> np.ndarray:

@@ -70,6 +70,32 @@ def chain_counts(
     return keys, counts
 
 
+def chain_csr(
+    head: np.ndarray, nxt: np.ndarray, cls: np.ndarray, cnt: np.ndarray, used: int, n_rows: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The chains as a CSR matrix (class x cell): ``indptr`` (int64), ``indices`` (the cells,
+    ascending within a class) and ``data`` (the counts), both int32: :func:`chain_counts`'s
+    order, 8 bytes an entry instead of the 16 of its keys and counts and the COO build."""
+    n_cells = head.size
+    start = np.zeros(n_rows + 1, np.int64)
+    for e in range(used):
+        start[cls[e] + 1] += 1
+    for k in range(n_rows):
+        start[k + 1] += start[k]
+    indptr = start.copy()
+    indices = np.empty(used, np.int32)
+    data = np.empty(used, np.int32)
+    for c in range(n_cells):
+        e = head[c]
+        while e >= 0:
+            p = start[cls[e]]
+            indices[p] = c
+            data[p] = cnt[e]
+            start[cls[e]] = p + 1
+            e = nxt[e]
+    return indptr, indices, data
+
+
 def removal_add(
     fac: np.ndarray, cell: np.ndarray, time_s: np.ndarray, threshold_s: float,
     base: np.ndarray, stay: np.ndarray, before: np.ndarray, after: np.ndarray,
@@ -90,4 +116,5 @@ def removal_add(
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 catchments_add = _jit(catchments_add)
 chain_counts = _jit(chain_counts)
+chain_csr = _jit(chain_csr)
 removal_add = _jit(removal_add)

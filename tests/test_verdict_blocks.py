@@ -180,4 +180,14 @@ def test_compiled_catchments_and_removal_equal_the_whole_with_ties_and_planned()
         assert np.array_equal(acc.cov, want_cov), per_block
         assert np.array_equal(acc.keys, want_keys) and np.array_equal(acc.counts, want_counts)
         assert np.array_equal(rem.before, before) and np.array_equal(rem.after, after)
+        # the CSR built from the chains = the one the COO of the keys gave
+        old = sp.csr_matrix((want_counts.astype(np.int32), (want_keys // n_cells,
+                            want_keys % n_cells)), shape=(n_class + 1, n_cells))  # fmt: skip
+        old.sort_indices()
+        got = acc.count_prov(n_class + 1)
+        assert got.has_sorted_indices and got.dtype == np.int32
+        assert np.array_equal(got.indptr, old.indptr) and np.array_equal(got.indices, old.indices)
+        assert np.array_equal(got.data, old.data)
+        with pytest.raises(RuntimeError, match="let go"):
+            _ = acc.keys
     assert n_class == 4 and want_keys.size > 100, "weak fixture"
