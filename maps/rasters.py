@@ -4,6 +4,22 @@ Each ``RunResult.rasters[name]`` becomes ``rasters/<name>.tif`` (256×256 tiles,
 predictor, internal overviews 2/4/8/16, nodata, the grid's metric CRS) and ``<name>.qml`` next to
 it, which QGIS applies by itself when the raster is opened: coverage counts as discrete classes
 (0 transparent, 1, 2, 3, 4+), travel times as a green-to-red ramp in minutes.
+
+Overviews (what QGIS draws when zoomed out; the full-resolution pixels are the run's values):
+
+- ``coverage_count_<type>`` (int16 facilities, drawn as classes): ``nearest``, each overview
+  pixel is one grid cell's count, so it is always a class the legend has (an average would draw
+  counts no cell has). ``mode`` (the most frequent count, nodata excluded) was used before issue
+  19's 100 m runs; it took 3× as long and the classes are the same, only where a 16 × 16 block
+  of cells is partly populated ``nearest`` may draw it as nodata or as another cell's class.
+- ``travel_time_<type>`` (float32 minutes, a continuous ramp): ``average`` of the cells that are
+  not nodata, as GIS tools do for a continuous surface.
+
+Compression: DEFLATE at level :data:`DEFLATE_LEVEL` with the predictor (horizontal for counts,
+floating point for times) on every CPU (``NUM_THREADS=ALL_CPUS``; tiles are compressed in
+parallel, the file's bytes do not depend on the number of threads). The raster is first written
+uncompressed to a staging GeoTIFF (blocks of nodata only are not written), its overviews built
+there, then GDAL's COG driver copies it to the temporary path that is renamed onto the output.
 """
 
 from __future__ import annotations
@@ -29,6 +45,8 @@ log = logging.getLogger(__name__)
 
 OVERVIEW_FACTORS = (2, 4, 8, 16)
 BLOCK_SIZE = 256
+DEFLATE_LEVEL = 1  # bench/raster_write_bench.py: level 6 took 1.4x the CPU for 1-15 % smaller files
+THREADS = "ALL_CPUS"  # GDAL's compression and overview threads
 COUNT_COLORS = (  # (r,g,b, alpha) for 0, 1, 2, 3, 4+
     ("255,255,255", 0),
     ("199,233,180", 210),
@@ -153,20 +171,27 @@ def raster_qml(name: str, layer: RasterLayer, *, lang: str = "vi") -> str:
     return to_qml(raster_qml_element(name, max_value=valid_max(layer), unit=layer.unit, lang=lang))
 
 
+def _overview_resampling(dtype: np.dtype) -> Resampling:
+    """``nearest`` for integer counts (classes), ``average`` for continuous values (see the
+    module's docstring)."""
+    return Resampling.nearest if np.issubdtype(dtype, np.integer) else Resampling.average
+
+
 def write_geotiff(path: str | Path, layer: RasterLayer, grid: GridSpec, *, name: str = "") -> Path:
     """Write one raster as a Cloud Optimized GeoTIFF, atomically.
 
     The raster is written a row of 256-pixel tiles at a time (a sparse raster never fills the
-    whole grid), with its overviews (factors 2, 4, 8, 16: ``mode`` for integer
-    counts, ``average`` for floats, nodata excluded) to a staging GeoTIFF, then copied by
-    GDAL's COG driver (which keeps those overviews even when the raster is smaller than a tile).
+    whole grid) to an uncompressed staging GeoTIFF (tiles of nodata only are skipped), with its
+    overviews (factors 2, 4, 8, 16: ``nearest`` for integer counts, ``average`` for floats,
+    nodata excluded), then copied by GDAL's COG driver (which keeps those overviews even when the
+    raster is smaller than a tile), compressed on every CPU, to a temporary file renamed onto
+    ``path``.
     """
     path = Path(path)
     src = layer.array
     if tuple(src.shape) != tuple(grid.shape):
         raise ValueError(f"raster {name}: shape {src.shape} is not the grid's {grid.shape}")
     dtype = np.dtype(src.dtype)
-    is_int = np.issubdtype(dtype, np.integer)
     profile = {
         "driver": "GTiff",
         "width": grid.shape[1],
@@ -179,8 +204,9 @@ def write_geotiff(path: str | Path, layer: RasterLayer, grid: GridSpec, *, name:
         "tiled": True,
         "blockxsize": BLOCK_SIZE,
         "blockysize": BLOCK_SIZE,
+        "sparse_ok": True,  # a tile of nodata only is not written (read back as nodata)
     }
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, rasterio.Env(GDAL_NUM_THREADS=THREADS):
         staging = tmp.with_name(tmp.stem + "-staging.tif")
         try:
             with rasterio.open(staging, "w", **profile) as dst:
@@ -201,16 +227,16 @@ def write_geotiff(path: str | Path, layer: RasterLayer, grid: GridSpec, *, name:
                 dst.update_tags(
                     1, DESCRIPTION_VI=layer.description_vi, DESCRIPTION_EN=layer.description
                 )
-                dst.build_overviews(
-                    list(OVERVIEW_FACTORS), Resampling.mode if is_int else Resampling.average
-                )
+                dst.build_overviews(list(OVERVIEW_FACTORS), _overview_resampling(dtype))
             rasterio.shutil.copy(
                 staging,
                 tmp,
                 driver="COG",
                 BLOCKSIZE=BLOCK_SIZE,
                 COMPRESS="DEFLATE",
+                LEVEL=DEFLATE_LEVEL,
                 PREDICTOR="YES",
+                NUM_THREADS=THREADS,
                 OVERVIEWS="FORCE_USE_EXISTING",
             )
         finally:
