@@ -9,9 +9,10 @@ smooth random field thresholded, with ragged edges), per facility type a coverag
 0..8, nodata -1, a smooth field rounded) and a travel time (float32 minutes, smooth plus noise,
 nodata -9999 beyond 240 min). ``--types 3`` writes the six rasters of a three-type run.
 
-Per method: wall and CPU seconds for all rasters, MB written, peak RSS above the RSS before the
-method (``VmHWM`` after resetting it with ``/proc/self/clear_refs``) and tracemalloc's peak of
-Python / numpy allocations. Then the check: every raster's full-resolution pixels read back
+Per method, in its own process on the same rasters (saved as .npy and loaded before the clock
+starts): wall and CPU seconds for all rasters, MB written, peak RSS above the RSS before the
+method (``VmHWM`` after resetting it with ``/proc/self/clear_refs``: GDAL's block cache counts)
+and tracemalloc's peak of Python / numpy allocations. Then the check: every raster's full-resolution pixels read back
 from the new file equal the old file's (and the input's), both files are COGs with 4 overviews.
 JSON lines to ``OUT/raster_write_bench.jsonl``, a table to ``OUT/raster_write_bench.md``.
 
@@ -22,9 +23,11 @@ JSON lines to ``OUT/raster_write_bench.jsonl``, a table to ``OUT/raster_write_be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -147,7 +150,9 @@ def synthetic_rasters(
     land, detail = _smooth(rng, shape, 400), _smooth(rng, shape, 25)
     fields = [(_smooth(rng, shape, 300), _smooth(rng, shape, 120)) for _ in range(n_types)]
     # threshold of the land field that populates ``populated`` of the pixels (on a sample)
-    sample = np.concatenate([land(r, r + 1)[0] + 0.3 * detail(r, r + 1)[0] for r in range(0, shape[0], 97)])
+    sample = np.concatenate(
+        [land(r, r + 1)[0] + 0.3 * detail(r, r + 1)[0] for r in range(0, shape[0], 97)]
+    )
     cut = float(np.quantile(sample, 1.0 - populated))
     rows, cols = [], []
     counts: list[list[np.ndarray]] = [[] for _ in range(n_types)]
@@ -190,10 +195,8 @@ def _status_mb(key: str) -> float:
 
 
 def _reset_peak() -> None:
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def run(method: str, fn: Any, layers: dict[str, RasterLayer], grid: GridSpec, out: Path) -> dict:
@@ -226,16 +229,25 @@ def run(method: str, fn: Any, layers: dict[str, RasterLayer], grid: GridSpec, ou
 
 
 def check(out: Path, layers: dict[str, RasterLayer]) -> dict:
-    """Full-resolution pixels of new = old = the input, both COGs with 4 overviews."""
-    from osgeo_utils_validate import validate_cog
+    """Full-resolution pixels of new = old = the input, both COGs with 4 overviews (the checks of
+    ``tests/cog_check.py``, and GDAL's validator when the system has it); per raster, the 16×
+    overview of new against old: among pixels valid in both, the share equal (counts) or the
+    largest difference (times); ``*_nodata_there``: 16 × 16 blocks holding a cell with a value
+    drawn as nodata, ``*_value_on_empty``: blocks of nodata only given a value, ``*_drawn``:
+    blocks with data that the count's .qml draws (>= 1; 0 and nodata are transparent)."""
+    from tests.cog_check import cog_errors, gdal_validate
 
-    ok, notes = True, []
+    ok, notes, overviews = True, [], {}
     for name, layer in sorted(layers.items()):
         files = [out / m / f"{name}.tif" for m in ("old", "new")]
         for f in files:
-            errors = validate_cog(f)
-            if errors:
-                ok, notes = False, [*notes, f"{f}: {errors}"]
+            errors = cog_errors(f)
+            try:
+                gdal = gdal_validate(f)
+            except FileNotFoundError:
+                gdal = None
+            if errors or gdal:
+                ok, notes = False, [*notes, f"{f}: {errors} {gdal or ''}"]
         with rasterio.open(files[0]) as a, rasterio.open(files[1]) as b:
             if len(a.overviews(1)) != 4 or b.overviews(1) != a.overviews(1):
                 ok, notes = False, [*notes, f"{name}: overviews {a.overviews(1)} {b.overviews(1)}"]
@@ -248,7 +260,32 @@ def check(out: Path, layers: dict[str, RasterLayer]) -> dict:
                 ):
                     ok, notes = False, [*notes, f"{name}: pixels differ in rows {r0}+"]
                     break
-    return {"method": "check", "pixels_equal_and_cogs": ok, "notes": notes}
+            shape = (-(-a.height // 16), -(-a.width // 16))
+            oa, ob = a.read(1, out_shape=shape), b.read(1, out_shape=shape)
+        src = layer.array
+        has = np.zeros(shape, bool)  # 16 x 16 blocks holding a cell that is not nodata
+        cell = src.values != layer.nodata
+        has[src.row[cell] // 16, src.col[cell] // 16] = True
+        va, vb = oa != layer.nodata, ob != layer.nodata
+        both = va & vb
+        diff = oa[both].astype("float64") - ob[both]
+        count = name.startswith("coverage")
+        overviews[name] = {
+            "blocks_with_data": int(has.sum()),
+            "old_nodata_there": int((has & ~va).sum()),
+            "new_nodata_there": int((has & ~vb).sum()),
+            "old_value_on_empty": int((~has & va).sum()),
+            "new_value_on_empty": int((~has & vb).sum()),
+            # coverage counts: 0 and nodata are both transparent in the .qml, >= 1 drawn
+            "old_drawn": int((has & (oa >= 1)).sum()) if count else None,
+            "new_drawn": int((has & (ob >= 1)).sum()) if count else None,
+            "equal_share" if count else "max_abs_diff": (
+                round(float((diff == 0).mean()), 4)
+                if count
+                else round(float(np.abs(diff).max()), 4)
+            ),
+        }
+    return {"method": "check", "pixels_equal_and_cogs": ok, "notes": notes, "ovr16": overviews}
 
 
 def report(rows: list[dict], setup: dict) -> str:
@@ -260,7 +297,8 @@ def report(rows: list[dict], setup: dict) -> str:
     body = "".join(
         f"| {r['method']} | {r['rasters']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} "
         f"| {r['mb_written']:,.1f} | {r['peak_rss_above_mb']:,} | {r['tracemalloc_peak_mb']:,} |\n"
-        for r in (old, new)
+        for r in rows
+        if r["method"] != "check"
     )
     chk = rows[-1]
     return (
@@ -270,21 +308,88 @@ def report(rows: list[dict], setup: dict) -> str:
         + head
         + body
         + f"\nold / new wall: **{old['wall_s'] / new['wall_s']:.2f}×**; "
-        f"pixels equal and valid COGs: {chk['pixels_equal_and_cogs']} {chk['notes'] or ''}\n"
+        f"(the check compares old and new only) pixels equal and valid COGs: {chk['pixels_equal_and_cogs']} {chk['notes'] or ''}\n\n"
+        "16× overview, new against old: "
+        + "; ".join(f"{k}: {json.dumps(v)}" for k, v in chk["ovr16"].items())
+        + "\n"
     )
+
+
+def save_layers(folder: Path, grid: GridSpec, layers: dict[str, RasterLayer]) -> None:
+    """The rasters' shared cells and each raster's values as .npy files (for the children)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    first = next(iter(layers.values())).array
+    np.save(folder / "row.npy", first.row)
+    np.save(folder / "col.npy", first.col)
+    meta = {"grid": [grid.crs, grid.x0, grid.y0, grid.cell_size_m, list(grid.shape)], "layers": {}}
+    for name, layer in layers.items():
+        np.save(folder / f"{name}.npy", layer.array.values)
+        meta["layers"][name] = [layer.nodata, layer.unit, layer.description, layer.description_vi]
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+def load_layers(folder: Path) -> tuple[GridSpec, dict[str, RasterLayer]]:
+    meta = json.loads((folder / "meta.json").read_text())
+    crs, x0, y0, size, shape = meta["grid"]
+    grid = GridSpec(crs=crs, x0=x0, y0=y0, cell_size_m=size, shape=tuple(shape))
+    row, col = np.load(folder / "row.npy"), np.load(folder / "col.npy")
+    layers = {}
+    for name, (nodata, unit, d_en, d_vi) in meta["layers"].items():
+        values = np.load(folder / f"{name}.npy")
+        layers[name] = RasterLayer(
+            SparseRaster(grid.shape, row, col, values, nodata), nodata, unit, d_en, d_vi
+        )
+    return grid, layers
+
+
+def methods() -> dict[str, Any]:
+    """The writers compared: the old one, the production one and variants of it."""
+    import maps.rasters as mr
+
+    def variant(**consts: Any) -> Any:
+        """``write_geotiff`` with some of the module's constants changed."""
+
+        def fn(*a: Any, **k: Any) -> Path:
+            saved = {c: getattr(mr, c) for c in consts}
+            for c, v in consts.items():
+                setattr(mr, c, v)
+            try:
+                return mr.write_geotiff(*a, **k)
+            finally:
+                for c, v in saved.items():
+                    setattr(mr, c, v)
+
+        return fn
+
+    return {
+        "old": write_geotiff_old,
+        "new": mr.write_geotiff,
+        "new_level1": variant(DEFLATE_LEVEL=1),
+        "new_1thread": variant(THREADS="1"),
+        "new_gdal_cache": variant(CACHE_BYTES=0),  # GDAL's default cache (5 % of the RAM)
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=9900)
     ap.add_argument("--cols", type=int, default=10000)
-    ap.add_argument("--types", type=int, default=3)
+    ap.add_argument("--types", type=int, default=3, help="facility types (two rasters each)")
     ap.add_argument("--out", default="/tmp/infra_overlap_bench/raster_write")
-    ap.add_argument("--methods", nargs="+", default=["old", "new"])
+    ap.add_argument(
+        "--methods",
+        nargs="+",
+        default=["old", "new"],
+        help="old, new, and variants of new: new_level1 (DEFLATE level 1), new_1thread, "
+        "new_gdal_cache (GDAL's default block cache)",
+    )
+    ap.add_argument("--child", help=argparse.SUPPRESS)  # one method on the saved rasters
     args = ap.parse_args(argv)
-    from maps.rasters import write_geotiff
-
     out = Path(args.out)
+    if args.child:
+        grid, layers = load_layers(out / "data")
+        print(json.dumps(run(args.child, methods()[args.child], layers, grid, out)))
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     grid, layers = synthetic_rasters((args.rows, args.cols), args.types)
@@ -299,17 +404,23 @@ def main(argv: list[str] | None = None) -> int:
         "rss_after_build_mb": round(_status_mb("VmRSS")),
     }
     print(json.dumps(setup), flush=True)
-    fns = {"old": write_geotiff_old, "new": write_geotiff}
+    save_layers(out / "data", grid, layers)
+    del layers, first
     rows = []
-    for m in args.methods:
-        rows.append(run(m, fns[m], layers, grid, out))
+    for m in args.methods:  # each in its own process: its peak RSS and GDAL's cache its own
+        child = [sys.executable, __file__, "--child", m, "--out", str(out)]
+        done = subprocess.run(child, capture_output=True, text=True, check=True)
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        rows[-1]["load_after"] = os.getloadavg()[0]
         print(json.dumps(rows[-1]), flush=True)
+    grid, layers = load_layers(out / "data")
     if {"old", "new"} <= set(args.methods):
         rows.append(check(out, layers))
         print(json.dumps(rows[-1]), flush=True)
     with open(out / "raster_write_bench.jsonl", "a") as fh:
         for r in [setup, *rows]:
             fh.write(json.dumps(r) + "\n")
+    shutil.rmtree(out / "data", ignore_errors=True)
     if {"old", "new"} <= set(args.methods):
         text = report(rows, setup)
         (out / "raster_write_bench.md").write_text(text)

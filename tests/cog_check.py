@@ -16,7 +16,9 @@ from pathlib import Path
 
 TYPES = {3: "H", 4: "I", 16: "Q"}  # SHORT, LONG, LONG8
 WIDTH, HEIGHT, TILE_W, TILE_H, OFFSETS = 256, 257, 322, 323, 324
-GDAL_VALIDATOR = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_cloud_optimized_geotiff.py"
+GDAL_VALIDATOR = (
+    "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_cloud_optimized_geotiff.py"
+)
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
@@ -90,6 +92,8 @@ def gdal_validate(path: str | Path) -> str | None:
         text=True,
         timeout=300,
     )
-    return None if r.returncode == 0 and "is a valid cloud optimized" in r.stdout else (
-        r.stdout + r.stderr
+    return (
+        None
+        if r.returncode == 0 and "is a valid cloud optimized" in r.stdout
+        else (r.stdout + r.stderr)
     )

@@ -6,13 +6,15 @@ number of compression threads."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import rasterio
 
 from analysis.results import GridSpec, RasterLayer
 from analysis.sparse_raster import SparseRaster
-from tests.cog_check import cog_errors, gdal_validate, overview_count
+from tests.cog_check import GDAL_VALIDATOR, cog_errors, gdal_validate, overview_count
 
 # several tiles each way, ragged last tiles, patches of populated cells
 GRID = GridSpec(crs="EPSG:3405", x0=500_000.0, y0=2_400_000.0, cell_size_m=100.0, shape=(700, 610))
@@ -48,10 +50,8 @@ def test_written_raster_is_a_valid_cog_with_the_input_pixels(tmp_path, name) -> 
     path = write_geotiff(tmp_path / f"{name}.tif", layer, GRID, name=name)
     assert cog_errors(path) == [], cog_errors(path)
     assert overview_count(path) == 4
-    try:
+    if Path(GDAL_VALIDATOR).is_file():  # else the byte-level checks above stand
         assert gdal_validate(path) is None, gdal_validate(path)
-    except FileNotFoundError:
-        pass  # no system GDAL: the byte-level checks above stand
     want = np.asarray(layer.array)
     with rasterio.open(path) as src:
         assert src.overviews(1) == [2, 4, 8, 16]
