@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 OVERVIEW_FACTORS = (2, 4, 8, 16)
 BLOCK_SIZE = 256
-DEFLATE_LEVEL = 6  # GDAL's default (level 1: 8 % less CPU, 1.6 % larger files at 100 m)
+DEFLATE_LEVEL = 1  # GDAL's default is 6: 7-19 % more CPU for 1.5 % smaller files at 100 m
 THREADS = "ALL_CPUS"  # GDAL's compression and overview threads
 CACHE_BYTES = 128 * 2**20  # GDAL's block cache while writing (0: GDAL's default, 5 % of the RAM)
 COUNT_COLORS = (  # (r,g,b, alpha) for 0, 1, 2, 3, 4+
