@@ -13,7 +13,7 @@ Overviews (what QGIS draws when zoomed out; the full-resolution pixels are the r
   which GDAL (3.10) computes as 0 on blocks of nodata only, then, level from level, lets those
   zeros win the blocks around them: its 16× overview held 0 where it should hold nodata and
   often where cells had counts. Both 0 and nodata are transparent in the ``.qml``, and
-  ``nearest`` draws about as many of the zoomed-out blocks that hold cells (97 % of mode's on
+  ``nearest`` draws about as many of the zoomed-out blocks that hold cells (98 % of mode's on
   ``bench/raster_write_bench.py``'s synthetic grid); only partly populated blocks may draw as
   nodata or as one of their cells' classes.
 - ``travel_time_<type>`` (float32 minutes, a continuous ramp): ``average`` of the cells that are
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 OVERVIEW_FACTORS = (2, 4, 8, 16)
 BLOCK_SIZE = 256
-DEFLATE_LEVEL = 1  # GDAL's default is 6: 7-19 % more CPU for 1.5 % smaller files at 100 m
+DEFLATE_LEVEL = 1  # GDAL's default is 6: 8-23 % more time for 1.5 % smaller files at 100 m
 THREADS = "ALL_CPUS"  # GDAL's compression and overview threads
 CACHE_BYTES = 128 * 2**20  # GDAL's block cache while writing (0: GDAL's default, 5 % of the RAM)
 COUNT_COLORS = (  # (r,g,b, alpha) for 0, 1, 2, 3, 4+
