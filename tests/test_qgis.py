@@ -23,6 +23,7 @@ from affine import Affine
 from maps.gpkg import write_geopackage
 from maps.qgis_project import write_qgis_project
 from maps.rasters import write_rasters
+from tests.cog_check import cog_errors
 from tests.fake_result import make_fake_result
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ def _qgs(out_dir: Path) -> ET.Element:
 def test_raster_is_a_tiled_cog_with_overviews(out_dir: Path, name: str) -> None:
     result = make_fake_result()
     layer, grid = result.rasters[name], result.grid
+    assert cog_errors(out_dir / "rasters" / f"{name}.tif") == []
     with rasterio.open(out_dir / "rasters" / f"{name}.tif") as src:
         assert src.crs.to_epsg() == 3405, f"{name}: CRS {src.crs}, expected EPSG:3405"
         assert src.transform == Affine(*grid.affine), f"{name}: transform {src.transform}"
