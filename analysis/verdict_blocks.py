@@ -148,7 +148,10 @@ class Catchments:
         self.cov = np.zeros(base.size)
         self.n_keys = int(self.prov.max()) + 1 if self.prov.size else 1
         self._head = np.zeros(0, np.int32)  # per cell: its first (class, count) entry, -1 none
-        self._nxt = self._cls = self._cnt = np.zeros(0, np.int32)
+        # entries: next (int32), class and count (int16 where they fit: 8 bytes an entry)
+        self._nxt = np.zeros(0, np.int32)
+        self._cls = np.zeros(0, np.int16 if self.n_keys < 2**15 else np.int32)
+        self._cnt = np.zeros(0, np.int16 if base.size < 2**15 else np.int32)
         self._used = 0
         self._listed: tuple[np.ndarray, np.ndarray] | None = None
         self._released = False
@@ -159,7 +162,7 @@ class Catchments:
         room = self._used + tt.fac.size  # at most one new entry per pair
         if room > self._nxt.size:
             self._nxt, self._cls, self._cnt = (
-                _grown(a, self._used, max(room, 2 * a.size))
+                _grown(a, self._used, max(room, a.size + a.size // 4))  # 1.25x: less slack
                 for a in (self._nxt, self._cls, self._cnt)
             )
         self._used = verdict_kernel.catchments_add(
