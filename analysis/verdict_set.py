@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -64,10 +65,33 @@ def equivalent_groups(
     return np.where(base & (cov > 0), labels, -1).astype(np.int64)
 
 
+@numba.njit(cache=True, nogil=True)
+def _merge_at(
+    idx: np.ndarray, data: np.ndarray, lo: int, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_row_at` for ascending ``cols``: one merge of the row's indices and the columns
+    (from a binary search for the first), not a binary search per column."""
+    at = np.empty(cols.size, np.int64)
+    val = np.zeros(cols.size, np.int64)
+    last = max(idx.size - 1, 0)
+    p = np.searchsorted(idx, cols[0]) if cols.size else 0
+    for j in range(cols.size):
+        c = cols[j]
+        while p < idx.size and idx[p] < c:
+            p += 1
+        at[j] = lo + min(p, last)
+        if p < idx.size and idx[p] == c:
+            val[j] = data[lo + p]
+    return at, val
+
+
 def _row_at(m: sp.csr_matrix, row: int, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions in ``m.data`` and values of ``m[row, cols]`` (sorted indices; 0 if absent)."""
     lo, hi = m.indptr[row], m.indptr[row + 1]
     idx = m.indices[lo:hi]
+    if cols.size > 64 and bool((np.diff(cols) > 0).all()):  # a catchment's cells: merged
+        at, val = _merge_at(idx, m.data, int(lo), cols)
+        return at, val.astype(m.data.dtype)
     pos = np.minimum(np.searchsorted(idx, cols), max(idx.size - 1, 0))
     hit = (idx[pos] == cols) if idx.size else np.zeros(cols.size, bool)
     at = lo + pos

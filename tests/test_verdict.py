@@ -320,3 +320,32 @@ def test_sparse_province_counts_read_and_decrement_like_the_dense_array():
         sparse.data[at[own > 0]] -= 1
         dense[prov[i], cells] -= 1
     assert np.array_equal(sparse.toarray(), dense) and not dense.any()
+
+
+def test_row_at_by_merge_equals_the_binary_searches() -> None:
+    """A candidate's cells (ascending, more than 64) are read from a province's row by one
+    merge: the same positions and values as a binary search per cell, with cells absent from
+    the row, before its first and after its last entry, and an empty row."""
+    import scipy.sparse as sp
+
+    from analysis.verdict import _row_at
+
+    rng = np.random.default_rng(11)
+    n_cells = 50_000
+    m = sp.random(5, n_cells, density=0.2, random_state=3, format="csr")
+    m.data = rng.integers(1, 9, m.data.size).astype(np.int32)
+    m = sp.csr_matrix(m, dtype=np.int32)
+    m.sort_indices()
+    m = sp.vstack([m, sp.csr_matrix((1, n_cells), dtype=np.int32)]).tocsr()  # an empty row
+    for row in range(6):
+        for cols in (np.sort(rng.choice(n_cells, 3_000, replace=False)), np.arange(65)):
+            lo, hi = m.indptr[row], m.indptr[row + 1]
+            idx = m.indices[lo:hi]
+            pos = np.minimum(np.searchsorted(idx, cols), max(idx.size - 1, 0))
+            hit = (idx[pos] == cols) if idx.size else np.zeros(cols.size, bool)
+            want_at = lo + pos
+            want = np.where(hit, m.data[want_at] if idx.size else 0, 0)
+            at, val = _row_at(m, row, cols)
+            assert np.array_equal(at, want_at) and np.array_equal(val, want), row
+            assert val.dtype == m.data.dtype
+            assert row == 5 or (val > 0).sum() > 5
