@@ -149,9 +149,9 @@ class Catchments:
         self.n_keys = int(self.prov.max()) + 1 if self.prov.size else 1
         self._head = np.zeros(0, np.int32)  # per cell: its first (class, count) entry, -1 none
         # entries: next (int32), class and count (int16 where they fit: 8 bytes an entry)
-        self._nxt = np.zeros(0, np.int32)
-        self._cls = np.zeros(0, np.int16 if self.n_keys < 2**15 else np.int32)
-        self._cnt = np.zeros(0, np.int16 if base.size < 2**15 else np.int32)
+        self._nxt: np.ndarray = np.zeros(0, np.int32)
+        self._cls: np.ndarray = np.zeros(0, np.int16 if self.n_keys < 2**15 else np.int32)
+        self._cnt: np.ndarray = np.zeros(0, np.int16 if base.size < 2**15 else np.int32)
         self._used = 0
         self._listed: tuple[np.ndarray, np.ndarray] | None = None
         self._released = False
