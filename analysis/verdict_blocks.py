@@ -178,9 +178,11 @@ class Catchments:
             if self._head.size == 0:
                 self._listed = (np.zeros(0, np.int64), np.zeros(0, np.int64))
             else:
-                self._listed = verdict_kernel.chain_counts(
+                ptr, cells, counts = verdict_kernel.chain_csr(
                     self._head, self._nxt, self._cls, self._cnt, self._used, self.n_keys
                 )
+                cls = np.repeat(np.arange(self.n_keys, dtype=np.int64), np.diff(ptr))
+                self._listed = (cls * self.w.size + cells, counts.astype(np.int64))
         return self._listed
 
     def count_prov(self, n_rows: int) -> sp.csr_matrix:

@@ -6,8 +6,8 @@ one loop over a block's pairs each, O(pairs), into arrays held across the blocks
   over the reversed pairs: ``diags(base) @ within`` lists a row's cells in reverse) and then
   added to the running total; and the (province class, cell) counts, kept per cell as a short
   chain of (class, count) entries (a cell is reached by few provinces), so a block costs its
-  pairs, not a sort of every key merged so far. :func:`chain_counts` lists them once at the
-  end, by class then cell (the sorted unique keys and their counts).
+  pairs, not a sort of every key merged so far. :func:`chain_csr` lists them once at the
+  end, by class then cell, as a CSR matrix (classes x cells).
 - :func:`removal_add` (``Removal``): the nearest time per cell before and after the removal
   (minima: exact in any order).
 """
@@ -47,35 +47,11 @@ def catchments_add(  # noqa: PLR0913 (numba kernel: flat arrays and scalars)
     return used
 
 
-def chain_counts(
-    head: np.ndarray, nxt: np.ndarray, cls: np.ndarray, cnt: np.ndarray, used: int, n_keys: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The chains as sorted keys ``class * n_cells + cell`` and their counts (int64)."""
-    n_cells = head.size
-    start = np.zeros(n_keys + 1, np.int64)
-    for e in range(used):
-        start[cls[e] + 1] += 1
-    for k in range(n_keys):
-        start[k + 1] += start[k]
-    keys = np.empty(used, np.int64)
-    counts = np.empty(used, np.int64)
-    for c in range(n_cells):
-        e = head[c]
-        while e >= 0:
-            p = start[cls[e]]
-            keys[p] = np.int64(cls[e]) * n_cells + c
-            counts[p] = cnt[e]
-            start[cls[e]] = p + 1
-            e = nxt[e]
-    return keys, counts
-
-
 def chain_csr(
     head: np.ndarray, nxt: np.ndarray, cls: np.ndarray, cnt: np.ndarray, used: int, n_rows: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The chains as a CSR matrix (class x cell): ``indptr`` (int64), ``indices`` (the cells,
-    ascending within a class) and ``data`` (the counts), both int32: :func:`chain_counts`'s
-    order, 8 bytes an entry instead of the 16 of its keys and counts and the COO build."""
+    ascending within a class) and ``data`` (the counts), both int32 (8 bytes an entry)."""
     n_cells = head.size
     start = np.zeros(n_rows + 1, np.int64)
     for e in range(used):
@@ -115,6 +91,5 @@ def removal_add(
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 catchments_add = _jit(catchments_add)
-chain_counts = _jit(chain_counts)
 chain_csr = _jit(chain_csr)
 removal_add = _jit(removal_add)
