@@ -210,12 +210,12 @@ def covering_input(sets: CellSets, demand: np.ndarray, *, candidates: np.ndarray
     n_fac, n_cells = cand.size, sets.n_cells
     keep = np.zeros(max(n_fac, sets.n_fac, 1), np.bool_)
     keep[:n_fac] = cand
-    _, n_kept = hashed(sets.indptr, sets.members, keep)
+    hashes, n_kept = hashed(sets.indptr, sets.members, keep)  # read once, used twice
     cells = np.flatnonzero((n_kept > 0) & (np.asarray(demand) > 0))
     cell_row = np.full(n_cells, -1, np.int64)
     if cells.size == 0:
         return Reduced(sp.csr_matrix((0, n_fac), dtype=bool), np.zeros(0), cell_row)
-    uniq, inverse = kept_rows(sets, keep, cells)
+    uniq, inverse = kept_rows(sets, keep, cells, hashes)
     weight = np.bincount(inverse, weights=np.asarray(demand, float)[cells], minlength=len(uniq))
     cell_row[cells] = inverse
     raw = np.ascontiguousarray(uniq).view(np.uint8).reshape(len(uniq), -1)

@@ -175,24 +175,23 @@ def facility_sets(
     return acc.result()
 
 
-def kept_rows(sets: CellSets, keep: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def kept_rows(
+    sets: CellSets, keep: np.ndarray, cells: np.ndarray, hashes: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``covering.unique_rows`` of the bit sets of ``cells`` restricted to ``keep`` (the same
     distinct rows in the same order, the same inverse), without the bit sets of every cell:
-    the cells are merged by a hash of their kept members, checked member by member, and only
-    the distinct sets become bit rows (a shared hash falls back to every cell's bits)."""
-    from analysis.covering import unique_rows
+    the cells are merged by a hash of their kept members (``hashes``: the first array of
+    ``cell_sets_kernel.hashed`` when the caller has it), checked member by member, and only the
+    distinct sets become bit rows (a shared hash falls back to every cell's bits)."""
+    from analysis.covering import in_unique_order, unique_rows
 
     k = np.ascontiguousarray(keep, np.bool_)
     cells = np.asarray(cells, np.int64)
     words = max(1, (sets.n_fac + 63) // 64)
-    h, _ = csk.hashed(sets.indptr, sets.members, k)
+    h = csk.hashed(sets.indptr, sets.members, k)[0] if hashes is None else hashes
     _, first, inv = np.unique(h[cells], return_index=True, return_inverse=True)
     inv = inv.ravel()
     rep = cells[first]
     if not csk.same_kept(sets.indptr, sets.members, k, cells, rep[inv]):
         return unique_rows(csk.kept_bits(sets.indptr, sets.members, k, cells, words))
-    distinct = csk.kept_bits(sets.indptr, sets.members, k, rep, words)
-    order = np.lexsort(distinct.T[::-1])  # np.unique's (lexicographic) order of the rows
-    rank = np.empty(order.size, np.int64)
-    rank[order] = np.arange(order.size)
-    return distinct[order], rank[inv]
+    return in_unique_order(csk.kept_bits(sets.indptr, sets.members, k, rep, words), inv)

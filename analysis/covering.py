@@ -118,11 +118,16 @@ def unique_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         inverse = np.empty(n, np.int64)
         inverse[order] = np.cumsum(new) - 1
         return xs[new], inverse
-    distinct = x[first]
-    order = np.lexsort(distinct.T[::-1])  # the distinct rows in np.unique's (lexicographic) order
+    return in_unique_order(x[first], inv)
+
+
+def in_unique_order(distinct: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (rows, words) rows, and each row's index into them (``inv``), in
+    ``np.unique(axis=0)``'s lexicographic order and with its inverse."""
+    order = np.lexsort(distinct.T[::-1])
     rank = np.empty(order.size, np.int64)
     rank[order] = np.arange(order.size)
-    return distinct[order], rank[inv.ravel()]
+    return distinct[order], rank[np.asarray(inv).ravel()]
 
 
 def reduce_coverage(

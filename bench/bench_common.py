@@ -3,6 +3,7 @@ the JSON-lines writer and the timers (moved from ``run_bench.py``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -29,6 +30,21 @@ def emit(out: Path, row: dict) -> None:
     }
     with open(out / "results.jsonl", "a") as fh:
         fh.write(json.dumps(row) + "\n")
+
+
+def status_mb(key: str) -> float:
+    """A field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``) in MB; NaN where there is none."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def reset_peak() -> None:
+    """Reset ``VmHWM`` to the current RSS (not Linux, or not allowed: the peak stays the
+    process's)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def peak_rss_mb() -> float:

@@ -23,7 +23,6 @@ JSON lines to ``OUT/raster_write_bench.jsonl``, a table to ``OUT/raster_write_be
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -42,6 +41,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 import rasterio  # noqa: E402
 import rasterio.shutil  # noqa: E402
 from affine import Affine  # noqa: E402
+from bench_common import reset_peak, status_mb  # noqa: E402
 from rasterio.enums import Resampling  # noqa: E402
 from rasterio.windows import Window  # noqa: E402
 
@@ -187,24 +187,12 @@ def synthetic_rasters(
 # --- measurement ---------------------------------------------------------------------------------
 
 
-def _status_mb(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def _reset_peak() -> None:
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
 def run(method: str, fn: Any, layers: dict[str, RasterLayer], grid: GridSpec, out: Path) -> dict:
     folder = out / method
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    _reset_peak()
-    before = _status_mb("VmRSS")
+    reset_peak()
+    before = status_mb("VmRSS")
     tracemalloc.start()
     t, tc = time.perf_counter(), time.process_time()
     per: dict[str, float] = {}
@@ -223,7 +211,7 @@ def run(method: str, fn: Any, layers: dict[str, RasterLayer], grid: GridSpec, ou
         "cpu_s": round(cpu, 2),
         "per_raster_s": per,
         "mb_written": round(sum(p.stat().st_size for p in folder.glob("*.tif")) / 2**20, 1),
-        "peak_rss_above_mb": round(_status_mb("VmHWM") - before),
+        "peak_rss_above_mb": round(status_mb("VmHWM") - before),
         "tracemalloc_peak_mb": round(traced / 2**20),
     }
 
@@ -401,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         "share": first.values.size / (args.rows * args.cols),
         "build_s": time.perf_counter() - t,
         "load": os.getloadavg()[0],
-        "rss_after_build_mb": round(_status_mb("VmRSS")),
+        "rss_after_build_mb": round(status_mb("VmRSS")),
     }
     print(json.dumps(setup), flush=True)
     save_layers(out / "data", grid, layers)

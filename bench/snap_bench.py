@@ -23,7 +23,6 @@ Usage: ``python bench/snap_bench.py [--graph PKL] [--n-ref 1000000] [--n 5000000
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import pickle
@@ -35,25 +34,14 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-
-def _status_mb(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def _reset_peak() -> None:
-    # not Linux, or not allowed: the peak is then the process's
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
+from bench_common import reset_peak, status_mb  # noqa: E402
 
 
 def _case(name: str, fn, n: int) -> tuple[object, dict]:
-    _reset_peak()
-    before = _status_mb("VmRSS")
+    reset_peak()
+    before = status_mb("VmRSS")
     t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -64,7 +52,7 @@ def _case(name: str, fn, n: int) -> tuple[object, dict]:
         "cpu_s": round(cpu, 2),
         "us_per_point": round(wall / max(n, 1) * 1e6, 3),
         "rss_before_mb": round(before),
-        "peak_above_mb": round(_status_mb("VmHWM") - before),
+        "peak_above_mb": round(status_mb("VmHWM") - before),
     }
     print(json.dumps(row), flush=True)
     return out, row
@@ -134,7 +122,7 @@ def main() -> int:
     with open(args.graph, "rb") as fh:
         graph = pickle.load(fh)
     print(f"graph: {graph.edge_u.size:,} edges, {graph.csr.nnz:,} arcs, loaded in "
-          f"{time.perf_counter() - t:.1f} s, RSS {_status_mb('VmRSS'):.0f} MB", flush=True)  # fmt: skip
+          f"{time.perf_counter() - t:.1f} s, RSS {status_mb('VmRSS'):.0f} MB", flush=True)  # fmt: skip
     lo = np.array([graph.node_xy[:, 0].min(), graph.node_xy[:, 1].min()])
     hi = np.array([graph.node_xy[:, 0].max(), graph.node_xy[:, 1].max()])
     rng = np.random.default_rng(args.seed)
@@ -175,7 +163,7 @@ def main() -> int:
             print(f"ratio shapely / numba ({ref['case'].split(', ')[1]}, {ref['points']:,} "
                   f"points): {ref['wall_s'] / new['wall_s']:.1f}x wall, "
                   f"{ref['cpu_s'] / new['cpu_s']:.1f}x CPU")  # fmt: skip
-    print(f"peak RSS of the process (VmHWM since the last reset): {_status_mb('VmHWM'):.0f} MB")
+    print(f"peak RSS of the process (VmHWM since the last reset): {status_mb('VmHWM'):.0f} MB")
     return 0
 
 
