@@ -313,7 +313,7 @@ class Measures:
                 coverage=red.coverage[k],
                 unique=self.unique[k],
                 other_province=self.other[k],
-                count_per_cell=red.count[k].astype(np.float64),
+                count_per_cell=red.count[k],  # int32, not a float64 copy a break
             )
             for k in range(len(red.breaks_s))
         ]

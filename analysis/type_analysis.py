@@ -149,7 +149,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     vp = _judge(fac, tc, d, config, weight, pool_per_ha, fac_prov, n_prov, base, sets)
     td = type_demand or TypeDemandPasses(TypeDemandSpec(), d, n_fac=tt.n_fac, breaks_min=(1.0,),
                                          active=base)  # fmt: skip
-    first = [red_acc, *vp.first(), *bits.values(), sharing, polys, own, *td.first()]
+    first = [red_acc, *vp.first(), *bits.values(), sharing, polys, *td.first()]
     run_pass(tt, [*first, *sets.consumers()])
     red = red_acc.result()
     fm = Measures(red, **params)
@@ -159,19 +159,30 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     prov_bits = {key: acc.result() for key, acc in bits.items()}
     per_break = _break_measures(fac, tc, sets, d, ed, config, red=red, by_break=by_break,
                                 prov_bits=prov_bits)  # fmt: skip
-    # the province bits served the matrices: let them go before the verdict's own passes (at
-    # 100 m a word per cell and break and edition: 1.3 GB of 27.9 M cells, three breaks, two
-    # editions); the nearest two stay for the removal penalty
+    cov = per_break.at[T]
+    # the province bits served the matrices, and what the nearest two give (the removal
+    # penalty, the nearest-time raster) is taken now: both go before the verdict's own passes
+    # (at 100 m a word per cell, break and edition, and 24 B a cell: 2 GB of 27.9 M cells)
     red = dataclasses.replace(red, prov_bits=np.zeros((0, 0, 0), np.uint64))
     del red_acc, fm, first, bits, prov_bits
+    rm = removal_penalty(red.f1, red.t1, red.f2, red.t2, d, cov.coverage, threshold_s=T * 60.0)
+    t_nearest = np.where(np.isfinite(red.t1), red.t1 / 60.0, -9999.0).astype(np.float32)
+    time_raster = demand.to_raster(t_nearest, nodata=-9999.0, dtype=np.float32)
+    count = cov.count_per_cell
+    count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
+    # the counts per cell of every break (views of the reduction's) go with it
+    per_break.at = {b: dataclasses.replace(c, count_per_cell=np.zeros(0, np.int32))
+                    for b, c in per_break.at.items()}  # fmt: skip
     cov = per_break.at[T]
+    del red, t_nearest, count, by_break
     pool = (
         tdem["demand_workers_per_ha"].to_numpy(np.float64)
         if "demand_workers_per_ha" in tdem
         else None
     )
     vp.decide(size=facility_size(fac, cov.coverage), pool=pool)
-    run_pass(tt, vp.third())
+    # the groups' bits (at 100 m 32 B a cell) are read in the removal's pass, after the verdict
+    run_pass(tt, [*vp.third(), own])
     judged = vp.result()
     vd = judged.verdict
     t_sets = sets.get(T * 60.0)
@@ -200,13 +211,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         membership=membership,
     )
     sets.release(T * 60.0)
-    f1, t1, f2, t2 = red.f1, red.t1, red.f2, red.t2
-    rm = removal_penalty(f1, t1, f2, t2, d, cov.coverage, threshold_s=T * 60.0)
     measures = _measures_frame(T, road_access, access, cov, judged, base, rm).join(tdem)
-    count = cov.count_per_cell
-    count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
-    t_nearest = np.where(np.isfinite(t1), t1 / 60.0, -9999.0)
-    time_raster = demand.to_raster(t_nearest.astype(np.float32), nodata=-9999.0, dtype=np.float32)
     geom_of = {(i, b / 60.0): g for i, b, g in polys.result()}
     for r in per_break.catchments:
         r["geometry"] = geom_of.get((r["i"], r["break_min"]))

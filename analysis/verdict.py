@@ -42,7 +42,6 @@ from analysis.verdict_set import (
     REASON_OVERLAP_GONE,
     REASON_VERDICT,
     VerdictRule,
-    _row_at,  # noqa: F401 (tests import it from here)
     equivalent_groups,
     joint_verdict,
     set_removal,

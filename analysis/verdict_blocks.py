@@ -6,10 +6,9 @@ every threshold (:class:`VerdictPasses`; a run shares them with its other measur
 
 - the coverage measures in the type's demand (``analysis.blocks.Reduction`` at every threshold
   at once, then ``Measures``, equal to ``overlap.coverage_measures``);
-- the existing facilities reaching each cell (``count``), per province class (``count_prov``,
-  merged (province, cell) counts: the size of the covered cells, not of the pairs), and the
-  candidates' own catchments (a candidate's cells read from the cells' sets, ascending as its
-  pairs are);
+- the existing facilities reaching each cell (``count``); those of a candidate's own province
+  class on its cells and the candidate's own catchment are read from the cells' sets (a
+  candidate's cells ascending, as its pairs are), so nothing is kept per (province, cell);
 - the set of existing facilities within the threshold of each cell (``block_sets``), folded
   over the cells into the pairs' overlaps and the relation "catchments meet": equivalent
   groups and the pool severity. The sparse products of the whole-array code add a pair's
@@ -39,7 +38,7 @@ from analysis.blocks import Measures, Reduction
 from analysis.catchments import TravelTimes
 from analysis.cell_sets import CellSets, FacilitySets
 from analysis.verdict import Judgement, Verdict, decide, judge_with, severity_from_meet
-from analysis.verdict_set import VerdictRule, province_classes, removal_cost, select_verdict
+from analysis.verdict_set import VerdictRule, removal_cost, select_verdict
 
 __all__ = [
     "Removal",
@@ -134,88 +133,18 @@ def equivalent_groups_from_sets(
 
 class Catchments:
     """One consumer of a pass at one threshold: the existing facilities' coverage summed in
-    descending cell order (as ``diags(base) @ within`` then ``@ weight`` does) and the merged
-    (province class, cell) counts of the existing facilities (:attr:`keys`, :attr:`counts`),
-    each block in one compiled loop over its pairs (``analysis.verdict_kernel``). The
-    candidates' own cells are read later from the cells' sets of the existing facilities
-    (ascending, as a facility's pairs are)."""
+    descending cell order (as ``diags(base) @ within`` then ``@ weight`` does), each block in
+    one compiled loop over its pairs (``analysis.verdict_kernel``). The counts per province
+    class and the candidates' own cells are read later from the cells' sets of the existing
+    facilities (``verdict_set.select_verdict``): nothing per pair or per cell is held here."""
 
-    def __init__(
-        self, weight: np.ndarray, *, threshold_s: float, base: np.ndarray, prov: np.ndarray
-    ) -> None:
+    def __init__(self, weight: np.ndarray, *, threshold_s: float, base: np.ndarray) -> None:
         self.w, self.t, self.base = np.asarray(weight, np.float64), threshold_s, base
-        self.prov = np.asarray(prov, np.int32)
         self.cov = np.zeros(base.size)
-        self.n_keys = int(self.prov.max()) + 1 if self.prov.size else 1
-        self._head = np.zeros(0, np.int32)  # per cell: its first (class, count) entry, -1 none
-        # entries: next (int32), class and count (int16 where they fit: 8 bytes an entry)
-        self._nxt: np.ndarray = np.zeros(0, np.int32)
-        self._cls: np.ndarray = np.zeros(0, np.int16 if self.n_keys < 2**15 else np.int32)
-        self._cnt: np.ndarray = np.zeros(0, np.int16 if base.size < 2**15 else np.int32)
-        self._used = 0
-        self._listed: tuple[np.ndarray, np.ndarray] | None = None
-        self._released = False
 
     def add(self, tt: TravelTimes) -> None:
-        if self._head.size == 0:
-            self._head = np.full(self.w.size, -1, np.int32)
-        room = self._used + tt.fac.size  # at most one new entry per pair
-        if room > self._nxt.size:
-            self._nxt, self._cls, self._cnt = (
-                _grown(a, self._used, max(room, a.size + a.size // 4))  # 1.25x: less slack
-                for a in (self._nxt, self._cls, self._cnt)
-            )
-        self._used = verdict_kernel.catchments_add(
-            tt.fac, tt.cell, tt.time_s, self.t, self.base, self.w, self.prov, self.cov,
-            self._head, self._nxt, self._cls, self._cnt, self._used,
-        )  # fmt: skip
-        self._listed = None
-
-    def _list(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._released:
-            raise RuntimeError("Catchments: the chains were let go by count_prov()")
-        if self._listed is None:
-            if self._head.size == 0:
-                self._listed = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-            else:
-                ptr, cells, counts = verdict_kernel.chain_csr(
-                    self._head, self._nxt, self._cls, self._cnt, self._used, self.n_keys
-                )
-                cls = np.repeat(np.arange(self.n_keys, dtype=np.int64), np.diff(ptr))
-                self._listed = (cls * self.w.size + cells, counts.astype(np.int64))
-        return self._listed
-
-    def count_prov(self, n_rows: int) -> sp.csr_matrix:
-        """The counts as a sorted CSR matrix (``n_rows`` classes x cells), built straight from
-        the chains, which are then let go (at 100 m: hundreds of millions of entries)."""
-        n_cells = self.w.size
-        if self._head.size == 0:
-            return sp.csr_matrix((n_rows, n_cells), dtype=np.int32)
-        indptr, indices, data = verdict_kernel.chain_csr(
-            self._head, self._nxt, self._cls, self._cnt, self._used, n_rows
-        )
-        self._head = self._nxt = self._cls = self._cnt = np.zeros(0, np.int32)
-        self._used, self._released = 0, True
-        m = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cells))
-        m.has_sorted_indices = True
-        return m
-
-    @property
-    def keys(self) -> np.ndarray:
-        """The merged keys ``class * n_cells + cell``, ascending."""
-        return self._list()[0]
-
-    @property
-    def counts(self) -> np.ndarray:
-        """The existing facilities of each key's class reaching its cell."""
-        return self._list()[1]
-
-
-def _grown(a: np.ndarray, used: int, size: int) -> np.ndarray:
-    """``a`` with room for ``size`` entries, its first ``used`` kept."""
-    out = np.empty(size, a.dtype)
-    out[:used] = a[:used]
-    return out
+        verdict_kernel.coverage_add(tt.fac, tt.cell, tt.time_s, self.t, self.base, self.w,
+                                    self.cov)  # fmt: skip
 
 
 class VerdictPasses:
@@ -247,13 +176,12 @@ class VerdictPasses:
         self.t, self.variants = threshold_s, variants_s
         self.fac_prov, self.rule, self.sets, self.n_prov = fac_prov, rule, sets, n_prov
         ths = tuple(dict.fromkeys([threshold_s, *(v for v in variants_s if v > 0)]))
-        # per threshold and cell: the count, the province bits and about the catchments' keys
-        per = self.w.size * (4 + 8 * _words(n_prov) + 24)
+        # per threshold and cell: the count and the province bits
+        per = self.w.size * (4 + 8 * _words(n_prov))
         self.held = tuple(t for t in ths if sets.reserve(per))
         self.alone = tuple(t for t in ths if t not in self.held)
         self.params: dict[str, Any] = {"base": self.base, "demand": self.w, "fac_prov": fac_prov}
         self.red = self._reduction(self.held)
-        self.prov, self.n_class = province_classes(fac_prov)
         self.catch = [self._catchments(t) for t in self.held]
         for t in ths:
             sets.want(("verdict", t), t, self.base)
@@ -266,7 +194,7 @@ class VerdictPasses:
         )  # fmt: skip
 
     def _catchments(self, t: float) -> Catchments:
-        return Catchments(self.w, threshold_s=t, base=self.base, prov=self.prov)
+        return Catchments(self.w, threshold_s=t, base=self.base)
 
     def first(self) -> list[Any]:
         return [self.red, *self.catch]
@@ -305,7 +233,6 @@ class VerdictPasses:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Verdict]:
         base, w = self.base, self.w
         overlap, meet = meet_and_overlaps(sets, w, base.size)
-        count_prov = c.count_prov(self.n_class + 1)  # the chains are let go
         pool = self.rule["pool"]
 
         def pool_severity() -> np.ndarray:
@@ -318,8 +245,8 @@ class VerdictPasses:
                 overlap, meet, c.cov, base=base, equivalent_share=rule.equivalent_share
             )
             cand = np.asarray(kw.pop("candidates"), bool) & base
-            return select_verdict(sets.cells_of, w, count=count.astype(np.int64),
-                                  count_prov=count_prov, group=group, candidates=cand, **kw)  # fmt: skip
+            return select_verdict(sets.cells_of, w, count=count.astype(np.int64), sets=sets,
+                                  group=group, candidates=cand, **kw)  # fmt: skip
 
         return decide(cov, pool_severity, joint, fac_prov=self.fac_prov, base=base, **self.rule)
 

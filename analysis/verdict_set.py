@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from analysis.catchments import TravelTimes
+from analysis.cell_sets import CellSets
 
 # Why a facility is or is not in the verdict (``verdict_reason``; the schema, not display text).
 REASON_VERDICT = "redundant"
@@ -66,36 +67,26 @@ def equivalent_groups(
 
 
 @numba.njit(cache=True, nogil=True)
-def _merge_at(
-    idx: np.ndarray, data: np.ndarray, lo: int, cols: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_row_at` for ascending ``cols``: one merge of the row's indices and the columns
-    (from a binary search for the first), not a binary search per column."""
-    at = np.empty(cols.size, np.int64)
-    val = np.zeros(cols.size, np.int64)
-    last = max(idx.size - 1, 0)
-    p = np.searchsorted(idx, cols[0]) if cols.size else 0
-    for j in range(cols.size):
-        c = cols[j]
-        while p < idx.size and idx[p] < c:
-            p += 1
-        at[j] = lo + min(p, last)
-        if p < idx.size and idx[p] == c:
-            val[j] = data[lo + p]
-    return at, val
-
-
-def _row_at(m: sp.csr_matrix, row: int, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in ``m.data`` and values of ``m[row, cols]`` (sorted indices; 0 if absent)."""
-    lo, hi = m.indptr[row], m.indptr[row + 1]
-    idx = m.indices[lo:hi]
-    if cols.size > 64 and bool((np.diff(cols) > 0).all()):  # a catchment's cells: merged
-        at, val = _merge_at(idx, m.data, int(lo), cols)
-        return at, val.astype(m.data.dtype)
-    pos = np.minimum(np.searchsorted(idx, cols), max(idx.size - 1, 0))
-    hit = (idx[pos] == cols) if idx.size else np.zeros(cols.size, bool)
-    at = lo + pos
-    return at, np.where(hit, m.data[at] if idx.size else 0, 0)
+def own_class_count(
+    indptr: np.ndarray,
+    members: np.ndarray,
+    cells: np.ndarray,
+    prov: np.ndarray,
+    k: int,
+    alive: np.ndarray,
+) -> np.ndarray:
+    """Per cell of ``cells``: the facilities of its list (``members[indptr[c]:indptr[c+1]]``)
+    still ``alive`` and of province class ``k`` (``prov``)."""
+    out = np.zeros(cells.size, np.int64)
+    for j in range(cells.size):
+        c = cells[j]
+        n = 0
+        for p in range(indptr[c], indptr[c + 1]):
+            m = members[p]
+            if alive[m] and prov[m] == k:
+                n += 1
+        out[j] = n
+    return out
 
 
 def joint_verdict(  # noqa: PLR0913 (the joint rule's inputs, keyword-only)
@@ -149,18 +140,17 @@ def joint_verdict(  # noqa: PLR0913 (the joint rule's inputs, keyword-only)
     a = within.tocsr().astype(bool)
     ab = sp.diags(base.astype(np.float64)) @ a.astype(np.float64)
     count = np.asarray(ab.sum(axis=0)).ravel().astype(np.int64)
-    prov, n_prov = province_classes(fac_prov)
-    onehot = sp.csr_matrix((np.ones(n), (prov, np.arange(n))), shape=(n_prov + 1, n))
-    # (provinces, cells) counts kept sparse: a row holds only the cells its province's
-    # facilities reach, so memory follows the covered cells, not provinces x the whole grid
-    count_prov = sp.csr_matrix(onehot @ ab, dtype=np.int32)
-    count_prov.sort_indices()
+    # the existing facilities of each cell (ascending): the cells' sets the block form reads
+    by_cell = sp.csr_matrix(ab.T, dtype=np.int8)
+    by_cell.eliminate_zeros()
+    by_cell.sort_indices()
+    sets = CellSets(by_cell.indptr.astype(np.int64), by_cell.indices.astype(np.int32), n)
     group = equivalent_groups(a, w, base=base, equivalent_share=rule.equivalent_share)
     return select_verdict(
         lambda i: a.indices[a.indptr[i] : a.indptr[i + 1]],
         w,
         count=count,
-        count_prov=count_prov,
+        sets=sets,
         group=group,
         candidates=candidates,
         base=base,
@@ -184,7 +174,7 @@ def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-on
     w: np.ndarray,
     *,
     count: np.ndarray,
-    count_prov: sp.csr_matrix,
+    sets: CellSets,
     group: np.ndarray,
     candidates: np.ndarray,
     base: np.ndarray,
@@ -196,8 +186,9 @@ def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-on
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """:func:`joint_verdict` from its merged inputs: ``cells_of(i)`` the cells within the
     threshold of candidate i (ascending), ``count`` the existing facilities reaching each cell
-    (changed in place), ``count_prov`` the same per province class (:func:`province_classes`,
-    sorted indices; changed in place), ``group`` the equivalent groups."""
+    (changed in place), ``sets`` the existing facilities of each cell (those of a candidate's
+    province class that remain are counted on its cells: nothing is kept per (province, cell)),
+    ``group`` the equivalent groups."""
     n = base.size
     prov, n_prov = province_classes(fac_prov)
     covered = float(w[count > 0].sum())
@@ -207,6 +198,7 @@ def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-on
     prov_left = np.bincount(prov[base], minlength=n_prov + 1)
     prov_has = prov_left.copy()
     verdict = np.zeros(n, bool)
+    alive = np.asarray(base, bool).copy()  # the existing facilities not (yet) in the verdict
     reason = np.full(n, REASON_NOT_CANDIDATE, dtype=object)
     cand = np.flatnonzero(np.asarray(candidates, bool) & base)
     order = cand[np.lexsort((ids[cand].astype(str), size[cand], -severity[cand]))]
@@ -216,7 +208,7 @@ def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-on
         wc = w[cells]
         cov_i = float(wc.sum())
         unique = float(wc[count[cells] == 1].sum())
-        at, own = _row_at(count_prov, prov[i], cells)
+        own = own_class_count(sets.indptr, sets.members, cells, prov, prov[i], alive)
         other = float(wc[(count[cells] - own) > 0].sum())
         if cov_i <= 0 or not (
             unique / cov_i < rule.max_unique_share
@@ -237,7 +229,7 @@ def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-on
             continue
         loss += unique
         count[cells] -= 1
-        count_prov.data[at[own > 0]] -= 1
+        alive[i] = False
         prov_left[prov[i]] -= 1
         verdict[i] = True
         reason[i] = REASON_VERDICT

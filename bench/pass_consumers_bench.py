@@ -164,25 +164,21 @@ def demand_case(kind: str) -> Callable[[], Any]:
     )  # fmt: skip
 
 
-def catchments_case(n_blocks: int) -> tuple[float, float, float, int, int]:
+def catchments_case(n_blocks: int) -> tuple[float, float, int]:
     blocks = [uniform_block(k, 7200.0) for k in range(n_blocks)]
     rng = np.random.default_rng(2)
     w = rng.uniform(0.0, 50.0, N_CELLS)
     base = rng.random(N_FAC) > 0.1
-    prov = rng.integers(0, 63, N_FAC)
-    Catchments(w, threshold_s=5400.0, base=base, prov=prov).add(blocks[0])  # compile / warm
+    Catchments(w, threshold_s=5400.0, base=base).add(blocks[0])  # compile / warm
     rss0 = _rss_kib("VmRSS")
     _reset_peak()
-    acc = Catchments(w, threshold_s=5400.0, base=base, prov=prov)
+    acc = Catchments(w, threshold_s=5400.0, base=base)
     ms = []
     for b in blocks:
         t0 = time.perf_counter()
         acc.add(b)
         ms.append((time.perf_counter() - t0) * 1e3)
-    t0 = time.perf_counter()
-    n_keys = acc.keys.size  # merged keys listed once, after the pass
-    listed = (time.perf_counter() - t0) * 1e3
-    return float(np.mean(ms)), ms[-1], listed, n_keys, max(0, _rss_kib("VmHWM") - rss0)
+    return float(np.mean(ms)), ms[-1], max(0, _rss_kib("VmHWM") - rss0)
 
 
 def removal_case() -> Callable[[], Any]:
@@ -228,11 +224,8 @@ def main() -> None:
         rows.append((name, f"{ms:,.0f}", kib))
     name = f"verdict Catchments.add ({args.blocks} blocks: mean / last)"
     if not args.only or args.only in name:
-        mean, last, listed, n_keys, kib = catchments_case(args.blocks)
+        mean, last, kib = catchments_case(args.blocks)
         rows.append((name, f"{mean:,.0f} / {last:,.0f}", kib))
-        rows.append(
-            (f"verdict Catchments keys listed ({n_keys:,} keys, once)", f"{listed:,.0f}", 0)
-        )
     print("| consumer | ms per block | peak MiB above start |")
     print("|---|---:|---:|")
     for n, ms_s, kib in rows:

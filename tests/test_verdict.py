@@ -296,56 +296,35 @@ def test_a_province_keeps_its_last_facility():
     assert verdict.tolist() == [True, True, True, False], "without the rule, the largest stays"
 
 
-def test_sparse_province_counts_read_and_decrement_like_the_dense_array():
-    """joint_verdict keeps the (province, cell) counts sparse (issue 19: the grid, not
-    provinces x cells); reading and removing a facility's cells gives the dense array's numbers."""
+def test_own_class_counts_from_the_cells_sets_equal_the_dense_province_counts():
+    """The verdict counts a candidate's own-province facilities on its cells from the cells'
+    facility lists (issue 19: nothing kept per (province, cell)); removing facilities one by
+    one gives the dense (province, cell) array's numbers, for every province's row, also rows
+    that do not reach these cells, and a class of its own for facilities without a province."""
     import scipy.sparse as sp
 
-    from analysis.verdict import _row_at
+    from analysis.cell_sets import CellSets
+    from analysis.verdict_set import own_class_count, province_classes
 
     rng = np.random.default_rng(4)
-    within = sp.random(30, 500, density=0.1, random_state=5, format="csr").astype(bool)
-    prov = rng.integers(0, 6, 30)
-    onehot = sp.csr_matrix((np.ones(30), (prov, np.arange(30))), shape=(7, 30))
-    dense = np.asarray((onehot @ within.astype(float)).todense(), dtype=np.int32)
-    sparse = sp.csr_matrix(onehot @ within.astype(float), dtype=np.int32)
-    sparse.sort_indices()
-    assert (dense[6] == 0).all() and (dense > 1).any()
-    for i in rng.permutation(30):
-        cells = within.indices[within.indptr[i] : within.indptr[i + 1]]
-        for p in range(7):  # every province's row, also rows without these cells
-            assert np.array_equal(_row_at(sparse, p, cells)[1], dense[p, cells])
-        at, own = _row_at(sparse, prov[i], cells)
-        assert (own > 0).all()
-        sparse.data[at[own > 0]] -= 1
+    n_fac, n_cells = 30, 500
+    within = sp.random(n_fac, n_cells, density=0.1, random_state=5, format="csr").astype(bool)
+    fac_prov = rng.integers(0, 6, n_fac)
+    fac_prov[[2, 7]] = -1
+    prov, n_class = province_classes(fac_prov)
+    onehot = sp.csr_matrix((np.ones(n_fac), (prov, np.arange(n_fac))), shape=(n_class + 1, n_fac))
+    dense = np.asarray((onehot @ within.astype(float)).todense(), dtype=np.int64)
+    by_cell = sp.csr_matrix(within.T, dtype=np.int8)
+    by_cell.sort_indices()
+    sets = CellSets(by_cell.indptr.astype(np.int64), by_cell.indices.astype(np.int32), n_fac)
+    alive = np.ones(n_fac, bool)
+    assert (dense[n_class] > 0).any() and (dense > 1).any(), "weak fixture"
+    for i in rng.permutation(n_fac):
+        cells = within.indices[within.indptr[i] : within.indptr[i + 1]].astype(np.int64)
+        for k in range(n_class + 1):
+            got = own_class_count(sets.indptr, sets.members, cells, prov, k, alive)
+            assert np.array_equal(got, dense[k, cells]), (i, k)
+        assert (dense[prov[i], cells] > 0).all()
+        alive[i] = False
         dense[prov[i], cells] -= 1
-    assert np.array_equal(sparse.toarray(), dense) and not dense.any()
-
-
-def test_row_at_by_merge_equals_the_binary_searches() -> None:
-    """A candidate's cells (ascending, more than 64) are read from a province's row by one
-    merge: the same positions and values as a binary search per cell, with cells absent from
-    the row, before its first and after its last entry, and an empty row."""
-    import scipy.sparse as sp
-
-    from analysis.verdict import _row_at
-
-    rng = np.random.default_rng(11)
-    n_cells = 50_000
-    m = sp.random(5, n_cells, density=0.2, random_state=3, format="csr")
-    m.data = rng.integers(1, 9, m.data.size).astype(np.int32)
-    m = sp.csr_matrix(m, dtype=np.int32)
-    m.sort_indices()
-    m = sp.vstack([m, sp.csr_matrix((1, n_cells), dtype=np.int32)]).tocsr()  # an empty row
-    for row in range(6):
-        for cols in (np.sort(rng.choice(n_cells, 3_000, replace=False)), np.arange(65)):
-            lo, hi = m.indptr[row], m.indptr[row + 1]
-            idx = m.indices[lo:hi]
-            pos = np.minimum(np.searchsorted(idx, cols), max(idx.size - 1, 0))
-            hit = (idx[pos] == cols) if idx.size else np.zeros(cols.size, bool)
-            want_at = lo + pos
-            want = np.where(hit, m.data[want_at] if idx.size else 0, 0)
-            at, val = _row_at(m, row, cols)
-            assert np.array_equal(at, want_at) and np.array_equal(val, want), row
-            assert val.dtype == m.data.dtype
-            assert row == 5 or (val > 0).sum() > 5
+    assert not dense.any()

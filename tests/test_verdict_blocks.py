@@ -138,14 +138,12 @@ def test_hand_made_removal_and_groups_from_blocks() -> None:
 def test_compiled_catchments_and_removal_equal_the_whole_with_ties_and_planned() -> None:
     """``Catchments`` and ``Removal`` (``analysis.verdict_kernel``) over blocks of 1, 3 and
     every facility = the whole-array forms: the existing facilities' coverage summed in
-    descending cell order (``diags(base) @ within @ weight``) to the last bit, the (province
-    class, cell) counts, and the nearest time per cell before and after a removal; times on
-    a few values (ties, exactly at the threshold), planned facilities on the same cells, a
-    facility without a province."""
+    descending cell order (``diags(base) @ within @ weight``) to the last bit, and the nearest
+    time per cell before and after a removal; times on a few values (ties, exactly at the
+    threshold), planned facilities on the same cells."""
     import scipy.sparse as sp
 
     from analysis.verdict_blocks import Catchments, Removal
-    from analysis.verdict_set import province_classes
 
     rng = np.random.default_rng(5)
     n_fac, n_cells, t = 14, 50, 600.0
@@ -155,9 +153,6 @@ def test_compiled_catchments_and_removal_equal_the_whole_with_ties_and_planned()
     tt = TravelTimes(fac, cell, time_s, n_fac, n_cells, 900.0)
     base = np.ones(n_fac, bool)
     base[[1, 8]] = False  # planned
-    fac_prov = rng.integers(0, 4, n_fac)
-    fac_prov[3] = -1
-    prov, n_class = province_classes(fac_prov)
     w = rng.uniform(0.0, 10.0, n_cells)
     removed = np.zeros(n_fac, bool)
     removed[[0, 5, 9]] = True
@@ -165,29 +160,17 @@ def test_compiled_catchments_and_removal_equal_the_whole_with_ties_and_planned()
     within = tt.within(t)
     want_cov = (sp.diags(base.astype(float)) @ within) @ w
     m = (time_s <= t) & base[fac]
-    want_keys, want_counts = np.unique(prov[fac[m]] * n_cells + cell[m], return_counts=True)
     before = np.full(n_cells, np.inf)
     after = np.full(n_cells, np.inf)
     np.minimum.at(before, cell[m], time_s[m])
     stay = m & ~removed[fac]
     np.minimum.at(after, cell[stay], time_s[stay])
     for per_block in (1, 3, n_fac):
-        acc = Catchments(w, threshold_s=t, base=base, prov=prov)
+        acc = Catchments(w, threshold_s=t, base=base)
         rem = Removal(w, base=base, removed=removed, threshold_s=t)
         for b in blocks.split_blocks(tt, per_block):
             acc.add(b)
             rem.add(b)
         assert np.array_equal(acc.cov, want_cov), per_block
-        assert np.array_equal(acc.keys, want_keys) and np.array_equal(acc.counts, want_counts)
         assert np.array_equal(rem.before, before) and np.array_equal(rem.after, after)
-        # the CSR built from the chains = the one the COO of the keys gave
-        old = sp.csr_matrix((want_counts.astype(np.int32), (want_keys // n_cells,
-                            want_keys % n_cells)), shape=(n_class + 1, n_cells))  # fmt: skip
-        old.sort_indices()
-        got = acc.count_prov(n_class + 1)
-        assert got.has_sorted_indices and got.dtype == np.int32
-        assert np.array_equal(got.indptr, old.indptr) and np.array_equal(got.indices, old.indices)
-        assert np.array_equal(got.data, old.data)
-        with pytest.raises(RuntimeError, match="let go"):
-            _ = acc.keys
-    assert n_class == 4 and want_keys.size > 100, "weak fixture"
+    assert m.sum() > 100 and not np.array_equal(before, after), "weak fixture"
