@@ -61,20 +61,25 @@ def sort_segments(indptr: np.ndarray, members: np.ndarray) -> None:
             members[y + 1] = v
 
 
-def transpose(indptr: np.ndarray, members: np.ndarray, n_fac: int) -> tuple[np.ndarray, np.ndarray]:
-    """The cells of each facility, ascending (CSR over the facilities)."""
+def transpose(
+    indptr: np.ndarray, members: np.ndarray, n_fac: int, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cells of each facility, ascending (CSR over the facilities); the facilities not
+    ``keep`` get none (their cells are not listed: the verdict needs its candidates' only)."""
     t_ptr = np.zeros(n_fac + 1, np.int64)
     for x in range(members.size):
-        t_ptr[members[x] + 1] += 1
+        if keep[members[x]]:
+            t_ptr[members[x] + 1] += 1
     for f in range(n_fac):
         t_ptr[f + 1] += t_ptr[f]
     fill = t_ptr[:-1].copy()
-    cells = np.empty(members.size, np.int32)
+    cells = np.empty(t_ptr[n_fac], np.int32)
     for c in range(indptr.size - 1):
         for x in range(indptr[c], indptr[c + 1]):
             f = members[x]
-            cells[fill[f]] = c
-            fill[f] += 1
+            if keep[f]:
+                cells[fill[f]] = c
+                fill[f] += 1
     return t_ptr, cells
 
 

@@ -157,7 +157,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     tdem = td.result()
     by_break = dict(zip(tc.breaks_min, fm.result(), strict=True))
     prov_bits = {key: acc.result() for key, acc in bits.items()}
-    per_break = _break_measures(fac, tc, sets, d, ed, config, red=red, by_break=by_break,
+    per_break = _break_matrices(tc, d, ed, config, red=red, by_break=by_break,
                                 prov_bits=prov_bits)  # fmt: skip
     cov = per_break.at[T]
     # the province bits served the matrices, and what the nearest two give (the removal
@@ -175,6 +175,9 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
                     for b, c in per_break.at.items()}  # fmt: skip
     cov = per_break.at[T]
     del red, t_nearest, count, by_break
+    # then the pairs' overlaps of every break, from the cells' sets (read in passes of their own
+    # where they were not held: at 100 m the lists of the largest break are GBs)
+    _break_overlaps(per_break, tc, sets, d)
     pool = (
         tdem["demand_workers_per_ha"].to_numpy(np.float64)
         if "demand_workers_per_ha" in tdem
@@ -245,10 +248,8 @@ class _PerBreak:
     covered_by_others: np.ndarray
 
 
-def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block reduction)
-    fac: gpd.GeoDataFrame,
+def _break_matrices(
     tc: TypeConfig,
-    sets: SetSource,
     d: np.ndarray,
     ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
     config: RegionConfig,
@@ -257,8 +258,9 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
     by_break: dict[float, Any],
     prov_bits: dict[tuple[float, int], np.ndarray],
 ) -> _PerBreak:
-    """Coverage, pairwise overlaps and province matrices (every edition) at every break, from
-    the cells' merged facility and province sets (``analysis.block_sets``), never the pairs."""
+    """Coverage and province matrices (every edition) at every break, from the cells' merged
+    province bits (``analysis.block_sets``), never the pairs; the pairs' overlaps are added by
+    :func:`_break_overlaps`, after the bits are let go."""
     n_prov = len(ed[config.edition][0])
     out = _PerBreak([], [], [], {}, np.zeros(n_prov))
     for k, b in enumerate(tc.breaks_min):
@@ -273,11 +275,6 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
                     "unique_coverage": cov.unique[i],
                 }
             )
-        fsets = sets.get(b * 60.0)
-        out.overlaps.append(pairwise_overlaps_from_sets(fsets, d, cov.coverage).assign(break_min=b))
-        del fsets
-        if b != tc.primary_min:  # the primary break's sets serve the covering and aggregates
-            sets.release(b * 60.0)
         for edition, (tab, cprov) in ed.items():
             # the run's edition: merged with the counts; the others read in the first pass
             bits = red.prov_bits[k] if edition == config.edition else prov_bits[(b, edition)]
@@ -303,6 +300,18 @@ def _break_measures(  # noqa: PLR0913 (the type's inputs with its merged block r
                 )
             )
     return out
+
+
+def _break_overlaps(out: _PerBreak, tc: TypeConfig, sets: SetSource, d: np.ndarray) -> None:
+    """The pairs' overlaps at every break into ``out``, from the cells' facility sets; the
+    primary break's sets are kept (they serve the covering and the aggregates)."""
+    for b in tc.breaks_min:
+        fsets = sets.get(b * 60.0)
+        coverage = out.at[b].coverage
+        out.overlaps.append(pairwise_overlaps_from_sets(fsets, d, coverage).assign(break_min=b))
+        del fsets
+        if b != tc.primary_min:
+            sets.release(b * 60.0)
 
 
 def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)

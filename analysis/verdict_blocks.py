@@ -213,9 +213,12 @@ class VerdictPasses:
             self.rule["pool"] = pool
         covs, count = self.meas.result(), self.red.result().count
         for k, t in enumerate(self.held):
-            sets = self.sets.get(("verdict", t))
-            self.at[t] = self._at(covs[k], count[k], self.catch[k], sets)
+            self.at[t] = self._at(covs[k], count[k], self.catch[k], self.sets.get(("verdict", t)))
             self.sets.release(("verdict", t))
+        # the held thresholds' grid arrays go before the others' passes (100 m: GBs)
+        del covs, count
+        self.red = self.meas = None  # type: ignore[assignment]
+        self.catch = []
         for t in self.alone:  # two passes each, the threshold's sets read in the first
             red, catch = self._reduction((t,)), self._catchments(t)
             fs = FacilitySets(threshold_s=t, n_fac=self.base.size, n_cells=self.w.size,
@@ -245,7 +248,9 @@ class VerdictPasses:
                 overlap, meet, c.cov, base=base, equivalent_share=rule.equivalent_share
             )
             cand = np.asarray(kw.pop("candidates"), bool) & base
-            return select_verdict(sets.cells_of, w, count=count.astype(np.int64), sets=sets,
+            # the candidates' cells only (at 100 m the whole transpose is 4 bytes a pair);
+            # ``count`` a copy: the selection takes its facilities' cells off
+            return select_verdict(sets.cells_of_some(cand), w, count=count.copy(), sets=sets,
                                   group=group, candidates=cand, **kw)  # fmt: skip
 
         return decide(cov, pool_severity, joint, fac_prov=self.fac_prov, base=base, **self.rule)
