@@ -196,6 +196,33 @@ def province_matrices_from_bits(
     return np.ascontiguousarray(served), np.ascontiguousarray(dup), covered
 
 
+def province_matrices_from_lists(
+    sets: CellSets,
+    demand: np.ndarray,
+    cell_prov: np.ndarray,
+    n_prov: int,
+    *,
+    fac_prov: np.ndarray,
+    base: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`province_matrices_from_bits` from the cells' facility lists (every facility
+    within the break, ``analysis.cell_sets``): a cell's areas are those of its members that
+    exist (``base``) and are located (``fac_prov`` >= 0), as :class:`ProvinceBits` sets them;
+    the same sums in the same order, equal to the last bit, without a word per cell held
+    through the first pass."""
+    from analysis.block_sets_kernel import province_fold_lists
+
+    d = np.asarray(demand, np.float64)
+    prov = np.asarray(fac_prov, np.int64)
+    area = np.full(max(sets.n_fac, prov.size, 1), -1, np.int64)
+    area[: prov.size] = np.where(np.asarray(base, bool) & (prov >= 0), prov, -1)
+    n = max(n_prov, int(area.max()) + 1, 1)
+    cprov = np.asarray(cell_prov, np.int64)
+    served, dup, covered = province_fold_lists(sets.indptr, sets.members, area, d, cprov, n)
+    served, dup, covered = served[:n_prov, :n_prov], dup[:n_prov, :n_prov], covered[:n_prov]
+    return np.ascontiguousarray(served), np.ascontiguousarray(dup), covered
+
+
 def covering_input(sets: CellSets, demand: np.ndarray, *, candidates: np.ndarray) -> Any:
     """The covering step's input (``analysis.covering.Reduced``: cells with the same covering
     set merged) from the cells' facility sets, equal to ``covering.reduce_coverage`` on the

@@ -49,6 +49,33 @@ def _members_of(sets: np.ndarray, c: int, out: np.ndarray) -> int:
     return k
 
 
+def _fold_cell(
+    served: np.ndarray,
+    dup: np.ndarray,
+    covered: np.ndarray,
+    buf: np.ndarray,
+    k: int,
+    v: float,
+    home: int,
+) -> None:
+    """One cell of :func:`province_fold`: its ``k`` areas (``buf``, ascending), its people
+    ``v`` and its own area ``home`` (-1: none)."""
+    if home >= 0:
+        own = 0
+        for x in range(k):
+            served[home, buf[x]] += v
+            if buf[x] == home:
+                own = 1
+        if k - own > 0:
+            covered[home] += v
+    for x in range(k):
+        a = buf[x]
+        for y in range(x + 1, k):
+            b = buf[y]
+            dup[a, b] += v
+            dup[b, a] += v
+
+
 def province_fold(
     sets: np.ndarray, cells: np.ndarray, d: np.ndarray, cell_prov: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,24 +89,65 @@ def province_fold(
     for j in range(cells.size):
         c = cells[j]
         k = _members_of(sets, c, buf)
-        v = d[c]
-        home = cell_prov[c]
-        if home >= 0:
-            own = 0
-            for x in range(k):
-                served[home, buf[x]] += v
-                if buf[x] == home:
-                    own = 1
-            if k - own > 0:
-                covered[home] += v
-        for x in range(k):
-            a = buf[x]
-            for y in range(x + 1, k):
-                b = buf[y]
-                dup[a, b] += v
-                dup[b, a] += v
+        _fold_cell(served, dup, covered, buf, k, d[c], cell_prov[c])
+    return served, dup, covered
+
+
+def _areas_of(
+    indptr: np.ndarray,
+    members: np.ndarray,
+    member_area: np.ndarray,
+    c: int,
+    seen: np.ndarray,
+    buf: np.ndarray,
+) -> int:
+    """The distinct areas (``member_area`` >= 0) of cell ``c``'s members into ``buf``,
+    ascending (as a bit set lists them); their count. ``seen`` is all False again on return."""
+    k = 0
+    for x in range(indptr[c], indptr[c + 1]):
+        a = member_area[members[x]]
+        if a >= 0 and not seen[a]:
+            seen[a] = True
+            buf[k] = a
+            k += 1
+    for x in range(1, k):  # insertion sort: a cell's areas are few
+        a = buf[x]
+        y = x - 1
+        while y >= 0 and buf[y] > a:
+            buf[y + 1] = buf[y]
+            y -= 1
+        buf[y + 1] = a
+    for x in range(k):
+        seen[buf[x]] = False
+    return k
+
+
+def province_fold_lists(
+    indptr: np.ndarray,
+    members: np.ndarray,
+    member_area: np.ndarray,
+    d: np.ndarray,
+    cell_prov: np.ndarray,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`province_fold` from the cells' facility lists: a cell's set is the areas
+    (``member_area``, -1: none) of its members, distinct and ascending, as the bits give them;
+    the cells whose set is not empty are taken in ascending order, as ``flatnonzero`` of the
+    bits gives them, so every sum is equal to the last bit."""
+    served = np.zeros((n, n))
+    dup = np.zeros((n, n))
+    covered = np.zeros(n)
+    seen = np.zeros(n, np.bool_)
+    buf = np.empty(n, np.int64)
+    for c in range(indptr.size - 1):
+        k = _areas_of(indptr, members, member_area, c, seen, buf)
+        if k > 0:
+            _fold_cell(served, dup, covered, buf, k, d[c], cell_prov[c])
     return served, dup, covered
 
 
 _members_of = numba.njit(cache=True, nogil=True)(_members_of)
+_fold_cell = numba.njit(cache=True, nogil=True)(_fold_cell)
+_areas_of = numba.njit(cache=True, nogil=True)(_areas_of)
 province_fold = numba.njit(cache=True, nogil=True)(province_fold)
+province_fold_lists = numba.njit(cache=True, nogil=True)(province_fold_lists)

@@ -62,6 +62,7 @@ from analysis.block_sets import (
     pairwise_overlaps_from_sets,
     province_bits,
     province_matrices_from_bits,
+    province_matrices_from_lists,
 )
 from analysis.block_store import SpanPlan, max_pairs_default, split_blocks
 from analysis.catchments import Access, TravelTimes
@@ -87,6 +88,7 @@ __all__ = [
     "pairwise_overlaps_from_sets",
     "province_bits",
     "province_matrices_from_bits",
+    "province_matrices_from_lists",
     "reduce_blocks",
     "split_blocks",
 ]

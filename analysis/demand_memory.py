@@ -37,15 +37,16 @@ KERNEL_BYTES_PER_CELL = 24
 #: and per cell and kernel thread: the best time (float64) and the touched cells (int32)
 KERNEL_THREAD_BYTES_PER_CELL = 12
 #: bytes per cell of a type's first pass that do not depend on its breaks
-#: (``analysis.blocks.Reduction``'s nearest two: facility int64 and time float64, twice)
-NEAREST_BYTES_PER_CELL = 32
+#: (``analysis.blocks.Reduction``'s nearest two: facility int32 and time float64, twice)
+NEAREST_BYTES_PER_CELL = 24
 #: and per break: the coverage count (int32)
 COUNT_BYTES_PER_CELL = 4
-#: an allowance per cell for the other consumers of the first pass: the groups' bits
+#: an allowance per cell for the other consumers of a type's passes: the groups' bits
 #: (``aggregate_blocks.GroupBits``: own and outside, a word each up to 64 groups: 16 B; Viet
-#: Nam's 6 regions, 34 and 63 provinces: two words each, 32 B), the sharing keys' provinces
-#: (int16 per edition: 4 B), the type demand's per-cell sums (8 B); the verdict's counts are
-#: reserved from the sets' budget (``verdict_blocks.VerdictPasses``)
+#: Nam's 6 regions, 34 and 63 provinces: two words each, 32 B; read in the removal's pass,
+#: with its two minima, after the first pass's accumulators are let go), the sharing keys'
+#: provinces (int16 per edition: 4 B), the type demand's per-cell sums (8 B); the verdict's
+#: counts are reserved from the sets' budget (``verdict_blocks.VerdictPasses``)
 OTHER_PASS_BYTES_PER_CELL = 44
 #: facility sets (``analysis.cell_sets.FacilitySets``) held at once when none is fused into
 #: the first pass: the primary break's and the one the covering step asks for
@@ -84,8 +85,9 @@ class TypeShape:
 
     def pass_bytes_per_cell(self) -> int:
         """Bytes per cell of the type's first pass without its facility sets: the nearest two,
-        a count and each level's province bits per break, the other consumers' allowance."""
-        bits = sum(8 * words(n) for n in self.areas)
+        a count and the run's level's province bits per break (the other levels' matrices are
+        read from the sets' lists; the widest level is taken), the other consumers' allowance."""
+        bits = max((8 * words(n) for n in self.areas), default=8)
         per_break = COUNT_BYTES_PER_CELL + bits
         return NEAREST_BYTES_PER_CELL + self.n_breaks * per_break + OTHER_PASS_BYTES_PER_CELL
 

@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.aggregate import area_groupings, group_membership
 from analysis.aggregate_blocks import GroupBits, aggregate_measures_blocks
 from analysis.block_measures import Polygons, SharingKeys
-from analysis.block_sets import ProvinceBits, SetSource, fuse_bytes_default
+from analysis.block_sets import SetSource, fuse_bytes_default
 from analysis.block_store import BlockStore, blocks_of, run_pass
 from analysis.blocks import (
     CellReduction,
@@ -23,6 +23,7 @@ from analysis.blocks import (
     covering_input,
     pairwise_overlaps_from_sets,
     province_matrices_from_bits,
+    province_matrices_from_lists,
 )
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
@@ -131,17 +132,6 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     params = {"base": base, "demand": d, "fac_prov": fac_prov}
     red_acc = Reduction(n_fac=tt.n_fac, n_cells=tt.n_cells, n_prov=n_prov, breaks_s=breaks_s,
                         **params)  # fmt: skip
-    bits = {
-        (b, edition): ProvinceBits(
-            threshold_s=b * 60.0,
-            base=base,
-            n_prov=len(tab),
-            fac_prov=prov_index(fac[f"{config.area_key(edition)}_code"], tab),
-        )
-        for b in tc.breaks_min
-        for edition, (tab, _) in ed.items()
-        if edition != config.edition  # the run's edition: merged with the counts
-    }
     sharing = SharingKeys(threshold_s=T * 60.0, demand=d,
                           editions=[(cprov, len(tab)) for tab, cprov in ed.values()])  # fmt: skip
     polys = Polygons(demand, breaks_s, config.outline_cell_m)
@@ -149,22 +139,20 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     vp = _judge(fac, tc, d, config, weight, pool_per_ha, fac_prov, n_prov, base, sets)
     td = type_demand or TypeDemandPasses(TypeDemandSpec(), d, n_fac=tt.n_fac, breaks_min=(1.0,),
                                          active=base)  # fmt: skip
-    first = [red_acc, *vp.first(), *bits.values(), sharing, polys, *td.first()]
+    first = [red_acc, *vp.first(), sharing, polys, *td.first()]
     run_pass(tt, [*first, *sets.consumers()])
     red = red_acc.result()
     fm = Measures(red, **params)
     run_pass(tt, [fm, *vp.second(), *td.second(), *sets.fillers()])
     tdem = td.result()
     by_break = dict(zip(tc.breaks_min, fm.result(), strict=True))
-    prov_bits = {key: acc.result() for key, acc in bits.items()}
-    per_break = _break_matrices(tc, d, ed, config, red=red, by_break=by_break,
-                                prov_bits=prov_bits)  # fmt: skip
+    per_break = _break_matrices(tc, d, ed, config, red=red, by_break=by_break)
     cov = per_break.at[T]
     # the province bits served the matrices, and what the nearest two give (the removal
     # penalty, the nearest-time raster) is taken now: both go before the verdict's own passes
-    # (at 100 m a word per cell, break and edition, and 24 B a cell: 2 GB of 27.9 M cells)
+    # (at 100 m a word per cell and break, and 24 B a cell: 1.3 GB of 27.9 M cells)
     red = dataclasses.replace(red, prov_bits=np.zeros((0, 0, 0), np.uint64))
-    del red_acc, fm, first, bits, prov_bits
+    del red_acc, fm, first
     rm = removal_penalty(red.f1, red.t1, red.f2, red.t2, d, cov.coverage, threshold_s=T * 60.0)
     t_nearest = np.where(np.isfinite(red.t1), red.t1 / 60.0, -9999.0).astype(np.float32)
     time_raster = demand.to_raster(t_nearest, nodata=-9999.0, dtype=np.float32)
@@ -175,9 +163,10 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
                     for b, c in per_break.at.items()}  # fmt: skip
     cov = per_break.at[T]
     del red, t_nearest, count, by_break
-    # then the pairs' overlaps of every break, from the cells' sets (read in passes of their own
-    # where they were not held: at 100 m the lists of the largest break are GBs)
-    _break_overlaps(per_break, tc, sets, d)
+    # then the pairs' overlaps of every break and the other editions' province matrices, from
+    # the cells' sets (read in passes of their own where they were not held: at 100 m the
+    # lists of the largest break are GBs)
+    _break_overlaps(per_break, tc, sets, d, ed, config, fac=fac, base=base)
     pool = (
         tdem["demand_workers_per_ha"].to_numpy(np.float64)
         if "demand_workers_per_ha" in tdem
@@ -224,7 +213,9 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         measures=measures,
         catchments=per_break.catchments,
         overlaps=pd.concat(per_break.overlaps, ignore_index=True),
-        matrix=pd.concat(per_break.matrices, ignore_index=True),
+        matrix=pd.concat(
+            [per_break.matrices[(b, e)] for b in tc.breaks_min for e in ed], ignore_index=True
+        ),
         sharing=_sharing(sharing.result(), ed),
         count_raster=count_raster,
         time_raster=time_raster,
@@ -238,14 +229,36 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
 
 @dataclass
 class _PerBreak:
-    """Catchment rows, overlaps and province matrices of every break; coverage by break;
-    people of each province reached by another province's facilities (primary break)."""
+    """Catchment rows, overlaps and province matrices (by break and edition) of every break;
+    coverage by break; people of each province reached by another province's facilities
+    (primary break)."""
 
     catchments: list[dict[str, Any]]
     overlaps: list[pd.DataFrame]
-    matrices: list[pd.DataFrame]
+    matrices: dict[tuple[float, int], pd.DataFrame]
     at: dict[float, Any]
     covered_by_others: np.ndarray
+
+
+def _matrix_frame(
+    tc: TypeConfig, b: float, edition: int, tab: pd.DataFrame, served: np.ndarray, dup: np.ndarray
+) -> pd.DataFrame:
+    a, bb = np.nonzero((served > 0) | (dup > 0))
+    codes = tab["prov_code"].astype(str).to_numpy()
+    names = tab["prov_name"].astype(str).to_numpy()
+    return pd.DataFrame(
+        {
+            "type": tc.name,
+            "break_min": b,
+            "edition": edition,
+            "province_a": codes[a],
+            "province_b": codes[bb],
+            "name_a": names[a],
+            "name_b": names[bb],
+            "served_by": served[a, bb],
+            "duplicated": dup[a, bb],
+        }
+    )
 
 
 def _break_matrices(
@@ -256,13 +269,13 @@ def _break_matrices(
     *,
     red: CellReduction,
     by_break: dict[float, Any],
-    prov_bits: dict[tuple[float, int], np.ndarray],
 ) -> _PerBreak:
-    """Coverage and province matrices (every edition) at every break, from the cells' merged
-    province bits (``analysis.block_sets``), never the pairs; the pairs' overlaps are added by
-    :func:`_break_overlaps`, after the bits are let go."""
-    n_prov = len(ed[config.edition][0])
-    out = _PerBreak([], [], [], {}, np.zeros(n_prov))
+    """Coverage and the run's edition's province matrices at every break, from the cells'
+    province bits merged with the counts (``analysis.blocks.Reduction``), never the pairs; the
+    pairs' overlaps and the other editions' matrices are added by :func:`_break_overlaps`,
+    after the bits are let go."""
+    tab, cprov = ed[config.edition]
+    out = _PerBreak([], [], {}, {}, np.zeros(len(tab)))
     for k, b in enumerate(tc.breaks_min):
         cov = by_break[b]
         out.at[b] = cov
@@ -275,40 +288,39 @@ def _break_matrices(
                     "unique_coverage": cov.unique[i],
                 }
             )
-        for edition, (tab, cprov) in ed.items():
-            # the run's edition: merged with the counts; the others read in the first pass
-            bits = red.prov_bits[k] if edition == config.edition else prov_bits[(b, edition)]
-            served, dup, others = province_matrices_from_bits(bits, d, cprov, len(tab))
-            if edition == config.edition and b == tc.primary_min:
-                out.covered_by_others = others
-            a, bb = np.nonzero((served > 0) | (dup > 0))
-            codes = tab["prov_code"].astype(str).to_numpy()
-            names = tab["prov_name"].astype(str).to_numpy()
-            out.matrices.append(
-                pd.DataFrame(
-                    {
-                        "type": tc.name,
-                        "break_min": b,
-                        "edition": edition,
-                        "province_a": codes[a],
-                        "province_b": codes[bb],
-                        "name_a": names[a],
-                        "name_b": names[bb],
-                        "served_by": served[a, bb],
-                        "duplicated": dup[a, bb],
-                    }
-                )
-            )
+        served, dup, others = province_matrices_from_bits(red.prov_bits[k], d, cprov, len(tab))
+        if b == tc.primary_min:
+            out.covered_by_others = others
+        out.matrices[(b, config.edition)] = _matrix_frame(tc, b, config.edition, tab, served, dup)
     return out
 
 
-def _break_overlaps(out: _PerBreak, tc: TypeConfig, sets: SetSource, d: np.ndarray) -> None:
-    """The pairs' overlaps at every break into ``out``, from the cells' facility sets; the
+def _break_overlaps(
+    out: _PerBreak,
+    tc: TypeConfig,
+    sets: SetSource,
+    d: np.ndarray,
+    ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
+    config: RegionConfig,
+    *,
+    fac: gpd.GeoDataFrame,
+    base: np.ndarray,
+) -> None:
+    """The pairs' overlaps and the other editions' province matrices at every break into
+    ``out``, from the cells' facility sets (no province bits held through the first pass); the
     primary break's sets are kept (they serve the covering and the aggregates)."""
     for b in tc.breaks_min:
         fsets = sets.get(b * 60.0)
         coverage = out.at[b].coverage
         out.overlaps.append(pairwise_overlaps_from_sets(fsets, d, coverage).assign(break_min=b))
+        for edition, (tab, cprov) in ed.items():
+            if edition == config.edition:
+                continue
+            fac_prov = prov_index(fac[f"{config.area_key(edition)}_code"], tab)
+            served, dup, _ = province_matrices_from_lists(
+                fsets, d, cprov, len(tab), fac_prov=fac_prov, base=base
+            )
+            out.matrices[(b, edition)] = _matrix_frame(tc, b, edition, tab, served, dup)
         del fsets
         if b != tc.primary_min:
             sets.release(b * 60.0)

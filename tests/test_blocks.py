@@ -274,11 +274,19 @@ def test_province_matrices_from_block_bits_equal_the_sparse_products(
             n_prov=N_PROV,
         )
         got = blocks.province_matrices_from_bits(bits, demand, cell_prov, N_PROV)
+        # the same from the cells' lists of every facility (planned and unlocated among them)
+        sets = blocks.facility_sets(
+            blocks.split_blocks(tt, per_block), threshold_s=b, n_fac=tt.n_fac, n_cells=tt.n_cells
+        )
+        lists = blocks.province_matrices_from_lists(
+            sets, demand, cell_prov, N_PROV, fac_prov=fac_prov, base=base
+        )
         assert (want[1] > 0).sum() > 20 and (want[2] > 0).sum() > 20, "weak fixture"
-        for name, g, w in zip(
-            ("served_by", "duplicated", "covered_by_others"), got, want, strict=True
+        for name, g, h, w in zip(
+            ("served_by", "duplicated", "covered_by_others"), got, lists, want, strict=True
         ):
             assert g.shape == w.shape and np.array_equal(g, w), name  # to the last bit
+            assert h.shape == w.shape and np.array_equal(h, w), name
 
 
 @pytest.mark.parametrize("per_block", [1, 9, 1_000])
