@@ -177,18 +177,9 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     run_pass(tt, [*vp.third(), own])
     judged = vp.result()
     vd = judged.verdict
+    del vp  # and the removal's two minima per cell
     t_sets = sets.get(T * 60.0)
-    cover = covering_tables(
-        lambda s: covering_input(t_sets if s == T * 60.0 else sets.get(s), d, candidates=base),
-        d,
-        fac,
-        tc,
-        base=base,
-        region_vi=config.label_vi,
-        region_en=config.label_en,
-        max_work=config.covering_exact_work,
-        exact_shares=config.covering_exact_shares,
-    )
+    # the groups' measures first, so that their bits go before the covering reads the sets
     gm, gp = aggregate_measures_blocks(
         own.result(),
         t_sets,
@@ -201,6 +192,18 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         flag=vd.verdict,
         groups=groups,
         membership=membership,
+    )
+    del own
+    cover = covering_tables(
+        lambda s: covering_input(t_sets if s == T * 60.0 else sets.get(s), d, candidates=base),
+        d,
+        fac,
+        tc,
+        base=base,
+        region_vi=config.label_vi,
+        region_en=config.label_en,
+        max_work=config.covering_exact_work,
+        exact_shares=config.covering_exact_shares,
     )
     sets.release(T * 60.0)
     measures = _measures_frame(T, road_access, access, cov, judged, base, rm).join(tdem)
