@@ -57,10 +57,15 @@ def removal_penalty(
     n_fac = coverage.size
     served = (f1 >= 0) & (t1 <= threshold_s)
     keeps = served & (t2 <= threshold_s)
-    lost = np.bincount(f1[served & ~keeps], weights=demand[served & ~keeps], minlength=n_fac)
-    extra_s = np.zeros(t1.size)
-    extra_s[keeps] = t2[keeps] - t1[keeps]
-    increase = np.bincount(f1[keeps], weights=(demand * extra_s)[keeps], minlength=n_fac)
+    gone = served & ~keeps
+    lost = np.bincount(f1[gone], weights=demand[gone], minlength=n_fac)
+    # the cells kept by the second nearest only, without a per-cell array of the grid's size
+    # per term (at 100 m each is 213 MB): the same products, in the same (cell) order
+    ks = np.flatnonzero(keeps)
+    del served, keeps, gone
+    fk, dk = f1[ks], demand[ks]
+    dx = dk * (t2[ks] - t1[ks])
+    increase = np.bincount(fk, weights=dx, minlength=n_fac)
     keep_people = coverage - lost
     penalty = (
         np.divide(increase, keep_people, out=np.full(n_fac, np.nan), where=keep_people > 0) / 60.0
@@ -68,10 +73,8 @@ def removal_penalty(
     alt_index = np.full(n_fac, -1, np.int64)
     alt_extra = np.full(n_fac, np.nan)
     alt_people = np.zeros(n_fac)
-    if keeps.any():
-        df = pd.DataFrame(
-            {"i": f1[keeps], "j": f2[keeps], "d": demand[keeps], "dx": (demand * extra_s)[keeps]}
-        )
+    if ks.size:
+        df = pd.DataFrame({"i": fk, "j": f2[ks], "d": dk, "dx": dx}, copy=False)
         g = df.groupby(["i", "j"], sort=True).sum().reset_index()
         g = g.sort_values(
             ["i", "d", "j"], ascending=[True, False, True], kind="stable"

@@ -154,7 +154,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     red = dataclasses.replace(red, prov_bits=np.zeros((0, 0, 0), np.uint64))
     del red_acc, fm, first
     rm = removal_penalty(red.f1, red.t1, red.f2, red.t2, d, cov.coverage, threshold_s=T * 60.0)
-    t_nearest = np.where(np.isfinite(red.t1), red.t1 / 60.0, -9999.0).astype(np.float32)
+    t_nearest = _minutes_f32(red.t1)
     time_raster = demand.to_raster(t_nearest, nodata=-9999.0, dtype=np.float32)
     count = cov.count_per_cell
     count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
@@ -228,6 +228,16 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         group_pairs=gp.assign(type=tc.name, break_min=T),
         verdict=vd,
     )
+
+
+def _minutes_f32(t_s: np.ndarray, step: int = 1 << 22) -> np.ndarray:
+    """Seconds as float32 minutes (-9999: not reached), by slices: no float64 array of the
+    grid's size (at 100 m 213 MB each) beside the result."""
+    out = np.empty(t_s.size, np.float32)
+    for a in range(0, t_s.size, step):
+        seg = t_s[a : a + step]
+        out[a : a + step] = np.where(np.isfinite(seg), seg / 60.0, -9999.0)
+    return out
 
 
 @dataclass
