@@ -127,3 +127,18 @@ def test_served_by_several_on_a_fine_grid_draws_kilometre_cells() -> None:
         assert cells == int((klass == n).sum())
         want = sum(1 for k in top.values() if k == n) * 1000.0**2
         assert geom.area == pytest.approx(want, rel=1e-6), n
+
+
+def test_row_major_check_by_slices_sees_order_and_repeats_across_slice_boundaries() -> None:
+    """``of_cells`` shares a demand grid's cells when they are row-major and unique, checked a
+    slice at a time: a repeat or a step back inside a slice or across its boundary is seen."""
+    from analysis.sparse_raster import _row_major
+
+    row = np.repeat(np.arange(300), 5).astype(np.int32)
+    col = np.tile(np.arange(0, 50, 10), 300).astype(np.int32)
+    assert _row_major(row, col, 100, step=7) and _row_major(row, col, 100)
+    for k in (3, 7, 14, 700):  # inside a slice of 7, on its first cell, and further on
+        back = col.copy()
+        back[k] = back[k - 1]
+        assert not _row_major(row, back, 100, step=7), k
+    assert _row_major(row[:0], col[:0], 100)
