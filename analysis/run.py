@@ -22,7 +22,7 @@ from analysis.capacity import demand_throughput_correlation
 from analysis.catchments import Access
 from analysis.demand import DemandGrid
 from analysis.demand import build_demand as demand_build
-from analysis.demand_memory import MemoryBudget
+from analysis.demand_memory import MemoryBudget, release_freed
 from analysis.inputs import Inputs, SharedInputs
 from analysis.layers import TypeAnalysis, analyse_type, assemble_result
 from analysis.network import Graph, Snap, component_report, graph_from_edges, snap_points
@@ -259,6 +259,7 @@ def run_region(
         ta, named_snap = _analyse_one_type(chain, facilities, type_name)
         analyses.append(ta)
         fac_snaps.append(named_snap)
+        release_freed()  # the type's freed heap, before the next type's passes
     timings["analysis_s"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -28,7 +28,7 @@ from analysis.blocks import (
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
 from analysis.demand import DemandGrid
-from analysis.demand_memory import MemoryBudget, TypeShape
+from analysis.demand_memory import MemoryBudget, TypeShape, release_freed
 from analysis.redundancy import removal_penalty
 from analysis.sparse_raster import SparseRaster
 from analysis.type_demand import DemandSpec as TypeDemandSpec
@@ -163,6 +163,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
                     for b, c in per_break.at.items()}  # fmt: skip
     cov = per_break.at[T]
     del red, t_nearest, count, by_break
+    release_freed()  # the first passes' and the removal penalty's freed heap
     # then the pairs' overlaps of every break and the other editions' province matrices, from
     # the cells' sets (read in passes of their own where they were not held: at 100 m the
     # lists of the largest break are GBs)
@@ -178,6 +179,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     judged = vp.result()
     vd = judged.verdict
     del vp  # and the removal's two minima per cell
+    release_freed()
     t_sets = sets.get(T * 60.0)
     # the groups' measures first, so that their bits go before the covering reads the sets
     gm, gp = aggregate_measures_blocks(
