@@ -17,13 +17,9 @@ from analysis.block_measures import Polygons, SharingKeys
 from analysis.block_sets import SetSource, fuse_bytes_default
 from analysis.block_store import BlockStore, blocks_of, run_pass
 from analysis.blocks import (
-    CellReduction,
     Measures,
     Reduction,
     covering_input,
-    pairwise_overlaps_from_sets,
-    province_matrices_from_bits,
-    province_matrices_from_lists,
 )
 from analysis.catchments import Access, TravelTimes
 from analysis.covering_tables import covering_tables
@@ -31,6 +27,7 @@ from analysis.demand import DemandGrid
 from analysis.demand_memory import MemoryBudget, TypeShape, release_freed
 from analysis.redundancy import removal_penalty
 from analysis.sparse_raster import SparseRaster
+from analysis.type_breaks import break_matrices, break_overlaps, minutes_f32, prov_index
 from analysis.type_demand import DemandSpec as TypeDemandSpec
 from analysis.type_demand_passes import TypeDemandPasses
 from analysis.verdict import Verdict, VerdictRule, facility_size
@@ -56,12 +53,6 @@ class TypeAnalysis:
     group_measures: pd.DataFrame
     group_pairs: pd.DataFrame
     verdict: Verdict
-
-
-def prov_index(codes: pd.Series, table: pd.DataFrame) -> np.ndarray:
-    """Row of each code in an area table's ``prov_code`` (-1: not in it)."""
-    pos = {c: i for i, c in enumerate(table["prov_code"].astype(str))}
-    return np.array([pos.get(str(c), -1) for c in codes], dtype=np.int64)
 
 
 def area_editions(
@@ -146,7 +137,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     run_pass(tt, [fm, *vp.second(), *td.second(), *sets.fillers()])
     tdem = td.result()
     by_break = dict(zip(tc.breaks_min, fm.result(), strict=True))
-    per_break = _break_matrices(tc, d, ed, config, red=red, by_break=by_break)
+    per_break = break_matrices(tc, d, ed, config, red=red, by_break=by_break)
     cov = per_break.at[T]
     # the province bits served the matrices, and what the nearest two give (the removal
     # penalty, the nearest-time raster) is taken now: both go before the verdict's own passes
@@ -154,7 +145,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     red = dataclasses.replace(red, prov_bits=np.zeros((0, 0, 0), np.uint64))
     del red_acc, fm, first
     rm = removal_penalty(red.f1, red.t1, red.f2, red.t2, d, cov.coverage, threshold_s=T * 60.0)
-    t_nearest = _minutes_f32(red.t1)
+    t_nearest = minutes_f32(red.t1)
     time_raster = demand.to_raster(t_nearest, nodata=-9999.0, dtype=np.float32)
     count = cov.count_per_cell
     count_raster = demand.to_raster(count.astype(np.int16), nodata=-1, dtype=np.int16)
@@ -167,7 +158,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     # then the pairs' overlaps of every break and the other editions' province matrices, from
     # the cells' sets (read in passes of their own where they were not held: at 100 m the
     # lists of the largest break are GBs)
-    _break_overlaps(per_break, tc, sets, d, ed, config, fac=fac, base=base)
+    break_overlaps(per_break, tc, sets, d, ed, config, fac=fac, base=base)
     pool = (
         tdem["demand_workers_per_ha"].to_numpy(np.float64)
         if "demand_workers_per_ha" in tdem
@@ -230,115 +221,6 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
         group_pairs=gp.assign(type=tc.name, break_min=T),
         verdict=vd,
     )
-
-
-def _minutes_f32(t_s: np.ndarray, step: int = 1 << 22) -> np.ndarray:
-    """Seconds as float32 minutes (-9999: not reached), by slices: no float64 array of the
-    grid's size (at 100 m 213 MB each) beside the result."""
-    out = np.empty(t_s.size, np.float32)
-    for a in range(0, t_s.size, step):
-        seg = t_s[a : a + step]
-        out[a : a + step] = np.where(np.isfinite(seg), seg / 60.0, -9999.0)
-    return out
-
-
-@dataclass
-class _PerBreak:
-    """Catchment rows, overlaps and province matrices (by break and edition) of every break;
-    coverage by break; people of each province reached by another province's facilities
-    (primary break)."""
-
-    catchments: list[dict[str, Any]]
-    overlaps: list[pd.DataFrame]
-    matrices: dict[tuple[float, int], pd.DataFrame]
-    at: dict[float, Any]
-    covered_by_others: np.ndarray
-
-
-def _matrix_frame(
-    tc: TypeConfig, b: float, edition: int, tab: pd.DataFrame, served: np.ndarray, dup: np.ndarray
-) -> pd.DataFrame:
-    a, bb = np.nonzero((served > 0) | (dup > 0))
-    codes = tab["prov_code"].astype(str).to_numpy()
-    names = tab["prov_name"].astype(str).to_numpy()
-    return pd.DataFrame(
-        {
-            "type": tc.name,
-            "break_min": b,
-            "edition": edition,
-            "province_a": codes[a],
-            "province_b": codes[bb],
-            "name_a": names[a],
-            "name_b": names[bb],
-            "served_by": served[a, bb],
-            "duplicated": dup[a, bb],
-        }
-    )
-
-
-def _break_matrices(
-    tc: TypeConfig,
-    d: np.ndarray,
-    ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
-    config: RegionConfig,
-    *,
-    red: CellReduction,
-    by_break: dict[float, Any],
-) -> _PerBreak:
-    """Coverage and the run's edition's province matrices at every break, from the cells'
-    province bits merged with the counts (``analysis.blocks.Reduction``), never the pairs; the
-    pairs' overlaps and the other editions' matrices are added by :func:`_break_overlaps`,
-    after the bits are let go."""
-    tab, cprov = ed[config.edition]
-    out = _PerBreak([], [], {}, {}, np.zeros(len(tab)))
-    for k, b in enumerate(tc.breaks_min):
-        cov = by_break[b]
-        out.at[b] = cov
-        for i in np.flatnonzero(cov.coverage > 0):
-            out.catchments.append(
-                {
-                    "i": int(i),
-                    "break_min": b,
-                    "coverage": cov.coverage[i],
-                    "unique_coverage": cov.unique[i],
-                }
-            )
-        served, dup, others = province_matrices_from_bits(red.prov_bits[k], d, cprov, len(tab))
-        if b == tc.primary_min:
-            out.covered_by_others = others
-        out.matrices[(b, config.edition)] = _matrix_frame(tc, b, config.edition, tab, served, dup)
-    return out
-
-
-def _break_overlaps(
-    out: _PerBreak,
-    tc: TypeConfig,
-    sets: SetSource,
-    d: np.ndarray,
-    ed: dict[int, tuple[pd.DataFrame, np.ndarray]],
-    config: RegionConfig,
-    *,
-    fac: gpd.GeoDataFrame,
-    base: np.ndarray,
-) -> None:
-    """The pairs' overlaps and the other editions' province matrices at every break into
-    ``out``, from the cells' facility sets (no province bits held through the first pass); the
-    primary break's sets are kept (they serve the covering and the aggregates)."""
-    for b in tc.breaks_min:
-        fsets = sets.get(b * 60.0)
-        coverage = out.at[b].coverage
-        out.overlaps.append(pairwise_overlaps_from_sets(fsets, d, coverage).assign(break_min=b))
-        for edition, (tab, cprov) in ed.items():
-            if edition == config.edition:
-                continue
-            fac_prov = prov_index(fac[f"{config.area_key(edition)}_code"], tab)
-            served, dup, _ = province_matrices_from_lists(
-                fsets, d, cprov, len(tab), fac_prov=fac_prov, base=base
-            )
-            out.matrices[(b, edition)] = _matrix_frame(tc, b, edition, tab, served, dup)
-        del fsets
-        if b != tc.primary_min:
-            sets.release(b * 60.0)
 
 
 def _judge(  # noqa: PLR0913 (the verdict's inputs, passed through once)

@@ -104,12 +104,12 @@ def test_nearest_minutes_by_slices_equal_the_whole_array() -> None:
     """The nearest-time raster's values are made slice by slice (no float64 grid-sized
     temporaries at 100 m): equal to the whole-array conversion, unreached cells -9999, across
     slice boundaries."""
-    from analysis.type_analysis import _minutes_f32
+    from analysis.type_breaks import minutes_f32
 
     rng = np.random.default_rng(8)
     t = rng.uniform(0.0, 9_000.0, 100_003)
     t[::7] = np.inf
     want = np.where(np.isfinite(t), t / 60.0, -9999.0).astype(np.float32)
-    got = _minutes_f32(t, step=4_096)
+    got = minutes_f32(t, step=4_096)
     assert got.dtype == np.float32 and np.array_equal(got, want)
     assert (got == -9999.0).sum() == t[::7].size
