@@ -114,6 +114,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     # first's counts, the third the verdict's removal cost; the verdict's counts and the cells'
     # sets at every break and threshold are held within what the run's memory budget leaves
     # (INFRA_OVERLAP_FUSE_MB overrides it; else more passes)
+    release_freed()  # the kernel's freed heap, before the passes
     memory = MemoryBudget.for_run(config, provinces=provinces)
     shape = TypeShape(tt.n_fac, len(breaks_s), tuple(len(tab) for tab, _ in ed.values()))
     fuse = fuse_bytes_default(memory.fuse_bytes(tt.n_cells, shape))
@@ -144,6 +145,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
     # (at 100 m a word per cell and break, and 24 B a cell: 1.3 GB of 27.9 M cells)
     red = dataclasses.replace(red, prov_bits=np.zeros((0, 0, 0), np.uint64))
     del red_acc, fm, first
+    release_freed()  # the first passes' freed heap, before the removal penalty's frame
     rm = removal_penalty(red.f1, red.t1, red.f2, red.t2, d, cov.coverage, threshold_s=T * 60.0)
     t_nearest = minutes_f32(red.t1)
     time_raster = demand.to_raster(t_nearest, nodata=-9999.0, dtype=np.float32)
@@ -154,7 +156,7 @@ def analyse_type(  # noqa: PLR0913 (the type's inputs; demand weights keyword-on
                     for b, c in per_break.at.items()}  # fmt: skip
     cov = per_break.at[T]
     del red, t_nearest, count, by_break
-    release_freed()  # the first passes' and the removal penalty's freed heap
+    release_freed()  # the removal penalty's freed heap
     # then the pairs' overlaps of every break and the other editions' province matrices, from
     # the cells' sets (read in passes of their own where they were not held: at 100 m the
     # lists of the largest break are GBs)
