@@ -15,7 +15,7 @@ bit sets gave them (ascending), so every sum is equal to the last bit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,7 +37,6 @@ class CellSets:
     indptr: np.ndarray
     members: np.ndarray
     n_fac: int
-    _by_fac: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n_cells(self) -> int:
@@ -51,27 +50,18 @@ class CellSets:
         """Boolean per cell: some facility is within the threshold."""
         return np.diff(self.indptr) > 0
 
-    def cells_of(self, i: int) -> np.ndarray:
-        """Facility i's cells, ascending (the lists transposed once, on the first call)."""
-        if self._by_fac is None:
-            self._by_fac = self._transposed(np.ones(max(self.n_fac, 1), np.bool_))
-        ptr, cells = self._by_fac
-        return cells[ptr[i] : ptr[i + 1]].astype(np.int64)
-
     def cells_of_some(self, keep: np.ndarray) -> Callable[[int], np.ndarray]:
-        """:meth:`cells_of` for the facilities ``keep`` only (boolean): the lists transposed
-        for them alone, not cached (at 100 m a whole transpose is 4 bytes a pair)."""
-        ptr, cells = self._transposed(np.asarray(keep, np.bool_))
+        """Facility i's cells, ascending, for the facilities ``keep`` (boolean) only: the lists
+        transposed for them alone (at 100 m a whole transpose is 4 bytes a pair)."""
+        full = np.zeros(max(self.n_fac, 1), np.bool_)
+        k = np.asarray(keep, np.bool_)[: full.size]
+        full[: k.size] = k
+        ptr, cells = csk.transpose(self.indptr, self.members, self.n_fac, full)
 
         def of(i: int) -> np.ndarray:
             return cells[ptr[i] : ptr[i + 1]].astype(np.int64)
 
         return of
-
-    def _transposed(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        full = np.zeros(max(self.n_fac, 1), np.bool_)
-        full[: min(keep.size, full.size)] = keep[: full.size]
-        return csk.transpose(self.indptr, self.members, self.n_fac, full)
 
     def members_of(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position in ``cells``, member) of the lists of ``cells``, by cell then member."""

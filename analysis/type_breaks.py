@@ -129,14 +129,17 @@ def break_overlaps(
     """The pairs' overlaps and the other editions' province matrices at every break into
     ``out``, from the cells' facility sets (no province bits held through the first pass); the
     primary break's sets are kept (they serve the covering and the aggregates)."""
+    others = {
+        edition: prov_index(fac[f"{config.area_key(edition)}_code"], tab)
+        for edition, (tab, _) in ed.items()
+        if edition != config.edition
+    }
     for b in tc.breaks_min:
         fsets = sets.get(b * 60.0)
         coverage = out.at[b].coverage
         out.overlaps.append(pairwise_overlaps_from_sets(fsets, d, coverage).assign(break_min=b))
-        for edition, (tab, cprov) in ed.items():
-            if edition == config.edition:
-                continue
-            fac_prov = prov_index(fac[f"{config.area_key(edition)}_code"], tab)
+        for edition, fac_prov in others.items():
+            tab, cprov = ed[edition]
             served, dup, _ = province_matrices_from_lists(
                 fsets, d, cprov, len(tab), fac_prov=fac_prov, base=base
             )

@@ -59,16 +59,16 @@ def test_lists_equal_the_bit_sets_in_any_block_order(seed: int) -> None:
 
 def test_cells_of_some_facilities_equal_their_pairs_and_list_no_others() -> None:
     """A facility's cells read from the lists transposed for some facilities only (the
-    verdict's candidates) are its pairs within the threshold, ascending, as the whole
-    transpose gives them; the others get none."""
+    verdict's candidates) are its pairs within the threshold, ascending, as the transpose
+    for every facility gives them; the others get none."""
     tt = _tt(3)
     sets = cs.facility_sets([tt], threshold_s=T, n_fac=N_FAC, n_cells=N_CELLS)
     some = np.random.default_rng(3).random(N_FAC) < 0.3
-    of = sets.cells_of_some(some)
+    of, every = sets.cells_of_some(some), sets.cells_of_some(np.ones(N_FAC, bool))
     m = tt.time_s <= T
     for i in range(N_FAC):
         want = np.sort(tt.cell[m & (tt.fac == i)])
-        assert np.array_equal(sets.cells_of(i), want), i
+        assert np.array_equal(every(i), want), i
         assert np.array_equal(of(i), want if some[i] else np.zeros(0)), i
     assert some.sum() > 20 and (~some).sum() > 20 and m.sum() > 1000, "weak fixture"
 
