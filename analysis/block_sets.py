@@ -14,7 +14,11 @@ are therefore equal to the last bit. The covering input merges cells with the sa
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,6 +104,8 @@ class SetSource:
         self.used = 0
         self.specs: dict[Any, tuple[float, np.ndarray | None]] = {}
         self.held: dict[Any, FacilitySets] = {}
+        self.parked: dict[Any, Path] = {}
+        self._dir: Path | None = None
 
     def reserve(self, nbytes: int) -> bool:
         """Take ``nbytes`` of the budget for another accumulator of the first pass, if left."""
@@ -134,8 +140,36 @@ class SetSource:
                 out.append(acc)
         return out
 
+    def park(self, key: Any) -> bool:
+        """Move the read sets of ``key`` to disk until :meth:`get` asks for them again, when
+        they are larger than a quarter of the budget (at 100 m the primary break's lists, GBs,
+        would otherwise stay through the verdict's passes); a reload costs a read of the file,
+        not two passes over the blocks. True if parked."""
+        acc = self.held.get(key)
+        if acc is None or acc.done is None or acc.done.nbytes <= self.budget // 4:
+            return False
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="infra-overlap-sets-"))
+            weakref.finalize(self, shutil.rmtree, self._dir, True)
+        path = self._dir / f"{len(self.parked)}.npz"
+        np.savez(path, indptr=acc.done.indptr, members=acc.done.members)
+        self.parked[key] = path
+        del self.held[key]
+        return True
+
+    def _unpark(self, key: Any) -> None:
+        path = self.parked.pop(key)
+        with np.load(path) as z:
+            done = CellSets(z["indptr"], z["members"], self.n_fac)
+        path.unlink()
+        acc = self._new(key)
+        acc.done = done
+        self.held[key] = acc
+
     def get(self, key: Any, threshold_s: float | None = None) -> CellSets:
         """The sets of ``key`` (read now in passes of their own if not held)."""
+        if key in self.parked:
+            self._unpark(key)
         acc = self.held.get(key) or self._new(key, threshold_s)
         if acc.done is None:
             if not acc.counted:
@@ -149,6 +183,9 @@ class SetSource:
 
     def release(self, key: Any) -> None:
         self.held.pop(key, None)
+        path = self.parked.pop(key, None)
+        if path is not None:
+            path.unlink()
 
 
 def pairwise_overlaps_from_sets(

@@ -14,7 +14,7 @@ bit sets gave them (ascending), so every sum is equal to the last bit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,18 +50,27 @@ class CellSets:
         """Boolean per cell: some facility is within the threshold."""
         return np.diff(self.indptr) > 0
 
-    def cells_of_some(self, keep: np.ndarray) -> Callable[[int], np.ndarray]:
-        """Facility i's cells, ascending, for the facilities ``keep`` (boolean) only: the lists
-        transposed for them alone (at 100 m a whole transpose is 4 bytes a pair)."""
-        full = np.zeros(max(self.n_fac, 1), np.bool_)
-        k = np.asarray(keep, np.bool_)[: full.size]
-        full[: k.size] = k
-        ptr, cells = csk.transpose(self.indptr, self.members, self.n_fac, full)
-
-        def of(i: int) -> np.ndarray:
-            return cells[ptr[i] : ptr[i + 1]].astype(np.int64)
-
-        return of
+    def cells_in_order(self, order: np.ndarray, budget_pairs: int) -> Iterator[np.ndarray]:
+        """The cells of each facility of ``order`` (ascending, int64), in that order: the lists
+        transposed for a run of consecutive facilities of ``order`` at a time, as many as add
+        up to ``budget_pairs`` pairs (at least one), so that at 100 m the verdict's candidates
+        never hold a transpose of every pair (4 bytes a pair) at once."""
+        order = np.asarray(order, np.int64)
+        if order.size == 0:
+            return
+        n = max(self.n_fac, 1)
+        pairs = csk.member_counts(self.members, n)[order]
+        lo = 0
+        while lo < order.size:
+            hi = lo + 1 + int(np.searchsorted(np.cumsum(pairs[lo + 1 :]),
+                                              max(budget_pairs - pairs[lo], 0), side="right"))  # fmt: skip
+            keep = np.zeros(n, np.bool_)
+            keep[order[lo:hi]] = True
+            ptr, cells = csk.transpose(self.indptr, self.members, n, keep)
+            for i in order[lo:hi]:
+                yield cells[ptr[i] : ptr[i + 1]].astype(np.int64)
+            del ptr, cells
+            lo = hi
 
     def members_of(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position in ``cells``, member) of the lists of ``cells``, by cell then member."""

@@ -83,6 +83,14 @@ def transpose(
     return t_ptr, cells
 
 
+def member_counts(members: np.ndarray, n_fac: int) -> np.ndarray:
+    """The cells of each facility (its pairs in the lists), int64 per facility."""
+    out = np.zeros(n_fac, np.int64)
+    for x in range(members.size):
+        out[members[x]] += 1
+    return out
+
+
 def overlap_fold(indptr: np.ndarray, members: np.ndarray, cells: np.ndarray, d: np.ndarray,
                  n: int) -> np.ndarray:  # fmt: skip
     """(n, n) float64: entry [a, b] (a < b) the sum of ``d[c]`` over ``cells`` (in that order)
@@ -200,6 +208,7 @@ count_pairs = _jit(count_pairs)
 fill_pairs = _jit(fill_pairs)
 sort_segments = _jit(sort_segments)
 transpose = _jit(transpose)
+member_counts = _jit(member_counts)
 overlap_fold = _jit(overlap_fold)
 meet_fold = _jit(meet_fold)
 local_bits = _jit(local_bits)

@@ -128,7 +128,8 @@ def break_overlaps(
 ) -> None:
     """The pairs' overlaps and the other editions' province matrices at every break into
     ``out``, from the cells' facility sets (no province bits held through the first pass); the
-    primary break's sets are kept (they serve the covering and the aggregates)."""
+    primary break's sets are kept (they serve the covering and the aggregates), on disk when
+    large (``SetSource.park``)."""
     others = {
         edition: prov_index(fac[f"{config.area_key(edition)}_code"], tab)
         for edition, (tab, _) in ed.items()
@@ -147,3 +148,5 @@ def break_overlaps(
         del fsets
         if b != tc.primary_min:
             sets.release(b * 60.0)
+        else:  # on disk while the larger breaks and the verdict's thresholds are read
+            sets.park(b * 60.0)

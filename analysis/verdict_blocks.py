@@ -248,10 +248,13 @@ class VerdictPasses:
                 overlap, meet, c.cov, base=base, equivalent_share=rule.equivalent_share
             )
             cand = np.asarray(kw.pop("candidates"), bool) & base
-            # the candidates' cells only (at 100 m the whole transpose is 4 bytes a pair);
-            # ``count`` a copy: the selection takes its facilities' cells off
-            return select_verdict(sets.cells_of_some(cand), w, count=count.copy(), sets=sets,
-                                  group=group, candidates=cand, **kw)  # fmt: skip
+            # the candidates' cells only, a few candidates at a time within the budget (at
+            # 100 m a transpose is 4 bytes a pair); ``count`` a copy: the selection takes its
+            # facilities' cells off
+            per = max(self.sets.budget // 4, 1)
+            return select_verdict(lambda order: sets.cells_in_order(order, per), w,
+                                  count=count.copy(), sets=sets, group=group, candidates=cand,
+                                  **kw)  # fmt: skip
 
         return decide(cov, pool_severity, joint, fac_prov=self.fac_prov, base=base, **self.rule)
 

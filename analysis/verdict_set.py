@@ -5,7 +5,7 @@ severity order within the loss bound, and what removing the set costs (moved fro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numba
@@ -147,7 +147,7 @@ def joint_verdict(  # noqa: PLR0913 (the joint rule's inputs, keyword-only)
     sets = CellSets(by_cell.indptr.astype(np.int64), by_cell.indices.astype(np.int32), n)
     group = equivalent_groups(a, w, base=base, equivalent_share=rule.equivalent_share)
     return select_verdict(
-        lambda i: a.indices[a.indptr[i] : a.indptr[i + 1]],
+        lambda order: (a.indices[a.indptr[i] : a.indptr[i + 1]] for i in order),
         w,
         count=count,
         sets=sets,
@@ -170,7 +170,7 @@ def province_classes(fac_prov: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-only)
-    cells_of: Callable[[int], np.ndarray],
+    cells_in: Callable[[np.ndarray], Iterable[np.ndarray]],
     w: np.ndarray,
     *,
     count: np.ndarray,
@@ -184,8 +184,8 @@ def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-on
     fac_prov: np.ndarray,
     rule: VerdictRule,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """:func:`joint_verdict` from its merged inputs: ``cells_of(i)`` the cells within the
-    threshold of candidate i (ascending), ``count`` the existing facilities reaching each cell
+    """:func:`joint_verdict` from its merged inputs: ``cells_in(order)`` the cells within the
+    threshold of each candidate of ``order`` (ascending), in that order, ``count`` the existing facilities reaching each cell
     (changed in place), ``sets`` the existing facilities of each cell (those of a candidate's
     province class that remain are counted on its cells: nothing is kept per (province, cell)),
     ``group`` the equivalent groups."""
@@ -203,8 +203,8 @@ def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-on
     cand = np.flatnonzero(np.asarray(candidates, bool) & base)
     order = cand[np.lexsort((ids[cand].astype(str), size[cand], -severity[cand]))]
     loss = 0.0
-    for i in order:  # candidates only (tens to a few hundred), each costs its catchment
-        cells = cells_of(int(i))
+    # candidates only (tens to a few hundred), each costs its catchment
+    for i, cells in zip(order, cells_in(order), strict=True):
         wc = w[cells]
         cov_i = float(wc.sum())
         unique = float(wc[count[cells] == 1].sum())

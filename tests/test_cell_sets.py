@@ -57,20 +57,28 @@ def test_lists_equal_the_bit_sets_in_any_block_order(seed: int) -> None:
     assert fwd.members.dtype == np.int16 and fwd.nbytes < want.nbytes
 
 
-def test_cells_of_some_facilities_equal_their_pairs_and_list_no_others() -> None:
-    """A facility's cells read from the lists transposed for some facilities only (the
-    verdict's candidates) are its pairs within the threshold, ascending, as the transpose
-    for every facility gives them; the others get none."""
+@pytest.mark.parametrize("budget", [10**9, 300, 1])
+def test_cells_in_order_are_each_facilitys_pairs_whatever_the_budget(budget: int) -> None:
+    """The cells of the facilities asked for (the verdict's candidates, in the order it judges
+    them), read from the lists transposed a few facilities at a time within ``budget`` pairs
+    (one at a time below a facility's own pairs), are each facility's pairs within the
+    threshold, ascending, in the order asked; a facility asked twice gets its cells twice."""
     tt = _tt(3)
     sets = cs.facility_sets([tt], threshold_s=T, n_fac=N_FAC, n_cells=N_CELLS)
-    some = np.random.default_rng(3).random(N_FAC) < 0.3
-    of, every = sets.cells_of_some(some), sets.cells_of_some(np.ones(N_FAC, bool))
+    rng = np.random.default_rng(3)
+    order = rng.permutation(np.flatnonzero(rng.random(N_FAC) < 0.3))
+    order = np.r_[order, order[:2]]
     m = tt.time_s <= T
-    for i in range(N_FAC):
-        want = np.sort(tt.cell[m & (tt.fac == i)])
-        assert np.array_equal(every(i), want), i
-        assert np.array_equal(of(i), want if some[i] else np.zeros(0)), i
-    assert some.sum() > 20 and (~some).sum() > 20 and m.sum() > 1000, "weak fixture"
+    got = list(sets.cells_in_order(order, budget))
+    assert len(got) == order.size
+    for i, cells in zip(order, got, strict=True):
+        assert cells.dtype == np.int64
+        assert np.array_equal(cells, np.sort(tt.cell[m & (tt.fac == i)])), i
+    per = np.bincount(tt.fac[m], minlength=N_FAC)[order]
+    assert (per > 0).sum() > 20 and (per == 0).any() and m.sum() > 1000, "weak fixture"
+    # the three budgets: every facility at once, a few at a time, one at a time
+    assert 1 < per.max() <= 300 < per.sum() < 10**9, "the budgets do not cut as meant"
+    assert list(sets.cells_in_order(np.zeros(0, np.int64), budget)) == []
 
 
 def test_covering_rows_by_hash_equal_unique_rows_and_survive_a_collision(monkeypatch) -> None:
@@ -120,3 +128,39 @@ def test_set_source_passes_by_budget(budget: int, passes: int) -> None:
     got = sets.get("t")
     assert src.passes - before == passes
     assert np.array_equal(got.to_bits(), _bits(tt))
+
+
+def test_parked_sets_come_back_equal_without_a_pass_and_leave_no_file() -> None:
+    """Sets larger than a quarter of the budget wait on disk (:meth:`SetSource.park`) and come
+    back equal from the file, with no pass over the blocks; smaller ones stay in memory; a
+    release of parked sets removes their file."""
+    tt = _tt(5)
+    src = _Counted(list(blocks.split_blocks(tt, 30)))
+    sets = SetSource(src, N_FAC, N_CELLS, 4 * N_CELLS)  # counts held, lists read apart
+    sets.want("t", T)
+    for acc in sets.consumers():
+        for b in src.parts:
+            acc.add(b)
+    first = sets.get("t")
+    want_ptr, want_members = first.indptr.copy(), first.members.copy()
+    assert first.nbytes > sets.budget // 4, "too small to park"
+    assert sets.park("t") and "t" not in sets.held
+    (path,) = sets.parked.values()
+    assert path.exists()
+    del first
+    before = src.passes
+    again = sets.get("t")
+    assert src.passes == before, "parked sets were read again from the blocks"
+    assert np.array_equal(again.indptr, want_ptr) and np.array_equal(again.members, want_members)
+    assert again.members.dtype == want_members.dtype and not path.exists()
+    assert sets.get("t") is again, "the reloaded sets are not held"
+    assert sets.park("t")
+    sets.release("t")
+    assert not sets.parked and not any(sets._dir.iterdir())
+    small = SetSource(src, N_FAC, N_CELLS, 10**9)
+    small.want("t", T)
+    for acc in small.consumers():
+        for b in src.parts:
+            acc.add(b)
+    small.get("t")
+    assert not small.park("t") and small._dir is None, "small sets went to disk"
