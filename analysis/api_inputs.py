@@ -221,6 +221,7 @@ def demand_from_polygons(
     area_id: str = "area_id",
     cell_size_m: float = 1000.0,
     crs: str | None = None,
+    populated_only: bool = False,
 ) -> Demand:
     """Demand from population polygons, spread evenly over the cells whose centres they hold.
 
@@ -234,6 +235,9 @@ def demand_from_polygons(
         Grid cell in metres (origin aligned to multiples of it).
     crs
         Metric CRS; default: that of ``areas`` if projected, else its UTM zone.
+    populated_only
+        Only the cells holding people are demand (else every cell an area touches, too), as
+        ``[region] populated_cells_only`` makes the run's.
     """
     a = _areas(areas, area_id, crs)
     require_columns(population, [population_column], "population")
@@ -241,7 +245,9 @@ def demand_from_polygons(
     pop = pop[[population_column, pop.geometry.name]].rename(
         columns={population_column: "population"}
     )
-    grid = demand_mod.demand_from_polygons(a, pop, crs=_crs_text(a), cell_size_m=cell_size_m)
+    grid = demand_mod.demand_from_polygons(
+        a, pop, crs=_crs_text(a), cell_size_m=cell_size_m, populated_only=populated_only
+    )
     return Demand(grid=grid, areas=a)
 
 
@@ -253,9 +259,13 @@ def demand_from_points(
     area_id: str = "area_id",
     cell_size_m: float = 1000.0,
     crs: str | None = None,
+    populated_only: bool = False,
 ) -> Demand:
     """Demand from population points (e.g. address or building counts): each point's people go
-    to the cell that holds it; points outside the areas' grid are dropped with a warning."""
+    to the cell that holds it; points outside the areas' grid are dropped with a warning. The
+    cells are kept sparse (no array over the whole bounding box: at 100 m a country's is GBs);
+    ``populated_only``: only the cells holding people are demand, as ``[region]
+    populated_cells_only`` makes the run's."""
     a = _areas(areas, area_id, crs)
     require_columns(points, [population_column], "population points")
     metric = _crs_text(a)
@@ -272,14 +282,10 @@ def demand_from_points(
             stacklevel=2,
         )
     people = pts[population_column].to_numpy(np.float64)
-    arr = np.bincount(
-        row[inside] * grid.shape[1] + col[inside],
-        weights=people[inside],
-        minlength=grid.shape[0] * grid.shape[1],
-    ).reshape(grid.shape)
-    dg = demand_mod.demand_from_polygons(
-        a, None, crs=metric, cell_size_m=cell_size_m, population_grid=arr, grid=grid
+    cells = demand_mod.SparseCells.summed(
+        row[inside] * grid.shape[1] + col[inside], np.nan_to_num(people[inside])
     )
+    dg = demand_mod.demand_from_cells(a, cells, grid, populated_only=populated_only)
     return Demand(grid=dg, areas=a)
 
 
@@ -290,18 +296,15 @@ def demand_from_raster(
     area_id: str = "area_id",
     cell_size_m: float = 1000.0,
     crs: str | None = None,
+    populated_only: bool = False,
 ) -> Demand:
-    """Demand from a GeoTIFF of people per cell (any CRS), summed onto the metric grid
-    (``geo.population.raster_to_grid``)."""
-    from geo.population import raster_to_grid
-
+    """Demand from a GeoTIFF of people per cell (any CRS), summed onto the metric grid in row
+    windows and kept sparse, as the run reads it (``analysis.demand.people_from_raster``; no
+    array over the whole bounding box); ``populated_only``: only the cells holding people are
+    demand (a 100 m raster: ``[region] populated_cells_only``)."""
     a = _areas(areas, area_id, crs)
     metric = _crs_text(a)
     grid = demand_mod.grid_for_bounds(tuple(a.total_bounds), crs=metric, cell_size_m=cell_size_m)
-    arr = raster_to_grid(
-        raster, crs=metric, x0=grid.x0, y0=grid.y0, cell_size_m=cell_size_m, shape=grid.shape
-    )
-    dg = demand_mod.demand_from_polygons(
-        a, None, crs=metric, cell_size_m=cell_size_m, population_grid=arr, grid=grid
-    )
+    cells = demand_mod.people_from_raster(str(raster), grid)
+    dg = demand_mod.demand_from_cells(a, cells, grid, populated_only=populated_only)
     return Demand(grid=dg, areas=a)

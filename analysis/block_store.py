@@ -247,6 +247,29 @@ class BlockStore:
     def spilled(self) -> bool:
         return self._dir is not None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickled store carries its blocks (the spilled ones read back): a copy must not
+        depend on the original's folder, which goes when the original is collected."""
+        state = self.__dict__.copy()
+        state["_held"] = [self._packed(item) for item in self._held]
+        state.update(_dtypes={}, _bytes=0, _dir=None, _finalizer=None, n_pairs=0)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """The blocks kept again as they come: beyond ``spill_bytes`` into a folder of the
+        copy's own."""
+        held = state.pop("_held")
+        self.__dict__.update(state, _held=[])
+        for packed in held:
+            self._keep(packed)
+
+    def _packed(self, item: PackedBlock | int) -> PackedBlock:
+        if isinstance(item, PackedBlock):
+            return item
+        assert self._dir is not None
+        f, r, c, t = (np.load(self._dir / f"{item}_{n}.npy") for n in _ARRAYS)
+        return PackedBlock(f, r, c, t, *self._dtypes[item])
+
     def blocks(self) -> Iterator[TravelTimes]:
         """One pass over the blocks, in facility order (a spilled block is read when reached)."""
         self.passes += 1
@@ -255,12 +278,7 @@ class BlockStore:
     def _blocks(self) -> Iterator[TravelTimes]:
         for item in self._held:
             self.blocks_read += 1
-            if not isinstance(item, PackedBlock):
-                assert self._dir is not None
-                d = self._dir
-                f, r, c, t = (np.load(d / f"{item}_{n}.npy") for n in _ARRAYS)
-                item = PackedBlock(f, r, c, t, *self._dtypes[item])
-            yield item.unpack(self.n_fac, self.n_cells, self.limit_s)
+            yield self._packed(item).unpack(self.n_fac, self.n_cells, self.limit_s)
 
     def to_travel_times(self) -> TravelTimes:
         """Every pair in one long-form result (tests and small cases: this holds them all)."""

@@ -52,6 +52,36 @@ def _same_pairs(store, want) -> None:  # type: ignore[no-untyped-def]
     assert (store.n_fac, store.n_cells) == (want.n_fac, want.n_cells)
 
 
+@pytest.mark.parametrize("spill_bytes", [0, 60_000, 1 << 40])
+def test_a_pickled_store_keeps_its_pairs_when_the_original_goes(
+    case: dict,  # noqa: F811
+    spill_bytes: int,
+) -> None:
+    """A copy of a store (pickled, as a notebook saves the API's ``Catchments`` or a process
+    pool sends it) reads every pair after the original is collected and its folder removed;
+    the copy spills beyond the same budget into a folder of its own, removed in turn."""
+    import gc
+    import pickle
+
+    whole = kernel.travel_times(case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S)
+    store = kernel_store(
+        case["graph"], case["fac"], case["cells"], limit_s=LIMIT_S, threads=2,
+        spill_bytes=spill_bytes,
+    )  # fmt: skip
+    copy = pickle.loads(pickle.dumps(store))
+    folder = store._dir
+    assert (folder is not None) == (spill_bytes < 1 << 40)
+    del store
+    gc.collect()
+    assert folder is None or not folder.exists(), "the original's folder outlived it"
+    _same_pairs(copy, whole)
+    assert copy.n_pairs == whole.fac.size and copy.spilled == (folder is not None)
+    assert copy._dir != folder or folder is None
+    again = copy._dir
+    copy.close()
+    assert again is None or not again.exists()
+
+
 @pytest.mark.parametrize("spill_mb", ["0", "1024"])
 def test_unit_blocks_go_to_the_store(case: dict, spill_mb: str, monkeypatch) -> None:  # noqa: F811
     """Multi-site units: each unit block kept (or spilled) as it comes, never concatenated;
