@@ -14,17 +14,14 @@ are therefore equal to the last bit. The covering input merges cells with the sa
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import weakref
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.block_kernel import or_pairs
+from analysis.block_store import ScratchArrays
 from analysis.catchments import TravelTimes
 from analysis.cell_sets import CellSets, FacilitySets, kept_rows
 
@@ -104,8 +101,7 @@ class SetSource:
         self.used = 0
         self.specs: dict[Any, tuple[float, np.ndarray | None]] = {}
         self.held: dict[Any, FacilitySets] = {}
-        self.parked: dict[Any, Path] = {}
-        self._dir: Path | None = None
+        self.parked = ScratchArrays("infra-overlap-sets-")
 
     def reserve(self, nbytes: int) -> bool:
         """Take ``nbytes`` of the budget for another accumulator of the first pass, if left."""
@@ -148,22 +144,14 @@ class SetSource:
         acc = self.held.get(key)
         if acc is None or acc.done is None or acc.done.nbytes <= self.budget // 4:
             return False
-        if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="infra-overlap-sets-"))
-            weakref.finalize(self, shutil.rmtree, self._dir, True)
-        path = self._dir / f"{len(self.parked)}.npz"
-        np.savez(path, indptr=acc.done.indptr, members=acc.done.members)
-        self.parked[key] = path
+        self.parked.put(key, indptr=acc.done.indptr, members=acc.done.members)
         del self.held[key]
         return True
 
     def _unpark(self, key: Any) -> None:
-        path = self.parked.pop(key)
-        with np.load(path) as z:
-            done = CellSets(z["indptr"], z["members"], self.n_fac)
-        path.unlink()
+        z = self.parked.take(key)
         acc = self._new(key)
-        acc.done = done
+        acc.done = CellSets(z["indptr"], z["members"], self.n_fac)
         self.held[key] = acc
 
     def get(self, key: Any, threshold_s: float | None = None) -> CellSets:
@@ -183,9 +171,7 @@ class SetSource:
 
     def release(self, key: Any) -> None:
         self.held.pop(key, None)
-        path = self.parked.pop(key, None)
-        if path is not None:
-            path.unlink()
+        self.parked.drop(key)
 
 
 def pairwise_overlaps_from_sets(

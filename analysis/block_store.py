@@ -49,6 +49,7 @@ from analysis.network import Graph
 __all__ = [
     "BlockStore",
     "PackedBlock",
+    "ScratchArrays",
     "SpanPlan",
     "blocks_of",
     "kernel_store",
@@ -148,6 +149,43 @@ def spill_bytes_default() -> int:
 
 
 _ARRAYS = ("facs", "runs", "cell", "time_s")
+
+
+class ScratchArrays:
+    """Arrays set aside on disk by key in a temporary folder of their own, made when first
+    needed and removed with this object (the one place of ``analysis/`` that writes scratch
+    files besides :class:`BlockStore`): ``block_sets.SetSource.park`` holds a type's primary
+    break's lists there while the verdict's passes run (issue 19: memory bounded by the grid)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.dir: Path | None = None
+        self.paths: dict[Any, Path] = {}
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.paths
+
+    def put(self, key: Any, **arrays: np.ndarray) -> None:
+        if self.dir is None:
+            self.dir = Path(tempfile.mkdtemp(prefix=self.prefix))
+            weakref.finalize(self, shutil.rmtree, self.dir, True)
+        self.drop(key)
+        path = self.dir / f"{len(self.paths)}_{os.getpid()}.npz"
+        np.savez(path, **arrays)  # type: ignore[arg-type]
+        self.paths[key] = path
+
+    def take(self, key: Any) -> dict[str, np.ndarray]:
+        """The arrays of ``key``, read back; the file is removed."""
+        path = self.paths.pop(key)
+        with np.load(path) as z:
+            out = {name: z[name] for name in z.files}
+        path.unlink()
+        return out
+
+    def drop(self, key: Any) -> None:
+        path = self.paths.pop(key, None)
+        if path is not None:
+            path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

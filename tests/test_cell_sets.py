@@ -145,7 +145,7 @@ def test_parked_sets_come_back_equal_without_a_pass_and_leave_no_file() -> None:
     want_ptr, want_members = first.indptr.copy(), first.members.copy()
     assert first.nbytes > sets.budget // 4, "too small to park"
     assert sets.park("t") and "t" not in sets.held
-    (path,) = sets.parked.values()
+    (path,) = sets.parked.paths.values()
     assert path.exists()
     del first
     before = src.passes
@@ -156,11 +156,14 @@ def test_parked_sets_come_back_equal_without_a_pass_and_leave_no_file() -> None:
     assert sets.get("t") is again, "the reloaded sets are not held"
     assert sets.park("t")
     sets.release("t")
-    assert not sets.parked and not any(sets._dir.iterdir())
+    assert "t" not in sets.parked and not any(sets.parked.dir.iterdir())
+    folder = sets.parked.dir
+    del sets
+    assert not folder.exists(), "the parked sets' folder outlived its source"
     small = SetSource(src, N_FAC, N_CELLS, 10**9)
     small.want("t", T)
     for acc in small.consumers():
         for b in src.parts:
             acc.add(b)
     small.get("t")
-    assert not small.park("t") and small._dir is None, "small sets went to disk"
+    assert not small.park("t") and small.parked.dir is None, "small sets went to disk"
