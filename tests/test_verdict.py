@@ -296,15 +296,16 @@ def test_a_province_keeps_its_last_facility():
     assert verdict.tolist() == [True, True, True, False], "without the rule, the largest stays"
 
 
-def test_own_class_counts_from_the_cells_sets_equal_the_dense_province_counts():
-    """The verdict counts a candidate's own-province facilities on its cells from the cells'
-    facility lists (issue 19: nothing kept per (province, cell)); removing facilities one by
-    one gives the dense (province, cell) array's numbers, for every province's row, also rows
-    that do not reach these cells, and a class of its own for facilities without a province."""
+def test_other_class_from_the_cells_sets_equals_the_dense_province_counts():
+    """The verdict finds the cells of a candidate that a facility of another province class
+    reaches from the cells' facility lists (issue 19: nothing kept per (province, cell));
+    removing facilities one by one gives what the dense (province, cell) array gives (all
+    classes' count minus the class's own, positive), for every class, also classes that do not
+    reach these cells, and a class of its own for facilities without a province."""
     import scipy.sparse as sp
 
     from analysis.cell_sets import CellSets
-    from analysis.verdict_set import own_class_count, province_classes
+    from analysis.verdict_set import other_class_alive, province_classes
 
     rng = np.random.default_rng(4)
     n_fac, n_cells = 30, 500
@@ -319,12 +320,19 @@ def test_own_class_counts_from_the_cells_sets_equal_the_dense_province_counts():
     sets = CellSets(by_cell.indptr.astype(np.int64), by_cell.indices.astype(np.int32), n_fac)
     alive = np.ones(n_fac, bool)
     assert (dense[n_class] > 0).any() and (dense > 1).any(), "weak fixture"
+    seen_both = False
     for i in rng.permutation(n_fac):
         cells = within.indices[within.indptr[i] : within.indptr[i + 1]].astype(np.int64)
+        total = dense[:, cells].sum(axis=0)
         for k in range(n_class + 1):
-            got = own_class_count(sets.indptr, sets.members, cells, prov, k, alive)
-            assert np.array_equal(got, dense[k, cells]), (i, k)
+            got = other_class_alive(sets.indptr, sets.members, cells, prov, k, alive)
+            assert got.dtype == np.bool_
+            assert np.array_equal(got, total - dense[k, cells] > 0), (i, k)
+        seen_both |= ((total - dense[prov[i], cells]) > 0).any() and (
+            (total - dense[prov[i], cells]) == 0
+        ).any()
         assert (dense[prov[i], cells] > 0).all()
         alive[i] = False
         dense[prov[i], cells] -= 1
     assert not dense.any()
+    assert seen_both, "no candidate with cells both reached and not by another class"
