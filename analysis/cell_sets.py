@@ -59,11 +59,11 @@ class CellSets:
         if order.size == 0:
             return
         n = max(self.n_fac, 1)
-        pairs = csk.member_counts(self.members, n)[order]
+        ends = np.cumsum(csk.member_counts(self.members, n)[order])  # pairs up to each
         lo = 0
         while lo < order.size:
-            hi = lo + 1 + int(np.searchsorted(np.cumsum(pairs[lo + 1 :]),
-                                              max(budget_pairs - pairs[lo], 0), side="right"))  # fmt: skip
+            start = ends[lo - 1] if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(ends, start + budget_pairs, side="right")))
             keep = np.zeros(n, np.bool_)
             keep[order[lo:hi]] = True
             ptr, cells = csk.transpose(self.indptr, self.members, n, keep)
