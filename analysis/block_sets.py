@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.block_kernel import or_pairs
-from analysis.block_store import ScratchArrays
 from analysis.catchments import TravelTimes
 from analysis.cell_sets import CellSets, FacilitySets, kept_rows
+from analysis.scratch import ScratchArrays
 
 
 def _words(n_prov: int) -> int:

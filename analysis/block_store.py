@@ -3,8 +3,8 @@ never concatenated into one array (issue 19).
 
 :func:`kernel_store` solves the kernel's blocks (``threads`` at a time) and keeps each block as
 it comes, in facility order. Blocks are held in memory until they add up to ``spill_bytes``;
-from then on every block is written to a temporary folder (NumPy ``.npy`` files, the exact
-arrays: not Parquet, which would add a dependency for no gain here) and read back one block
+from then on every block is written to a temporary folder (:class:`ScratchArrays`: a NumPy
+``.npy`` file an array) and read back one block
 at a time by every pass (:meth:`BlockStore.blocks`). The measures read the pairs only through
 such passes (``analysis.blocks``, ``block_sets``, ``block_measures``, ``verdict_blocks``,
 ``aggregate_blocks``, ``type_demand``), so with spilling the process holds the grid, the
@@ -31,10 +31,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import tempfile
 import time
-import weakref
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,11 +42,11 @@ import numpy as np
 
 from analysis.catchments import Access, TravelTimes
 from analysis.network import Graph
+from analysis.scratch import ScratchArrays
 
 __all__ = [
     "BlockStore",
     "PackedBlock",
-    "ScratchArrays",
     "SpanPlan",
     "blocks_of",
     "kernel_store",
@@ -151,43 +148,6 @@ def spill_bytes_default() -> int:
 _ARRAYS = ("facs", "runs", "cell", "time_s")
 
 
-class ScratchArrays:
-    """Arrays set aside on disk by key in a temporary folder of their own, made when first
-    needed and removed with this object (the one place of ``analysis/`` that writes scratch
-    files besides :class:`BlockStore`): ``block_sets.SetSource.park`` holds a type's primary
-    break's lists there while the verdict's passes run (issue 19: memory bounded by the grid)."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.dir: Path | None = None
-        self.paths: dict[Any, Path] = {}
-
-    def __contains__(self, key: Any) -> bool:
-        return key in self.paths
-
-    def put(self, key: Any, **arrays: np.ndarray) -> None:
-        if self.dir is None:
-            self.dir = Path(tempfile.mkdtemp(prefix=self.prefix))
-            weakref.finalize(self, shutil.rmtree, self.dir, True)
-        self.drop(key)
-        path = self.dir / f"{len(self.paths)}_{os.getpid()}.npz"
-        np.savez(path, **arrays)  # type: ignore[arg-type]
-        self.paths[key] = path
-
-    def take(self, key: Any) -> dict[str, np.ndarray]:
-        """The arrays of ``key``, read back; the file is removed."""
-        path = self.paths.pop(key)
-        with np.load(path) as z:
-            out = {name: z[name] for name in z.files}
-        path.unlink()
-        return out
-
-    def drop(self, key: Any) -> None:
-        path = self.paths.pop(key, None)
-        if path is not None:
-            path.unlink(missing_ok=True)
-
-
 @dataclass(frozen=True)
 class PackedBlock:
     """A block as stored: the facility column as runs (``facs[k]`` repeated ``runs[k]``
@@ -245,8 +205,7 @@ class BlockStore:
         self._held: list[PackedBlock | int] = []  # a block, or the number of a spilled one
         self._dtypes: dict[int, tuple[np.dtype[Any], np.dtype[Any]]] = {}  # of spilled blocks
         self._bytes = 0
-        self._dir: Path | None = None
-        self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._spill = ScratchArrays("infra-overlap-blocks-")
 
     def add(self, tt: TravelTimes | PackedBlock) -> None:
         """Append the next block (facility order), cut into blocks of at most ``max_pairs``
@@ -272,41 +231,42 @@ class BlockStore:
             self._held.append(packed)
             self._bytes += packed.nbytes
             return
-        if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="infra-overlap-blocks-"))
-            self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
         k = len(self._held)
-        for name in _ARRAYS:
-            np.save(self._dir / f"{k}_{name}.npy", getattr(packed, name))
+        self._spill.put(k, **{name: getattr(packed, name) for name in _ARRAYS})
         self._dtypes[k] = (packed.fac_dtype, packed.cell_dtype)
         self._held.append(k)
 
     @property
     def spilled(self) -> bool:
-        return self._dir is not None
+        return self._spill.dir is not None
+
+    @property
+    def _dir(self) -> Path | None:
+        """The spilled blocks' folder (None: nothing spilled)."""
+        return self._spill.dir
 
     def __getstate__(self) -> dict[str, Any]:
         """A pickled store carries its blocks (the spilled ones read back): a copy must not
         depend on the original's folder, which goes when the original is collected."""
         state = self.__dict__.copy()
         state["_held"] = [self._packed(item) for item in self._held]
-        state.update(_dtypes={}, _bytes=0, _dir=None, _finalizer=None, n_pairs=0)
+        state.update(_dtypes={}, _bytes=0, n_pairs=0)
+        state.pop("_spill")
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """The blocks kept again as they come: beyond ``spill_bytes`` into a folder of the
         copy's own."""
         held = state.pop("_held")
-        self.__dict__.update(state, _held=[])
+        self.__dict__.update(state, _held=[], _spill=ScratchArrays("infra-overlap-blocks-"))
         for packed in held:
             self._keep(packed)
 
     def _packed(self, item: PackedBlock | int) -> PackedBlock:
         if isinstance(item, PackedBlock):
             return item
-        assert self._dir is not None
-        f, r, c, t = (np.load(self._dir / f"{item}_{n}.npy") for n in _ARRAYS)
-        return PackedBlock(f, r, c, t, *self._dtypes[item])
+        z = self._spill.read(item)
+        return PackedBlock(z["facs"], z["runs"], z["cell"], z["time_s"], *self._dtypes[item])
 
     def blocks(self) -> Iterator[TravelTimes]:
         """One pass over the blocks, in facility order (a spilled block is read when reached)."""
@@ -335,8 +295,7 @@ class BlockStore:
 
     def close(self) -> None:
         """Remove the spilled blocks now."""
-        if self._finalizer is not None:
-            self._finalizer()
+        self._spill.close()
         self._held = []
 
 

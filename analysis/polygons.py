@@ -215,7 +215,7 @@ def _coarse_min(
     large cell; a scratch row over the large grid, reset after each facility."""
     best = np.full(n_big, np.inf)
     touched = np.empty(fac.size, np.int64)
-    out_f = np.empty(fac.size, np.int64)
+    out_f = np.empty(fac.size, np.int64)  # the facilities as int64, whatever ``fac``'s type
     out_b = np.empty(fac.size, np.int64)
     out_t = np.empty(fac.size, np.float64)
     n = 0
@@ -243,19 +243,39 @@ def _coarse_min(
     return out_f[:n], out_b[:n], out_t[:n]
 
 
+@numba.njit(cache=True, nogil=True)
+def _big_cells(
+    fac: np.ndarray, cell: np.ndarray, row: np.ndarray, col: np.ndarray, k: int, n_cols: int
+) -> tuple[np.ndarray, int, bool]:
+    """Each pair's large cell ``(row // k) * n_cols + col // k`` (one loop, no temporaries of
+    the pairs' size but the result), the largest plus one, and whether ``fac`` ascends."""
+    big = np.empty(cell.size, np.int64)
+    top = np.int64(-1)
+    ascending = True
+    for i in range(cell.size):
+        c = cell[i]
+        b = (np.int64(row[c]) // k) * n_cols + np.int64(col[c]) // k
+        big[i] = b
+        if b > top:
+            top = b
+        if i > 0 and fac[i] < fac[i - 1]:
+            ascending = False
+    return big, int(top) + 1, ascending
+
+
 def coarse_pairs(
     tt: TravelTimes, row: np.ndarray, col: np.ndarray, k: int, n_cols: int
 ) -> tuple[TravelTimes, np.ndarray, np.ndarray]:
     """The pairs on a grid of cells ``k`` times larger: each (facility, large cell) with the
     shortest time of the facility's cells inside it, sorted by facility and large cell; the
     large cells' rows and columns (``n_cols``: columns of the large grid)."""
-    big = (row[tt.cell].astype(np.int64) // k) * n_cols + col[tt.cell].astype(np.int64) // k
-    fac, t = tt.fac, tt.time_s.astype(np.float64)
-    if fac.size and bool((np.diff(fac) < 0).any()):  # blocks come by facility; else sort
+    fac = np.asarray(tt.fac)
+    big, n_big, ascending = _big_cells(fac, np.asarray(tt.cell), row, col, k, n_cols)
+    t = np.asarray(tt.time_s, np.float64)
+    if not ascending:  # blocks come by facility; else sort
         order = np.argsort(fac, kind="stable")
         fac, big, t = fac[order], big[order], t[order]
-    n_big = int(big.max()) + 1 if big.size else 0
-    f, b, tm = _coarse_min(np.asarray(fac, np.int64), big, t, n_big)
+    f, b, tm = _coarse_min(fac, big, t, n_big)
     cells, local = np.unique(b, return_inverse=True)
     out = TravelTimes(f, local.astype(np.int64).ravel(), tm, tt.n_fac, cells.size, tt.limit_s)
     return out, cells // n_cols, cells % n_cols

@@ -130,9 +130,9 @@ IO_CALLS = re.compile(
 # analysis/ modules allowed an I/O call, and why
 IO_ALLOWED: dict[str, str] = {
     "api_inputs.py": "__version__ of a checkout that is not installed: pyproject.toml's version",
-    "block_store.py": "scratch only: catchment blocks beyond INFRA_OVERLAP_SPILL_MB spilled to a "
-    "temporary folder, deleted when the store closes, and ScratchArrays (a type's parked cell "
-    "sets), deleted with their owner (issue 19: memory bounded by the grid)",
+    "scratch.py": "scratch only (ScratchArrays): catchment blocks beyond INFRA_OVERLAP_SPILL_MB "
+    "and a type's parked cell sets, in a temporary folder deleted with their owner (issue 19: "
+    "memory bounded by the grid)",
 }
 
 
