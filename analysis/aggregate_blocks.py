@@ -129,20 +129,27 @@ def reduced_from_sets(
     ``mine`` on ``cells``, the same as ``reduce_coverage`` of :func:`sub_from_sets`, built from
     the cells' lists (one compiled pass over the cells, no (cell, facility) pairs)."""
     from analysis.cell_sets_kernel import local_bits
-    from analysis.covering import reduced_from_bits
+    from analysis.covering import reduced_from_bits, unique_rows
 
     local = np.full(max(sets.n_fac, 1), -1, np.int64)
     local[mine] = np.arange(mine.size)
     bits = local_bits(sets.indptr, sets.members, np.asarray(cells, np.int64), local,
                       max(1, (mine.size + 63) // 64))  # fmt: skip
-    reached = (bits != 0).any(axis=1)
+    reached = np.flatnonzero((bits != 0).any(axis=1))
+    # the distinct rows of every reached cell, sorted once: those of any subset of the cells
+    # are the rows its cells use, in the same (lexicographic) order, so each call of a group
+    # (its own cover, then given the outside) only picks them
+    uniq, inv = unique_rows(bits[reached])
 
     def reduced(people: np.ndarray) -> Reduced:
-        keep = np.flatnonzero(reached & (np.asarray(people) > 0))
+        on = np.asarray(people)[reached] > 0
+        keep = reached[on]
         if keep.size == 0:
             rows = sp.csr_matrix((0, mine.size), dtype=bool)
             return Reduced(rows, np.zeros(0), np.full(cells.size, -1, np.int64))
-        return reduced_from_bits(bits[keep], keep, people, cells.size, mine.size)
+        used, inverse = np.unique(inv[on], return_inverse=True)
+        return reduced_from_bits(uniq[used], keep, people, cells.size, mine.size,
+                                 inverse=inverse.ravel())  # fmt: skip
 
     return reduced
 

@@ -73,7 +73,11 @@ class Catchments:
         ids = self.ids
         parts = [
             pd.DataFrame(
-                {"facility_id": ids[b.fac], "cell": b.cell, "travel_time_min": b.time_s / 60.0}
+                {
+                    "facility_id": ids[b.fac],
+                    "cell": b.cell.astype(np.int64),  # the public frame's type, whatever stored
+                    "travel_time_min": b.time_s / 60.0,
+                }
             )
             for b in self.blocks()
         ]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.block_kernel import or_pairs
+from analysis.block_store import run_pass
 from analysis.catchments import TravelTimes
 from analysis.cell_sets import CellSets, FacilitySets, kept_rows
 from analysis.scratch import ScratchArrays
@@ -159,14 +160,12 @@ class SetSource:
         if key in self.parked:
             self._unpark(key)
         acc = self.held.get(key) or self._new(key, threshold_s)
-        if acc.done is None:
+        if acc.done is None:  # its own passes, the next block read meanwhile
             if not acc.counted:
-                for tt in self.blocks():
-                    acc.add(tt)
+                run_pass(self.blocks(), [acc])
             if acc.members is None:
                 acc.start_fill()
-                for tt in self.blocks():
-                    acc.add(tt)
+                run_pass(self.blocks(), [acc])
         return acc.result()
 
     def release(self, key: Any) -> None:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 
 from analysis.catchments import Access, TravelTimes
@@ -152,7 +153,9 @@ _ARRAYS = ("facs", "runs", "cell", "time_s")
 class PackedBlock:
     """A block as stored: the facility column as runs (``facs[k]`` repeated ``runs[k]``
     times), the cells as int32 where they fit, the exact times (4 + 8 bytes per pair instead of
-    8 + 8 + 8, plus 8 per facility); unpacked to the block's own dtypes when read."""
+    8 + 8 + 8, plus 8 per facility). A pass reads the cells and times as stored (read-only: the
+    store's own arrays) and the facilities expanded in their stored dtype (:meth:`unpack`);
+    :meth:`restored` gives the kernel's dtypes."""
 
     facs: np.ndarray
     runs: np.ndarray
@@ -169,7 +172,7 @@ class PackedBlock:
         small = tt.n_cells < 2**31 and tt.n_fac < 2**31
         cell = tt.cell.astype(np.int32) if small else tt.cell
         facs = f[first].astype(np.int32) if small else f[first]
-        return cls(facs, runs, cell, tt.time_s, f.dtype, tt.cell.dtype)
+        return cls(facs, runs, _frozen(cell), _frozen(tt.time_s), f.dtype, tt.cell.dtype)
 
     @property
     def nbytes(self) -> int:
@@ -180,9 +183,41 @@ class PackedBlock:
         return int(self.cell.size)
 
     def unpack(self, n_fac: int, n_cells: int, limit_s: float) -> TravelTimes:
-        fac = np.repeat(self.facs.astype(self.fac_dtype), self.runs)
-        cell = self.cell.astype(self.cell_dtype)
-        return TravelTimes(fac, cell, self.time_s, n_fac, n_cells, limit_s)
+        """The block as a pass reads it: the facility column expanded from its runs, the cells
+        and times as stored (int32 cells where they fit: no copy of either; a spilled block's
+        arrays are the file's pages, mapped read-only)."""
+        return TravelTimes(expand_runs(self.facs, self.runs), self.cell, self.time_s, n_fac,
+                           n_cells, limit_s)  # fmt: skip
+
+    def restored(self, n_fac: int, n_cells: int, limit_s: float) -> TravelTimes:
+        """The block with the kernel's own dtypes (int64 facilities and cells): a copy."""
+        tt = self.unpack(n_fac, n_cells, limit_s)
+        return TravelTimes(tt.fac.astype(self.fac_dtype), tt.cell.astype(self.cell_dtype),
+                           np.array(tt.time_s), n_fac, n_cells, limit_s)  # fmt: skip
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only view: passes share a held block's arrays, none may write into them."""
+    v = np.asarray(a).view()
+    v.flags.writeable = False
+    return v
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_runs(facs: np.ndarray, runs: np.ndarray, out: np.ndarray) -> None:
+    at = 0
+    for k in range(facs.size):
+        for i in range(at, at + runs[k]):
+            out[i] = facs[k]
+        at += runs[k]
+
+
+def expand_runs(facs: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """``np.repeat(facs, runs)`` in ``facs``' dtype, by one compiled fill (np.repeat into
+    int64 was a fifth of a 100 m run's reads)."""
+    out = np.empty(int(runs.sum(dtype=np.int64)), facs.dtype)
+    _fill_runs(facs, runs, out)
+    return out
 
 
 class BlockStore:
@@ -214,7 +249,7 @@ class BlockStore:
             if tt.n_pairs <= self.max_pairs:
                 self._keep(tt)
                 return
-            tt = tt.unpack(self.n_fac, self.n_cells, self.limit_s)
+            tt = tt.restored(self.n_fac, self.n_cells, self.limit_s)
         for lo, hi in pair_cuts(tt.fac, self.max_pairs):
             if (lo, hi) == (0, tt.fac.size):
                 self._add(tt)
@@ -265,7 +300,7 @@ class BlockStore:
     def _packed(self, item: PackedBlock | int) -> PackedBlock:
         if isinstance(item, PackedBlock):
             return item
-        z = self._spill.read(item)
+        z = self._spill.read(item, mmap=True)
         return PackedBlock(z["facs"], z["runs"], z["cell"], z["time_s"], *self._dtypes[item])
 
     def blocks(self) -> Iterator[TravelTimes]:
@@ -279,8 +314,12 @@ class BlockStore:
             yield self._packed(item).unpack(self.n_fac, self.n_cells, self.limit_s)
 
     def to_travel_times(self) -> TravelTimes:
-        """Every pair in one long-form result (tests and small cases: this holds them all)."""
-        parts = list(self._blocks())
+        """Every pair in one long-form result with the kernel's dtypes (tests and small cases:
+        this holds them all)."""
+        parts = [
+            self._packed(item).restored(self.n_fac, self.n_cells, self.limit_s)
+            for item in self._held
+        ]
         if not parts:
             z = np.zeros(0, np.int64)
             return TravelTimes(z, z, np.zeros(0), self.n_fac, self.n_cells, self.limit_s)
@@ -318,12 +357,12 @@ def run_pass(tt: TravelTimes | BlockStore | Iterable[TravelTimes], consumers: li
     The consumers of a block run side by side on :func:`pass_threads` threads (their compiled
     loops and NumPy release the GIL), and the next block is read meanwhile; each consumer
     still sees the blocks one at a time and in order, so its result is the sequential one."""
-    threads = min(pass_threads(), len(consumers))
-    if threads <= 1:
+    if pass_threads() <= 1 or not consumers:
         for block in blocks_of(tt):
             for c in consumers:
                 c.add(block)
         return
+    threads = min(pass_threads(), len(consumers))  # one consumer: the read still goes ahead
     # the costliest consumers first (as timed on the previous block), so the threads finish
     # a block together
     cost = dict.fromkeys(range(len(consumers)), 0.0)
@@ -395,10 +434,23 @@ def kernel_store(
     # PER_BLOCK facilities, fewer where the pairs seen say a span would pass the pair cap
     per_block = -(-n_ok // max(threads * 8, -(-n_ok // PER_BLOCK), 1))
     plan = SpanPlan(n_ok, max_pairs=store.max_pairs, per_block=per_block)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    # a batch's blocks are packed (and spilled) by a thread of their own while the next batch
+    # is solved: the spans depend only on the pairs counted, so the blocks are the same
+    keeping: Future[None] | None = None
+
+    def keep(parts: list[TravelTimes]) -> None:
+        for part in parts:
+            store.add(part)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool, ThreadPoolExecutor(1) as keeper:
         while batch := plan.take(threads):
-            parts = pool.map(lambda s: kernel.run_block(ki, *s), batch)
+            parts = list(pool.map(lambda s: kernel.run_block(ki, *s), batch))
             for (a, z), part in zip(batch, parts, strict=True):
                 plan.seen(z - a, part.fac.size)
-                store.add(part)
+            if keeping is not None:  # one batch in hand at most
+                keeping.result()
+            keeping = keeper.submit(keep, parts)
+            del parts
+        if keeping is not None:
+            keeping.result()
     return store

@@ -167,13 +167,20 @@ def reduce_coverage(
 
 
 def reduced_from_bits(
-    bits: np.ndarray, cells: np.ndarray, demand: np.ndarray, n_cells: int, n_fac: int
+    bits: np.ndarray,
+    cells: np.ndarray,
+    demand: np.ndarray,
+    n_cells: int,
+    n_fac: int,
+    *,
+    inverse: np.ndarray | None = None,
 ) -> Reduced:
     """The :class:`Reduced` of ``cells`` (ascending, each with people and a candidate) whose
-    covering sets are the rows of ``bits`` (a bit per facility)."""
+    covering sets are the rows of ``bits`` (a bit per facility); with ``inverse``, ``bits``
+    are already the distinct rows (:func:`unique_rows`' order) and ``inverse`` each cell's."""
     cell_row = np.full(n_cells, -1, np.int64)
     n_words = bits.shape[1]
-    uniq, inverse = unique_rows(bits)
+    uniq, inverse = unique_rows(bits) if inverse is None else (bits, inverse)
     weight = np.bincount(inverse, weights=np.asarray(demand, float)[cells], minlength=len(uniq))
     cell_row[cells] = inverse
     # rows x facilities from the bitsets (a loop over <= n_fac/64 words, not over cells)

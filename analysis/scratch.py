@@ -44,9 +44,11 @@ class ScratchArrays:
             np.save(paths[name], a)
         self.paths[key] = paths
 
-    def read(self, key: Any) -> dict[str, np.ndarray]:
-        """The arrays of ``key``, read back (the files stay)."""
-        return {name: np.load(path) for name, path in self.paths[key].items()}
+    def read(self, key: Any, *, mmap: bool = False) -> dict[str, np.ndarray]:
+        """The arrays of ``key``, read back (the files stay); ``mmap``: the files' pages mapped
+        read-only, no copy (a plain ``ndarray`` view of each ``np.memmap``)."""
+        return {name: np.asarray(np.load(path, mmap_mode="r" if mmap else None))
+                for name, path in self.paths[key].items()}  # fmt: skip
 
     def take(self, key: Any) -> dict[str, np.ndarray]:
         """The arrays of ``key``, read back; the files are removed."""

@@ -118,14 +118,22 @@ def decay_weights(
     ``steps``: the weight of the first break (minutes, ascending) that the time is within, 0 beyond
     the last break or the last weight.
     """
-    t = np.asarray(time_s, dtype=np.float64) / 60.0
-    if spec.decay == "power":
-        return np.maximum(t, MIN_TIME_MIN) ** (-spec.beta)
-    if spec.decay == "exponential":
-        return np.exp(-spec.beta * t)
+    from analysis import type_demand_kernel as tdk
+
+    t = np.ascontiguousarray(time_s, dtype=np.float64)
+    return tdk.decay_all(t, *decay_args(spec, breaks_min))
+
+
+def decay_args(
+    spec: DemandSpec, breaks_min: tuple[float, ...]
+) -> tuple[int, float, float, np.ndarray, np.ndarray]:
+    """:func:`decay_weights`' parameters for the compiled decay (``type_demand_kernel``)."""
+    from analysis import type_demand_kernel as tdk
+
+    code = {"power": tdk.POWER, "exponential": tdk.EXPONENTIAL}.get(spec.decay, tdk.STEPS)
     edges = np.asarray(sorted(breaks_min)[: len(spec.step_weights)], dtype=np.float64)
-    weights = np.append(np.asarray(spec.step_weights[: len(edges)]), 0.0)
-    return weights[np.searchsorted(edges, t, side="left")]
+    weights = np.append(np.asarray(spec.step_weights[: len(edges)], np.float64), 0.0)
+    return code, float(spec.beta), MIN_TIME_MIN, edges, weights
 
 
 def _pairs(tt: TravelTimes, cutoff_s: float, active: np.ndarray | None) -> np.ndarray:

@@ -40,6 +40,19 @@ def _decay(
     return float(weights[k])
 
 
+def decay_all(
+    time_s: np.ndarray, code: int, beta: float, min_min: float, edges: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """:func:`_decay` of every time: the one definition of the decay that the whole-array
+    columns (``type_demand.decay_weights``) and the passes share (NumPy's own vectorised
+    ``power`` may differ from the C library's by an ulp)."""
+    out = np.empty(time_s.size)
+    for j in range(time_s.size):
+        out[j] = _decay(time_s[j], code, beta, min_min, edges, weights)
+    return out
+
+
 def _weights(  # noqa: PLR0913 (numba kernel: flat arrays and scalars)
     lo: int, hi: int, fac: np.ndarray, time_s: np.ndarray, attract: np.ndarray,
     active: np.ndarray, cutoff_s: float, code: int, beta: float, min_min: float,
@@ -108,6 +121,7 @@ def huff_demand(  # noqa: PLR0913 (numba kernel: flat arrays and scalars)
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 _decay = _jit(_decay)
+decay_all = _jit(decay_all)
 _weights = _jit(_weights)
 huff_totals = _jit(huff_totals)
 huff_demand = _jit(huff_demand)

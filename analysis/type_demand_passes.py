@@ -15,17 +15,7 @@ import pandas as pd
 
 from analysis import type_demand_kernel as tdk
 from analysis.catchments import TravelTimes
-from analysis.type_demand import MIN_TIME_MIN, DemandSpec, fill_size
-
-
-def _decay_args(
-    spec: DemandSpec, breaks_min: tuple[float, ...]
-) -> tuple[int, float, float, np.ndarray, np.ndarray]:
-    """:func:`decay_weights`' parameters for the compiled passes (``type_demand_kernel``)."""
-    code = {"power": tdk.POWER, "exponential": tdk.EXPONENTIAL}.get(spec.decay, tdk.STEPS)
-    edges = np.asarray(sorted(breaks_min)[: len(spec.step_weights)], dtype=np.float64)
-    weights = np.append(np.asarray(spec.step_weights[: len(edges)], np.float64), 0.0)
-    return code, float(spec.beta), MIN_TIME_MIN, edges, weights
+from analysis.type_demand import DemandSpec, decay_args, fill_size
 
 
 class TypeDemandPasses:
@@ -54,7 +44,7 @@ class TypeDemandPasses:
         attract = self.supply if self.labour or size is not None else np.ones(n_fac)
         self.attract = np.asarray(attract, np.float64)
         self.cd = np.asarray(cells, np.float64)
-        self.decay = _decay_args(spec, breaks_min)
+        self.decay = decay_args(spec, breaks_min)
         self.total = np.zeros(0)
         self.demand = np.zeros(n_fac)
         self.pooled = np.zeros(n_fac)

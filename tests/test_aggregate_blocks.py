@@ -171,7 +171,8 @@ def test_hand_built_aggregates_with_groups_in_no_area(per_block: int) -> None:
 def test_reduced_from_sets_is_the_reduction_of_the_sub_matrix(seed: int) -> None:
     """A group's covering input built from the sets' words equals ``reduce_coverage`` of the
     (mine x cells) sub-matrix: rows in the same order, the same weights, the same cell rows;
-    with people of zero, cells no facility of the group reaches, and 70 facilities (2 words)."""
+    with people of zero, cells no facility of the group reaches, and 70 facilities (2 words);
+    the calls of one group share its distinct rows (sorted once), each picking its cells'."""
     from analysis.aggregate_blocks import reduced_from_sets, sub_from_sets
     from analysis.cell_sets import CellSets
     from analysis.covering import reduce_coverage
@@ -188,9 +189,11 @@ def test_reduced_from_sets_is_the_reduction_of_the_sub_matrix(seed: int) -> None
     assert np.array_equal(sets.to_bits(), bits), "lists != bits"
     mine = np.sort(rng.choice(n_fac, 70, replace=False))
     cells = np.sort(rng.choice(n_cells, 1_500, replace=False))
-    for people in (rng.integers(0, 4, cells.size).astype(float), rng.random(cells.size)):
+    of_people = reduced_from_sets(sets, mine, cells)  # one closure, called as a group calls it
+    few = rng.random(cells.size) * (rng.random(cells.size) < 0.05)  # a few cells' rows only
+    for people in (rng.integers(0, 4, cells.size).astype(float), rng.random(cells.size), few):
         want = reduce_coverage(sub_from_sets(sets, mine, cells), people)
-        got = reduced_from_sets(sets, mine, cells)(people)
+        got = of_people(people)
         assert want.weight.size > 10
         assert (got.rows != want.rows).nnz == 0 and got.rows.shape == want.rows.shape
         assert np.array_equal(got.weight, want.weight)
