@@ -147,9 +147,12 @@ def reduced_from_sets(
         if keep.size == 0:
             rows = sp.csr_matrix((0, mine.size), dtype=bool)
             return Reduced(rows, np.zeros(0), np.full(cells.size, -1, np.int64))
-        used, inverse = np.unique(inv[on], return_inverse=True)
-        return reduced_from_bits(uniq[used], keep, people, cells.size, mine.size,
-                                 inverse=inverse.ravel())  # fmt: skip
+        mine_inv = inv[on]
+        hit = np.zeros(len(uniq), bool)
+        hit[mine_inv] = True  # the rows these cells use, renumbered in their order: O(cells)
+        renumber = np.cumsum(hit) - 1
+        return reduced_from_bits(uniq[hit], keep, people, cells.size, mine.size,
+                                 inverse=renumber[mine_inv])  # fmt: skip
 
     return reduced
 

@@ -90,6 +90,42 @@ def other_class_alive(
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def candidate_weights(
+    cells: np.ndarray,
+    w: np.ndarray,
+    count: np.ndarray,
+    indptr: np.ndarray,
+    members: np.ndarray,
+    prov: np.ndarray,
+    k: int,
+    alive: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A candidate's weights on its ``cells`` in one loop: all of them (``w[cells]``), those
+    of the cells no other alive facility reaches (``count`` 1) and those of the cells an
+    alive facility of another province class than ``k`` reaches (:func:`other_class_alive`),
+    each in cell order, so NumPy's sums of them are those of the masks it replaces."""
+    wc = np.empty(cells.size)
+    wu = np.empty(cells.size)
+    wo = np.empty(cells.size)
+    nu = 0
+    no = 0
+    for j in range(cells.size):
+        c = cells[j]
+        v = w[c]
+        wc[j] = v
+        if count[c] == 1:
+            wu[nu] = v
+            nu += 1
+        for p in range(indptr[c], indptr[c + 1]):
+            m = members[p]
+            if alive[m] and prov[m] != k:
+                wo[no] = v
+                no += 1
+                break
+    return wc, wu[:nu], wo[:no]
+
+
 def joint_verdict(  # noqa: PLR0913 (the joint rule's inputs, keyword-only)
     within: sp.csr_matrix,
     weight: np.ndarray,
@@ -206,12 +242,10 @@ def select_verdict(  # noqa: PLR0913 (the joint rule's merged inputs, keyword-on
     loss = 0.0
     # candidates only (tens to a few hundred), each costs its catchment
     for i, cells in zip(order, cells_in(order), strict=True):
-        wc = w[cells]
-        cov_i = float(wc.sum())
-        unique = float(wc[count[cells] == 1].sum())
-        # ``count`` is the alive facilities of each cell: count - own class > 0
-        other = float(wc[other_class_alive(sets.indptr, sets.members, cells, prov, prov[i],
-                                           alive)].sum())  # fmt: skip
+        # ``count`` is the alive facilities of each cell; another class: count - own > 0
+        wc, wu, wo = candidate_weights(cells, w, count, sets.indptr, sets.members, prov,
+                                       prov[i], alive)  # fmt: skip
+        cov_i, unique, other = float(wc.sum()), float(wu.sum()), float(wo.sum())
         if cov_i <= 0 or not (
             unique / cov_i < rule.max_unique_share
             and other / cov_i >= rule.min_other_province_share

@@ -305,10 +305,11 @@ def test_other_class_from_the_cells_sets_equals_the_dense_province_counts():
     import scipy.sparse as sp
 
     from analysis.cell_sets import CellSets
-    from analysis.verdict_set import other_class_alive, province_classes
+    from analysis.verdict_set import candidate_weights, other_class_alive, province_classes
 
     rng = np.random.default_rng(4)
     n_fac, n_cells = 30, 500
+    w = rng.random(n_cells)
     within = sp.random(n_fac, n_cells, density=0.1, random_state=5, format="csr").astype(bool)
     fac_prov = rng.integers(0, 6, n_fac)
     fac_prov[[2, 7]] = -1
@@ -320,14 +321,22 @@ def test_other_class_from_the_cells_sets_equals_the_dense_province_counts():
     sets = CellSets(by_cell.indptr.astype(np.int64), by_cell.indices.astype(np.int32), n_fac)
     alive = np.ones(n_fac, bool)
     assert (dense[n_class] > 0).any() and (dense > 1).any(), "weak fixture"
-    seen_both = False
+    seen_both = seen_unique = False
     for i in rng.permutation(n_fac):
         cells = within.indices[within.indptr[i] : within.indptr[i + 1]].astype(np.int64)
         total = dense[:, cells].sum(axis=0)
+        count = dense.sum(axis=0)
         for k in range(n_class + 1):
             got = other_class_alive(sets.indptr, sets.members, cells, prov, k, alive)
             assert got.dtype == np.bool_
             assert np.array_equal(got, total - dense[k, cells] > 0), (i, k)
+            # the candidate's three weight arrays in one loop: the masks' (same order, so the
+            # same sums)
+            wc, wu, wo = candidate_weights(cells, w, count, sets.indptr, sets.members, prov, k,
+                                           alive)  # fmt: skip
+            assert np.array_equal(wc, w[cells]) and np.array_equal(wo, w[cells][got])
+            assert np.array_equal(wu, w[cells][count[cells] == 1])
+            seen_unique |= wu.size > 0 and wu.size < cells.size
         seen_both |= ((total - dense[prov[i], cells]) > 0).any() and (
             (total - dense[prov[i], cells]) == 0
         ).any()
@@ -336,3 +345,4 @@ def test_other_class_from_the_cells_sets_equals_the_dense_province_counts():
         dense[prov[i], cells] -= 1
     assert not dense.any()
     assert seen_both, "no candidate with cells both reached and not by another class"
+    assert seen_unique, "no candidate with some cells of its own only"
