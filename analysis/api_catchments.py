@@ -61,7 +61,9 @@ class Catchments:
     store: BlockStore
 
     def blocks(self) -> Iterator[TravelTimes]:
-        """One pass over the pairs, block by block in facility order."""
+        """One pass over the pairs, block by block in facility order: each a ``TravelTimes``
+        whose facilities and cells are int32 where they fit and whose cells and times are
+        read-only (the store's own arrays); :attr:`times` is the long frame."""
         return self.store.blocks()
 
     @property
