@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from analysis.access import Access, TravelTimes
-from analysis.block_store import BlockStore, PackedBlock, SpanPlan, spill_bytes_default
+from analysis.block_store import BlockStore, SpanPlan, spill_bytes_default
 from analysis.catchments import travel_times
 from analysis.network import Graph
+from analysis.packed_block import PackedBlock
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def n_workers(client: Any) -> int:
 
 
 def run_block_packed(ki: Any, a: int, z: int) -> PackedBlock:
-    """``kernel.run_block`` packed on the worker (``block_store.PackedBlock``: 12 bytes a pair
+    """``kernel.run_block`` packed on the worker (``packed_block.PackedBlock``: 12 bytes a pair
     instead of 24 sent back to the client)."""
     from analysis import kernel
 
