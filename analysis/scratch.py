@@ -4,6 +4,7 @@ in memory (issue 19: memory bounded by the grid, not the pairs). The one module 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import weakref
@@ -39,7 +40,7 @@ class ScratchArrays:
             self._finalizer = weakref.finalize(self, shutil.rmtree, self.dir, True)
         self.drop(key)
         self._n += 1
-        paths = {name: self.dir / f"{self._n}_{name}.npy" for name in arrays}
+        paths = {name: self.dir / f"{self._n}_{os.getpid()}_{name}.npy" for name in arrays}
         for name, a in arrays.items():
             np.save(paths[name], a)
         self.paths[key] = paths
