@@ -67,6 +67,20 @@ def equivalent_groups(
 
 
 @numba.njit(cache=True, nogil=True)
+def _reaches_other(
+    indptr: np.ndarray, members: np.ndarray, c: int, prov: np.ndarray, k: int, alive: np.ndarray
+) -> bool:
+    """Cell ``c``'s list (``members[indptr[c]:indptr[c+1]]``) holds a facility still ``alive``
+    of another province class than ``k`` (``prov``); the scan stops at the first such facility
+    (at 100 m a 135-minute seaport cell lists tens)."""
+    for p in range(indptr[c], indptr[c + 1]):
+        m = members[p]
+        if alive[m] and prov[m] != k:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
 def other_class_alive(
     indptr: np.ndarray,
     members: np.ndarray,
@@ -75,18 +89,12 @@ def other_class_alive(
     k: int,
     alive: np.ndarray,
 ) -> np.ndarray:
-    """Per cell of ``cells``: whether its list (``members[indptr[c]:indptr[c+1]]``) holds a
-    facility still ``alive`` of another province class than ``k`` (``prov``): the count of
-    the alive facilities minus those of class ``k`` is positive. A cell's scan stops at the
-    first such facility (at 100 m a 135-minute seaport cell lists tens)."""
+    """Per cell of ``cells``: whether an alive facility of another province class than ``k``
+    reaches it (:func:`_reaches_other`): the count of the alive facilities minus those of
+    class ``k`` is positive."""
     out = np.zeros(cells.size, np.bool_)
     for j in range(cells.size):
-        c = cells[j]
-        for p in range(indptr[c], indptr[c + 1]):
-            m = members[p]
-            if alive[m] and prov[m] != k:
-                out[j] = True
-                break
+        out[j] = _reaches_other(indptr, members, cells[j], prov, k, alive)
     return out
 
 
@@ -117,12 +125,9 @@ def candidate_weights(
         if count[c] == 1:
             wu[nu] = v
             nu += 1
-        for p in range(indptr[c], indptr[c + 1]):
-            m = members[p]
-            if alive[m] and prov[m] != k:
-                wo[no] = v
-                no += 1
-                break
+        if _reaches_other(indptr, members, c, prov, k, alive):
+            wo[no] = v
+            no += 1
     return wc, wu[:nu], wo[:no]
 
 
