@@ -58,10 +58,11 @@ class PackedBlock:
                            n_cells, limit_s)  # fmt: skip
 
     def restored(self, n_fac: int, n_cells: int, limit_s: float) -> TravelTimes:
-        """The block with the kernel's own dtypes (int64 facilities and cells): a copy."""
+        """The block with the kernel's own dtypes (int64 facilities and cells, copies; the
+        times as stored, read-only)."""
         tt = self.unpack(n_fac, n_cells, limit_s)
         return TravelTimes(tt.fac.astype(self.fac_dtype), tt.cell.astype(self.cell_dtype),
-                           np.array(tt.time_s), n_fac, n_cells, limit_s)  # fmt: skip
+                           tt.time_s, n_fac, n_cells, limit_s)  # fmt: skip
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import type_demand_kernel as tdk
 from analysis.catchments import TravelTimes
 
 KINDS = ("people", "huff", "economic_huff", "labour")
@@ -118,8 +119,6 @@ def decay_weights(
     ``steps``: the weight of the first break (minutes, ascending) that the time is within, 0 beyond
     the last break or the last weight.
     """
-    from analysis import type_demand_kernel as tdk
-
     t = np.ascontiguousarray(time_s, dtype=np.float64)
     return tdk.decay_all(t, *decay_args(spec, breaks_min))
 
@@ -128,8 +127,6 @@ def decay_args(
     spec: DemandSpec, breaks_min: tuple[float, ...]
 ) -> tuple[int, float, float, np.ndarray, np.ndarray]:
     """:func:`decay_weights`' parameters for the compiled decay (``type_demand_kernel``)."""
-    from analysis import type_demand_kernel as tdk
-
     code = {"power": tdk.POWER, "exponential": tdk.EXPONENTIAL}.get(spec.decay, tdk.STEPS)
     edges = np.asarray(sorted(breaks_min)[: len(spec.step_weights)], dtype=np.float64)
     weights = np.append(np.asarray(spec.step_weights[: len(edges)], np.float64), 0.0)
